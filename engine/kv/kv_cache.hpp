@@ -1,0 +1,31 @@
+#pragma once
+// The memory of the paged KV cache: for every layer, `blocks` blocks of `block_size` token slots
+// of keys and of values, stored as F16. Which block belongs to which sequence is the
+// BlockPool's and the block tables' business, not this class's.
+#include <cstdint>
+#include <vector>
+
+#include "engine/model/model_config.hpp"
+#include "kernels/cpu/paged_attention.hpp"
+
+namespace troupe {
+
+class KvCache {
+ public:
+  KvCache(const ModelConfig& config, int blocks, int block_size = 16);
+
+  static int64_t bytes_per_block(const ModelConfig& config, int block_size);
+
+  int blocks() const { return blocks_; }
+  int block_size() const { return block_size_; }
+  PagedKvLayer layer(int index);
+
+ private:
+  int blocks_;
+  int block_size_;
+  int kv_dim_;
+  int64_t layer_stride_;  // values per layer per K or V
+  std::vector<uint16_t> storage_;
+};
+
+}  // namespace troupe

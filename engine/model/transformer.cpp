@@ -1,0 +1,124 @@
+#include "engine/model/transformer.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "kernels/cpu/dequantize.hpp"
+#include "kernels/cpu/elementwise.hpp"
+
+namespace troupe {
+namespace {
+
+void add_bias(float* x, const float* bias, int64_t tokens, int64_t width) {
+  if (!bias) return;
+  for (int64_t t = 0; t < tokens; ++t) add_in_place(x + t * width, bias, width);
+}
+
+}  // namespace
+
+Transformer::Transformer(ModelConfig config, ModelWeights weights, ThreadPool& pool)
+    : config_(std::move(config)), weights_(std::move(weights)), pool_(pool) {}
+
+void Transformer::matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y) {
+  troupe::matmul(pool_, w, x, tokens, y, matmul_scratch_);
+}
+
+std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch, KvCache& cache) {
+  const int64_t d = config_.embedding_dim;
+  int64_t tokens = 0;
+  for (const auto& chunk : batch) tokens += static_cast<int64_t>(chunk.tokens.size());
+
+  positions_.clear();
+  places_.clear();
+  logit_rows_.clear();
+  for (const auto& chunk : batch) {
+    const auto n = static_cast<int32_t>(chunk.tokens.size());
+    const size_t needed_blocks = static_cast<size_t>(
+        (chunk.start_position + n + cache.block_size() - 1) / cache.block_size());
+    if (n == 0 || chunk.block_table.size() < needed_blocks) {
+      throw std::logic_error("Transformer::forward: empty chunk or short block table");
+    }
+    for (int32_t i = 0; i < n; ++i) {
+      positions_.push_back(chunk.start_position + i);
+      places_.push_back(TokenPlace{chunk.block_table.data(), chunk.start_position + i});
+      if (chunk.logits_for_every_token || i == n - 1) {
+        logit_rows_.push_back(static_cast<int64_t>(places_.size()) - 1);
+      }
+    }
+  }
+
+  hidden_.resize(static_cast<size_t>(tokens * d));
+  int64_t t = 0;
+  for (const auto& chunk : batch) {
+    for (int32_t id : chunk.tokens) {
+      if (id < 0 || id >= config_.vocab_size) {
+        throw std::logic_error("Transformer::forward: token id out of range");
+      }
+      dequantize_row(weights_.token_embedding.type, weights_.token_embedding.row(id),
+                     hidden_.data() + t * d, d);
+      ++t;
+    }
+  }
+  rope_.compute(config_.rope, positions_.data(), tokens);
+
+  for (int layer = 0; layer < config_.layers; ++layer) run_layer(layer, tokens, cache);
+
+  // Final norm and the output projection, only for the rows whose logits are wanted.
+  const auto rows = static_cast<int64_t>(logit_rows_.size());
+  normed_.resize(static_cast<size_t>(rows * d));
+  for (int64_t r = 0; r < rows; ++r) {
+    rms_norm(hidden_.data() + logit_rows_[static_cast<size_t>(r)] * d, weights_.output_norm,
+             config_.rms_eps, d, normed_.data() + r * d);
+  }
+  logits_.resize(static_cast<size_t>(rows * config_.vocab_size));
+  matmul(weights_.output, normed_.data(), rows, logits_.data());
+  return logits_;
+}
+
+void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
+  const LayerWeights& w = weights_.layers[static_cast<size_t>(index)];
+  const int64_t d = config_.embedding_dim, qd = config_.q_dim(), kvd = config_.kv_dim();
+  const int64_t ff = config_.feed_forward_dim;
+  normed_.resize(static_cast<size_t>(tokens * d));
+  q_.resize(static_cast<size_t>(tokens * qd));
+  k_.resize(static_cast<size_t>(tokens * kvd));
+  v_.resize(static_cast<size_t>(tokens * kvd));
+  attention_.resize(static_cast<size_t>(tokens * qd));
+  gate_.resize(static_cast<size_t>(tokens * ff));
+  up_.resize(static_cast<size_t>(tokens * ff));
+
+  // Attention block.
+  for (int64_t t = 0; t < tokens; ++t) {
+    rms_norm(hidden_.data() + t * d, w.attention_norm, config_.rms_eps, d, normed_.data() + t * d);
+  }
+  matmul(w.wq, normed_.data(), tokens, q_.data());
+  matmul(w.wk, normed_.data(), tokens, k_.data());
+  matmul(w.wv, normed_.data(), tokens, v_.data());
+  add_bias(q_.data(), w.bq, tokens, qd);
+  add_bias(k_.data(), w.bk, tokens, kvd);
+  add_bias(v_.data(), w.bv, tokens, kvd);
+
+  const PagedKvLayer kv = cache.layer(index);
+  for (int64_t t = 0; t < tokens; ++t) {
+    rope_.apply(config_.rope, t, q_.data() + t * qd, config_.heads, config_.head_dim);
+    rope_.apply(config_.rope, t, k_.data() + t * kvd, config_.kv_heads, config_.head_dim);
+    store_kv(kv, places_[static_cast<size_t>(t)], k_.data() + t * kvd, v_.data() + t * kvd);
+  }
+  const AttentionShape shape{config_.heads, config_.kv_heads, config_.head_dim,
+                             1.0f / std::sqrt(static_cast<float>(config_.head_dim))};
+  paged_attention(pool_, shape, kv, q_.data(), places_.data(), tokens, attention_.data());
+  matmul(w.wo, attention_.data(), tokens, normed_.data());
+  add_in_place(hidden_.data(), normed_.data(), tokens * d);
+
+  // Feed-forward block (SwiGLU).
+  for (int64_t t = 0; t < tokens; ++t) {
+    rms_norm(hidden_.data() + t * d, w.ffn_norm, config_.rms_eps, d, normed_.data() + t * d);
+  }
+  matmul(w.w_gate, normed_.data(), tokens, gate_.data());
+  matmul(w.w_up, normed_.data(), tokens, up_.data());
+  silu_mul(gate_.data(), up_.data(), tokens * ff);
+  matmul(w.w_down, gate_.data(), tokens, normed_.data());
+  add_in_place(hidden_.data(), normed_.data(), tokens * d);
+}
+
+}  // namespace troupe

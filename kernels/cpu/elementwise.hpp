@@ -1,0 +1,19 @@
+#pragma once
+// Per-token vector operations of a transformer layer.
+#include <cstdint>
+
+namespace troupe {
+
+// out = x / sqrt(mean(x^2) + eps) * weight, for one vector of n values.
+void rms_norm(const float* x, const float* weight, float eps, int64_t n, float* out);
+
+// gate = silu(gate) * up, in place (the SwiGLU activation).
+void silu_mul(float* gate, const float* up, int64_t n);
+
+// y += x
+void add_in_place(float* y, const float* x, int64_t n);
+
+// Numerically stable softmax in place.
+void softmax(float* x, int64_t n);
+
+}  // namespace troupe

@@ -1,0 +1,35 @@
+#pragma once
+// Batched matrix-vector products against a weight matrix that stays in its stored (quantized)
+// type: every weight row is read once per call and applied to all tokens of the batch.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/dtype.hpp"
+#include "kernels/cpu/quant_blocks.hpp"
+#include "kernels/cpu/thread_pool.hpp"
+
+namespace troupe {
+
+// A row-major weight matrix of `rows` rows of `cols` values each, as stored in the model file.
+struct WeightMatrix {
+  DType type = DType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const std::byte* data = nullptr;
+
+  int64_t row_stride() const { return row_bytes(type, cols); }
+  const std::byte* row(int64_t r) const { return data + r * row_stride(); }
+};
+
+// Scratch a matmul reuses between calls, so the hot path does not allocate.
+struct MatmulScratch {
+  std::vector<ActivationBlock> quantized;
+  std::vector<std::vector<float>> dequantized_rows;  // one per thread
+};
+
+// y[t * w.rows + r] = dot(w.row(r), x[t * w.cols ...]) for t < tokens, over the pool's threads.
+void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t tokens, float* y,
+            MatmulScratch& scratch);
+
+}  // namespace troupe

@@ -1,0 +1,54 @@
+#pragma once
+// Causal attention that reads keys and values through per-sequence block tables (the paged KV
+// layout of vLLM): a layer's cache is an array of fixed-size blocks, and position p of a
+// sequence lives in block block_table[p / block_size], slot p % block_size. Stored as F16.
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/thread_pool.hpp"
+
+namespace troupe {
+
+// One layer's K and V caches: [blocks][block_size][kv_dim] half-precision values each.
+struct PagedKvLayer {
+  uint16_t* keys = nullptr;
+  uint16_t* values = nullptr;
+  int block_size = 16;
+  int kv_dim = 0;  // kv_heads * head_dim
+
+  uint16_t* key_slot(const int32_t* block_table, int32_t position) const {
+    return keys + slot_offset(block_table, position);
+  }
+  uint16_t* value_slot(const int32_t* block_table, int32_t position) const {
+    return values + slot_offset(block_table, position);
+  }
+  int64_t slot_offset(const int32_t* block_table, int32_t position) const {
+    const int64_t block = block_table[position / block_size];
+    return (block * block_size + position % block_size) * kv_dim;
+  }
+};
+
+struct AttentionShape {
+  int heads = 0;
+  int kv_heads = 0;
+  int head_dim = 0;
+  float scale = 1.0f;  // usually 1 / sqrt(head_dim)
+};
+
+// Where one token of the batch sits: its sequence's block table and its position. The token
+// attends to positions 0..position of that sequence.
+struct TokenPlace {
+  const int32_t* block_table = nullptr;
+  int32_t position = 0;
+};
+
+// Stores token t's key and value rows (kv_dim floats each) into its cache slot.
+void store_kv(const PagedKvLayer& layer, const TokenPlace& place, const float* key,
+              const float* value);
+
+// out[t][h * head_dim ..] = softmax(q_t,h . K^T * scale) V for every token and head.
+// q and out are [tokens][heads * head_dim].
+void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedKvLayer& layer,
+                     const float* q, const TokenPlace* places, int64_t tokens, float* out);
+
+}  // namespace troupe

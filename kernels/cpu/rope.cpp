@@ -1,0 +1,41 @@
+#include "kernels/cpu/rope.hpp"
+
+#include <cmath>
+
+namespace troupe {
+
+void RopeTable::compute(const RopeConfig& config, const int32_t* positions, int64_t tokens) {
+  pairs_ = config.rotary_dims / 2;
+  cos_.resize(static_cast<size_t>(tokens * pairs_));
+  sin_.resize(cos_.size());
+  const float theta_scale =
+      std::pow(config.freq_base, -2.0f / static_cast<float>(config.rotary_dims));
+  for (int64_t t = 0; t < tokens; ++t) {
+    float theta = static_cast<float>(positions[t]) * config.position_scale;
+    for (int i = 0; i < pairs_; ++i) {
+      float angle = theta;
+      if (!config.frequency_factors.empty())
+        angle /= config.frequency_factors[static_cast<size_t>(i)];
+      cos_[static_cast<size_t>(t * pairs_ + i)] = std::cos(angle);
+      sin_[static_cast<size_t>(t * pairs_ + i)] = std::sin(angle);
+      theta *= theta_scale;
+    }
+  }
+}
+
+void RopeTable::apply(const RopeConfig& config, int64_t t, float* x, int heads,
+                      int head_dim) const {
+  const float* c = cos_.data() + t * pairs_;
+  const float* s = sin_.data() + t * pairs_;
+  for (int h = 0; h < heads; ++h, x += head_dim) {
+    for (int i = 0; i < pairs_; ++i) {
+      const int a = config.style == RopeStyle::Normal ? 2 * i : i;
+      const int b = config.style == RopeStyle::Normal ? 2 * i + 1 : i + pairs_;
+      const float x0 = x[a], x1 = x[b];
+      x[a] = x0 * c[i] - x1 * s[i];
+      x[b] = x0 * s[i] + x1 * c[i];
+    }
+  }
+}
+
+}  // namespace troupe

@@ -1,0 +1,166 @@
+#include "kernels/cpu/vec_dot.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "kernels/cpu/half.hpp"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace troupe {
+namespace {
+
+#if defined(__AVX2__)
+float horizontal_sum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+// 32 unsigned 4-bit values of a block, element j at byte j.
+__m256i unpack_nibbles(const uint8_t* qs) {
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  const __m128i lo = _mm_and_si128(bytes, mask);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+  return _mm256_set_m128i(hi, lo);
+}
+
+// Sum of products of 32 unsigned bytes with 32 signed bytes, as 8 float lanes.
+__m256 dot_u8_s8(__m256i u, __m256i s) {
+  const __m256i pairs = _mm256_maddubs_epi16(u, s);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+#endif
+
+float dot_q4_0(const BlockQ4_0* w, const ActivationBlock* x, int64_t blocks) {
+  float sum = 0;
+  int64_t i = 0;
+#if defined(__AVX2__)
+  __m256 acc = _mm256_setzero_ps();
+  for (; i < blocks; ++i) {
+    const __m256i q = unpack_nibbles(w[i].qs);
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
+    const float d = half_to_float(w[i].d);
+    // (q - 8) * a = q * a - 8 * a; the second term is 8 * sum(a) = 8 * x.sum / x.d.
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d * x[i].d), dot_u8_s8(q, a), acc);
+    sum -= 8.0f * d * x[i].sum;
+  }
+  sum += horizontal_sum(acc);
+#endif
+  for (; i < blocks; ++i) {
+    int isum = 0;
+    for (int j = 0; j < kQK / 2; ++j) {
+      isum += ((w[i].qs[j] & 0xf) - 8) * x[i].qs[j];
+      isum += ((w[i].qs[j] >> 4) - 8) * x[i].qs[j + kQK / 2];
+    }
+    sum += half_to_float(w[i].d) * x[i].d * static_cast<float>(isum);
+  }
+  return sum;
+}
+
+float dot_q4_1(const BlockQ4_1* w, const ActivationBlock* x, int64_t blocks) {
+  float sum = 0;
+  int64_t i = 0;
+#if defined(__AVX2__)
+  __m256 acc = _mm256_setzero_ps();
+  for (; i < blocks; ++i) {
+    const __m256i q = unpack_nibbles(w[i].qs);
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(w[i].d) * x[i].d), dot_u8_s8(q, a), acc);
+    sum += half_to_float(w[i].m) * x[i].sum;
+  }
+  sum += horizontal_sum(acc);
+#endif
+  for (; i < blocks; ++i) {
+    int isum = 0;
+    for (int j = 0; j < kQK / 2; ++j) {
+      isum += (w[i].qs[j] & 0xf) * x[i].qs[j];
+      isum += (w[i].qs[j] >> 4) * x[i].qs[j + kQK / 2];
+    }
+    sum += half_to_float(w[i].d) * x[i].d * static_cast<float>(isum) +
+           half_to_float(w[i].m) * x[i].sum;
+  }
+  return sum;
+}
+
+float dot_q8_0(const BlockQ8_0* w, const ActivationBlock* x, int64_t blocks) {
+  float sum = 0;
+  int64_t i = 0;
+#if defined(__AVX2__)
+  __m256 acc = _mm256_setzero_ps();
+  for (; i < blocks; ++i) {
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[i].qs));
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
+    // maddubs wants its first operand unsigned: move q's sign onto a.
+    const __m256 p = dot_u8_s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(a, q));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(w[i].d) * x[i].d), p, acc);
+  }
+  sum += horizontal_sum(acc);
+#endif
+  for (; i < blocks; ++i) {
+    int isum = 0;
+    for (int j = 0; j < kQK; ++j) isum += w[i].qs[j] * x[i].qs[j];
+    sum += half_to_float(w[i].d) * x[i].d * static_cast<float>(isum);
+  }
+  return sum;
+}
+
+}  // namespace
+
+bool has_quantized_dot(DType type) {
+  return type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q8_0;
+}
+
+void quantize_activations(const float* x, ActivationBlock* out, int64_t elements) {
+  for (int64_t b = 0; b < elements / kQK; ++b, x += kQK) {
+    float amax = 0;
+    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f;
+    const float inv = d != 0 ? 1.0f / d : 0.0f;
+    int isum = 0;
+    for (int j = 0; j < kQK; ++j) {
+      const int q = static_cast<int>(std::nearbyint(x[j] * inv));
+      out[b].qs[j] = static_cast<int8_t>(q);
+      isum += q;
+    }
+    out[b].d = d;
+    out[b].sum = d * static_cast<float>(isum);
+  }
+}
+
+float dot_quantized(DType type, const std::byte* row, const ActivationBlock* x, int64_t elements) {
+  const int64_t blocks = elements / kQK;
+  switch (type) {
+    case DType::Q4_0:
+      return dot_q4_0(reinterpret_cast<const BlockQ4_0*>(row), x, blocks);
+    case DType::Q4_1:
+      return dot_q4_1(reinterpret_cast<const BlockQ4_1*>(row), x, blocks);
+    case DType::Q8_0:
+      return dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), x, blocks);
+    default:
+      throw std::logic_error("dot_quantized: type has no integer dot product");
+  }
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  int64_t i = 0;
+  float sum = 0;
+#if defined(__AVX2__)
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
+#endif
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+}  // namespace troupe

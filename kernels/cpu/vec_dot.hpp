@@ -1,0 +1,24 @@
+#pragma once
+// Dot products of one weight row with one activation vector. Q4_0, Q4_1 and Q8_0 rows use the
+// activation quantized to 8-bit blocks and integer arithmetic (AVX2 when built for it); every
+// type also has a float path over a dequantized row.
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu/dtype.hpp"
+#include "kernels/cpu/quant_blocks.hpp"
+
+namespace troupe {
+
+// True when `type` has an integer dot product against ActivationBlocks.
+bool has_quantized_dot(DType type);
+
+// Quantizes `elements` floats (a multiple of 32) into elements/32 activation blocks.
+void quantize_activations(const float* x, ActivationBlock* out, int64_t elements);
+
+// Dot of a Q4_0/Q4_1/Q8_0 row of `elements` values with quantized activations.
+float dot_quantized(DType type, const std::byte* row, const ActivationBlock* x, int64_t elements);
+
+float dot_f32(const float* a, const float* b, int64_t n);
+
+}  // namespace troupe
