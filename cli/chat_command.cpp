@@ -1,0 +1,74 @@
+// troupe chat: an interactive conversation in the terminal.
+#include <unistd.h>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "cli/run_options.hpp"
+#include "engine/generate/generator.hpp"
+
+namespace troupe::cli {
+
+int chat_command(const Args& args) {
+  CommandSpec spec{"chat", "troupe chat [flags]",
+                   "Chats with the model in the terminal: type a message and press Enter.\n"
+                   "/reset starts a new conversation; /exit or end of input (Ctrl-D) quits.",
+                   run_flags()};
+  spec.flags.insert(spec.flags.begin(),
+                    {"system", "TEXT", "a system message for the conversation"});
+  auto flags = Flags::parse(spec, args);
+  if (!flags) return input_error(flags.message());
+  if (flags->has("help")) {
+    std::fputs(usage(spec).c_str(), stdout);
+    return 0;
+  }
+  if (!flags->positional().empty()) {
+    return input_error("unexpected argument '" + flags->positional()[0] + "'");
+  }
+  auto runtime = load_runtime(*flags);
+  if (!runtime) return input_error(runtime.message());
+  Model& model = (*runtime)->model;
+  auto params = sampling_from_flags(*flags, model.config.vocab_size);
+  if (!params) return input_error(params.message());
+  if (model.chat_template.empty()) return input_error("the model has no chat template");
+
+  const bool interactive = isatty(STDIN_FILENO);
+  std::vector<ChatTurn> conversation;
+  auto reset = [&] {
+    conversation.clear();
+    if (auto system = flags->get("system")) conversation.push_back({"system", *system});
+  };
+  reset();
+  Generator generator(*(*runtime)->transformer, model.tokenizer);
+  if (interactive) std::printf("troupe chat with %s — /reset, /exit\n", model.config.name.c_str());
+  std::string line;
+  for (;;) {
+    if (interactive) std::printf("> ");
+    std::fflush(stdout);
+    if (!std::getline(std::cin, line) || line == "/exit") break;
+    if (line == "/reset") {
+      reset();
+      continue;
+    }
+    if (line.empty()) continue;
+    conversation.push_back({"user", line});
+    auto prompt = chat_prompt_tokens(model, conversation);
+    if (!prompt) return input_error(prompt.message());
+    auto reply = generator.generate(*prompt, *params, [](std::string_view text) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+    });
+    std::printf("\n");
+    if (!reply) {
+      // The conversation outgrew the context, say: report it and let the user /reset.
+      std::fprintf(stderr, "troupe: %s (/reset starts over)\n", reply.message().c_str());
+      conversation.pop_back();
+      continue;
+    }
+    conversation.push_back({"assistant", reply->text});
+  }
+  return 0;
+}
+
+}  // namespace troupe::cli

@@ -1,0 +1,19 @@
+#pragma once
+// The `troupe` subcommands. Each returns the process exit code: 0 on success, 2 for bad input
+// (after printing one line naming the problem), 1 for other failures.
+#include <string>
+#include <vector>
+
+namespace troupe::cli {
+
+using Args = std::vector<std::string>;
+
+int generate_command(const Args& args);
+int chat_command(const Args& args);
+int tokenize_command(const Args& args);
+int model_command(const Args& args);
+
+// Prints "troupe: <message>" to stderr and returns 2.
+int input_error(const std::string& message);
+
+}  // namespace troupe::cli

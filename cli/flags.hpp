@@ -1,0 +1,49 @@
+#pragma once
+// Command-line flags: `--name value`, `--name=value` and boolean `--name`, checked against a
+// command's declared flags so a typo is an error, not a silent default.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/result.hpp"
+
+namespace troupe::cli {
+
+struct FlagSpec {
+  std::string name;        // without the leading dashes
+  std::string value_name;  // empty for a boolean flag
+  std::string help;
+  bool repeatable = false;
+};
+
+struct CommandSpec {
+  std::string name;      // e.g. "generate"
+  std::string synopsis;  // e.g. "troupe generate [flags] --prompt TEXT"
+  std::string summary;
+  std::vector<FlagSpec> flags;
+};
+
+class Flags {
+ public:
+  // Parses args (after the command name). `--help` is always accepted.
+  static Result<Flags> parse(const CommandSpec& spec, const std::vector<std::string>& args);
+
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  std::optional<std::string> get(const std::string& name) const;
+  std::vector<std::string> get_all(const std::string& name) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+  // Typed values; errors name the flag and the bad value.
+  Result<long long> get_int(const std::string& name, long long fallback) const;
+  Result<double> get_double(const std::string& name, double fallback) const;
+
+ private:
+  std::multimap<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+// The text `troupe <cmd> --help` prints.
+std::string usage(const CommandSpec& spec);
+
+}  // namespace troupe::cli

@@ -1,0 +1,49 @@
+// troupe: the command-line entry point.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/commands.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: troupe <command> [flags]\n"
+    "\n"
+    "troupe serves LLMs: it loads a GGUF model and generates text from it.\n"
+    "\n"
+    "commands:\n"
+    "  generate   generate text from a prompt (--chat applies the model's chat template)\n"
+    "  chat       interactive chat in the terminal\n"
+    "  tokenize   print the token ids of a text as a JSON array\n"
+    "  model      manage the model cache: 'troupe model pull', 'troupe model path'\n"
+    "\n"
+    "'troupe <command> --help' describes every flag. Without --model, commands use the\n"
+    "default model, SmolLM2-135M-Instruct (Q4_1), fetched by 'troupe model pull'.\n";
+
+}  // namespace
+
+namespace troupe::cli {
+
+int input_error(const std::string& message) {
+  std::fprintf(stderr, "troupe: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace troupe::cli
+
+int main(int argc, char** argv) {
+  using namespace troupe::cli;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  const Args args(argv + 2, argv + argc);
+  if (command == "generate") return generate_command(args);
+  if (command == "chat") return chat_command(args);
+  if (command == "tokenize") return tokenize_command(args);
+  if (command == "model") return model_command(args);
+  return input_error("unknown command '" + command + "' (see troupe --help)");
+}

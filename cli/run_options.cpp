@@ -1,0 +1,100 @@
+#include "cli/run_options.hpp"
+
+#include "cli/model_store.hpp"
+#include "engine/chat/chat_template.hpp"
+
+namespace troupe::cli {
+
+std::vector<FlagSpec> run_flags() {
+  return {
+      {"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
+      {"threads", "N", "compute threads (default: every core)"},
+      {"max-tokens", "N", "most tokens to generate (default 256)"},
+      {"temperature", "F", "sampling temperature, 0 for greedy (default 0.8)"},
+      {"top-p", "F", "nucleus sampling mass in (0, 1] (default 0.95)"},
+      {"top-k", "N", "sample from the N most likely tokens, 0 for all (default 40)"},
+      {"min-p", "F", "drop tokens below F times the top probability (default 0)"},
+      {"repetition-penalty", "F", "penalty for tokens already seen, 1 for none (default 1)"},
+      {"presence-penalty", "F", "in [-2, 2] (default 0)"},
+      {"frequency-penalty", "F", "in [-2, 2] (default 0)"},
+      {"seed", "N", "random seed: the same seed gives the same output"},
+      {"stop", "TEXT", "stop when TEXT is generated (repeatable)", true},
+      {"ignore-eos", "", "keep generating past the end-of-sequence token"},
+  };
+}
+
+Result<SamplingParams> sampling_from_flags(const Flags& flags, int vocab_size) {
+  SamplingParams p;
+  auto number = [&](const char* name, double fallback, auto& out) -> Status {
+    auto v = flags.get_double(name, fallback);
+    if (!v) return v.error();
+    out = static_cast<std::decay_t<decltype(out)>>(*v);
+    return Ok{};
+  };
+  auto integer = [&](const char* name, long long fallback, auto& out) -> Status {
+    auto v = flags.get_int(name, fallback);
+    if (!v) return v.error();
+    if (*v < -(1ll << 31) || *v > (1ll << 31) - 1) {
+      return make_error("flag --" + std::string(name) + " is out of range");
+    }
+    out = static_cast<std::decay_t<decltype(out)>>(*v);
+    return Ok{};
+  };
+  for (const Status& s : {number("temperature", 0.8, p.temperature), number("top-p", 0.95, p.top_p),
+                          integer("top-k", 40, p.top_k), number("min-p", 0.0, p.min_p),
+                          number("repetition-penalty", 1.0, p.repetition_penalty),
+                          number("presence-penalty", 0.0, p.presence_penalty),
+                          number("frequency-penalty", 0.0, p.frequency_penalty),
+                          integer("max-tokens", 256, p.max_tokens)}) {
+    if (!s) return s.error();
+  }
+  if (flags.has("seed")) {
+    auto seed = flags.get_int("seed", 0);
+    if (!seed) return seed.error();
+    p.seed = static_cast<uint64_t>(*seed);
+  }
+  p.stop = flags.get_all("stop");
+  p.ignore_eos = flags.has("ignore-eos");
+  if (auto s = validate(p, vocab_size); !s) return s.error();
+  return p;
+}
+
+Result<std::unique_ptr<LoadedRuntime>> load_runtime(const Flags& flags) {
+  auto threads = flags.get_int("threads", 0);
+  if (!threads) return threads.error();
+  if (*threads < 0 || *threads > 1024) return make_error("flag --threads must be in [1, 1024]");
+  auto path = resolve_model_path(flags.get("model").value_or(""));
+  if (!path) return path.error();
+  auto model = load_model(*path);
+  if (!model) return model.error();
+  auto runtime =
+      std::make_unique<LoadedRuntime>(LoadedRuntime{std::move(*model), nullptr, nullptr});
+  runtime->pool = std::make_unique<ThreadPool>(static_cast<int>(*threads));
+  runtime->transformer =
+      std::make_unique<Transformer>(runtime->model.config, runtime->model.weights, *runtime->pool);
+  return runtime;
+}
+
+Result<std::vector<int32_t>> chat_prompt_tokens(const Model& model,
+                                                const std::vector<ChatTurn>& conversation) {
+  if (model.chat_template.empty()) {
+    return make_error(
+        "the model has no chat template (tokenizer.chat_template): use a plain prompt");
+  }
+  auto tmpl = chat::ChatTemplate::parse(model.chat_template);
+  if (!tmpl) return make_error("the model's chat template does not parse: " + tmpl.message());
+  std::vector<chat::ChatMessage> messages;
+  for (const auto& turn : conversation) messages.push_back({turn.role, turn.content});
+  const Tokenizer& tok = model.tokenizer;
+  chat::ChatTemplateOptions options;
+  options.add_generation_prompt = true;
+  if (tok.bos() >= 0) options.bos_token = tok.token_bytes(tok.bos());
+  if (tok.eos() >= 0) options.eos_token = tok.token_bytes(tok.eos());
+  auto text = tmpl->apply(messages, options);
+  if (!text) return make_error("the chat template failed: " + text.message());
+  // Templates that write the BOS token themselves must not get a second one.
+  const bool has_bos = !options.bos_token.empty() && text->rfind(options.bos_token, 0) == 0;
+  return tok.encode(*text, /*add_special=*/!has_bos, /*parse_special=*/true);
+}
+
+}  // namespace troupe::cli

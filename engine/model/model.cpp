@@ -1,0 +1,24 @@
+#include "engine/model/model.hpp"
+
+namespace troupe {
+
+Result<Model> load_model(const std::string& path) {
+  auto file = gguf::File::open(path);
+  if (!file) return file.error();
+  auto config = read_model_config(**file);
+  if (!config) return make_error("model file '" + path + "': " + config.message());
+  auto weights = load_model_weights(*file, *config);
+  if (!weights) return make_error("model file '" + path + "': " + weights.message());
+  auto vocabulary = load_vocabulary(**file);
+  if (!vocabulary) return make_error("model file '" + path + "': " + vocabulary.message());
+  auto tokenizer = Tokenizer::create(std::move(*vocabulary));
+  if (!tokenizer) return make_error("model file '" + path + "': " + tokenizer.message());
+  if (static_cast<int>(tokenizer->vocab_size()) > config->vocab_size) {
+    return make_error("model file '" + path + "': the tokenizer has more tokens than the model's " +
+                      "output layer");
+  }
+  return Model{*file, std::move(*config), std::move(*weights), std::move(*tokenizer),
+               (*file)->get_string("tokenizer.chat_template").value_or("")};
+}
+
+}  // namespace troupe

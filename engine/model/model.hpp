@@ -1,0 +1,26 @@
+#pragma once
+// Everything a GGUF file gives: the mapped file, the transformer's config and weights, the
+// tokenizer and the chat template. Loading checks all of it, so a bad file fails here with one
+// message instead of later, mid-request.
+#include <memory>
+#include <string>
+
+#include "engine/gguf/gguf_file.hpp"
+#include "engine/model/model_config.hpp"
+#include "engine/model/model_weights.hpp"
+#include "engine/result.hpp"
+#include "engine/tokenizer/tokenizer.hpp"
+
+namespace troupe {
+
+struct Model {
+  std::shared_ptr<const gguf::File> file;
+  ModelConfig config;
+  ModelWeights weights;
+  Tokenizer tokenizer;
+  std::string chat_template;  // tokenizer.chat_template, empty when the file has none
+};
+
+Result<Model> load_model(const std::string& path);
+
+}  // namespace troupe

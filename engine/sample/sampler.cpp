@@ -1,0 +1,143 @@
+#include "engine/sample/sampler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace troupe {
+namespace {
+
+constexpr float kGreedyTemperature = 1e-5f;  // below this, temperature sampling is greedy
+
+int32_t argmax(std::span<const float> x) {
+  return static_cast<int32_t>(std::max_element(x.begin(), x.end()) - x.begin());
+}
+
+}  // namespace
+
+SampledToken raw_logprobs(std::span<const float> logits, int32_t token, int n) {
+  const float max = *std::max_element(logits.begin(), logits.end());
+  double sum = 0;
+  for (float l : logits) sum += std::exp(static_cast<double>(l - max));
+  const float log_z = max + static_cast<float>(std::log(sum));
+  SampledToken out;
+  out.token = token;
+  out.logprob = logits[static_cast<size_t>(token)] - log_z;
+  if (n > 0) {
+    std::vector<int32_t> ids(logits.size());
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
+    const auto k = std::min<size_t>(static_cast<size_t>(n), ids.size());
+    std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k), ids.end(),
+                      [&](int32_t a, int32_t b) {
+                        return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)];
+                      });
+    for (size_t i = 0; i < k; ++i) {
+      out.top.push_back({ids[i], logits[static_cast<size_t>(ids[i])] - log_z});
+    }
+  }
+  return out;
+}
+
+Sampler::Sampler(SamplingParams params)
+    : params_(std::move(params)), rng_(params_.seed ? *params_.seed : std::random_device{}()) {}
+
+SampledToken Sampler::sample(std::span<const float> logits, std::span<const int32_t> prompt,
+                             std::span<const int32_t> output) {
+  logits_.assign(logits.begin(), logits.end());
+  apply_bias_and_penalties(prompt, output);
+  const int32_t token = params_.temperature < kGreedyTemperature ? argmax(logits_) : draw();
+  return raw_logprobs(logits, token, params_.logprobs);
+}
+
+void Sampler::apply_bias_and_penalties(std::span<const int32_t> prompt,
+                                       std::span<const int32_t> output) {
+  for (const auto& [token, bias] : params_.logit_bias) logits_[static_cast<size_t>(token)] += bias;
+
+  if (params_.repetition_penalty != 1.0f) {
+    // Penalise every token seen in prompt or output once, dividing positive logits and
+    // multiplying negative ones (the CTRL / Hugging Face / vLLM rule).
+    std::vector<bool> seen(logits_.size(), false);
+    for (auto span : {prompt, output}) {
+      for (int32_t t : span) {
+        if (t < 0 || static_cast<size_t>(t) >= seen.size() || seen[static_cast<size_t>(t)])
+          continue;
+        seen[static_cast<size_t>(t)] = true;
+        float& l = logits_[static_cast<size_t>(t)];
+        l = l > 0 ? l / params_.repetition_penalty : l * params_.repetition_penalty;
+      }
+    }
+  }
+  if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
+    counts_.assign(logits_.size(), 0);
+    for (int32_t t : output) {
+      if (t >= 0 && static_cast<size_t>(t) < counts_.size()) ++counts_[static_cast<size_t>(t)];
+    }
+    for (int32_t t : output) {
+      int32_t& c = counts_[static_cast<size_t>(t)];
+      if (c == 0) continue;  // already applied for this token
+      logits_[static_cast<size_t>(t)] -=
+          params_.frequency_penalty * static_cast<float>(c) + params_.presence_penalty;
+      c = 0;
+    }
+  }
+}
+
+int32_t Sampler::draw() {
+  // Softmax at the requested temperature.
+  const float inv_t = 1.0f / params_.temperature;
+  const float max = *std::max_element(logits_.begin(), logits_.end());
+  candidates_.clear();
+  candidates_.reserve(logits_.size());
+  double sum = 0;
+  for (size_t i = 0; i < logits_.size(); ++i) {
+    const float l = logits_[i];
+    if (l == -std::numeric_limits<float>::infinity()) continue;
+    const float p = std::exp((l - max) * inv_t);
+    sum += p;
+    candidates_.emplace_back(p, static_cast<int32_t>(i));
+  }
+  for (auto& c : candidates_) c.first = static_cast<float>(c.first / sum);
+  const auto by_probability = [](const auto& a, const auto& b) { return a.first > b.first; };
+
+  // top-k: keep the k most likely.
+  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < candidates_.size()) {
+    std::nth_element(candidates_.begin(), candidates_.begin() + params_.top_k - 1,
+                     candidates_.end(), by_probability);
+    candidates_.resize(static_cast<size_t>(params_.top_k));
+  }
+  if (params_.top_p < 1.0f || params_.min_p > 0.0f) {
+    std::sort(candidates_.begin(), candidates_.end(), by_probability);
+  }
+
+  // top-p: the smallest most-likely prefix whose mass reaches top_p.
+  if (params_.top_p < 1.0f) {
+    double mass = 0;
+    double total = 0;
+    for (const auto& c : candidates_) total += c.first;
+    size_t keep = 0;
+    while (keep < candidates_.size()) {
+      mass += candidates_[keep++].first;
+      if (mass >= params_.top_p * total) break;
+    }
+    candidates_.resize(std::max<size_t>(keep, 1));
+  }
+  // min-p: drop tokens less likely than min_p times the most likely one.
+  if (params_.min_p > 0.0f) {
+    const float floor = params_.min_p * candidates_.front().first;
+    size_t keep = 1;
+    while (keep < candidates_.size() && candidates_[keep].first >= floor) ++keep;
+    candidates_.resize(keep);
+  }
+
+  double total = 0;
+  for (const auto& c : candidates_) total += c.first;
+  const double target = std::uniform_real_distribution<double>(0.0, total)(rng_);
+  double acc = 0;
+  for (const auto& c : candidates_) {
+    acc += c.first;
+    if (acc > target) return c.second;
+  }
+  return candidates_.back().second;
+}
+
+}  // namespace troupe

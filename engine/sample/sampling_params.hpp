@@ -1,0 +1,34 @@
+#pragma once
+// What a request asks of the sampler and of the generation loop, with OpenAI/vLLM semantics.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/result.hpp"
+
+namespace troupe {
+
+struct SamplingParams {
+  float temperature = 1.0f;         // 0 means greedy
+  float top_p = 1.0f;               // in (0, 1]
+  int top_k = 0;                    // 0 or -1: off
+  float min_p = 0.0f;               // in [0, 1]
+  float repetition_penalty = 1.0f;  // > 0; applies to prompt and output tokens (vLLM)
+  float presence_penalty = 0.0f;    // in [-2, 2]; output tokens only
+  float frequency_penalty = 0.0f;   // in [-2, 2]; output tokens only
+  std::vector<std::pair<int32_t, float>> logit_bias;
+  std::optional<uint64_t> seed;
+
+  int max_tokens = 256;  // >= 1
+  std::vector<std::string> stop;
+  std::vector<int32_t> stop_token_ids;
+  bool ignore_eos = false;
+  int logprobs = 0;  // top-n log-probabilities to report per token, 0 for none
+};
+
+// Checks ranges; the error names the parameter and the accepted range.
+Status validate(const SamplingParams& params, int vocab_size);
+
+}  // namespace troupe
