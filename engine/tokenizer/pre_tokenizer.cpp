@@ -8,6 +8,7 @@ namespace troupe {
 namespace {
 
 using unicode::kLetter;
+using unicode::kMark;
 using unicode::kNumber;
 using unicode::kPunctuation;
 using unicode::kWhitespace;
@@ -22,6 +23,7 @@ constexpr PreTokenizerKind kG2 = PreTokenizerKind::kGpt2;
 constexpr PreTokenizerKind kSm = PreTokenizerKind::kSmollm;
 constexpr PreTokenizerKind kL3 = PreTokenizerKind::kLlama3;
 constexpr PreTokenizerKind kQw = PreTokenizerKind::kQwen2;
+constexpr PreTokenizerKind kQ35 = PreTokenizerKind::kQwen35;
 
 // The flags per name follow llama_vocab::impl::load.
 constexpr PreEntry kPreEntries[] = {
@@ -64,6 +66,7 @@ constexpr PreEntry kPreEntries[] = {
     {"solar-open", {kQw, false, false, false}},
     {"stablelm2", {kQw, true, false, false}},
     {"megrez", {kQw, true, false, false}},
+    {"qwen35", {kQ35, false, false, false}},
 };
 
 constexpr uint32_t kOutOfRange = 0xFFFFFFFF;
@@ -115,7 +118,7 @@ size_t contraction_at(const Piece& p, size_t pos, bool fold_case) {
   return 0;
 }
 
-constexpr uint16_t kWordClasses = kWhitespace | kLetter | kNumber;
+constexpr uint16_t kWordClasses = kWhitespace | kLetter | kNumber;  // GPT-2's \s, \p{L}, \p{N}
 
 // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 void split_gpt2(const Piece& p, std::vector<size_t>& out) {
@@ -160,11 +163,13 @@ void split_gpt2(const Piece& p, std::vector<size_t>& out) {
   }
 }
 
-// Llama-3 (max_digits 3) and Qwen2 (max_digits 1):
+// Llama-3 (max_digits 3), Qwen2 (max_digits 1) and Qwen3.5 (max_digits 1, and letters are
+// [\p{L}\p{M}]):
 // (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,N}| ?[^\s\p{L}\p{N}]+[\r\n]*|
 // \s*[\r\n]+|\s+(?!\S)|\s+
-void split_llama3(const Piece& p, size_t max_digits, std::vector<size_t>& out) {
+void split_llama3(const Piece& p, size_t max_digits, uint16_t letters, std::vector<size_t>& out) {
   Words words(out, p.begin);
+  const uint16_t word_classes = kWhitespace | letters | kNumber;
   size_t pos = p.begin;
   while (pos < p.end) {
     const uint32_t c = p.cpt(pos);
@@ -176,9 +181,9 @@ void split_llama3(const Piece& p, size_t max_digits, std::vector<size_t>& out) {
     }
     // [^\r\n\p{L}\p{N}]?\p{L}+
     if (!(c == '\r' || c == '\n' || (f & kNumber)) &&
-        ((f & kLetter) || (p.flag(pos + 1) & kLetter))) {
+        ((f & letters) || (p.flag(pos + 1) & letters))) {
       ++pos;
-      while (p.flag(pos) & kLetter) ++pos;
+      while (p.flag(pos) & letters) ++pos;
       words.cut(pos);
       continue;
     }
@@ -196,9 +201,9 @@ void split_llama3(const Piece& p, size_t max_digits, std::vector<size_t>& out) {
     }
     // ' ?[^\s\p{L}\p{N}]+[\r\n]*'; like llama.cpp, a lone space at the piece's end lands here.
     const uint16_t f2 = c == ' ' ? p.flag(pos + 1) : f;
-    if (!(f2 & kWordClasses) && f != 0) {
+    if (!(f2 & word_classes) && f != 0) {
       pos += c == ' ';
-      while (!(p.flag(pos) & kWordClasses) && p.flag(pos) != 0) ++pos;
+      while (!(p.flag(pos) & word_classes) && p.flag(pos) != 0) ++pos;
       while (p.cpt(pos) == '\r' || p.cpt(pos) == '\n') ++pos;
       words.cut(pos);
       continue;
@@ -332,11 +337,16 @@ std::vector<size_t> pre_tokenize(PreTokenizerKind kind, std::span<const uint32_t
       break;
     case PreTokenizerKind::kLlama3:
       refine(words, cpts, flags,
-             [](const Piece& p, std::vector<size_t>& out) { split_llama3(p, 3, out); });
+             [](const Piece& p, std::vector<size_t>& out) { split_llama3(p, 3, kLetter, out); });
       break;
     case PreTokenizerKind::kQwen2:
       refine(words, cpts, flags,
-             [](const Piece& p, std::vector<size_t>& out) { split_llama3(p, 1, out); });
+             [](const Piece& p, std::vector<size_t>& out) { split_llama3(p, 1, kLetter, out); });
+      break;
+    case PreTokenizerKind::kQwen35:
+      refine(words, cpts, flags, [](const Piece& p, std::vector<size_t>& out) {
+        split_llama3(p, 1, kLetter | kMark, out);
+      });
       break;
     case PreTokenizerKind::kDefault:
       refine(words, cpts, flags, [](const Piece& p, std::vector<size_t>& out) {

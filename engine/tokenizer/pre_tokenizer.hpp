@@ -18,6 +18,7 @@ enum class PreTokenizerKind {
   kSmollm,   // every \p{N} alone, then the GPT-2 rule (StarCoder, SmolLM, Command-R, ...)
   kLlama3,   // (?i:'s|...)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|...
   kQwen2,    // Llama-3's rule with single digits: \p{N} instead of \p{N}{1,3}
+  kQwen35,   // Qwen2's rule with combining marks counted as letters: [\p{L}\p{M}]+
 };
 
 // How llama.cpp treats a `tokenizer.ggml.pre` value beyond its split rule.

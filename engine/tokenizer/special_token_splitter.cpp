@@ -1,6 +1,7 @@
 #include "engine/tokenizer/special_token_splitter.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace troupe {
 
@@ -10,7 +11,8 @@ SpecialTokenSplitter::SpecialTokenSplitter(const Vocabulary& vocab) {
     const bool control_like = type == TokenType::kControl || type == TokenType::kUnknown;
     if (!control_like && type != TokenType::kUserDefined) continue;
     if (vocab.tokens[i].empty()) continue;  // would match everywhere
-    specials_.push_back(Special{static_cast<int32_t>(i), vocab.tokens[i], control_like});
+    const int32_t id = static_cast<int32_t>(i);
+    specials_.push_back(Special{id, vocab.tokens[i], control_like, vocab.is_rstrip(id)});
   }
   // llama.cpp sorts by length with std::sort; ties (equal-length texts) keep id order here.
   std::stable_sort(specials_.begin(), specials_.end(), [](const Special& a, const Special& b) {
@@ -40,6 +42,10 @@ std::vector<Fragment> SpecialTokenSplitter::split(std::string_view text, bool pa
         if (match > start) next.push_back(Fragment{-1, f.offset + start, match - start});
         next.push_back(Fragment{special.id, 0, 0});
         start = match + special.text.size();
+        if (special.rstrip) {
+          while (start < raw.size() && std::isspace(static_cast<unsigned char>(raw[start])))
+            ++start;
+        }
       }
       if (start < raw.size()) next.push_back(Fragment{-1, f.offset + start, raw.size() - start});
     }

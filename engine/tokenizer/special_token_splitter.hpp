@@ -29,6 +29,7 @@ class SpecialTokenSplitter {
     int32_t id;
     std::string_view text;  // into the vocabulary, which outlives the splitter
     bool needs_parse_special;
+    bool rstrip;  // drops the whitespace right after it
   };
   std::vector<Special> specials_;  // longest text first
 };

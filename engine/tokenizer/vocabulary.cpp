@@ -1,6 +1,7 @@
 #include "engine/tokenizer/vocabulary.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -99,6 +100,10 @@ Result<std::vector<std::string>> read_strings(const gguf::File& file, std::strin
 
 bool Vocabulary::is_eog(int32_t id) const {
   return std::binary_search(eog_ids.begin(), eog_ids.end(), id);
+}
+
+bool Vocabulary::is_rstrip(int32_t id) const {
+  return std::binary_search(rstrip_ids.begin(), rstrip_ids.end(), id);
 }
 
 void apply_special_token_rules(Vocabulary& v) {
@@ -262,6 +267,23 @@ Result<Vocabulary> load_vocabulary(const gguf::File& file) {
   }
 
   apply_special_token_rules(v);
+
+  // llama.cpp's per-model attribute: Phi-3's special tokens (except <unk>, <s> and
+  // <|endoftext|>) and </s> eat the whitespace that follows them.
+  std::string name = file.get_string("general.name").value_or("");
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
+    for (size_t i = 0; i < n; ++i) {
+      const std::string& text = v.tokens[i];
+      const TokenType t = v.types[i];
+      const bool special = t == TokenType::kControl || t == TokenType::kUserDefined ||
+                           t == TokenType::kUnknown || text == "</s>";
+      if (special && text != "<unk>" && text != "<s>" && text != "<|endoftext|>") {
+        v.rstrip_ids.push_back(static_cast<int32_t>(i));
+      }
+    }
+  }
   return v;
 }
 

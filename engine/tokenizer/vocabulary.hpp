@@ -57,9 +57,13 @@ struct Vocabulary {
   bool add_space_prefix = false;  // SentencePiece: a space before text; decode strips it back
 
   std::vector<int32_t> eog_ids;  // sorted: every token that ends generation
+  // Special tokens that swallow the whitespace after them when split out of text (llama.cpp's
+  // RSTRIP attribute, which it gives Phi-3's special tokens by model name); sorted.
+  std::vector<int32_t> rstrip_ids;
 
   size_t size() const { return tokens.size(); }
   bool is_eog(int32_t id) const;
+  bool is_rstrip(int32_t id) const;
   TokenType type(int32_t id) const {
     return static_cast<size_t>(id) < types.size() ? types[id] : TokenType::kNormal;
   }
