@@ -1,0 +1,64 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "kernels/cpu/dequantize.hpp"
+#include "kernels/cpu/matmul.hpp"
+#include "kernels/cpu/vec_dot.hpp"
+#include "tests/support/gguf_writer.hpp"
+
+using namespace troupe;
+
+TEST_CASE("integer dot products stay within 8-bit activation error of the float product") {
+  std::mt19937 rng(7);
+  const int n = 256;
+  for (DType type : {DType::Q4_1, DType::Q8_0}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      const auto w = test::random_floats(rng, n, 0.5f);
+      const auto x = test::random_floats(rng, n, 2.0f);
+      const auto q = type == DType::Q4_1 ? test::quantize_q4_1(w) : test::quantize_q8_0(w);
+      std::vector<float> wd(n);
+      dequantize_row(type, q.data(), wd.data(), n);
+      std::vector<ActivationBlock> xq(n / kQK);
+      quantize_activations(x.data(), xq.data(), n);
+      double exact = 0, magnitude = 0;
+      for (int i = 0; i < n; ++i) {
+        exact += double(wd[size_t(i)]) * x[size_t(i)];
+        magnitude += std::abs(double(wd[size_t(i)]) * x[size_t(i)]);
+      }
+      // Each activation is off by at most half a step (max|x| / 254) of its block.
+      CHECK(std::abs(dot_quantized(type, q.data(), xq.data(), n) - exact) < 0.01 * magnitude);
+    }
+  }
+}
+
+TEST_CASE("activation quantization keeps the block sums it reports") {
+  std::mt19937 rng(3);
+  const auto x = test::random_floats(rng, 64, 5.0f);
+  std::vector<ActivationBlock> xq(2);
+  quantize_activations(x.data(), xq.data(), 64);
+  for (int b = 0; b < 2; ++b) {
+    int sum = 0;
+    for (int j = 0; j < kQK; ++j) sum += xq[size_t(b)].qs[j];
+    CHECK(xq[size_t(b)].sum == Approx(xq[size_t(b)].d * float(sum)));
+  }
+}
+
+TEST_CASE("matmul over a batch equals one token at a time, for quantized and float weights") {
+  std::mt19937 rng(11);
+  const int rows = 37, cols = 96, tokens = 5;
+  ThreadPool pool(2);
+  for (DType type : {DType::Q8_0, DType::F32}) {
+    const auto values = test::random_floats(rng, size_t(rows * cols), 1.0f);
+    const auto bytes = type == DType::Q8_0 ? test::quantize_q8_0(values) : test::as_bytes(values);
+    const WeightMatrix w{type, rows, cols, bytes.data()};
+    const auto x = test::random_floats(rng, size_t(tokens * cols), 1.0f);
+    std::vector<float> batched(static_cast<size_t>(tokens * rows));
+    std::vector<float> single(static_cast<size_t>(rows));
+    MatmulScratch scratch;
+    matmul(pool, w, x.data(), tokens, batched.data(), scratch);
+    for (int t = 0; t < tokens; ++t) {
+      matmul(pool, w, x.data() + t * cols, 1, single.data(), scratch);
+      for (int r = 0; r < rows; ++r) REQUIRE(batched[size_t(t * rows + r)] == single[size_t(r)]);
+    }
+  }
+}
