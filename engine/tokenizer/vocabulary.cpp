@@ -70,12 +70,20 @@ void mark_control(Vocabulary& v, int32_t id) {
   if (v.types[id] != TokenType::kUnknown) v.types[id] = TokenType::kControl;
 }
 
-// The lowest id whose text is one of `names` (llama.cpp takes the first in hash order).
+// The token named by the earliest of `names` that the vocabulary has (lowest id on ties).
+// llama.cpp takes whichever its hash map yields first; name order picks the turn-ending token
+// (<|eot_id|>, <|im_end|>) over <|endoftext|>, which is what its choice usually lands on.
 int32_t find_by_name(const Vocabulary& v, Names names) {
+  int32_t best = -1;
+  size_t best_rank = names.size();
   for (size_t i = 0; i < v.tokens.size(); ++i) {
-    if (is_one_of(v.tokens[i], names)) return static_cast<int32_t>(i);
+    const size_t rank = std::find(names.begin(), names.end(), v.tokens[i]) - names.begin();
+    if (rank < best_rank) {
+      best_rank = rank;
+      best = static_cast<int32_t>(i);
+    }
   }
-  return -1;
+  return best;
 }
 
 const gguf::Array* find_array(const gguf::File& file, std::string_view key) {

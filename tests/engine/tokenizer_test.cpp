@@ -133,7 +133,7 @@ std::string stream(const Tokenizer& t, const Ids& ids, bool skip_special = true)
 
 }  // namespace
 
-TEST_CASE("unicode: categories come from the Unicode 15.1 tables") {
+TEST_CASE("unicode: categories come from the Unicode 15.1 tables", "[tokenizer]") {
   using namespace unicode;
   CHECK(flags('a') == kLetter);
   CHECK(flags('7') == kNumber);
@@ -154,7 +154,7 @@ TEST_CASE("unicode: categories come from the Unicode 15.1 tables") {
   CHECK(flags(0x110000) == kUndefined);
 }
 
-TEST_CASE("unicode: lenient decoding matches llama.cpp, bad bytes become U+FFFD") {
+TEST_CASE("unicode: lenient decoding matches llama.cpp, bad bytes become U+FFFD", "[tokenizer]") {
   using unicode::decode_lenient;
   CHECK(decode_lenient("h\xC3\xA9") == std::vector<uint32_t>{'h', 0xE9});
   CHECK(decode_lenient("\xF0\x9F\x98\x80") == std::vector<uint32_t>{0x1F600});
@@ -175,7 +175,7 @@ TEST_CASE("unicode: lenient decoding matches llama.cpp, bad bytes become U+FFFD"
         "b\xF0\x9F\x98\x80\xEF\xBF\xBD");
 }
 
-TEST_CASE("byte_level: GPT-2's byte alphabet round-trips every byte") {
+TEST_CASE("byte_level: GPT-2's byte alphabet round-trips every byte", "[tokenizer]") {
   CHECK(byte_level::encode(' ') == "\xC4\xA0");   // Ġ
   CHECK(byte_level::encode('\n') == "\xC4\x8A");  // Ċ
   CHECK(byte_level::encode('a') == "a");
@@ -189,7 +189,7 @@ TEST_CASE("byte_level: GPT-2's byte alphabet round-trips every byte") {
 
 // Expected splits are what the tokenizers' original regexes give (checked with Python's
 // `regex` module), which llama.cpp's hand-written splitters reproduce.
-TEST_CASE("pre_tokenize: GPT-2 rule") {
+TEST_CASE("pre_tokenize: GPT-2 rule", "[tokenizer]") {
   const auto k = PreTokenizerKind::kGpt2;
   CHECK(words(k, "I'm DON'T you're") == Strings{"I", "'m", " DON", "'", "T", " you", "'re"});
   CHECK(words(k, "x  = 12345;\n\n  y") == Strings{"x", " ", " =", " 12345", ";", "\n\n ", " y"});
@@ -200,7 +200,7 @@ TEST_CASE("pre_tokenize: GPT-2 rule") {
   CHECK(words(k, "").empty());
 }
 
-TEST_CASE("pre_tokenize: SmolLM/StarCoder rule isolates every digit") {
+TEST_CASE("pre_tokenize: SmolLM/StarCoder rule isolates every digit", "[tokenizer]") {
   const auto k = PreTokenizerKind::kSmollm;
   CHECK(words(k, "x  = 12345;\n\n  y") ==
         Strings{"x", " ", " =", " ", "1", "2", "3", "4", "5", ";", "\n\n ", " y"});
@@ -208,7 +208,7 @@ TEST_CASE("pre_tokenize: SmolLM/StarCoder rule isolates every digit") {
   CHECK(words(k, "(hello) [world]!!") == Strings{"(", "hello", ")", " [", "world", "]!!"});
 }
 
-TEST_CASE("pre_tokenize: Llama-3 rule") {
+TEST_CASE("pre_tokenize: Llama-3 rule", "[tokenizer]") {
   const auto k = PreTokenizerKind::kLlama3;
   CHECK(words(k, "I'm DON'T you're") == Strings{"I", "'m", " DON", "'T", " you", "'re"});
   CHECK(words(k, "x  = 12345;\n\n  y") ==
@@ -220,7 +220,7 @@ TEST_CASE("pre_tokenize: Llama-3 rule") {
   CHECK(words(k, "ab\r\n\r\ncd") == Strings{"ab", "\r\n\r\n", "cd"});
 }
 
-TEST_CASE("pre_tokenize: Qwen2 rule takes one digit at a time") {
+TEST_CASE("pre_tokenize: Qwen2 rule takes one digit at a time", "[tokenizer]") {
   const auto k = PreTokenizerKind::kQwen2;
   CHECK(words(k, "x  = 12345;\n\n  y") ==
         Strings{"x", " ", " =", " ", "1", "2", "3", "4", "5", ";\n\n", " ", " y"});
@@ -230,13 +230,14 @@ TEST_CASE("pre_tokenize: Qwen2 rule takes one digit at a time") {
   CHECK(words(PreTokenizerKind::kQwen35, "e\u0301t\u00E9") == Strings{"e\u0301t\u00E9"});
 }
 
-TEST_CASE("pre_tokenize: llama.cpp's default rule") {
+TEST_CASE("pre_tokenize: llama.cpp's default rule", "[tokenizer]") {
   // Punctuation runs, then GPT-2 words, then number runs, then ASCII digit triples.
   CHECK(words(PreTokenizerKind::kDefault, "x+=12345 (a)") ==
         Strings{"x", "+=", "123", "45", " ", "(", "a", ")"});
 }
 
-TEST_CASE("pre_tokenizer_config: unknown types are refused with the supported list") {
+TEST_CASE("pre_tokenizer_config: unknown types are refused with the supported list",
+          "[tokenizer]") {
   CHECK(pre_tokenizer_config("smollm")->kind == PreTokenizerKind::kSmollm);
   CHECK(pre_tokenizer_config("llama-bpe")->ignore_merges);
   CHECK(pre_tokenizer_config("")->kind == PreTokenizerKind::kDefault);
@@ -246,7 +247,7 @@ TEST_CASE("pre_tokenizer_config: unknown types are refused with the supported li
                                 Catch::Contains("qwen2") && Catch::Contains("smollm"));
 }
 
-TEST_CASE("bpe: merges apply lowest rank first, leftmost on ties") {
+TEST_CASE("bpe: merges apply lowest rank first, leftmost on ties", "[tokenizer]") {
   SECTION("rank decides") {
     const auto t1 = make(bpe_vocab("gpt-2", {{"b", "c"}, {"a", "b"}}));
     CHECK(bytes_of(t1, t1.encode("abc", false, false)) == Strings{"a", "bc"});
@@ -269,7 +270,7 @@ TEST_CASE("bpe: merges apply lowest rank first, leftmost on ties") {
   }
 }
 
-TEST_CASE("bpe: Llama-3 emits a word that is a token whole, ignoring merges") {
+TEST_CASE("bpe: Llama-3 emits a word that is a token whole, ignoring merges", "[tokenizer]") {
   // "abc" is a token, but no merge sequence reaches it.
   const auto t = make(bpe_vocab("llama-bpe", {{"a", "b"}}, {{spell("abc"), TokenType::kNormal}}));
   CHECK(bytes_of(t, t.encode("abc", false, false)) == Strings{"abc"});
@@ -279,7 +280,8 @@ TEST_CASE("bpe: Llama-3 emits a word that is a token whole, ignoring merges") {
   CHECK(bytes_of(t2, t2.encode("abc", false, false)) == Strings{"ab", "c"});
 }
 
-TEST_CASE("special tokens: control tokens need parse_special, user-defined ones do not") {
+TEST_CASE("special tokens: control tokens need parse_special, user-defined ones do not",
+          "[tokenizer]") {
   auto v = bpe_vocab("smollm", {},
                      {{"<|im_end|>", TokenType::kNormal},
                       {"<ctl>", TokenType::kControl},
@@ -307,7 +309,7 @@ TEST_CASE("special tokens: control tokens need parse_special, user-defined ones 
   CHECK(t.decode(parsed, /*skip_special=*/true) == "ab<user>");
 }
 
-TEST_CASE("add_special: BOS and EOS as the vocabulary asks") {
+TEST_CASE("add_special: BOS and EOS as the vocabulary asks", "[tokenizer]") {
   auto v = bpe_vocab("gpt-2", {}, {{"<s>", TokenType::kControl}, {"</s>", TokenType::kControl}});
   v.bos_id = id_of(make(v), "<s>");
   v.eos_id = id_of(make(v), "</s>");
@@ -326,7 +328,7 @@ TEST_CASE("add_special: BOS and EOS as the vocabulary asks") {
   CHECK_FALSE(Tokenizer::create(v).ok());
 }
 
-TEST_CASE("decode: GPT-2 style vocabularies clean spaces before punctuation") {
+TEST_CASE("decode: GPT-2 style vocabularies clean spaces before punctuation", "[tokenizer]") {
   const auto t = make(bpe_vocab("gpt-2", {}));
   CHECK(t.decode(t.encode("a , b . c 's d ' e", false, false)) == "a, b. c's d'e");
   const auto smol = make(bpe_vocab("smollm", {}));  // SmolLM keeps text as is
@@ -334,7 +336,7 @@ TEST_CASE("decode: GPT-2 style vocabularies clean spaces before punctuation") {
   CHECK(t.decode(Ids{-1, 5000, 'x'}) == "x");  // unknown ids render as nothing
 }
 
-TEST_CASE("spm: spaces become U+2581, a prefix space is added, scores pick merges") {
+TEST_CASE("spm: spaces become U+2581, a prefix space is added, scores pick merges", "[tokenizer]") {
   auto v = spm_vocab({{"\xE2\x96\x81", -1},       // ▁
                       {"\xE2\x96\x81h", -2},      // ▁h
                       {"\xE2\x96\x81he", -3},     // ▁he
@@ -364,7 +366,8 @@ TEST_CASE("spm: spaces become U+2581, a prefix space is added, scores pick merge
   CHECK(t.decode(ids) == "<s> hello world");
 }
 
-TEST_CASE("spm: byte fallback for characters without a piece, <unk> without a byte token") {
+TEST_CASE("spm: byte fallback for characters without a piece, <unk> without a byte token",
+          "[tokenizer]") {
   auto v = spm_vocab({{"\xE2\x96\x81", -1}, {"a", -2}});
   auto t = make(v);
   const Ids ids = t.encode("a\xC3\xA9", false, false);  // "aé"
@@ -384,7 +387,7 @@ TEST_CASE("spm: byte fallback for characters without a piece, <unk> without a by
   CHECK(tb.encode("a\xC3\xA9", false, false) == Ids{1, 2, 0, 0});
 }
 
-TEST_CASE("spm: text after a special token gets the prefix space again") {
+TEST_CASE("spm: text after a special token gets the prefix space again", "[tokenizer]") {
   auto v = spm_vocab({{"\xE2\x96\x81", -1},
                       {"a", -2},
                       {"\xE2\x96\x81"
@@ -398,7 +401,7 @@ TEST_CASE("spm: text after a special token gets the prefix space again") {
   CHECK(t.encode("a</s>a", false, false).size() > 3);  // </s> stays text
 }
 
-TEST_CASE("incremental decoder: never emits half a character") {
+TEST_CASE("incremental decoder: never emits half a character", "[tokenizer]") {
   SECTION("an emoji split over byte-fallback tokens") {
     auto v = spm_vocab({{"\xE2\x96\x81", -1}, {"o", -2}, {"k", -2}, {"ok", -1}});
     const auto t = make(v);
@@ -451,7 +454,7 @@ TEST_CASE("incremental decoder: never emits half a character") {
   }
 }
 
-TEST_CASE("vocabulary: end-of-generation tokens follow llama.cpp's rules") {
+TEST_CASE("vocabulary: end-of-generation tokens follow llama.cpp's rules", "[tokenizer]") {
   auto v = bpe_vocab("gpt-2", {},
                      {{"<|endoftext|>", TokenType::kControl},
                       {"<|eot_id|>", TokenType::kNormal},
@@ -466,6 +469,7 @@ TEST_CASE("vocabulary: end-of-generation tokens follow llama.cpp's rules") {
   CHECK_FALSE(t.is_eog(id_of(t, "<|im_start|>")));
   CHECK_FALSE(t.is_eog('a'));
   CHECK(t.vocabulary().eom_id == id_of(t, "<|eom_id|>"));
+  CHECK(t.vocabulary().eot_id == id_of(t, "<|eot_id|>"));  // preferred over <|endoftext|>
   CHECK(t.vocabulary().type(id_of(t, "<|eot_id|>")) == TokenType::kControl);
 
   // gpt-oss: <|end|> ends a message but not generation when <|return|> and <|call|> exist.
@@ -497,7 +501,7 @@ std::shared_ptr<const gguf::File> vocab_file(const std::string& model, const std
 
 }  // namespace
 
-TEST_CASE("load_vocabulary: SentencePiece defaults, key by key") {
+TEST_CASE("load_vocabulary: SentencePiece defaults, key by key", "[tokenizer]") {
   auto v = load_vocabulary(*vocab_file("llama", ""));
   REQUIRE(v.ok());
   CHECK(v->model == TokenizerModel::kSentencePiece);
@@ -515,7 +519,7 @@ TEST_CASE("load_vocabulary: SentencePiece defaults, key by key") {
   CHECK(t.encode("ab", true, false) == Ids{1, 3, 4, 5});
 }
 
-TEST_CASE("load_vocabulary: errors name the problem") {
+TEST_CASE("load_vocabulary: errors name the problem", "[tokenizer]") {
   const auto model = load_vocabulary(*vocab_file("wordpiece", ""));
   REQUIRE_FALSE(model.ok());
   CHECK_THAT(model.message(),
@@ -528,7 +532,8 @@ TEST_CASE("load_vocabulary: errors name the problem") {
   CHECK_THAT(merges.message(), Catch::Contains("tokenizer.ggml.merges"));
 }
 
-TEST_CASE("default model: every recorded llama.cpp tokenization matches, and round-trips") {
+TEST_CASE("default model: every recorded llama.cpp tokenization matches, and round-trips",
+          "[tokenizer]") {
   std::ifstream in(TROUPE_FIXTURES_DIR "/reference/tokenize.json");
   REQUIRE(in);
   const auto fixture = nlohmann::json::parse(in);
@@ -560,7 +565,7 @@ TEST_CASE("default model: every recorded llama.cpp tokenization matches, and rou
   CHECK(round_trips == cases);
 }
 
-TEST_CASE("default model: special tokens and streaming") {
+TEST_CASE("default model: special tokens and streaming", "[tokenizer]") {
   auto file = gguf::File::open(test::default_model_path());
   REQUIRE(file.ok());
   auto vocab = load_vocabulary(**file);
