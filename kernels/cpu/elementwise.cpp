@@ -3,19 +3,24 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/fast_exp.hpp"
+
 namespace troupe {
 
 void rms_norm(const float* x, const float* weight, float eps, int64_t n, float* out) {
-  double sum = 0;  // double: long rows of large activations lose precision in float
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
-  const float scale = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(n) + eps));
+  // Squares in float summed in double, the mean rounded to float: llama.cpp's rounding, which
+  // the reference tests compare against.
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+  const auto mean = static_cast<float>(sum / static_cast<double>(n));
+  const float scale = 1.0f / std::sqrt(mean + eps);
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 
 void silu_mul(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
-    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+    gate[i] = g / (1.0f + fast_exp(-g)) * up[i];
   }
 }
 
@@ -26,13 +31,26 @@ void add_in_place(float* y, const float* x, int64_t n) {
 void softmax(float* x, int64_t n) {
   if (n <= 0) return;
   const float max = *std::max_element(x, x + n);
+  // Sixteen-wide partial sums, reduced as llama.cpp's AVX-512 softmax reduces them, then added
+  // in double: the same total to the last bit.
   double sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
+  for (int64_t chunk = 0; chunk < n; chunk += 16) {
+    float lanes[16] = {};
+    for (int64_t i = chunk; i < std::min(n, chunk + 16); ++i) {
+      x[i] = fast_exp(x[i] - max);
+      lanes[i - chunk] = x[i];
+    }
+    sum += reduce_16_lanes(lanes);
   }
-  const float inv = static_cast<float>(1.0 / sum);
+  const auto inv = static_cast<float>(1.0 / sum);
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+float reduce_16_lanes(const float lanes[16]) {
+  float half[8], quarter[4];
+  for (int k = 0; k < 8; ++k) half[k] = lanes[k + 8] + lanes[k];
+  for (int k = 0; k < 4; ++k) quarter[k] = half[k + 4] + half[k];
+  return (quarter[0] + quarter[2]) + (quarter[1] + quarter[3]);
 }
 
 }  // namespace troupe

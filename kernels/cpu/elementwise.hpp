@@ -16,4 +16,7 @@ void add_in_place(float* y, const float* x, int64_t n);
 // Numerically stable softmax in place.
 void softmax(float* x, int64_t n);
 
+// Sum of 16 partial sums in the order of AVX-512's horizontal add (_mm512_reduce_add_ps).
+float reduce_16_lanes(const float lanes[16]);
+
 }  // namespace troupe

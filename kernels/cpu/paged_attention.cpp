@@ -13,34 +13,41 @@
 namespace troupe {
 namespace {
 
+// Sums are ordered as llama.cpp orders them in its F16 matrix products on this machine class
+// (one 16-lane accumulator, then AVX-512's fixed horizontal reduction): the engine's results are
+// checked against llama.cpp's, and with the same order the comparison measures real
+// differences, not summation noise that the model's 8-bit activations would amplify.
+constexpr int kLanes = 16;
+
 float dot_f32_f16(const float* a, const uint16_t* b, int n) {
+  float lanes[kLanes] = {};
   int i = 0;
-  float sum = 0;
 #if defined(__AVX2__) && defined(__F16C__)
-  __m256 acc = _mm256_setzero_ps();
-  for (; i + 8 <= n; i += 8) {
-    const __m256 bf = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)));
-    acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), bf, acc);
+  __m256 acc_lo = _mm256_setzero_ps(), acc_hi = _mm256_setzero_ps();
+  for (; i + kLanes <= n; i += kLanes) {
+    const __m128i* bp = reinterpret_cast<const __m128i*>(b + i);
+    acc_lo = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_cvtph_ps(_mm_loadu_si128(bp)), acc_lo);
+    acc_hi = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_cvtph_ps(_mm_loadu_si128(bp + 1)),
+                             acc_hi);
   }
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, acc);
-  for (float lane : lanes) sum += lane;
+  _mm256_storeu_ps(lanes, acc_lo);
+  _mm256_storeu_ps(lanes + 8, acc_hi);
 #endif
-  for (; i < n; ++i) sum += a[i] * half_to_float(b[i]);
-  return sum;
+  for (; i < n; ++i) lanes[i % kLanes] = std::fma(a[i], half_to_float(b[i]), lanes[i % kLanes]);
+  return reduce_16_lanes(lanes);
 }
 
-// out += weight * v
-void accumulate_f16(float* out, float weight, const uint16_t* v, int n) {
+// partial += weight * v, for the partial sums of one position lane.
+void accumulate_f16(float* partial, float weight, const uint16_t* v, int n) {
   int i = 0;
 #if defined(__AVX2__) && defined(__F16C__)
   const __m256 w = _mm256_set1_ps(weight);
   for (; i + 8 <= n; i += 8) {
     const __m256 vf = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + i)));
-    _mm256_storeu_ps(out + i, _mm256_fmadd_ps(w, vf, _mm256_loadu_ps(out + i)));
+    _mm256_storeu_ps(partial + i, _mm256_fmadd_ps(w, vf, _mm256_loadu_ps(partial + i)));
   }
 #endif
-  for (; i < n; ++i) out[i] += weight * half_to_float(v[i]);
+  for (; i < n; ++i) partial[i] = std::fma(weight, half_to_float(v[i]), partial[i]);
 }
 
 }  // namespace
@@ -61,12 +68,20 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   const int64_t q_stride = static_cast<int64_t>(shape.heads) * shape.head_dim;
   pool.parallel_for(tokens * shape.heads, [&](int64_t begin, int64_t end) {
     std::vector<float> scores;
+    std::vector<float> query(static_cast<size_t>(shape.head_dim));
+    std::vector<float> partial;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / shape.heads;
       const int h = static_cast<int>(task % shape.heads);
       const int kv_offset = (h / group) * shape.head_dim;
       const TokenPlace& place = places[t];
-      const float* qh = q + t * q_stride + h * shape.head_dim;
+      // Queries and attention weights meet the F16 cache as halves, as in llama.cpp, so the
+      // two engines round alike.
+      const float* q_row = q + t * q_stride + h * shape.head_dim;
+      for (int i = 0; i < shape.head_dim; ++i) {
+        query[static_cast<size_t>(i)] = half_to_float(float_to_half(q_row[i]));
+      }
+      const float* qh = query.data();
       float* oh = out + t * q_stride + h * shape.head_dim;
 
       const int32_t length = place.position + 1;
@@ -76,10 +91,19 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
         scores[static_cast<size_t>(p)] = dot_f32_f16(qh, k, shape.head_dim) * shape.scale;
       }
       softmax(scores.data(), length);
-      std::fill(oh, oh + shape.head_dim, 0.0f);
+      // Position p accumulates into lane p % 16; the lanes are reduced as dot_f32_f16 does.
+      const auto head_dim = static_cast<size_t>(shape.head_dim);
+      partial.assign(kLanes * head_dim, 0.0f);
       for (int32_t p = 0; p < length; ++p) {
         const uint16_t* v = layer.value_slot(place.block_table, p) + kv_offset;
-        accumulate_f16(oh, scores[static_cast<size_t>(p)], v, shape.head_dim);
+        const float weight = half_to_float(float_to_half(scores[static_cast<size_t>(p)]));
+        accumulate_f16(partial.data() + static_cast<size_t>(p % kLanes) * head_dim, weight, v,
+                       shape.head_dim);
+      }
+      for (size_t i = 0; i < head_dim; ++i) {
+        float lanes[kLanes];
+        for (size_t lane = 0; lane < kLanes; ++lane) lanes[lane] = partial[lane * head_dim + i];
+        oh[i] = reduce_16_lanes(lanes);
       }
     }
   });

@@ -49,7 +49,8 @@ static_assert(sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
 
 // Activations quantized to 8 bits per block of 32 for integer dot products with Q4_0, Q4_1 and
-// Q8_0 weights. `sum` is d * (sum of qs), the block's sum as the quantized values represent it.
+// Q8_0 weights. `sum` is the block's sum as the quantized values represent it (d * sum of qs);
+// both d and sum hold half-precision values, as in llama.cpp's Q8_1 blocks.
 struct ActivationBlock {
   float d;
   float sum;

@@ -44,12 +44,10 @@ float dot_q4_0(const BlockQ4_0* w, const ActivationBlock* x, int64_t blocks) {
 #if defined(__AVX2__)
   __m256 acc = _mm256_setzero_ps();
   for (; i < blocks; ++i) {
-    const __m256i q = unpack_nibbles(w[i].qs);
+    const __m256i q = _mm256_sub_epi8(unpack_nibbles(w[i].qs), _mm256_set1_epi8(8));
     const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
-    const float d = half_to_float(w[i].d);
-    // (q - 8) * a = q * a - 8 * a; the second term is 8 * sum(a) = 8 * x.sum / x.d.
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d * x[i].d), dot_u8_s8(q, a), acc);
-    sum -= 8.0f * d * x[i].sum;
+    const __m256 p = dot_u8_s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(a, q));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(w[i].d) * x[i].d), p, acc);
   }
   sum += horizontal_sum(acc);
 #endif
@@ -118,19 +116,21 @@ bool has_quantized_dot(DType type) {
 }
 
 void quantize_activations(const float* x, ActivationBlock* out, int64_t elements) {
+  // The rounding follows llama.cpp's Q8_0/Q8_1 activations exactly (scale and sum stored as
+  // halves, values rounded half to even), so both engines see the same integers.
   for (int64_t b = 0; b < elements / kQK; ++b, x += kQK) {
     float amax = 0;
     for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
     const float d = amax / 127.0f;
-    const float inv = d != 0 ? 1.0f / d : 0.0f;
+    const float inv = amax != 0 ? 127.0f / amax : 0.0f;
     int isum = 0;
     for (int j = 0; j < kQK; ++j) {
       const int q = static_cast<int>(std::nearbyint(x[j] * inv));
       out[b].qs[j] = static_cast<int8_t>(q);
       isum += q;
     }
-    out[b].d = d;
-    out[b].sum = d * static_cast<float>(isum);
+    out[b].d = half_to_float(float_to_half(d));
+    out[b].sum = half_to_float(float_to_half(d * static_cast<float>(isum)));
   }
 }
 
