@@ -55,7 +55,7 @@ inline std::vector<std::byte> tiny_model_gguf(const TinyModelOptions& o = {}) {
   w.add_f32(a + ".rope.freq_base", 10000.0f);
   w.add_f32(a + ".attention.layer_norm_rms_epsilon", 1e-5f);
   w.add_string("tokenizer.ggml.model", "gpt2");
-  w.add_string("tokenizer.ggml.pre", "gpt2");
+  w.add_string("tokenizer.ggml.pre", "gpt-2");
   w.add_string_array("tokenizer.ggml.tokens", tokens);
   std::vector<int32_t> types(tokens.size(), 1);
   types.back() = 3;

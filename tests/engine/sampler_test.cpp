@@ -1,0 +1,115 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <map>
+
+#include "engine/sample/sampler.hpp"
+
+using namespace troupe;
+
+namespace {
+
+std::vector<float> logits_of(std::initializer_list<float> values) {
+  return values;
+}
+
+}  // namespace
+
+TEST_CASE("sampler: temperature 0 is argmax, and so is top_k 1") {
+  const auto logits = logits_of({0.1f, 2.5f, -1.0f, 2.4f});
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  CHECK(Sampler(greedy).sample(logits, {}, {}).token == 1);
+  SamplingParams top1;
+  top1.top_k = 1;
+  top1.seed = 5;
+  for (int i = 0; i < 20; ++i) CHECK(Sampler(top1).sample(logits, {}, {}).token == 1);
+}
+
+TEST_CASE("sampler: the same seed gives the same tokens; sampling follows the distribution") {
+  const auto logits = logits_of({0.0f, std::log(3.0f), -100.0f});
+  SamplingParams p;
+  p.seed = 1234;
+  Sampler a(p), b(p);
+  std::map<int32_t, int> counts;
+  for (int i = 0; i < 4000; ++i) {
+    const auto ta = a.sample(logits, {}, {}).token;
+    REQUIRE(ta == b.sample(logits, {}, {}).token);
+    ++counts[ta];
+  }
+  CHECK(counts[2] == 0);
+  CHECK(double(counts[1]) / 4000 == Approx(0.75).margin(0.03));
+}
+
+TEST_CASE("sampler: top_p and min_p cut the tail") {
+  const auto logits = logits_of({std::log(0.6f), std::log(0.3f), std::log(0.1f)});
+  SamplingParams p;
+  p.seed = 7;
+  p.top_p = 0.8f;  // keeps 0.6 + 0.3
+  Sampler s(p);
+  for (int i = 0; i < 500; ++i) REQUIRE(s.sample(logits, {}, {}).token != 2);
+  SamplingParams m;
+  m.seed = 7;
+  m.min_p = 0.6f;  // floor 0.36: only token 0
+  Sampler sm(m);
+  for (int i = 0; i < 200; ++i) REQUIRE(sm.sample(logits, {}, {}).token == 0);
+}
+
+TEST_CASE("sampler: logit bias and penalties move greedy choices") {
+  const auto logits = logits_of({1.0f, 0.9f, 0.0f});
+  SamplingParams p;
+  p.temperature = 0;
+  p.logit_bias = {{2, 5.0f}};
+  CHECK(Sampler(p).sample(logits, {}, {}).token == 2);
+
+  SamplingParams rep;
+  rep.temperature = 0;
+  rep.repetition_penalty = 2.0f;  // 1.0 -> 0.5 for a token already in the prompt
+  const std::vector<int32_t> prompt{0};
+  CHECK(Sampler(rep).sample(logits, prompt, {}).token == 1);
+
+  SamplingParams freq;
+  freq.temperature = 0;
+  freq.frequency_penalty = 0.06f;  // token 0 seen twice: 1.0 - 0.12 < 0.9
+  const std::vector<int32_t> output{0, 0};
+  CHECK(Sampler(freq).sample(logits, {}, output).token == 1);
+  SamplingParams presence;
+  presence.temperature = 0;
+  presence.presence_penalty = 0.05f;  // only once per token: 1.0 - 0.05 > 0.9
+  CHECK(Sampler(presence).sample(logits, {}, output).token == 0);
+}
+
+TEST_CASE("sampler: log-probabilities are of the raw distribution, best first") {
+  const auto logits = logits_of({0.0f, std::log(3.0f)});
+  SamplingParams p;
+  p.temperature = 0;
+  p.logprobs = 2;
+  const auto s = Sampler(p).sample(logits, {}, {});
+  CHECK(s.logprob == Approx(std::log(0.75)));
+  REQUIRE(s.top.size() == 2);
+  CHECK(s.top[0].token == 1);
+  CHECK(s.top[1].logprob == Approx(std::log(0.25)));
+}
+
+TEST_CASE("sampling params: every range is checked and named") {
+  auto error_of = [](SamplingParams p) {
+    auto s = validate(p, 100);
+    return s.ok() ? std::string() : s.message();
+  };
+  SamplingParams ok;
+  CHECK(error_of(ok).empty());
+  SamplingParams t;
+  t.temperature = -0.5f;
+  CHECK_THAT(error_of(t), Catch::Contains("temperature"));
+  SamplingParams tp;
+  tp.top_p = 0;
+  CHECK_THAT(error_of(tp), Catch::Contains("top_p"));
+  SamplingParams mt;
+  mt.max_tokens = 0;
+  CHECK_THAT(error_of(mt), Catch::Contains("max_tokens"));
+  SamplingParams lb;
+  lb.logit_bias = {{100, 1.0f}};
+  CHECK_THAT(error_of(lb), Catch::Contains("logit_bias"));
+  SamplingParams nan;
+  nan.temperature = std::nanf("");
+  CHECK_THAT(error_of(nan), Catch::Contains("temperature"));
+}

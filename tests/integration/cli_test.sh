@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The real `troupe` binary on the default model: outputs, and one-line errors with exit code 2
+# for every kind of bad input. Usage: cli_test.sh path/to/troupe
+set -uo pipefail
+troupe=$1
+failures=0
+passed=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { passed=$((passed + 1)); }
+
+# expect_error "what it should say" troupe args...: exit 2, exactly one line on stderr naming it.
+expect_error() {
+  local want=$1; shift
+  local err rc
+  err=$("$troupe" "$@" 2>&1 >/dev/null); rc=$?
+  if [ "$rc" -ne 2 ]; then fail "troupe $* exited $rc, want 2 ($err)"; return; fi
+  if [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ]; then fail "troupe $* printed more than one line: $err"; return; fi
+  case "$err" in *"$want"*) pass ;; *) fail "troupe $* said '$err', want '$want'" ;; esac
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+head -c 1000 "$("$troupe" model path)" > "$tmp/truncated.gguf"
+printf 'GGUF\x03\x00\x00\x00' > "$tmp/header-only.gguf"
+
+expect_error "unknown command" frobnicate
+expect_error "unknown flag '--bogus'" generate --bogus
+expect_error "--prompt TEXT is required" generate
+expect_error "temperature must be a number >= 0" generate --prompt hi --temperature -1
+expect_error "top_p must be in (0, 1]" generate --prompt hi --top-p 1.5
+expect_error "max_tokens must be >= 1" generate --prompt hi --max-tokens 0
+expect_error "--max-tokens needs an integer" generate --prompt hi --max-tokens ten
+expect_error "cannot open model file" generate --model "$tmp/missing.gguf" --prompt hi
+expect_error "truncated" generate --model "$tmp/truncated.gguf" --prompt hi
+expect_error "truncated" generate --model "$tmp/header-only.gguf" --prompt hi
+printf "this is not a model, just some text\n" > "$tmp/text.gguf"
+expect_error "not a GGUF file" tokenize --model "$tmp/text.gguf" hi
+expect_error "context" generate --prompt "$(printf 'word %.0s' $(seq 1 9000))" --max-tokens 1
+
+# tokenize agrees with the committed llama.cpp reference for a chat-looking string.
+ids=$("$troupe" tokenize "<|im_start|>user")
+[ "$ids" = "[1,4093]" ] && pass || fail "tokenize gave $ids, want [1,4093]"
+
+# generate --json: every documented field, greedy and reproducible.
+out1=$("$troupe" generate --json --temperature 0 --max-tokens 8 --prompt "The capital of France is")
+out2=$("$troupe" generate --json --temperature 0 --max-tokens 8 --prompt "The capital of France is")
+for field in text token_ids finish_reason prompt_tokens completion_tokens prompt_tok_per_s decode_tok_per_s; do
+  case "$out1" in *"\"$field\""*) pass ;; *) fail "generate --json lacks $field: $out1" ;; esac
+done
+case "$out1" in *Paris*) pass ;; *) fail "greedy completion does not mention Paris: $out1" ;; esac
+strip() { sed -E 's/"(prompt|decode)_tok_per_s":[0-9.e+-]+//g' <<<"$1"; }
+[ "$(strip "$out1")" = "$(strip "$out2")" ] && pass || fail "greedy runs differ"
+
+# Seeded sampling repeats; a stop string ends the text before it.
+s1=$("$troupe" generate --seed 7 --max-tokens 12 --prompt "Once upon a time")
+s2=$("$troupe" generate --seed 7 --max-tokens 12 --prompt "Once upon a time")
+[ "$s1" = "$s2" ] && pass || fail "seeded runs differ: '$s1' vs '$s2'"
+stopped=$("$troupe" generate --json --temperature 0 --max-tokens 16 --stop "." --prompt "The capital of France is")
+case "$stopped" in *'"finish_reason":"stop"'*'"text":" Paris"'*) pass ;; *) fail "stop string: $stopped" ;; esac
+
+# Chat with a system message answers the question.
+reply=$("$troupe" generate --chat --system "You are a helpful assistant." --temperature 0 --max-tokens 24 --prompt "What is the capital of France?")
+case "$reply" in *Paris*) pass ;; *) fail "chat reply: $reply" ;; esac
+
+# `troupe chat` reads turns from standard input.
+chat=$(printf 'What is the capital of France?\n/exit\n' | "$troupe" chat --system "You are a helpful assistant." --temperature 0 --max-tokens 24)
+case "$chat" in *Paris*) pass ;; *) fail "troupe chat: $chat" ;; esac
+
+"$troupe" --help | grep -q "generate" && pass || fail "troupe --help"
+"$troupe" generate --help | grep -q -- "--top-p" && pass || fail "troupe generate --help"
+
+echo "$passed passed, $failures failed"
+[ "$failures" -eq 0 ]
