@@ -5,7 +5,7 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 TROUPE := $(BUILD)/cli/troupe
 
-.PHONY: all deps build model serve test test-asan clean
+.PHONY: all deps build model serve test test-asan clean fuzz
 
 all: build
 
@@ -33,3 +33,20 @@ test-asan:
 
 clean:
 	rm -rf build build-asan
+
+# libFuzzer targets (clang): build each tests/fuzz/fuzz_*.cpp and run it for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR ?= build-fuzz
+FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I.
+FUZZ_ENGINE := $(wildcard engine/*/*.cpp) $(wildcard kernels/cpu/*.cpp)
+fuzz: deps
+	@command -v clang++ >/dev/null || apt-get install -y -qq clang libclang-rt-14-dev
+	mkdir -p $(FUZZ_DIR)
+	set -e; for src in tests/fuzz/fuzz_*.cpp; do \
+	  name=$$(basename $$src .cpp); \
+	  clang++ $(FUZZ_FLAGS) $$src $(FUZZ_ENGINE) -lpthread -o $(FUZZ_DIR)/$$name; \
+	  mkdir -p $(FUZZ_DIR)/corpus-$$name; \
+	  dict=tests/fuzz/$$name.dict; [ -f $$dict ] && dictflag=-dict=$$dict || dictflag=; \
+	  TROUPE_FUZZ_SEED_DIR=$(FUZZ_DIR)/corpus-$$name $(FUZZ_DIR)/$$name $$dictflag \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 $(FUZZ_DIR)/corpus-$$name; \
+	done
