@@ -4,6 +4,8 @@ BUILD ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 TROUPE := $(BUILD)/cli/troupe
+# ccache keys on paths relative to the checkout, so fresh clones (CI) reuse earlier builds.
+export CCACHE_BASEDIR := $(CURDIR)
 
 .PHONY: all deps build model serve test test-asan clean fuzz
 
