@@ -17,20 +17,15 @@ int chat_command(const Args& args) {
                    run_flags()};
   spec.flags.insert(spec.flags.begin(),
                     {"system", "TEXT", "a system message for the conversation"});
-  auto flags = Flags::parse(spec, args);
-  if (!flags) return input_error(flags.message());
-  if (flags->has("help")) {
-    std::fputs(usage(spec).c_str(), stdout);
-    return 0;
-  }
+  Flags parsed;
+  if (auto done = parse_flags(spec, args, parsed)) return *done;
+  const Flags* flags = &parsed;
   if (!flags->positional().empty()) {
     return input_error("unexpected argument '" + flags->positional()[0] + "'");
   }
   auto runtime = load_runtime(*flags);
   if (!runtime) return input_error(runtime.message());
   Model& model = (*runtime)->model;
-  auto params = sampling_from_flags(*flags, model.config.vocab_size);
-  if (!params) return input_error(params.message());
   if (model.chat_template.empty()) return input_error("the model has no chat template");
 
   const bool interactive = isatty(STDIN_FILENO);
@@ -55,7 +50,7 @@ int chat_command(const Args& args) {
     conversation.push_back({"user", line});
     auto prompt = chat_prompt_tokens(model, conversation);
     if (!prompt) return input_error(prompt.message());
-    auto reply = generator.generate(*prompt, *params, [](std::string_view text) {
+    auto reply = generator.generate(*prompt, (*runtime)->sampling, [](std::string_view text) {
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
     });

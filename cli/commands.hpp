@@ -1,8 +1,11 @@
 #pragma once
 // The `troupe` subcommands. Each returns the process exit code: 0 on success, 2 for bad input
 // (after printing one line naming the problem), 1 for other failures.
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "cli/flags.hpp"
 
 namespace troupe::cli {
 
@@ -15,5 +18,9 @@ int model_command(const Args& args);
 
 // Prints "troupe: <message>" to stderr and returns 2.
 int input_error(const std::string& message);
+
+// Parses a command's flags into `flags`. Returns the exit code when the command is already
+// done: 0 after printing its --help, 2 after naming a bad flag; nullopt to go on.
+std::optional<int> parse_flags(const CommandSpec& spec, const Args& args, Flags& flags);
 
 }  // namespace troupe::cli

@@ -18,12 +18,9 @@ int generate_command(const Args& args) {
                      {"chat", "", "apply the model's chat template, TEXT being the user's message"},
                      {"system", "TEXT", "with --chat: a system message before TEXT"},
                      {"json", "", "print one JSON object with the text, token ids and speeds"}});
-  auto flags = Flags::parse(spec, args);
-  if (!flags) return input_error(flags.message());
-  if (flags->has("help")) {
-    std::fputs(usage(spec).c_str(), stdout);
-    return 0;
-  }
+  Flags parsed;
+  if (auto done = parse_flags(spec, args, parsed)) return *done;
+  const Flags* flags = &parsed;
   if (!flags->positional().empty()) {
     return input_error("unexpected argument '" + flags->positional()[0] + "' (use --prompt TEXT)");
   }
@@ -34,8 +31,6 @@ int generate_command(const Args& args) {
   auto runtime = load_runtime(*flags);
   if (!runtime) return input_error(runtime.message());
   Model& model = (*runtime)->model;
-  auto params = sampling_from_flags(*flags, model.config.vocab_size);
-  if (!params) return input_error(params.message());
 
   std::vector<int32_t> prompt;
   if (flags->has("chat")) {
@@ -51,7 +46,7 @@ int generate_command(const Args& args) {
 
   const bool json = flags->has("json");
   Generator generator(*(*runtime)->transformer, model.tokenizer);
-  auto result = generator.generate(prompt, *params, [&](std::string_view text) {
+  auto result = generator.generate(prompt, (*runtime)->sampling, [&](std::string_view text) {
     if (json) return;
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);

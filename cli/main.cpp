@@ -30,6 +30,17 @@ int input_error(const std::string& message) {
   return 2;
 }
 
+std::optional<int> parse_flags(const CommandSpec& spec, const Args& args, Flags& flags) {
+  auto parsed = Flags::parse(spec, args);
+  if (!parsed) return input_error(parsed.message());
+  if (parsed->has("help")) {
+    std::fputs(usage(spec).c_str(), stdout);
+    return 0;
+  }
+  flags = std::move(*parsed);
+  return std::nullopt;
+}
+
 }  // namespace troupe::cli
 
 int main(int argc, char** argv) {

@@ -16,12 +16,9 @@ int model_command(const Args& args) {
       "its sha256; nothing happens when it is already there.\n"
       "path: print where the default model is cached.",
       {}};
-  auto flags = Flags::parse(spec, args);
-  if (!flags) return input_error(flags.message());
-  if (flags->has("help")) {
-    std::fputs(usage(spec).c_str(), stdout);
-    return 0;
-  }
+  Flags parsed;
+  if (auto done = parse_flags(spec, args, parsed)) return *done;
+  const Flags* flags = &parsed;
   if (flags->positional().size() != 1)
     return input_error("say 'troupe model pull' or 'troupe model path'");
   const std::string& action = flags->positional()[0];

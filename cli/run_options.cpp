@@ -4,24 +4,7 @@
 #include "engine/chat/chat_template.hpp"
 
 namespace troupe::cli {
-
-std::vector<FlagSpec> run_flags() {
-  return {
-      {"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
-      {"threads", "N", "compute threads (default: every core)"},
-      {"max-tokens", "N", "most tokens to generate (default 256)"},
-      {"temperature", "F", "sampling temperature, 0 for greedy (default 0.8)"},
-      {"top-p", "F", "nucleus sampling mass in (0, 1] (default 0.95)"},
-      {"top-k", "N", "sample from the N most likely tokens, 0 for all (default 40)"},
-      {"min-p", "F", "drop tokens below F times the top probability (default 0)"},
-      {"repetition-penalty", "F", "penalty for tokens already seen, 1 for none (default 1)"},
-      {"presence-penalty", "F", "in [-2, 2] (default 0)"},
-      {"frequency-penalty", "F", "in [-2, 2] (default 0)"},
-      {"seed", "N", "random seed: the same seed gives the same output"},
-      {"stop", "TEXT", "stop when TEXT is generated (repeatable)", true},
-      {"ignore-eos", "", "keep generating past the end-of-sequence token"},
-  };
-}
+namespace {
 
 Result<SamplingParams> sampling_from_flags(const Flags& flags, int vocab_size) {
   SamplingParams p;
@@ -59,6 +42,26 @@ Result<SamplingParams> sampling_from_flags(const Flags& flags, int vocab_size) {
   return p;
 }
 
+}  // namespace
+
+std::vector<FlagSpec> run_flags() {
+  return {
+      {"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
+      {"threads", "N", "compute threads (default: every core)"},
+      {"max-tokens", "N", "most tokens to generate (default 256)"},
+      {"temperature", "F", "sampling temperature, 0 for greedy (default 0.8)"},
+      {"top-p", "F", "nucleus sampling mass in (0, 1] (default 0.95)"},
+      {"top-k", "N", "sample from the N most likely tokens, 0 for all (default 40)"},
+      {"min-p", "F", "drop tokens below F times the top probability (default 0)"},
+      {"repetition-penalty", "F", "penalty for tokens already seen, 1 for none (default 1)"},
+      {"presence-penalty", "F", "in [-2, 2] (default 0)"},
+      {"frequency-penalty", "F", "in [-2, 2] (default 0)"},
+      {"seed", "N", "random seed: the same seed gives the same output"},
+      {"stop", "TEXT", "stop when TEXT is generated (repeatable)", true},
+      {"ignore-eos", "", "keep generating past the end-of-sequence token"},
+  };
+}
+
 Result<std::unique_ptr<LoadedRuntime>> load_runtime(const Flags& flags) {
   auto threads = flags.get_int("threads", 0);
   if (!threads) return threads.error();
@@ -67,8 +70,10 @@ Result<std::unique_ptr<LoadedRuntime>> load_runtime(const Flags& flags) {
   if (!path) return path.error();
   auto model = load_model(*path);
   if (!model) return model.error();
-  auto runtime =
-      std::make_unique<LoadedRuntime>(LoadedRuntime{std::move(*model), nullptr, nullptr});
+  auto sampling = sampling_from_flags(flags, model->config.vocab_size);
+  if (!sampling) return sampling.error();
+  auto runtime = std::make_unique<LoadedRuntime>(
+      LoadedRuntime{std::move(*model), nullptr, nullptr, std::move(*sampling)});
   runtime->pool = std::make_unique<ThreadPool>(static_cast<int>(*threads));
   runtime->transformer =
       std::make_unique<Transformer>(runtime->model.config, runtime->model.weights, *runtime->pool);

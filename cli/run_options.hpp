@@ -18,15 +18,13 @@ namespace troupe::cli {
 // --model, --threads and the sampling flags, for a command's flag list.
 std::vector<FlagSpec> run_flags();
 
-// Sampling parameters from the flags (llama.cpp's CLI defaults: temperature 0.8, top-p 0.95,
-// top-k 40), validated against the vocabulary.
-Result<SamplingParams> sampling_from_flags(const Flags& flags, int vocab_size);
-
-// A loaded model with its thread pool and forward pass, ready to generate.
+// A loaded model with its thread pool, forward pass and the flags' sampling parameters
+// (llama.cpp's CLI defaults: temperature 0.8, top-p 0.95, top-k 40).
 struct LoadedRuntime {
   Model model;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<Transformer> transformer;
+  SamplingParams sampling;
 };
 Result<std::unique_ptr<LoadedRuntime>> load_runtime(const Flags& flags);
 

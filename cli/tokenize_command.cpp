@@ -20,12 +20,9 @@ int tokenize_command(const Args& args) {
       {{"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
        {"no-special", "", "add no BOS/EOS token"},
        {"no-parse-special", "", "treat special-token text as plain text"}}};
-  auto flags = Flags::parse(spec, args);
-  if (!flags) return input_error(flags.message());
-  if (flags->has("help")) {
-    std::fputs(usage(spec).c_str(), stdout);
-    return 0;
-  }
+  Flags parsed;
+  if (auto done = parse_flags(spec, args, parsed)) return *done;
+  const Flags* flags = &parsed;
   if (flags->positional().size() != 1) {
     return input_error("give exactly one TEXT to tokenize (quote it; see troupe tokenize --help)");
   }
