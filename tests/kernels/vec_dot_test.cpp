@@ -31,7 +31,7 @@ TEST_CASE("integer dot products stay within 8-bit activation error of the float 
   }
 }
 
-TEST_CASE("activation quantization keeps the block sums it reports") {
+TEST_CASE("activation quantization reports its block sums to half precision") {
   std::mt19937 rng(3);
   const auto x = test::random_floats(rng, 64, 5.0f);
   std::vector<ActivationBlock> xq(2);
@@ -39,7 +39,7 @@ TEST_CASE("activation quantization keeps the block sums it reports") {
   for (int b = 0; b < 2; ++b) {
     int sum = 0;
     for (int j = 0; j < kQK; ++j) sum += xq[size_t(b)].qs[j];
-    CHECK(xq[size_t(b)].sum == Approx(xq[size_t(b)].d * float(sum)));
+    CHECK(xq[size_t(b)].sum == Approx(xq[size_t(b)].d * float(sum)).epsilon(2e-3));
   }
 }
 
