@@ -3,6 +3,7 @@
 // jinja2's scoping (for bodies and macros get their own scope; if does not) and
 // transformers' globals (raise_exception, strftime_now, namespace, dict, range).
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,6 +35,10 @@ class Interpreter {
 
   RenderBudget& budget() { return budget_; }
 
+  // jinja2's as_const: the value of an expression made only of constants, computed the way its
+  // compile-time optimizer does (slices fall back to Undefined); nullopt when not constant.
+  static std::optional<Value> evaluate_constant(const Expr& expr);
+
   // Services for filters: apply a filter or test by name (map, select, ...).
   Result<Value> apply_filter(std::string_view name, const Value& input, const CallArgs& args);
   Result<bool> apply_test(std::string_view name, const Value& input, const CallArgs& args);
@@ -64,6 +69,7 @@ class Interpreter {
   std::string* out_ = nullptr;
   int eval_depth_ = 0;
   int macro_depth_ = 0;
+  bool constant_mode_ = false;  // evaluating for the constant folder
 };
 
 }  // namespace troupe::chat

@@ -172,7 +172,10 @@ Result<Value> power(const Value& a, const Value& b) {
   const double x = a.as_float(), y = b.as_float();
   if (x == 0 && y < 0) return make_error("0.0 cannot be raised to a negative power");
   if (x < 0 && y != std::floor(y)) return make_error("complex results are not supported");
-  return Value(std::pow(x, y));
+  const double r = std::pow(x, y);
+  if (std::isinf(r) && std::isfinite(x) && std::isfinite(y))
+    return make_error("(34, 'Numerical result out of range')");  // Python's OverflowError
+  return Value(r);
 }
 
 }  // namespace
@@ -183,7 +186,8 @@ Error undefined_error(const Value& v) {
 
 Result<Value> binary_op(RenderBudget& budget, std::string_view op, const Value& a, const Value& b) {
   if (a.is_undefined()) return undefined_error(a);
-  if (b.is_undefined()) return undefined_error(b);
+  // str % x runs str.__mod__ first, even when x is Undefined.
+  if (b.is_undefined() && !(op == "%" && a.is_string())) return undefined_error(b);
   if (op == "+") return add(budget, a, b);
   if (op == "-") {
     if (!a.is_number() || !b.is_number()) return unsupported("-", a, b);
@@ -275,18 +279,34 @@ Result<bool> contains(const Value& container, const Value& item) {
                           py_type_name(item));
       return container.as_string().find(item.as_string()) != std::string::npos;
     case Value::Kind::kArray:
-    case Value::Kind::kIterator:
       for (const Value& v : container.items())
         if (py_equal(v, item)) return true;
       return false;
+    case Value::Kind::kIterator:
+      return container.consume_until(item);
     case Value::Kind::kObject:
-      if (!container.is_namespace())
+      if (!container.is_namespace()) {
+        if (std::string type = unhashable_type(item); !type.empty())
+          return make_error("unhashable type: '" + type + "'");
         return item.is_string() && container.find(item.as_string()) != nullptr;
+      }
       break;
     default:
       break;
   }
   return make_error("argument of type '" + py_type_name(container) + "' is not iterable");
+}
+
+std::string unhashable_type(const Value& v) {
+  if ((v.is_array() && !v.is_tuple()) || (v.is_object() && !v.is_namespace()))
+    return py_type_name(v);
+  if (v.is_tuple()) {
+    for (const Value& item : v.items()) {
+      std::string inner = unhashable_type(item);
+      if (!inner.empty()) return inner;
+    }
+  }
+  return {};
 }
 
 Value get_attr(const Value& obj, std::string_view name) {
@@ -327,10 +347,20 @@ Value get_item(const Value& obj, const Value& key) {
 }
 
 Result<Value> slice(RenderBudget& budget, const Value& obj, const Value& start, const Value& stop,
-                    const Value& step) {
+                    const Value& step, bool lenient) {
+  if (lenient) {
+    auto strict = slice(budget, obj, start, stop, step, false);
+    if (strict.ok() || strict.message() == "slice step cannot be zero") return strict;
+    return Value::undefined(object_type_repr(obj) + " has no element slice");
+  }
+  // jinja2 compiles slices to plain Python subscripts (no Undefined fallback), so misuse
+  // raises Python's TypeError.
+  if (obj.is_object() && !obj.is_namespace()) return make_error("unhashable type: 'slice'");
+  if (!obj.is_array() && !obj.is_string())
+    return make_error("'" + py_type_name(obj) + "' object is not subscriptable");
   for (const Value* bound : {&start, &stop, &step})
-    if (!bound->is_none() && !is_int_like(*bound)) return Value::undefined("invalid slice");
-  if (!obj.is_array() && !obj.is_string()) return Value::undefined("object is not sliceable");
+    if (!bound->is_none() && !is_int_like(*bound))
+      return make_error("slice indices must be integers or None or have an __index__ method");
   const int64_t stride = step.is_none() ? 1 : step.as_int();
   if (stride == 0) return make_error("slice step cannot be zero");
   std::vector<std::string_view> chars;
@@ -378,8 +408,9 @@ Result<std::vector<Value>> iterate(const Value& v) {
     case Value::Kind::kUndefined:
       return std::vector<Value>{};
     case Value::Kind::kArray:
-    case Value::Kind::kIterator:
       return v.items();
+    case Value::Kind::kIterator:
+      return v.consume();
     case Value::Kind::kString: {
       std::vector<Value> out;
       for (std::string_view c : split_code_points(v.as_string())) out.emplace_back(std::string(c));

@@ -24,13 +24,17 @@ Result<bool> contains(const Value& container, const Value& item);
 // be Undefined (that is an error the caller reports).
 Value get_attr(const Value& obj, std::string_view name);
 Value get_item(const Value& obj, const Value& key);
+// Python's obj[start:stop:step]; with `lenient`, type errors give Undefined (jinja2's getitem).
 Result<Value> slice(RenderBudget& budget, const Value& obj, const Value& start, const Value& stop,
-                    const Value& step);
+                    const Value& step, bool lenient);
 
 // Python iteration: list/tuple items, string characters, dict keys; Undefined is empty.
 Result<std::vector<Value>> iterate(const Value& v);
 // len(): strings count code points; errors for scalars.
 Result<int64_t> py_len(const Value& v);
+
+// Type name of the first unhashable part of `v` (list, dict), or empty when hashable.
+std::string unhashable_type(const Value& v);
 
 // Error for using an undefined value, or a Python TypeError naming the operand types.
 Error undefined_error(const Value& v);

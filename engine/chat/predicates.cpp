@@ -74,7 +74,8 @@ Result<bool> t_sequence(Interpreter&, const Value& v, const CallArgs&) {
 }
 
 Result<bool> t_iterable(Interpreter&, const Value& v, const CallArgs&) {
-  return v.is_undefined() || v.is_string() || v.is_array() || (v.is_object() && !v.is_namespace());
+  return v.is_undefined() || v.is_string() || v.is_array() || v.is_iterator() ||
+         (v.is_object() && !v.is_namespace());
 }
 
 // Undefined defines __call__ (it raises), so Python's callable() accepts it.

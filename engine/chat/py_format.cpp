@@ -317,6 +317,7 @@ Result<std::string> convert_percent(const PercentSpec& spec, const Value& arg) {
     }
     return pad(std::move(text), spec, false);
   }
+  if (arg.is_undefined()) return make_error(arg.undefined_message());  // int(Undefined) raises
   if (c == 'c') {
     if (arg.is_string() && count_code_points(arg.as_string()) == 1)
       return pad(arg.as_string(), spec, false);
@@ -357,6 +358,9 @@ Result<std::string> convert_percent(const PercentSpec& spec, const Value& arg) {
 Result<std::string> py_percent_format(std::string_view format, const Value& args) {
   std::vector<Value> positional;
   const bool mapping = args.is_object() && !args.is_namespace();
+  // CPython skips the "not all arguments converted" check for anything with __getitem__
+  // (PyMapping_Check): dicts, lists and jinja2's Undefined.
+  const bool mapping_like = mapping || (args.is_array() && !args.is_tuple()) || args.is_undefined();
   if (args.is_tuple())
     positional = args.items();
   else
@@ -378,6 +382,7 @@ Result<std::string> py_percent_format(std::string_view format, const Value& args
     if (format[i] == '(') {
       const size_t close = format.find(')', i);
       if (close == std::string_view::npos) return make_error("incomplete format key");
+      if (args.is_undefined()) return make_error(args.undefined_message());
       if (!mapping) return make_error("format requires a mapping");
       const Value* found = args.find(format.substr(i + 1, close - i - 1));
       if (found == nullptr) return make_error(format_py_repr(format.substr(i + 1, close - i - 1)));
@@ -420,7 +425,7 @@ Result<std::string> py_percent_format(std::string_view format, const Value& args
     if (!piece.ok()) return piece;
     out += piece.value();
   }
-  if (!used_mapping && !mapping && next_arg < positional.size())
+  if (!used_mapping && !mapping_like && next_arg < positional.size())
     return make_error("not all arguments converted during string formatting");
   return out;
 }

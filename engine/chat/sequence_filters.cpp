@@ -11,6 +11,11 @@
 namespace troupe::chat {
 namespace {
 
+// jinja2's generator filters run only when iterated, so their errors surface then.
+Value lazily(Result<Value> result) {
+  return result.ok() ? std::move(result.value()) : Value::failed_iterator(result.message());
+}
+
 // jinja2's ignore_case: strings compare lower-cased unless case_sensitive.
 Value fold_case(const Value& v, bool case_sensitive) {
   if (case_sensitive || !v.is_string()) return v;
@@ -110,19 +115,19 @@ Result<Value> min_max(const Value& value, const CallArgs& args, bool want_max) {
 }  // namespace
 
 Result<Value> filter_select(Interpreter& in, const Value& v, const CallArgs& a) {
-  return select_impl(in, v, a, true, false);
+  return lazily(select_impl(in, v, a, true, false));
 }
 Result<Value> filter_reject(Interpreter& in, const Value& v, const CallArgs& a) {
-  return select_impl(in, v, a, false, false);
+  return lazily(select_impl(in, v, a, false, false));
 }
 Result<Value> filter_selectattr(Interpreter& in, const Value& v, const CallArgs& a) {
-  return select_impl(in, v, a, true, true);
+  return lazily(select_impl(in, v, a, true, true));
 }
 Result<Value> filter_rejectattr(Interpreter& in, const Value& v, const CallArgs& a) {
-  return select_impl(in, v, a, false, true);
+  return lazily(select_impl(in, v, a, false, true));
 }
 
-Result<Value> filter_map(Interpreter& in, const Value& value, const CallArgs& args) {
+static Result<Value> map_impl(Interpreter& in, const Value& value, const CallArgs& args) {
   std::vector<Value> mapped;
   if (!truthy(value)) return Value::iterator(std::move(mapped));
   auto items = iterate(value);
@@ -156,7 +161,7 @@ Result<Value> filter_map(Interpreter& in, const Value& value, const CallArgs& ar
   return Value::iterator(std::move(mapped));
 }
 
-Result<Value> filter_items(Interpreter&, const Value& v, const CallArgs&) {
+static Result<Value> items_impl(const Value& v) {
   std::vector<Value> pairs;
   if (v.is_undefined()) return Value::iterator(std::move(pairs));
   if (!v.is_object() || v.is_namespace())
@@ -219,7 +224,7 @@ Result<Value> filter_sort(Interpreter&, const Value& v, const CallArgs& args) {
   return Value::array(std::move(items.value()));
 }
 
-Result<Value> filter_unique(Interpreter& in, const Value& v, const CallArgs& args) {
+static Result<Value> unique_impl(Interpreter& in, const Value& v, const CallArgs& args) {
   auto a = bind_args("unique", args, {"case_sensitive", "attribute"});
   if (!a.ok()) return a.error();
   const bool case_sensitive = a.value()[0] != nullptr && truthy(*a.value()[0]);
@@ -231,8 +236,8 @@ Result<Value> filter_unique(Interpreter& in, const Value& v, const CallArgs& arg
     auto key = get_attribute_path(item, attribute);
     if (!key.ok()) return key.error();
     Value folded = fold_case(key.value(), case_sensitive);
-    if ((folded.is_array() && !folded.is_tuple()) || folded.is_object())
-      return make_error("unhashable type: '" + py_type_name(folded) + "'");
+    if (std::string type = unhashable_type(folded); !type.empty())
+      return make_error("unhashable type: '" + type + "'");
     bool duplicate = false;
     for (const Value& s : seen) {
       if (Status st = in.budget().charge(1); !st.ok()) return st.error();
@@ -249,6 +254,12 @@ Result<Value> filter_unique(Interpreter& in, const Value& v, const CallArgs& arg
 }
 
 Result<Value> filter_first(Interpreter&, const Value& v, const CallArgs&) {
+  if (v.is_iterator()) {  // next(iter(generator)) consumes one item
+    auto next = v.consume_one();
+    if (!next.ok()) return next.error();
+    if (!next.value()) return Value::undefined("No first item, sequence was empty.");
+    return *next.value();
+  }
   auto items = iterate(v);
   if (!items.ok()) return items.error();
   if (items.value().empty()) return Value::undefined("No first item, sequence was empty.");
@@ -330,7 +341,7 @@ Result<Value> filter_min(Interpreter&, const Value& v, const CallArgs& a) {
   return min_max(v, a, false);
 }
 
-Result<Value> filter_batch(Interpreter&, const Value& v, const CallArgs& args) {
+static Result<Value> batch_impl(const Value& v, const CallArgs& args) {
   auto a = bind_args("batch", args, {"linecount", "fill_with"});
   if (!a.ok()) return a.error();
   if (a.value()[0] == nullptr || !(a.value()[0]->is_int() || a.value()[0]->is_bool()))
@@ -354,6 +365,19 @@ Result<Value> filter_batch(Interpreter&, const Value& v, const CallArgs& args) {
     batches.push_back(Value::array(std::move(current)));
   }
   return Value::iterator(std::move(batches));
+}
+
+Result<Value> filter_map(Interpreter& in, const Value& v, const CallArgs& a) {
+  return lazily(map_impl(in, v, a));
+}
+Result<Value> filter_items(Interpreter&, const Value& v, const CallArgs&) {
+  return lazily(items_impl(v));
+}
+Result<Value> filter_unique(Interpreter& in, const Value& v, const CallArgs& a) {
+  return lazily(unique_impl(in, v, a));
+}
+Result<Value> filter_batch(Interpreter&, const Value& v, const CallArgs& a) {
+  return lazily(batch_impl(v, a));
 }
 
 }  // namespace troupe::chat

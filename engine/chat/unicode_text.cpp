@@ -193,9 +193,27 @@ char32_t simple_upper(char32_t cp) {
   }
 }
 
+// Latin digraphs (DŽ Lj Nj Dz) come in upper, title and lower forms: U+01C4..U+01CC, U+01F1..3.
+char32_t digraph_base(char32_t cp) {
+  if (cp >= 0x1C4 && cp <= 0x1CC) return 0x1C4 + (cp - 0x1C4) / 3 * 3;
+  if (cp >= 0x1F1 && cp <= 0x1F3) return 0x1F1;
+  return 0;
+}
+
+// Ligatures U+FB00..U+FB06 expand when case-mapped (ﬁ -> FI).
+const char* ligature_upper(char32_t cp) {
+  static const char* kUpper[] = {"FF", "FI", "FL", "FFI", "FFL", "ST", "ST"};
+  return cp >= 0xFB00 && cp <= 0xFB06 ? kUpper[cp - 0xFB00] : nullptr;
+}
+
 void append_upper(std::string& out, char32_t cp) {
   if (cp == 0xDF) {
     out += "SS";  // ß has no single-character upper case
+    return;
+  }
+  if (const char32_t base = digraph_base(cp)) return append_utf8(out, base);
+  if (const char* expanded = ligature_upper(cp)) {
+    out += expanded;
     return;
   }
   append_utf8(out, simple_upper(cp));
@@ -206,12 +224,19 @@ void append_lower(std::string& out, char32_t cp) {
     out += "i\xCC\x87";  // İ lowers to i + combining dot above
     return;
   }
+  if (const char32_t base = digraph_base(cp)) return append_utf8(out, base + 2);
   append_utf8(out, simple_lower(cp));
 }
 
 void append_title(std::string& out, char32_t cp) {
   if (cp == 0xDF) {
     out += "Ss";
+    return;
+  }
+  if (const char32_t base = digraph_base(cp)) return append_utf8(out, base + 1);
+  if (const char* expanded = ligature_upper(cp)) {
+    out += expanded[0];
+    out += py_lower(expanded + 1);
     return;
   }
   append_utf8(out, simple_upper(cp));
@@ -232,15 +257,18 @@ std::string_view py_strip_chars(std::string_view text, std::string_view chars, b
 }
 
 bool is_cased_lower(char32_t cp) {
-  return simple_upper(cp) != cp || cp == 0xDF;
+  if (const char32_t base = digraph_base(cp)) return cp == base + 2;
+  return simple_upper(cp) != cp || cp == 0xDF || ligature_upper(cp) != nullptr;
 }
 bool is_cased_upper(char32_t cp) {
+  if (const char32_t base = digraph_base(cp)) return cp == base;
   return simple_lower(cp) != cp;
 }
 
 bool is_alpha(char32_t cp) {
   if (cp < 0x80) return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
-  if (is_cased_lower(cp) || is_cased_upper(cp) || cp == 0xAA || cp == 0xBA) return true;
+  if (is_cased_lower(cp) || is_cased_upper(cp) || digraph_base(cp) != 0 || cp == 0xAA || cp == 0xBA)
+    return true;
   // Approximation: letters of uncased scripts (CJK, Arabic, ...) count as alphabetic.
   return cp >= 0x370 && !is_py_space(cp) && !(cp >= 0x2000 && cp <= 0x2BFF) &&
          !(cp >= 0x3000 && cp <= 0x303F) && !(cp >= 0xFF00 && cp <= 0xFF20);
@@ -284,7 +312,7 @@ std::string py_title_method(std::string_view text) {
       append_lower(out, cp);
     else
       append_title(out, cp);
-    previous_cased = is_cased_lower(cp) || is_cased_upper(cp);
+    previous_cased = is_cased_lower(cp) || is_cased_upper(cp) || digraph_base(cp) != 0;
   }
   return out;
 }

@@ -46,6 +46,41 @@ Value Value::iterator(std::vector<Value> items) {
   return v;
 }
 
+Value Value::failed_iterator(std::string message) {
+  Value v = iterator({});
+  static_cast<ArrayData*>(v.heap_.get())->error =
+      std::make_shared<const std::string>(std::move(message));
+  return v;
+}
+
+Result<std::vector<Value>> Value::consume() const {
+  const ArrayData& data = array_data();
+  if (data.error) {
+    Error e = make_error(*data.error);
+    data.error.reset();  // a generator that raised is exhausted
+    return e;
+  }
+  std::vector<Value> rest(data.items.begin() + static_cast<long>(data.cursor), data.items.end());
+  data.cursor = data.items.size();
+  return rest;
+}
+
+Result<std::optional<Value>> Value::consume_one() const {
+  const ArrayData& data = array_data();
+  if (data.error) return consume().error();
+  if (data.cursor >= data.items.size()) return std::optional<Value>();
+  return std::optional<Value>(data.items[data.cursor++]);
+}
+
+Result<bool> Value::consume_until(const Value& item) const {
+  const ArrayData& data = array_data();
+  if (data.error) return consume().error();
+  while (data.cursor < data.items.size()) {
+    if (py_equal(data.items[data.cursor++], item)) return true;
+  }
+  return false;
+}
+
 Value Value::make_object(ObjectEntries entries, bool is_namespace) {
   auto data = std::make_shared<ObjectData>();
   data->is_namespace = is_namespace;

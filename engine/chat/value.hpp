@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,7 +52,10 @@ class Value {
   static Value safe_string(std::string s);  // jinja2 Markup: already escaped
   static Value array(std::vector<Value> items);
   static Value tuple(std::vector<Value> items);
+  // One-pass iterables (Python generators): iterating consumes them, and a generator whose
+  // computation failed raises that error only when iterated, as jinja2's lazy filters do.
   static Value iterator(std::vector<Value> items);
+  static Value failed_iterator(std::string message);
   // Duplicate keys keep the first position and the last value, like a Python dict.
   static Value object(ObjectEntries entries);
   static Value namespace_object(ObjectEntries entries);
@@ -82,6 +86,12 @@ class Value {
   const ObjectEntries& entries() const { return object_data().entries; }
   const Value* find(std::string_view key) const;
   const Callable& callable() const { return *static_cast<const Callable*>(heap_.get()); }
+  // Iterator protocol: the remaining items (all consumed), or the deferred error.
+  Result<std::vector<Value>> consume() const;
+  // Consumes one item; nullopt when exhausted.
+  Result<std::optional<Value>> consume_one() const;
+  // Consumes items up to and including the first equal to `item` (Python's `in`).
+  Result<bool> consume_until(const Value& item) const;
   // Same container or namespace instance (Python `is`).
   bool same_instance(const Value& other) const { return heap_ == other.heap_; }
 
@@ -97,6 +107,9 @@ class Value {
     std::vector<Value> items;
     uint32_t depth = 1;
     bool has_namespace = false;
+    // Iterator state, shared by every copy like a Python generator object.
+    mutable size_t cursor = 0;
+    mutable std::shared_ptr<const std::string> error;
   };
   struct ObjectData {
     ObjectEntries entries;

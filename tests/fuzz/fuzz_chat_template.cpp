@@ -1,0 +1,82 @@
+// libFuzzer entry point for chat templates: the input is parsed as a template and rendered
+// against a small conversation (with tools), checking that every outcome is a value: text
+// within the limits or an error message, never a crash, hang or sanitizer report.
+//
+//   clang++-14 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. \
+//     tests/fuzz/fuzz_chat_template.cpp engine/chat/*.cpp -o /tmp/fuzz_chat_template
+//   /tmp/fuzz_chat_template -dict=tests/fuzz/fuzz_chat_template.dict -max_len=4096 \
+//     -timeout=10 -max_total_time=300 CORPUS_DIR tests/fixtures/chat/templates
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "engine/chat/chat_template.hpp"
+
+using namespace troupe::chat;
+
+namespace {
+
+[[noreturn]] void fail(const char* what) {
+  std::fprintf(stderr, "fuzz_chat_template: %s\n", what);
+  std::abort();
+}
+
+Value conversation() {
+  const Value tool = Value::object({
+      {"type", Value("function")},
+      {"function", Value::object({
+                       {"name", Value("get_weather")},
+                       {"description", Value("Weather in a city")},
+                       {"parameters", Value::object({
+                                          {"type", Value("object")},
+                                          {"properties", Value::object({
+                                                             {"city", Value::object({
+                                                                          {"type", Value("string")},
+                                                                      })},
+                                                         })},
+                                      })},
+                   })},
+  });
+  std::vector<ChatMessage> messages = {
+      {"system", "Be brief."},
+      {"user", "Hi {{ there }} \xC3\xA9\n"},
+      {"assistant", "  Hello!  "},
+      {"user", "Weather?"},
+  };
+  ChatTemplateOptions options;
+  options.bos_token = "<s>";
+  options.eos_token = "</s>";
+  Value context = make_chat_context(messages, options);
+  ObjectEntries entries = context.entries();
+  entries.emplace_back("tools", Value::array({tool}));
+  entries.emplace_back("numbers", Value::array({Value(1), Value(2.5), Value(-3), Value(true)}));
+  return Value::object(std::move(entries));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const Value context = conversation();
+  RenderLimits limits;
+  limits.max_output_bytes = 1 << 20;
+  limits.max_string_bytes = 1 << 20;
+  limits.max_list_items = 1 << 16;
+  limits.max_loop_iterations = 100'000;
+  limits.max_work = 2'000'000;  // keeps each input well under libFuzzer's timeout
+
+  auto tpl = ChatTemplate::parse(std::string_view(reinterpret_cast<const char*>(data), size));
+  if (!tpl.ok()) {
+    if (tpl.message().empty()) fail("syntax error without a message");
+    return 0;
+  }
+  tpl->set_limits(limits);
+  auto out = tpl->render(context);
+  if (out.ok()) {
+    if (out.value().size() > limits.max_output_bytes) fail("output above the limit");
+  } else if (out.message().rfind("chat template error at line ", 0) != 0 &&
+             out.message().rfind("chat template", 0) != 0) {
+    fail("runtime error without a position");
+  }
+  return 0;
+}
