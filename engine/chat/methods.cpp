@@ -359,21 +359,21 @@ Result<Value> m_items(Interpreter&, const Value& self, const CallArgs& args) {
   std::vector<Value> items;
   items.reserve(self.entries().size());
   for (const auto& [k, v] : self.entries()) items.push_back(Value::tuple({Value(k), v}));
-  return Value::array(std::move(items));
+  return Value::dict_view(Value::DictView::kItems, std::move(items));
 }
 
 Result<Value> m_keys(Interpreter&, const Value& self, const CallArgs& args) {
   if (Status s = arity("keys", args, 0); !s.ok()) return s.error();
   std::vector<Value> items;
   for (const auto& entry : self.entries()) items.emplace_back(entry.first);
-  return Value::array(std::move(items));
+  return Value::dict_view(Value::DictView::kKeys, std::move(items));
 }
 
 Result<Value> m_values(Interpreter&, const Value& self, const CallArgs& args) {
   if (Status s = arity("values", args, 0); !s.ok()) return s.error();
   std::vector<Value> items;
   for (const auto& entry : self.entries()) items.push_back(entry.second);
-  return Value::array(std::move(items));
+  return Value::dict_view(Value::DictView::kValues, std::move(items));
 }
 
 Result<Value> m_list_index(Interpreter&, const Value& self, const CallArgs& args) {

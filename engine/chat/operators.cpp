@@ -284,6 +284,10 @@ Result<bool> contains(const Value& container, const Value& item) {
       return false;
     case Value::Kind::kIterator:
       return container.consume_until(item);
+    case Value::Kind::kDictView:
+      for (const Value& v : container.items())
+        if (py_equal(v, item)) return true;
+      return false;
     case Value::Kind::kObject:
       if (!container.is_namespace()) {
         if (std::string type = unhashable_type(item); !type.empty())
@@ -298,7 +302,8 @@ Result<bool> contains(const Value& container, const Value& item) {
 }
 
 std::string unhashable_type(const Value& v) {
-  if ((v.is_array() && !v.is_tuple()) || (v.is_object() && !v.is_namespace()))
+  if ((v.is_array() && !v.is_tuple()) || (v.is_object() && !v.is_namespace()) ||
+      (v.is_dict_view() && v.dict_view_kind() != Value::DictView::kValues))
     return py_type_name(v);
   if (v.is_tuple()) {
     for (const Value& item : v.items()) {
@@ -411,6 +416,8 @@ Result<std::vector<Value>> iterate(const Value& v) {
       return v.items();
     case Value::Kind::kIterator:
       return v.consume();
+    case Value::Kind::kDictView:
+      return v.items();
     case Value::Kind::kString: {
       std::vector<Value> out;
       for (std::string_view c : split_code_points(v.as_string())) out.emplace_back(std::string(c));
@@ -437,6 +444,7 @@ Result<int64_t> py_len(const Value& v) {
     case Value::Kind::kString:
       return static_cast<int64_t>(count_code_points(v.as_string()));
     case Value::Kind::kArray:
+    case Value::Kind::kDictView:
       return static_cast<int64_t>(v.items().size());
     case Value::Kind::kObject:
       if (!v.is_namespace()) return static_cast<int64_t>(v.entries().size());

@@ -74,7 +74,7 @@ Result<bool> t_sequence(Interpreter&, const Value& v, const CallArgs&) {
 }
 
 Result<bool> t_iterable(Interpreter&, const Value& v, const CallArgs&) {
-  return v.is_undefined() || v.is_string() || v.is_array() || v.is_iterator() ||
+  return v.is_undefined() || v.is_string() || v.is_array() || v.is_iterator() || v.is_dict_view() ||
          (v.is_object() && !v.is_namespace());
 }
 

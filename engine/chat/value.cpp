@@ -17,7 +17,7 @@ Value Value::undefined(std::string message) {
 
 Value Value::safe_string(std::string s) {
   Value v(std::move(s));
-  v.flag_ = true;
+  v.flag_ = 1;
   return v;
 }
 
@@ -36,13 +36,20 @@ Value Value::array(std::vector<Value> items) {
 
 Value Value::tuple(std::vector<Value> items) {
   Value v = array(std::move(items));
-  v.flag_ = true;
+  v.flag_ = 1;
   return v;
 }
 
 Value Value::iterator(std::vector<Value> items) {
   Value v = array(std::move(items));
   v.kind_ = Kind::kIterator;
+  return v;
+}
+
+Value Value::dict_view(DictView which, std::vector<Value> items) {
+  Value v = array(std::move(items));
+  v.kind_ = Kind::kDictView;
+  v.flag_ = static_cast<uint8_t>(which);
   return v;
 }
 
@@ -152,13 +159,13 @@ const Value* Value::find(std::string_view key) const {
 }
 
 uint32_t Value::depth() const {
-  if (is_array() || is_iterator()) return array_data().depth;
+  if (is_array() || is_iterator() || is_dict_view()) return array_data().depth;
   if (is_object()) return object_data().depth;
   return 0;
 }
 
 bool Value::holds_namespace() const {
-  if (is_array() || is_iterator()) return array_data().has_namespace;
+  if (is_array() || is_iterator() || is_dict_view()) return array_data().has_namespace;
   if (is_object()) return object_data().has_namespace;
   return false;
 }
@@ -198,6 +205,7 @@ bool truthy(const Value& v) {
     case Value::Kind::kString:
       return !v.as_string().empty();
     case Value::Kind::kArray:
+    case Value::Kind::kDictView:
       return !v.items().empty();
     case Value::Kind::kIterator:
       return true;  // Python generators are always truthy
@@ -258,6 +266,15 @@ void append_str(std::string& out, const Value& v) {
     case Value::Kind::kIterator:
       out += "<generator object>";
       return;
+    case Value::Kind::kDictView: {
+      out += py_type_name(v) + "([";
+      for (size_t i = 0; i < v.items().size(); ++i) {
+        if (i > 0) out += ", ";
+        append_repr(out, v.items()[i]);
+      }
+      out += "])";
+      return;
+    }
     case Value::Kind::kObject:
       if (v.is_namespace()) {
         out += "<Namespace ";
@@ -316,6 +333,16 @@ std::string py_type_name(const Value& v) {
       return v.is_tuple() ? "tuple" : "list";
     case Value::Kind::kIterator:
       return "generator";
+    case Value::Kind::kDictView:
+      switch (v.dict_view_kind()) {
+        case Value::DictView::kKeys:
+          return "dict_keys";
+        case Value::DictView::kValues:
+          return "dict_values";
+        case Value::DictView::kItems:
+          return "dict_items";
+      }
+      return "dict_view";
     case Value::Kind::kObject:
       return v.is_namespace() ? "TemplateNamespace" : "dict";
     case Value::Kind::kCallable:
@@ -348,6 +375,19 @@ bool py_equal(const Value& a, const Value& b) {
       for (const auto& [key, value] : a.entries()) {
         const Value* other = b.find(key);
         if (other == nullptr || !py_equal(value, *other)) return false;
+      }
+      return true;
+    }
+    case Value::Kind::kDictView: {
+      // keys and items views compare like sets; values views only by identity.
+      if (a.dict_view_kind() != b.dict_view_kind() ||
+          a.dict_view_kind() == Value::DictView::kValues)
+        return a.same_instance(b);
+      if (a.items().size() != b.items().size()) return false;
+      for (const Value& x : a.items()) {
+        bool found = false;
+        for (const Value& y : b.items()) found = found || py_equal(x, y);
+        if (!found) return false;
       }
       return true;
     }

@@ -32,6 +32,7 @@ class Value {
     kString,
     kArray,
     kIterator,  // a one-pass iterable (generator) that filters like select/map return
+    kDictView,  // dict.keys() / values() / items(): iterable, sized, not indexable
     kObject,
     kCallable,
   };
@@ -56,6 +57,8 @@ class Value {
   // computation failed raises that error only when iterated, as jinja2's lazy filters do.
   static Value iterator(std::vector<Value> items);
   static Value failed_iterator(std::string message);
+  enum class DictView : uint8_t { kKeys = 1, kValues, kItems };
+  static Value dict_view(DictView which, std::vector<Value> items);
   // Duplicate keys keep the first position and the last value, like a Python dict.
   static Value object(ObjectEntries entries);
   static Value namespace_object(ObjectEntries entries);
@@ -70,19 +73,22 @@ class Value {
   bool is_number() const { return is_bool() || is_int() || is_float(); }  // bool is an int
   bool is_string() const { return kind_ == Kind::kString; }
   bool is_array() const { return kind_ == Kind::kArray; }
-  bool is_tuple() const { return is_array() && flag_; }
+  bool is_tuple() const { return is_array() && flag_ != 0; }
   bool is_iterator() const { return kind_ == Kind::kIterator; }
+  bool is_dict_view() const { return kind_ == Kind::kDictView; }
+  DictView dict_view_kind() const { return static_cast<DictView>(flag_); }
   bool is_object() const { return kind_ == Kind::kObject; }
   bool is_namespace() const { return is_object() && object_data().is_namespace; }
   bool is_callable() const { return kind_ == Kind::kCallable; }
-  bool is_safe() const { return is_string() && flag_; }
+  bool is_safe() const { return is_string() && flag_ != 0; }
 
   bool as_bool() const { return scalar_.b; }
   int64_t as_int() const { return is_bool() ? static_cast<int64_t>(scalar_.b) : scalar_.i; }
   double as_float() const { return is_float() ? scalar_.f : static_cast<double>(as_int()); }
   const std::string& as_string() const { return *static_cast<const std::string*>(heap_.get()); }
   const std::string& undefined_message() const;
-  const std::vector<Value>& items() const { return array_data().items; }  // array or iterator
+  // Elements of an array, iterator or dict view.
+  const std::vector<Value>& items() const { return array_data().items; }
   const ObjectEntries& entries() const { return object_data().entries; }
   const Value* find(std::string_view key) const;
   const Callable& callable() const { return *static_cast<const Callable*>(heap_.get()); }
@@ -123,7 +129,7 @@ class Value {
   static Value make_object(ObjectEntries entries, bool is_namespace);
 
   Kind kind_ = Kind::kUndefined;
-  bool flag_ = false;  // string: safe (Markup); array: tuple
+  uint8_t flag_ = 0;  // string: 1 = safe (Markup); array: 1 = tuple; dict view: DictView
   union {
     bool b;
     int64_t i;

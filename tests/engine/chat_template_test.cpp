@@ -297,6 +297,39 @@ TEST_CASE("filters", "[chat]") {
       "\"\\u00e9\" {\"a\":1}");
 }
 
+TEST_CASE("filter results that are generators in jinja2 behave like generators", "[chat]") {
+  // One pass: a second iteration sees nothing left, and `in` consumes up to the match.
+  CHECK(render("{% set g = [1,2,3]|select('odd') %}{{ g|list }}{{ g|list }}") == "[1, 3][]");
+  CHECK(render("{% set g = [1,2,3,4]|reject('odd') %}{{ 2 in g }}{{ g|list }}") == "True[4]");
+  CHECK(render("{% set g = [1,2,3]|map('string') %}{{ g|first }}{{ g|list }}") == "1['2', '3']");
+  // Always truthy, no len(), and errors surface only when iterated.
+  CHECK(render("{% if []|select %}yes{% endif %}") == "yes");
+  CHECK(error_of("{{ [1]|select|length }}") ==
+        "chat template error at line 1, column 15: object of type 'generator' has no len()");
+  CHECK(render("{{ (5|select('odd')) is iterable }}") == "True");
+  CHECK(error_of("{{ 5|select('odd')|list }}") ==
+        "chat template error at line 1, column 20: 'int' object is not iterable");
+  // dict views print, compare and index like Python's.
+  CHECK(render("{{ d.items() }} {{ d.keys() }} {{ d.values()|list }} {{ d.keys()[0] }}|",
+               {{"d", {{"a", 1}}}}) == "dict_items([('a', 1)]) dict_keys(['a']) [1] |");
+}
+
+TEST_CASE("quirks of jinja2's compiler are reproduced", "[chat]") {
+  // Constant expressions are folded at compile time, where a failed slice is Undefined...
+  CHECK(render("{{ 1e15[::-1] }}|{{ (false[1:] or 2) }}") == "|2");
+  // ...while the same slice evaluated at render time raises.
+  CHECK(error_of("{% set v = (1.5)[1:] %}") ==
+        "chat template error at line 1, column 18: 'float' object is not subscriptable");
+  // A folded negative constant is written into Python unparenthesized: -2 ** x is -(2 ** x).
+  CHECK(render("{{ -2 ** x }} {{ -2 ** 2 }} {{ -x ** 2 }}", {{"x", 2}}) == "-4 4 4");
+  // Macro parameters shadow outer names even in defaults.
+  CHECK(render(
+            "{% set b = 5 %}{% macro m(a, b=b) %}[{{ b }}]{% endmacro %}{{ m(1) }}{{ m(1, 2) }}") ==
+        "[][2]");
+  // str % x runs even for Undefined and lists (they look like mappings to CPython).
+  CHECK(render("{{ 'x%s' % u }}|{{ 'x' % [1] }}") == "x|x");
+}
+
 TEST_CASE("syntax errors name line and column", "[chat]") {
   CHECK(error_of("\n\n  {{ 1 + }}") ==
         "chat template syntax error at line 3, column 10: unexpected 'end of print statement'");
