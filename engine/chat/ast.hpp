@@ -181,6 +181,7 @@ struct ForNode : Node {
   ExprPtr iterable;
   ExprPtr condition;  // {% for x in xs if cond %}
   Body body, else_body;
+  bool uses_loop = true;  // whether the body names `loop` (else it is not built)
 };
 
 struct SetNode : Node {

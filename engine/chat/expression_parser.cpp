@@ -181,6 +181,7 @@ Result<ExprPtr> ExpressionParser::parse_primary() {
         node = std::make_unique<LiteralExpr>(pos, Value::none());
       else
         node = std::make_unique<NameExpr>(pos, n);
+      if (n == "loop") ++loop_references_;
       next();
       return node;
     }

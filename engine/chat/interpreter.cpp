@@ -202,7 +202,7 @@ Result<Interpreter::Flow> Interpreter::execute_for(const ForNode& node) {
     // Each iteration starts from a fresh scope: a set inside the body never leaks out, nor
     // into the next iteration (jinja2's semantics).
     ScopeSwap swap(scope_, child_of(scope_));
-    scope_->vars["loop"] = make_loop(items, i);
+    if (node.uses_loop) scope_->vars["loop"] = make_loop(items, i);
     if (Status s = assign(node.target, items[i]); !s.ok()) return locate(node.pos, s.error());
     auto flow = execute(node.body);
     if (!flow.ok()) return flow;

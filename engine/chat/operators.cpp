@@ -25,9 +25,25 @@ std::string object_type_repr(const Value& v) {
   return py_type_name(v) + " object";
 }
 
+// repr() of a string, quick for the identifier-like names attribute misses usually have.
+std::string quick_repr(std::string_view text) {
+  for (char c : text) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '_' || c == ' ';
+    if (!plain) return format_py_repr(text);
+  }
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.push_back('\'');
+  out.append(text);
+  out.push_back('\'');
+  return out;
+}
+
+// Attribute misses are common (templates probe optional fields), so this stays cheap.
 Value missing_attribute(const Value& obj, std::string_view name) {
-  return Value::undefined(format_py_repr(object_type_repr(obj)) + " has no attribute " +
-                          format_py_repr(name));
+  return Value::undefined(quick_repr(object_type_repr(obj)) + " has no attribute " +
+                          quick_repr(name));
 }
 
 Value missing_element(const Value& obj, const Value& key) {

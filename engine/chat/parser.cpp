@@ -181,10 +181,12 @@ class Parser : public ExpressionParser {
     }
     skip_name("recursive");  // accepted; calling loop() is not supported
     ++loop_depth_;
+    const int loop_references = loop_references_;
     auto body = parse_statements({"endfor", "else"}, false);
     --loop_depth_;
     if (!body.ok()) return body.error();
     node->body = std::move(body.value());
+    node->uses_loop = loop_references_ != loop_references;
     if (next().text == "else") {
       auto else_body = parse_statements({"endfor"}, true);
       if (!else_body.ok()) return else_body.error();

@@ -98,7 +98,8 @@ class TokenStream {
 
   std::vector<Token> tokens_;
   size_t index_ = 0;
-  int nesting_ = 0;  // statement and expression depth
+  int nesting_ = 0;          // statement and expression depth
+  int loop_references_ = 0;  // `loop` names parsed so far
 };
 
 }  // namespace troupe::chat

@@ -88,6 +88,13 @@ Result<bool> Value::consume_until(const Value& item) const {
   return false;
 }
 
+namespace {
+
+// Objects up to this size are searched linearly; larger ones keep a sorted index.
+constexpr size_t kLinearObject = 16;
+
+}  // namespace
+
 Value Value::make_object(ObjectEntries entries, bool is_namespace) {
   auto data = std::make_shared<ObjectData>();
   data->is_namespace = is_namespace;
@@ -96,37 +103,56 @@ Value Value::make_object(ObjectEntries entries, bool is_namespace) {
   for (auto& [key, value] : entries) {
     data->depth = std::max(data->depth, value.depth() + 1);
     data->has_namespace = data->has_namespace || value.holds_namespace();
-    data->entries.emplace_back(std::move(key), std::move(value));
   }
   // Python dict semantics for repeated keys: first position, last value.
-  std::vector<size_t> order(data->entries.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return data->entries[a].first < data->entries[b].first;
-  });
-  std::vector<bool> drop(order.size(), false);
-  for (size_t i = 1; i < order.size(); ++i) {
-    auto& prev = data->entries[order[i - 1]];
-    auto& cur = data->entries[order[i]];
-    if (prev.first != cur.first) continue;
-    prev.second = std::move(cur.second);  // earlier slot keeps the later value
-    std::swap(order[i - 1], order[i]);    // carry the surviving slot forward
-    drop[order[i - 1]] = true;
+  if (entries.size() <= kLinearObject) {
+    for (auto& entry : entries) {
+      auto it = std::find_if(data->entries.begin(), data->entries.end(),
+                             [&](const auto& e) { return e.first == entry.first; });
+      if (it != data->entries.end())
+        it->second = std::move(entry.second);
+      else
+        data->entries.push_back(std::move(entry));
+    }
+  } else {
+    for (auto& entry : entries) data->entries.push_back(std::move(entry));
+    std::vector<size_t> order(data->entries.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return data->entries[a].first < data->entries[b].first;
+    });
+    std::vector<bool> drop(order.size(), false);
+    bool any_dropped = false;
+    for (size_t i = 1; i < order.size(); ++i) {
+      auto& prev = data->entries[order[i - 1]];
+      auto& cur = data->entries[order[i]];
+      if (prev.first != cur.first) continue;
+      prev.second = std::move(cur.second);  // earlier slot keeps the later value
+      std::swap(order[i - 1], order[i]);    // carry the surviving slot forward
+      drop[order[i - 1]] = true;
+      any_dropped = true;
+    }
+    if (any_dropped) {
+      ObjectEntries kept;
+      for (size_t i = 0; i < data->entries.size(); ++i)
+        if (!drop[i]) kept.push_back(std::move(data->entries[i]));
+      data->entries = std::move(kept);
+    }
   }
-  if (std::find(drop.begin(), drop.end(), true) != drop.end()) {
-    ObjectEntries kept;
-    for (size_t i = 0; i < data->entries.size(); ++i)
-      if (!drop[i]) kept.push_back(std::move(data->entries[i]));
-    data->entries = std::move(kept);
-  }
-  data->sorted.resize(data->entries.size());
-  for (size_t i = 0; i < data->sorted.size(); ++i) data->sorted[i] = i;
-  std::sort(data->sorted.begin(), data->sorted.end(),
-            [&](size_t a, size_t b) { return data->entries[a].first < data->entries[b].first; });
+  index_object(*data);
   Value v;
   v.kind_ = Kind::kObject;
   v.heap_ = std::move(data);
   return v;
+}
+
+void Value::index_object(ObjectData& data) {
+  data.sorted.clear();
+  if (data.entries.size() <= kLinearObject) return;
+  data.sorted.resize(data.entries.size());
+  for (size_t i = 0; i < data.sorted.size(); ++i) data.sorted[i] = i;
+  std::sort(data.sorted.begin(), data.sorted.end(),
+            [&](size_t a, size_t b) { return data.entries[a].first < data.entries[b].first; });
 }
 
 Value Value::object(ObjectEntries entries) {
@@ -151,6 +177,11 @@ const std::string& Value::undefined_message() const {
 
 const Value* Value::find(std::string_view key) const {
   const ObjectData& data = object_data();
+  if (data.sorted.empty()) {
+    for (const auto& entry : data.entries)
+      if (entry.first == key) return &entry.second;
+    return nullptr;
+  }
   auto it =
       std::lower_bound(data.sorted.begin(), data.sorted.end(), key,
                        [&](size_t i, std::string_view k) { return data.entries[i].first < k; });
@@ -180,9 +211,7 @@ void Value::set_namespace_attr(const std::string& key, Value value) const {
     }
   }
   data.entries.emplace_back(key, std::move(value));
-  data.sorted.push_back(data.entries.size() - 1);
-  std::sort(data.sorted.begin(), data.sorted.end(),
-            [&](size_t a, size_t b) { return data.entries[a].first < data.entries[b].first; });
+  index_object(data);
 }
 
 const Value* CallArgs::keyword_arg(std::string_view name) const {

@@ -119,7 +119,7 @@ class Value {
   };
   struct ObjectData {
     ObjectEntries entries;
-    std::vector<size_t> sorted;  // indexes of entries ordered by key, for lookups
+    std::vector<size_t> sorted;  // entry indexes ordered by key; empty for small objects
     uint32_t depth = 1;
     bool has_namespace = false;
     bool is_namespace = false;
@@ -127,6 +127,7 @@ class Value {
   const ArrayData& array_data() const { return *static_cast<const ArrayData*>(heap_.get()); }
   const ObjectData& object_data() const { return *static_cast<const ObjectData*>(heap_.get()); }
   static Value make_object(ObjectEntries entries, bool is_namespace);
+  static void index_object(ObjectData& data);
 
   Kind kind_ = Kind::kUndefined;
   uint8_t flag_ = 0;  // string: 1 = safe (Markup); array: 1 = tuple; dict view: DictView
