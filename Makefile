@@ -24,7 +24,8 @@ model: build
 # Until the HTTP server lands, `serve` runs a generation demo on the default model.
 serve: model
 	@echo "troupe: the HTTP server is not built yet; running a 'troupe generate' demo instead."
-	$(TROUPE) generate --chat --temperature 0 --max-tokens 64 --prompt "What is the capital of France?"
+	$(TROUPE) generate --chat --system "You are a helpful assistant." --temperature 0 \
+	  --max-tokens 64 --prompt "What is the capital of France?"
 
 test: model
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
