@@ -155,6 +155,8 @@ Result<Value> Interpreter::eval_inner(const Expr& expr) {
       if (!test.ok()) return test;
       if (truthy(test.value())) return eval(*n.then_expr);
       if (n.else_expr) return eval(*n.else_expr);
+      // jinja2 never folds a conditional that yields Undefined; it runs it at render time.
+      if (constant_mode_) return make_error("not constant");
       return Value::undefined("the inline if-expression on line " + std::to_string(expr.pos.line) +
                               " evaluated to false and no else section was defined.");
     }
