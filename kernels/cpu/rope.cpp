@@ -16,8 +16,10 @@ void RopeTable::compute(const RopeConfig& config, const int32_t* positions, int6
       float angle = theta;
       if (!config.frequency_factors.empty())
         angle /= config.frequency_factors[static_cast<size_t>(i)];
-      cos_[static_cast<size_t>(t * pairs_ + i)] = std::cos(angle);
-      sin_[static_cast<size_t>(t * pairs_ + i)] = std::sin(angle);
+      // One sincosf call: compilers fuse cosf+sinf into it when optimising (llama.cpp's build
+      // included), and its results differ from the separate calls in the last bit.
+      ::sincosf(angle, &sin_[static_cast<size_t>(t * pairs_ + i)],
+                &cos_[static_cast<size_t>(t * pairs_ + i)]);
       theta *= theta_scale;
     }
   }
@@ -31,9 +33,11 @@ void RopeTable::apply(const RopeConfig& config, int64_t t, float* x, int heads,
     for (int i = 0; i < pairs_; ++i) {
       const int a = config.style == RopeStyle::Normal ? 2 * i : i;
       const int b = config.style == RopeStyle::Normal ? 2 * i + 1 : i + pairs_;
+      // Explicit fused multiply-adds, in the form an optimising compiler contracts the plain
+      // expressions to (as in llama.cpp's build), so every build rounds the same way.
       const float x0 = x[a], x1 = x[b];
-      x[a] = x0 * c[i] - x1 * s[i];
-      x[b] = x0 * s[i] + x1 * c[i];
+      x[a] = std::fma(x0, c[i], -(x1 * s[i]));
+      x[b] = std::fma(x0, s[i], x1 * c[i]);
     }
   }
 }
