@@ -79,6 +79,18 @@ bool is_printable(char32_t cp) {
 
 }  // namespace
 
+void append_py_escape(std::string& out, char32_t cp) {
+  char buf[16];
+  if (cp <= 0xFF) {
+    std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(cp));
+  } else if (cp <= 0xFFFF) {
+    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+  } else {
+    std::snprintf(buf, sizeof buf, "\\U%08x", static_cast<unsigned>(cp));
+  }
+  out += buf;
+}
+
 std::string format_py_repr(std::string_view text) {
   const bool has_single = text.find('\'') != std::string_view::npos;
   const bool has_double = text.find('"') != std::string_view::npos;
@@ -89,7 +101,6 @@ std::string format_py_repr(std::string_view text) {
   for (size_t pos = 0; pos < text.size();) {
     const size_t start = pos;
     const char32_t cp = decode_utf8(text, pos);
-    char buf[16];
     if (cp == static_cast<char32_t>(quote) || cp == '\\') {
       out.push_back('\\');
       out.push_back(static_cast<char>(cp));
@@ -102,13 +113,7 @@ std::string format_py_repr(std::string_view text) {
     } else if (is_printable(cp)) {
       out.append(text.substr(start, pos - start));
     } else {
-      if (cp <= 0xFF)
-        std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(cp));
-      else if (cp <= 0xFFFF)
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
-      else
-        std::snprintf(buf, sizeof buf, "\\U%08x", static_cast<unsigned>(cp));
-      out += buf;
+      append_py_escape(out, cp);
     }
   }
   out.push_back(quote);

@@ -16,6 +16,9 @@ std::string format_py_float(double value);
 // repr(str): quotes and escapes like CPython.
 std::string format_py_repr(std::string_view text);
 
+// Appends Python's escape for a code point: \xNN, \uNNNN or \UNNNNNNNN.
+void append_py_escape(std::string& out, char32_t cp);
+
 // int(str) and float(str) as Python parses them (surrounding whitespace and '_' separators
 // allowed). Return false when Python would raise ValueError.
 bool parse_py_int(std::string_view text, int base, int64_t& out);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "engine/chat/py_format.hpp"
 #include "engine/chat/unicode_text.hpp"
 
 namespace troupe::chat {
@@ -31,14 +32,7 @@ Result<std::string> decode_string_literal(std::string_view raw) {
       // escapes the escape: the result is a literal backslash followed by that spelling.
       size_t next = i + 1;
       const char32_t cp = decode_utf8(raw, next);
-      char buf[16];
-      if (cp <= 0xFF)
-        std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(cp));
-      else if (cp <= 0xFFFF)
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
-      else
-        std::snprintf(buf, sizeof buf, "\\U%08x", static_cast<unsigned>(cp));
-      out += buf;
+      append_py_escape(out, cp);
       i = next;
       continue;
     }
