@@ -1,5 +1,7 @@
 #include "kernels/cpu/matmul.hpp"
 
+#include <algorithm>
+
 #include "kernels/cpu/dequantize.hpp"
 #include "kernels/cpu/vec_dot.hpp"
 
@@ -18,11 +20,28 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t tok
         quantize_activations(x + t * cols, xq + t * blocks_per_token, cols);
       }
     });
-    pool.parallel_for(w.rows, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        const std::byte* row = w.row(r);
-        for (int64_t t = 0; t < tokens; ++t) {
-          y[t * w.rows + r] = dot_quantized(w.type, row, xq + t * blocks_per_token, cols);
+    pool.parallel_for((w.rows + 1) / 2, [&](int64_t begin, int64_t end) {
+      for (int64_t r = 2 * begin; r < std::min(2 * end, w.rows); r += 2) {
+        int64_t t = 0;
+        if (w.type == DType::Q4_1 && r + 1 < w.rows) {
+          // Tiles of 2 rows x 4 tokens, for prefill; leftovers one by one below.
+          const std::byte* rows[2] = {w.row(r), w.row(r + 1)};
+          float out[2][4];
+          for (; t + 4 <= tokens; t += 4) {
+            const ActivationBlock* x4[4];
+            for (int k = 0; k < 4; ++k) x4[k] = xq + (t + k) * blocks_per_token;
+            if (!dot_q4_1_2x4(rows, x4, cols, out)) break;
+            for (int k = 0; k < 4; ++k) {
+              y[(t + k) * w.rows + r] = out[0][k];
+              y[(t + k) * w.rows + r + 1] = out[1][k];
+            }
+          }
+        }
+        for (int64_t rr = r; rr < std::min(r + 2, w.rows); ++rr) {
+          const std::byte* row = w.row(rr);
+          for (int64_t tt = t; tt < tokens; ++tt) {
+            y[tt * w.rows + rr] = dot_quantized(w.type, row, xq + tt * blocks_per_token, cols);
+          }
         }
       }
     });

@@ -148,6 +148,44 @@ float dot_quantized(DType type, const std::byte* row, const ActivationBlock* x, 
   }
 }
 
+bool dot_q4_1_2x4(const std::byte* const rows[2], const ActivationBlock* const x[4],
+                  int64_t elements, float out[2][4]) {
+#if defined(__AVX2__)
+  const auto* w0 = reinterpret_cast<const BlockQ4_1*>(rows[0]);
+  const auto* w1 = reinterpret_cast<const BlockQ4_1*>(rows[1]);
+  __m256 acc[2][4];
+  float sums[2][4] = {};
+  for (auto& row : acc) {
+    for (auto& a : row) a = _mm256_setzero_ps();
+  }
+  for (int64_t i = 0; i < elements / kQK; ++i) {
+    const BlockQ4_1* blocks[2] = {w0 + i, w1 + i};
+    __m256i q[2];
+    float d[2], m[2];
+    for (int r = 0; r < 2; ++r) {
+      q[r] = unpack_nibbles(blocks[r]->qs);
+      d[r] = half_to_float(blocks[r]->d);
+      m[r] = half_to_float(blocks[r]->m);
+    }
+    for (int t = 0; t < 4; ++t) {
+      const ActivationBlock& a = x[t][i];
+      const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
+      for (int r = 0; r < 2; ++r) {
+        // The same operations in the same order as dot_q4_1, per (row, token).
+        acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * a.d), dot_u8_s8(q[r], qa), acc[r][t]);
+        sums[r][t] += m[r] * a.sum;
+      }
+    }
+  }
+  for (int r = 0; r < 2; ++r) {
+    for (int t = 0; t < 4; ++t) out[r][t] = sums[r][t] + horizontal_sum(acc[r][t]);
+  }
+  return true;
+#else
+  return false;
+#endif
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
   int64_t i = 0;
   float sum = 0;

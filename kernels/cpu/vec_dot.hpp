@@ -21,4 +21,11 @@ float dot_quantized(DType type, const std::byte* row, const ActivationBlock* x, 
 
 float dot_f32(const float* a, const float* b, int64_t n);
 
+// Two Q4_1 rows against four quantized activation vectors at once: out[r][t] equals
+// dot_quantized(Q4_1, rows[r], x[t], elements) bit for bit, with each weight block unpacked once
+// for the four tokens and each activation block loaded once for the two rows. False when the
+// build has no AVX2 (callers fall back to dot_quantized).
+bool dot_q4_1_2x4(const std::byte* const rows[2], const ActivationBlock* const x[4],
+                  int64_t elements, float out[2][4]);
+
 }  // namespace troupe

@@ -47,9 +47,12 @@ TEST_CASE("matmul over a batch equals one token at a time, for quantized and flo
   std::mt19937 rng(11);
   const int rows = 37, cols = 96, tokens = 5;
   ThreadPool pool(2);
-  for (DType type : {DType::Q8_0, DType::F32}) {
+  // Q4_1 goes through 2x4 tiles (37 rows and 5 tokens leave a row and a token over).
+  for (DType type : {DType::Q4_1, DType::Q8_0, DType::F32}) {
     const auto values = test::random_floats(rng, size_t(rows * cols), 1.0f);
-    const auto bytes = type == DType::Q8_0 ? test::quantize_q8_0(values) : test::as_bytes(values);
+    const auto bytes = type == DType::Q4_1   ? test::quantize_q4_1(values)
+                       : type == DType::Q8_0 ? test::quantize_q8_0(values)
+                                             : test::as_bytes(values);
     const WeightMatrix w{type, rows, cols, bytes.data()};
     const auto x = test::random_floats(rng, size_t(tokens * cols), 1.0f);
     std::vector<float> batched(static_cast<size_t>(tokens * rows));
