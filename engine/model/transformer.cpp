@@ -91,9 +91,8 @@ void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
   for (int64_t t = 0; t < tokens; ++t) {
     rms_norm(hidden_.data() + t * d, w.attention_norm, config_.rms_eps, d, normed_.data() + t * d);
   }
-  matmul(w.wq, normed_.data(), tokens, q_.data());
-  matmul(w.wk, normed_.data(), tokens, k_.data());
-  matmul(w.wv, normed_.data(), tokens, v_.data());
+  const MatmulOutput qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
+  matmul_shared_input(pool_, qkv, normed_.data(), tokens, matmul_scratch_);
   add_bias(q_.data(), w.bq, tokens, qd);
   add_bias(k_.data(), w.bk, tokens, kvd);
   add_bias(v_.data(), w.bv, tokens, kvd);
@@ -114,8 +113,8 @@ void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
   for (int64_t t = 0; t < tokens; ++t) {
     rms_norm(hidden_.data() + t * d, w.ffn_norm, config_.rms_eps, d, normed_.data() + t * d);
   }
-  matmul(w.w_gate, normed_.data(), tokens, gate_.data());
-  matmul(w.w_up, normed_.data(), tokens, up_.data());
+  const MatmulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
+  matmul_shared_input(pool_, gate_up, normed_.data(), tokens, matmul_scratch_);
   silu_mul(gate_.data(), up_.data(), tokens * ff);
   matmul(w.w_down, gate_.data(), tokens, normed_.data());
   add_in_place(hidden_.data(), normed_.data(), tokens * d);

@@ -3,6 +3,7 @@
 // type: every weight row is read once per call and applied to all tokens of the batch.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "kernels/cpu/dtype.hpp"
@@ -31,5 +32,14 @@ struct MatmulScratch {
 // y[t * w.rows + r] = dot(w.row(r), x[t * w.cols ...]) for t < tokens, over the pool's threads.
 void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t tokens, float* y,
             MatmulScratch& scratch);
+
+// Several products of one input (Q, K and V; gate and up): the input is quantized once for all.
+// Every matrix must have the same number of columns.
+struct MatmulOutput {
+  const WeightMatrix* weights;
+  float* y;
+};
+void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs, const float* x,
+                         int64_t tokens, MatmulScratch& scratch);
 
 }  // namespace troupe

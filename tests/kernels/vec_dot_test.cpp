@@ -65,3 +65,24 @@ TEST_CASE("matmul over a batch equals one token at a time, for quantized and flo
     }
   }
 }
+
+TEST_CASE("matmul_shared_input equals one matmul per matrix, whatever the types") {
+  std::mt19937 rng(13);
+  const int cols = 64, tokens = 6;
+  ThreadPool pool(2);
+  const auto v1 = test::random_floats(rng, 10 * cols, 1.0f);
+  const auto v2 = test::random_floats(rng, 7 * cols, 1.0f);
+  const auto v3 = test::random_floats(rng, 5 * cols, 1.0f);
+  const auto b1 = test::quantize_q4_1(v1), b2 = test::as_bytes(v2), b3 = test::quantize_q8_0(v3);
+  const WeightMatrix w1{DType::Q4_1, 10, cols, b1.data()}, w2{DType::F32, 7, cols, b2.data()},
+      w3{DType::Q8_0, 5, cols, b3.data()};
+  const auto x = test::random_floats(rng, size_t(tokens * cols), 1.0f);
+  std::vector<float> y1(10 * tokens), y2(7 * tokens), y3(5 * tokens), single(10 * tokens);
+  MatmulScratch scratch;
+  const MatmulOutput outputs[] = {{&w1, y1.data()}, {&w2, y2.data()}, {&w3, y3.data()}};
+  matmul_shared_input(pool, outputs, x.data(), tokens, scratch);
+  for (const auto& out : outputs) {
+    matmul(pool, *out.weights, x.data(), tokens, single.data(), scratch);
+    for (int64_t i = 0; i < out.weights->rows * tokens; ++i) REQUIRE(out.y[i] == single[size_t(i)]);
+  }
+}
