@@ -46,6 +46,8 @@ SampledToken Sampler::sample(std::span<const float> logits, std::span<const int3
   logits_.assign(logits.begin(), logits.end());
   apply_bias_and_penalties(prompt, output);
   const int32_t token = params_.temperature < kGreedyTemperature ? argmax(logits_) : draw();
+  // Log-probabilities cost a pass over the vocabulary: only when the request asks for them.
+  if (params_.logprobs == 0) return SampledToken{token, 0.0f, {}};
   return raw_logprobs(logits, token, params_.logprobs);
 }
 

@@ -18,7 +18,7 @@ struct TokenLogprob {
 
 struct SampledToken {
   int32_t token = 0;
-  float logprob = 0;              // of the model's raw distribution
+  float logprob = 0;              // of the raw distribution; only when params.logprobs > 0
   std::vector<TokenLogprob> top;  // params.logprobs most likely tokens, most likely first
 };
 
