@@ -2,10 +2,8 @@
 // against a small conversation (with tools), checking that every outcome is a value: text
 // within the limits or an error message, never a crash, hang or sanitizer report.
 //
-//   clang++-14 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. \
-//     tests/fuzz/fuzz_chat_template.cpp engine/chat/*.cpp -o /tmp/fuzz_chat_template
-//   /tmp/fuzz_chat_template -dict=tests/fuzz/fuzz_chat_template.dict -max_len=4096 \
-//     -timeout=10 -max_total_time=300 CORPUS_DIR tests/fixtures/chat/templates
+//   make fuzz FUZZ_SECONDS=300    (builds tests/fuzz/* with clang and runs each, with the
+//                                  .dict beside it; add tests/fixtures/chat/templates as seeds)
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

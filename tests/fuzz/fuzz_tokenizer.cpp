@@ -7,9 +7,7 @@
 // files listed in $TROUPE_FUZZ_VOCABS (colon-separated), and small built-in BPE (each
 // pre-tokenizer) and SentencePiece vocabularies.
 //
-//   clang++-14 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. \
-//     tests/fuzz/fuzz_tokenizer.cpp engine/tokenizer/*.cpp engine/gguf/gguf_file.cpp \
-//     kernels/cpu/dtype.cpp -o /tmp/fuzz_tokenizer && /tmp/fuzz_tokenizer -max_total_time=300
+//   make fuzz FUZZ_SECONDS=300    (builds tests/fuzz/* with clang and runs each)
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -24,6 +22,7 @@
 #include "engine/tokenizer/incremental_decoder.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 #include "engine/tokenizer/unicode.hpp"
+#include "tests/support/synthetic_vocab.hpp"
 
 using namespace troupe;
 
@@ -71,45 +70,13 @@ Tokenizer builtin_bpe(const std::string& pre) {
 }
 
 Tokenizer builtin_spm() {
-  Vocabulary v;
-  v.model = TokenizerModel::kSentencePiece;
-  v.tokens = {"<unk>", "<s>", "</s>"};
-  v.types = {TokenType::kUnknown, TokenType::kControl, TokenType::kControl};
-  v.scores = {0, 0, 0};
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (int b = 0; b < 256; ++b) {
-    v.tokens.push_back(std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">");
-    v.types.push_back(TokenType::kByte);
-    v.scores.push_back(0);
-  }
-  const char* pieces[] = {"\xE2\x96\x81",
-                          "a",
-                          "b",
-                          "e",
-                          "h",
-                          "l",
-                          "o",
-                          "t",
-                          "\xE2\x96\x81t",
-                          "he",
-                          "\xE2\x96\x81the",
-                          "ll",
-                          "llo",
-                          "\xC3\xA9",
-                          "\xE2\x96\x81\xE2\x96\x81"};
+  std::vector<std::pair<std::string, float>> pieces;
   float score = -1;
-  for (const char* p : pieces) {
-    v.tokens.emplace_back(p);
-    v.types.push_back(TokenType::kNormal);
-    v.scores.push_back(score -= 0.5f);
+  for (const char* p : {"\xE2\x96\x81", "a", "b", "e", "h", "l", "o", "t", "\xE2\x96\x81t", "he",
+                        "\xE2\x96\x81the", "ll", "llo", "\xC3\xA9", "\xE2\x96\x81\xE2\x96\x81"}) {
+    pieces.emplace_back(p, score -= 0.5f);
   }
-  v.unk_id = 0;
-  v.bos_id = 1;
-  v.eos_id = 2;
-  v.add_bos = true;
-  v.add_space_prefix = true;
-  apply_special_token_rules(v);
-  return must(Tokenizer::create(std::move(v)));
+  return must(Tokenizer::create(test::spm_vocab(pieces)));
 }
 
 void add_file(std::vector<Tokenizer>& out, const std::string& path) {
