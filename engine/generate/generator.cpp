@@ -60,7 +60,7 @@ Result<GenerationOutput> Generator::generate(std::span<const int32_t> prompt,
   for (int done = 0; done < prompt_length; done += kPrefillChunk) {
     const int n = std::min(kPrefillChunk, prompt_length - done);
     const SequenceChunk chunk{prompt.subspan(static_cast<size_t>(done), static_cast<size_t>(n)),
-                              done, block_table, false};
+                              done, block_table, ChunkLogits::last};
     logits = model_.forward(std::span<const SequenceChunk>(&chunk, 1), cache);
   }
 
@@ -90,7 +90,7 @@ Result<GenerationOutput> Generator::generate(std::span<const int32_t> prompt,
     if (i + 1 == max_new) break;
     const int32_t position = prompt_length + i;
     const SequenceChunk chunk{std::span<const int32_t>(&out.token_ids.back(), 1), position,
-                              block_table, false};
+                              block_table, ChunkLogits::last};
     logits = model_.forward(std::span<const SequenceChunk>(&chunk, 1), cache);
   }
   if (!stops.stopped()) emit(stops.feed(decoder.flush()) + stops.flush());

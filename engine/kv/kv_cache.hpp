@@ -3,7 +3,7 @@
 // of keys and of values, stored as F16. Which block belongs to which sequence is the
 // BlockPool's and the block tables' business, not this class's.
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "engine/model/model_config.hpp"
 #include "kernels/cpu/paged_attention.hpp"
@@ -19,13 +19,18 @@ class KvCache {
   int blocks() const { return blocks_; }
   int block_size() const { return block_size_; }
   PagedKvLayer layer(int index);
+  // Copy-on-write: block `to` of every layer gets block `from`'s keys and values.
+  void copy_block(int32_t from, int32_t to);
 
  private:
   int blocks_;
   int block_size_;
+  int layers_;
   int kv_dim_;
   int64_t layer_stride_;  // values per layer per K or V
-  std::vector<uint16_t> storage_;
+  // Left uninitialized: a slot is always written before it is read, and untouched pages of a
+  // large cache then cost no memory.
+  std::unique_ptr<uint16_t[]> storage_;
 };
 
 }  // namespace troupe

@@ -41,7 +41,7 @@ std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch
     for (int32_t i = 0; i < n; ++i) {
       positions_.push_back(chunk.start_position + i);
       places_.push_back(TokenPlace{chunk.block_table.data(), chunk.start_position + i});
-      if (chunk.logits_for_every_token || i == n - 1) {
+      if (chunk.logits == ChunkLogits::every || (chunk.logits == ChunkLogits::last && i == n - 1)) {
         logit_rows_.push_back(static_cast<int64_t>(places_.size()) - 1);
       }
     }

@@ -17,13 +17,16 @@
 
 namespace troupe {
 
+// Which rows of a chunk's logits a step returns.
+enum class ChunkLogits { last, every, none };
+
 // The slice of one sequence that a step computes: `tokens` at positions start_position, ...
 // Its block table must already cover start_position + tokens.size() positions.
 struct SequenceChunk {
   std::span<const int32_t> tokens;
   int32_t start_position = 0;
   std::span<const int32_t> block_table;
-  bool logits_for_every_token = false;  // else only for the chunk's last token
+  ChunkLogits logits = ChunkLogits::last;  // none for a prompt chunk that does not end it
 };
 
 class Transformer {
@@ -32,9 +35,9 @@ class Transformer {
 
   const ModelConfig& config() const { return config_; }
 
-  // Runs the batch, writing its K/V into `cache`. Returns logits, vocab_size floats per row: one
-  // row per chunk (its last token), or one per token for chunks that ask for every token, in
-  // chunk order. The span stays valid until the next call.
+  // Runs the batch, writing its K/V into `cache`. Returns logits, vocab_size floats per row, in
+  // chunk order: as each chunk's `logits` asks, its last token's row, every token's row or none.
+  // The span stays valid until the next call.
   std::span<const float> forward(std::span<const SequenceChunk> batch, KvCache& cache);
 
  private:

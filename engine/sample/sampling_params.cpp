@@ -26,6 +26,7 @@ Status validate(const SamplingParams& p, int vocab_size) {
   if (!(p.frequency_penalty >= -2 && p.frequency_penalty <= 2)) {
     return bad("frequency_penalty must be in [-2, 2], got " + std::to_string(p.frequency_penalty));
   }
+  if (p.n < 1 || p.n > 128) return bad("n must be in [1, 128], got " + std::to_string(p.n));
   if (p.max_tokens < 1) return bad("max_tokens must be >= 1, got " + std::to_string(p.max_tokens));
   if (p.logprobs < 0 || p.logprobs > 20) {
     return bad("logprobs must be in [0, 20], got " + std::to_string(p.logprobs));

@@ -21,6 +21,7 @@ struct SamplingParams {
   std::vector<std::pair<int32_t, float>> logit_bias;
   std::optional<uint64_t> seed;
 
+  int n = 1;             // independent samples of the prompt, sharing its KV blocks
   int max_tokens = 256;  // >= 1
   std::vector<std::string> stop;
   std::vector<int32_t> stop_token_ids;

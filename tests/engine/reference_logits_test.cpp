@@ -28,7 +28,7 @@ TEST_CASE("default model: teacher-forced logits agree with llama.cpp") {
     KvCache cache(model->config, static_cast<int>(ids.size() + 15) / 16, 16);
     std::vector<int32_t> table(static_cast<size_t>(cache.blocks()));
     for (size_t b = 0; b < table.size(); ++b) table[b] = static_cast<int32_t>(b);
-    const SequenceChunk chunk{ids, 0, table, true};
+    const SequenceChunk chunk{ids, 0, table, ChunkLogits::every};
     const auto logits = transformer.forward(std::span(&chunk, 1), cache);
     const auto& expected = prompt["positions"];
     for (size_t p = 0; p < expected.size(); ++p) {

@@ -146,7 +146,7 @@ TEST_CASE("Transformer matches a float reference, for llama and qwen2") {
     KvCache cache(m.config, 4, 16);
     const std::vector<int32_t> tokens{3, 70, 256, 257, 100, 7, 33, 258, 1, 264, 200, 50};
     const auto table = identity_table(4);
-    const SequenceChunk chunk{tokens, 0, table, true};
+    const SequenceChunk chunk{tokens, 0, table, ChunkLogits::every};
     auto logits = model.forward(std::span(&chunk, 1), cache);
     const auto expected = reference_logits(m, tokens);
     const auto vocab = size_t(m.config.vocab_size);
@@ -178,7 +178,7 @@ TEST_CASE("Batched, chunked and paged runs give exactly the single-sequence logi
   // Reference: `a` alone, in one prefill.
   KvCache alone(m.config, 2, 16);
   const auto table0 = identity_table(2);
-  const SequenceChunk whole{a, 0, table0, true};
+  const SequenceChunk whole{a, 0, table0, ChunkLogits::every};
   const auto ref_span = model.forward(std::span(&whole, 1), alone);
   const std::vector<float> ref(ref_span.begin(), ref_span.end());
 
@@ -186,13 +186,13 @@ TEST_CASE("Batched, chunked and paged runs give exactly the single-sequence logi
   KvCache shared(m.config, 6, 16);
   const std::vector<int32_t> table_a{4, 1};
   const std::vector<int32_t> table_b{3};
-  const SequenceChunk first[] = {{std::span(a).subspan(0, 7), 0, table_a, true},
-                                 {b, 0, table_b, false}};
+  const SequenceChunk first[] = {{std::span(a).subspan(0, 7), 0, table_a, ChunkLogits::every},
+                                 {b, 0, table_b, ChunkLogits::last}};
   auto l1 = model.forward(first, shared);
   for (size_t i = 0; i < 7 * vocab; ++i) REQUIRE(l1[i] == ref[i]);
   const std::vector<int32_t> b_next{1};
-  const SequenceChunk second[] = {{b_next, 3, table_b, false},
-                                  {std::span(a).subspan(7), 7, table_a, true}};
+  const SequenceChunk second[] = {{b_next, 3, table_b, ChunkLogits::last},
+                                  {std::span(a).subspan(7), 7, table_a, ChunkLogits::every}};
   auto l2 = model.forward(second, shared);
   for (size_t i = 0; i < (a.size() - 7) * vocab; ++i) REQUIRE(l2[vocab + i] == ref[7 * vocab + i]);
 }

@@ -1,0 +1,27 @@
+#pragma once
+// The knobs of the batching engine, with vLLM's names and defaults where vLLM has them.
+#include <cstdint>
+
+#include "engine/model/model_config.hpp"
+#include "engine/result.hpp"
+#include "engine/sched/scheduler.hpp"
+
+namespace troupe {
+
+struct EngineConfig {
+  int block_size = 16;                      // tokens per KV block (--block-size)
+  int64_t kv_cache_memory = int64_t{1} << 30;  // bytes of K/V (--kv-cache-memory)
+  bool enable_prefix_caching = true;        // --enable-prefix-caching
+  int max_model_len = 0;                    // prompt + output tokens; 0: the model's context
+  SchedulerConfig scheduler;                // --max-num-batched-tokens, --max-num-seqs, ...
+};
+
+// The config with max_model_len resolved, and the number of KV blocks it buys; or what is wrong,
+// e.g. a KV budget too small for one sequence of max_model_len, naming the bytes needed.
+struct EngineLayout {
+  EngineConfig config;
+  int kv_blocks = 0;
+};
+Result<EngineLayout> plan_engine_layout(EngineConfig config, const ModelConfig& model);
+
+}  // namespace troupe
