@@ -1,0 +1,117 @@
+// The batching engine on the real model: 32 requests batched give each the tokens it gets
+// alone (greedy and seeded, preempted or not), and a 1,000-token shared prefix is computed once.
+#include <catch2/catch.hpp>
+
+#include "engine/model/model.hpp"
+#include "engine/serve/engine.hpp"
+#include "tests/support/default_model.hpp"
+#include "tests/support/engine_runner.hpp"
+
+using namespace troupe;
+using test::TestRequest;
+
+namespace {
+
+struct DefaultModel {
+  Model model;
+  ThreadPool pool;
+  std::unique_ptr<Transformer> transformer;
+  DefaultModel() : model(load()) {
+    transformer = std::make_unique<Transformer>(model.config, model.weights, pool);
+  }
+  static Model load() {
+    auto m = load_model(test::default_model_path());
+    REQUIRE(m.ok());
+    return std::move(*m);
+  }
+  Engine::EndOfGeneration eog() const {
+    return [this](int32_t t) { return model.tokenizer.is_eog(t); };
+  }
+};
+
+constexpr const char* kTexts[] = {
+    "The quick brown fox jumps over the lazy dog. ",
+    "def fibonacci(n):\n    if n < 2:\n        return n\n",
+    "Paris is the capital of France, and Berlin is ",
+    "In 1969, astronauts landed on the Moon for the first time, and ",
+    "Write a haiku about autumn leaves falling slowly: ",
+    "SELECT name, price FROM products WHERE price > 100 ORDER BY ",
+    "東京は日本の首都です。 ",
+    "1, 1, 2, 3, 5, 8, 13, 21, ",
+};
+
+std::vector<TestRequest> requests(const Tokenizer& tok, bool seeded) {
+  std::vector<TestRequest> out;
+  for (int i = 0; i < 32; ++i) {
+    std::string text;
+    for (int k = 0; k <= i % 5; ++k) text += kTexts[(i + k) % std::size(kTexts)];
+    TestRequest r{"r" + std::to_string(i), tok.encode(text, true, false), {}, i % 7};
+    r.params.max_tokens = 6 + i % 11;
+    r.params.temperature = seeded ? 0.8f : 0.0f;
+    if (seeded) r.params.seed = static_cast<uint64_t>(i);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+EngineConfig config(int64_t kv_tokens) {
+  EngineConfig c;
+  c.max_model_len = 1024;
+  c.kv_cache_memory = kv_tokens * 2 * 30 * 192 * 2;  // K,V x layers x kv_dim x F16
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("default model: 32 batched requests each get the tokens they get alone") {
+  DefaultModel m;
+  const bool seeded = GENERATE(false, true);
+  INFO((seeded ? "seeded sampling" : "greedy"));
+  const auto reqs = requests(m.model.tokenizer, seeded);
+  const auto alone = test::run_alone(*m.transformer, config(2048), reqs, m.eog());
+
+  auto batched = Engine::create(*m.transformer, config(8192), m.eog());
+  REQUIRE(batched.ok());
+  CHECK(test::run_engine(**batched, reqs) == alone);
+  CHECK((*batched)->stats().kv_blocks_used == 0);
+
+  if (!seeded) {  // once is enough for the slow part
+    EngineConfig tight = config(160);  // one full-length sequence and two blocks more
+    tight.max_model_len = 128;
+    tight.scheduler.max_num_batched_tokens = 48;  // chunked prefill too
+    auto preempting = Engine::create(*m.transformer, tight, m.eog());
+    REQUIRE(preempting.ok());
+    CHECK(test::run_engine(**preempting, reqs) == alone);
+    CHECK((*preempting)->stats().preemptions > 0);
+  }
+}
+
+TEST_CASE("default model: a request sharing a 1,000-token prefix computes only the rest") {
+  DefaultModel m;
+  std::string text;
+  for (int i = 0; text.size() < 6000; ++i) text += kTexts[i % std::size(kTexts)];
+  auto prefix = m.model.tokenizer.encode(text, true, false);
+  prefix.resize(1000);
+  TestRequest first{"first", prefix, {}, 0}, second{"second", prefix, {}, 0};
+  const auto tail = m.model.tokenizer.encode("Summarize the text above.", false, false);
+  first.prompt.push_back(tail.front());
+  second.prompt.insert(second.prompt.end(), tail.begin(), tail.end());
+  for (TestRequest* r : {&first, &second}) {
+    r->params.temperature = 0;
+    r->params.max_tokens = 8;
+    r->params.ignore_eos = true;
+  }
+  auto engine = Engine::create(*m.transformer, config(4096), m.eog());
+  REQUIRE(engine.ok());
+  test::run_engine(**engine, {first});
+  const EngineStats before = (*engine)->stats();
+  const auto cached = test::run_engine(**engine, {second});
+  const EngineStats after = (*engine)->stats();
+  const auto uncached_prompt = static_cast<int64_t>(second.prompt.size()) - 992;
+  CHECK(after.prefix_cache_hits - before.prefix_cache_hits == 992);  // 62 whole blocks
+  CHECK(after.computed_tokens - before.computed_tokens == uncached_prompt + 7);
+
+  EngineConfig no_cache = config(4096);
+  no_cache.enable_prefix_caching = false;
+  CHECK(cached == test::run_alone(*m.transformer, no_cache, {second}, m.eog()));
+}

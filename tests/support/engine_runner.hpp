@@ -1,0 +1,58 @@
+#pragma once
+// Drives an Engine to completion in tests: requests join at given steps, every sample's tokens
+// are collected, and nothing else is assumed about the engine's order of work.
+#include <catch2/catch.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/serve/engine.hpp"
+
+namespace troupe::test {
+
+struct TestRequest {
+  std::string id;
+  std::vector<int32_t> prompt;
+  SamplingParams params;
+  int join_step = 0;  // the step before which it is added
+};
+
+// Tokens of every sample of every request, by request id then sample index.
+using EngineOutputs = std::map<std::string, std::vector<std::vector<int32_t>>>;
+
+inline EngineOutputs run_engine(Engine& engine, const std::vector<TestRequest>& requests) {
+  EngineOutputs outputs;
+  size_t next = 0;
+  std::vector<const TestRequest*> pending;
+  for (const auto& r : requests) pending.push_back(&r);
+  std::stable_sort(pending.begin(), pending.end(),
+                   [](auto* a, auto* b) { return a->join_step < b->join_step; });
+  for (int step = 0; next < pending.size() || engine.has_unfinished(); ++step) {
+    while (next < pending.size() && pending[next]->join_step <= step) {
+      const TestRequest& r = *pending[next++];
+      REQUIRE(engine.add_request(r.id, r.prompt, r.params).ok());
+      outputs[r.id].resize(static_cast<size_t>(r.params.n));
+    }
+    for (const auto& update : engine.step().updates) {
+      outputs[update.request_id][static_cast<size_t>(update.index)].push_back(update.token.token);
+    }
+  }
+  return outputs;
+}
+
+// Each request on its own, in a fresh engine with `config`.
+inline EngineOutputs run_alone(Transformer& model, const EngineConfig& config,
+                               const std::vector<TestRequest>& requests,
+                               const Engine::EndOfGeneration& end_of_generation = {}) {
+  EngineOutputs outputs;
+  for (TestRequest r : requests) {
+    auto engine = Engine::create(model, config, end_of_generation);
+    REQUIRE(engine.ok());
+    r.join_step = 0;
+    auto one = run_engine(**engine, {r});
+    outputs[r.id] = one[r.id];
+  }
+  return outputs;
+}
+
+}  // namespace troupe::test
