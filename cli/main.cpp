@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "  chat       interactive chat in the terminal\n"
     "  tokenize   print the token ids of a text as a JSON array\n"
     "  model      manage the model cache: 'troupe model pull', 'troupe model path'\n"
+    "  bench      'troupe bench offline': throughput of the batching engine (like vLLM's)\n"
     "\n"
     "'troupe <command> --help' describes every flag. Without --model, commands use the\n"
     "default model, SmolLM2-135M-Instruct (Q4_1), fetched by 'troupe model pull'.\n";
@@ -56,5 +57,6 @@ int main(int argc, char** argv) {
   if (command == "chat") return chat_command(args);
   if (command == "tokenize") return tokenize_command(args);
   if (command == "model") return model_command(args);
+  if (command == "bench") return bench_command(args);
   return input_error("unknown command '" + command + "' (see troupe --help)");
 }

@@ -18,7 +18,7 @@
 namespace troupe {
 
 struct SchedulerConfig {
-  int max_num_batched_tokens = 2048;  // tokens one step may compute
+  int max_num_batched_tokens = 2048;  // tokens one step may compute (engine config: 0, default)
   int max_num_seqs = 256;             // sequences running at once
   bool enable_chunked_prefill = true;  // else a prompt is computed in one step or waits
 };

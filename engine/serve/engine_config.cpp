@@ -1,5 +1,6 @@
 #include "engine/serve/engine_config.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "engine/kv/kv_cache.hpp"
@@ -26,6 +27,10 @@ Result<EngineLayout> plan_engine_layout(EngineConfig config, const ModelConfig& 
   SchedulerConfig& sched = config.scheduler;
   if (sched.max_num_seqs < 1) {
     return bad("max-num-seqs must be >= 1, got " + std::to_string(sched.max_num_seqs));
+  }
+  if (sched.max_num_batched_tokens == 0) {  // vLLM's default: 2048, or a whole prompt
+    sched.max_num_batched_tokens =
+        sched.enable_chunked_prefill ? 2048 : std::max(2048, config.max_model_len);
   }
   if (sched.max_num_batched_tokens < 1) {
     return bad("max-num-batched-tokens must be >= 1, got " +

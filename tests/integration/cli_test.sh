@@ -67,6 +67,19 @@ case "$reply" in *Paris*) pass ;; *) fail "chat reply: $reply" ;; esac
 chat=$(printf 'What is the capital of France?\n/exit\n' | "$troupe" chat --system "You are a helpful assistant." --temperature 0 --max-tokens 24)
 case "$chat" in *Paris*) pass ;; *) fail "troupe chat: $chat" ;; esac
 
+# bench offline: the batching engine end to end, and its flags' errors.
+"$troupe" bench offline --num-prompts 3 --input-len 8 --output-len 4 --max-num-seqs 2 --json "$tmp/bench.json" >"$tmp/bench.txt" \
+  && grep -q "output tokens/s" "$tmp/bench.txt" && pass || fail "bench offline: $(cat "$tmp/bench.txt")"
+for field in requests_per_s output_tok_per_s total_tok_per_s ttft_s; do
+  grep -q "\"$field\"" "$tmp/bench.json" && pass || fail "bench --json lacks $field"
+done
+expect_error "--num-prompts N is required" bench offline --input-len 8 --output-len 4
+expect_error "usage: troupe bench offline" bench online
+expect_error "is not a size" bench offline --num-prompts 1 --input-len 8 --output-len 4 --kv-cache-memory 2GX
+expect_error "raise --kv-cache-memory or lower --max-model-len" bench offline --num-prompts 1 --input-len 8 --output-len 4 --kv-cache-memory 1MiB
+expect_error "max-model-len is 16" bench offline --num-prompts 1 --input-len 16 --output-len 4 --max-model-len 16
+expect_error "not both" bench offline --num-prompts 1 --input-len 8 --output-len 4 --enable-prefix-caching --no-enable-prefix-caching
+
 "$troupe" --help | grep -q "generate" && pass || fail "troupe --help"
 "$troupe" generate --help | grep -q -- "--top-p" && pass || fail "troupe generate --help"
 

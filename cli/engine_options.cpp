@@ -1,0 +1,70 @@
+#include "cli/engine_options.hpp"
+
+#include <limits>
+
+#include "engine/serve/byte_size.hpp"
+
+namespace troupe::cli {
+namespace {
+
+// --NAME and --no-NAME: the last word wins over `fallback`; both at once is an error.
+Result<bool> switch_flag(const Flags& flags, const std::string& name, bool fallback) {
+  const bool on = flags.has(name), off = flags.has("no-" + name);
+  if (on && off) return make_error("give --" + name + " or --no-" + name + ", not both");
+  return on ? true : off ? false : fallback;
+}
+
+Status int_flag(const Flags& flags, const std::string& name, int& out) {
+  auto v = flags.get_int(name, out);
+  if (!v) return v.error();
+  if (*v < 0 || *v > std::numeric_limits<int>::max()) {
+    return make_error("flag --" + name + " is out of range, got " + std::to_string(*v));
+  }
+  out = static_cast<int>(*v);
+  return Ok{};
+}
+
+}  // namespace
+
+std::vector<FlagSpec> engine_flags() {
+  return {
+      {"kv-cache-memory", "BYTES", "memory for the KV cache, e.g. 2GiB (default 1GiB)"},
+      {"block-size", "N", "tokens per KV cache block (default 16)"},
+      {"max-model-len", "N", "most tokens of prompt and output together (default: the model's)"},
+      {"max-num-seqs", "N", "most sequences in a batch (default 256)"},
+      {"max-num-batched-tokens", "N", "most tokens computed in one step (default 2048)"},
+      {"enable-prefix-caching", "", "reuse the KV blocks of shared prompt prefixes (default)"},
+      {"no-enable-prefix-caching", "", "compute every prompt in full"},
+      {"enable-chunked-prefill", "", "split long prompts across steps, decodes first (default)"},
+      {"no-enable-chunked-prefill", "", "compute each prompt in one step"},
+  };
+}
+
+Result<EngineConfig> engine_config_from_flags(const Flags& flags) {
+  EngineConfig config;
+  if (auto bytes = flags.get("kv-cache-memory")) {
+    auto parsed = parse_byte_size(*bytes);
+    if (!parsed) return make_error("flag --kv-cache-memory: " + parsed.message());
+    config.kv_cache_memory = *parsed;
+  }
+  SchedulerConfig& sched = config.scheduler;
+  for (const Status& s : {int_flag(flags, "block-size", config.block_size),
+                          int_flag(flags, "max-model-len", config.max_model_len),
+                          int_flag(flags, "max-num-seqs", sched.max_num_seqs),
+                          int_flag(flags, "max-num-batched-tokens", sched.max_num_batched_tokens)}) {
+    if (!s) return s.error();
+  }
+  auto prefix = switch_flag(flags, "enable-prefix-caching", true);
+  if (!prefix) return prefix.error();
+  config.enable_prefix_caching = *prefix;
+  auto chunked = switch_flag(flags, "enable-chunked-prefill", true);
+  if (!chunked) return chunked.error();
+  sched.enable_chunked_prefill = *chunked;
+  // Without chunking a prompt must fit one step: vLLM raises the budget to the model length.
+  if (!sched.enable_chunked_prefill && !flags.has("max-num-batched-tokens")) {
+    sched.max_num_batched_tokens = 0;
+  }
+  return config;
+}
+
+}  // namespace troupe::cli
