@@ -3,15 +3,47 @@
 #include <algorithm>
 
 #include "kernels/cpu/dequantize.hpp"
+#include "kernels/cpu/dot_tiles.hpp"
 #include "kernels/cpu/vec_dot.hpp"
 
 namespace troupe {
 
 namespace {
 
+// Q4_1 rows in tiles of 4 rows x 8 tokens (AVX-512 VNNI); the sums the tiles need are
+// transposed once per call for every token tile.
+void q4_1_tiled_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* xq,
+                     int64_t tokens, float* y, std::vector<float>& tile_sums) {
+  const int64_t blocks = w.cols / kQK;
+  const int64_t tiles = (tokens + kTileTokens - 1) / kTileTokens;
+  tile_sums.resize(static_cast<size_t>(tiles * blocks * kTileTokens));
+  std::vector<const ActivationBlock*> x(static_cast<size_t>(tokens));
+  for (int64_t t = 0; t < tokens; ++t) x[static_cast<size_t>(t)] = xq + t * blocks;
+  for (int64_t k = 0; k < tiles; ++k) {
+    const int n = static_cast<int>(std::min<int64_t>(kTileTokens, tokens - k * kTileTokens));
+    gather_tile_sums(x.data() + k * kTileTokens, n, blocks,
+                     tile_sums.data() + k * blocks * kTileTokens);
+  }
+  pool.parallel_for(w.rows / kTileRows, [&](int64_t begin, int64_t end) {
+    for (int64_t g = begin; g < end; ++g) {
+      const int64_t r = g * kTileRows;
+      const std::byte* rows[kTileRows] = {w.row(r), w.row(r + 1), w.row(r + 2), w.row(r + 3)};
+      for (int64_t k = 0; k < tiles; ++k) {
+        const int64_t t = k * kTileTokens;
+        const int n = static_cast<int>(std::min<int64_t>(kTileTokens, tokens - t));
+        dot_q4_1_tile(rows, x.data() + t, n, tile_sums.data() + k * blocks * kTileTokens, w.cols,
+                      y + t * w.rows + r, w.rows);
+      }
+    }
+  });
+}
+
 // y = W x over integer dot products with activations already quantized (xq, per token).
 void quantized_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* xq,
-                    int64_t tokens, float* y) {
+                    int64_t tokens, float* y, MatmulScratch& scratch) {
+  if (w.type == DType::Q4_1 && has_dot_tiles() && w.rows % kTileRows == 0) {
+    return q4_1_tiled_rows(pool, w, xq, tokens, y, scratch.tile_sums);
+  }
   const int64_t cols = w.cols;
   const int64_t blocks_per_token = cols / kQK;
   pool.parallel_for((w.rows + 1) / 2, [&](int64_t begin, int64_t end) {
@@ -86,7 +118,7 @@ void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs
       });
       xq = q;
     }
-    quantized_rows(pool, w, xq, tokens, out.y);
+    quantized_rows(pool, w, xq, tokens, out.y, scratch);
   }
 }
 

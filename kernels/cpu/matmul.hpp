@@ -27,6 +27,7 @@ struct WeightMatrix {
 struct MatmulScratch {
   std::vector<ActivationBlock> quantized;
   std::vector<std::vector<float>> dequantized_rows;  // one per thread
+  std::vector<float> tile_sums;                      // see gather_tile_sums
 };
 
 // y[t * w.rows + r] = dot(w.row(r), x[t * w.cols ...]) for t < tokens, over the pool's threads.

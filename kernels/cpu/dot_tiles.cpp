@@ -1,0 +1,141 @@
+#include "kernels/cpu/dot_tiles.hpp"
+
+#include "kernels/cpu/half.hpp"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && \
+    defined(__AVX512VL__) && defined(__AVX512VNNI__)
+#define TROUPE_DOT_TILES 1
+#include <immintrin.h>
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which -Wmaybe-uninitialized
+// (and -Wuninitialized) misread as a use of an uninitialized value.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+namespace troupe {
+
+bool has_dot_tiles() {
+#ifdef TROUPE_DOT_TILES
+  return true;
+#else
+  return false;
+#endif
+}
+
+void gather_tile_sums(const ActivationBlock* const x[], int tokens, int64_t blocks, float* out) {
+  for (int64_t i = 0; i < blocks; ++i) {
+    for (int t = 0; t < kTileTokens; ++t) out[i * kTileTokens + t] = t < tokens ? x[t][i].sum : 0;
+  }
+}
+
+#ifdef TROUPE_DOT_TILES
+namespace {
+
+float horizontal_sum(__m256 v) {  // the reduction order of dot_q4_1's
+  __m128 lo = _mm256_castps256_ps128(v);
+  __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+// Element j of a Q4_1 block at byte j: low nibbles are elements 0-15, high nibbles 16-31.
+__m256i unpack_nibbles(const uint8_t* qs) {
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask),
+                          _mm_and_si128(bytes, mask));
+}
+
+__m512i pair(__m256i a, __m256i b) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+}
+__m512 pair(float a, float b) {
+  return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(a)), _mm256_set1_ps(b), 1);
+}
+
+// Accumulators: acc[p][t] holds rows 2p (low half) and 2p+1 (high half) for token t, 8 lanes
+// each, exactly as dot_q4_1's one 8-lane accumulator per (row, token). The minimum terms
+// m * sum are 16 lanes per 4 tokens (lane 4t + r), added in block order without fusing, as
+// dot_q4_1 adds them.
+template <int T>
+void q4_1_tile(const BlockQ4_1* const w[kTileRows], const ActivationBlock* const x[],
+               const float* tile_sums, int64_t blocks, float* y, int64_t y_stride) {
+  constexpr int kGroups = (T + 3) / 4;
+  __m512 acc[2][T];
+  __m512 mins[kGroups];
+  for (auto& p : acc) {
+    for (auto& a : p) a = _mm512_setzero_ps();
+  }
+  for (auto& m : mins) m = _mm512_setzero_ps();
+  const __m512i lane_token = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  for (int64_t i = 0; i < blocks; ++i) {
+    __m512i q[2];
+    __m512 d[2];
+    for (int p = 0; p < 2; ++p) {
+      const BlockQ4_1& b0 = w[2 * p][i];
+      const BlockQ4_1& b1 = w[2 * p + 1][i];
+      q[p] = pair(unpack_nibbles(b0.qs), unpack_nibbles(b1.qs));
+      d[p] = pair(half_to_float(b0.d), half_to_float(b1.d));
+    }
+    const __m128 m4 = _mm_setr_ps(half_to_float(w[0][i].m), half_to_float(w[1][i].m),
+                                  half_to_float(w[2][i].m), half_to_float(w[3][i].m));
+    const __m512 m16 = _mm512_broadcast_f32x4(m4);
+    for (int g = 0; g < kGroups; ++g) {
+      const __m512 s4 = _mm512_castps128_ps512(_mm_loadu_ps(tile_sums + i * kTileTokens + 4 * g));
+      const __m512 s16 = _mm512_permutexvar_ps(lane_token, s4);
+      const __m512 product =
+          _mm512_mul_round_ps(m16, s16, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      mins[g] = _mm512_add_round_ps(mins[g], product, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    }
+    for (int t = 0; t < T; ++t) {
+      const ActivationBlock& a = x[t][i];
+      const __m512i qa =
+          _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs)));
+      const __m512 ad = _mm512_set1_ps(a.d);
+      for (int p = 0; p < 2; ++p) {
+        const __m512 dot = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q[p], qa));
+        acc[p][t] = _mm512_fmadd_ps(_mm512_mul_ps(d[p], ad), dot, acc[p][t]);
+      }
+    }
+  }
+  float min_terms[kGroups * 16];
+  for (int g = 0; g < kGroups; ++g) _mm512_storeu_ps(min_terms + 16 * g, mins[g]);
+  for (int t = 0; t < T; ++t) {
+    for (int p = 0; p < 2; ++p) {
+      const __m256 lo = _mm512_castps512_ps256(acc[p][t]);
+      const __m256 hi = _mm512_extractf32x8_ps(acc[p][t], 1);
+      y[t * y_stride + 2 * p] = min_terms[4 * t + 2 * p] + horizontal_sum(lo);
+      y[t * y_stride + 2 * p + 1] = min_terms[4 * t + 2 * p + 1] + horizontal_sum(hi);
+    }
+  }
+}
+
+}  // namespace
+#endif
+
+void dot_q4_1_tile(const std::byte* const rows[kTileRows], const ActivationBlock* const x[],
+                   int tokens, const float* tile_sums, int64_t elements, float* y,
+                   int64_t y_stride) {
+#ifdef TROUPE_DOT_TILES
+  const BlockQ4_1* w[kTileRows];
+  for (int r = 0; r < kTileRows; ++r) w[r] = reinterpret_cast<const BlockQ4_1*>(rows[r]);
+  const int64_t blocks = elements / kQK;
+  switch (tokens) {
+    case 1: return q4_1_tile<1>(w, x, tile_sums, blocks, y, y_stride);
+    case 2: return q4_1_tile<2>(w, x, tile_sums, blocks, y, y_stride);
+    case 3: return q4_1_tile<3>(w, x, tile_sums, blocks, y, y_stride);
+    case 4: return q4_1_tile<4>(w, x, tile_sums, blocks, y, y_stride);
+    case 5: return q4_1_tile<5>(w, x, tile_sums, blocks, y, y_stride);
+    case 6: return q4_1_tile<6>(w, x, tile_sums, blocks, y, y_stride);
+    case 7: return q4_1_tile<7>(w, x, tile_sums, blocks, y, y_stride);
+    case 8: return q4_1_tile<8>(w, x, tile_sums, blocks, y, y_stride);
+    default: return;
+  }
+#else
+  (void)rows, (void)x, (void)tokens, (void)tile_sums, (void)elements, (void)y, (void)y_stride;
+#endif
+}
+
+}  // namespace troupe
