@@ -14,7 +14,20 @@ void add_bias(float* x, const float* bias, int64_t tokens, int64_t width) {
   for (int64_t t = 0; t < tokens; ++t) add_in_place(x + t * width, bias, width);
 }
 
+// Below this many tokens, per-token work is cheaper on one thread than a parallel region.
+constexpr int64_t kParallelTokens = 4;
+
 }  // namespace
+
+void Transformer::for_each_token(int64_t tokens, const std::function<void(int64_t)>& fn) {
+  if (tokens < kParallelTokens) {
+    for (int64_t t = 0; t < tokens; ++t) fn(t);
+    return;
+  }
+  pool_.parallel_for(tokens, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) fn(t);
+  });
+}
 
 Transformer::Transformer(ModelConfig config, ModelWeights weights, ThreadPool& pool)
     : config_(std::move(config)), weights_(std::move(weights)), pool_(pool) {}
@@ -88,9 +101,9 @@ void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
   up_.resize(static_cast<size_t>(tokens * ff));
 
   // Attention block.
-  for (int64_t t = 0; t < tokens; ++t) {
+  for_each_token(tokens, [&](int64_t t) {
     rms_norm(hidden_.data() + t * d, w.attention_norm, config_.rms_eps, d, normed_.data() + t * d);
-  }
+  });
   const MatmulOutput qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
   matmul_shared_input(pool_, qkv, normed_.data(), tokens, matmul_scratch_);
   add_bias(q_.data(), w.bq, tokens, qd);
@@ -98,26 +111,28 @@ void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
   add_bias(v_.data(), w.bv, tokens, kvd);
 
   const PagedKvLayer kv = cache.layer(index);
-  for (int64_t t = 0; t < tokens; ++t) {
+  for_each_token(tokens, [&](int64_t t) {
     rope_.apply(config_.rope, t, q_.data() + t * qd, config_.heads, config_.head_dim);
     rope_.apply(config_.rope, t, k_.data() + t * kvd, config_.kv_heads, config_.head_dim);
     store_kv(kv, places_[static_cast<size_t>(t)], k_.data() + t * kvd, v_.data() + t * kvd);
-  }
+  });
   const AttentionShape shape{config_.heads, config_.kv_heads, config_.head_dim,
                              1.0f / std::sqrt(static_cast<float>(config_.head_dim))};
   paged_attention(pool_, shape, kv, q_.data(), places_.data(), tokens, attention_.data());
   matmul(w.wo, attention_.data(), tokens, normed_.data());
-  add_in_place(hidden_.data(), normed_.data(), tokens * d);
 
-  // Feed-forward block (SwiGLU).
-  for (int64_t t = 0; t < tokens; ++t) {
+  // Feed-forward block (SwiGLU), after the attention's residual add.
+  for_each_token(tokens, [&](int64_t t) {
+    add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d);
     rms_norm(hidden_.data() + t * d, w.ffn_norm, config_.rms_eps, d, normed_.data() + t * d);
-  }
+  });
   const MatmulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
   matmul_shared_input(pool_, gate_up, normed_.data(), tokens, matmul_scratch_);
-  silu_mul(gate_.data(), up_.data(), tokens * ff);
+  for_each_token(tokens, [&](int64_t t) { silu_mul(gate_.data() + t * ff, up_.data() + t * ff, ff); });
   matmul(w.w_down, gate_.data(), tokens, normed_.data());
-  add_in_place(hidden_.data(), normed_.data(), tokens * d);
+  for_each_token(tokens, [&](int64_t t) {
+    add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d);
+  });
 }
 
 }  // namespace troupe

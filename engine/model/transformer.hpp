@@ -3,6 +3,7 @@
 // of every scheduled sequence together — prefill chunks and single decode tokens mixed — so each
 // weight matrix is read once per step for the whole batch.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -43,6 +44,8 @@ class Transformer {
  private:
   void run_layer(int index, int64_t tokens, KvCache& cache);
   void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y);
+  // fn(t) for every token of the batch, over the pool when the batch is big enough to gain.
+  void for_each_token(int64_t tokens, const std::function<void(int64_t)>& fn);
 
   ModelConfig config_;
   ModelWeights weights_;
