@@ -10,9 +10,9 @@ namespace troupe {
 
 namespace {
 
-// Q4_1 rows in tiles of 4 rows x 8 tokens (AVX-512 VNNI); the sums the tiles need are
-// transposed once per call for every token tile.
-void q4_1_tiled_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* xq,
+// Rows in tiles of 4 rows x 8 tokens (AVX-512 VNNI); the sums the tiles need are transposed
+// once per call for every token tile.
+void tiled_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* xq,
                      int64_t tokens, float* y, std::vector<float>& tile_sums) {
   const int64_t blocks = w.cols / kQK;
   const int64_t tiles = (tokens + kTileTokens - 1) / kTileTokens;
@@ -31,7 +31,7 @@ void q4_1_tiled_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBl
       for (int64_t k = 0; k < tiles; ++k) {
         const int64_t t = k * kTileTokens;
         const int n = static_cast<int>(std::min<int64_t>(kTileTokens, tokens - t));
-        dot_q4_1_tile(rows, x.data() + t, n, tile_sums.data() + k * blocks * kTileTokens, w.cols,
+        dot_tile(w.type, rows, x.data() + t, n, tile_sums.data() + k * blocks * kTileTokens, w.cols,
                       y + t * w.rows + r, w.rows);
       }
     }
@@ -41,8 +41,8 @@ void q4_1_tiled_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBl
 // y = W x over integer dot products with activations already quantized (xq, per token).
 void quantized_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* xq,
                     int64_t tokens, float* y, MatmulScratch& scratch) {
-  if (w.type == DType::Q4_1 && has_dot_tiles() && w.rows % kTileRows == 0) {
-    return q4_1_tiled_rows(pool, w, xq, tokens, y, scratch.tile_sums);
+  if (has_dot_tile(w.type) && w.rows % kTileRows == 0) {
+    return tiled_rows(pool, w, xq, tokens, y, scratch.tile_sums);
   }
   const int64_t cols = w.cols;
   const int64_t blocks_per_token = cols / kQK;
