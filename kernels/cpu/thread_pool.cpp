@@ -52,10 +52,15 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
 
 void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn) {
   if (count <= 0) return;
-  run([&](int index, int size) {
-    const int64_t begin = count * index / size;
-    const int64_t end = count * (index + 1) / size;
-    if (begin < end) fn(begin, end);
+  // Chunks taken from a shared counter: a thread slowed by the machine's other load takes fewer.
+  const int64_t chunk = std::max<int64_t>(1, count / (int64_t{size_} * 4));
+  std::atomic<int64_t> next{0};
+  run([&](int, int) {
+    for (;;) {
+      const int64_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (begin >= count) return;
+      fn(begin, std::min(count, begin + chunk));
+    }
   });
 }
 

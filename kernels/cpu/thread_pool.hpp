@@ -25,7 +25,7 @@ class ThreadPool {
   // Runs fn(thread_index, size()) on every thread and returns when all are done.
   void run(const std::function<void(int, int)>& fn);
 
-  // Splits [0, count) into contiguous ranges, one per thread: fn(begin, end).
+  // Splits [0, count) into contiguous chunks that the threads take in turn: fn(begin, end).
   void parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
