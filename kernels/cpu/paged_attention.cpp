@@ -100,11 +100,7 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
         accumulate_f16(partial.data() + static_cast<size_t>(p % kLanes) * head_dim, weight, v,
                        shape.head_dim);
       }
-      for (size_t i = 0; i < head_dim; ++i) {
-        float lanes[kLanes];
-        for (size_t lane = 0; lane < kLanes; ++lane) lanes[lane] = partial[lane * head_dim + i];
-        oh[i] = reduce_16_lanes(lanes);
-      }
+      reduce_16_lane_rows(partial.data(), shape.head_dim, oh);
     }
   });
 }
