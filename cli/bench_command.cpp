@@ -28,18 +28,17 @@ Result<BenchShape> bench_shape(const Flags& flags) {
     int* out;
     int min;
   };
-  for (const Field& f : {Field{"num-prompts", &shape.num_prompts, 1},
-                         Field{"input-len", &shape.input_len, 1},
-                         Field{"output-len", &shape.output_len, 1},
-                         Field{"prefix-len", &shape.prefix_len, 0}}) {
+  for (const Field& f :
+       {Field{"num-prompts", &shape.num_prompts, 1}, Field{"input-len", &shape.input_len, 1},
+        Field{"output-len", &shape.output_len, 1}, Field{"prefix-len", &shape.prefix_len, 0}}) {
     if (f.min > 0 && !flags.has(f.name)) {
       return make_error(std::string("--") + f.name + " N is required (see troupe bench --help)");
     }
     auto v = flags.get_int(f.name, 0);
     if (!v) return v.error();
     if (*v < f.min || *v > 10'000'000) {
-      return make_error(std::string("flag --") + f.name + " must be in [" +
-                        std::to_string(f.min) + ", 10000000], got " + std::to_string(*v));
+      return make_error(std::string("flag --") + f.name + " must be in [" + std::to_string(f.min) +
+                        ", 10000000], got " + std::to_string(*v));
     }
     *f.out = static_cast<int>(*v);
   }
@@ -49,7 +48,9 @@ Result<BenchShape> bench_shape(const Flags& flags) {
   return shape;
 }
 
-double seconds(EngineClock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(EngineClock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -131,10 +132,11 @@ int bench_command(const Args& args) {
   const double total_per_s = static_cast<double>(prompt_tokens + output_tokens) / elapsed;
   std::printf("Throughput: %.2f requests/s, %.1f total tokens/s, %.1f output tokens/s\n",
               requests_per_s, total_per_s, output_per_s);
-  std::printf("elapsed %.2f s, median TTFT %.3f s, %lld preemptions, prefix cache %lld/%lld tokens\n",
-              elapsed, median(ttft), static_cast<long long>(stats.preemptions),
-              static_cast<long long>(stats.prefix_cache_hits),
-              static_cast<long long>(stats.prefix_cache_queries));
+  std::printf(
+      "elapsed %.2f s, median TTFT %.3f s, %lld preemptions, prefix cache %lld/%lld tokens\n",
+      elapsed, median(ttft), static_cast<long long>(stats.preemptions),
+      static_cast<long long>(stats.prefix_cache_hits),
+      static_cast<long long>(stats.prefix_cache_queries));
 
   if (auto path = flags.get("json")) {
     const EngineConfig& c = (*engine)->config();

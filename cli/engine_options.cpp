@@ -14,11 +14,13 @@ Result<bool> switch_flag(const Flags& flags, const std::string& name, bool fallb
   return on ? true : off ? false : fallback;
 }
 
+// A positive count: 0 is not a way to ask for the default, which is what leaving a flag out is.
 Status int_flag(const Flags& flags, const std::string& name, int& out) {
-  auto v = flags.get_int(name, out);
+  if (!flags.has(name)) return Ok{};
+  auto v = flags.get_int(name, 0);
   if (!v) return v.error();
-  if (*v < 0 || *v > std::numeric_limits<int>::max()) {
-    return make_error("flag --" + name + " is out of range, got " + std::to_string(*v));
+  if (*v < 1 || *v > std::numeric_limits<int>::max()) {
+    return make_error("flag --" + name + " must be a positive integer, got " + std::to_string(*v));
   }
   out = static_cast<int>(*v);
   return Ok{};
@@ -48,10 +50,11 @@ Result<EngineConfig> engine_config_from_flags(const Flags& flags) {
     config.kv_cache_memory = *parsed;
   }
   SchedulerConfig& sched = config.scheduler;
-  for (const Status& s : {int_flag(flags, "block-size", config.block_size),
-                          int_flag(flags, "max-model-len", config.max_model_len),
-                          int_flag(flags, "max-num-seqs", sched.max_num_seqs),
-                          int_flag(flags, "max-num-batched-tokens", sched.max_num_batched_tokens)}) {
+  for (const Status& s :
+       {int_flag(flags, "block-size", config.block_size),
+        int_flag(flags, "max-model-len", config.max_model_len),
+        int_flag(flags, "max-num-seqs", sched.max_num_seqs),
+        int_flag(flags, "max-num-batched-tokens", sched.max_num_batched_tokens)}) {
     if (!s) return s.error();
   }
   auto prefix = switch_flag(flags, "enable-prefix-caching", true);

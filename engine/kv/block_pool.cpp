@@ -80,8 +80,8 @@ std::optional<int32_t> BlockPool::find_cached(BlockHash parent,
   auto [first, last] = cached_.equal_range(hash_block(parent, tokens));
   for (auto it = first; it != last; ++it) {
     const Block& b = blocks_[static_cast<size_t>(it->second)];
-    if (b.parent == parent && std::equal(tokens.begin(), tokens.end(), b.tokens.begin(),
-                                         b.tokens.end())) {
+    if (b.parent == parent &&
+        std::equal(tokens.begin(), tokens.end(), b.tokens.begin(), b.tokens.end())) {
       return it->second;
     }
   }

@@ -128,11 +128,11 @@ void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
   });
   const MatmulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
   matmul_shared_input(pool_, gate_up, normed_.data(), tokens, matmul_scratch_);
-  for_each_token(tokens, [&](int64_t t) { silu_mul(gate_.data() + t * ff, up_.data() + t * ff, ff); });
+  for_each_token(tokens,
+                 [&](int64_t t) { silu_mul(gate_.data() + t * ff, up_.data() + t * ff, ff); });
   matmul(w.w_down, gate_.data(), tokens, normed_.data());
-  for_each_token(tokens, [&](int64_t t) {
-    add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d);
-  });
+  for_each_token(
+      tokens, [&](int64_t t) { add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d); });
 }
 
 }  // namespace troupe

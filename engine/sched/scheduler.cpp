@@ -7,7 +7,9 @@
 namespace troupe {
 namespace {
 
-auto service_key(const Sequence& seq) { return std::tuple(seq.priority, seq.arrival, seq.id); }
+auto service_key(const Sequence& seq) {
+  return std::tuple(seq.priority, seq.arrival, seq.id);
+}
 
 }  // namespace
 
@@ -28,21 +30,20 @@ int Scheduler::blocks_for(int tokens) const {
   return (tokens + pool_.block_size() - 1) / pool_.block_size();
 }
 
-void Scheduler::enqueue_waiting(SequenceId id) {
+void Scheduler::insert_in_service_order(std::vector<SequenceId>& queue, SequenceId id) {
   const auto key = service_key(at(id));
-  auto pos = std::lower_bound(waiting_.begin(), waiting_.end(), key, [&](SequenceId other, auto k) {
-    return service_key(at(other)) < k;
-  });
-  waiting_.insert(pos, id);
+  auto pos = std::lower_bound(queue.begin(), queue.end(), key,
+                              [&](SequenceId other, auto k) { return service_key(at(other)) < k; });
+  queue.insert(pos, id);
+}
+
+void Scheduler::enqueue_waiting(SequenceId id) {
+  insert_in_service_order(waiting_, id);
   at(id).status = SequenceStatus::waiting;
 }
 
 void Scheduler::insert_running(SequenceId id) {
-  const auto key = service_key(at(id));
-  auto pos = std::lower_bound(running_.begin(), running_.end(), key, [&](SequenceId other, auto k) {
-    return service_key(at(other)) < k;
-  });
-  running_.insert(pos, id);
+  insert_in_service_order(running_, id);
   at(id).status = SequenceStatus::running;
 }
 
@@ -61,7 +62,8 @@ void Scheduler::add(SequenceId id, std::vector<int32_t> tokens, int priority) {
 void Scheduler::fork(SequenceId parent, SequenceId child) {
   if (sequences_.count(child)) throw std::logic_error("Scheduler::fork: sequence id in use");
   Sequence copy = at(parent);
-  if (copy.status != SequenceStatus::running) throw std::logic_error("Scheduler::fork: not running");
+  if (copy.status != SequenceStatus::running)
+    throw std::logic_error("Scheduler::fork: not running");
   copy.id = child;
   copy.preemptions = 0;
   for (int32_t block : copy.block_table) pool_.retain(block);
@@ -89,10 +91,10 @@ bool Scheduler::remove(SequenceId id) {
 
 bool Scheduler::reserve(Sequence& seq, int length, SchedulePlan& plan) {
   const int block_size = pool_.block_size();
-  const bool copy_on_write = seq.computed % block_size != 0 &&
-                             pool_.ref_count(seq.block_table.back()) > 1;
-  const int new_blocks = std::max(
-      0, blocks_for(seq.computed + length) - static_cast<int>(seq.block_table.size()));
+  const bool copy_on_write =
+      seq.computed % block_size != 0 && pool_.ref_count(seq.block_table.back()) > 1;
+  const int new_blocks =
+      std::max(0, blocks_for(seq.computed + length) - static_cast<int>(seq.block_table.size()));
   if (new_blocks + (copy_on_write ? 1 : 0) > pool_.free_blocks()) return false;
   if (copy_on_write) {
     const int32_t shared = seq.block_table.back();
@@ -163,8 +165,8 @@ bool Scheduler::admit(Sequence& seq, int& budget, SchedulePlan& plan) {
   const int length = std::min(remaining, budget);
   if (!config_.enable_chunked_prefill && length < remaining) return false;
   const int new_blocks = blocks_for(cached_tokens + length) - static_cast<int>(hits.size());
-  const auto idle_hits = std::count_if(hits.begin(), hits.end(),
-                                       [&](int32_t b) { return pool_.ref_count(b) == 0; });
+  const auto idle_hits =
+      std::count_if(hits.begin(), hits.end(), [&](int32_t b) { return pool_.ref_count(b) == 0; });
   if (new_blocks > pool_.free_blocks() - idle_hits) return false;
 
   for (int32_t block : hits) pool_.retain(block);
@@ -224,6 +226,8 @@ void Scheduler::complete(const SchedulePlan& plan) {
   }
 }
 
-void Scheduler::append_token(SequenceId id, int32_t token) { at(id).tokens.push_back(token); }
+void Scheduler::append_token(SequenceId id, int32_t token) {
+  at(id).tokens.push_back(token);
+}
 
 }  // namespace troupe

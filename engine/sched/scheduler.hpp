@@ -18,8 +18,8 @@
 namespace troupe {
 
 struct SchedulerConfig {
-  int max_num_batched_tokens = 2048;  // tokens one step may compute (engine config: 0, default)
-  int max_num_seqs = 256;             // sequences running at once
+  int max_num_batched_tokens = 2048;   // tokens one step may compute (engine config: 0, default)
+  int max_num_seqs = 256;              // sequences running at once
   bool enable_chunked_prefill = true;  // else a prompt is computed in one step or waits
 };
 
@@ -82,6 +82,7 @@ class Scheduler {
   void free_blocks(Sequence& seq);
   // Frees a running sequence's blocks and sends it back to wait; undoes its part of `plan`.
   void preempt(Sequence& seq, int& budget, SchedulePlan& plan);
+  void insert_in_service_order(std::vector<SequenceId>& queue, SequenceId id);
   void enqueue_waiting(SequenceId id);
   void insert_running(SequenceId id);
   // Prefix-cache hits for a waiting sequence with nothing computed: the cached blocks, in order.

@@ -13,8 +13,8 @@ enum class SequenceStatus { waiting, running };
 
 struct Sequence {
   SequenceId id = 0;
-  int priority = 0;     // lower is served first (vLLM's convention); 0 for plain FCFS
-  int64_t arrival = 0;  // admission order: the FCFS tie-break
+  int priority = 0;             // lower is served first (vLLM's convention); 0 for plain FCFS
+  int64_t arrival = 0;          // admission order: the FCFS tie-break
   std::vector<int32_t> tokens;  // the prompt, then the generated tokens
   int prompt_length = 0;
   int computed = 0;  // leading tokens whose K/V are in the cache

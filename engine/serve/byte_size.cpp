@@ -13,8 +13,8 @@ Result<int64_t> parse_byte_size(std::string_view text) {
                                       "' is not a size: write bytes, or e.g. 512MiB, 2GiB, 4GB"));
   };
   size_t digits = 0;
-  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) ||
-                                  text[digits] == '.')) {
+  while (digits < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) {
     ++digits;
   }
   double number = 0;

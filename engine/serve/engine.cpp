@@ -11,8 +11,7 @@ Result<std::unique_ptr<Engine>> Engine::create(Transformer& model, EngineConfig 
   return std::unique_ptr<Engine>(new Engine(model, *layout, std::move(is_end_of_generation)));
 }
 
-Engine::Engine(Transformer& model, const EngineLayout& layout,
-               EndOfGeneration is_end_of_generation)
+Engine::Engine(Transformer& model, const EngineLayout& layout, EndOfGeneration is_end_of_generation)
     : model_(model),
       config_(layout.config),
       is_end_of_generation_(std::move(is_end_of_generation)),
@@ -28,8 +27,8 @@ Status Engine::add_request(const std::string& id, std::vector<int32_t> prompt,
   if (prompt.empty()) return make_error("the prompt is empty: give at least one token");
   for (int32_t token : prompt) {
     if (token < 0 || token >= model.vocab_size) {
-      return make_error("prompt token id " + std::to_string(token) + " is outside the vocabulary [0, " +
-                        std::to_string(model.vocab_size) + ")");
+      return make_error("prompt token id " + std::to_string(token) +
+                        " is outside the vocabulary [0, " + std::to_string(model.vocab_size) + ")");
     }
   }
   if (static_cast<int>(prompt.size()) >= config_.max_model_len) {
@@ -50,7 +49,7 @@ void Engine::add_sequence(const std::string& request_id, int index, SequenceId i
   RequestState& request = requests_.at(request_id);
   SamplingParams params = request.params;
   if (params.seed) *params.seed += static_cast<uint64_t>(index);  // samples differ, reproducibly
-  sequences_.emplace(id, SequenceState{request_id, index, Sampler(params), 0});
+  sequences_.emplace(id, SequenceState{request_id, index, Sampler(params)});
   request.sequences.push_back(id);
   ++request.unfinished;
 }
@@ -77,10 +76,10 @@ StepOutput Engine::step() {
   chunks_.clear();
   for (const ScheduledChunk& chunk : plan.chunks) {
     const Sequence& seq = *scheduler_.find(chunk.id);
-    chunks_.push_back({std::span(seq.tokens).subspan(static_cast<size_t>(chunk.start),
-                                                     static_cast<size_t>(chunk.length)),
-                       chunk.start, seq.block_table,
-                       chunk.samples ? ChunkLogits::last : ChunkLogits::none});
+    chunks_.push_back(
+        {std::span(seq.tokens)
+             .subspan(static_cast<size_t>(chunk.start), static_cast<size_t>(chunk.length)),
+         chunk.start, seq.block_table, chunk.samples ? ChunkLogits::last : ChunkLogits::none});
     RequestTimings& timings = requests_.at(sequences_.at(chunk.id).request_id).timings;
     if (timings.first_scheduled == EngineClock::time_point{}) timings.first_scheduled = start;
   }
@@ -89,7 +88,6 @@ StepOutput Engine::step() {
   out.scheduled_tokens = plan.tokens;
   out.scheduled_sequences = static_cast<int>(plan.chunks.size());
   computed_tokens_ += plan.tokens;
-  ++steps_;
 
   const auto now = EngineClock::now();
   const auto vocab = static_cast<size_t>(model_.config().vocab_size);
@@ -101,12 +99,13 @@ StepOutput Engine::step() {
   return out;
 }
 
-void Engine::sample_next(SequenceId id, std::span<const float> logits,
-                         EngineClock::time_point now, StepOutput& out) {
+void Engine::sample_next(SequenceId id, std::span<const float> logits, EngineClock::time_point now,
+                         StepOutput& out) {
   const std::string request_id = sequences_.at(id).request_id;
   RequestState& request = requests_.at(request_id);
+  const Sequence& seq = *scheduler_.find(id);
   const bool forks = request.sequences.size() == 1 && request.params.n > 1 &&
-                     sequences_.at(id).generated == 0;
+                     seq.tokens.size() == static_cast<size_t>(seq.prompt_length);
   if (!forks) return sample_one(id, logits, now, out);
   for (int index = 1; index < request.params.n; ++index) {
     const SequenceId child = next_sequence_++;
@@ -127,17 +126,17 @@ void Engine::sample_one(SequenceId id, std::span<const float> logits, EngineCloc
   const SampledToken sampled =
       state.sampler.sample(logits, tokens.first(prompt_length), tokens.subspan(prompt_length));
   scheduler_.append_token(id, sampled.token);
-  ++state.generated;
+  const auto generated = static_cast<int>(seq.tokens.size()) - seq.prompt_length;
   if (request.timings.first_token == EngineClock::time_point{}) request.timings.first_token = now;
 
   const SamplingParams& params = request.params;
   FinishReason finish = FinishReason::none;
   const bool stop_id = std::find(params.stop_token_ids.begin(), params.stop_token_ids.end(),
                                  sampled.token) != params.stop_token_ids.end();
-  if (stop_id || (!params.ignore_eos && is_end_of_generation_ &&
-                  is_end_of_generation_(sampled.token))) {
+  if (stop_id ||
+      (!params.ignore_eos && is_end_of_generation_ && is_end_of_generation_(sampled.token))) {
     finish = FinishReason::stop;
-  } else if (state.generated >= params.max_tokens ||
+  } else if (generated >= params.max_tokens ||
              static_cast<int>(seq.tokens.size()) >= config_.max_model_len) {
     finish = FinishReason::length;
   }
@@ -160,7 +159,6 @@ EngineStats Engine::stats() const {
   s.prefix_cache_queries = scheduler_.prefix_cache().queried_tokens;
   s.prefix_cache_hits = scheduler_.prefix_cache().hit_tokens;
   s.computed_tokens = computed_tokens_;
-  s.steps = steps_;
   return s;
 }
 

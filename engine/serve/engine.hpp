@@ -57,7 +57,6 @@ struct EngineStats {
   int64_t prefix_cache_queries = 0;  // tokens looked up
   int64_t prefix_cache_hits = 0;     // tokens found cached
   int64_t computed_tokens = 0;       // tokens through the forward pass since start
-  int64_t steps = 0;
 };
 
 class Engine {
@@ -93,7 +92,6 @@ class Engine {
     std::string request_id;
     int index = 0;
     Sampler sampler;
-    int generated = 0;
   };
 
   Engine(Transformer& model, const EngineLayout& layout, EndOfGeneration is_end_of_generation);
@@ -115,7 +113,6 @@ class Engine {
   std::unordered_map<SequenceId, SequenceState> sequences_;
   SequenceId next_sequence_ = 0;
   int64_t computed_tokens_ = 0;
-  int64_t steps_ = 0;
   std::vector<SequenceChunk> chunks_;
 };
 

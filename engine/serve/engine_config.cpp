@@ -38,8 +38,8 @@ Result<EngineLayout> plan_engine_layout(EngineConfig config, const ModelConfig& 
   }
   if (!sched.enable_chunked_prefill && sched.max_num_batched_tokens < config.max_model_len) {
     return bad("without chunked prefill, max-num-batched-tokens (" +
-               std::to_string(sched.max_num_batched_tokens) +
-               ") must be at least max-model-len (" + std::to_string(config.max_model_len) +
+               std::to_string(sched.max_num_batched_tokens) + ") must be at least max-model-len (" +
+               std::to_string(config.max_model_len) +
                ") so that any prompt fits one step: raise it or lower max-model-len");
   }
   const int64_t block_bytes = KvCache::bytes_per_block(model, config.block_size);

@@ -9,11 +9,11 @@
 namespace troupe {
 
 struct EngineConfig {
-  int block_size = 16;                      // tokens per KV block (--block-size)
+  int block_size = 16;                         // tokens per KV block (--block-size)
   int64_t kv_cache_memory = int64_t{1} << 30;  // bytes of K/V (--kv-cache-memory)
-  bool enable_prefix_caching = true;        // --enable-prefix-caching
-  int max_model_len = 0;                    // prompt + output tokens; 0: the model's context
-  SchedulerConfig scheduler;                // --max-num-batched-tokens, --max-num-seqs, ...
+  bool enable_prefix_caching = true;           // --enable-prefix-caching
+  int max_model_len = 0;                       // prompt + output tokens; 0: the model's context
+  SchedulerConfig scheduler;                   // --max-num-batched-tokens, --max-num-seqs, ...
 };
 
 // The config with max_model_len resolved, and the number of KV blocks it buys; or what is wrong,

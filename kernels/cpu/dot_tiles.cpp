@@ -1,5 +1,6 @@
 #include "kernels/cpu/dot_tiles.hpp"
 
+#include "kernels/cpu/avx2_blocks.hpp"
 #include "kernels/cpu/half.hpp"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && \
@@ -14,14 +15,6 @@
 
 namespace troupe {
 
-bool has_dot_tiles() {
-#ifdef TROUPE_DOT_TILES
-  return true;
-#else
-  return false;
-#endif
-}
-
 void gather_tile_sums(const ActivationBlock* const x[], int tokens, int64_t blocks, float* out) {
   for (int64_t i = 0; i < blocks; ++i) {
     for (int t = 0; t < kTileTokens; ++t) out[i * kTileTokens + t] = t < tokens ? x[t][i].sum : 0;
@@ -31,22 +24,8 @@ void gather_tile_sums(const ActivationBlock* const x[], int tokens, int64_t bloc
 #ifdef TROUPE_DOT_TILES
 namespace {
 
-float horizontal_sum(__m256 v) {  // the reduction order of dot_q4_1's
-  __m128 lo = _mm256_castps256_ps128(v);
-  __m128 hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
-
-// Element j of a Q4_1 block at byte j: low nibbles are elements 0-15, high nibbles 16-31.
-__m256i unpack_nibbles(const uint8_t* qs) {
-  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i mask = _mm_set1_epi8(0x0f);
-  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask),
-                          _mm_and_si128(bytes, mask));
-}
+using avx2::horizontal_sum;  // the reduction order of dot_q4_1's
+using avx2::unpack_nibbles;
 
 // How a weight format's block meets the unsigned-by-signed VNNI product. Q4_1's 4-bit values
 // are unsigned already, with a minimum term m * sum per block; Q8_0's signed bytes are offset by
@@ -102,8 +81,7 @@ void tile(const typename Rows::Block* const w[kTileRows], const ActivationBlock*
                                     half_to_float(w[2][i].m), half_to_float(w[3][i].m));
       const __m512 m16 = _mm512_broadcast_f32x4(m4);
       for (int g = 0; g < kGroups; ++g) {
-        const __m512 s4 =
-            _mm512_castps128_ps512(_mm_loadu_ps(tile_sums + i * kTileTokens + 4 * g));
+        const __m512 s4 = _mm512_castps128_ps512(_mm_loadu_ps(tile_sums + i * kTileTokens + 4 * g));
         const __m512 s16 = _mm512_permutexvar_ps(lane_token, s4);
         const __m512 product =
             _mm512_mul_round_ps(m16, s16, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -139,50 +117,58 @@ void tile(const typename Rows::Block* const w[kTileRows], const ActivationBlock*
   }
 }
 
-}  // namespace
-#endif
-
-namespace {
-
 template <typename Rows>
 void dispatch_tile(const std::byte* const rows[kTileRows], const ActivationBlock* const x[],
                    int tokens, const float* tile_sums, int64_t elements, float* y,
                    int64_t y_stride) {
-#ifdef TROUPE_DOT_TILES
   using Block = typename Rows::Block;
   const Block* w[kTileRows];
   for (int r = 0; r < kTileRows; ++r) w[r] = reinterpret_cast<const Block*>(rows[r]);
   const int64_t blocks = elements / kQK;
   switch (tokens) {
-    case 1: return tile<Rows, 1>(w, x, tile_sums, blocks, y, y_stride);
-    case 2: return tile<Rows, 2>(w, x, tile_sums, blocks, y, y_stride);
-    case 3: return tile<Rows, 3>(w, x, tile_sums, blocks, y, y_stride);
-    case 4: return tile<Rows, 4>(w, x, tile_sums, blocks, y, y_stride);
-    case 5: return tile<Rows, 5>(w, x, tile_sums, blocks, y, y_stride);
-    case 6: return tile<Rows, 6>(w, x, tile_sums, blocks, y, y_stride);
-    case 7: return tile<Rows, 7>(w, x, tile_sums, blocks, y, y_stride);
-    case 8: return tile<Rows, 8>(w, x, tile_sums, blocks, y, y_stride);
-    default: return;
+    case 1:
+      return tile<Rows, 1>(w, x, tile_sums, blocks, y, y_stride);
+    case 2:
+      return tile<Rows, 2>(w, x, tile_sums, blocks, y, y_stride);
+    case 3:
+      return tile<Rows, 3>(w, x, tile_sums, blocks, y, y_stride);
+    case 4:
+      return tile<Rows, 4>(w, x, tile_sums, blocks, y, y_stride);
+    case 5:
+      return tile<Rows, 5>(w, x, tile_sums, blocks, y, y_stride);
+    case 6:
+      return tile<Rows, 6>(w, x, tile_sums, blocks, y, y_stride);
+    case 7:
+      return tile<Rows, 7>(w, x, tile_sums, blocks, y, y_stride);
+    case 8:
+      return tile<Rows, 8>(w, x, tile_sums, blocks, y, y_stride);
+    default:
+      return;
   }
-#else
-  (void)rows, (void)x, (void)tokens, (void)tile_sums, (void)elements, (void)y, (void)y_stride;
-#endif
 }
 
 }  // namespace
+#endif
 
-bool has_dot_tile(DType type) {
-  return has_dot_tiles() && (type == DType::Q4_1 || type == DType::Q8_0);
+bool has_dot_tile([[maybe_unused]] DType type) {
+#ifdef TROUPE_DOT_TILES
+  return type == DType::Q4_1 || type == DType::Q8_0;
+#else
+  return false;
+#endif
 }
 
-void dot_tile(DType type, const std::byte* const rows[kTileRows], const ActivationBlock* const x[],
-              int tokens, const float* tile_sums, int64_t elements, float* y, int64_t y_stride) {
+void dot_tile([[maybe_unused]] DType type, [[maybe_unused]] const std::byte* const rows[kTileRows],
+              [[maybe_unused]] const ActivationBlock* const x[], [[maybe_unused]] int tokens,
+              [[maybe_unused]] const float* tile_sums, [[maybe_unused]] int64_t elements,
+              [[maybe_unused]] float* y, [[maybe_unused]] int64_t y_stride) {
 #ifdef TROUPE_DOT_TILES
-  if (type == DType::Q4_1) return dispatch_tile<Q4_1Rows>(rows, x, tokens, tile_sums, elements, y, y_stride);
-  if (type == DType::Q8_0) return dispatch_tile<Q8_0Rows>(rows, x, tokens, tile_sums, elements, y, y_stride);
+  if (type == DType::Q4_1) {
+    dispatch_tile<Q4_1Rows>(rows, x, tokens, tile_sums, elements, y, y_stride);
+  } else if (type == DType::Q8_0) {
+    dispatch_tile<Q8_0Rows>(rows, x, tokens, tile_sums, elements, y, y_stride);
+  }
 #endif
-  (void)type, (void)rows, (void)x, (void)tokens, (void)tile_sums, (void)elements, (void)y,
-      (void)y_stride;
 }
 
 }  // namespace troupe

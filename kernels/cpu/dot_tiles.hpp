@@ -1,6 +1,6 @@
 #pragma once
-// Q4_1 and Q8_0 weight rows against many quantized activation vectors at once, with AVX-512 VNNI: a tile
-// of 4 rows x up to 8 tokens per call, each weight block unpacked once for all tokens and each
+// Q4_1 and Q8_0 weight rows against many quantized activation vectors at once, with AVX-512 VNNI: a
+// tile of 4 rows x up to 8 tokens per call, each weight block unpacked once for all tokens and each
 // activation block loaded once for all rows. This is what makes a batch cheaper per token than
 // one sequence: the 8-bit products of a 512-bit register serve two rows, and the scale work is
 // shared. Every output equals dot_quantized(type, row, x) bit for bit (same integer lanes, same
@@ -16,9 +16,8 @@ namespace troupe {
 constexpr int kTileRows = 4;
 constexpr int kTileTokens = 8;
 
-// True when the build has AVX-512 (F, BW, DQ, VL) and VNNI, which the tiles need.
-bool has_dot_tiles();
-// True when rows of `type` have tiles in this build.
+// True when rows of `type` have tiles in this build: Q4_1 and Q8_0, with AVX-512 (F, BW, DQ,
+// VL) and VNNI.
 bool has_dot_tile(DType type);
 
 // The activation blocks' `sum` fields of up to kTileTokens tokens, transposed for the tiles:

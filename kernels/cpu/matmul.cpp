@@ -12,12 +12,14 @@ namespace {
 
 // Rows in tiles of 4 rows x 8 tokens (AVX-512 VNNI); the sums the tiles need are transposed
 // once per call for every token tile.
-void tiled_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* xq,
-                     int64_t tokens, float* y, std::vector<float>& tile_sums) {
+void tiled_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* xq, int64_t tokens,
+                float* y, MatmulScratch& scratch) {
   const int64_t blocks = w.cols / kQK;
   const int64_t tiles = (tokens + kTileTokens - 1) / kTileTokens;
+  std::vector<float>& tile_sums = scratch.tile_sums;
+  std::vector<const ActivationBlock*>& x = scratch.token_blocks;
   tile_sums.resize(static_cast<size_t>(tiles * blocks * kTileTokens));
-  std::vector<const ActivationBlock*> x(static_cast<size_t>(tokens));
+  x.resize(static_cast<size_t>(tokens));
   for (int64_t t = 0; t < tokens; ++t) x[static_cast<size_t>(t)] = xq + t * blocks;
   for (int64_t k = 0; k < tiles; ++k) {
     const int n = static_cast<int>(std::min<int64_t>(kTileTokens, tokens - k * kTileTokens));
@@ -32,7 +34,7 @@ void tiled_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* 
         const int64_t t = k * kTileTokens;
         const int n = static_cast<int>(std::min<int64_t>(kTileTokens, tokens - t));
         dot_tile(w.type, rows, x.data() + t, n, tile_sums.data() + k * blocks * kTileTokens, w.cols,
-                      y + t * w.rows + r, w.rows);
+                 y + t * w.rows + r, w.rows);
       }
     }
   });
@@ -42,7 +44,7 @@ void tiled_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* 
 void quantized_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* xq,
                     int64_t tokens, float* y, MatmulScratch& scratch) {
   if (has_dot_tile(w.type) && w.rows % kTileRows == 0) {
-    return tiled_rows(pool, w, xq, tokens, y, scratch.tile_sums);
+    return tiled_rows(pool, w, xq, tokens, y, scratch);
   }
   const int64_t cols = w.cols;
   const int64_t blocks_per_token = cols / kQK;

@@ -28,6 +28,7 @@ struct MatmulScratch {
   std::vector<ActivationBlock> quantized;
   std::vector<std::vector<float>> dequantized_rows;  // one per thread
   std::vector<float> tile_sums;                      // see gather_tile_sums
+  std::vector<const ActivationBlock*> token_blocks;  // each token's first activation block
 };
 
 // y[t * w.rows + r] = dot(w.row(r), x[t * w.cols ...]) for t < tokens, over the pool's threads.

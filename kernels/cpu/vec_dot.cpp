@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "kernels/cpu/avx2_blocks.hpp"
 #include "kernels/cpu/half.hpp"
 
 #if defined(__AVX2__)
@@ -13,23 +14,8 @@ namespace troupe {
 namespace {
 
 #if defined(__AVX2__)
-float horizontal_sum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v);
-  __m128 hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
-
-// 32 unsigned 4-bit values of a block, element j at byte j.
-__m256i unpack_nibbles(const uint8_t* qs) {
-  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i mask = _mm_set1_epi8(0x0f);
-  const __m128i lo = _mm_and_si128(bytes, mask);
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
-  return _mm256_set_m128i(hi, lo);
-}
+using avx2::horizontal_sum;
+using avx2::unpack_nibbles;
 
 // Sum of products of 32 unsigned bytes with 32 signed bytes, as 8 float lanes.
 __m256 dot_u8_s8(__m256i u, __m256i s) {

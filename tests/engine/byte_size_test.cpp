@@ -16,8 +16,8 @@ TEST_CASE("byte size: binary and decimal suffixes") {
 }
 
 TEST_CASE("byte size: anything else is an error that shows the format") {
-  for (const char* bad : {"", "GiB", "2XB", "2 GiB", "-1", "1e3", "2GiBB", "1.2.3", "2i",
-                          "99999999999TiB"}) {
+  for (const char* bad :
+       {"", "GiB", "2XB", "2 GiB", "-1", "1e3", "2GiBB", "1.2.3", "2i", "99999999999TiB"}) {
     INFO(bad);
     auto r = parse_byte_size(bad);
     REQUIRE_FALSE(r.ok());

@@ -75,7 +75,7 @@ TEST_CASE("default model: 32 batched requests each get the tokens they get alone
   CHECK(test::run_engine(**batched, reqs) == alone);
   CHECK((*batched)->stats().kv_blocks_used == 0);
 
-  if (!seeded) {  // once is enough for the slow part
+  if (!seeded) {                       // once is enough for the slow part
     EngineConfig tight = config(160);  // one full-length sequence and two blocks more
     tight.max_model_len = 128;
     tight.scheduler.max_num_batched_tokens = 48;  // chunked prefill too

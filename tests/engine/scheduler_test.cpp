@@ -167,7 +167,7 @@ TEST_CASE("scheduler: a cached prefix is not computed again") {
   BlockPool pool(16, 4, true);
   Scheduler s({100, 8, true}, pool);
   s.add(1, tokens(10), 0);
-  run(s, s.schedule());  // blocks 0 and 1 of 1 are full and cached
+  run(s, s.schedule());    // blocks 0 and 1 of 1 are full and cached
   s.add(2, tokens(9), 0);  // shares 8 tokens (two blocks) and one more
   auto plan = s.schedule();
   const ScheduledChunk* c = chunk_of(plan, 2);

@@ -78,6 +78,7 @@ expect_error "usage: troupe bench offline" bench online
 expect_error "is not a size" bench offline --num-prompts 1 --input-len 8 --output-len 4 --kv-cache-memory 2GX
 expect_error "raise --kv-cache-memory or lower --max-model-len" bench offline --num-prompts 1 --input-len 8 --output-len 4 --kv-cache-memory 1MiB
 expect_error "max-model-len is 16" bench offline --num-prompts 1 --input-len 16 --output-len 4 --max-model-len 16
+expect_error "--max-num-batched-tokens must be a positive integer" bench offline --num-prompts 1 --input-len 8 --output-len 4 --max-num-batched-tokens 0
 expect_error "not both" bench offline --num-prompts 1 --input-len 8 --output-len 4 --enable-prefix-caching --no-enable-prefix-caching
 
 "$troupe" --help | grep -q "generate" && pass || fail "troupe --help"
