@@ -93,6 +93,15 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
     TROUPE_TRY_ASSIGN(l.w_down, find.matrix(p + "ffn_down.weight", d, c.feed_forward_dim));
   }
 #undef TROUPE_TRY_ASSIGN
+  const auto pack = [&w](WeightMatrix& m) {
+    if (!can_pack_rows(m.type, m.rows, m.cols)) return;
+    w.packed.push_back(std::make_shared<const PackedRows>(m.type, m.rows, m.cols, m.data));
+    m.packed = w.packed.back().get();
+  };
+  for (LayerWeights& l : w.layers) {
+    for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*m);
+  }
+  pack(w.output);
   return w;
 }
 

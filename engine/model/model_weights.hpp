@@ -1,6 +1,7 @@
 #pragma once
-// Views of a model's tensors inside the mapped GGUF file. Nothing is copied or dequantized:
-// matrices stay in their stored type and the file mapping owns the bytes.
+// Views of a model's tensors inside the mapped GGUF file, which owns the bytes. Matrices stay in
+// their stored type; those the build's fastest kernel takes (Q4_1, Q8_0 with AVX-512 VNNI) are
+// also repacked once into its layout (kernels/cpu/packed_rows), which the weights own.
 #include <memory>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
   const float* output_norm = nullptr;
   WeightMatrix output;  // the token embedding itself when tied
+  std::vector<std::shared_ptr<const PackedRows>> packed;  // what the matrices' `packed` point into
 };
 
 // Finds and shape-checks every tensor the config needs; fills config.rope.frequency_factors from

@@ -3,49 +3,24 @@
 #include <algorithm>
 
 #include "kernels/cpu/dequantize.hpp"
-#include "kernels/cpu/dot_tiles.hpp"
 #include "kernels/cpu/vec_dot.hpp"
 
 namespace troupe {
 
 namespace {
 
-// Rows in tiles of 4 rows x 8 tokens (AVX-512 VNNI); the sums the tiles need are transposed
-// once per call for every token tile.
-void tiled_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* xq, int64_t tokens,
-                float* y, MatmulScratch& scratch) {
-  const int64_t blocks = w.cols / kQK;
-  const int64_t tiles = (tokens + kTileTokens - 1) / kTileTokens;
-  std::vector<float>& tile_sums = scratch.tile_sums;
-  std::vector<const ActivationBlock*>& x = scratch.token_blocks;
-  tile_sums.resize(static_cast<size_t>(tiles * blocks * kTileTokens));
-  x.resize(static_cast<size_t>(tokens));
-  for (int64_t t = 0; t < tokens; ++t) x[static_cast<size_t>(t)] = xq + t * blocks;
-  for (int64_t k = 0; k < tiles; ++k) {
-    const int n = static_cast<int>(std::min<int64_t>(kTileTokens, tokens - k * kTileTokens));
-    gather_tile_sums(x.data() + k * kTileTokens, n, blocks,
-                     tile_sums.data() + k * blocks * kTileTokens);
-  }
-  pool.parallel_for(w.rows / kTileRows, [&](int64_t begin, int64_t end) {
-    for (int64_t g = begin; g < end; ++g) {
-      const int64_t r = g * kTileRows;
-      const std::byte* rows[kTileRows] = {w.row(r), w.row(r + 1), w.row(r + 2), w.row(r + 3)};
-      for (int64_t k = 0; k < tiles; ++k) {
-        const int64_t t = k * kTileTokens;
-        const int n = static_cast<int>(std::min<int64_t>(kTileTokens, tokens - t));
-        dot_tile(w.type, rows, x.data() + t, n, tile_sums.data() + k * blocks * kTileTokens, w.cols,
-                 y + t * w.rows + r, w.rows);
-      }
-    }
+// Packed rows: 16 rows per task, all tokens at once.
+void packed_rows(ThreadPool& pool, const PackedRows& w, const ActivationBlock* xq, int64_t tokens,
+                 float* y) {
+  pool.parallel_for(w.groups(), [&](int64_t begin, int64_t end) {
+    for (int64_t g = begin; g < end; ++g) w.dot_group(g, xq, tokens, y, w.rows());
   });
 }
 
 // y = W x over integer dot products with activations already quantized (xq, per token).
 void quantized_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* xq,
-                    int64_t tokens, float* y, MatmulScratch& scratch) {
-  if (has_dot_tile(w.type) && w.rows % kTileRows == 0) {
-    return tiled_rows(pool, w, xq, tokens, y, scratch);
-  }
+                    int64_t tokens, float* y) {
+  if (w.packed) return packed_rows(pool, *w.packed, xq, tokens, y);
   const int64_t cols = w.cols;
   const int64_t blocks_per_token = cols / kQK;
   pool.parallel_for((w.rows + 1) / 2, [&](int64_t begin, int64_t end) {
@@ -120,7 +95,7 @@ void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs
       });
       xq = q;
     }
-    quantized_rows(pool, w, xq, tokens, out.y, scratch);
+    quantized_rows(pool, w, xq, tokens, out.y);
   }
 }
 

@@ -7,17 +7,20 @@
 #include <vector>
 
 #include "kernels/cpu/dtype.hpp"
+#include "kernels/cpu/packed_rows.hpp"
 #include "kernels/cpu/quant_blocks.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 
 namespace troupe {
 
-// A row-major weight matrix of `rows` rows of `cols` values each, as stored in the model file.
+// A row-major weight matrix of `rows` rows of `cols` values each, as stored in the model file,
+// and, when the model loader made one, the same rows repacked for the fastest kernel.
 struct WeightMatrix {
   DType type = DType::F32;
   int64_t rows = 0;
   int64_t cols = 0;
   const std::byte* data = nullptr;
+  const PackedRows* packed = nullptr;
 
   int64_t row_stride() const { return row_bytes(type, cols); }
   const std::byte* row(int64_t r) const { return data + r * row_stride(); }
@@ -27,8 +30,6 @@ struct WeightMatrix {
 struct MatmulScratch {
   std::vector<ActivationBlock> quantized;
   std::vector<std::vector<float>> dequantized_rows;  // one per thread
-  std::vector<float> tile_sums;                      // see gather_tile_sums
-  std::vector<const ActivationBlock*> token_blocks;  // each token's first activation block
 };
 
 // y[t * w.rows + r] = dot(w.row(r), x[t * w.cols ...]) for t < tokens, over the pool's threads.

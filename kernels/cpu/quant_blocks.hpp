@@ -50,10 +50,13 @@ static_assert(sizeof(BlockQ6_K) == 210);
 
 // Activations quantized to 8 bits per block of 32 for integer dot products with Q4_0, Q4_1 and
 // Q8_0 weights. `sum` is the block's sum as the quantized values represent it (d * sum of qs);
-// both d and sum hold half-precision values, as in llama.cpp's Q8_1 blocks.
+// both d and sum hold half-precision values, as in llama.cpp's Q8_1 blocks. `offsets[j]` is
+// -128 times the sum of qs[4j..4j+3]: what the packed Q8_0 kernel, whose weights carry +128,
+// takes back out of each 4-byte product.
 struct ActivationBlock {
   float d;
   float sum;
+  int32_t offsets[kQK / 4];
   int8_t qs[kQK];
 };
 

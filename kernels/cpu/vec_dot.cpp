@@ -117,6 +117,10 @@ void quantize_activations(const float* x, ActivationBlock* out, int64_t elements
     }
     out[b].d = half_to_float(float_to_half(d));
     out[b].sum = half_to_float(float_to_half(d * static_cast<float>(isum)));
+    for (int j = 0; j < kQK / 4; ++j) {
+      const int8_t* q = out[b].qs + 4 * j;
+      out[b].offsets[j] = -128 * (q[0] + q[1] + q[2] + q[3]);
+    }
   }
 }
 

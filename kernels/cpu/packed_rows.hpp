@@ -1,0 +1,52 @@
+#pragma once
+// Q4_1 and Q8_0 weight matrices repacked once, at load time, for AVX-512 VNNI: rows in groups of
+// 16, each 32-column block stored so that one 512-bit register holds 4 consecutive weights of
+// all 16 rows. A token's 4 activation bytes, broadcast, then meet 16 rows in one vpdpbusd, the
+// 16 row sums land in one register with no horizontal reduction, and the per-block scaling is
+// one multiply and one or two FMAs for 16 rows. The weights of a group are unpacked once per
+// block for up to 8 tokens.
+//
+// Every output depends only on its row and its token, never on how many tokens share the call:
+// batching never changes a result.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "kernels/cpu/dtype.hpp"
+#include "kernels/cpu/quant_blocks.hpp"
+
+namespace troupe {
+
+constexpr int kPackedRows = 16;
+
+// True when this build has the kernel (AVX-512 F/BW/VL and VNNI) and `type` is Q4_1 or Q8_0,
+// with rows a multiple of 16 and cols a multiple of 32.
+bool can_pack_rows(DType type, int64_t rows, int64_t cols);
+
+// A repacked matrix; owns its 64-byte aligned bytes.
+class PackedRows {
+ public:
+  // `data` holds `rows` rows of `cols` values of `type` as stored in GGUF. Requires can_pack_rows.
+  PackedRows(DType type, int64_t rows, int64_t cols, const std::byte* data);
+
+  DType type() const { return type_; }
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  int64_t groups() const { return rows_ / kPackedRows; }
+
+  // y[t * y_stride + r] = row r . x[t] for the 16 rows of `group` and t < tokens, where token t's
+  // activation blocks start at x + t * cols / 32.
+  void dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,
+                 int64_t y_stride) const;
+
+ private:
+  struct Free {
+    void operator()(std::byte* p) const;
+  };
+  DType type_;
+  int64_t rows_, cols_;
+  int64_t group_bytes_ = 0;
+  std::unique_ptr<std::byte[], Free> bytes_;
+};
+
+}  // namespace troupe

@@ -1,0 +1,70 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "kernels/cpu/packed_rows.hpp"
+#include "kernels/cpu/vec_dot.hpp"
+#include "tests/support/gguf_writer.hpp"
+
+using namespace troupe;
+
+namespace {
+
+struct Case {
+  DType type;
+  int rows, cols, tokens;
+};
+
+std::vector<float> packed_product(const PackedRows& w, const std::vector<ActivationBlock>& x,
+                                  int tokens) {
+  std::vector<float> y(size_t(tokens * w.rows()), NAN);
+  for (int64_t g = 0; g < w.groups(); ++g) w.dot_group(g, x.data(), tokens, y.data(), w.rows());
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("packed Q4_1 and Q8_0 rows give the integer dot product, whatever the batch") {
+  if (!can_pack_rows(DType::Q4_1, kPackedRows, kQK)) {
+    WARN("this build has no AVX-512 VNNI packed rows: nothing to compare");
+    return;
+  }
+  std::mt19937 rng(17);
+  for (const Case c : {Case{DType::Q4_1, 32, 576, 19}, Case{DType::Q8_0, 48, 576, 9},
+                       Case{DType::Q4_1, 16, 1536, 8}, Case{DType::Q8_0, 16, 96, 1},
+                       Case{DType::Q4_1, 64, 32, 17}}) {
+    const auto values = test::random_floats(rng, size_t(c.rows * c.cols), 0.7f);
+    const auto bytes =
+        c.type == DType::Q4_1 ? test::quantize_q4_1(values) : test::quantize_q8_0(values);
+    const PackedRows packed(c.type, c.rows, c.cols, bytes.data());
+    const int blocks = c.cols / kQK;
+    std::vector<ActivationBlock> x(size_t(c.tokens * blocks));
+    const auto xf = test::random_floats(rng, size_t(c.tokens * c.cols), 3.0f);
+    quantize_activations(xf.data(), x.data(), c.tokens * c.cols);
+
+    const auto batched = packed_product(packed, x, c.tokens);
+    const int64_t row_stride = row_bytes(c.type, c.cols);
+    for (int t = 0; t < c.tokens; ++t) {
+      const std::vector<ActivationBlock> one(x.begin() + t * blocks, x.begin() + (t + 1) * blocks);
+      const auto alone = packed_product(packed, one, 1);
+      for (int r = 0; r < c.rows; ++r) {
+        INFO(dtype_name(c.type) << " " << c.rows << "x" << c.cols << ", row " << r << ", token "
+                                << t);
+        const float b = batched[size_t(t * c.rows + r)];
+        REQUIRE(b == alone[size_t(r)]);  // bit for bit: a batch never changes a result
+        // The same integers and scales as the one-row dot product; only the float summation
+        // order differs.
+        const float reference =
+            dot_quantized(c.type, bytes.data() + r * row_stride, x.data() + t * blocks, c.cols);
+        REQUIRE(b == reference);
+      }
+    }
+  }
+}
+
+TEST_CASE("packing rejects what the kernel does not take") {
+  CHECK_FALSE(can_pack_rows(DType::Q4_0, 16, 32));
+  CHECK_FALSE(can_pack_rows(DType::Q4_1, 15, 32));
+  CHECK_FALSE(can_pack_rows(DType::Q8_0, 16, 48));
+  const std::vector<std::byte> bytes(1024);
+  CHECK_THROWS(PackedRows(DType::Q4_0, 16, 32, bytes.data()));
+}
