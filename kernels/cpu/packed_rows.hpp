@@ -1,13 +1,13 @@
 #pragma once
 // Q4_1 and Q8_0 weight matrices repacked once, at load time, for AVX-512 VNNI: rows in groups of
 // 16, each 32-column block stored so that one 512-bit register holds 4 consecutive weights of
-// all 16 rows. A token's 4 activation bytes, broadcast, then meet 16 rows in one vpdpbusd, the
-// 16 row sums land in one register with no horizontal reduction, and the per-block scaling is
-// one multiply and one or two FMAs for 16 rows. The weights of a group are unpacked once per
-// block for up to 8 tokens.
+// all 16 rows. A token's 4 activation bytes, broadcast, then meet 16 rows in one vpdpbusd and
+// the 16 row sums land in one register with no horizontal reduction; the weights are read from
+// memory once per call and unpacked once per block for every 2 tokens.
 //
-// Every output depends only on its row and its token, never on how many tokens share the call:
-// batching never changes a result.
+// Every output equals dot_quantized (and so llama.cpp's vec_dot) bit for bit: the same integer
+// products per 4 elements, the same float operations in the same order. A batch never changes a
+// result, and the engine's logits stay those of the reference.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
