@@ -8,11 +8,7 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
     defined(__AVX512VNNI__)
 #define TROUPE_PACKED_ROWS 1
-#include <immintrin.h>
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which -Wmaybe-uninitialized
-// (and -Wuninitialized) misread as a use of an uninitialized value.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
+#include "kernels/cpu/avx512.hpp"
 #endif
 
 namespace troupe {

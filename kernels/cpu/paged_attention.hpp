@@ -2,6 +2,8 @@
 // Causal attention that reads keys and values through per-sequence block tables (the paged KV
 // layout of vLLM): a layer's cache is an array of fixed-size blocks, and position p of a
 // sequence lives in block block_table[p / block_size], slot p % block_size. Stored as F16.
+// Keys are transposed inside a block ([kv_dim][block_size]): one dimension of 16 consecutive
+// positions is one vector load, so scores come 16 positions at a time.
 #include <cstdint>
 #include <vector>
 
@@ -9,22 +11,21 @@
 
 namespace troupe {
 
-// One layer's K and V caches: [blocks][block_size][kv_dim] half-precision values each.
+// One layer's K and V caches, half-precision values: keys [blocks][kv_dim][block_size], values
+// [blocks][block_size][kv_dim]. Both take block_size * kv_dim values per block.
 struct PagedKvLayer {
   uint16_t* keys = nullptr;
   uint16_t* values = nullptr;
   int block_size = 16;
   int kv_dim = 0;  // kv_heads * head_dim
 
-  uint16_t* key_slot(const int32_t* block_table, int32_t position) const {
-    return keys + slot_offset(block_table, position);
+  // Dimension 0 of a block's keys; dimension i of slot s is at [i * block_size + s].
+  uint16_t* key_block(int32_t block) const {
+    return keys + static_cast<int64_t>(block) * block_size * kv_dim;
   }
   uint16_t* value_slot(const int32_t* block_table, int32_t position) const {
-    return values + slot_offset(block_table, position);
-  }
-  int64_t slot_offset(const int32_t* block_table, int32_t position) const {
     const int64_t block = block_table[position / block_size];
-    return (block * block_size + position % block_size) * kv_dim;
+    return values + (block * block_size + position % block_size) * kv_dim;
   }
 };
 

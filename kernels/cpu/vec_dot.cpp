@@ -9,6 +9,7 @@
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
+#include "kernels/cpu/avx512.hpp"
 
 namespace troupe {
 namespace {
@@ -105,21 +106,34 @@ void quantize_activations(const float* x, ActivationBlock* out, int64_t elements
   // The rounding follows llama.cpp's Q8_0/Q8_1 activations exactly (scale and sum stored as
   // halves, values rounded half to even), so both engines see the same integers.
   for (int64_t b = 0; b < elements / kQK; ++b, x += kQK) {
+    ActivationBlock& block = out[b];
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+    const __m512 lo = _mm512_loadu_ps(x), hi = _mm512_loadu_ps(x + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+    const float inv = amax != 0 ? 127.0f / amax : 0.0f;
+    // Rounding to nearest even, as nearbyint does in the default rounding mode.
+    const __m512i qlo = _mm512_cvtps_epi32(_mm512_mul_ps(lo, _mm512_set1_ps(inv)));
+    const __m512i qhi = _mm512_cvtps_epi32(_mm512_mul_ps(hi, _mm512_set1_ps(inv)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(block.qs), _mm512_cvtepi32_epi8(qlo));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(block.qs + 16), _mm512_cvtepi32_epi8(qhi));
+    const int isum = _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
+#else
     float amax = 0;
     for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
     const float inv = amax != 0 ? 127.0f / amax : 0.0f;
     int isum = 0;
     for (int j = 0; j < kQK; ++j) {
       const int q = static_cast<int>(std::nearbyint(x[j] * inv));
-      out[b].qs[j] = static_cast<int8_t>(q);
+      block.qs[j] = static_cast<int8_t>(q);
       isum += q;
     }
-    out[b].d = half_to_float(float_to_half(d));
-    out[b].sum = half_to_float(float_to_half(d * static_cast<float>(isum)));
+#endif
+    const float d = amax / 127.0f;
+    block.d = half_to_float(float_to_half(d));
+    block.sum = half_to_float(float_to_half(d * static_cast<float>(isum)));
     for (int j = 0; j < kQK / 4; ++j) {
-      const int8_t* q = out[b].qs + 4 * j;
-      out[b].offsets[j] = -128 * (q[0] + q[1] + q[2] + q[3]);
+      const int8_t* q = block.qs + 4 * j;
+      block.offsets[j] = -128 * (q[0] + q[1] + q[2] + q[3]);
     }
   }
 }

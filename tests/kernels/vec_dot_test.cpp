@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "kernels/cpu/dequantize.hpp"
+#include "kernels/cpu/half.hpp"
 #include "kernels/cpu/matmul.hpp"
 #include "kernels/cpu/vec_dot.hpp"
 #include "tests/support/gguf_writer.hpp"
@@ -85,4 +86,38 @@ TEST_CASE("matmul_shared_input equals one matmul per matrix, whatever the types"
     matmul(pool, *out.weights, x.data(), tokens, single.data(), scratch);
     for (int64_t i = 0; i < out.weights->rows * tokens; ++i) REQUIRE(out.y[i] == single[size_t(i)]);
   }
+}
+
+TEST_CASE("activation quantization rounds as llama.cpp: half to even, scale and sum as halves") {
+  std::mt19937 rng(21);
+  const int n = 32 * 64;
+  auto x = test::random_floats(rng, n, 4.0f);
+  for (int j = 0; j < 32; ++j) x[size_t(j)] = 0.0f;                       // an all-zero block
+  for (int j = 0; j < 32; ++j) x[size_t(32 + j)] = float(j - 16) * 0.5f;  // ties at .5 steps
+  x[64 + 5] = 127.0f;  // with amax 127 the values themselves are the steps: 2.5 -> 2, 3.5 -> 4
+  x[64 + 6] = 2.5f, x[64 + 7] = 3.5f, x[64 + 8] = -2.5f;
+  std::vector<ActivationBlock> q(n / kQK);
+  quantize_activations(x.data(), q.data(), n);
+  for (int b = 0; b < n / kQK; ++b) {
+    const float* xb = x.data() + b * kQK;
+    float amax = 0;
+    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(xb[j]));
+    const float inv = amax != 0 ? 127.0f / amax : 0.0f;
+    int sum = 0;
+    for (int j = 0; j < kQK; ++j) {
+      const int expected = int(std::nearbyint(xb[j] * inv));
+      INFO("block " << b << ", element " << j);
+      REQUIRE(q[size_t(b)].qs[j] == expected);
+      sum += expected;
+    }
+    for (int j = 0; j < kQK / 4; ++j) {
+      const int8_t* v = q[size_t(b)].qs + 4 * j;
+      CHECK(q[size_t(b)].offsets[j] == -128 * (v[0] + v[1] + v[2] + v[3]));
+    }
+    CHECK(q[size_t(b)].d == half_to_float(float_to_half(amax / 127.0f)));
+    CHECK(q[size_t(b)].sum == half_to_float(float_to_half(amax / 127.0f * float(sum))));
+  }
+  CHECK(q[2].qs[6] == 2);
+  CHECK(q[2].qs[7] == 4);
+  CHECK(q[2].qs[8] == -2);
 }
