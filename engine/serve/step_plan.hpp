@@ -1,0 +1,51 @@
+#pragma once
+// What crosses between the engine's two halves each step, as plain data: the StepPlanner (the
+// scheduling side: requests, KV bookkeeping, finish rules) sends a StepPlan, the ModelRunner (the
+// compute side: model, KV memory, samplers) answers with a StepResult. In one process the Engine
+// passes them by reference; the scheduler and worker actors pass them as messages.
+#include <cstdint>
+#include <vector>
+
+#include "engine/sample/sampler.hpp"
+#include "engine/sample/sampling_params.hpp"
+#include "engine/sched/scheduler.hpp"
+
+namespace troupe {
+
+// A sequence the runner must know before it samples for it: its sampling parameters (the seed
+// already made its own) and its prompt, for the penalties.
+struct NewSequence {
+  SequenceId id = 0;
+  SamplingParams params;
+  std::vector<int32_t> prompt;
+};
+
+// Tokens [start, start + tokens.size()) of one sequence, through its block table. When
+// `samplers` is not empty, the logits after the last token are sampled once for each of them,
+// in order (a request's n samples share its prompt's last logits).
+struct ChunkWork {
+  SequenceId id = 0;
+  int32_t start = 0;
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> block_table;
+  std::vector<SequenceId> samplers;
+};
+
+struct StepPlan {
+  std::vector<NewSequence> added;    // before anything else
+  std::vector<SequenceId> released;  // finished or aborted: the runner forgets them
+  std::vector<BlockCopy> copies;     // copy-on-write of shared partial blocks, before the forward
+  std::vector<ChunkWork> chunks;     // one forward over all of them
+};
+
+struct SequenceSample {
+  SequenceId id = 0;
+  SampledToken token;
+};
+
+// One sample per entry of the chunks' samplers, in plan order.
+struct StepResult {
+  std::vector<SequenceSample> samples;
+};
+
+}  // namespace troupe
