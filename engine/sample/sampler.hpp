@@ -14,12 +14,14 @@ namespace troupe {
 struct TokenLogprob {
   int32_t token = 0;
   float logprob = 0;
+  bool operator==(const TokenLogprob&) const = default;
 };
 
 struct SampledToken {
   int32_t token = 0;
   float logprob = 0;              // of the raw distribution; only when params.logprobs > 0
   std::vector<TokenLogprob> top;  // params.logprobs most likely tokens, most likely first
+  bool operator==(const SampledToken&) const = default;
 };
 
 class Sampler {

@@ -27,6 +27,8 @@ struct SamplingParams {
   std::vector<int32_t> stop_token_ids;
   bool ignore_eos = false;
   int logprobs = 0;  // top-n log-probabilities to report per token, 0 for none
+
+  bool operator==(const SamplingParams&) const = default;
 };
 
 // Checks ranges; the error names the parameter and the accepted range.

@@ -1,0 +1,363 @@
+#include "net/wire/codec.hpp"
+
+#include <cmath>
+#include <limits>
+#include <msgpack.hpp>
+#include <optional>
+#include <unordered_map>
+
+namespace troupe::wire {
+namespace {
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+// ---- writing ----
+
+void put(Packer& p, const TokenLogprob& v);
+void put(Packer& p, const SampledToken& v);
+void put(Packer& p, const std::pair<int32_t, float>& v);
+void put(Packer& p, FinishReason v);
+void put(Packer& p, const SamplingParams& v);
+
+void put(Packer& p, const std::string& v) {
+  p.pack(v);
+}
+void put(Packer& p, int32_t v) {
+  p.pack(v);
+}
+void put(Packer& p, int64_t v) {
+  p.pack(v);
+}
+void put(Packer& p, float v) {
+  p.pack(v);
+}
+void put(Packer& p, double v) {
+  p.pack(v);
+}
+void put(Packer& p, bool v) {
+  p.pack(v);
+}
+void put(Packer& p, const std::optional<uint64_t>& v) {
+  if (v) {
+    p.pack(*v);
+  } else {
+    p.pack_nil();
+  }
+}
+template <typename T>
+void put(Packer& p, const std::vector<T>& v) {
+  p.pack_array(static_cast<uint32_t>(v.size()));
+  for (const T& x : v) put(p, x);
+}
+void put(Packer& p, const std::pair<int32_t, float>& v) {
+  p.pack_array(2);
+  p.pack(v.first);
+  p.pack(v.second);
+}
+void put(Packer& p, FinishReason v) {
+  p.pack(std::string(v == FinishReason::stop     ? "stop"
+                     : v == FinishReason::length ? "length"
+                                                 : "none"));
+}
+
+// A map body written field by field: fields("name", value)...
+class Fields {
+ public:
+  Fields(Packer& p, uint32_t count) : p_(p) { p_.pack_map(count); }
+  template <typename T>
+  Fields& operator()(const char* name, const T& value) {
+    p_.pack(std::string_view(name));
+    put(p_, value);
+    return *this;
+  }
+
+ private:
+  Packer& p_;
+};
+
+void put(Packer& p, const TokenLogprob& v) {
+  Fields(p, 2)("token", v.token)("logprob", v.logprob);
+}
+void put(Packer& p, const SampledToken& v) {
+  Fields(p, 3)("token", v.token)("logprob", v.logprob)("top", v.top);
+}
+void put(Packer& p, const SamplingParams& v) {
+  Fields(p, 15)("temperature", v.temperature)("top_p", v.top_p)("top_k", int32_t{v.top_k})(
+      "min_p", v.min_p)("repetition_penalty", v.repetition_penalty)(
+      "presence_penalty", v.presence_penalty)("frequency_penalty", v.frequency_penalty)(
+      "logit_bias", v.logit_bias)("seed", v.seed)("n", int32_t{v.n})(
+      "max_tokens", int32_t{v.max_tokens})("stop", v.stop)("stop_token_ids", v.stop_token_ids)(
+      "ignore_eos", v.ignore_eos)("logprobs", int32_t{v.logprobs});
+}
+
+template <typename Body>
+std::string envelope(const char* kind, const Body& write_body) {
+  msgpack::sbuffer buffer;
+  Packer p(&buffer);
+  p.pack_array(3);
+  p.pack(kSchemaVersion);
+  p.pack(std::string_view(kind));
+  write_body(p);
+  return std::string(buffer.data(), buffer.size());
+}
+
+// ---- reading ----
+
+using Object = msgpack::object;
+
+Status get(const Object& o, const std::string& f, TokenLogprob& out);
+Status get(const Object& o, const std::string& f, SampledToken& out);
+Status get(const Object& o, const std::string& f, SamplingParams& out);
+Status get(const Object& o, const std::string& f, std::pair<int32_t, float>& out);
+
+Error field_error(const std::string& field, const char* what) {
+  return make_error("wire: field '" + field + "' " + what);
+}
+
+Status get(const Object& o, const std::string& f, std::string& out) {
+  if (o.type != msgpack::type::STR) return field_error(f, "must be a string");
+  out.assign(o.via.str.ptr, o.via.str.size);
+  return Ok{};
+}
+template <typename Int>
+Status get_integer(const Object& o, const std::string& f, Int& out) {
+  if (o.type == msgpack::type::POSITIVE_INTEGER) {
+    if (o.via.u64 > static_cast<uint64_t>(std::numeric_limits<Int>::max())) {
+      return field_error(f, "is out of range");
+    }
+    out = static_cast<Int>(o.via.u64);
+    return Ok{};
+  }
+  if (o.type == msgpack::type::NEGATIVE_INTEGER) {
+    if constexpr (std::is_signed_v<Int>) {
+      if (o.via.i64 < static_cast<int64_t>(std::numeric_limits<Int>::min())) {
+        return field_error(f, "is out of range");
+      }
+      out = static_cast<Int>(o.via.i64);
+      return Ok{};
+    }
+    return field_error(f, "must not be negative");
+  }
+  return field_error(f, "must be an integer");
+}
+Status get(const Object& o, const std::string& f, int32_t& out) {
+  return get_integer(o, f, out);
+}
+Status get(const Object& o, const std::string& f, int64_t& out) {
+  return get_integer(o, f, out);
+}
+Status get(const Object& o, const std::string& f, uint64_t& out) {
+  return get_integer(o, f, out);
+}
+template <typename Float>
+Status get_float(const Object& o, const std::string& f, Float& out) {
+  switch (o.type) {
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64:
+      out = static_cast<Float>(o.via.f64);
+      return Ok{};
+    case msgpack::type::POSITIVE_INTEGER:
+      out = static_cast<Float>(o.via.u64);
+      return Ok{};
+    case msgpack::type::NEGATIVE_INTEGER:
+      out = static_cast<Float>(o.via.i64);
+      return Ok{};
+    default:
+      return field_error(f, "must be a number");
+  }
+}
+Status get(const Object& o, const std::string& f, float& out) {
+  return get_float(o, f, out);
+}
+Status get(const Object& o, const std::string& f, double& out) {
+  return get_float(o, f, out);
+}
+Status get(const Object& o, const std::string& f, bool& out) {
+  if (o.type != msgpack::type::BOOLEAN) return field_error(f, "must be true or false");
+  out = o.via.boolean;
+  return Ok{};
+}
+Status get(const Object& o, const std::string& f, std::optional<uint64_t>& out) {
+  if (o.type == msgpack::type::NIL) {
+    out.reset();
+    return Ok{};
+  }
+  uint64_t v = 0;
+  if (auto s = get(o, f, v); !s) return s;
+  out = v;
+  return Ok{};
+}
+Status get(const Object& o, const std::string& f, FinishReason& out) {
+  std::string s;
+  if (auto r = get(o, f, s); !r) return r;
+  if (s == "none") {
+    out = FinishReason::none;
+  } else if (s == "stop") {
+    out = FinishReason::stop;
+  } else if (s == "length") {
+    out = FinishReason::length;
+  } else {
+    return field_error(f, "must be \"none\", \"stop\" or \"length\"");
+  }
+  return Ok{};
+}
+Status get(const Object& o, const std::string& f, std::pair<int32_t, float>& out) {
+  if (o.type != msgpack::type::ARRAY || o.via.array.size != 2) {
+    return field_error(f, "must be a [token, bias] pair");
+  }
+  if (auto s = get(o.via.array.ptr[0], f, out.first); !s) return s;
+  return get(o.via.array.ptr[1], f, out.second);
+}
+template <typename T>
+Status get(const Object& o, const std::string& f, std::vector<T>& out) {
+  if (o.type != msgpack::type::ARRAY) return field_error(f, "must be an array");
+  out.resize(o.via.array.size);
+  for (uint32_t i = 0; i < o.via.array.size; ++i) {
+    if (auto s = get(o.via.array.ptr[i], f + "[" + std::to_string(i) + "]", out[i]); !s) return s;
+  }
+  return Ok{};
+}
+
+// A map body read field by field; absent fields keep their defaults, unknown ones are ignored.
+class Body {
+ public:
+  static Result<Body> of(const Object& o, const std::string& name) {
+    if (o.type != msgpack::type::MAP) return field_error(name, "must be a map");
+    Body body(name);
+    for (uint32_t i = 0; i < o.via.map.size; ++i) {
+      const auto& kv = o.via.map.ptr[i];
+      if (kv.key.type != msgpack::type::STR)
+        return field_error(name, "has a key that is not a string");
+      body.fields_[std::string_view(kv.key.via.str.ptr, kv.key.via.str.size)] = &kv.val;
+    }
+    return body;
+  }
+  template <typename T>
+  Body& operator()(const char* name, T& out) {
+    if (!status_) return *this;
+    auto it = fields_.find(name);
+    if (it != fields_.end()) status_ = get(*it->second, prefix_ + name, out);
+    return *this;
+  }
+  const Status& status() const { return status_; }
+
+ private:
+  explicit Body(const std::string& name) : prefix_(name.empty() ? "" : name + ".") {}
+  std::string prefix_;
+  std::unordered_map<std::string_view, const Object*> fields_;
+  Status status_ = Ok{};
+};
+
+Status get(const Object& o, const std::string& f, TokenLogprob& out) {
+  auto body = Body::of(o, f);
+  if (!body) return body.error();
+  return (*body)("token", out.token)("logprob", out.logprob).status();
+}
+Status get(const Object& o, const std::string& f, SampledToken& out) {
+  auto body = Body::of(o, f);
+  if (!body) return body.error();
+  return (*body)("token", out.token)("logprob", out.logprob)("top", out.top).status();
+}
+Status get(const Object& o, const std::string& f, SamplingParams& out) {
+  auto body = Body::of(o, f);
+  if (!body) return body.error();
+  int32_t top_k = out.top_k, n = out.n, max_tokens = out.max_tokens, logprobs = out.logprobs;
+  auto s =
+      (*body)("temperature", out.temperature)("top_p", out.top_p)("top_k", top_k)(
+          "min_p", out.min_p)("repetition_penalty", out.repetition_penalty)(
+          "presence_penalty", out.presence_penalty)("frequency_penalty", out.frequency_penalty)(
+          "logit_bias", out.logit_bias)("seed", out.seed)("n", n)("max_tokens", max_tokens)(
+          "stop", out.stop)("stop_token_ids", out.stop_token_ids)("ignore_eos", out.ignore_eos)(
+          "logprobs", logprobs)
+          .status();
+  out.top_k = top_k, out.n = n, out.max_tokens = max_tokens, out.logprobs = logprobs;
+  return s;
+}
+
+// The body of an envelope of `kind`, after checking version and kind.
+template <typename T, typename ReadBody>
+Result<T> open_envelope(std::string_view bytes, const char* kind, const ReadBody& read_body) {
+  msgpack::object_handle handle;
+  try {
+    // Limits keep a forged length from allocating gigabytes: a few MB of payload at most.
+    const msgpack::unpack_limit limit(1 << 20, 1 << 10, 1 << 24, 1 << 24, 1 << 10, 16);
+    handle = msgpack::unpack(bytes.data(), bytes.size(), nullptr, nullptr, limit);
+  } catch (const std::exception& e) {
+    return make_error(std::string("wire: not a valid msgpack message (") + e.what() + ")");
+  }
+  const Object& root = handle.get();
+  if (root.type != msgpack::type::ARRAY || root.via.array.size != 3) {
+    return make_error("wire: a message must be an array [version, kind, body]");
+  }
+  uint32_t version = 0;
+  if (auto s = get_integer(root.via.array.ptr[0], "version", version); !s) return s.error();
+  if (version != kSchemaVersion) {
+    return make_error("wire: schema version " + std::to_string(version) +
+                      " is not supported (this build speaks " + std::to_string(kSchemaVersion) +
+                      ")");
+  }
+  std::string actual;
+  if (auto s = get(root.via.array.ptr[1], "kind", actual); !s) return s.error();
+  if (actual != kind) {
+    return make_error("wire: expected a " + std::string(kind) + " message, got " + actual);
+  }
+  T out;
+  auto body = Body::of(root.via.array.ptr[2], "");
+  if (!body) return body.error();
+  if (auto s = read_body(*body, out); !s) return s.error();
+  return out;
+}
+
+}  // namespace
+
+std::string encode(const EngineRequest& x) {
+  return envelope("engine_request", [&](Packer& p) {
+    Fields(p, 4)("request_id", x.request_id)("prompt", x.prompt)("sampling", x.sampling)(
+        "priority", x.priority);
+  });
+}
+
+std::string encode(const TokenDelta& x) {
+  return envelope("token_delta", [&](Packer& p) {
+    Fields(p, 4)("request_id", x.request_id)("index", x.index)("token", x.token)("finish",
+                                                                                 x.finish);
+  });
+}
+
+std::string encode(const ReplicaStats& x) {
+  return envelope("replica_stats", [&](Packer& p) {
+    Fields(p, 10)("replica", x.replica)("running", x.running)("waiting", x.waiting)(
+        "kv_blocks_used", x.kv_blocks_used)("kv_blocks_free", x.kv_blocks_free)(
+        "preemptions", x.preemptions)("prefix_cache_queries", x.prefix_cache_queries)(
+        "prefix_cache_hits", x.prefix_cache_hits)("computed_tokens", x.computed_tokens)(
+        "step_seconds", x.step_seconds);
+  });
+}
+
+Result<EngineRequest> decode_engine_request(std::string_view bytes) {
+  return open_envelope<EngineRequest>(bytes, "engine_request", [](Body& b, EngineRequest& x) {
+    return b("request_id", x.request_id)("prompt", x.prompt)("sampling", x.sampling)("priority",
+                                                                                     x.priority)
+        .status();
+  });
+}
+
+Result<TokenDelta> decode_token_delta(std::string_view bytes) {
+  return open_envelope<TokenDelta>(bytes, "token_delta", [](Body& b, TokenDelta& x) {
+    return b("request_id", x.request_id)("index", x.index)("token", x.token)("finish", x.finish)
+        .status();
+  });
+}
+
+Result<ReplicaStats> decode_replica_stats(std::string_view bytes) {
+  return open_envelope<ReplicaStats>(bytes, "replica_stats", [](Body& b, ReplicaStats& x) {
+    return b("replica", x.replica)("running", x.running)("waiting", x.waiting)(
+               "kv_blocks_used", x.kv_blocks_used)("kv_blocks_free", x.kv_blocks_free)(
+               "preemptions", x.preemptions)("prefix_cache_queries", x.prefix_cache_queries)(
+               "prefix_cache_hits", x.prefix_cache_hits)("computed_tokens", x.computed_tokens)(
+               "step_seconds", x.step_seconds)
+        .status();
+  });
+}
+
+}  // namespace troupe::wire
