@@ -82,24 +82,9 @@ Result<std::unique_ptr<LoadedRuntime>> load_runtime(const Flags& flags) {
 
 Result<std::vector<int32_t>> chat_prompt_tokens(const Model& model,
                                                 const std::vector<ChatTurn>& conversation) {
-  if (model.chat_template.empty()) {
-    return make_error(
-        "the model has no chat template (tokenizer.chat_template): use a plain prompt");
-  }
-  auto tmpl = chat::ChatTemplate::parse(model.chat_template);
-  if (!tmpl) return make_error("the model's chat template does not parse: " + tmpl.message());
-  std::vector<chat::ChatMessage> messages;
-  for (const auto& turn : conversation) messages.push_back({turn.role, turn.content});
-  const Tokenizer& tok = model.tokenizer;
-  chat::ChatTemplateOptions options;
-  options.add_generation_prompt = true;
-  if (tok.bos() >= 0) options.bos_token = tok.token_bytes(tok.bos());
-  if (tok.eos() >= 0) options.eos_token = tok.token_bytes(tok.eos());
-  auto text = tmpl->apply(messages, options);
-  if (!text) return make_error("the chat template failed: " + text.message());
-  // Templates that write the BOS token themselves must not get a second one.
-  const bool has_bos = !options.bos_token.empty() && text->rfind(options.bos_token, 0) == 0;
-  return tok.encode(*text, /*add_special=*/!has_bos, /*parse_special=*/true);
+  auto builder = PromptBuilder::create(model);
+  if (!builder) return builder.error();
+  return builder->chat(conversation);
 }
 
 }  // namespace troupe::cli

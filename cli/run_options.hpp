@@ -11,6 +11,7 @@
 #include "engine/model/transformer.hpp"
 #include "engine/result.hpp"
 #include "engine/sample/sampling_params.hpp"
+#include "engine/serve/prompt_builder.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 
 namespace troupe::cli {
@@ -29,10 +30,6 @@ struct LoadedRuntime {
 Result<std::unique_ptr<LoadedRuntime>> load_runtime(const Flags& flags);
 
 // Tokens of a chat conversation rendered with the model's template.
-struct ChatTurn {
-  std::string role;
-  std::string content;
-};
 Result<std::vector<int32_t>> chat_prompt_tokens(const Model& model,
                                                 const std::vector<ChatTurn>& conversation);
 
