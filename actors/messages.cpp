@@ -1,0 +1,18 @@
+#include "actors/messages.hpp"
+
+namespace troupe {
+
+void register_message_types(caf::actor_system_config& config) {
+  config.add_message_type<SubmitReply>("troupe.SubmitReply")
+      .add_message_type<RequestFailure>("troupe.RequestFailure")
+      .add_message_type<StepPlan>("troupe.StepPlan")
+      .add_message_type<StepResult>("troupe.StepResult")
+      .add_message_type<GenerateRequest>("troupe.GenerateRequest")
+      .add_message_type<GenerationChunk>("troupe.GenerationChunk")
+      .add_message_type<GenerationEnd>("troupe.GenerationEnd")
+      .add_message_type<wire::EngineRequest>("troupe.EngineRequest")
+      .add_message_type<wire::TokenDelta>("troupe.TokenDelta")
+      .add_message_type<wire::ReplicaStats>("troupe.ReplicaStats");
+}
+
+}  // namespace troupe

@@ -1,0 +1,108 @@
+#include "actors/request.hpp"
+
+#include <optional>
+
+#include "engine/serve/request_output.hpp"
+
+namespace troupe {
+namespace {
+
+struct RequestState {
+  std::shared_ptr<const RequestContext> context;
+  GenerateRequest request;
+  caf::actor scheduler;
+  caf::actor client;
+  std::optional<RequestOutput> output;
+  bool submitted = false;
+  static inline const char* name = "request";
+};
+
+using Self = caf::stateful_actor<RequestState>;
+
+// Sends the last message and stops; an error code (request_error) when it did not complete.
+void finish(Self* self, const std::string& error = {}, const std::string& message = {}) {
+  auto& s = self->state;
+  GenerationEnd end;
+  if (s.output) end = s.output->end();
+  end.request_id = s.request.id;
+  end.error = error;
+  end.message = message;
+  self->send(s.client, std::move(end));
+  self->quit();
+}
+
+void abort_at_scheduler(Self* self) {
+  if (self->state.submitted) {
+    self->send(self->state.scheduler, abort_atom::value, self->state.request.id);
+  }
+}
+
+caf::behavior request_actor(Self* self, std::shared_ptr<const RequestContext> context,
+                            GenerateRequest request, caf::actor scheduler, caf::actor client) {
+  auto& s = self->state;
+  s.context = std::move(context);
+  s.request = std::move(request);
+  s.scheduler = std::move(scheduler);
+  s.client = std::move(client);
+
+  auto prompt = s.context->prompts.tokens(s.request);
+  if (!prompt) {
+    finish(self, request_error::kInvalid, prompt.message());
+    return {};
+  }
+  s.output.emplace(s.context->model->tokenizer, s.request.id, s.request.sampling,
+                   static_cast<int>(prompt->size()));
+  self->monitor(s.client);
+  self->monitor(s.scheduler);
+  self->set_down_handler([self](caf::down_msg& down) {
+    if (down.source == self->state.client.address()) {
+      abort_at_scheduler(self);  // nobody is listening: free the blocks now
+      self->quit();
+      return;
+    }
+    finish(self, request_error::kUnavailable, "the scheduler serving this request stopped");
+  });
+  const auto timeout = s.request.timeout_ms > 0 ? std::chrono::milliseconds(s.request.timeout_ms)
+                                                : s.context->default_timeout;
+  self->delayed_send(self, timeout, deadline_atom::value);
+  self->request(s.scheduler, caf::infinite, submit_atom::value,
+                wire::EngineRequest{s.request.id, std::move(*prompt), s.request.sampling,
+                                    s.request.priority})
+      .then(
+          [self](SubmitReply& reply) {
+            if (reply.accepted) {
+              self->state.submitted = true;
+            } else {
+              finish(self, reply.error, reply.message);
+            }
+          },
+          [self](caf::error& error) {
+            finish(self, request_error::kUnavailable,
+                   "no scheduler took the request: " + self->system().render(error));
+          });
+  return {
+      [self](wire::TokenDelta& delta) {
+        auto& s = self->state;
+        auto chunk = s.output->add(delta.index, delta.token, delta.finish);
+        if (chunk) self->send(s.client, std::move(*chunk));
+        if (!s.output->finished()) return;
+        if (s.output->engine_busy()) abort_at_scheduler(self);  // ended on a stop string
+        finish(self);
+      },
+      [self](RequestFailure& failure) { finish(self, failure.error, failure.message); },
+      [self](deadline_atom) {
+        abort_at_scheduler(self);
+        finish(self, request_error::kTimeout, "the request did not finish before its deadline");
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_request(caf::actor_system& system, std::shared_ptr<const RequestContext> context,
+                         GenerateRequest request, caf::actor scheduler, caf::actor client) {
+  return system.spawn(request_actor, std::move(context), std::move(request), std::move(scheduler),
+                      std::move(client));
+}
+
+}  // namespace troupe

@@ -1,0 +1,208 @@
+#include "actors/scheduler.hpp"
+
+#include <chrono>
+#include <map>
+#include <vector>
+
+namespace troupe {
+namespace {
+
+struct LiveRequest {
+  wire::EngineRequest request;
+  caf::actor client;
+  int tokens = 0;            // delivered so far
+  int finished_samples = 0;  // of request.sampling.n
+};
+
+struct SchedulerState {
+  SchedulerSetup setup;
+  std::unique_ptr<StepPlanner> planner;
+  caf::actor worker;
+  std::map<std::string, LiveRequest> live;
+  bool in_flight = false;
+  std::vector<std::string> deferred_aborts;  // arrived while a step was in flight
+  bool draining = false;
+  std::vector<caf::response_promise> drain_waiters;
+  std::chrono::steady_clock::time_point step_start;
+  static inline const char* name = "scheduler";
+};
+
+using Self = caf::stateful_actor<SchedulerState>;
+
+void kick(Self* self);
+
+void drop(Self* self, const std::string& id) {
+  self->state.planner->abort(id);
+  self->state.live.erase(id);
+}
+
+void check_drained(Self* self) {
+  auto& s = self->state;
+  if (!s.draining || !s.live.empty()) return;
+  for (auto& promise : s.drain_waiters) promise.deliver(drain_atom::value);
+  s.drain_waiters.clear();
+}
+
+void publish_stats(Self* self, double step_seconds) {
+  auto& s = self->state;
+  if (!s.setup.stats_subscriber) return;
+  const EngineStats e = s.planner->stats();
+  self->send(s.setup.stats_subscriber,
+             wire::ReplicaStats{s.setup.replica, e.running, e.waiting, e.kv_blocks_used,
+                                e.kv_blocks_free, e.preemptions, e.prefix_cache_queries,
+                                e.prefix_cache_hits, e.computed_tokens, step_seconds});
+}
+
+// The worker is gone (it crashed, or its step failed): start over from the live requests.
+void lose_worker(Self* self) {
+  auto& s = self->state;
+  if (!s.worker) return;
+  self->demonitor(s.worker);
+  s.worker = nullptr;
+  s.in_flight = false;
+  auto fresh = s.setup.make_planner();
+  for (auto it = s.live.begin(); it != s.live.end();) {
+    LiveRequest& r = it->second;
+    if (r.tokens > 0) {
+      self->send(r.client, RequestFailure{it->first, request_error::kWorkerFailed,
+                                          "the model worker failed while generating this "
+                                          "request; retry it"});
+      it = s.live.erase(it);
+      continue;
+    }
+    auto added =
+        fresh->add_request(it->first, r.request.prompt, r.request.sampling, r.request.priority);
+    if (!added) {  // cannot happen: it was accepted once under the same config
+      self->send(r.client,
+                 RequestFailure{it->first, request_error::kWorkerFailed, added.message()});
+      it = s.live.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  s.planner = std::move(fresh);
+  for (const std::string& id : s.deferred_aborts) s.live.erase(id);
+  s.deferred_aborts.clear();
+  check_drained(self);
+}
+
+void take_result(Self* self, const StepResult& result) {
+  auto& s = self->state;
+  s.in_flight = false;
+  const StepOutput out = s.planner->complete(result);
+  for (const SequenceUpdate& u : out.updates) {
+    auto it = s.live.find(u.request_id);
+    if (it == s.live.end()) continue;
+    LiveRequest& r = it->second;
+    ++r.tokens;
+    self->send(r.client, wire::TokenDelta{u.request_id, u.index, u.token, u.finish});
+    if (u.finish != FinishReason::none && ++r.finished_samples == r.request.sampling.n) {
+      s.live.erase(it);
+    }
+  }
+  for (const std::string& id : s.deferred_aborts) drop(self, id);
+  s.deferred_aborts.clear();
+  publish_stats(
+      self, std::chrono::duration<double>(std::chrono::steady_clock::now() - s.step_start).count());
+  check_drained(self);
+  kick(self);
+}
+
+// Starts the next step unless one is in flight or there is no worker.
+void kick(Self* self) {
+  auto& s = self->state;
+  if (s.in_flight || !s.worker) return;
+  StepPlan plan = s.planner->plan();
+  if (plan.chunks.empty() && plan.added.empty() && plan.released.empty()) {
+    s.planner->complete({});
+    return;
+  }
+  s.in_flight = true;
+  s.step_start = std::chrono::steady_clock::now();
+  const caf::actor worker = s.worker;
+  self->request(worker, caf::infinite, execute_atom::value, std::move(plan))
+      .then([self](StepResult& result) { take_result(self, result); },
+            [self, worker](caf::error&) {
+              if (self->state.worker == worker) lose_worker(self);
+            });
+}
+
+caf::behavior scheduler(Self* self, SchedulerSetup setup) {
+  self->state.setup = std::move(setup);
+  self->state.planner = self->state.setup.make_planner();
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& s = self->state;
+    if (s.worker && down.source == s.worker.address()) return lose_worker(self);
+    // A request actor went away: its requests are aborted, their blocks freed at once.
+    std::vector<std::string> orphans;
+    for (const auto& [id, r] : s.live) {
+      if (r.client.address() == down.source) orphans.push_back(id);
+    }
+    for (const std::string& id : orphans) {
+      if (s.in_flight) {
+        s.deferred_aborts.push_back(id);
+      } else {
+        drop(self, id);
+      }
+    }
+    if (!orphans.empty() && !s.in_flight) publish_stats(self, 0);
+    check_drained(self);
+    kick(self);
+  });
+  return {
+      [self](submit_atom, wire::EngineRequest& request) -> SubmitReply {
+        auto& s = self->state;
+        if (s.draining) {
+          return {false, request_error::kDraining, "the server is draining: try another replica"};
+        }
+        if (s.planner->stats().waiting >= s.setup.max_waiting) {
+          return {false, request_error::kOverloaded,
+                  "the waiting queue is full (" + std::to_string(s.setup.max_waiting) +
+                      " requests): retry later"};
+        }
+        auto added = s.planner->add_request(request.request_id, request.prompt, request.sampling,
+                                            request.priority);
+        if (!added) return {false, request_error::kInvalid, added.message()};
+        auto client = caf::actor_cast<caf::actor>(self->current_sender());
+        self->monitor(client);
+        std::string id = request.request_id;
+        s.live.emplace(std::move(id), LiveRequest{std::move(request), client});
+        kick(self);
+        return {true, "", ""};
+      },
+      [self](abort_atom, const std::string& id) {
+        auto& s = self->state;
+        if (!s.live.count(id)) return;
+        if (s.in_flight) {
+          s.deferred_aborts.push_back(id);
+          return;
+        }
+        drop(self, id);
+        publish_stats(self, 0);
+        check_drained(self);
+        kick(self);
+      },
+      [self](worker_atom, caf::actor worker) {
+        auto& s = self->state;
+        if (s.worker) self->demonitor(s.worker);
+        s.worker = std::move(worker);
+        self->monitor(s.worker);
+        kick(self);
+      },
+      [self](drain_atom) -> caf::result<drain_atom> {
+        auto& s = self->state;
+        s.draining = true;
+        if (s.live.empty()) return drain_atom::value;
+        s.drain_waiters.push_back(self->make_response_promise());
+        return s.drain_waiters.back();
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_scheduler(caf::actor_system& system, SchedulerSetup setup) {
+  return system.spawn(scheduler, std::move(setup));
+}
+
+}  // namespace troupe

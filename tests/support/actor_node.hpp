@@ -1,0 +1,124 @@
+#pragma once
+// A one-replica actor setup on the default model for the actor tests: a real actor system, a
+// worker over a ModelRunner, a scheduler, and request actors spawned on demand. The engine's
+// direct results are the reference the actor path is compared with.
+#include <caf/all.hpp>
+#include <memory>
+
+#include "actors/messages.hpp"
+#include "actors/request.hpp"
+#include "actors/scheduler.hpp"
+#include "actors/worker.hpp"
+#include "engine/model/model.hpp"
+#include "engine/serve/engine.hpp"
+#include "tests/support/default_model.hpp"
+
+namespace troupe::test {
+
+// The default model loaded once for the whole test binary (read-only after loading).
+inline const Model& shared_default_model() {
+  static const Model model = [] {
+    auto loaded = load_model(default_model_path());
+    REQUIRE(loaded.ok());
+    return std::move(*loaded);
+  }();
+  return model;
+}
+
+inline EngineConfig small_engine_config() {
+  EngineConfig c;
+  c.max_model_len = 512;
+  c.kv_cache_memory = int64_t{4096} * 2 * 30 * 192 * 2;  // 4096 tokens of K and V, F16
+  return c;
+}
+
+struct ActorSystemConfig : caf::actor_system_config {
+  ActorSystemConfig() {
+    register_message_types(*this);
+    set("scheduler.max-threads", 2);  // the machine's two cores
+  }
+};
+
+class ActorNode {
+ public:
+  // The probe, a scoped actor of the test's thread, receives the scheduler's statistics and is
+  // the usual client of the requests.
+  explicit ActorNode(EngineConfig config = small_engine_config(), int max_waiting = 1024)
+      : model_(shared_default_model()), config_(std::move(config)), probe_(system_) {
+    auto layout = plan_engine_layout(config_, model_.config);
+    REQUIRE(layout.ok());
+    kv_blocks_ = layout->kv_blocks;
+    auto prompts = PromptBuilder::create(model_);
+    REQUIRE(prompts.ok());
+    context_ = std::make_shared<RequestContext>(RequestContext{&model_, std::move(*prompts)});
+    SchedulerSetup setup;
+    setup.make_planner = [this] {
+      auto planner = StepPlanner::create(model_.config, config_, end_of_generation());
+      REQUIRE(planner.ok());
+      return std::move(*planner);
+    };
+    setup.max_waiting = max_waiting;
+    setup.stats_subscriber = caf::actor_cast<caf::actor>(probe_);
+    scheduler_ = spawn_scheduler(system_, std::move(setup));
+  }
+
+  ~ActorNode() {
+    caf::anon_send_exit(scheduler_, caf::exit_reason::user_shutdown);
+    if (worker_) caf::anon_send_exit(worker_, caf::exit_reason::user_shutdown);
+  }
+
+  caf::actor_system& system() { return system_; }
+  const Model& model() const { return model_; }
+  const EngineConfig& config() const { return config_; }
+  int kv_blocks() const { return kv_blocks_; }
+  caf::actor scheduler() const { return scheduler_; }
+  caf::scoped_actor& probe() { return probe_; }
+  caf::actor probe_handle() { return caf::actor_cast<caf::actor>(probe_); }
+  caf::actor worker() const { return worker_; }
+
+  // A worker over a fresh ModelRunner (and its own thread pool), handed to the scheduler.
+  caf::actor start_worker(std::function<void(const StepPlan&)> before_step = {}) {
+    WorkerSetup setup;
+    setup.make_runner = [this] { return make_runner(); };
+    setup.before_step = std::move(before_step);
+    worker_ = spawn_worker(system_, std::move(setup));
+    caf::anon_send(scheduler_, worker_atom::value, worker_);
+    return worker_;
+  }
+
+  std::shared_ptr<ModelRunner> make_runner() {
+    struct Bundle {
+      ThreadPool pool{2};
+      std::unique_ptr<Transformer> transformer;
+      std::unique_ptr<ModelRunner> runner;
+    };
+    auto bundle = std::make_shared<Bundle>();
+    bundle->transformer =
+        std::make_unique<Transformer>(model_.config, model_.weights, bundle->pool);
+    bundle->runner =
+        std::make_unique<ModelRunner>(*bundle->transformer, kv_blocks_, config_.block_size);
+    return std::shared_ptr<ModelRunner>(bundle, bundle->runner.get());
+  }
+
+  caf::actor request(GenerateRequest request, caf::actor client) {
+    return spawn_request(system_, context_, std::move(request), scheduler_, std::move(client));
+  }
+
+  Engine::EndOfGeneration end_of_generation() const {
+    const Model* m = &model_;
+    return [m](int32_t t) { return m->tokenizer.is_eog(t); };
+  }
+
+ private:
+  const Model& model_;
+  EngineConfig config_;
+  int kv_blocks_ = 0;
+  ActorSystemConfig caf_config_;
+  caf::actor_system system_{caf_config_};
+  caf::scoped_actor probe_;
+  std::shared_ptr<RequestContext> context_;
+  caf::actor scheduler_;
+  caf::actor worker_;
+};
+
+}  // namespace troupe::test
