@@ -12,7 +12,9 @@ void register_message_types(caf::actor_system_config& config) {
       .add_message_type<GenerationEnd>("troupe.GenerationEnd")
       .add_message_type<wire::EngineRequest>("troupe.EngineRequest")
       .add_message_type<wire::TokenDelta>("troupe.TokenDelta")
-      .add_message_type<wire::ReplicaStats>("troupe.ReplicaStats");
+      .add_message_type<wire::ReplicaStats>("troupe.ReplicaStats")
+      .add_message_type<WorkerStatus>("troupe.WorkerStatus")
+      .add_message_type<HealthReport>("troupe.HealthReport");
 }
 
 }  // namespace troupe

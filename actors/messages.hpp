@@ -25,6 +25,16 @@ using worker_atom = caf::atom_constant<caf::atom("worker")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 // request actor -> itself when its deadline passes
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+// supervisor -> itself when a backoff ends: (restart_atom)
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+// anyone -> health monitor: (subscribe_atom) -> HealthReport now, then one on every change
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+// anyone -> health monitor: (health_atom) -> HealthReport
+using health_atom = caf::atom_constant<caf::atom("health")>;
+// anyone -> replica supervisor: (scheduler_atom) -> the replica's current scheduler
+using scheduler_atom = caf::atom_constant<caf::atom("scheduler")>;
+// scheduler -> itself: time to report statistics even when idle
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 
 // The scheduler's answer to a submission: accepted, or refused with a request_error code.
 struct SubmitReply {
@@ -39,6 +49,32 @@ struct RequestFailure {
   std::string error;  // a request_error code
   std::string message;
 };
+
+// supervisor -> health monitor: a replica's worker is up (again) or down.
+struct WorkerStatus {
+  std::string replica;
+  bool up = false;
+  int32_t restarts = 0;  // since the replica started
+  std::string reason;    // why it went down
+};
+
+// The health monitor's view: live while the node runs; ready while it admits requests (not
+// draining, and some replica has a worker and reported within its heartbeat window).
+struct HealthReport {
+  bool live = true;
+  bool ready = false;
+  bool draining = false;
+  std::string reason;  // why not ready
+  int32_t restarts = 0;
+  std::vector<wire::ReplicaStats> replicas;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, WorkerStatus& x) {
+  return f(caf::meta::type_name("WorkerStatus"), x.replica, x.up, x.restarts, x.reason);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, HealthReport& x);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, SubmitReply& x) {
@@ -130,6 +166,12 @@ typename Inspector::result_type inspect(Inspector& f, ReplicaStats& x) {
            x.computed_tokens, x.step_seconds);
 }
 }  // namespace wire
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, HealthReport& x) {
+  return f(caf::meta::type_name("HealthReport"), x.live, x.ready, x.draining, x.reason, x.restarts,
+           x.replicas);
+}
 
 // Every message type above, for an actor system that may serialize them (across nodes).
 void register_message_types(caf::actor_system_config& config);

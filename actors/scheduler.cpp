@@ -130,6 +130,9 @@ void kick(Self* self) {
 caf::behavior scheduler(Self* self, SchedulerSetup setup) {
   self->state.setup = std::move(setup);
   self->state.planner = self->state.setup.make_planner();
+  if (self->state.setup.stats_subscriber) {
+    self->delayed_send(self, self->state.setup.heartbeat, heartbeat_atom::value);
+  }
   self->set_down_handler([self](caf::down_msg& down) {
     auto& s = self->state;
     if (s.worker && down.source == s.worker.address()) return lose_worker(self);
@@ -188,6 +191,10 @@ caf::behavior scheduler(Self* self, SchedulerSetup setup) {
         s.worker = std::move(worker);
         self->monitor(s.worker);
         kick(self);
+      },
+      [self](heartbeat_atom) {
+        publish_stats(self, 0);
+        self->delayed_send(self, self->state.setup.heartbeat, heartbeat_atom::value);
       },
       [self](drain_atom) -> caf::result<drain_atom> {
         auto& s = self->state;

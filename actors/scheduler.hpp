@@ -5,6 +5,7 @@
 // flight at a time. Backpressure: at most max_waiting requests wait; beyond that a submission
 // is refused as overloaded. When its worker dies it rebuilds its state from the live requests:
 // those that had no token yet wait for the next worker, the others end with worker_failed.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@ struct SchedulerSetup {
   std::function<std::unique_ptr<StepPlanner>()> make_planner;
   int max_waiting = 1024;       // --max-waiting
   caf::actor stats_subscriber;  // gets a wire::ReplicaStats after each step and abort; optional
+  std::chrono::milliseconds heartbeat{1000};  // and at least this often, even when idle
 };
 
 // Speaks: (submit_atom, wire::EngineRequest) -> SubmitReply; (abort_atom, id);

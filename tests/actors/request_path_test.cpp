@@ -6,78 +6,13 @@
 
 #include "engine/tokenizer/unicode.hpp"
 #include "tests/support/actor_node.hpp"
-#include "tests/support/engine_runner.hpp"
+#include "tests/support/actor_probe.hpp"
 
 using namespace troupe;
-using namespace std::chrono_literals;
-
-namespace {
-
-constexpr const char* kTexts[] = {
-    "The quick brown fox jumps over the lazy dog. ",
-    "def fibonacci(n):\n    if n < 2:\n        return n\n",
-    "Paris is the capital of France, and Berlin is ",
-    "SELECT name, price FROM products WHERE price > 100 ORDER BY ",
-    "東京は日本の首都です。 ",
-    "1, 1, 2, 3, 5, 8, 13, 21, ",
-};
-
-std::vector<test::TestRequest> requests(const Tokenizer& tok, int count) {
-  std::vector<test::TestRequest> out;
-  for (int i = 0; i < count; ++i) {
-    std::string text;
-    for (int k = 0; k <= i % 4; ++k) text += kTexts[(i + k) % std::size(kTexts)];
-    test::TestRequest r{"r" + std::to_string(i), tok.encode(text, true, false), {}, 0};
-    r.params.temperature = 0;
-    r.params.max_tokens = 4 + i % 9;
-    r.params.ignore_eos = true;
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-GenerateRequest as_generate_request(const test::TestRequest& r) {
-  GenerateRequest g;
-  g.id = r.id;
-  g.prompt_tokens = r.prompt;
-  g.sampling = r.params;
-  return g;
-}
-
-// Forwards what a request actor sends to `sink`; the test kills it to play a client that left.
-caf::behavior forwarder(caf::event_based_actor* self, caf::actor sink) {
-  return {
-      [self, sink](GenerationChunk& c) { self->send(sink, std::move(c)); },
-      [self, sink](GenerationEnd& e) { self->send(sink, std::move(e)); },
-  };
-}
-
-// Everything the probe receives until `done()`, failing the test when nothing arrives for 120 s.
-struct Received {
-  std::map<std::string, std::vector<int32_t>> tokens;
-  std::map<std::string, std::string> text;
-  std::map<std::string, GenerationEnd> ends;
-  std::vector<wire::ReplicaStats> stats;
-};
-
-template <typename Done, typename OnChunk>
-void receive_until(caf::scoped_actor& probe, Received& got, Done done, OnChunk on_chunk) {
-  probe->receive_while([&] { return !done(); })(
-      [&](GenerationChunk& c) {
-        for (const auto& t : c.tokens) got.tokens[c.request_id].push_back(t.token);
-        got.text[c.request_id] += c.text;
-        on_chunk(c);
-      },
-      [&](GenerationEnd& e) { got.ends[e.request_id] = e; },
-      [&](wire::ReplicaStats& s) { got.stats.push_back(s); },
-      caf::after(120s) >> [&] { FAIL("no message for 120 s: something hangs"); });
-}
-
-}  // namespace
 
 TEST_CASE("64 concurrent requests through the actors get the engine's own greedy tokens") {
   const Model& model = test::shared_default_model();
-  const auto reqs = requests(model.tokenizer, 64);
+  const auto reqs = test::greedy_requests(model.tokenizer, 64);
 
   test::ActorNode node;
   ThreadPool pool(2);
@@ -87,9 +22,9 @@ TEST_CASE("64 concurrent requests through the actors get the engine's own greedy
   const test::EngineOutputs expected = test::run_engine(**engine, reqs);
 
   node.start_worker();
-  for (const auto& r : reqs) node.request(as_generate_request(r), node.probe_handle());
-  Received got;
-  receive_until(
+  for (const auto& r : reqs) node.request(test::as_generate_request(r), node.probe_handle());
+  test::Received got;
+  test::receive_until(
       node.probe(), got, [&] { return got.ends.size() == reqs.size(); },
       [](const GenerationChunk& c) { CHECK(c.index == 0); });
 
@@ -110,7 +45,7 @@ TEST_CASE("64 concurrent requests through the actors get the engine's own greedy
 
 TEST_CASE("cancelling half of the requests mid-generation returns the KV pool to full") {
   const Model& model = test::shared_default_model();
-  auto reqs = requests(model.tokenizer, 32);
+  auto reqs = test::greedy_requests(model.tokenizer, 32);
   for (auto& r : reqs) r.params.max_tokens = 60;  // long enough to be cut off
 
   test::ActorNode node;
@@ -121,14 +56,14 @@ TEST_CASE("cancelling half of the requests mid-generation returns the KV pool to
   for (size_t i = 0; i < reqs.size(); ++i) {
     caf::actor client = node.probe_handle();
     if (i % 2) {
-      client = node.system().spawn(forwarder, node.probe_handle());
+      client = node.system().spawn(test::forwarder, node.probe_handle());
       clients[reqs[i].id] = client;
     }
-    node.request(as_generate_request(reqs[i]), client);
+    node.request(test::as_generate_request(reqs[i]), client);
   }
-  Received got;
+  test::Received got;
   std::set<std::string> cancelled;
-  receive_until(
+  test::receive_until(
       node.probe(), got, [&] { return got.ends.size() == reqs.size() / 2; },
       [&](const GenerationChunk& c) {
         auto it = clients.find(c.request_id);
@@ -149,7 +84,7 @@ TEST_CASE("cancelling half of the requests mid-generation returns the KV pool to
     const auto& s = got.stats.back();
     return s.running == 0 && s.waiting == 0 && s.kv_blocks_used == 0;
   };
-  receive_until(node.probe(), got, idle, [](const GenerationChunk&) {});
+  test::receive_until(node.probe(), got, idle);
   CHECK(got.stats.back().kv_blocks_free == node.kv_blocks());
   // The cancelled requests stopped well short of their 60 tokens.
   for (const auto& id : cancelled) CHECK(got.tokens[id].size() < 60);

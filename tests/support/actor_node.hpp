@@ -5,9 +5,11 @@
 #include <caf/all.hpp>
 #include <memory>
 
+#include "actors/health_monitor.hpp"
 #include "actors/messages.hpp"
 #include "actors/request.hpp"
 #include "actors/scheduler.hpp"
+#include "actors/supervisor.hpp"
 #include "actors/worker.hpp"
 #include "engine/model/model.hpp"
 #include "engine/serve/engine.hpp"
@@ -51,20 +53,19 @@ class ActorNode {
     auto prompts = PromptBuilder::create(model_);
     REQUIRE(prompts.ok());
     context_ = std::make_shared<RequestContext>(RequestContext{&model_, std::move(*prompts)});
-    SchedulerSetup setup;
-    setup.make_planner = [this] {
+    scheduler_setup_.make_planner = [this] {
       auto planner = StepPlanner::create(model_.config, config_, end_of_generation());
       REQUIRE(planner.ok());
       return std::move(*planner);
     };
-    setup.max_waiting = max_waiting;
-    setup.stats_subscriber = caf::actor_cast<caf::actor>(probe_);
-    scheduler_ = spawn_scheduler(system_, std::move(setup));
+    scheduler_setup_.max_waiting = max_waiting;
+    scheduler_setup_.heartbeat = std::chrono::hours(1);  // reports come from steps and aborts
   }
 
   ~ActorNode() {
-    caf::anon_send_exit(scheduler_, caf::exit_reason::user_shutdown);
-    if (worker_) caf::anon_send_exit(worker_, caf::exit_reason::user_shutdown);
+    for (const caf::actor& a : {scheduler_, worker_, supervisor_, health_}) {
+      if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    }
   }
 
   caf::actor_system& system() { return system_; }
@@ -74,16 +75,39 @@ class ActorNode {
   caf::actor scheduler() const { return scheduler_; }
   caf::scoped_actor& probe() { return probe_; }
   caf::actor probe_handle() { return caf::actor_cast<caf::actor>(probe_); }
-  caf::actor worker() const { return worker_; }
+  caf::actor health() const { return health_; }
 
-  // A worker over a fresh ModelRunner (and its own thread pool), handed to the scheduler.
-  caf::actor start_worker(std::function<void(const StepPlan&)> before_step = {}) {
+  // A scheduler reporting to the probe, and a worker over a fresh ModelRunner (with its own
+  // thread pool) handed to it.
+  void start_worker() {
+    SchedulerSetup setup = scheduler_setup_;
+    setup.stats_subscriber = caf::actor_cast<caf::actor>(probe_);
+    scheduler_ = spawn_scheduler(system_, std::move(setup));
+    worker_ = spawn_worker(system_, worker_setup({}));
+    caf::anon_send(scheduler_, worker_atom::value, worker_);
+  }
+
+  // A health monitor, and a replica supervisor over scheduler and worker; the probe subscribes
+  // to the health monitor (its first HealthReport is waiting in the probe's mailbox).
+  void start_supervised(std::function<void(const StepPlan&)> before_step) {
+    health_ = spawn_health_monitor(system_);
+    ReplicaSetup setup;
+    setup.worker = worker_setup(std::move(before_step));
+    setup.scheduler = scheduler_setup_;
+    setup.health = health_;
+    setup.first_backoff = std::chrono::milliseconds(10);
+    supervisor_ = spawn_replica_supervisor(system_, std::move(setup));
+    probe_->send(health_, subscribe_atom::value);
+    probe_->request(supervisor_, caf::infinite, scheduler_atom::value)
+        .receive([&](caf::actor& scheduler) { scheduler_ = scheduler; },
+                 [&](caf::error& e) { FAIL("no scheduler: " << system_.render(e)); });
+  }
+
+  WorkerSetup worker_setup(std::function<void(const StepPlan&)> before_step) {
     WorkerSetup setup;
     setup.make_runner = [this] { return make_runner(); };
     setup.before_step = std::move(before_step);
-    worker_ = spawn_worker(system_, std::move(setup));
-    caf::anon_send(scheduler_, worker_atom::value, worker_);
-    return worker_;
+    return setup;
   }
 
   std::shared_ptr<ModelRunner> make_runner() {
@@ -117,8 +141,11 @@ class ActorNode {
   caf::actor_system system_{caf_config_};
   caf::scoped_actor probe_;
   std::shared_ptr<RequestContext> context_;
+  SchedulerSetup scheduler_setup_;
   caf::actor scheduler_;
   caf::actor worker_;
+  caf::actor supervisor_;
+  caf::actor health_;
 };
 
 }  // namespace troupe::test

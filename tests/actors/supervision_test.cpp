@@ -1,0 +1,102 @@
+// Failover and graceful drain on a real actor system with the default model.
+#include <atomic>
+#include <catch2/catch.hpp>
+
+#include "tests/support/actor_node.hpp"
+#include "tests/support/actor_probe.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+TEST_CASE("a worker that throws is restarted: queued requests complete, in-flight ones fail") {
+  const Model& model = test::shared_default_model();
+  auto reqs = test::greedy_requests(model.tokenizer, 16);
+  for (auto& r : reqs) r.params.max_tokens = 12;
+  EngineConfig config = test::small_engine_config();
+  config.scheduler.max_num_seqs = 4;  // 4 run, 12 wait without a token
+
+  test::ActorNode node(config);
+  ThreadPool pool(2);
+  Transformer transformer(model.config, model.weights, pool);
+  auto engine = Engine::create(transformer, config, node.end_of_generation());
+  REQUIRE(engine.ok());
+  const test::EngineOutputs expected = test::run_engine(**engine, reqs);
+
+  // The fault-injection hook: the worker throws before its sixth step, once.
+  auto steps = std::make_shared<std::atomic<int>>(0);
+  node.start_supervised([steps](const StepPlan& plan) {
+    if (!plan.chunks.empty() && ++*steps == 6) throw std::runtime_error("injected fault");
+  });
+  for (auto r : reqs) {
+    GenerateRequest g = test::as_generate_request(r);
+    g.timeout_ms = 100000;
+    node.request(std::move(g), node.probe_handle());
+  }
+  test::Received got;
+  test::receive_until(node.probe(), got, [&] { return got.ends.size() == reqs.size(); });
+
+  int failed = 0, completed = 0;
+  for (const auto& r : reqs) {
+    INFO(r.id);
+    const GenerationEnd& e = got.ends.at(r.id);
+    if (e.error.empty()) {
+      ++completed;
+      CHECK(got.tokens[r.id] == expected.at(r.id)[0]);  // re-queued, then generated in full
+    } else {
+      ++failed;
+      CHECK(e.error == request_error::kWorkerFailed);  // not a timeout: nothing hung
+      CHECK_FALSE(got.tokens[r.id].empty());           // only requests with tokens fail
+    }
+  }
+  CHECK(failed >= 1);
+  CHECK(failed <= 4);  // at most those running when the worker died
+  CHECK(completed == static_cast<int>(reqs.size()) - failed);
+  // The health monitor saw the restart, and the replica is ready again.
+  test::receive_until(node.probe(), got, [&] {
+    return !got.health.empty() && got.health.back().restarts == 1 && got.health.back().ready;
+  });
+}
+
+TEST_CASE("drain with 32 requests in flight completes all 32 and refuses new ones") {
+  const Model& model = test::shared_default_model();
+  auto reqs = test::greedy_requests(model.tokenizer, 32);
+  for (auto& r : reqs) r.params.max_tokens = 24;
+
+  test::ActorNode node;
+  node.start_worker();
+  for (const auto& r : reqs) node.request(test::as_generate_request(r), node.probe_handle());
+  caf::scoped_actor drainer{node.system()};
+  bool drain_sent = false;
+  test::Received got;
+  test::receive_until(
+      node.probe(), got, [&] { return got.ends.size() == reqs.size(); },
+      [&](const GenerationChunk&) {
+        if (drain_sent) return;
+        drain_sent = true;
+        drainer->send(node.scheduler(), drain_atom::value);
+        // Sent after the drain by the same actor, so it arrives after it: refused.
+        drainer
+            ->request(node.scheduler(), caf::infinite, submit_atom::value,
+                      wire::EngineRequest{"late", reqs[0].prompt, reqs[0].params, 0})
+            .receive(
+                [&](SubmitReply& reply) {
+                  CHECK_FALSE(reply.accepted);
+                  CHECK(reply.error == request_error::kDraining);
+                },
+                [&](caf::error& e) { FAIL(node.system().render(e)); });
+      });
+  for (const auto& r : reqs) {
+    INFO(r.id);
+    CHECK(got.ends.at(r.id).error.empty());
+    CHECK(got.ends.at(r.id).completion_tokens == 24);
+  }
+  // The drain answers once nothing is in flight.
+  drainer->receive([](drain_atom) {}, caf::after(60s) >> [] { FAIL("the drain never completed"); });
+  // A request through a request actor now ends with `draining` too.
+  GenerateRequest late = test::as_generate_request(reqs[1]);
+  late.id = "late-2";
+  node.request(late, node.probe_handle());
+  test::receive_until(node.probe(), got, [&] { return got.ends.count("late-2") > 0; });
+  CHECK(got.ends.at("late-2").error == request_error::kDraining);
+  CHECK(got.ends.at("late-2").completion_tokens == 0);
+}
