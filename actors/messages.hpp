@@ -36,54 +36,10 @@ using scheduler_atom = caf::atom_constant<caf::atom("scheduler")>;
 // scheduler -> itself: time to report statistics even when idle
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 
-// The scheduler's answer to a submission: accepted, or refused with a request_error code.
-struct SubmitReply {
-  bool accepted = false;
-  std::string error;
-  std::string message;
-};
-
-// scheduler -> request: the request ended without finishing (its worker failed).
-struct RequestFailure {
-  std::string request_id;
-  std::string error;  // a request_error code
-  std::string message;
-};
-
-// supervisor -> health monitor: a replica's worker is up (again) or down.
-struct WorkerStatus {
-  std::string replica;
-  bool up = false;
-  int32_t restarts = 0;  // since the replica started
-  std::string reason;    // why it went down
-};
-
-// The health monitor's view: live while the node runs; ready while it admits requests (not
-// draining, and some replica has a worker and reported within its heartbeat window).
-struct HealthReport {
-  bool live = true;
-  bool ready = false;
-  bool draining = false;
-  std::string reason;  // why not ready
-  int32_t restarts = 0;
-  std::vector<wire::ReplicaStats> replicas;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, WorkerStatus& x) {
-  return f(caf::meta::type_name("WorkerStatus"), x.replica, x.up, x.restarts, x.reason);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, HealthReport& x);
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, SubmitReply& x) {
-  return f(caf::meta::type_name("SubmitReply"), x.accepted, x.error, x.message);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, RequestFailure& x) {
-  return f(caf::meta::type_name("RequestFailure"), x.request_id, x.error, x.message);
-}
+using wire::HealthReport;
+using wire::RequestFailure;
+using wire::SubmitReply;
+using wire::WorkerStatus;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, SamplingParams& x) {
@@ -165,13 +121,24 @@ typename Inspector::result_type inspect(Inspector& f, ReplicaStats& x) {
            x.kv_blocks_free, x.preemptions, x.prefix_cache_queries, x.prefix_cache_hits,
            x.computed_tokens, x.step_seconds);
 }
-}  // namespace wire
-
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, WorkerStatus& x) {
+  return f(caf::meta::type_name("WorkerStatus"), x.replica, x.up, x.restarts, x.reason);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, SubmitReply& x) {
+  return f(caf::meta::type_name("SubmitReply"), x.accepted, x.error, x.message);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RequestFailure& x) {
+  return f(caf::meta::type_name("RequestFailure"), x.request_id, x.error, x.message);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, HealthReport& x) {
   return f(caf::meta::type_name("HealthReport"), x.live, x.ready, x.draining, x.reason, x.restarts,
            x.replicas);
 }
+}  // namespace wire
 
 // Every message type above, for an actor system that may serialize them (across nodes).
 void register_message_types(caf::actor_system_config& config);

@@ -36,6 +36,7 @@ struct ScheduledChunk {
 struct BlockCopy {
   int32_t from = 0;
   int32_t to = 0;
+  bool operator==(const BlockCopy&) const = default;
 };
 
 struct SchedulePlan {

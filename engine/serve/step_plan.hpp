@@ -18,6 +18,7 @@ struct NewSequence {
   SequenceId id = 0;
   SamplingParams params;
   std::vector<int32_t> prompt;
+  bool operator==(const NewSequence&) const = default;
 };
 
 // Tokens [start, start + tokens.size()) of one sequence, through its block table. When
@@ -29,6 +30,7 @@ struct ChunkWork {
   std::vector<int32_t> tokens;
   std::vector<int32_t> block_table;
   std::vector<SequenceId> samplers;
+  bool operator==(const ChunkWork&) const = default;
 };
 
 struct StepPlan {
@@ -36,16 +38,19 @@ struct StepPlan {
   std::vector<SequenceId> released;  // finished or aborted: the runner forgets them
   std::vector<BlockCopy> copies;     // copy-on-write of shared partial blocks, before the forward
   std::vector<ChunkWork> chunks;     // one forward over all of them
+  bool operator==(const StepPlan&) const = default;
 };
 
 struct SequenceSample {
   SequenceId id = 0;
   SampledToken token;
+  bool operator==(const SequenceSample&) const = default;
 };
 
 // One sample per entry of the chunks' samplers, in plan order.
 struct StepResult {
   std::vector<SequenceSample> samples;
+  bool operator==(const StepResult&) const = default;
 };
 
 }  // namespace troupe

@@ -1,6 +1,6 @@
 #include "net/wire/codec.hpp"
 
-#include <cmath>
+#include <concepts>
 #include <limits>
 #include <msgpack.hpp>
 #include <optional>
@@ -10,14 +10,175 @@ namespace troupe::wire {
 namespace {
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
+using Object = msgpack::object;
+
+// ---- the fields of every struct, listed once for writing and reading ----
+
+template <class V>
+void describe(V& v, TokenLogprob& x) {
+  v("token", x.token)("logprob", x.logprob);
+}
+template <class V>
+void describe(V& v, SampledToken& x) {
+  v("token", x.token)("logprob", x.logprob)("top", x.top);
+}
+template <class V>
+void describe(V& v, SamplingParams& x) {
+  v("temperature", x.temperature)("top_p", x.top_p)("top_k", x.top_k)("min_p", x.min_p)(
+      "repetition_penalty", x.repetition_penalty)("presence_penalty", x.presence_penalty)(
+      "frequency_penalty", x.frequency_penalty)("logit_bias", x.logit_bias)("seed", x.seed)(
+      "n", x.n)("max_tokens", x.max_tokens)("stop", x.stop)("stop_token_ids", x.stop_token_ids)(
+      "ignore_eos", x.ignore_eos)("logprobs", x.logprobs);
+}
+template <class V>
+void describe(V& v, EngineRequest& x) {
+  v("request_id", x.request_id)("prompt", x.prompt)("sampling", x.sampling)("priority", x.priority);
+}
+template <class V>
+void describe(V& v, TokenDelta& x) {
+  v("request_id", x.request_id)("index", x.index)("token", x.token)("finish", x.finish);
+}
+template <class V>
+void describe(V& v, ReplicaStats& x) {
+  v("replica", x.replica)("running", x.running)("waiting", x.waiting)(
+      "kv_blocks_used", x.kv_blocks_used)("kv_blocks_free", x.kv_blocks_free)(
+      "preemptions", x.preemptions)("prefix_cache_queries", x.prefix_cache_queries)(
+      "prefix_cache_hits", x.prefix_cache_hits)("computed_tokens", x.computed_tokens)(
+      "step_seconds", x.step_seconds);
+}
+template <class V>
+void describe(V& v, SubmitReply& x) {
+  v("accepted", x.accepted)("error", x.error)("message", x.message);
+}
+template <class V>
+void describe(V& v, RequestFailure& x) {
+  v("request_id", x.request_id)("error", x.error)("message", x.message);
+}
+template <class V>
+void describe(V& v, WorkerStatus& x) {
+  v("replica", x.replica)("up", x.up)("restarts", x.restarts)("reason", x.reason);
+}
+template <class V>
+void describe(V& v, HealthReport& x) {
+  v("live", x.live)("ready", x.ready)("draining", x.draining)("reason", x.reason)(
+      "restarts", x.restarts)("replicas", x.replicas);
+}
+template <class V>
+void describe(V& v, NewSequence& x) {
+  v("id", x.id)("params", x.params)("prompt", x.prompt);
+}
+template <class V>
+void describe(V& v, ChunkWork& x) {
+  v("id", x.id)("start", x.start)("tokens", x.tokens)("block_table", x.block_table)("samplers",
+                                                                                    x.samplers);
+}
+template <class V>
+void describe(V& v, BlockCopy& x) {
+  v("from", x.from)("to", x.to);
+}
+template <class V>
+void describe(V& v, StepPlan& x) {
+  v("added", x.added)("released", x.released)("copies", x.copies)("chunks", x.chunks);
+}
+template <class V>
+void describe(V& v, SequenceSample& x) {
+  v("id", x.id)("token", x.token);
+}
+template <class V>
+void describe(V& v, StepResult& x) {
+  v("samples", x.samples);
+}
+template <class V>
+void describe(V& v, ChatTurn& x) {
+  v("role", x.role)("content", x.content);
+}
+template <class V>
+void describe(V& v, GenerateRequest& x) {
+  v("id", x.id)("messages", x.messages)("prompt_tokens", x.prompt_tokens)("prompt", x.prompt)(
+      "sampling", x.sampling)("priority", x.priority)("timeout_ms", x.timeout_ms);
+}
+template <class V>
+void describe(V& v, GenerationChunk& x) {
+  v("request_id", x.request_id)("index", x.index)("text", x.text)("tokens", x.tokens)(
+      "finish_reason", x.finish_reason);
+}
+template <class V>
+void describe(V& v, GenerationEnd& x) {
+  v("request_id", x.request_id)("prompt_tokens", x.prompt_tokens)(
+      "completion_tokens", x.completion_tokens)("error", x.error)("message", x.message);
+}
+
+template <class T>
+const char* kind();
+template <>
+const char* kind<EngineRequest>() {
+  return "engine_request";
+}
+template <>
+const char* kind<TokenDelta>() {
+  return "token_delta";
+}
+template <>
+const char* kind<ReplicaStats>() {
+  return "replica_stats";
+}
+template <>
+const char* kind<SubmitReply>() {
+  return "submit_reply";
+}
+template <>
+const char* kind<RequestFailure>() {
+  return "request_failure";
+}
+template <>
+const char* kind<WorkerStatus>() {
+  return "worker_status";
+}
+template <>
+const char* kind<HealthReport>() {
+  return "health_report";
+}
+template <>
+const char* kind<StepPlan>() {
+  return "step_plan";
+}
+template <>
+const char* kind<StepResult>() {
+  return "step_result";
+}
+template <>
+const char* kind<GenerateRequest>() {
+  return "generate_request";
+}
+template <>
+const char* kind<GenerationChunk>() {
+  return "generation_chunk";
+}
+template <>
+const char* kind<GenerationEnd>() {
+  return "generation_end";
+}
+
+struct FieldCounter {
+  uint32_t count = 0;
+  template <typename T>
+  FieldCounter& operator()(const char*, T&) {
+    ++count;
+    return *this;
+  }
+};
+
+template <typename T>
+concept Described = requires(FieldCounter& c, T& x) {
+  describe(c, x);
+};
 
 // ---- writing ----
 
-void put(Packer& p, const TokenLogprob& v);
-void put(Packer& p, const SampledToken& v);
 void put(Packer& p, const std::pair<int32_t, float>& v);
 void put(Packer& p, FinishReason v);
-void put(Packer& p, const SamplingParams& v);
+template <Described T>
+void put(Packer& p, const T& v);
 
 void put(Packer& p, const std::string& v) {
   p.pack(v);
@@ -75,19 +236,13 @@ class Fields {
   Packer& p_;
 };
 
-void put(Packer& p, const TokenLogprob& v) {
-  Fields(p, 2)("token", v.token)("logprob", v.logprob);
-}
-void put(Packer& p, const SampledToken& v) {
-  Fields(p, 3)("token", v.token)("logprob", v.logprob)("top", v.top);
-}
-void put(Packer& p, const SamplingParams& v) {
-  Fields(p, 15)("temperature", v.temperature)("top_p", v.top_p)("top_k", int32_t{v.top_k})(
-      "min_p", v.min_p)("repetition_penalty", v.repetition_penalty)(
-      "presence_penalty", v.presence_penalty)("frequency_penalty", v.frequency_penalty)(
-      "logit_bias", v.logit_bias)("seed", v.seed)("n", int32_t{v.n})(
-      "max_tokens", int32_t{v.max_tokens})("stop", v.stop)("stop_token_ids", v.stop_token_ids)(
-      "ignore_eos", v.ignore_eos)("logprobs", int32_t{v.logprobs});
+template <Described T>
+void put(Packer& p, const T& v) {
+  T& x = const_cast<T&>(v);  // describe() lists fields of mutable structs; nothing is written
+  FieldCounter counter;
+  describe(counter, x);
+  Fields fields(p, counter.count);
+  describe(fields, x);
 }
 
 template <typename Body>
@@ -103,12 +258,9 @@ std::string envelope(const char* kind, const Body& write_body) {
 
 // ---- reading ----
 
-using Object = msgpack::object;
-
-Status get(const Object& o, const std::string& f, TokenLogprob& out);
-Status get(const Object& o, const std::string& f, SampledToken& out);
-Status get(const Object& o, const std::string& f, SamplingParams& out);
 Status get(const Object& o, const std::string& f, std::pair<int32_t, float>& out);
+template <Described T>
+Status get(const Object& o, const std::string& f, T& out);
 
 Error field_error(const std::string& field, const char* what) {
   return make_error("wire: field '" + field + "' " + what);
@@ -248,30 +400,12 @@ class Body {
   Status status_ = Ok{};
 };
 
-Status get(const Object& o, const std::string& f, TokenLogprob& out) {
+template <Described T>
+Status get(const Object& o, const std::string& f, T& out) {
   auto body = Body::of(o, f);
   if (!body) return body.error();
-  return (*body)("token", out.token)("logprob", out.logprob).status();
-}
-Status get(const Object& o, const std::string& f, SampledToken& out) {
-  auto body = Body::of(o, f);
-  if (!body) return body.error();
-  return (*body)("token", out.token)("logprob", out.logprob)("top", out.top).status();
-}
-Status get(const Object& o, const std::string& f, SamplingParams& out) {
-  auto body = Body::of(o, f);
-  if (!body) return body.error();
-  int32_t top_k = out.top_k, n = out.n, max_tokens = out.max_tokens, logprobs = out.logprobs;
-  auto s =
-      (*body)("temperature", out.temperature)("top_p", out.top_p)("top_k", top_k)(
-          "min_p", out.min_p)("repetition_penalty", out.repetition_penalty)(
-          "presence_penalty", out.presence_penalty)("frequency_penalty", out.frequency_penalty)(
-          "logit_bias", out.logit_bias)("seed", out.seed)("n", n)("max_tokens", max_tokens)(
-          "stop", out.stop)("stop_token_ids", out.stop_token_ids)("ignore_eos", out.ignore_eos)(
-          "logprobs", logprobs)
-          .status();
-  out.top_k = top_k, out.n = n, out.max_tokens = max_tokens, out.logprobs = logprobs;
-  return s;
+  describe(*body, out);
+  return body->status();
 }
 
 // The body of an envelope of `kind`, after checking version and kind.
@@ -310,54 +444,34 @@ Result<T> open_envelope(std::string_view bytes, const char* kind, const ReadBody
 
 }  // namespace
 
-std::string encode(const EngineRequest& x) {
-  return envelope("engine_request", [&](Packer& p) {
-    Fields(p, 4)("request_id", x.request_id)("prompt", x.prompt)("sampling", x.sampling)(
-        "priority", x.priority);
+template <typename Message>
+std::string encode(const Message& message) {
+  return envelope(kind<Message>(), [&](Packer& p) { put(p, message); });
+}
+
+template <typename Message>
+Result<Message> decode(std::string_view bytes) {
+  return open_envelope<Message>(bytes, kind<Message>(), [](Body& body, Message& out) {
+    describe(body, out);
+    return body.status();
   });
 }
 
-std::string encode(const TokenDelta& x) {
-  return envelope("token_delta", [&](Packer& p) {
-    Fields(p, 4)("request_id", x.request_id)("index", x.index)("token", x.token)("finish",
-                                                                                 x.finish);
-  });
-}
-
-std::string encode(const ReplicaStats& x) {
-  return envelope("replica_stats", [&](Packer& p) {
-    Fields(p, 10)("replica", x.replica)("running", x.running)("waiting", x.waiting)(
-        "kv_blocks_used", x.kv_blocks_used)("kv_blocks_free", x.kv_blocks_free)(
-        "preemptions", x.preemptions)("prefix_cache_queries", x.prefix_cache_queries)(
-        "prefix_cache_hits", x.prefix_cache_hits)("computed_tokens", x.computed_tokens)(
-        "step_seconds", x.step_seconds);
-  });
-}
-
-Result<EngineRequest> decode_engine_request(std::string_view bytes) {
-  return open_envelope<EngineRequest>(bytes, "engine_request", [](Body& b, EngineRequest& x) {
-    return b("request_id", x.request_id)("prompt", x.prompt)("sampling", x.sampling)("priority",
-                                                                                     x.priority)
-        .status();
-  });
-}
-
-Result<TokenDelta> decode_token_delta(std::string_view bytes) {
-  return open_envelope<TokenDelta>(bytes, "token_delta", [](Body& b, TokenDelta& x) {
-    return b("request_id", x.request_id)("index", x.index)("token", x.token)("finish", x.finish)
-        .status();
-  });
-}
-
-Result<ReplicaStats> decode_replica_stats(std::string_view bytes) {
-  return open_envelope<ReplicaStats>(bytes, "replica_stats", [](Body& b, ReplicaStats& x) {
-    return b("replica", x.replica)("running", x.running)("waiting", x.waiting)(
-               "kv_blocks_used", x.kv_blocks_used)("kv_blocks_free", x.kv_blocks_free)(
-               "preemptions", x.preemptions)("prefix_cache_queries", x.prefix_cache_queries)(
-               "prefix_cache_hits", x.prefix_cache_hits)("computed_tokens", x.computed_tokens)(
-               "step_seconds", x.step_seconds)
-        .status();
-  });
-}
+#define TROUPE_WIRE_MESSAGE(T)              \
+  template std::string encode<T>(const T&); \
+  template Result<T> decode<T>(std::string_view);
+TROUPE_WIRE_MESSAGE(EngineRequest)
+TROUPE_WIRE_MESSAGE(TokenDelta)
+TROUPE_WIRE_MESSAGE(ReplicaStats)
+TROUPE_WIRE_MESSAGE(SubmitReply)
+TROUPE_WIRE_MESSAGE(RequestFailure)
+TROUPE_WIRE_MESSAGE(WorkerStatus)
+TROUPE_WIRE_MESSAGE(HealthReport)
+TROUPE_WIRE_MESSAGE(StepPlan)
+TROUPE_WIRE_MESSAGE(StepResult)
+TROUPE_WIRE_MESSAGE(GenerateRequest)
+TROUPE_WIRE_MESSAGE(GenerationChunk)
+TROUPE_WIRE_MESSAGE(GenerationEnd)
+#undef TROUPE_WIRE_MESSAGE
 
 }  // namespace troupe::wire

@@ -1,8 +1,9 @@
 #pragma once
-// The payloads that cross nodes, as plain structs: what a request actor submits to a replica's
-// scheduler, the tokens that come back, and the statistics a replica reports. actors/ gives them
-// CAF inspect functions; net/wire/codec gives them a msgpack encoding that a non-C++ peer can
-// speak.
+// The actors' message payloads that are not engine types, as plain structs: what a request actor
+// submits to a replica's scheduler and the answers, the tokens that come back, the statistics
+// and health a replica reports. actors/messages.hpp gives them (and the engine types they
+// travel with) CAF inspect functions; net/wire/codec gives every message type a msgpack
+// encoding that a non-C++ peer can speak.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,6 +48,44 @@ struct ReplicaStats {
   int64_t computed_tokens = 0;
   double step_seconds = 0;  // the last step's duration
   bool operator==(const ReplicaStats&) const = default;
+};
+
+// The scheduler's answer to a submission: accepted, or refused with a request_error code
+// (engine/serve/generate_request.hpp).
+struct SubmitReply {
+  bool accepted = false;
+  std::string error;
+  std::string message;
+  bool operator==(const SubmitReply&) const = default;
+};
+
+// scheduler -> request: the request ended without finishing (its worker failed).
+struct RequestFailure {
+  std::string request_id;
+  std::string error;  // a request_error code (engine/serve/generate_request.hpp)
+  std::string message;
+  bool operator==(const RequestFailure&) const = default;
+};
+
+// supervisor -> health monitor: a replica's worker is up (again) or down.
+struct WorkerStatus {
+  std::string replica;
+  bool up = false;
+  int32_t restarts = 0;  // since the replica started
+  std::string reason;    // why it went down
+  bool operator==(const WorkerStatus&) const = default;
+};
+
+// The health monitor's view: live while the node runs; ready while it admits requests (not
+// draining, and some replica has a worker and reported within its heartbeat window).
+struct HealthReport {
+  bool live = true;
+  bool ready = false;
+  bool draining = false;
+  std::string reason;  // why not ready
+  int32_t restarts = 0;
+  std::vector<wire::ReplicaStats> replicas;
+  bool operator==(const HealthReport&) const = default;
 };
 
 }  // namespace troupe::wire
