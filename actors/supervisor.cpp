@@ -14,6 +14,7 @@ struct SupervisorState {
   int32_t restarts = 0;
   std::chrono::milliseconds backoff{0};
   Clock::time_point worker_started{};
+  bool draining = false;  // a restarted scheduler drains too
   static inline const char* name = "replica_supervisor";
 };
 
@@ -42,6 +43,7 @@ void start_scheduler(Self* self) {
   setup.stats_subscriber = s.setup.health;
   s.scheduler = spawn_scheduler(self->system(), std::move(setup));
   self->monitor(s.scheduler);
+  if (s.draining) self->send(s.scheduler, drain_atom::value);
 }
 
 // Waits out the backoff, then starts a worker; the backoff doubles up to its maximum and starts
@@ -88,6 +90,10 @@ caf::behavior supervisor(Self* self, ReplicaSetup setup) {
         if (!self->state.worker) start_worker(self);
       },
       [self](scheduler_atom) { return self->state.scheduler; },
+      [self](drain_atom) {
+        self->state.draining = true;
+        return self->delegate(self->state.scheduler, drain_atom::value);
+      },
   };
 }
 

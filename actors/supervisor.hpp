@@ -23,7 +23,8 @@ struct ReplicaSetup {
   std::chrono::milliseconds stable_after{30000};  // a worker up this long resets the backoff
 };
 
-// Speaks: (scheduler_atom) -> the replica's current scheduler. An exit message stops the replica.
+// Speaks: (scheduler_atom) -> the replica's current scheduler; (drain_atom) -> drain_atom once its
+// scheduler has no request in flight. An exit message stops the replica.
 caf::actor spawn_replica_supervisor(caf::actor_system& system, ReplicaSetup setup);
 
 }  // namespace troupe

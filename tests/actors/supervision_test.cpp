@@ -100,3 +100,55 @@ TEST_CASE("drain with 32 requests in flight completes all 32 and refuses new one
   CHECK(got.ends.at("late-2").error == request_error::kDraining);
   CHECK(got.ends.at("late-2").completion_tokens == 0);
 }
+
+TEST_CASE("a node drains: not ready at once, and the answer says whether work finished in time") {
+  const Model& model = test::shared_default_model();
+  SECTION("in time") {
+    auto reqs = test::greedy_requests(model.tokenizer, 8);
+    test::ActorNode node;
+    const caf::actor root = node.start_node(std::chrono::seconds(120));
+    for (const auto& r : reqs) node.request(test::as_generate_request(r), node.probe_handle());
+    node.probe()->send(root, drain_atom::value);
+    test::Received got;
+    bool answered = false, in_time = false;
+    node.probe()->receive_while([&] { return !answered || got.ends.size() < reqs.size(); })(
+        [&](drain_atom, bool finished) { answered = true, in_time = finished; },
+        [&](GenerationChunk&) {}, [&](GenerationEnd& e) { got.ends[e.request_id] = e; },
+        caf::after(120s) >> [] { FAIL("drain hangs"); });
+    CHECK(in_time);
+    for (const auto& [id, end] : got.ends) {
+      INFO(id);  // admitted before the drain, or refused by it: never cut short
+      CHECK((end.error.empty() || end.error == request_error::kDraining));
+      if (end.error.empty()) CHECK(end.completion_tokens > 0);
+    }
+    node.probe()
+        ->request(root, caf::infinite, health_atom::value)
+        .receive(
+            [](HealthReport& h) {
+              CHECK_FALSE(h.ready);
+              CHECK(h.draining);
+              CHECK(h.reason == "draining");
+            },
+            [&](caf::error& e) { FAIL(node.system().render(e)); });
+  }
+  SECTION("past the timeout") {
+    auto reqs = test::greedy_requests(model.tokenizer, 4);
+    for (auto& r : reqs) r.params.max_tokens = 400;  // far longer than the drain timeout
+    test::ActorNode node;
+    const caf::actor root = node.start_node(std::chrono::milliseconds(300));
+    for (const auto& r : reqs) node.request(test::as_generate_request(r), node.probe_handle());
+    bool first_chunk = false;
+    test::Received got;
+    test::receive_until(
+        node.probe(), got, [&] { return first_chunk; },
+        [&](const GenerationChunk&) { first_chunk = true; });
+    node.probe()
+        ->request(root, caf::infinite, drain_atom::value)
+        .receive([](drain_atom, bool finished) { CHECK_FALSE(finished); },
+                 [&](caf::error& e) { FAIL(node.system().render(e)); });
+    // The process would exit now; stopping the tree ends the requests with an error, promptly.
+    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    test::receive_until(node.probe(), got, [&] { return got.ends.size() == reqs.size(); });
+    for (const auto& [id, end] : got.ends) CHECK_FALSE(end.error.empty());
+  }
+}

@@ -7,6 +7,7 @@
 
 #include "actors/health_monitor.hpp"
 #include "actors/messages.hpp"
+#include "actors/node.hpp"
 #include "actors/request.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/supervisor.hpp"
@@ -63,7 +64,7 @@ class ActorNode {
   }
 
   ~ActorNode() {
-    for (const caf::actor& a : {scheduler_, worker_, supervisor_, health_}) {
+    for (const caf::actor& a : {node_, scheduler_, worker_, supervisor_, health_}) {
       if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     }
   }
@@ -101,6 +102,21 @@ class ActorNode {
     probe_->request(supervisor_, caf::infinite, scheduler_atom::value)
         .receive([&](caf::actor& scheduler) { scheduler_ = scheduler; },
                  [&](caf::error& e) { FAIL("no scheduler: " << system_.render(e)); });
+  }
+
+  // A whole node (health monitor, one supervised replica) whose scheduler the requests use.
+  caf::actor start_node(std::chrono::milliseconds drain_timeout) {
+    NodeSetup setup;
+    ReplicaSetup replica;
+    replica.worker = worker_setup({});
+    replica.scheduler = scheduler_setup_;
+    setup.replicas.push_back(std::move(replica));
+    setup.drain_timeout = drain_timeout;
+    node_ = spawn_node(system_, std::move(setup));
+    probe_->request(node_, caf::infinite, scheduler_atom::value)
+        .receive([&](caf::actor& scheduler) { scheduler_ = scheduler; },
+                 [&](caf::error& e) { FAIL("no scheduler: " << system_.render(e)); });
+    return node_;
   }
 
   WorkerSetup worker_setup(std::function<void(const StepPlan&)> before_step) {
@@ -146,6 +162,7 @@ class ActorNode {
   caf::actor worker_;
   caf::actor supervisor_;
   caf::actor health_;
+  caf::actor node_;
 };
 
 }  // namespace troupe::test
