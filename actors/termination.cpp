@@ -1,0 +1,47 @@
+#include "actors/termination.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+namespace troupe {
+namespace {
+
+sigset_t termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+void wait_for_signal() {
+  const sigset_t set = termination_signals();
+  int signal = 0;
+  while (sigwait(&set, &signal) != 0) {
+  }
+}
+
+}  // namespace
+
+void block_termination_signals() {
+  const sigset_t set = termination_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int drain_on_termination_signal(caf::actor_system& system, const caf::actor& node) {
+  wait_for_signal();
+  std::thread([] {
+    wait_for_signal();
+    std::_Exit(130);  // the second signal: no more waiting
+  }).detach();
+  caf::scoped_actor self{system};
+  int status = 1;
+  self->request(node, caf::infinite, drain_atom::value)
+      .receive([&](drain_atom, bool in_time) { status = in_time ? 0 : 1; },
+               [&](caf::error&) { status = 1; });
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  return status;
+}
+
+}  // namespace troupe

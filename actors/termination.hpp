@@ -1,0 +1,21 @@
+#pragma once
+// SIGTERM and SIGINT as a graceful drain: the first signal drains the node (no new requests,
+// in-flight ones finish, up to its drain timeout) and the process then exits 0; a second
+// signal exits at once. Signals are taken synchronously by sigwait, so nothing runs in a signal
+// handler.
+#include <chrono>
+
+#include "actors/messages.hpp"
+
+namespace troupe {
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread started after it: call it
+// first in main, before the actor system exists.
+void block_termination_signals();
+
+// Waits for the first signal, drains `node` (see spawn_node) and returns the process's exit code:
+// 0 when the drain finished in time, 1 when its timeout cut it short. A second signal during the
+// drain ends the process at once with status 130.
+int drain_on_termination_signal(caf::actor_system& system, const caf::actor& node);
+
+}  // namespace troupe

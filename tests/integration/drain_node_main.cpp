@@ -1,0 +1,137 @@
+// A node on the default model for the signal test: submits N greedy requests, prints
+// "generating" at the first chunk, drains on SIGTERM/SIGINT, then prints how the requests ended.
+// Usage: drain_node MODEL N MAX_TOKENS DRAIN_TIMEOUT_MS
+#include <iostream>
+#include <string>
+
+#include "actors/node.hpp"
+#include "actors/request.hpp"
+#include "actors/termination.hpp"
+#include "engine/model/transformer.hpp"
+#include "engine/serve/model_runner.hpp"
+
+using namespace troupe;
+
+namespace {
+
+struct Client {
+  int expected = 0, ok = 0, draining = 0, other = 0;
+  bool generating = false;
+  caf::response_promise done;
+  bool waiting = false;
+  static inline const char* name = "client";
+};
+
+caf::behavior client(caf::stateful_actor<Client>* self, int expected) {
+  self->state.expected = expected;
+  auto finished = [self] {
+    auto& s = self->state;
+    if (s.waiting && s.ok + s.draining + s.other == s.expected) s.done.deliver(drain_atom::value);
+  };
+  return {
+      [self](GenerationChunk&) {
+        if (!self->state.generating) std::cout << "generating" << std::endl;
+        self->state.generating = true;
+      },
+      [self, finished](GenerationEnd& e) {
+        auto& s = self->state;
+        if (e.error.empty()) {
+          ++s.ok;
+        } else if (e.error == request_error::kDraining) {
+          ++s.draining;
+        } else {
+          ++s.other;
+          std::cout << "request " << e.request_id << " failed: " << e.error << std::endl;
+        }
+        finished();
+      },
+      // Answers once every request has ended.
+      [self, finished](drain_atom) -> caf::result<drain_atom> {
+        self->state.done = self->make_response_promise();
+        self->state.waiting = true;
+        auto promise = self->state.done;
+        finished();
+        return promise;
+      },
+      [self](caf::get_atom) {
+        auto& s = self->state;
+        std::cout << "ended " << s.ok + s.draining + s.other << ": ok " << s.ok << ", draining "
+                  << s.draining << ", failed " << s.other << std::endl;
+      },
+  };
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  block_termination_signals();
+  if (argc != 5) {
+    std::cerr << "usage: drain_node MODEL N MAX_TOKENS DRAIN_TIMEOUT_MS\n";
+    return 2;
+  }
+  auto model = load_model(argv[1]);
+  if (!model) {
+    std::cerr << model.message() << "\n";
+    return 2;
+  }
+  const int requests = std::stoi(argv[2]);
+  const int max_tokens = std::stoi(argv[3]);
+  EngineConfig engine;
+  engine.max_model_len = 2048;
+  engine.kv_cache_memory = int64_t{256} << 20;
+  auto layout = plan_engine_layout(engine, model->config);
+  if (!layout) return 2;
+
+  caf::actor_system_config config;
+  register_message_types(config);
+  caf::actor_system system{config};
+  NodeSetup setup;
+  ReplicaSetup replica;
+  const Model* m = &*model;
+  const int kv_blocks = layout->kv_blocks;
+  replica.worker.make_runner = [m, kv_blocks] {
+    struct Bundle {
+      ThreadPool pool;
+      std::unique_ptr<Transformer> transformer;
+      std::unique_ptr<ModelRunner> runner;
+    };
+    auto b = std::make_shared<Bundle>();
+    b->transformer = std::make_unique<Transformer>(m->config, m->weights, b->pool);
+    b->runner = std::make_unique<ModelRunner>(*b->transformer, kv_blocks, 16);
+    return std::shared_ptr<ModelRunner>(b, b->runner.get());
+  };
+  replica.scheduler.make_planner = [m, engine] {
+    auto planner =
+        StepPlanner::create(m->config, engine, [m](int32_t t) { return m->tokenizer.is_eog(t); });
+    return std::move(planner.value());
+  };
+  setup.replicas.push_back(std::move(replica));
+  setup.drain_timeout = std::chrono::milliseconds(std::stoi(argv[4]));
+  const caf::actor node = spawn_node(system, std::move(setup));
+
+  auto prompts = PromptBuilder::create(*model);
+  auto context = std::make_shared<RequestContext>(RequestContext{m, std::move(*prompts)});
+  const caf::actor sink = system.spawn(client, requests);
+  caf::scoped_actor self{system};
+  caf::actor scheduler;
+  self->request(node, caf::infinite, scheduler_atom::value)
+      .receive([&](caf::actor& s) { scheduler = s; }, [](caf::error&) {});
+  for (int i = 0; i < requests; ++i) {
+    GenerateRequest r;
+    r.id = "r" + std::to_string(i);
+    r.prompt = "Count from one to one thousand: one, two, three,";
+    r.sampling.temperature = 0;
+    r.sampling.max_tokens = max_tokens;
+    r.sampling.ignore_eos = true;
+    spawn_request(system, context, std::move(r), scheduler, sink);
+  }
+  const int status = drain_on_termination_signal(system, node);
+  if (status == 0) {
+    self->request(sink, caf::infinite, drain_atom::value)
+        .receive([](drain_atom) {}, [](caf::error&) {});
+  }
+  self->send(sink, caf::get_atom::value);
+  self->send_exit(sink, caf::exit_reason::user_shutdown);
+  std::cout << "exit " << status << std::endl;
+  return status;
+}
