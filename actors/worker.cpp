@@ -1,10 +1,13 @@
 #include "actors/worker.hpp"
 
+#include "kernels/cpu/communicator.hpp"
+
 namespace troupe {
 namespace {
 
 struct WorkerState {
   std::shared_ptr<ModelRunner> runner;
+  SingleRankCommunicator tensor_parallel;  // size 1: one rank per replica on the CPU
   static inline const char* name = "worker";
 };
 

@@ -1,7 +1,8 @@
 #pragma once
 // The worker actor (the design card's GPU-worker; the CPU today): owns a ModelRunner — its model
-// shard, KV cache memory and samplers — and executes the scheduler's step plans, one at a time,
-// on a thread of its own (a detached actor), never on CAF's scheduler threads.
+// shard, KV cache memory and samplers — and its tensor-parallel communicator (one rank for now),
+// and executes the scheduler's step plans, one at a time, on a thread of its own (a detached
+// actor), never on CAF's scheduler threads.
 #include <functional>
 #include <memory>
 

@@ -89,3 +89,44 @@ TEST_CASE("cancelling half of the requests mid-generation returns the KV pool to
   // The cancelled requests stopped well short of their 60 tokens.
   for (const auto& id : cancelled) CHECK(got.tokens[id].size() < 60);
 }
+
+TEST_CASE("past --max-waiting a request is refused as overloaded; past its deadline, timeout") {
+  const Model& model = test::shared_default_model();
+  auto reqs = test::greedy_requests(model.tokenizer, 6);
+  for (auto& r : reqs) r.params.max_tokens = 40;
+  EngineConfig config = test::small_engine_config();
+  config.scheduler.max_num_seqs = 1;  // one runs; the others wait
+  test::ActorNode node(config, /*max_waiting=*/2);
+  node.start_worker();
+  for (const auto& r : reqs) node.request(test::as_generate_request(r), node.probe_handle());
+  test::Received got;
+  test::receive_until(node.probe(), got, [&] { return got.ends.size() == reqs.size(); });
+  int overloaded = 0, completed = 0;
+  for (const auto& [id, end] : got.ends) {
+    if (end.error == request_error::kOverloaded) {
+      ++overloaded;
+      CHECK(end.completion_tokens == 0);
+      CHECK(end.message == "the waiting queue is full (2 requests): retry later");
+    } else {
+      CHECK(end.error.empty());
+      ++completed;
+    }
+  }
+  CHECK(completed == 3);  // one running, two waiting
+  CHECK(overloaded == 3);
+
+  GenerateRequest slow = test::as_generate_request(reqs[0]);
+  slow.id = "slow";
+  slow.sampling.max_tokens = 400;
+  slow.timeout_ms = 200;
+  node.request(slow, node.probe_handle());
+  test::receive_until(node.probe(), got, [&] { return got.ends.count("slow") > 0; });
+  CHECK(got.ends.at("slow").error == request_error::kTimeout);
+  CHECK(got.ends.at("slow").completion_tokens < 400);
+  // The deadline aborted it at the scheduler: the pool empties.
+  auto idle = [&] {
+    const auto& s = got.stats.back();
+    return s.running == 0 && s.waiting == 0 && s.kv_blocks_used == 0;
+  };
+  test::receive_until(node.probe(), got, idle);
+}
