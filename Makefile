@@ -40,8 +40,8 @@ clean:
 # libFuzzer targets (clang): build each tests/fuzz/fuzz_*.cpp and run it for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR ?= build-fuzz
-FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I.
-FUZZ_ENGINE := $(wildcard engine/*/*.cpp) $(wildcard kernels/cpu/*.cpp)
+FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. -DMSGPACK_NO_BOOST
+FUZZ_ENGINE := $(wildcard engine/*/*.cpp) $(wildcard kernels/cpu/*.cpp) $(wildcard net/*/*.cpp)
 fuzz: deps
 	@command -v clang++ >/dev/null || apt-get install -y -qq clang libclang-rt-14-dev
 	mkdir -p $(FUZZ_DIR)
