@@ -33,20 +33,25 @@ template <typename T>
 void check(std::string_view bytes) {
   auto decoded = wire::decode<T>(bytes);
   if (!decoded) return;
-  auto again = wire::decode<T>(wire::encode(*decoded));
-  if (!again || !(*again == *decoded)) {
-    // NaNs compare unequal and are allowed to; anything else is a codec bug.
-    if (!again) std::abort();
-  }
+  // What decodes must encode to bytes that decode again (equality is not asked: NaN != NaN).
+  if (!wire::decode<T>(wire::encode(*decoded))) std::abort();
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  test::Random r(0);
-  test::for_each_message_type(r, [&](const auto& value) {
-    check<std::decay_t<decltype(value)>>(bytes);
-  });
+  check<wire::EngineRequest>(bytes);
+  check<wire::TokenDelta>(bytes);
+  check<wire::ReplicaStats>(bytes);
+  check<wire::SubmitReply>(bytes);
+  check<wire::RequestFailure>(bytes);
+  check<wire::WorkerStatus>(bytes);
+  check<wire::HealthReport>(bytes);
+  check<StepPlan>(bytes);
+  check<StepResult>(bytes);
+  check<GenerateRequest>(bytes);
+  check<GenerationChunk>(bytes);
+  check<GenerationEnd>(bytes);
   return 0;
 }
