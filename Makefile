@@ -27,8 +27,10 @@ serve: model
 	$(TROUPE) generate --chat --system "You are a helpful assistant." --temperature 0 \
 	  --max-tokens 64 --prompt "What is the capital of France?"
 
+# One test at a time: the model tests use every core themselves, and two at once on a small
+# machine spin against each other (ten times slower in all).
 test: model
-	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build of everything, then all tests.
 test-asan:
