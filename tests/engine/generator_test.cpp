@@ -43,7 +43,7 @@ TEST_CASE("generator: greedy output is deterministic and streamed text adds up")
   CHECK(streamed == a->text);
 }
 
-TEST_CASE("generator: seeded sampling repeats; stop strings and stop ids end with 'stop'") {
+TEST_CASE("generator: seeded sampling repeats, and stop strings and stop ids end with 'stop'") {
   TinyRuntime rt;
   Generator gen(*rt.transformer, rt.model.tokenizer);
   const auto prompt = rt.model.tokenizer.encode("on the", true, true);

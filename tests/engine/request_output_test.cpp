@@ -52,7 +52,7 @@ TEST_CASE("request output streams exactly the decoded text, ending on length") {
   CHECK(end.completion_tokens == static_cast<int>(ids.size()));
 }
 
-TEST_CASE("a stop string ends the sample before it, even across tokens; later tokens are ignored") {
+TEST_CASE("a stop string ends the sample before it, even across tokens, and later tokens are ignored") {
   const Tokenizer& tok = model().tokenizer;
   const auto ids = tok.encode("The answer is Paris. The end.", false, false);
   SamplingParams params;
@@ -66,7 +66,7 @@ TEST_CASE("a stop string ends the sample before it, even across tokens; later to
   CHECK_FALSE(out.add(0, token(ids[0]), FinishReason::none).has_value());
 }
 
-TEST_CASE("an end-of-generation token adds no text; n samples end one by one") {
+TEST_CASE("an end-of-generation token adds no text, and n samples end one by one") {
   const Tokenizer& tok = model().tokenizer;
   SamplingParams params;
   params.n = 2;

@@ -25,7 +25,7 @@ TEST_CASE("sampler: temperature 0 is argmax, and so is top_k 1") {
   for (int i = 0; i < 20; ++i) CHECK(Sampler(top1).sample(logits, {}, {}).token == 1);
 }
 
-TEST_CASE("sampler: the same seed gives the same tokens; sampling follows the distribution") {
+TEST_CASE("sampler: the same seed gives the same tokens, and sampling follows the distribution") {
   const auto logits = logits_of({0.0f, std::log(3.0f), -100.0f});
   SamplingParams p;
   p.seed = 1234;
