@@ -27,7 +27,7 @@ struct ModelWeights {
   WeightMatrix token_embedding;            // [vocab][embedding_dim]
   std::vector<LayerWeights> layers;
   const float* output_norm = nullptr;
-  WeightMatrix output;  // the token embedding itself when tied
+  WeightMatrix output;                                    // the token embedding itself when tied
   std::vector<std::shared_ptr<const PackedRows>> packed;  // what the matrices' `packed` point into
 };
 

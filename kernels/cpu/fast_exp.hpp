@@ -64,8 +64,8 @@ inline __m512 fast_exp(__m512 x) {
   const __m512 s2 = _mm512_castsi512_ps(
       _mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(whole, half), bias), 23));
   __m512 result = _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
-  result = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, -limit, _CMP_LT_OQ), result,
-                                _mm512_setzero_ps());
+  result =
+      _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, -limit, _CMP_LT_OQ), result, _mm512_setzero_ps());
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, limit, _CMP_GT_OQ), result,
                               _mm512_set1_ps(INFINITY));
 }

@@ -90,7 +90,8 @@ TEST_CASE("cancelling half of the requests mid-generation returns the KV pool to
   for (const auto& id : cancelled) CHECK(got.tokens[id].size() < 60);
 }
 
-TEST_CASE("past --max-waiting a request is refused as overloaded, and past its deadline it times out") {
+TEST_CASE(
+    "past --max-waiting a request is refused as overloaded, and past its deadline it times out") {
   const Model& model = test::shared_default_model();
   auto reqs = test::greedy_requests(model.tokenizer, 6);
   for (auto& r : reqs) r.params.max_tokens = 40;

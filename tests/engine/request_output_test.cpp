@@ -18,7 +18,9 @@ const Model& model() {
   return m;
 }
 
-SampledToken token(int32_t id) { return SampledToken{id, -0.5f, {}}; }
+SampledToken token(int32_t id) {
+  return SampledToken{id, -0.5f, {}};
+}
 
 // Feeds `ids` to sample 0, the last with `last_finish`; returns the concatenated text.
 std::string stream(RequestOutput& out, const std::vector<int32_t>& ids, FinishReason last_finish,
@@ -52,7 +54,8 @@ TEST_CASE("request output streams exactly the decoded text, ending on length") {
   CHECK(end.completion_tokens == static_cast<int>(ids.size()));
 }
 
-TEST_CASE("a stop string ends the sample before it, even across tokens, and later tokens are ignored") {
+TEST_CASE(
+    "a stop string ends the sample before it, even across tokens, and later tokens are ignored") {
   const Tokenizer& tok = model().tokenizer;
   const auto ids = tok.encode("The answer is Paris. The end.", false, false);
   SamplingParams params;
