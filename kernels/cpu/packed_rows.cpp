@@ -90,6 +90,7 @@ void group_tile(const std::byte* group, int64_t blocks, const ActivationBlock* x
   const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
   for (int64_t i = 0; i < blocks; ++i) {
     const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(scales + i));
+    const __m512 mw = kQ4_1 ? _mm512_cvtph_ps(_mm256_load_si256(mins + i)) : _mm512_setzero_ps();
     __m512i q[8];
     const auto* v = reinterpret_cast<const __m512i*>(values + i * value_bytes_per_block(kType));
     if constexpr (kQ4_1) {
@@ -112,7 +113,6 @@ void group_tile(const std::byte* group, int64_t blocks, const ActivationBlock* x
         acc[t][j] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dot), acc[t][j]);
       }
       if constexpr (kQ4_1) {
-        const __m512 mw = _mm512_cvtph_ps(_mm256_load_si256(mins + i));
         const __m512 term = _mm512_mul_round_ps(mw, _mm512_set1_ps(a.sum), kRound);
         min_sum[t] = _mm512_add_round_ps(min_sum[t], term, kRound);
       }

@@ -16,12 +16,12 @@ namespace {
 // differences, not summation noise that the model's 8-bit activations would amplify.
 constexpr int kLanes = 16;
 
-// Scores of `count` consecutive slots of one block, from `slot` on, for one head: each the dot of q
+// Scores of the first `count` slots of one block for one head: each the dot of q
 // with the slot's key, dimension i summed into lane i % 16, the lanes reduced as
 // reduce_16_lanes does, then scaled. `keys` is the head's first key dimension in the block.
-void scores_scalar(const float* q, const uint16_t* keys, int block_size, int slot, int count,
-                   int head_dim, float scale, float* out) {
-  for (int s = slot; s < slot + count; ++s) {
+void scores_scalar(const float* q, const uint16_t* keys, int block_size, int count, int head_dim,
+                   float scale, float* out) {
+  for (int s = 0; s < count; ++s) {
     float lanes[kLanes] = {};
     for (int i = 0; i < head_dim; ++i) {
       lanes[i % kLanes] =
@@ -101,10 +101,9 @@ void head_scores(const PagedKvLayer& layer, const int32_t* block_table, int kv_o
   for (int first = 0; first < length; first += bs) {
     const uint16_t* keys = layer.key_block(block_table[first / bs]) + kv_offset * bs;
     const int count = std::min(bs, length - first);
-    int slot = 0;
 #if defined(__AVX512F__)
     if (bs % kLanes == 0) {
-      for (; slot < count; slot += kLanes) {
+      for (int slot = 0; slot < count; slot += kLanes) {
         if (slot + kLanes <= count) {
           scores_16(q, keys, bs, slot, head_dim, scale, scores + first + slot);
         } else {  // the block's last, partly filled slots: computed whole, kept in part
@@ -116,7 +115,7 @@ void head_scores(const PagedKvLayer& layer, const int32_t* block_table, int kv_o
       continue;
     }
 #endif
-    scores_scalar(q, keys, bs, slot, count - slot, head_dim, scale, scores + first + slot);
+    scores_scalar(q, keys, bs, count, head_dim, scale, scores + first);
   }
 }
 

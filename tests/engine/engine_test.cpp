@@ -90,6 +90,12 @@ TEST_CASE("engine: each request's tokens are the same alone or batched with 31 o
   variants.push_back({"no prefix caching", config_with(256, 8192)});
   variants.back().config.enable_prefix_caching = false;
   variants.push_back({"preempting", config_with(256, 320)});  // room for a fraction of them
+  // Attention reads keys 16 slots at a time in blocks of 16 or 32, one slot at a time in blocks
+  // of 8: the same sums in the same order.
+  variants.push_back({"blocks of 8", config_with(256, 8192)});
+  variants.back().config.block_size = 8;
+  variants.push_back({"blocks of 32", config_with(256, 8192)});
+  variants.back().config.block_size = 32;
 
   for (const Variant& v : variants) {
     INFO(v.name << (seeded ? ", seeded sampling" : ", greedy"));
