@@ -46,4 +46,18 @@ StepResult ModelRunner::execute(const StepPlan& plan) {
   return result;
 }
 
+std::shared_ptr<ModelRunner> make_model_runner(const Model& model, int kv_blocks, int block_size,
+                                               int threads) {
+  struct Bundle {
+    explicit Bundle(int threads) : pool(threads) {}
+    ThreadPool pool;
+    std::unique_ptr<Transformer> transformer;
+    std::unique_ptr<ModelRunner> runner;
+  };
+  auto bundle = std::make_shared<Bundle>(threads);
+  bundle->transformer = std::make_unique<Transformer>(model.config, model.weights, bundle->pool);
+  bundle->runner = std::make_unique<ModelRunner>(*bundle->transformer, kv_blocks, block_size);
+  return std::shared_ptr<ModelRunner>(bundle, bundle->runner.get());  // aliases the bundle
+}
+
 }  // namespace troupe

@@ -3,10 +3,12 @@
 // sequence's sampler. execute() runs one StepPlan — block copies, one forward over every chunk,
 // then the samples — and knows nothing of requests, queues or finish rules. The worker actor
 // owns one.
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "engine/kv/kv_cache.hpp"
+#include "engine/model/model.hpp"
 #include "engine/model/transformer.hpp"
 #include "engine/serve/step_plan.hpp"
 
@@ -35,5 +37,10 @@ class ModelRunner {
   std::unordered_map<SequenceId, SequenceSampling> sequences_;
   std::vector<SequenceChunk> chunks_;
 };
+
+// A runner over `model`'s weights with a thread pool and forward pass of its own, kept alive by
+// the returned pointer; `model` must outlive it. threads = 0: one per core.
+std::shared_ptr<ModelRunner> make_model_runner(const Model& model, int kv_blocks, int block_size,
+                                               int threads = 0);
 
 }  // namespace troupe

@@ -7,7 +7,6 @@
 #include "actors/node.hpp"
 #include "actors/request.hpp"
 #include "actors/termination.hpp"
-#include "engine/model/transformer.hpp"
 #include "engine/serve/model_runner.hpp"
 
 using namespace troupe;
@@ -74,8 +73,13 @@ int main(int argc, char** argv) {
     std::cerr << model.message() << "\n";
     return 2;
   }
-  const int requests = std::stoi(argv[2]);
-  const int max_tokens = std::stoi(argv[3]);
+  int requests = 0, max_tokens = 0, drain_ms = 0;
+  try {
+    requests = std::stoi(argv[2]), max_tokens = std::stoi(argv[3]), drain_ms = std::stoi(argv[4]);
+  } catch (const std::exception&) {
+    std::cerr << "drain_node: N, MAX_TOKENS and DRAIN_TIMEOUT_MS must be integers\n";
+    return 2;
+  }
   EngineConfig engine;
   engine.max_model_len = 2048;
   engine.kv_cache_memory = int64_t{256} << 20;
@@ -89,24 +93,14 @@ int main(int argc, char** argv) {
   ReplicaSetup replica;
   const Model* m = &*model;
   const int kv_blocks = layout->kv_blocks;
-  replica.worker.make_runner = [m, kv_blocks] {
-    struct Bundle {
-      ThreadPool pool;
-      std::unique_ptr<Transformer> transformer;
-      std::unique_ptr<ModelRunner> runner;
-    };
-    auto b = std::make_shared<Bundle>();
-    b->transformer = std::make_unique<Transformer>(m->config, m->weights, b->pool);
-    b->runner = std::make_unique<ModelRunner>(*b->transformer, kv_blocks, 16);
-    return std::shared_ptr<ModelRunner>(b, b->runner.get());
-  };
+  replica.worker.make_runner = [m, kv_blocks] { return make_model_runner(*m, kv_blocks, 16); };
   replica.scheduler.make_planner = [m, engine] {
     auto planner =
         StepPlanner::create(m->config, engine, [m](int32_t t) { return m->tokenizer.is_eog(t); });
     return std::move(planner.value());
   };
   setup.replicas.push_back(std::move(replica));
-  setup.drain_timeout = std::chrono::milliseconds(std::stoi(argv[4]));
+  setup.drain_timeout = std::chrono::milliseconds(drain_ms);
   const caf::actor node = spawn_node(system, std::move(setup));
 
   auto prompts = PromptBuilder::create(*model);

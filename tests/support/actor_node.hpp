@@ -121,23 +121,11 @@ class ActorNode {
 
   WorkerSetup worker_setup(std::function<void(const StepPlan&)> before_step) {
     WorkerSetup setup;
-    setup.make_runner = [this] { return make_runner(); };
+    setup.make_runner = [this] {
+      return make_model_runner(model_, kv_blocks_, config_.block_size, 2);
+    };
     setup.before_step = std::move(before_step);
     return setup;
-  }
-
-  std::shared_ptr<ModelRunner> make_runner() {
-    struct Bundle {
-      ThreadPool pool{2};
-      std::unique_ptr<Transformer> transformer;
-      std::unique_ptr<ModelRunner> runner;
-    };
-    auto bundle = std::make_shared<Bundle>();
-    bundle->transformer =
-        std::make_unique<Transformer>(model_.config, model_.weights, bundle->pool);
-    bundle->runner =
-        std::make_unique<ModelRunner>(*bundle->transformer, kv_blocks_, config_.block_size);
-    return std::shared_ptr<ModelRunner>(bundle, bundle->runner.get());
   }
 
   caf::actor request(GenerateRequest request, caf::actor client) {
