@@ -1,0 +1,118 @@
+#pragma once
+// The fields of every actor message type and of the structs inside them, listed once:
+// describe(visitor, value) calls visitor(name, field) for each field in order. The msgpack codec
+// (net/wire/codec) writes and reads through it, and actors/messages.hpp derives CAF's inspect
+// functions from it, so the two encodings never disagree about a field.
+#include "engine/serve/generate_request.hpp"
+#include "engine/serve/step_plan.hpp"
+#include "net/wire/messages.hpp"
+
+namespace troupe::wire {
+
+template <class V>
+void describe(V& v, TokenLogprob& x) {
+  v("token", x.token)("logprob", x.logprob);
+}
+template <class V>
+void describe(V& v, SampledToken& x) {
+  v("token", x.token)("logprob", x.logprob)("top", x.top);
+}
+template <class V>
+void describe(V& v, SamplingParams& x) {
+  v("temperature", x.temperature)("top_p", x.top_p)("top_k", x.top_k)("min_p", x.min_p)(
+      "repetition_penalty", x.repetition_penalty)("presence_penalty", x.presence_penalty)(
+      "frequency_penalty", x.frequency_penalty)("logit_bias", x.logit_bias)("seed", x.seed)(
+      "n", x.n)("max_tokens", x.max_tokens)("stop", x.stop)("stop_token_ids", x.stop_token_ids)(
+      "ignore_eos", x.ignore_eos)("logprobs", x.logprobs);
+}
+template <class V>
+void describe(V& v, EngineRequest& x) {
+  v("request_id", x.request_id)("prompt", x.prompt)("sampling", x.sampling)("priority", x.priority);
+}
+template <class V>
+void describe(V& v, TokenDelta& x) {
+  v("request_id", x.request_id)("index", x.index)("token", x.token)("finish", x.finish);
+}
+template <class V>
+void describe(V& v, ReplicaStats& x) {
+  v("replica", x.replica)("running", x.running)("waiting", x.waiting)(
+      "kv_blocks_used", x.kv_blocks_used)("kv_blocks_free", x.kv_blocks_free)(
+      "preemptions", x.preemptions)("prefix_cache_queries", x.prefix_cache_queries)(
+      "prefix_cache_hits", x.prefix_cache_hits)("computed_tokens", x.computed_tokens)(
+      "step_seconds", x.step_seconds);
+}
+template <class V>
+void describe(V& v, SubmitReply& x) {
+  v("accepted", x.accepted)("error", x.error)("message", x.message);
+}
+template <class V>
+void describe(V& v, RequestFailure& x) {
+  v("request_id", x.request_id)("error", x.error)("message", x.message);
+}
+template <class V>
+void describe(V& v, WorkerStatus& x) {
+  v("replica", x.replica)("up", x.up)("restarts", x.restarts)("reason", x.reason);
+}
+template <class V>
+void describe(V& v, HealthReport& x) {
+  v("live", x.live)("ready", x.ready)("draining", x.draining)("reason", x.reason)(
+      "restarts", x.restarts)("replicas", x.replicas);
+}
+template <class V>
+void describe(V& v, NewSequence& x) {
+  v("id", x.id)("params", x.params)("prompt", x.prompt);
+}
+template <class V>
+void describe(V& v, ChunkWork& x) {
+  v("id", x.id)("start", x.start)("tokens", x.tokens)("block_table", x.block_table)("samplers",
+                                                                                    x.samplers);
+}
+template <class V>
+void describe(V& v, BlockCopy& x) {
+  v("from", x.from)("to", x.to);
+}
+template <class V>
+void describe(V& v, StepPlan& x) {
+  v("added", x.added)("released", x.released)("copies", x.copies)("chunks", x.chunks);
+}
+template <class V>
+void describe(V& v, SequenceSample& x) {
+  v("id", x.id)("token", x.token);
+}
+template <class V>
+void describe(V& v, StepResult& x) {
+  v("samples", x.samples);
+}
+template <class V>
+void describe(V& v, ChatTurn& x) {
+  v("role", x.role)("content", x.content);
+}
+template <class V>
+void describe(V& v, GenerateRequest& x) {
+  v("id", x.id)("messages", x.messages)("prompt_tokens", x.prompt_tokens)("prompt", x.prompt)(
+      "sampling", x.sampling)("priority", x.priority)("timeout_ms", x.timeout_ms);
+}
+template <class V>
+void describe(V& v, GenerationChunk& x) {
+  v("request_id", x.request_id)("index", x.index)("text", x.text)("tokens", x.tokens)(
+      "finish_reason", x.finish_reason);
+}
+template <class V>
+void describe(V& v, GenerationEnd& x) {
+  v("request_id", x.request_id)("prompt_tokens", x.prompt_tokens)(
+      "completion_tokens", x.completion_tokens)("error", x.error)("message", x.message);
+}
+
+// A visitor that looks at nothing, to ask whether a type has a describe().
+struct NoVisit {
+  template <typename T>
+  NoVisit& operator()(const char*, T&) {
+    return *this;
+  }
+};
+template <typename T>
+concept Described = requires(NoVisit& v, T& x) {
+  describe(v, x);
+};
+
+}  // namespace troupe::wire
