@@ -15,53 +15,53 @@ using Packer = msgpack::packer<msgpack::sbuffer>;
 using Object = msgpack::object;
 
 template <class T>
-const char* kind();
+const char* wire_kind();
 template <>
-const char* kind<EngineRequest>() {
+const char* wire_kind<EngineRequest>() {
   return "engine_request";
 }
 template <>
-const char* kind<TokenDelta>() {
+const char* wire_kind<TokenDelta>() {
   return "token_delta";
 }
 template <>
-const char* kind<ReplicaStats>() {
+const char* wire_kind<ReplicaStats>() {
   return "replica_stats";
 }
 template <>
-const char* kind<SubmitReply>() {
+const char* wire_kind<SubmitReply>() {
   return "submit_reply";
 }
 template <>
-const char* kind<RequestFailure>() {
+const char* wire_kind<RequestFailure>() {
   return "request_failure";
 }
 template <>
-const char* kind<WorkerStatus>() {
+const char* wire_kind<WorkerStatus>() {
   return "worker_status";
 }
 template <>
-const char* kind<HealthReport>() {
+const char* wire_kind<HealthReport>() {
   return "health_report";
 }
 template <>
-const char* kind<StepPlan>() {
+const char* wire_kind<StepPlan>() {
   return "step_plan";
 }
 template <>
-const char* kind<StepResult>() {
+const char* wire_kind<StepResult>() {
   return "step_result";
 }
 template <>
-const char* kind<GenerateRequest>() {
+const char* wire_kind<GenerateRequest>() {
   return "generate_request";
 }
 template <>
-const char* kind<GenerationChunk>() {
+const char* wire_kind<GenerationChunk>() {
   return "generation_chunk";
 }
 template <>
-const char* kind<GenerationEnd>() {
+const char* wire_kind<GenerationEnd>() {
   return "generation_end";
 }
 
@@ -144,17 +144,6 @@ void put(Packer& p, const T& v) {
   describe(counter, x);
   Fields fields(p, counter.count);
   describe(fields, x);
-}
-
-template <typename Body>
-std::string envelope(const char* kind, const Body& write_body) {
-  msgpack::sbuffer buffer;
-  Packer p(&buffer);
-  p.pack_array(3);
-  p.pack(kSchemaVersion);
-  p.pack(std::string_view(kind));
-  write_body(p);
-  return std::string(buffer.data(), buffer.size());
 }
 
 // ---- reading ----
@@ -309,9 +298,10 @@ Status get(const Object& o, const std::string& f, T& out) {
   return body->status();
 }
 
-// The body of an envelope of `kind`, after checking version and kind.
-template <typename T, typename ReadBody>
-Result<T> open_envelope(std::string_view bytes, const char* kind, const ReadBody& read_body) {
+// A message of type T from its envelope, after checking version and kind.
+template <typename T>
+Result<T> open_envelope(std::string_view bytes) {
+  const char* kind = wire_kind<T>();
   msgpack::object_handle handle;
   try {
     // Limits keep a forged length from allocating gigabytes: a few MB of payload at most.
@@ -337,9 +327,7 @@ Result<T> open_envelope(std::string_view bytes, const char* kind, const ReadBody
     return make_error("wire: expected a " + std::string(kind) + " message, got " + actual);
   }
   T out;
-  auto body = Body::of(root.via.array.ptr[2], "");
-  if (!body) return body.error();
-  if (auto s = read_body(*body, out); !s) return s.error();
+  if (auto s = get(root.via.array.ptr[2], "", out); !s) return s.error();
   return out;
 }
 
@@ -347,15 +335,18 @@ Result<T> open_envelope(std::string_view bytes, const char* kind, const ReadBody
 
 template <typename Message>
 std::string encode(const Message& message) {
-  return envelope(kind<Message>(), [&](Packer& p) { put(p, message); });
+  msgpack::sbuffer buffer;
+  Packer p(&buffer);
+  p.pack_array(3);
+  p.pack(kSchemaVersion);
+  p.pack(std::string_view(wire_kind<Message>()));
+  put(p, message);
+  return std::string(buffer.data(), buffer.size());
 }
 
 template <typename Message>
 Result<Message> decode(std::string_view bytes) {
-  return open_envelope<Message>(bytes, kind<Message>(), [](Body& body, Message& out) {
-    describe(body, out);
-    return body.status();
-  });
+  return open_envelope<Message>(bytes);
 }
 
 #define TROUPE_WIRE_MESSAGE(T)              \
