@@ -56,6 +56,7 @@ caf::behavior node(Self* self, NodeSetup setup) {
         return promise;
       },
       [self](health_atom) { return self->delegate(self->state.health, health_atom::value); },
+      [self](subscribe_atom) { return self->delegate(self->state.health, subscribe_atom::value); },
       [self](scheduler_atom) {
         auto& s = self->state;
         const caf::actor replica = s.replicas.at(s.next_replica++ % s.replicas.size());

@@ -18,6 +18,7 @@ struct NodeSetup {
 };
 
 // Speaks: (drain_atom) -> (drain_atom, bool finished_in_time); (health_atom) -> HealthReport;
+// (subscribe_atom) -> HealthReport, then one per change (from its health monitor);
 // (scheduler_atom) -> a replica's scheduler. An exit message stops the whole tree.
 caf::actor spawn_node(caf::actor_system& system, NodeSetup setup);
 

@@ -16,6 +16,8 @@ int chat_command(const Args& args);
 int tokenize_command(const Args& args);
 int model_command(const Args& args);
 int bench_command(const Args& args);
+int serve_command(const Args& args);
+int usage_command(const Args& args);
 
 // Prints "troupe: <message>" to stderr and returns 2.
 int input_error(const std::string& message);

@@ -13,11 +13,13 @@ constexpr const char* kUsage =
     "troupe serves LLMs: it loads a GGUF model and generates text from it.\n"
     "\n"
     "commands:\n"
+    "  serve      serve the model over HTTP (OpenAI- and TGI-compatible)\n"
     "  generate   generate text from a prompt (--chat applies the model's chat template)\n"
     "  chat       interactive chat in the terminal\n"
     "  tokenize   print the token ids of a text as a JSON array\n"
     "  model      manage the model cache: 'troupe model pull', 'troupe model path'\n"
     "  bench      'troupe bench offline': throughput of the batching engine (like vLLM's)\n"
+    "  usage      the HTTP gateway's usage ledger: requests and tokens per API key\n"
     "\n"
     "'troupe <command> --help' describes every flag. Without --model, commands use the\n"
     "default model, SmolLM2-135M-Instruct (Q4_1), fetched by 'troupe model pull'.\n";
@@ -58,5 +60,7 @@ int main(int argc, char** argv) {
   if (command == "tokenize") return tokenize_command(args);
   if (command == "model") return model_command(args);
   if (command == "bench") return bench_command(args);
+  if (command == "serve") return serve_command(args);
+  if (command == "usage") return usage_command(args);
   return input_error("unknown command '" + command + "' (see troupe --help)");
 }

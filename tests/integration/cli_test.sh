@@ -36,6 +36,9 @@ expect_error "truncated" generate --model "$tmp/truncated.gguf" --prompt hi
 expect_error "truncated" generate --model "$tmp/header-only.gguf" --prompt hi
 printf "this is not a model, just some text\n" > "$tmp/text.gguf"
 expect_error "not a GGUF file" tokenize --model "$tmp/text.gguf" hi
+expect_error "no usage ledger at '$tmp/missing.db'" usage --db "$tmp/missing.db"
+[ ! -e "$tmp/missing.db" ] && pass || fail "troupe usage created the missing ledger"
+expect_error "'$tmp/text.gguf' is not a SQLite database" usage --db "$tmp/text.gguf"
 expect_error "context" generate --prompt "$(printf 'word %.0s' $(seq 1 9000))" --max-tokens 1
 
 # tokenize agrees with the committed llama.cpp reference for a chat-looking string.

@@ -7,7 +7,7 @@
 #include "actors/node.hpp"
 #include "actors/request.hpp"
 #include "actors/termination.hpp"
-#include "engine/serve/model_runner.hpp"
+#include "actors/model_replica.hpp"
 
 using namespace troupe;
 
@@ -90,16 +90,8 @@ int main(int argc, char** argv) {
   register_message_types(config);
   caf::actor_system system{config};
   NodeSetup setup;
-  ReplicaSetup replica;
   const Model* m = &*model;
-  const int kv_blocks = layout->kv_blocks;
-  replica.worker.make_runner = [m, kv_blocks] { return make_model_runner(*m, kv_blocks, 16); };
-  replica.scheduler.make_planner = [m, engine] {
-    auto planner =
-        StepPlanner::create(m->config, engine, [m](int32_t t) { return m->tokenizer.is_eog(t); });
-    return std::move(planner.value());
-  };
-  setup.replicas.push_back(std::move(replica));
+  setup.replicas.push_back(model_replica(*model, *layout, 0));
   setup.drain_timeout = std::chrono::milliseconds(drain_ms);
   const caf::actor node = spawn_node(system, std::move(setup));
 

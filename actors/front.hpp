@@ -1,0 +1,39 @@
+#pragma once
+// The Beast front actor's side (DESIGN.md): implements net/api's GenerationService with
+// messages. Each submitted request gets a small bridge actor that stands for the HTTP client —
+// it asks the node for a scheduler, spawns the request actor, and relays chunks to the
+// listener; cancelling kills the bridge, which the request actor takes as the client leaving.
+// A watcher actor keeps the node's latest health for /health and /metrics.
+#include <chrono>
+#include <memory>
+#include <mutex>
+
+#include "actors/request.hpp"
+#include "net/api/generation_service.hpp"
+
+namespace troupe {
+
+class Front final : public api::GenerationService {
+ public:
+  // `node` is a spawn_node actor. Health is refreshed on every change and every `poll`.
+  Front(caf::actor_system& system, caf::actor node, std::shared_ptr<const RequestContext> context,
+        std::chrono::milliseconds poll = std::chrono::milliseconds(500));
+  ~Front() override;
+
+  std::function<void()> submit(GenerateRequest request,
+                               std::shared_ptr<api::GenerationListener> listener) override;
+  wire::HealthReport health() const override;
+
+ private:
+  struct HealthCache {
+    mutable std::mutex mutex;
+    wire::HealthReport latest;
+  };
+  caf::actor_system& system_;
+  caf::actor node_;
+  std::shared_ptr<const RequestContext> context_;
+  std::shared_ptr<HealthCache> health_ = std::make_shared<HealthCache>();
+  caf::actor watcher_;
+};
+
+}  // namespace troupe

@@ -1,0 +1,202 @@
+// troupe serve: the OpenAI-compatible HTTP server over the actor runtime. Loads the model,
+// starts the node (health monitor, replica supervisor, scheduler, worker), the front and the
+// Beast server; SIGTERM or ctrl-c drains in-flight requests, then exits.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "actors/front.hpp"
+#include "actors/model_replica.hpp"
+#include "actors/node.hpp"
+#include "actors/termination.hpp"
+#include "cli/commands.hpp"
+#include "cli/engine_options.hpp"
+#include "cli/model_store.hpp"
+#include "engine/serve/byte_size.hpp"
+#include "net/api/gateway.hpp"
+
+namespace troupe::cli {
+namespace {
+
+CommandSpec serve_spec() {
+  CommandSpec spec{
+      "serve",
+      "troupe serve [flags]",
+      "Serves the model over HTTP: OpenAI's /v1/chat/completions, /v1/completions and\n"
+      "/v1/models, vLLM's /tokenize and /detokenize, TGI's /generate, /generate_stream and\n"
+      "/info, and /health and /metrics. SIGTERM or ctrl-c drains: requests in flight finish,\n"
+      "new ones get 503, then the server exits.",
+      {
+          {"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
+          {"served-model-name", "NAME", "the model's name in the API (default: the file's name)"},
+          {"host", "ADDR", "address to listen on (default 0.0.0.0)"},
+          {"port", "N", "port to listen on, 0 for any free one (default 8000)"},
+          {"threads", "N", "compute threads (default: every core)"},
+          {"http-threads", "N", "threads for HTTP connections (default 1)"},
+          {"api-key", "KEY", "require 'Authorization: Bearer KEY' (repeatable)", true},
+          {"api-keys-file", "FILE", "YAML map of API keys to {name, rpm, tpm} (see docs)"},
+          {"protect-metrics", "", "require an API key for /metrics too"},
+          {"usage-db", "FILE", "SQLite usage ledger (default $TROUPE_HOME/usage.db)"},
+          {"allowed-origins", "ORIGIN", "allow CORS from ORIGIN, '*' for any (repeatable)", true},
+          {"log-format", "FMT", "request log lines: text or json (default text)"},
+          {"max-body-bytes", "BYTES", "largest request body, e.g. 1MiB (default 1MiB)"},
+          {"max-connections", "N", "most open connections (default 1024)"},
+          {"header-timeout", "S", "seconds for a request to arrive in full (default 10)"},
+          {"idle-timeout", "S", "seconds a kept-alive connection may idle (default 60)"},
+          {"max-waiting", "N", "requests queued before new ones get 503 (default 1024)"},
+          {"request-timeout", "S", "seconds a generation may take (default 600)"},
+          {"drain-timeout", "S", "seconds to let requests finish on shutdown (default 30)"},
+      }};
+  for (auto& f : engine_flags()) spec.flags.push_back(std::move(f));
+  return spec;
+}
+
+// A flag in [min, max]; the error names the flag.
+Result<long long> ranged_int(const Flags& flags, const char* name, long long fallback,
+                             long long min, long long max) {
+  auto v = flags.get_int(name, fallback);
+  if (!v) return v.error();
+  if (*v < min || *v > max) {
+    return make_error("flag --" + std::string(name) + " must be in [" + std::to_string(min) + ", " +
+                      std::to_string(max) + "], got " + std::to_string(*v));
+  }
+  return *v;
+}
+
+Result<std::chrono::milliseconds> seconds_flag(const Flags& flags, const char* name,
+                                               double fallback) {
+  auto v = flags.get_double(name, fallback);
+  if (!v) return v.error();
+  if (!(*v > 0) || *v > 86400 * 7) {
+    return make_error("flag --" + std::string(name) + " must be a positive number of seconds");
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(*v * 1000));
+}
+
+std::string served_name(const Flags& flags, const std::string& path) {
+  if (auto name = flags.get("served-model-name")) return *name;
+  return std::filesystem::path(path).stem().string();
+}
+
+struct ServeOptions {
+  http::ServerConfig http;
+  api::GatewayConfig gateway;
+  int threads = 0;
+  int max_waiting = 1024;
+  std::chrono::milliseconds request_timeout{600000};
+  std::chrono::milliseconds drain_timeout{30000};
+  std::string usage_db;
+};
+
+Result<ServeOptions> serve_options(const Flags& flags) {
+  ServeOptions o;
+  o.http.host = flags.get("host").value_or("0.0.0.0");
+  auto port = ranged_int(flags, "port", 8000, 0, 65535);
+  auto threads = ranged_int(flags, "threads", 0, 0, 1024);
+  auto http_threads = ranged_int(flags, "http-threads", 1, 1, 64);
+  auto connections = ranged_int(flags, "max-connections", 1024, 1, 1 << 20);
+  auto waiting = ranged_int(flags, "max-waiting", 1024, 1, 1 << 24);
+  for (const auto* r : {&port, &threads, &http_threads, &connections, &waiting}) {
+    if (!*r) return r->error();
+  }
+  o.http.port = static_cast<uint16_t>(*port);
+  o.threads = static_cast<int>(*threads);
+  o.http.threads = static_cast<int>(*http_threads);
+  o.http.max_connections = static_cast<int>(*connections);
+  o.max_waiting = static_cast<int>(*waiting);
+  if (auto bytes = flags.get("max-body-bytes")) {
+    auto parsed = parse_byte_size(*bytes);
+    if (!parsed) return make_error("flag --max-body-bytes: " + parsed.message());
+    if (*parsed < 1) return make_error("flag --max-body-bytes must be at least 1 byte");
+    o.http.max_body_bytes = static_cast<size_t>(*parsed);
+  }
+  auto header = seconds_flag(flags, "header-timeout", 10);
+  auto idle = seconds_flag(flags, "idle-timeout", 60);
+  auto request = seconds_flag(flags, "request-timeout", 600);
+  auto drain = seconds_flag(flags, "drain-timeout", 30);
+  for (const auto* r : {&header, &idle, &request, &drain}) {
+    if (!*r) return r->error();
+  }
+  o.http.request_timeout = *header;
+  o.http.idle_timeout = *idle;
+  o.request_timeout = *request;
+  o.drain_timeout = *drain;
+  const std::string log_format = flags.get("log-format").value_or("text");
+  if (log_format != "text" && log_format != "json") {
+    return make_error("flag --log-format must be text or json, got '" + log_format + "'");
+  }
+  o.gateway.log_json = log_format == "json";
+  o.gateway.allowed_origins = flags.get_all("allowed-origins");
+  o.gateway.protect_metrics = flags.has("protect-metrics");
+  o.usage_db = flags.get("usage-db").value_or(troupe_home() + "/usage.db");
+  return o;
+}
+
+}  // namespace
+
+int serve_command(const Args& args) {
+  block_termination_signals();  // before any thread starts: signals are taken by sigwait
+  Flags flags;
+  if (auto done = parse_flags(serve_spec(), args, flags)) return *done;
+  if (!flags.positional().empty()) {
+    return input_error("serve takes no positional arguments, got '" + flags.positional()[0] + "'");
+  }
+  auto options = serve_options(flags);
+  if (!options) return input_error(options.message());
+  auto keys =
+      auth::ApiKeys::create(flags.get_all("api-key"), flags.get("api-keys-file").value_or(""));
+  if (!keys) return input_error(keys.message());
+  auto engine = engine_config_from_flags(flags);
+  if (!engine) return input_error(engine.message());
+  auto path = resolve_model_path(flags.get("model").value_or(""));
+  if (!path) return input_error(path.message());
+  auto model = load_model(*path);
+  if (!model) return input_error(model.message());
+  auto layout = plan_engine_layout(*engine, model->config);
+  if (!layout) return input_error(layout.message());
+  auto prompts = PromptBuilder::create(*model);
+  if (!prompts) return input_error(prompts.message());
+  std::filesystem::create_directories(std::filesystem::path(options->usage_db).parent_path());
+  auto ledger = UsageLedger::open(options->usage_db);
+  if (!ledger) return input_error(ledger.message());
+
+  caf::actor_system_config config;
+  register_message_types(config);
+  caf::actor_system system{config};
+  NodeSetup setup;
+  ReplicaSetup replica = model_replica(*model, *layout, options->threads);
+  replica.scheduler.max_waiting = options->max_waiting;
+  setup.replicas.push_back(std::move(replica));
+  setup.drain_timeout = options->drain_timeout;
+  const caf::actor node = spawn_node(system, std::move(setup));
+  auto context = std::make_shared<RequestContext>(
+      RequestContext{&*model, std::move(*prompts), options->request_timeout});
+  Front front(system, node, context);
+
+  const std::string name = served_name(flags, *path);
+  options->gateway.model_name = name;
+  options->gateway.created = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+  options->gateway.limits.max_model_len = layout->config.max_model_len;
+  metrics::ServingMetrics metrics(name);
+  auth::RateLimiter limiter;
+  api::GatewayParts parts{&front, &model->tokenizer, &*keys, &limiter, ledger->get(), &metrics};
+  api::Gateway gateway(options->gateway, parts);
+  auto server = http::Server::start(options->http, gateway, gateway);
+  if (!server) {
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    return input_error(server.message());
+  }
+  std::fprintf(stderr, "troupe: serving %s on http://%s:%u (%s); SIGTERM or ctrl-c drains\n",
+               name.c_str(), options->http.host.c_str(), (*server)->port(),
+               keys->enabled() ? "API keys required" : "no API key required");
+  const int status = drain_on_termination_signal(system, node);
+  (*server)->stop();
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  return status;
+}
+
+}  // namespace troupe::cli

@@ -1,0 +1,270 @@
+#include "net/api/gateway.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "net/api/gateway_impl.hpp"
+
+namespace troupe::api {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Counts each answer's status for /metrics, by route, and remembers it for the log line.
+class RecordingSink final : public http::ResponseSink {
+ public:
+  RecordingSink(std::shared_ptr<http::ResponseSink> inner, metrics::ServingMetrics* metrics,
+                std::string route)
+      : inner_(std::move(inner)), metrics_(metrics), route_(std::move(route)) {}
+  void respond(http::Response response) override {
+    record(response.status);
+    inner_->respond(std::move(response));
+  }
+  void start_stream(int status, std::string content_type, http::Headers headers) override {
+    record(status);
+    inner_->start_stream(status, std::move(content_type), std::move(headers));
+  }
+  void write(std::string data) override { inner_->write(std::move(data)); }
+  void finish() override { inner_->finish(); }
+  void on_disconnect(std::function<void()> callback) override {
+    inner_->on_disconnect(std::move(callback));
+  }
+  int status() const { return status_; }
+
+ private:
+  void record(int status) {
+    status_ = status;
+    if (metrics_) metrics_->record_http_response(route_, status);
+  }
+  std::shared_ptr<http::ResponseSink> inner_;
+  metrics::ServingMetrics* metrics_;
+  std::string route_;
+  std::atomic<int> status_{0};
+};
+
+void log_line(bool json, const std::string& id, const std::string& key, const std::string& route,
+              int status, int prompt_tokens, int completion_tokens, double ttft_s, double e2e_s,
+              const std::string& error) {
+  const double ttft_ms = ttft_s < 0 ? -1 : std::round(ttft_s * 1e4) / 10;
+  const double latency_ms = std::round(e2e_s * 1e4) / 10;
+  if (json) {
+    nlohmann::json line = {{"event", "request"},
+                           {"id", id},
+                           {"key", key},
+                           {"route", route},
+                           {"status", status},
+                           {"prompt_tokens", prompt_tokens},
+                           {"completion_tokens", completion_tokens},
+                           {"ttft_ms", ttft_ms},
+                           {"latency_ms", latency_ms},
+                           {"error", error}};
+    spdlog::info("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    spdlog::info(
+        "request id={} key={} route={} status={} prompt_tokens={} completion_tokens={} "
+        "ttft_ms={} latency_ms={}{}",
+        id, key, route, status, prompt_tokens, completion_tokens, ttft_ms, latency_ms,
+        error.empty() ? "" : " error=" + error);
+  }
+}
+
+// Per generation call: metrics as tokens arrive; usage, rate-limit charge and log at the end.
+class CallObserver final : public ExchangeObserver {
+ public:
+  CallObserver(const GatewayCore& gateway, std::string key_name, std::string route)
+      : gateway_(gateway), key_name_(std::move(key_name)), route_(std::move(route)) {}
+  void first_token(double seconds) override {
+    if (auto* m = gateway_.parts.metrics) m->observe_first_token(seconds);
+  }
+  void inter_token(double seconds) override {
+    if (auto* m = gateway_.parts.metrics) m->observe_inter_token(seconds);
+  }
+  void ended(const ExchangeSummary& s) override {
+    const auto& parts = gateway_.parts;
+    if (parts.metrics) {
+      parts.metrics->record_request_end(s.e2e_seconds, s.prompt_tokens, s.completion_tokens,
+                                        s.error.empty() ? s.finish_reason : "error");
+    }
+    if (parts.ledger) {
+      auto recorded = parts.ledger->record(key_name_, s.prompt_tokens, s.completion_tokens);
+      if (!recorded) spdlog::warn("usage ledger: {}", recorded.message());
+    }
+    if (parts.limiter) {
+      parts.limiter->charge_tokens(key_name_, s.prompt_tokens + s.completion_tokens, Clock::now());
+    }
+    log_line(gateway_.config.log_json, s.request_id, key_name_, route_, s.status, s.prompt_tokens,
+             s.completion_tokens, s.ttft_seconds, s.e2e_seconds, s.error);
+  }
+
+ private:
+  const GatewayCore& gateway_;
+  std::string key_name_;
+  std::string route_;
+};
+
+struct Route {
+  const char* method;
+  const char* path;
+  void (GatewayCore::*handler)(Call&);
+  bool open;        // no API key needed
+  bool generation;  // rate-limited, logged by its exchange
+};
+
+const Route kRoutes[] = {
+    {"POST", "/v1/chat/completions", &GatewayCore::chat_completions, false, true},
+    {"POST", "/v1/completions", &GatewayCore::completions, false, true},
+    {"GET", "/v1/models", &GatewayCore::models, false, false},
+    {"POST", "/tokenize", &GatewayCore::tokenize, false, false},
+    {"POST", "/detokenize", &GatewayCore::detokenize, false, false},
+    {"GET", "/health", &GatewayCore::health, true, false},
+    {"GET", "/metrics", &GatewayCore::metrics, true, false},
+};
+
+std::string random_hex(int digits) {
+  std::random_device device;
+  std::mt19937_64 rng(device());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < digits; ++i) out += kHex[rng() % 16];
+  return out;
+}
+
+bool origin_allowed(const std::vector<std::string>& allowed, const std::string& origin) {
+  return std::find(allowed.begin(), allowed.end(), "*") != allowed.end() ||
+         std::find(allowed.begin(), allowed.end(), origin) != allowed.end();
+}
+
+}  // namespace
+
+GatewayCore::GatewayCore(GatewayConfig c, GatewayParts p)
+    : config(std::move(c)), parts(p), id_prefix(random_hex(12)) {}
+
+std::string GatewayCore::new_id(const char* kind) {
+  char counter[17];
+  std::snprintf(counter, sizeof counter, "%012llx",
+                static_cast<unsigned long long>(next_id.fetch_add(1)));
+  return std::string(kind) + "-" + id_prefix + counter;
+}
+
+void GatewayCore::reply_json(Call& call, int status, std::string body) {
+  call.sink->respond({status, "application/json", std::move(body), call.cors});
+}
+
+void GatewayCore::reply_error(Call& call, const ApiError& error) {
+  http::Response response{error.status, "application/json", error_json(error), call.cors};
+  if (error.retry_after_seconds > 0) {
+    response.headers.emplace_back("Retry-After", std::to_string(error.retry_after_seconds));
+  }
+  call.sink->respond(std::move(response));
+}
+
+std::shared_ptr<ExchangeObserver> GatewayCore::observer(const Call& call) {
+  return std::make_shared<CallObserver>(*this, call.key_name, call.route);
+}
+
+void GatewayCore::submit_all(
+    Call& call, std::vector<GenerateRequest> requests,
+    const std::function<std::shared_ptr<GenerationListener>(int)>& listener_of) {
+  auto cancels = std::make_shared<std::vector<std::function<void()>>>();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    cancels->push_back(
+        parts.service->submit(std::move(requests[i]), listener_of(static_cast<int>(i))));
+  }
+  call.sink->on_disconnect([cancels] {
+    for (auto& cancel : *cancels) cancel();
+  });
+}
+
+Gateway::Gateway(GatewayConfig config, GatewayParts parts)
+    : impl_(std::make_unique<GatewayCore>(std::move(config), parts)) {}
+
+Gateway::~Gateway() = default;
+
+http::Response Gateway::transport_error(int status, const std::string& message) const {
+  ApiError error;
+  error.status = status;
+  error.message = message;
+  if (status == 503) error.type = "service_unavailable_error";
+  http::Response response{status, "application/json", error_json(error), {}};
+  if (status == 503) response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
+void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> sink) {
+  auto& impl = *impl_;
+  Call call;
+  const std::string origin = request.header("origin");
+  if (!origin.empty() && origin_allowed(impl.config.allowed_origins, origin)) {
+    call.cors = {{"Access-Control-Allow-Origin", origin}, {"Vary", "Origin"}};
+  }
+  if (request.method == "OPTIONS") {  // a CORS preflight
+    call.cors.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    call.cors.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
+    call.cors.emplace_back("Access-Control-Max-Age", "600");
+    sink->respond({204, "", "", call.cors});
+    return;
+  }
+  const Route* route = nullptr;
+  bool path_known = false;
+  for (const auto& r : kRoutes) {
+    if (request.path != r.path) continue;
+    path_known = true;
+    if (request.method == r.method) route = &r;
+  }
+  call.route = route ? route->path : "other";
+  auto recording = std::make_shared<RecordingSink>(std::move(sink), impl.parts.metrics, call.route);
+  call.sink = recording;
+  call.key_name = "anonymous";
+  if (!route) {
+    ApiError error;
+    error.status = path_known ? 405 : 404;
+    error.message = path_known ? "method " + request.method + " is not allowed on " + request.path
+                               : "no route for " + request.path;
+    return impl.reply_error(call, error);
+  }
+  const bool needs_key =
+      !route->open || (route->handler == &GatewayCore::metrics && impl.config.protect_metrics);
+  const auth::KeyPolicy* key = nullptr;
+  if (impl.parts.keys && impl.parts.keys->enabled()) {
+    key = impl.parts.keys->authenticate(request.header("authorization"));
+    if (key) call.key_name = key->name;
+    if (needs_key && !key) {
+      ApiError error;
+      error.status = 401;
+      error.message = "Incorrect API key provided. Send it as 'Authorization: Bearer <key>'.";
+      error.code = "invalid_api_key";
+      return impl.reply_error(call, error);
+    }
+  }
+  if (route->generation && key && impl.parts.limiter) {
+    const auto admission = impl.parts.limiter->admit(*key, Clock::now());
+    if (!admission.allowed) {
+      ApiError error;
+      error.status = 429;
+      error.type = "rate_limit_exceeded";
+      error.code = "rate_limit_exceeded";
+      error.message =
+          std::string("rate limit reached for key '") + key->name + "' (" +
+          (admission.refused_by == auth::RateLimit::tokens_per_minute ? "tokens per minute"
+                                                                      : "requests per minute") +
+          "); retry later";
+      error.retry_after_seconds =
+          std::max(1, static_cast<int>(std::ceil(admission.retry_after_seconds)));
+      return impl.reply_error(call, error);
+    }
+  }
+  call.request = std::move(request);
+  const auto started = Clock::now();
+  (impl.*(route->handler))(call);
+  if (!route->generation && route->handler != &GatewayCore::health &&
+      route->handler != &GatewayCore::metrics) {
+    log_line(impl.config.log_json, "-", call.key_name, call.route, recording->status(), 0, 0, -1,
+             std::chrono::duration<double>(Clock::now() - started).count(), "");
+  }
+}
+
+}  // namespace troupe::api

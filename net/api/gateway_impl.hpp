@@ -1,0 +1,47 @@
+#pragma once
+// The gateway's inside, shared by its route files (gateway.cpp: routing, auth, limits, records;
+// openai_routes.cpp, tokenize_routes.cpp, ...: one family of endpoints each).
+#include <atomic>
+
+#include "net/api/api_error.hpp"
+#include "net/api/exchange_observer.hpp"
+#include "net/api/gateway.hpp"
+
+namespace troupe::api {
+
+// One HTTP request being answered.
+struct Call {
+  http::Request request;
+  std::shared_ptr<http::ResponseSink> sink;
+  std::string route;     // the matched route pattern, for metrics
+  std::string key_name;  // the API key's name, "anonymous" when auth is off
+  http::Headers cors;    // headers every answer carries
+};
+
+struct GatewayCore {
+  GatewayConfig config;
+  GatewayParts parts;
+  std::atomic<uint64_t> next_id{0};
+  std::string id_prefix;  // random per process, so ids differ across restarts
+
+  GatewayCore(GatewayConfig c, GatewayParts p);
+
+  std::string new_id(const char* kind);  // e.g. "chatcmpl-3f2a…"
+  void reply_json(Call& call, int status, std::string body);
+  void reply_error(Call& call, const ApiError& error);
+  std::shared_ptr<ExchangeObserver> observer(const Call& call);
+  // Submits each request of a decoded call, cancelling them all when the client goes away.
+  void submit_all(Call& call, std::vector<GenerateRequest> requests,
+                  const std::function<std::shared_ptr<GenerationListener>(int)>& listener_of);
+
+  // Routes.
+  void chat_completions(Call& call);
+  void completions(Call& call);
+  void models(Call& call);
+  void tokenize(Call& call);
+  void detokenize(Call& call);
+  void health(Call& call);
+  void metrics(Call& call);
+};
+
+}  // namespace troupe::api

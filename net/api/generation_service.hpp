@@ -1,0 +1,32 @@
+#pragma once
+// The seam between the HTTP side and the actors (DESIGN.md: "the HTTP server hands each decoded
+// request to a small handler interface and receives chunks through a sink"). net/ calls a
+// GenerationService; actors/front implements it with messages; a listener hears the result.
+#include <functional>
+#include <memory>
+
+#include "engine/serve/generate_request.hpp"
+#include "net/wire/messages.hpp"
+
+namespace troupe::api {
+
+// Hears one request's chunks and then exactly one end, on any thread, one call at a time.
+class GenerationListener {
+ public:
+  virtual ~GenerationListener() = default;
+  virtual void on_chunk(GenerationChunk chunk) = 0;
+  virtual void on_end(GenerationEnd end) = 0;
+};
+
+class GenerationService {
+ public:
+  virtual ~GenerationService() = default;
+  // Starts a request. Returns a function that cancels it (the client went away): the request
+  // is aborted where it runs, and the listener hears nothing more.
+  virtual std::function<void()> submit(GenerateRequest request,
+                                       std::shared_ptr<GenerationListener> listener) = 0;
+  // The node's latest health, for /health and /metrics; cheap (a cached copy).
+  virtual wire::HealthReport health() const = 0;
+};
+
+}  // namespace troupe::api

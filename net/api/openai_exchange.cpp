@@ -1,0 +1,124 @@
+#include "net/api/openai_exchange.hpp"
+
+namespace troupe::api {
+namespace {
+
+double seconds_between(std::chrono::steady_clock::time_point a,
+                       std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+}  // namespace
+
+class OpenAiExchange::PromptListener final : public GenerationListener {
+ public:
+  PromptListener(std::shared_ptr<OpenAiExchange> exchange, int prompt)
+      : exchange_(std::move(exchange)), prompt_(prompt) {}
+  void on_chunk(GenerationChunk chunk) override { exchange_->on_chunk(prompt_, std::move(chunk)); }
+  void on_end(GenerationEnd end) override { exchange_->on_end(prompt_, std::move(end)); }
+
+ private:
+  std::shared_ptr<OpenAiExchange> exchange_;
+  int prompt_;
+};
+
+OpenAiExchange::OpenAiExchange(ResponseShape shape, const ApiGeneration& call,
+                               std::shared_ptr<http::ResponseSink> sink,
+                               std::shared_ptr<ExchangeObserver> observer,
+                               http::Headers extra_headers)
+    : shape_(std::move(shape)),
+      stream_(call.stream),
+      n_(call.requests.empty() ? 1 : call.requests.front().sampling.n),
+      prompts_(static_cast<int>(call.requests.size())),
+      sink_(std::move(sink)),
+      observer_(std::move(observer)),
+      extra_headers_(std::move(extra_headers)),
+      choices_(static_cast<size_t>(n_ * prompts_)) {
+  summary_.request_id = shape_.id;
+}
+
+std::shared_ptr<GenerationListener> OpenAiExchange::listener(int prompt) {
+  return std::make_shared<PromptListener>(shared_from_this(), prompt);
+}
+
+void OpenAiExchange::start_stream_locked() {
+  if (stream_started_) return;
+  stream_started_ = true;
+  sink_->start_stream(200, "text/event-stream", extra_headers_);
+  if (!shape_.chat) return;
+  for (int i = 0; i < static_cast<int>(choices_.size()); ++i) {
+    sink_->write(sse_event(role_chunk(shape_, i)));
+  }
+}
+
+void OpenAiExchange::on_chunk(int prompt, GenerationChunk chunk) {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  const int index = prompt * n_ + chunk.index;
+  if (index < 0 || index >= static_cast<int>(choices_.size())) return;
+  auto& choice = choices_[static_cast<size_t>(index)];
+  if (!chunk.tokens.empty()) {
+    if (!any_token_) {
+      any_token_ = true;
+      summary_.ttft_seconds = seconds_between(started_, now);
+      observer_->first_token(summary_.ttft_seconds);
+    } else if (choice.last_token != std::chrono::steady_clock::time_point{}) {
+      observer_->inter_token(seconds_between(choice.last_token, now));
+    }
+    choice.last_token = now;
+  }
+  if (!chunk.finish_reason.empty()) choice.result.finish_reason = chunk.finish_reason;
+  if (!stream_) {
+    choice.result.text += chunk.text;
+    choice.result.tokens.insert(choice.result.tokens.end(), chunk.tokens.begin(),
+                                chunk.tokens.end());
+    return;
+  }
+  const bool worth_sending = !chunk.text.empty() || !chunk.finish_reason.empty() ||
+                             (shape_.logprobs && !chunk.tokens.empty());
+  if (!worth_sending) return;
+  start_stream_locked();
+  sink_->write(sse_event(delta_chunk(shape_, index, chunk)));
+}
+
+void OpenAiExchange::on_end(int prompt, GenerationEnd end) {
+  std::lock_guard lock(mutex_);
+  usage_.completion_tokens += end.completion_tokens;
+  usage_.prompt_tokens += end.prompt_tokens;
+  if (!end.error.empty() && !error_) error_ = error_for_failure(end.error, end.message);
+  if (++ended_ == prompts_) finish_locked();
+}
+
+void OpenAiExchange::finish_locked() {
+  summary_.prompt_tokens = usage_.prompt_tokens;
+  summary_.completion_tokens = usage_.completion_tokens;
+  summary_.e2e_seconds = seconds_between(started_, std::chrono::steady_clock::now());
+  summary_.finish_reason = choices_.empty() ? "" : choices_.front().result.finish_reason;
+  if (error_) {
+    summary_.error = error_->code;
+    summary_.finish_reason = "error";
+  }
+  if (error_ && !stream_started_) {
+    summary_.status = error_->status;
+    http::Response response{error_->status, "application/json", error_json(*error_),
+                            extra_headers_};
+    if (error_->retry_after_seconds > 0) {
+      response.headers.emplace_back("Retry-After", std::to_string(error_->retry_after_seconds));
+    }
+    sink_->respond(std::move(response));
+  } else if (stream_) {
+    start_stream_locked();
+    if (error_) sink_->write(sse_event(error_json(*error_)));
+    if (shape_.include_usage) sink_->write(sse_event(usage_chunk(shape_, usage_)));
+    sink_->write(std::string(kSseDone));
+    sink_->finish();
+  } else {
+    std::vector<ChoiceResult> results;
+    for (auto& c : choices_) results.push_back(std::move(c.result));
+    sink_->respond(
+        {200, "application/json", full_response(shape_, results, usage_), extra_headers_});
+  }
+  observer_->ended(summary_);
+}
+
+}  // namespace troupe::api

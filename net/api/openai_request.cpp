@@ -1,0 +1,266 @@
+#include "net/api/openai_request.hpp"
+
+#include <set>
+
+#include "net/api/json_fields.hpp"
+
+namespace troupe::api {
+namespace {
+
+using nlohmann::json;
+
+// `stop`: a string or an array of strings.
+void read_stop(JsonFields& fields, std::vector<std::string>& out) {
+  if (!fields.has("stop")) return;
+  const json& stop = fields.json()["stop"];
+  if (stop.is_string()) {
+    out = {stop.get<std::string>()};
+    return;
+  }
+  if (!stop.is_array())
+    return fields.fail("stop", "'stop' must be a string or an array of strings");
+  for (const auto& s : stop) {
+    if (!s.is_string()) return fields.fail("stop", "'stop' must contain only strings");
+    if (s.get_ref<const std::string&>().empty()) {
+      return fields.fail("stop", "'stop' strings must not be empty");
+    }
+    out.push_back(s.get<std::string>());
+  }
+}
+
+// `logit_bias`: {"token id": bias in [-100, 100]}.
+void read_logit_bias(JsonFields& fields, SamplingParams& sampling) {
+  if (!fields.has("logit_bias")) return;
+  const json& bias = fields.json()["logit_bias"];
+  if (!bias.is_object()) return fields.fail("logit_bias", "'logit_bias' must be an object");
+  for (const auto& [key, value] : bias.items()) {
+    size_t used = 0;
+    long long token = -1;
+    try {
+      token = std::stoll(key, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != key.size() || token < 0 || token > std::numeric_limits<int32_t>::max()) {
+      return fields.fail("logit_bias", "'logit_bias' keys must be token ids, got '" + key + "'");
+    }
+    if (!value.is_number() || value.get<double>() < -100 || value.get<double>() > 100) {
+      return fields.fail("logit_bias", "'logit_bias' values must be numbers in [-100, 100]");
+    }
+    sampling.logit_bias.emplace_back(static_cast<int32_t>(token), value.get<float>());
+  }
+}
+
+void read_token_ids(JsonFields& fields, const char* name, std::vector<int32_t>& out) {
+  if (!fields.has(name)) return;
+  const json& ids = fields.json()[name];
+  if (!ids.is_array()) return fields.fail(name, std::string("'") + name + "' must be an array");
+  for (const auto& id : ids) {
+    if (!id.is_number_integer() || id.get<long long>() < 0 ||
+        id.get<long long>() > std::numeric_limits<int32_t>::max()) {
+      return fields.fail(name, std::string("'") + name + "' must contain token ids");
+    }
+    out.push_back(id.get<int32_t>());
+  }
+}
+
+// The parameters both endpoints share, OpenAI's and vLLM's extras.
+void read_common(JsonFields& fields, const ApiLimits& limits, ApiGeneration& out,
+                 SamplingParams& sampling) {
+  fields.read_string("model", out.model);
+  fields.read_string("user", out.user);
+  fields.read_bool("stream", out.stream);
+  if (fields.has("stream_options")) {
+    const json& options = fields.json()["stream_options"];
+    if (!out.stream) {
+      return fields.fail("stream_options",
+                         "'stream_options' is only allowed when 'stream' is true");
+    }
+    if (!options.is_object()) {
+      return fields.fail("stream_options", "'stream_options' must be an object");
+    }
+    if (options.contains("include_usage") && !options["include_usage"].is_null()) {
+      if (!options["include_usage"].is_boolean()) {
+        return fields.fail("stream_options", "'stream_options.include_usage' must be a boolean");
+      }
+      out.include_usage = options["include_usage"].get<bool>();
+    }
+  }
+  sampling.max_tokens = limits.max_model_len;
+  fields.read_int("max_tokens", sampling.max_tokens, 1, limits.max_model_len);
+  fields.read_int("max_completion_tokens", sampling.max_tokens, 1, limits.max_model_len);
+  fields.read_number("temperature", sampling.temperature, 0, 2);
+  fields.read_number("top_p", sampling.top_p, 0, 1, /*min_exclusive=*/true);
+  fields.read_int("n", sampling.n, 1, limits.max_n);
+  fields.read_number("presence_penalty", sampling.presence_penalty, -2, 2);
+  fields.read_number("frequency_penalty", sampling.frequency_penalty, -2, 2);
+  fields.read_int("top_k", sampling.top_k, -1, std::numeric_limits<int32_t>::max());
+  fields.read_number("min_p", sampling.min_p, 0, 1);
+  fields.read_number("repetition_penalty", sampling.repetition_penalty, 0, 100, true);
+  fields.read_bool("ignore_eos", sampling.ignore_eos);
+  if (fields.has("seed")) {
+    const json& seed = fields.json()["seed"];
+    if (!seed.is_number_integer()) return fields.fail("seed", "'seed' must be an integer");
+    sampling.seed = seed.is_number_unsigned() ? seed.get<uint64_t>()
+                                              : static_cast<uint64_t>(seed.get<int64_t>());
+  }
+  read_stop(fields, sampling.stop);
+  read_token_ids(fields, "stop_token_ids", sampling.stop_token_ids);
+  read_logit_bias(fields, sampling);
+}
+
+// A chat message's content: a string, or an array of {"type": "text", "text": ...} parts.
+std::optional<std::string> message_content(JsonFields& fields, const json& content, size_t i) {
+  const std::string param = "messages[" + std::to_string(i) + "].content";
+  if (content.is_null()) return std::string();
+  if (content.is_string()) return content.get<std::string>();
+  if (!content.is_array()) {
+    fields.fail(param, "'" + param + "' must be a string or an array of content parts");
+    return std::nullopt;
+  }
+  std::string text;
+  for (const auto& part : content) {
+    if (!part.is_object() || !part.contains("type") || !part["type"].is_string()) {
+      fields.fail(param, "each part of '" + param + "' must be an object with a 'type'");
+      return std::nullopt;
+    }
+    if (part["type"] != "text") {
+      fields.fail(param, "content parts of type '" + part["type"].get<std::string>() +
+                             "' are not supported by this text-only model");
+      return std::nullopt;
+    }
+    if (!part.contains("text") || !part["text"].is_string()) {
+      fields.fail(param, "a text part of '" + param + "' needs a string 'text'");
+      return std::nullopt;
+    }
+    if (!text.empty()) text += "\n";
+    text += part["text"].get<std::string>();
+  }
+  return text;
+}
+
+void read_messages(JsonFields& fields, std::vector<ChatTurn>& out) {
+  if (!fields.has("messages")) return fields.fail("messages", "'messages' is required");
+  const json& messages = fields.json()["messages"];
+  if (!messages.is_array()) return fields.fail("messages", "'messages' must be an array");
+  if (messages.empty()) return fields.fail("messages", "'messages' must not be empty");
+  static const std::set<std::string> kRoles = {"system", "developer", "user", "assistant"};
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const json& message = messages[i];
+    const std::string param = "messages[" + std::to_string(i) + "]";
+    if (!message.is_object()) return fields.fail(param, "'" + param + "' must be an object");
+    if (!message.contains("role") || !message["role"].is_string()) {
+      return fields.fail(param + ".role", "'" + param + ".role' must be a string");
+    }
+    std::string role = message["role"].get<std::string>();
+    if (!kRoles.count(role)) {
+      return fields.fail(param + ".role", "unknown role '" + role +
+                                              "' (expected system, developer, user or assistant)");
+    }
+    if (role == "developer") role = "system";  // OpenAI's newer name for the system role
+    auto content = message_content(fields, message.value("content", json(nullptr)), i);
+    if (!content) return;
+    out.push_back({role, std::move(*content)});
+  }
+}
+
+// `prompt`: a string, an array of strings, an array of token ids, or an array of those.
+void read_prompts(JsonFields& fields, const ApiLimits& limits, ApiGeneration& out,
+                  const SamplingParams& sampling) {
+  if (!fields.has("prompt")) return fields.fail("prompt", "'prompt' is required");
+  const json& prompt = fields.json()["prompt"];
+  auto add = [&](const json& one) -> bool {
+    GenerateRequest request;
+    request.sampling = sampling;
+    if (one.is_string()) {
+      request.prompt = one.get<std::string>();
+      if (request.prompt.empty()) {
+        fields.fail("prompt", "'prompt' must not be empty");
+        return false;
+      }
+    } else {
+      for (const auto& id : one) {
+        if (!id.is_number_integer() || id.get<long long>() < 0 ||
+            id.get<long long>() > std::numeric_limits<int32_t>::max()) {
+          fields.fail("prompt", "a token-id prompt must contain only non-negative integers");
+          return false;
+        }
+        request.prompt_tokens.push_back(id.get<int32_t>());
+      }
+      if (request.prompt_tokens.empty()) {
+        fields.fail("prompt", "'prompt' must not be empty");
+        return false;
+      }
+    }
+    out.requests.push_back(std::move(request));
+    return true;
+  };
+  if (prompt.is_string()) {
+    add(prompt);
+    return;
+  }
+  if (!prompt.is_array() || prompt.empty()) {
+    return fields.fail("prompt", "'prompt' must be a string, an array of strings or token ids");
+  }
+  if (prompt[0].is_number()) {
+    add(prompt);
+    return;
+  }
+  if (static_cast<int>(prompt.size()) > limits.max_prompts) {
+    return fields.fail("prompt",
+                       "at most " + std::to_string(limits.max_prompts) + " prompts per request");
+  }
+  for (const auto& one : prompt) {
+    if (!one.is_string() && !one.is_array()) {
+      return fields.fail("prompt", "'prompt' must be a string, an array of strings or token ids");
+    }
+    if (!add(one)) return;
+  }
+}
+
+}  // namespace
+
+std::optional<ApiError> decode_chat_request(std::string_view body, const ApiLimits& limits,
+                                            ApiGeneration& out) {
+  JsonFields fields(body);
+  out = ApiGeneration{};
+  out.chat = true;
+  GenerateRequest request;
+  read_common(fields, limits, out, request.sampling);
+  read_messages(fields, request.messages);
+  fields.read_bool("logprobs", out.logprobs);
+  fields.read_int("top_logprobs", out.top_logprobs, 0, 20);
+  if (!fields.error && out.top_logprobs > 0 && !out.logprobs) {
+    fields.fail("top_logprobs", "'top_logprobs' requires 'logprobs' to be true");
+  }
+  if (fields.error) return fields.error;
+  if (out.logprobs) request.sampling.logprobs = std::max(1, out.top_logprobs);
+  out.requests.push_back(std::move(request));
+  return std::nullopt;
+}
+
+std::optional<ApiError> decode_completion_request(std::string_view body, const ApiLimits& limits,
+                                                  ApiGeneration& out) {
+  JsonFields fields(body);
+  out = ApiGeneration{};
+  out.chat = false;
+  SamplingParams sampling;
+  read_common(fields, limits, out, sampling);
+  int logprobs = -1;
+  fields.read_int("logprobs", logprobs, 0, 20);
+  bool echo = false;
+  fields.read_bool("echo", echo);
+  if (echo) fields.fail("echo", "'echo' is not supported");
+  if (fields.has("suffix")) fields.fail("suffix", "'suffix' is not supported");
+  int best_of = 1;
+  fields.read_int("best_of", best_of, 1, 1);
+  if (fields.error) return fields.error;
+  if (logprobs >= 0) {
+    out.logprobs = true;
+    out.top_logprobs = logprobs;
+    sampling.logprobs = std::max(1, logprobs);
+  }
+  read_prompts(fields, limits, out, sampling);
+  return fields.error;
+}
+
+}  // namespace troupe::api

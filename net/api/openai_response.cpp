@@ -1,0 +1,147 @@
+#include "net/api/openai_response.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace troupe::api {
+namespace {
+
+using nlohmann::json;
+
+// Token text may end inside a UTF-8 character: dump() replaces such bytes instead of throwing,
+// and `bytes` carries them exactly, as OpenAI does.
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json byte_array(const std::string& text) {
+  json bytes = json::array();
+  for (unsigned char c : text) bytes.push_back(static_cast<int>(c));
+  return bytes;
+}
+
+json chat_logprobs(const ResponseShape& shape, const std::vector<SampledToken>& tokens) {
+  json content = json::array();
+  for (const auto& t : tokens) {
+    const std::string text = shape.tokenizer->token_bytes(t.token);
+    json top = json::array();
+    for (int i = 0; i < shape.top_logprobs && i < static_cast<int>(t.top.size()); ++i) {
+      const std::string alt = shape.tokenizer->token_bytes(t.top[i].token);
+      top.push_back({{"token", alt}, {"logprob", t.top[i].logprob}, {"bytes", byte_array(alt)}});
+    }
+    content.push_back({{"token", text},
+                       {"logprob", t.logprob},
+                       {"bytes", byte_array(text)},
+                       {"top_logprobs", top}});
+  }
+  return {{"content", content}};
+}
+
+json completion_logprobs(const ResponseShape& shape, const std::vector<SampledToken>& tokens,
+                         size_t text_offset) {
+  json texts = json::array(), logprobs = json::array(), tops = json::array(),
+       offsets = json::array();
+  for (const auto& t : tokens) {
+    const std::string text = shape.tokenizer->token_bytes(t.token);
+    texts.push_back(text);
+    logprobs.push_back(t.logprob);
+    json top = json::object();
+    for (int i = 0; i < shape.top_logprobs && i < static_cast<int>(t.top.size()); ++i) {
+      top[shape.tokenizer->token_bytes(t.top[i].token)] = t.top[i].logprob;
+    }
+    tops.push_back(top);
+    offsets.push_back(text_offset);
+    text_offset += text.size();
+  }
+  return {{"tokens", texts},
+          {"token_logprobs", logprobs},
+          {"top_logprobs", tops},
+          {"text_offset", offsets}};
+}
+
+json logprobs_of(const ResponseShape& shape, const std::vector<SampledToken>& tokens) {
+  if (!shape.logprobs) return nullptr;
+  return shape.chat ? chat_logprobs(shape, tokens) : completion_logprobs(shape, tokens, 0);
+}
+
+json usage_json(Usage usage) {
+  return {{"prompt_tokens", usage.prompt_tokens},
+          {"completion_tokens", usage.completion_tokens},
+          {"total_tokens", usage.prompt_tokens + usage.completion_tokens}};
+}
+
+json envelope(const ResponseShape& shape, bool chunk) {
+  json body = {{"id", shape.id},
+               {"object", shape.chat ? (chunk ? "chat.completion.chunk" : "chat.completion")
+                                     : "text_completion"},
+               {"created", shape.created},
+               {"model", shape.model},
+               {"system_fingerprint", "troupe"}};
+  if (chunk && shape.include_usage) body["usage"] = nullptr;
+  return body;
+}
+
+json finish_json(const std::string& reason) {
+  return reason.empty() ? json(nullptr) : json(reason);
+}
+
+}  // namespace
+
+std::string full_response(const ResponseShape& shape, const std::vector<ChoiceResult>& choices,
+                          Usage usage) {
+  json body = envelope(shape, false);
+  json list = json::array();
+  for (size_t i = 0; i < choices.size(); ++i) {
+    const auto& c = choices[i];
+    json choice = {{"index", i},
+                   {"logprobs", logprobs_of(shape, c.tokens)},
+                   {"finish_reason", finish_json(c.finish_reason)}};
+    if (shape.chat) {
+      choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+    } else {
+      choice["text"] = c.text;
+    }
+    list.push_back(std::move(choice));
+  }
+  body["choices"] = std::move(list);
+  body["usage"] = usage_json(usage);
+  return dump(body);
+}
+
+std::string role_chunk(const ResponseShape& shape, int index) {
+  json body = envelope(shape, true);
+  body["choices"] = json::array({{{"index", index},
+                                  {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                  {"logprobs", nullptr},
+                                  {"finish_reason", nullptr}}});
+  return dump(body);
+}
+
+std::string delta_chunk(const ResponseShape& shape, int index, const GenerationChunk& chunk) {
+  json body = envelope(shape, true);
+  json choice = {{"index", index},
+                 {"logprobs", logprobs_of(shape, chunk.tokens)},
+                 {"finish_reason", finish_json(chunk.finish_reason)}};
+  if (shape.chat) {
+    choice["delta"] = chunk.text.empty() ? json::object() : json{{"content", chunk.text}};
+  } else {
+    choice["text"] = chunk.text;
+  }
+  body["choices"] = json::array({std::move(choice)});
+  return dump(body);
+}
+
+std::string usage_chunk(const ResponseShape& shape, Usage usage) {
+  json body = envelope(shape, true);
+  body["choices"] = json::array();
+  body["usage"] = usage_json(usage);
+  return dump(body);
+}
+
+std::string sse_event(std::string_view data) {
+  std::string out = "data: ";
+  out.append(data);
+  out += "\n\n";
+  return out;
+}
+
+}  // namespace troupe::api

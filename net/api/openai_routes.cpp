@@ -1,0 +1,74 @@
+// POST /v1/chat/completions, POST /v1/completions, GET /v1/models.
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "net/api/gateway_impl.hpp"
+#include "net/api/openai_exchange.hpp"
+
+namespace troupe::api {
+namespace {
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<ApiError> unknown_model(const ApiGeneration& call, const std::string& served) {
+  if (call.model.empty() || call.model == served) return std::nullopt;
+  ApiError error;
+  error.status = 404;
+  error.param = "model";
+  error.code = "model_not_found";
+  error.message =
+      "The model '" + call.model + "' does not exist; this server serves '" + served + "'.";
+  return error;
+}
+
+void run_openai(GatewayCore& gateway, Call& call, bool chat) {
+  ApiGeneration decoded;
+  auto error = chat ? decode_chat_request(call.request.body, gateway.config.limits, decoded)
+                    : decode_completion_request(call.request.body, gateway.config.limits, decoded);
+  if (!error) error = unknown_model(decoded, gateway.config.model_name);
+  if (error) return gateway.reply_error(call, *error);
+
+  ResponseShape shape;
+  shape.chat = chat;
+  shape.id = gateway.new_id(chat ? "chatcmpl" : "cmpl");
+  shape.model = gateway.config.model_name;
+  shape.created = unix_now();
+  shape.include_usage = decoded.include_usage;
+  shape.logprobs = decoded.logprobs;
+  shape.top_logprobs = decoded.top_logprobs;
+  shape.tokenizer = gateway.parts.tokenizer;
+  for (size_t i = 0; i < decoded.requests.size(); ++i) {
+    decoded.requests[i].id =
+        shape.id + (decoded.requests.size() > 1 ? "-" + std::to_string(i) : "");
+  }
+  auto exchange = std::make_shared<OpenAiExchange>(shape, decoded, call.sink,
+                                                   gateway.observer(call), call.cors);
+  gateway.submit_all(call, std::move(decoded.requests),
+                     [&](int prompt) { return exchange->listener(prompt); });
+}
+
+}  // namespace
+
+void GatewayCore::chat_completions(Call& call) {
+  run_openai(*this, call, true);
+}
+
+void GatewayCore::completions(Call& call) {
+  run_openai(*this, call, false);
+}
+
+void GatewayCore::models(Call& call) {
+  nlohmann::json model = {{"id", config.model_name},
+                          {"object", "model"},
+                          {"created", config.created},
+                          {"owned_by", "troupe"},
+                          {"max_model_len", config.limits.max_model_len}};
+  reply_json(call, 200,
+             nlohmann::json{{"object", "list"}, {"data", nlohmann::json::array({model})}}.dump());
+}
+
+}  // namespace troupe::api

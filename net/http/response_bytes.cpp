@@ -1,0 +1,47 @@
+#include "net/http/response_bytes.hpp"
+
+#include <boost/beast/http/status.hpp>
+#include <cstdio>
+
+namespace troupe::http {
+namespace {
+
+std::string head(int status, const std::string& content_type, const Headers& headers,
+                 bool keep_alive) {
+  const auto reason =
+      boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
+  out.append(reason.data(), reason.size());
+  out += "\r\nServer: troupe\r\n";
+  if (!content_type.empty()) out += "Content-Type: " + content_type + "\r\n";
+  out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+  for (const auto& [name, value] : headers) out += name + ": " + value + "\r\n";
+  return out;
+}
+
+}  // namespace
+
+std::string response_bytes(const Response& response, bool keep_alive) {
+  std::string out = head(response.status, response.content_type, response.headers, keep_alive);
+  out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n\r\n";
+  out += response.body;
+  return out;
+}
+
+std::string stream_head_bytes(int status, const std::string& content_type, const Headers& headers,
+                              bool keep_alive) {
+  return head(status, content_type, headers, keep_alive) +
+         "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n";
+}
+
+std::string chunk_bytes(std::string_view data) {
+  if (data.empty()) return {};
+  char size[20];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out = size;
+  out.append(data);
+  out += "\r\n";
+  return out;
+}
+
+}  // namespace troupe::http

@@ -1,0 +1,18 @@
+#pragma once
+// HTTP/1.1 responses as the bytes that go on the wire: a complete response with Content-Length,
+// or the head of a chunked one and its chunks. Pure functions, so framing is tested without
+// sockets.
+#include <string>
+#include <string_view>
+
+#include "net/http/http_exchange.hpp"
+
+namespace troupe::http {
+
+std::string response_bytes(const Response& response, bool keep_alive);
+std::string stream_head_bytes(int status, const std::string& content_type, const Headers& headers,
+                              bool keep_alive);
+std::string chunk_bytes(std::string_view data);  // empty data gives nothing: 0 ends the body
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+}  // namespace troupe::http

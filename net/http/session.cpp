@@ -1,0 +1,342 @@
+#include "net/http/session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <cctype>
+
+#include "net/http/response_bytes.hpp"
+
+namespace troupe::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+// Bytes read ahead while a request is being answered (a pipelining client); beyond this the
+// session stops reading until the answer is written.
+constexpr std::size_t kReadChunk = 4096;
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_parse_error(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+         ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+}
+
+// The handler's side of one exchange: every call hops onto the session's strand. Once the
+// session is gone, only on_disconnect does anything (it runs its callback at once).
+class SessionSink final : public ResponseSink {
+ public:
+  SessionSink(std::weak_ptr<Session> session, uint64_t exchange)
+      : session_(std::move(session)), exchange_(exchange) {}
+
+  void respond(Response response) override {
+    with_session([e = exchange_, r = std::move(response)](Session& s) mutable {
+      s.respond(e, std::move(r));
+    });
+  }
+  void start_stream(int status, std::string content_type, Headers headers) override {
+    with_session([e = exchange_, status, c = std::move(content_type),
+                  h = std::move(headers)](Session& s) mutable {
+      s.start_stream(e, status, std::move(c), std::move(h));
+    });
+  }
+  void write(std::string data) override {
+    with_session([e = exchange_, d = std::move(data)](Session& s) mutable {
+      s.write_chunk(e, std::move(d));
+    });
+  }
+  void finish() override {
+    with_session([e = exchange_](Session& s) { s.finish(e); });
+  }
+  void on_disconnect(std::function<void()> callback) override {
+    auto session = session_.lock();
+    if (!session) {
+      callback();
+      return;
+    }
+    session->post([e = exchange_, c = std::move(callback)](Session& s) mutable {
+      s.on_disconnect(e, std::move(c));
+    });
+  }
+
+ private:
+  template <typename Work>
+  void with_session(Work work) {
+    if (auto session = session_.lock()) {
+      session->post([w = std::make_shared<Work>(std::move(work))](Session& s) { (*w)(s); });
+    }
+  }
+  std::weak_ptr<Session> session_;
+  uint64_t exchange_;
+};
+
+}  // namespace
+
+Session::Session(asio::ip::tcp::socket socket, const ServerConfig& config, Handler& handler,
+                 const TransportErrors& errors, std::shared_ptr<std::atomic<int>> connections)
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      config_(config),
+      handler_(handler),
+      errors_(errors),
+      connections_(std::move(connections)) {
+  ++*connections_;
+}
+
+Session::~Session() {
+  --*connections_;
+}
+
+void Session::start() {
+  asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+    self->arm_timer(Waiting::idle, self->config_.idle_timeout);
+    self->read_more();
+  });
+}
+
+void Session::refuse(int status, const std::string& message) {
+  asio::dispatch(socket_.get_executor(), [self = shared_from_this(), status, message] {
+    self->fail_transport(status, message);
+  });
+}
+
+void Session::post(std::function<void(Session&)> work) {
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this(), work = std::move(work)] { work(*self); });
+}
+
+// --- reading ---------------------------------------------------------------------------------
+
+void Session::arm_timer(Waiting what, std::chrono::milliseconds after) {
+  waiting_ = what;
+  timer_.expires_after(after);
+  timer_.async_wait([self = shared_from_this(), what](beast::error_code ec) {
+    if (!ec) self->on_timer(what);
+  });
+}
+
+void Session::on_timer(Waiting what) {
+  if (closed_ || what != waiting_) return;
+  waiting_ = Waiting::nothing;
+  if (what == Waiting::idle && !answering_ && !parsing_) {
+    close();
+  } else if (what == Waiting::request && parsing_) {
+    request_timed_out_ = true;
+    socket_.cancel();  // no write is pending while a request is parsed
+  }
+}
+
+// Reads whatever comes: the first bytes of the next request, or, while a request is answered,
+// the end of the connection (a closed socket cancels the request).
+void Session::read_more() {
+  if (reading_ || parsing_ || closed_) return;
+  if (answering_ && buffer_.size() > 0) return;  // a pipelined request waits its turn
+  reading_ = true;
+  socket_.async_read_some(buffer_.prepare(kReadChunk),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                            self->on_read_some(ec, bytes);
+                          });
+}
+
+void Session::on_read_some(beast::error_code ec, std::size_t bytes) {
+  reading_ = false;
+  if (!ec) buffer_.commit(bytes);
+  if (closed_) return;
+  if (ec) {
+    if (answering_) {
+      disconnected();
+    } else {
+      close();
+    }
+    return;
+  }
+  if (answering_) {
+    read_more();
+    return;
+  }
+  parse_request();
+}
+
+void Session::parse_request() {
+  parser_.emplace();
+  parser_->body_limit(config_.max_body_bytes);
+  parser_->header_limit(kHeaderLimit);
+  parsing_ = true;
+  request_timed_out_ = false;
+  arm_timer(Waiting::request, config_.request_timeout);
+  bhttp::async_read(
+      socket_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
+}
+
+void Session::on_request(beast::error_code ec) {
+  parsing_ = false;
+  waiting_ = Waiting::nothing;
+  timer_.cancel();
+  if (closed_) return;
+  if (request_timed_out_) {
+    fail_transport(408, "the request did not arrive within " +
+                            std::to_string(config_.request_timeout.count()) + " ms");
+  } else if (ec == bhttp::error::body_limit) {
+    fail_transport(413, "the request body is larger than the server's limit of " +
+                            std::to_string(config_.max_body_bytes) + " bytes (--max-body-bytes)");
+  } else if (ec == bhttp::error::header_limit) {
+    fail_transport(
+        431, "the request headers are larger than " + std::to_string(kHeaderLimit) + " bytes");
+  } else if (is_parse_error(ec)) {
+    fail_transport(400, "malformed HTTP request: " + ec.message());
+  } else if (ec) {
+    close();  // the client went away mid-request
+  } else {
+    dispatch();
+  }
+}
+
+void Session::dispatch() {
+  auto& message = parser_->get();
+  Request request;
+  const auto method = message.method_string();
+  request.method.assign(method.data(), method.size());
+  const auto beast_target = message.target();
+  const std::string_view target(beast_target.data(), beast_target.size());
+  const auto question = target.find('?');
+  request.path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
+  for (const auto& field : message) {
+    const auto name = field.name_string();
+    request.headers[lower({name.data(), name.size()})] = std::string(field.value());
+  }
+  request.body = std::move(message.body());
+  beast::error_code ec;
+  const auto endpoint = socket_.remote_endpoint(ec);
+  if (!ec) request.remote = endpoint.address().to_string();
+  keep_alive_ = message.keep_alive();
+  parser_.reset();
+
+  ++exchange_;
+  answering_ = true;
+  answer_started_ = false;
+  answer_complete_ = false;
+  disconnect_callback_ = nullptr;
+  handler_.handle(std::move(request), std::make_shared<SessionSink>(weak_from_this(), exchange_));
+  read_more();  // notices the client leaving while the answer is made
+}
+
+// --- answering -------------------------------------------------------------------------------
+
+void Session::respond(uint64_t exchange, Response response) {
+  if (closed_ || exchange != exchange_ || !answering_ || answer_started_) return;
+  answer_started_ = true;
+  complete_answer(response_bytes(response, keep_alive_));
+}
+
+void Session::start_stream(uint64_t exchange, int status, std::string content_type,
+                           Headers headers) {
+  if (closed_ || exchange != exchange_ || !answering_ || answer_started_) return;
+  answer_started_ = true;
+  send(stream_head_bytes(status, content_type, headers, keep_alive_));
+}
+
+void Session::write_chunk(uint64_t exchange, std::string data) {
+  if (closed_ || exchange != exchange_ || !answer_started_ || answer_complete_) return;
+  send(chunk_bytes(data));
+}
+
+void Session::finish(uint64_t exchange) {
+  if (closed_ || exchange != exchange_ || !answer_started_ || answer_complete_) return;
+  complete_answer(std::string(kLastChunk));
+}
+
+void Session::on_disconnect(uint64_t exchange, std::function<void()> callback) {
+  if (exchange != exchange_ || answer_complete_) return;
+  if (closed_) {
+    callback();
+  } else {
+    disconnect_callback_ = std::move(callback);
+  }
+}
+
+void Session::complete_answer(std::string bytes) {
+  answer_complete_ = true;
+  send(std::move(bytes));
+}
+
+// The answer is on the wire: read the next request, or close.
+void Session::end_exchange() {
+  answering_ = false;
+  disconnect_callback_ = nullptr;
+  if (!keep_alive_) {
+    close();
+  } else if (buffer_.size() > 0 && !reading_) {
+    parse_request();
+  } else {
+    arm_timer(Waiting::idle, config_.idle_timeout);
+    read_more();  // when the watch read is still pending, it delivers the next request
+  }
+}
+
+void Session::fail_transport(int status, const std::string& message) {
+  keep_alive_ = false;
+  answering_ = true;
+  answer_started_ = true;
+  ++exchange_;  // no sink answers this one
+  complete_answer(response_bytes(errors_.transport_error(status, message), false));
+}
+
+// --- writing ---------------------------------------------------------------------------------
+
+void Session::send(std::string bytes) {
+  if (bytes.empty()) return;
+  out_.push_back(std::move(bytes));
+  if (!writing_) write_next();
+}
+
+void Session::write_next() {
+  if (closed_) return;
+  if (out_.empty()) {
+    writing_ = false;
+    if (answering_ && answer_complete_) end_exchange();
+    return;
+  }
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(out_.front()),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      if (self->closed_) return;
+                      if (ec) {
+                        self->disconnected();
+                        return;
+                      }
+                      self->out_.pop_front();
+                      self->write_next();
+                    });
+}
+
+// --- ending ----------------------------------------------------------------------------------
+
+void Session::disconnected() {
+  auto callback = std::move(disconnect_callback_);
+  disconnect_callback_ = nullptr;
+  close();
+  if (callback && !answer_complete_) callback();
+}
+
+void Session::close() {
+  if (closed_) return;
+  closed_ = true;
+  timer_.cancel();
+  beast::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+}  // namespace troupe::http

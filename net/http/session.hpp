@@ -1,0 +1,81 @@
+#pragma once
+// One connection: reads requests, hands each to the handler, writes what the handler's sink
+// sends. Internal to net/http (it includes Beast); the server makes sessions.
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "net/http/http_server.hpp"
+
+namespace troupe::http {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(boost::asio::ip::tcp::socket socket, const ServerConfig& config, Handler& handler,
+          const TransportErrors& errors, std::shared_ptr<std::atomic<int>> connections);
+  ~Session();
+  void start();
+  // Refuses the connection with one response (used when there are too many).
+  void refuse(int status, const std::string& message);
+
+  // The sink's calls, posted onto the session's strand; `exchange` says which request they
+  // answer, so a late call for an earlier request does nothing.
+  void post(std::function<void(Session&)> work);
+  void respond(uint64_t exchange, Response response);
+  void start_stream(uint64_t exchange, int status, std::string content_type, Headers headers);
+  void write_chunk(uint64_t exchange, std::string data);
+  void finish(uint64_t exchange);
+  void on_disconnect(uint64_t exchange, std::function<void()> callback);
+
+ private:
+  enum class Waiting { nothing, idle, request };
+  void arm_timer(Waiting what, std::chrono::milliseconds after);
+  void on_timer(Waiting what);
+  void read_more();
+  void on_read_some(boost::beast::error_code ec, std::size_t bytes);
+  void parse_request();
+  void on_request(boost::beast::error_code ec);
+  void dispatch();
+  void complete_answer(std::string bytes);
+  void end_exchange();
+  void send(std::string bytes);
+  void write_next();
+  void fail_transport(int status, const std::string& message);
+  void disconnected();
+  void close();
+
+  // A plain socket, not beast::tcp_stream: its timeouts close the socket, and a 408 must still
+  // be written. Our own timer cancels the read instead.
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer timer_;
+  Waiting waiting_ = Waiting::nothing;
+  bool request_timed_out_ = false;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  const ServerConfig& config_;
+  Handler& handler_;
+  const TransportErrors& errors_;
+  std::shared_ptr<std::atomic<int>> connections_;
+
+  uint64_t exchange_ = 0;         // the request being answered (counts from 1)
+  bool answering_ = false;        // from a request's dispatch until its answer is written
+  bool answer_started_ = false;   // the handler has begun to answer
+  bool answer_complete_ = false;  // ... and has finished (the bytes may still be in out_)
+  bool keep_alive_ = true;
+  bool reading_ = false;  // an async_read_some is pending
+  bool parsing_ = false;  // an http::async_read is pending
+  bool closed_ = false;
+  std::function<void()> disconnect_callback_;
+  std::deque<std::string> out_;
+  bool writing_ = false;
+  bool close_after_write_ = false;
+};
+
+}  // namespace troupe::http

@@ -1,0 +1,126 @@
+#include "net/metrics/serving_metrics.hpp"
+
+#include <utility>
+#include <vector>
+
+namespace troupe::metrics {
+
+namespace {
+
+// vLLM's bucket bounds, so that latency dashboards compare like with like.
+const std::vector<double> kTimeToFirstTokenBounds = {
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.25,  0.5,   0.75,
+    1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
+const std::vector<double> kInterTokenBounds = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
+                                               0.3,  0.4,   0.5,  0.75,  1.0, 2.5,  5.0,
+                                               7.5,  10.0,  20.0, 40.0,  80.0};
+const std::vector<double> kRequestLatencyBounds = {
+    0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
+    30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+
+// Adds to `counter` what a cumulative number grew by since `last`; a drop means its source
+// restarted from zero, so it only becomes the new base.
+void add_growth(Counter& counter, int64_t& last, int64_t now) {
+  if (now > last) counter.inc(static_cast<double>(now - last));
+  last = now;
+}
+
+}  // namespace
+
+ServingMetrics::ServingMetrics(std::string model_name)
+    : model_name_(std::move(model_name)),
+      requests_running_(registry_
+                            .gauge("troupe_num_requests_running",
+                                   "Number of requests running on the model's replicas.",
+                                   {"model_name"})
+                            .with({model_name_})),
+      requests_waiting_(registry_
+                            .gauge("troupe_num_requests_waiting",
+                                   "Number of requests waiting to be scheduled.", {"model_name"})
+                            .with({model_name_})),
+      kv_cache_usage_(registry_
+                          .gauge("troupe_kv_cache_usage_perc",
+                                 "Fraction of KV-cache blocks in use (0 to 1).", {"model_name"})
+                          .with({model_name_})),
+      prefix_cache_hit_rate_(registry_
+                                 .gauge("troupe_prefix_cache_hit_rate",
+                                        "Fraction of prefix-cache queries that hit (0 to 1).",
+                                        {"model_name"})
+                                 .with({model_name_})),
+      prefix_cache_queries_(registry_
+                                .counter("troupe_prefix_cache_queries_total",
+                                         "Prefix-cache queries, in tokens queried.", {"model_name"})
+                                .with({model_name_})),
+      prefix_cache_hits_(registry_
+                             .counter("troupe_prefix_cache_hits_total",
+                                      "Prefix-cache hits, in tokens found cached.", {"model_name"})
+                             .with({model_name_})),
+      time_to_first_token_(registry_
+                               .histogram("troupe_time_to_first_token_seconds",
+                                          "Time from arrival to the first token, in seconds.",
+                                          {"model_name"}, kTimeToFirstTokenBounds)
+                               .with({model_name_})),
+      inter_token_latency_(registry_
+                               .histogram("troupe_inter_token_latency_seconds",
+                                          "Time between consecutive tokens, in seconds.",
+                                          {"model_name"}, kInterTokenBounds)
+                               .with({model_name_})),
+      e2e_request_latency_(registry_
+                               .histogram("troupe_e2e_request_latency_seconds",
+                                          "Time from arrival to the end of a request, in seconds.",
+                                          {"model_name"}, kRequestLatencyBounds)
+                               .with({model_name_})),
+      prompt_tokens_(registry_
+                         .counter("troupe_prompt_tokens_total",
+                                  "Prompt tokens of finished requests.", {"model_name"})
+                         .with({model_name_})),
+      generation_tokens_(registry_
+                             .counter("troupe_generation_tokens_total",
+                                      "Tokens generated for finished requests.", {"model_name"})
+                             .with({model_name_})),
+      request_success_(registry_.counter("troupe_request_success_total",
+                                         "Finished requests, by why they finished.",
+                                         {"model_name", "finished_reason"})),
+      http_requests_(registry_.counter("troupe_http_requests_total",
+                                       "HTTP responses, by route and status code.",
+                                       {"route", "status"})) {
+  // Present from the start, so that rate() sees the first request of each kind.
+  for (const char* reason : {"stop", "length", "abort", "error"}) {
+    request_success_.with({model_name_, reason});
+  }
+}
+
+void ServingMetrics::set_replica_load(int running, int waiting, double kv_usage,
+                                      int64_t prefix_queries, int64_t prefix_hits) {
+  requests_running_.set(running);
+  requests_waiting_.set(waiting);
+  kv_cache_usage_.set(kv_usage);
+  prefix_cache_hit_rate_.set(prefix_queries > 0 ? static_cast<double>(prefix_hits) /
+                                                      static_cast<double>(prefix_queries)
+                                                : 0.0);
+  std::lock_guard lock(prefix_mutex_);
+  add_growth(prefix_cache_queries_, last_prefix_queries_, prefix_queries);
+  add_growth(prefix_cache_hits_, last_prefix_hits_, prefix_hits);
+}
+
+void ServingMetrics::observe_first_token(double seconds) {
+  time_to_first_token_.observe(seconds);
+}
+
+void ServingMetrics::observe_inter_token(double seconds) {
+  inter_token_latency_.observe(seconds);
+}
+
+void ServingMetrics::record_request_end(double e2e_seconds, int prompt_tokens,
+                                        int completion_tokens, const std::string& finished_reason) {
+  e2e_request_latency_.observe(e2e_seconds);
+  prompt_tokens_.inc(prompt_tokens);
+  generation_tokens_.inc(completion_tokens);
+  request_success_.with({model_name_, finished_reason}).inc();
+}
+
+void ServingMetrics::record_http_response(const std::string& route, int status) {
+  http_requests_.with({route, std::to_string(status)}).inc();
+}
+
+}  // namespace troupe::metrics

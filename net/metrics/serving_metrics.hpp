@@ -1,0 +1,58 @@
+#pragma once
+// The serving metrics that the HTTP front exposes on /metrics, named like vLLM's (so existing
+// dashboards map over) with the prefix troupe_ instead of vllm: (we avoid colons, which
+// Prometheus reserves for recording rules). Every series carries the served model's name,
+// except the per-route HTTP counter. Methods are safe to call from any thread; the per-token
+// ones touch only atomics.
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "net/metrics/registry.hpp"
+
+namespace troupe::metrics {
+
+class ServingMetrics {
+ public:
+  explicit ServingMetrics(std::string model_name);
+
+  // A replica's load as it reports it. prefix_queries and prefix_hits are cumulative since the
+  // replica started: the counters add what they grew by since the last report; when they drop
+  // (a replica restarted) the counters keep their value and count on from the new numbers.
+  // The hit-rate gauge is prefix_hits / prefix_queries (0 before any query).
+  void set_replica_load(int running, int waiting, double kv_usage, int64_t prefix_queries,
+                        int64_t prefix_hits);
+
+  void observe_first_token(double seconds);
+  void observe_inter_token(double seconds);  // per generated token after the first
+  // finished_reason: stop, length, abort, error (the first four exist from the start at 0).
+  void record_request_end(double e2e_seconds, int prompt_tokens, int completion_tokens,
+                          const std::string& finished_reason);
+  void record_http_response(const std::string& route, int status);
+
+  std::string render() const { return registry_.render(); }
+
+ private:
+  std::string model_name_;
+  MetricsRegistry registry_;
+
+  Gauge& requests_running_;
+  Gauge& requests_waiting_;
+  Gauge& kv_cache_usage_;
+  Gauge& prefix_cache_hit_rate_;
+  Counter& prefix_cache_queries_;
+  Counter& prefix_cache_hits_;
+  Histogram& time_to_first_token_;
+  Histogram& inter_token_latency_;
+  Histogram& e2e_request_latency_;
+  Counter& prompt_tokens_;
+  Counter& generation_tokens_;
+  CounterFamily& request_success_;  // model_name, finished_reason
+  CounterFamily& http_requests_;    // route, status
+
+  std::mutex prefix_mutex_;  // guards the last reported cumulative numbers
+  int64_t last_prefix_queries_ = 0;
+  int64_t last_prefix_hits_ = 0;
+};
+
+}  // namespace troupe::metrics
