@@ -120,6 +120,9 @@ const Route kRoutes[] = {
     {"GET", "/v1/models", &GatewayCore::models, false, false},
     {"POST", "/tokenize", &GatewayCore::tokenize, false, false},
     {"POST", "/detokenize", &GatewayCore::detokenize, false, false},
+    {"POST", "/generate", &GatewayCore::tgi_generate, false, true},
+    {"POST", "/generate_stream", &GatewayCore::tgi_generate_stream, false, true},
+    {"GET", "/info", &GatewayCore::tgi_info, false, false},
     {"GET", "/health", &GatewayCore::health, true, false},
     {"GET", "/metrics", &GatewayCore::metrics, true, false},
 };
@@ -168,14 +171,16 @@ std::shared_ptr<ExchangeObserver> GatewayCore::observer(const Call& call) {
 
 void GatewayCore::submit_all(
     Call& call, std::vector<GenerateRequest> requests,
-    const std::function<std::shared_ptr<GenerationListener>(int)>& listener_of) {
+    const std::function<std::shared_ptr<GenerationListener>(int)>& listener_of,
+    std::function<void()> on_cancel) {
   auto cancels = std::make_shared<std::vector<std::function<void()>>>();
   for (size_t i = 0; i < requests.size(); ++i) {
     cancels->push_back(
         parts.service->submit(std::move(requests[i]), listener_of(static_cast<int>(i))));
   }
-  call.sink->on_disconnect([cancels] {
+  call.sink->on_disconnect([cancels, on_cancel = std::move(on_cancel)] {
     for (auto& cancel : *cancels) cancel();
+    on_cancel();
   });
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The gateway's inside, shared by its route files (gateway.cpp: routing, auth, limits, records;
-// openai_routes.cpp, tokenize_routes.cpp, ...: one family of endpoints each).
+// openai_routes.cpp, tgi_routes.cpp, tokenize_routes.cpp: one family of endpoints each).
 #include <atomic>
 
 #include "net/api/api_error.hpp"
@@ -30,9 +30,11 @@ struct GatewayCore {
   void reply_json(Call& call, int status, std::string body);
   void reply_error(Call& call, const ApiError& error);
   std::shared_ptr<ExchangeObserver> observer(const Call& call);
-  // Submits each request of a decoded call, cancelling them all when the client goes away.
+  // Submits each request of a decoded call. When the client goes away, cancels them all, then
+  // calls `on_cancel`.
   void submit_all(Call& call, std::vector<GenerateRequest> requests,
-                  const std::function<std::shared_ptr<GenerationListener>(int)>& listener_of);
+                  const std::function<std::shared_ptr<GenerationListener>(int)>& listener_of,
+                  std::function<void()> on_cancel);
 
   // Routes.
   void chat_completions(Call& call);
@@ -40,6 +42,9 @@ struct GatewayCore {
   void models(Call& call);
   void tokenize(Call& call);
   void detokenize(Call& call);
+  void tgi_generate(Call& call);
+  void tgi_generate_stream(Call& call);
+  void tgi_info(Call& call);
   void health(Call& call);
   void metrics(Call& call);
 };

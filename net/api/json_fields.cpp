@@ -67,10 +67,15 @@ void JsonFields::read_int(const char* name, int& out, long long min, long long m
     return fail(name, std::string("'") + name + "' must be an integer in " + range + ", got " +
                           json_type_name(*value));
   }
-  const bool in_range =
-      value->is_number_unsigned()
-          ? value->get<unsigned long long>() <= static_cast<unsigned long long>(max)
-          : value->get<long long>() >= min && value->get<long long>() <= max;
+  // Non-negative JSON integers parse as unsigned, and may not fit a long long.
+  bool in_range = false;
+  if (value->is_number_unsigned()) {
+    const auto v = value->get<unsigned long long>();
+    in_range = v <= static_cast<unsigned long long>(max) &&
+               (min <= 0 || v >= static_cast<unsigned long long>(min));
+  } else {
+    in_range = value->get<long long>() >= min && value->get<long long>() <= max;
+  }
   if (!in_range) {
     return fail(name, std::string("'") + name + "' must be in " + range + ", got " + value->dump());
   }

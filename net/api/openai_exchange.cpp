@@ -53,10 +53,12 @@ void OpenAiExchange::start_stream_locked() {
 
 void OpenAiExchange::on_chunk(int prompt, GenerationChunk chunk) {
   std::lock_guard lock(mutex_);
+  if (done_) return;
   const auto now = std::chrono::steady_clock::now();
   const int index = prompt * n_ + chunk.index;
   if (index < 0 || index >= static_cast<int>(choices_.size())) return;
   auto& choice = choices_[static_cast<size_t>(index)];
+  tokens_seen_ += static_cast<int>(chunk.tokens.size());
   if (!chunk.tokens.empty()) {
     if (!any_token_) {
       any_token_ = true;
@@ -83,13 +85,27 @@ void OpenAiExchange::on_chunk(int prompt, GenerationChunk chunk) {
 
 void OpenAiExchange::on_end(int prompt, GenerationEnd end) {
   std::lock_guard lock(mutex_);
+  if (done_) return;
   usage_.completion_tokens += end.completion_tokens;
   usage_.prompt_tokens += end.prompt_tokens;
   if (!end.error.empty() && !error_) error_ = error_for_failure(end.error, end.message);
   if (++ended_ == prompts_) finish_locked();
 }
 
+void OpenAiExchange::cancelled() {
+  std::lock_guard lock(mutex_);
+  if (done_) return;
+  done_ = true;
+  summary_.status = 499;  // nginx's word for "client closed the request"
+  summary_.finish_reason = "abort";
+  summary_.error = "client_closed";
+  summary_.completion_tokens = tokens_seen_;
+  summary_.e2e_seconds = seconds_between(started_, std::chrono::steady_clock::now());
+  observer_->ended(summary_);
+}
+
 void OpenAiExchange::finish_locked() {
+  done_ = true;
   summary_.prompt_tokens = usage_.prompt_tokens;
   summary_.completion_tokens = usage_.completion_tokens;
   summary_.e2e_seconds = seconds_between(started_, std::chrono::steady_clock::now());

@@ -24,6 +24,8 @@ class OpenAiExchange : public std::enable_shared_from_this<OpenAiExchange> {
 
   // The listener for prompt `prompt` of the call.
   std::shared_ptr<GenerationListener> listener(int prompt);
+  // The client went away: records the call as aborted (its requests are cancelled elsewhere).
+  void cancelled();
 
  private:
   class PromptListener;
@@ -47,7 +49,9 @@ class OpenAiExchange : public std::enable_shared_from_this<OpenAiExchange> {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool stream_started_ = false;
   bool any_token_ = false;
+  int tokens_seen_ = 0;  // over all choices, for a call cancelled before its end
   int ended_ = 0;
+  bool done_ = false;  // answered, or cancelled
   std::vector<Choice> choices_;
   Usage usage_;
   std::optional<ApiError> error_;

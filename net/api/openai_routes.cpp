@@ -47,8 +47,9 @@ void run_openai(GatewayCore& gateway, Call& call, bool chat) {
   }
   auto exchange = std::make_shared<OpenAiExchange>(shape, decoded, call.sink,
                                                    gateway.observer(call), call.cors);
-  gateway.submit_all(call, std::move(decoded.requests),
-                     [&](int prompt) { return exchange->listener(prompt); });
+  gateway.submit_all(
+      call, std::move(decoded.requests), [&](int prompt) { return exchange->listener(prompt); },
+      [exchange] { exchange->cancelled(); });
 }
 
 }  // namespace
