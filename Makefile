@@ -21,11 +21,13 @@ build: deps
 model: build
 	scripts/fetch-model $(TROUPE)
 
-# Until the HTTP server lands, `serve` runs a generation demo on the default model.
+# Serves the default model on port 8000 (ctrl-c drains and exits). PORT=N picks another port.
+PORT ?= 8000
 serve: model
-	@echo "troupe: the HTTP server is not built yet; running a 'troupe generate' demo instead."
-	$(TROUPE) generate --chat --system "You are a helpful assistant." --temperature 0 \
-	  --max-tokens 64 --prompt "What is the capital of France?"
+	@echo "troupe: serving on http://localhost:$(PORT) (chat page at /). Try:"
+	@echo "  curl http://localhost:$(PORT)/v1/chat/completions -H 'Content-Type: application/json' \\"
+	@echo "    -d '{\"messages\": [{\"role\": \"user\", \"content\": \"What is the capital of France?\"}]}'"
+	$(TROUPE) serve --port $(PORT)
 
 # One test at a time: the model tests use every core themselves, and two at once on a small
 # machine spin against each other (ten times slower in all).

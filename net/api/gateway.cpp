@@ -123,6 +123,7 @@ const Route kRoutes[] = {
     {"POST", "/generate", &GatewayCore::tgi_generate, false, true},
     {"POST", "/generate_stream", &GatewayCore::tgi_generate_stream, false, true},
     {"GET", "/info", &GatewayCore::tgi_info, false, false},
+    {"GET", "/", &GatewayCore::chat_page, true, false},
     {"GET", "/health", &GatewayCore::health, true, false},
     {"GET", "/metrics", &GatewayCore::metrics, true, false},
 };

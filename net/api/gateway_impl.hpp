@@ -1,6 +1,6 @@
 #pragma once
 // The gateway's inside, shared by its route files (gateway.cpp: routing, auth, limits, records;
-// openai_routes.cpp, tgi_routes.cpp, tokenize_routes.cpp: one family of endpoints each).
+// openai_routes.cpp, tgi_routes.cpp, utility_routes.cpp: one family of endpoints each).
 #include <atomic>
 
 #include "net/api/api_error.hpp"
@@ -45,6 +45,7 @@ struct GatewayCore {
   void tgi_generate(Call& call);
   void tgi_generate_stream(Call& call);
   void tgi_info(Call& call);
+  void chat_page(Call& call);
   void health(Call& call);
   void metrics(Call& call);
 };

@@ -1,6 +1,8 @@
-// vLLM's POST /tokenize and /detokenize, and the operational GET /health and /metrics.
+// vLLM's POST /tokenize and /detokenize, the operational GET /health and /metrics, and the chat
+// page at GET /.
 #include <nlohmann/json.hpp>
 
+#include "net/api/chat_page.hpp"
 #include "net/api/gateway_impl.hpp"
 #include "net/api/json_fields.hpp"
 
@@ -43,6 +45,10 @@ void GatewayCore::detokenize(Call& call) {
   reply_json(call, 200,
              nlohmann::json{{"prompt", parts.tokenizer->decode(tokens)}}.dump(
                  -1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void GatewayCore::chat_page(Call& call) {
+  call.sink->respond({200, "text/html; charset=utf-8", std::string(kChatPageHtml), call.cors});
 }
 
 void GatewayCore::health(Call& call) {

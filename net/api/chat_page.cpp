@@ -1,0 +1,112 @@
+#include "net/api/chat_page.hpp"
+
+namespace troupe::api {
+
+// Plain HTML and JavaScript, no external resources: it must work on a machine with no network.
+const std::string_view kChatPageHtml = R"html(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>troupe chat</title>
+<style>
+  body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 0 auto; padding: 1rem; }
+  #log { border: 1px solid #ccc; border-radius: 6px; padding: .5rem; min-height: 18rem; }
+  .turn { margin: .4rem 0; white-space: pre-wrap; }
+  .user { color: #034; font-weight: 600; }
+  .assistant { color: #222; }
+  .error { color: #a00; }
+  form { display: flex; gap: .5rem; margin-top: .5rem; }
+  #message { flex: 1; padding: .4rem; }
+  #key { width: 12rem; }
+</style>
+</head>
+<body>
+<h1>troupe</h1>
+<p id="model">loading…</p>
+<div id="log" aria-live="polite"></div>
+<form id="form">
+  <input id="message" autocomplete="off" placeholder="Say something" required>
+  <input id="key" type="password" placeholder="API key (if required)">
+  <button id="send" type="submit">Send</button>
+</form>
+<script>
+const log = document.getElementById("log");
+const keyInput = document.getElementById("key");
+keyInput.value = localStorage.getItem("troupe-key") || "";
+const history = [];
+let model = "";
+
+function headers() {
+  const h = {"Content-Type": "application/json"};
+  if (keyInput.value) h["Authorization"] = "Bearer " + keyInput.value;
+  return h;
+}
+
+function add(role, text) {
+  const div = document.createElement("div");
+  div.className = "turn " + role;
+  div.textContent = text;
+  log.appendChild(div);
+  return div;
+}
+
+async function loadModel() {
+  try {
+    const r = await fetch("/v1/models", {headers: headers()});
+    const body = await r.json();
+    model = body.data ? body.data[0].id : "";
+    document.getElementById("model").textContent = model ? "model: " + model : "no model";
+  } catch (e) {
+    document.getElementById("model").textContent = "cannot reach the server";
+  }
+}
+
+document.getElementById("form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  localStorage.setItem("troupe-key", keyInput.value);
+  const input = document.getElementById("message");
+  const text = input.value;
+  input.value = "";
+  history.push({role: "user", content: text});
+  add("user", text);
+  const answer = add("assistant", "");
+  const request = {model, messages: history, stream: true, max_tokens: 256};
+  const r = await fetch("/v1/chat/completions",
+                        {method: "POST", headers: headers(), body: JSON.stringify(request)});
+  if (!r.ok) {
+    const body = await r.json().catch(() => ({}));
+    answer.className = "turn error";
+    answer.textContent = (body.error && body.error.message) || ("HTTP " + r.status);
+    history.pop();
+    return;
+  }
+  const reader = r.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (;;) {
+    const {value, done} = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, {stream: true});
+    let end;
+    while ((end = buffered.indexOf("\n\n")) >= 0) {
+      const event = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      if (!event.startsWith("data: ") || event === "data: [DONE]") continue;
+      const chunk = JSON.parse(event.slice(6));
+      if (chunk.error) { answer.className = "turn error"; answer.textContent += chunk.error.message; }
+      for (const choice of chunk.choices || []) {
+        if (choice.delta && choice.delta.content) answer.textContent += choice.delta.content;
+      }
+    }
+  }
+  answer.dataset.done = "true";
+  history.push({role: "assistant", content: answer.textContent});
+});
+loadModel();
+</script>
+</body>
+</html>
+)html";
+
+}  // namespace troupe::api

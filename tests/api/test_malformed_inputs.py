@@ -1,0 +1,395 @@
+"""Malformed requests over raw sockets: each one gets its HTTP status and an error body in
+OpenAI's shape, {"error": {"message", "type", "param", "code"}}, with `param` naming the field
+at fault; none of them may take the server down, and a client that trickles its request gets
+408 while other connections are served.
+
+The server runs with --header-timeout 2 (a request must arrive in full within 2 s) and
+--max-body-bytes 1MiB; conftest starts it with --max-model-len 2048. When a request kills the
+server, that case fails, the crash is recorded and a fresh server takes the rest of the table,
+so one crash fails its own case and the survival check at the end, not every case after it.
+"""
+import json
+import select
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from conftest import Server
+
+FLAGS = ["--header-timeout", "2", "--max-body-bytes", "1MiB"]
+KEY = "sk-test"
+ANY = object()  # the field may hold anything of the right type
+
+
+# --- HTTP over a plain socket ------------------------------------------------------------------
+
+def http_request(method, path, body=None, key=KEY, headers=None, content_type="application/json"):
+    """One HTTP/1.1 request as bytes; `body` is str, bytes, or a dict/list sent as JSON."""
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    if key is not None:
+        lines.append(f"Authorization: Bearer {key}")
+    if body is not None:
+        lines.append(f"Content-Type: {content_type}")
+        lines.append(f"Content-Length: {len(body)}")
+    for name, value in (headers or {}).items():
+        lines.append(f"{name}: {value}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+
+
+class NoResponse(Exception):
+    """The connection closed before a complete response arrived."""
+
+
+def read_response(sock, deadline):
+    """Reads one response: (status, {lowercase header: value}, body bytes)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = recv_until(sock, deadline)
+        if not chunk:
+            raise NoResponse("connection closed after %r" % data[:200])
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ")[1])
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "-1"))
+    while length < 0 or len(body) < length:
+        chunk = recv_until(sock, deadline)
+        if not chunk:
+            if length < 0:
+                break
+            raise NoResponse("body cut short: %r" % body[:200])
+        body += chunk
+    return status, headers, body
+
+
+def recv_until(sock, deadline):
+    sock.settimeout(max(0.01, deadline - time.monotonic()))
+    try:
+        return sock.recv(65536)
+    except ConnectionResetError:
+        return b""
+
+
+def exchange(port, request, timeout=30):
+    """Sends `request` (from a second thread, so a server that answers before reading a large
+    body in full does not deadlock us) and reads the response."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        def send():
+            try:
+                sock.sendall(request)
+            except OSError:
+                pass  # the server answered early and closed; the answer is still read
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        response = read_response(sock, time.monotonic() + timeout)
+        sender.join(timeout)
+        return response
+    finally:
+        sock.close()
+
+
+def chat(content="Say hi.", **fields):
+    return {"messages": [{"role": "user", "content": content}], "max_tokens": 4, **fields}
+
+
+def chat_json(extra):
+    """A valid chat body with `extra` (raw JSON text of members) appended: for numbers and
+    literals Python's json module would not write."""
+    return '{"messages":[{"role":"user","content":"Say hi."}],"max_tokens":4,' + extra + "}"
+
+
+def completion(**fields):
+    return {"prompt": "Once upon a time", "max_tokens": 4, **fields}
+
+
+CHAT = "/v1/chat/completions"
+COMPLETIONS = "/v1/completions"
+LONG_TEXT = "hello world " * 2000  # about 4000 tokens, twice --max-model-len
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    request: bytes
+    status: int
+    param: object = None  # the expected `param`: a value, a tuple of allowed values, or ANY
+    code: object = ANY  # the expected `code`, or ANY
+    headers: dict = field(default_factory=dict)  # response headers that must be there
+
+
+def case(name, request, status, param=None, code=ANY, headers=None):
+    return pytest.param(Case(request, status, param, code, headers or {}), id=name)
+
+
+def post(path, body, **kwargs):
+    return http_request("POST", path, body, **kwargs)
+
+
+CASES = [
+    # The body is not a JSON object.
+    case("broken-json", post(CHAT, '{"messages": [{"role": "user", "content": "hi"}'), 400),
+    case("trailing-garbage", post(CHAT, chat_json('"n": 1') + " trailing"), 400),
+    case("empty-body", post(CHAT, b""), 400),
+    case("json-array", post(CHAT, '[{"role": "user", "content": "hi"}]'), 400),
+    case("json-string", post(CHAT, '"hello"'), 400),
+    case("invalid-utf8-in-string",
+         post(CHAT, b'{"messages":[{"role":"user","content":"hi \xff\xfe \xc3\x28"}],"max_tokens":4}'),
+         400, (None, "messages[0].content", "messages")),
+    case("lone-surrogate-escape", post(CHAT, chat_json('"user": "\\ud800"')), 400, (None, "user")),
+    # Wrong types.
+    case("temperature-string", post(CHAT, chat(temperature="hot")), 400, "temperature"),
+    case("temperature-nan-string", post(CHAT, chat(temperature="NaN")), 400, "temperature"),
+    case("temperature-infinity-literal", post(CHAT, chat_json('"temperature": Infinity')), 400,
+         (None, "temperature")),
+    case("top-p-string", post(CHAT, chat(top_p="0.9")), 400, "top_p"),
+    case("n-float", post(CHAT, chat(n=1.5)), 400, "n"),
+    case("max-tokens-string", post(CHAT, chat(max_tokens="4")), 400, "max_tokens"),
+    case("max-tokens-float", post(CHAT, chat_json('"max_tokens": 4.5')), 400, "max_tokens"),
+    case("stop-number", post(CHAT, chat(stop=5)), 400, "stop"),
+    case("stop-array-of-numbers", post(CHAT, chat(stop=[1, 2])), 400, "stop"),
+    case("stop-empty-string", post(CHAT, chat(stop="")), 400, "stop"),
+    case("seed-string", post(CHAT, chat(seed="42")), 400, "seed"),
+    case("seed-float", post(CHAT, chat(seed=1.5)), 400, "seed"),
+    case("stream-string", post(CHAT, chat(stream="yes")), 400, "stream"),
+    case("messages-string", post(CHAT, {"messages": "hi", "max_tokens": 4}), 400, "messages"),
+    case("messages-object", post(CHAT, {"messages": {"role": "user", "content": "hi"}}), 400,
+         "messages"),
+    case("messages-missing", post(CHAT, {"max_tokens": 4}), 400, "messages"),
+    case("logit-bias-array", post(CHAT, chat(logit_bias=[1, 2])), 400, "logit_bias"),
+    case("logit-bias-key-not-a-token", post(CHAT, chat(logit_bias={"hello": 1})), 400,
+         "logit_bias"),
+    case("logit-bias-value-string", post(CHAT, chat(logit_bias={"5": "up"})), 400, "logit_bias"),
+    case("logprobs-string", post(CHAT, chat(logprobs="yes")), 400, "logprobs"),
+    case("top-logprobs-string", post(CHAT, chat(logprobs=True, top_logprobs="3")), 400,
+         "top_logprobs"),
+    case("model-number", post(CHAT, chat(model=5)), 400, "model"),
+    # Numbers out of range.
+    case("temperature-1e400", post(CHAT, chat_json('"temperature": 1e400')), 400,
+         ("temperature", None)),
+    case("top-p-minus-1e400", post(CHAT, chat_json('"top_p": -1e400')), 400, ("top_p", None)),
+    case("temperature-1e20", post(CHAT, chat(temperature=1e20)), 400, "temperature"),
+    case("temperature-negative", post(CHAT, chat(temperature=-0.5)), 400, "temperature"),
+    case("top-p-zero", post(CHAT, chat(top_p=0)), 400, "top_p"),
+    case("top-p-above-one", post(CHAT, chat(top_p=1.5)), 400, "top_p"),
+    case("max-tokens-1e20", post(CHAT, chat_json('"max_tokens": 1e20')), 400, "max_tokens"),
+    case("max-tokens-huge-integer", post(CHAT, chat_json('"max_tokens": 99999999999999999999999')),
+         400, "max_tokens"),
+    case("max-tokens-negative", post(CHAT, chat(max_tokens=-5)), 400, "max_tokens"),
+    case("max-tokens-zero", post(CHAT, chat(max_tokens=0)), 400, "max_tokens"),
+    case("max-tokens-above-context", post(CHAT, chat(max_tokens=5000)), 400, "max_tokens"),
+    case("n-zero", post(CHAT, chat(n=0)), 400, "n"),
+    case("n-negative", post(CHAT, chat(n=-1)), 400, "n"),
+    case("seed-above-uint64", post(CHAT, chat_json('"seed": 18446744073709551616')), 400, "seed"),
+    case("logit-bias-value-500", post(CHAT, chat(logit_bias={"5": 500})), 400, "logit_bias"),
+    case("logit-bias-token-outside-vocabulary", post(CHAT, chat(logit_bias={"99999999": 1})), 400,
+         "logit_bias"),
+    case("top-logprobs-50", post(CHAT, chat(logprobs=True, top_logprobs=50)), 400, "top_logprobs"),
+    # Messages.
+    case("messages-empty", post(CHAT, {"messages": [], "max_tokens": 4}), 400, "messages"),
+    case("message-not-an-object", post(CHAT, {"messages": ["hi"], "max_tokens": 4}), 400,
+         "messages[0]"),
+    case("message-without-role", post(CHAT, {"messages": [{"content": "hi"}], "max_tokens": 4}),
+         400, "messages[0].role"),
+    case("message-unknown-role",
+         post(CHAT, {"messages": [{"role": "wizard", "content": "hi"}], "max_tokens": 4}), 400,
+         "messages[0].role"),
+    case("content-number", post(CHAT, {"messages": [{"role": "user", "content": 5}]}), 400,
+         "messages[0].content"),
+    case("content-image-url",
+         post(CHAT, {"messages": [{"role": "user", "content": [
+             {"type": "text", "text": "What is this?"},
+             {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]}],
+             "max_tokens": 4}),
+         400, "messages[0].content"),
+    case("prompt-longer-than-context-chat", post(CHAT, chat(LONG_TEXT)), 400, "messages",
+         "context_length_exceeded"),
+    # Parameters that only make sense together.
+    case("stream-options-without-stream",
+         post(CHAT, chat(stream_options={"include_usage": True})), 400, "stream_options"),
+    case("stream-options-not-an-object", post(CHAT, chat(stream=True, stream_options=5)), 400,
+         "stream_options"),
+    case("top-logprobs-without-logprobs", post(CHAT, chat(top_logprobs=3)), 400, "top_logprobs"),
+    # Completions.
+    case("completions-echo", post(COMPLETIONS, completion(echo=True)), 400, "echo"),
+    case("completions-best-of-2", post(COMPLETIONS, completion(best_of=2)), 400, "best_of"),
+    case("completions-empty-prompt", post(COMPLETIONS, completion(prompt="")), 400, "prompt"),
+    case("completions-empty-token-list", post(COMPLETIONS, completion(prompt=[])), 400, "prompt"),
+    case("completions-negative-token-id", post(COMPLETIONS, completion(prompt=[1, -5, 3])), 400,
+         "prompt"),
+    case("completions-token-id-outside-vocabulary",
+         post(COMPLETIONS, completion(prompt=[1, 99999999])), 400, "prompt"),
+    case("completions-prompt-number", post(COMPLETIONS, completion(prompt=5)), 400, "prompt"),
+    case("completions-logprobs-boolean", post(COMPLETIONS, completion(logprobs=True)), 400,
+         "logprobs"),
+    case("completions-prompt-longer-than-context", post(COMPLETIONS, completion(prompt=LONG_TEXT)),
+         400, "prompt", "context_length_exceeded"),
+    # Model, route, method, key.
+    case("unknown-model", post(CHAT, chat(model="gpt-9")), 404, "model", "model_not_found"),
+    case("unknown-route", post("/v1/nope", chat()), 404),
+    case("wrong-method", http_request("GET", CHAT), 405, headers={"allow": "POST"}),
+    case("wrong-method-models", http_request("DELETE", "/v1/models"), 405,
+         headers={"allow": "GET"}),
+    case("missing-api-key", post(CHAT, chat(), key=None), 401, None, "invalid_api_key"),
+    case("wrong-api-key", post(CHAT, chat(), key="sk-wrong"), 401, None, "invalid_api_key"),
+    case("api-key-without-bearer",
+         post(CHAT, chat(), key=None, headers={"Authorization": KEY}), 401, None,
+         "invalid_api_key"),
+    # The transport's own limits and HTTP errors.
+    case("body-10MB",
+         post(CHAT, '{"messages":[{"role":"user","content":"' + "a" * (10 << 20) + '"}]}'), 413),
+    case("body-10MB-chunked",
+         b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+         + KEY.encode() + b"\r\nContent-Type: application/json\r\n"
+         b"Transfer-Encoding: chunked\r\n\r\n"
+         + b"".join(b"10000\r\n" + b" " * 0x10000 + b"\r\n" for _ in range(160)) + b"0\r\n\r\n",
+         413),
+    case("header-over-16KB", post(CHAT, chat(), headers={"X-Padding": "a" * (17 << 10)}), 431),
+    case("bad-request-line", b"HELLO THERE\r\n\r\n", 400),
+    case("bad-http-version", b"GET /v1/models HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n", 400),
+    case("bad-content-length",
+         b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: many\r\n\r\n",
+         400),
+    case("tls-hello-on-plain-port", b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(64),
+         400),
+]
+
+
+# --- the server --------------------------------------------------------------------------------
+
+class LiveServer:
+    """The server under test, replaced by a fresh one when a request kills it."""
+
+    def __init__(self):
+        self.server = Server(FLAGS)
+        self.crashes = []  # (case, exit status, last log lines)
+
+    @property
+    def port(self):
+        return self.server.port
+
+    def died(self, case_id, wait_s):
+        """True (and a fresh server started) when the process has exited, waiting up to
+        `wait_s` for it to."""
+        deadline = time.monotonic() + wait_s
+        while self.server.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.server.process.poll() is None:
+            return False
+        dead = self.server
+        self.crashes.append((case_id, dead.process.returncode, "".join(dead.log[-5:])))
+        dead.stop()
+        self.server = Server(FLAGS)
+        return True
+
+    def stop(self):
+        self.server.stop()
+
+
+@pytest.fixture(scope="module")
+def server():
+    live = LiveServer()
+    yield live
+    live.stop()
+    assert live.server.process.returncode == 0, "troupe serve exited with %s:\n%s" % (
+        live.server.process.returncode, "".join(live.server.log[-30:]))
+
+
+def check_error_body(body, param, code):
+    data = json.loads(body)
+    assert isinstance(data, dict) and list(data) == ["error"], data
+    error = data["error"]
+    assert set(error) == {"message", "type", "param", "code"}, error
+    assert isinstance(error["message"], str) and error["message"], error
+    assert isinstance(error["type"], str) and error["type"], error
+    assert error["param"] is None or isinstance(error["param"], str), error
+    assert error["code"] is None or isinstance(error["code"], str), error
+    if param is not ANY:
+        allowed = param if isinstance(param, tuple) else (param,)
+        assert error["param"] in allowed, "param %r, expected %s: %s" % (
+            error["param"], " or ".join(map(repr, allowed)), error["message"])
+    if code is not ANY:
+        assert error["code"] == code, "code %r, expected %r: %s" % (
+            error["code"], code, error["message"])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_malformed_request(server, case, request):
+    case_id = request.node.callspec.id
+    try:
+        status, headers, body = exchange(server.port, case.request)
+    except (NoResponse, OSError) as e:
+        crashed = server.died(case_id, wait_s=5)
+        pytest.fail("no response (%s)%s" % (e, "; the server died:\n" + server.crashes[-1][2]
+                                             if crashed else ""))
+    if server.died(case_id, wait_s=0):
+        pytest.fail("the server died after answering:\n" + server.crashes[-1][2])
+    assert status == case.status, body[:500]
+    assert headers.get("content-type", "").startswith("application/json"), headers
+    check_error_body(body, case.param, case.code)
+    for name, value in case.headers.items():
+        assert name in headers, "no %s header in %s" % (name, headers)
+        assert value in [v.strip() for v in headers[name].split(",")], headers[name]
+
+
+def test_slow_client_gets_408_while_others_are_served(server):
+    """One byte a second: the request cannot arrive within --header-timeout 2, so the server
+    answers 408 and closes; a normal request on another connection is served meanwhile."""
+    request = http_request("POST", CHAT, chat())
+    normal = {}
+
+    def normal_request():
+        normal["response"] = exchange(server.port, http_request("POST", CHAT, chat()))
+        normal["at"] = time.monotonic()
+
+    slow = socket.create_connection(("127.0.0.1", server.port))
+    started = time.monotonic()
+    other = threading.Thread(target=normal_request, daemon=True)
+    try:
+        for i in range(len(request)):
+            try:
+                slow.sendall(request[i:i + 1])
+            except OSError:
+                break  # closed by the server: its answer is read below
+            if i == 0:
+                other.start()
+            readable, _, _ = select.select([slow], [], [], 1.0)
+            if readable:
+                break
+            assert time.monotonic() - started < 15, "no answer to a request trickling for 15 s"
+        status, _, body = read_response(slow, time.monotonic() + 10)
+        answered_at = time.monotonic()
+    finally:
+        slow.close()
+    assert status == 408, body
+    check_error_body(body, None, ANY)
+    assert 1.5 <= answered_at - started < 6, "408 after %.1f s with --header-timeout 2" % (
+        answered_at - started)
+    other.join(30)
+    assert "response" in normal, "the normal request got no answer"
+    assert normal["response"][0] == 200, normal["response"][2][:500]
+    assert normal["at"] < answered_at, "the normal request waited for the slow one"
+
+
+def test_server_survived_the_table(server):
+    assert not server.crashes, "requests killed the server:\n" + "\n".join(
+        "  %s: exit %s\n%s" % crash for crash in server.crashes)
+    status, _, body = exchange(server.port, http_request("POST", CHAT, chat()))
+    assert status == 200, body[:500]
+    answer = json.loads(body)
+    assert answer["object"] == "chat.completion"
+    assert answer["choices"][0]["message"]["role"] == "assistant"
+    assert server.server.process.poll() is None
