@@ -50,6 +50,20 @@ caf::behavior request_actor(Self* self, std::shared_ptr<const RequestContext> co
     finish(self, request_error::kInvalid, prompt.message());
     return {};
   }
+  // As OpenAI: a prompt must leave room for max_tokens, unless max_tokens is the whole context
+  // (the API's default, "up to the end of the context"; the API refuses it given explicitly).
+  const int max_len = s.context->max_model_len;
+  const int prompt_len = static_cast<int>(prompt->size());
+  const int wanted = s.request.sampling.max_tokens;
+  if (max_len > 0 &&
+      (prompt_len >= max_len || (wanted < max_len && prompt_len + wanted > max_len))) {
+    finish(self, request_error::kContextLength,
+           "This model's maximum context length is " + std::to_string(max_len) +
+               " tokens, but you requested " + std::to_string(prompt_len + wanted) + " tokens (" +
+               std::to_string(prompt_len) + " in the prompt, " + std::to_string(wanted) +
+               " for the completion); shorten the prompt or lower max_tokens");
+    return {};
+  }
   s.output.emplace(s.context->model->tokenizer, s.request.id, s.request.sampling,
                    static_cast<int>(prompt->size()));
   self->monitor(s.client);

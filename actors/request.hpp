@@ -17,6 +17,7 @@ struct RequestContext {
   const Model* model = nullptr;  // its tokenizer
   PromptBuilder prompts;
   std::chrono::milliseconds default_timeout{600000};  // --request-timeout
+  int max_model_len = 0;  // prompts must be shorter; 0: left to the scheduler
 };
 
 // Sends the client GenerationChunks, then one GenerationEnd (with an error code when it failed).

@@ -61,8 +61,11 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int bench_command(const Args& args) {
+  if (!args.empty() && args[0] == "serve")
+    return bench_serve_command(Args(args.begin() + 1, args.end()));
   if (args.empty() || args[0] != "offline") {
-    return input_error("usage: troupe bench offline [flags] (see troupe bench offline --help)");
+    return input_error(
+        "usage: troupe bench offline|serve [flags] (see troupe bench <kind> --help)");
   }
   CommandSpec spec{
       "bench offline",

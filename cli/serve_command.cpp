@@ -171,8 +171,8 @@ int serve_command(const Args& args) {
   setup.replicas.push_back(std::move(replica));
   setup.drain_timeout = options->drain_timeout;
   const caf::actor node = spawn_node(system, std::move(setup));
-  auto context = std::make_shared<RequestContext>(
-      RequestContext{&*model, std::move(*prompts), options->request_timeout});
+  auto context = std::make_shared<RequestContext>(RequestContext{
+      &*model, std::move(*prompts), options->request_timeout, layout->config.max_model_len});
   Front front(system, node, context);
 
   const std::string name = served_name(flags, *path);
@@ -181,6 +181,7 @@ int serve_command(const Args& args) {
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count();
   options->gateway.limits.max_model_len = layout->config.max_model_len;
+  options->gateway.limits.vocab_size = static_cast<int>(model->tokenizer.vocab_size());
   metrics::ServingMetrics metrics(name);
   auth::RateLimiter limiter;
   api::GatewayParts parts{&front, &model->tokenizer, &*keys, &limiter, ledger->get(), &metrics};

@@ -25,7 +25,7 @@ ApiError error_for_failure(const std::string& request_error, const std::string& 
   ApiError error;
   error.message = message;
   error.code = request_error;
-  if (request_error == request_error::kInvalid) {
+  if (request_error == request_error::kInvalid || request_error == request_error::kContextLength) {
     error.status = 400;
   } else if (request_error == request_error::kOverloaded ||
              request_error == request_error::kDraining ||

@@ -51,16 +51,29 @@ function add(role, text) {
   return div;
 }
 
+// /v1/models needs the API key when the server requires one: until a right key is entered it
+// says so, and it asks again whenever the key changes.
 async function loadModel() {
+  const shown = document.getElementById("model");
   try {
     const r = await fetch("/v1/models", {headers: headers()});
+    if (r.status === 401) {
+      model = "";
+      shown.textContent = keyInput.value ? "wrong API key" : "enter your API key";
+      return;
+    }
     const body = await r.json();
     model = body.data ? body.data[0].id : "";
-    document.getElementById("model").textContent = model ? "model: " + model : "no model";
+    shown.textContent = model ? "model: " + model : "no model";
   } catch (e) {
-    document.getElementById("model").textContent = "cannot reach the server";
+    shown.textContent = "cannot reach the server";
   }
 }
+
+keyInput.addEventListener("change", () => {
+  localStorage.setItem("troupe-key", keyInput.value);
+  loadModel();
+});
 
 document.getElementById("form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -71,6 +84,26 @@ document.getElementById("form").addEventListener("submit", async (event) => {
   history.push({role: "user", content: text});
   add("user", text);
   const answer = add("assistant", "");
+  const send = document.getElementById("send");
+  send.disabled = true;  // one reply at a time, so the history stays in order
+  try {
+    await stream(answer);
+  } catch (e) {  // the server went away, or sent something that is not JSON
+    answer.className = "turn error";
+    answer.textContent += (answer.textContent ? "\n" : "") + "error: " + e.message;
+  }
+  if (answer.classList.contains("error")) {
+    history.pop();
+  } else {
+    history.push({role: "assistant", content: answer.textContent});
+  }
+  answer.dataset.done = "true";
+  send.disabled = false;
+  input.focus();
+});
+
+// Streams one answer to the history into the answer's div.
+async function stream(answer) {
   const request = {model, messages: history, stream: true, max_tokens: 256};
   const r = await fetch("/v1/chat/completions",
                         {method: "POST", headers: headers(), body: JSON.stringify(request)});
@@ -78,7 +111,6 @@ document.getElementById("form").addEventListener("submit", async (event) => {
     const body = await r.json().catch(() => ({}));
     answer.className = "turn error";
     answer.textContent = (body.error && body.error.message) || ("HTTP " + r.status);
-    history.pop();
     return;
   }
   const reader = r.body.getReader();
@@ -100,9 +132,7 @@ document.getElementById("form").addEventListener("submit", async (event) => {
       }
     }
   }
-  answer.dataset.done = "true";
-  history.push({role: "assistant", content: answer.textContent});
-});
+}
 loadModel();
 </script>
 </body>

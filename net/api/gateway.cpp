@@ -86,8 +86,9 @@ class CallObserver final : public ExchangeObserver {
   void ended(const ExchangeSummary& s) override {
     const auto& parts = gateway_.parts;
     if (parts.metrics) {
-      parts.metrics->record_request_end(s.e2e_seconds, s.prompt_tokens, s.completion_tokens,
-                                        s.error.empty() ? s.finish_reason : "error");
+      parts.metrics->record_request_end(
+          s.e2e_seconds, s.prompt_tokens, s.completion_tokens,
+          s.error.empty() || s.finish_reason == "abort" ? s.finish_reason : "error");
     }
     if (parts.ledger) {
       auto recorded = parts.ledger->record(key_name_, s.prompt_tokens, s.completion_tokens);
@@ -215,10 +216,10 @@ void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> 
     return;
   }
   const Route* route = nullptr;
-  bool path_known = false;
+  std::string allowed_methods;  // of the path, for a 405's Allow header
   for (const auto& r : kRoutes) {
     if (request.path != r.path) continue;
-    path_known = true;
+    allowed_methods += (allowed_methods.empty() ? "" : ", ") + std::string(r.method);
     if (request.method == r.method) route = &r;
   }
   call.route = route ? route->path : "other";
@@ -227,9 +228,11 @@ void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> 
   call.key_name = "anonymous";
   if (!route) {
     ApiError error;
-    error.status = path_known ? 405 : 404;
-    error.message = path_known ? "method " + request.method + " is not allowed on " + request.path
-                               : "no route for " + request.path;
+    error.status = allowed_methods.empty() ? 404 : 405;
+    error.message = allowed_methods.empty() ? "no route for " + request.path
+                                            : "method " + request.method + " is not allowed on " +
+                                                  request.path + " (use " + allowed_methods + ")";
+    if (!allowed_methods.empty()) call.cors.emplace_back("Allow", allowed_methods);
     return impl.reply_error(call, error);
   }
   const bool needs_key =

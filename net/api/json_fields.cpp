@@ -17,7 +17,7 @@ std::string json_type_name(const nlohmann::json& value) {
 JsonFields::JsonFields(std::string_view body) {
   try {
     json_ = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers beyond a double
     fail("", std::string("the request body is not valid JSON: ") + e.what());
     return;
   }

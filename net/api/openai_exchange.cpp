@@ -88,7 +88,11 @@ void OpenAiExchange::on_end(int prompt, GenerationEnd end) {
   if (done_) return;
   usage_.completion_tokens += end.completion_tokens;
   usage_.prompt_tokens += end.prompt_tokens;
-  if (!end.error.empty() && !error_) error_ = error_for_failure(end.error, end.message);
+  if (!end.error.empty() && !error_) {
+    error_ = error_for_failure(end.error, end.message);
+    if (end.error == request_error::kContextLength)
+      error_->param = shape_.chat ? "messages" : "prompt";
+  }
   if (++ended_ == prompts_) finish_locked();
 }
 

@@ -14,6 +14,9 @@ void read_stop(JsonFields& fields, std::vector<std::string>& out) {
   if (!fields.has("stop")) return;
   const json& stop = fields.json()["stop"];
   if (stop.is_string()) {
+    if (stop.get_ref<const std::string&>().empty()) {
+      return fields.fail("stop", "'stop' strings must not be empty");
+    }
     out = {stop.get<std::string>()};
     return;
   }
@@ -28,8 +31,17 @@ void read_stop(JsonFields& fields, std::vector<std::string>& out) {
   }
 }
 
+bool in_vocabulary(long long token, const ApiLimits& limits) {
+  return token >= 0 && token <= std::numeric_limits<int32_t>::max() &&
+         (limits.vocab_size == 0 || token < limits.vocab_size);
+}
+
+std::string vocabulary_range(const ApiLimits& limits) {
+  return limits.vocab_size ? " in [0, " + std::to_string(limits.vocab_size) + ")" : "";
+}
+
 // `logit_bias`: {"token id": bias in [-100, 100]}.
-void read_logit_bias(JsonFields& fields, SamplingParams& sampling) {
+void read_logit_bias(JsonFields& fields, const ApiLimits& limits, SamplingParams& sampling) {
   if (!fields.has("logit_bias")) return;
   const json& bias = fields.json()["logit_bias"];
   if (!bias.is_object()) return fields.fail("logit_bias", "'logit_bias' must be an object");
@@ -40,8 +52,9 @@ void read_logit_bias(JsonFields& fields, SamplingParams& sampling) {
       token = std::stoll(key, &used);
     } catch (const std::exception&) {
     }
-    if (used != key.size() || token < 0 || token > std::numeric_limits<int32_t>::max()) {
-      return fields.fail("logit_bias", "'logit_bias' keys must be token ids, got '" + key + "'");
+    if (used != key.size() || !in_vocabulary(token, limits)) {
+      return fields.fail("logit_bias", "'logit_bias' keys must be token ids" +
+                                           vocabulary_range(limits) + ", got '" + key + "'");
     }
     if (!value.is_number() || value.get<double>() < -100 || value.get<double>() > 100) {
       return fields.fail("logit_bias", "'logit_bias' values must be numbers in [-100, 100]");
@@ -85,9 +98,11 @@ void read_common(JsonFields& fields, const ApiLimits& limits, ApiGeneration& out
       out.include_usage = options["include_usage"].get<bool>();
     }
   }
+  // Absent: up to the end of the context, which the whole context length stands for. Given: it
+  // must leave room for a prompt, and the request actor checks the prompt fits beside it.
   sampling.max_tokens = limits.max_model_len;
-  fields.read_int("max_tokens", sampling.max_tokens, 1, limits.max_model_len);
-  fields.read_int("max_completion_tokens", sampling.max_tokens, 1, limits.max_model_len);
+  fields.read_int("max_tokens", sampling.max_tokens, 1, limits.max_model_len - 1);
+  fields.read_int("max_completion_tokens", sampling.max_tokens, 1, limits.max_model_len - 1);
   fields.read_number("temperature", sampling.temperature, 0, 2);
   fields.read_number("top_p", sampling.top_p, 0, 1, /*min_exclusive=*/true);
   fields.read_int("n", sampling.n, 1, limits.max_n);
@@ -105,7 +120,7 @@ void read_common(JsonFields& fields, const ApiLimits& limits, ApiGeneration& out
   }
   read_stop(fields, sampling.stop);
   read_token_ids(fields, "stop_token_ids", sampling.stop_token_ids);
-  read_logit_bias(fields, sampling);
+  read_logit_bias(fields, limits, sampling);
 }
 
 // A chat message's content: a string, or an array of {"type": "text", "text": ...} parts.
@@ -179,9 +194,9 @@ void read_prompts(JsonFields& fields, const ApiLimits& limits, ApiGeneration& ou
       }
     } else {
       for (const auto& id : one) {
-        if (!id.is_number_integer() || id.get<long long>() < 0 ||
-            id.get<long long>() > std::numeric_limits<int32_t>::max()) {
-          fields.fail("prompt", "a token-id prompt must contain only non-negative integers");
+        if (!id.is_number_integer() || !in_vocabulary(id.get<long long>(), limits)) {
+          fields.fail("prompt",
+                      "a token-id prompt must contain only token ids" + vocabulary_range(limits));
           return false;
         }
         request.prompt_tokens.push_back(id.get<int32_t>());

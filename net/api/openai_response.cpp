@@ -48,6 +48,7 @@ json completion_logprobs(const ResponseShape& shape, const std::vector<SampledTo
     for (int i = 0; i < shape.top_logprobs && i < static_cast<int>(t.top.size()); ++i) {
       top[shape.tokenizer->token_bytes(t.top[i].token)] = t.top[i].logprob;
     }
+    top[text] = t.logprob;  // OpenAI always includes the sampled token: up to logprobs + 1
     tops.push_back(top);
     offsets.push_back(text_offset);
     text_offset += text.size();

@@ -14,7 +14,7 @@ std::optional<ApiError> decode_tgi_request(std::string_view body, const ApiLimit
   if (fields.error) return fields.error;
 
   auto& sampling = request.sampling;
-  sampling.max_tokens = std::min(100, limits.max_model_len);
+  sampling.max_tokens = std::min(100, limits.max_model_len - 1);
   sampling.temperature = 0;  // greedy unless asked to sample
   if (!fields.has("parameters")) return std::nullopt;
   const auto& p = fields.json()["parameters"];
@@ -24,7 +24,7 @@ std::optional<ApiError> decode_tgi_request(std::string_view body, const ApiLimit
   float temperature = 1.0f;
   params.read_bool("do_sample", do_sample);
   params.read_number("temperature", temperature, 0, 100, /*min_exclusive=*/true);
-  params.read_int("max_new_tokens", sampling.max_tokens, 1, limits.max_model_len);
+  params.read_int("max_new_tokens", sampling.max_tokens, 1, limits.max_model_len - 1);
   params.read_number("top_p", sampling.top_p, 0, 1, true);
   params.read_int("top_k", sampling.top_k, 1, std::numeric_limits<int32_t>::max());
   params.read_number("repetition_penalty", sampling.repetition_penalty, 0, 100, true);

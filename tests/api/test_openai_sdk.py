@@ -4,6 +4,7 @@ Every expectation here is OpenAI's documented behaviour (and vLLM's, where the r
 so a failure is the server's to fix. Generations stay short (CPU, 2 cores): a few tokens each.
 The usage-ledger test reads what the others did, so it runs last.
 """
+import concurrent.futures
 import json
 import math
 import os
@@ -97,7 +98,7 @@ def test_models_lists_the_served_model_and_chat_accepts_its_name(client):
 
 
 def test_chat_non_stream(client, model):
-    response = client.chat.completions.create(model=model, messages=HELLO, max_tokens=16)
+    response = client.chat.completions.create(model=model, messages=HELLO, max_tokens=16, seed=1)
     assert response.id.startswith("chatcmpl-")
     assert response.object == "chat.completion"
     assert abs(response.created - time.time()) < 600
@@ -183,7 +184,7 @@ def test_chat_stop_string(client, model):
 
 def test_completions_non_stream(client, model):
     response = client.completions.create(model=model, prompt="The capital of France is",
-                                         max_tokens=8)
+                                         max_tokens=8, seed=1)
     assert response.id.startswith("cmpl-")
     assert response.object == "text_completion"
     assert abs(response.created - time.time()) < 600
@@ -280,13 +281,34 @@ def test_seed_reproducible(client, model):
     assert once(temperature=0) == once(temperature=0)
 
 
+def test_seed_reproducible_when_batched_with_others(client, model):
+    # DESIGN.md: same seed + same inputs => same tokens, alone or batched.
+    messages = [{"role": "user", "content": "Name three colours."}]
+
+    def seeded():
+        return client.chat.completions.create(model=model, messages=messages, max_tokens=10,
+                                              seed=99, temperature=1.0).choices[0].message.content
+
+    def other(i):
+        return client.completions.create(model=model, prompt="Story %d: once" % i,
+                                         max_tokens=10, seed=i, temperature=1.0)
+
+    alone = seeded()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        others = [pool.submit(other, i) for i in range(2)]
+        batched = pool.submit(seeded)
+        assert batched.result() == alone
+        for f in others:
+            f.result()
+
+
 def test_max_tokens_1(client, model):
     response = client.chat.completions.create(model=model, messages=HELLO, max_tokens=1,
                                               temperature=0)
     assert response.choices[0].finish_reason == "length"
     assert response.usage.completion_tokens == 1
     chunks = completion_stream(client, model, prompt="The capital of France is", max_tokens=1,
-                               stream_options={"include_usage": True})
+                               temperature=0, stream_options={"include_usage": True})
     assert [c.finish_reason for c in finish_chunks(chunks)] == ["length"]
     assert chunks[-1].usage.completion_tokens == 1
 

@@ -128,7 +128,8 @@ def wait_for(condition, timeout_s, what):
         value = condition()
         if value:
             return value
-        assert time.monotonic() < deadline, "waited %s s for %s" % (timeout_s, what)
+        if time.monotonic() >= deadline:
+            raise AssertionError("waited %s s for %s" % (timeout_s, what))
         time.sleep(0.1)
 
 

@@ -1,0 +1,84 @@
+#include "net/http/http_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+namespace troupe::http {
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+Result<Url> parse_url(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return make_error("URL '" + std::string(url) + "' must start with http://");
+  }
+  url.remove_prefix(kScheme.size());
+  Url out;
+  const auto slash = url.find('/');
+  std::string_view authority = url.substr(0, slash);
+  if (slash != std::string_view::npos) out.path = std::string(url.substr(slash));
+  while (!out.path.empty() && out.path.back() == '/') out.path.pop_back();
+  const auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos) {
+    out.port = std::string(authority.substr(colon + 1));
+    authority = authority.substr(0, colon);
+  }
+  out.host = std::string(authority);
+  if (out.host.empty()) return make_error("URL 'http://" + std::string(url) + "' has no host");
+  return out;
+}
+
+Result<ClientResponse> fetch(const Url& base, const std::string& method, const std::string& path,
+                             const Headers& headers, const std::string& body,
+                             const std::function<void(std::string_view)>& on_body,
+                             std::chrono::seconds timeout) {
+  const std::string where = base.host + ":" + base.port;
+  try {
+    boost::asio::io_context io;
+    beast::tcp_stream stream(io);
+    boost::asio::ip::tcp::resolver resolver(io);
+    stream.expires_after(timeout);
+    stream.connect(resolver.resolve(base.host, base.port));
+
+    bhttp::request<bhttp::string_body> request{bhttp::string_to_verb(method), base.path + path, 11};
+    request.set(bhttp::field::host, base.host);
+    request.set(bhttp::field::user_agent, "troupe");
+    for (const auto& [name, value] : headers) request.set(name, value);
+    request.body() = body;
+    request.prepare_payload();
+    bhttp::write(stream, request);
+
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.body_limit(boost::none);
+    bhttp::read_header(stream, buffer, parser);
+    ClientResponse response;
+    response.status = static_cast<int>(parser.get().result_int());
+    char piece[16384];
+    while (!parser.is_done()) {
+      parser.get().body().data = piece;
+      parser.get().body().size = sizeof piece;
+      beast::error_code ec;
+      bhttp::read(stream, buffer, parser, ec);
+      if (ec && ec != bhttp::error::need_buffer) throw beast::system_error(ec);
+      const std::string_view got(piece, sizeof piece - parser.get().body().size);
+      if (got.empty()) continue;
+      if (on_body) {
+        on_body(got);
+      } else {
+        response.body.append(got);
+      }
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    return response;
+  } catch (const std::exception& e) {
+    return make_error(method + " http://" + where + base.path + path + " failed: " + e.what());
+  }
+}
+
+}  // namespace troupe::http

@@ -1,0 +1,35 @@
+#pragma once
+// A small blocking HTTP/1.1 client for tools and tests (the serving benchmark, later the
+// Kubernetes API): one request per call on its own connection, the body handed over piece by
+// piece as it arrives, so streamed responses can be timed.
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "engine/result.hpp"
+#include "net/http/http_exchange.hpp"
+
+namespace troupe::http {
+
+struct Url {
+  std::string host;
+  std::string port = "80";
+  std::string path;  // without a trailing '/'
+};
+// Parses "http://host[:port][/path]"; https is not supported.
+Result<Url> parse_url(std::string_view url);
+
+struct ClientResponse {
+  int status = 0;
+  std::string body;  // empty when the body went to `on_body`
+};
+
+// Sends the request and reads the answer. With `on_body`, each piece of the body goes there as
+// it arrives (and `body` stays empty). The error names the host and what failed.
+Result<ClientResponse> fetch(const Url& base, const std::string& method, const std::string& path,
+                             const Headers& headers, const std::string& body,
+                             const std::function<void(std::string_view)>& on_body = {},
+                             std::chrono::seconds timeout = std::chrono::seconds(600));
+
+}  // namespace troupe::http
