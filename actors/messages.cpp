@@ -2,7 +2,9 @@
 
 namespace troupe {
 
-void register_message_types(caf::actor_system_config& config) {
+void configure_actor_system(caf::actor_system_config& config) {
+  config.set("work-stealing.aggressive-poll-attempts", 0);
+  config.set("work-stealing.moderate-poll-attempts", 0);
   config.add_message_type<SubmitReply>("troupe.SubmitReply")
       .add_message_type<RequestFailure>("troupe.RequestFailure")
       .add_message_type<StepPlan>("troupe.StepPlan")

@@ -1,7 +1,7 @@
 #pragma once
 // The actors' message set, in one place: the atoms that name requests, the plain structs they
 // carry (engine and wire types, which stay free of CAF) with their CAF inspect functions, and
-// register_message_types() for the actor system's config. actors/README.md lists who sends what.
+// configure_actor_system() for the actor system's config. actors/README.md lists who sends what.
 #include <caf/all.hpp>
 #include <cstdint>
 #include <optional>
@@ -98,7 +98,9 @@ namespace wire {
 using troupe::inspect;  // found by argument-dependent lookup for the wire types too
 }  // namespace wire
 
-// Every message type above, for an actor system that may serialize them (across nodes).
-void register_message_types(caf::actor_system_config& config);
+// Every message type above, for an actor system that may serialize them (across nodes), and a
+// scheduler whose idle threads sleep instead of spinning: the model's thread pool needs every
+// core, and CAF's default polling halved decode speed on 2 cores.
+void configure_actor_system(caf::actor_system_config& config);
 
 }  // namespace troupe

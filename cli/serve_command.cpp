@@ -163,7 +163,7 @@ int serve_command(const Args& args) {
   if (!ledger) return input_error(ledger.message());
 
   caf::actor_system_config config;
-  register_message_types(config);
+  configure_actor_system(config);
   caf::actor_system system{config};
   NodeSetup setup;
   ReplicaSetup replica = model_replica(*model, *layout, options->threads);

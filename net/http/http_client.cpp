@@ -6,6 +6,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <limits>
 
 namespace troupe::http {
 namespace beast = boost::beast;
@@ -43,6 +44,7 @@ Result<ClientResponse> fetch(const Url& base, const std::string& method, const s
     boost::asio::ip::tcp::resolver resolver(io);
     stream.expires_after(timeout);
     stream.connect(resolver.resolve(base.host, base.port));
+    stream.socket().set_option(boost::asio::ip::tcp::no_delay(true));
 
     bhttp::request<bhttp::string_body> request{bhttp::string_to_verb(method), base.path + path, 11};
     request.set(bhttp::field::host, base.host);
@@ -54,7 +56,7 @@ Result<ClientResponse> fetch(const Url& base, const std::string& method, const s
 
     beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::buffer_body> parser;
-    parser.body_limit(boost::none);
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     bhttp::read_header(stream, buffer, parser);
     ClientResponse response;
     response.status = static_cast<int>(parser.get().result_int());
@@ -63,7 +65,7 @@ Result<ClientResponse> fetch(const Url& base, const std::string& method, const s
       parser.get().body().data = piece;
       parser.get().body().size = sizeof piece;
       beast::error_code ec;
-      bhttp::read(stream, buffer, parser, ec);
+      bhttp::read_some(stream, buffer, parser, ec);  // what has arrived, not a full piece
       if (ec && ec != bhttp::error::need_buffer) throw beast::system_error(ec);
       const std::string_view got(piece, sizeof piece - parser.get().body().size);
       if (got.empty()) continue;

@@ -99,6 +99,8 @@ Session::~Session() {
 
 void Session::start() {
   asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ignored;  // streamed tokens go out at once, not after Nagle's delay
+    self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
     self->arm_timer(Waiting::idle, self->config_.idle_timeout);
     self->read_more();
   });

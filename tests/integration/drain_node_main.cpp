@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   if (!layout) return 2;
 
   caf::actor_system_config config;
-  register_message_types(config);
+  configure_actor_system(config);
   caf::actor_system system{config};
   NodeSetup setup;
   const Model* m = &*model;

@@ -37,7 +37,7 @@ inline EngineConfig small_engine_config() {
 
 struct ActorSystemConfig : caf::actor_system_config {
   ActorSystemConfig() {
-    register_message_types(*this);
+    configure_actor_system(*this);
     set("scheduler.max-threads", 2);  // the machine's two cores
   }
 };

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""`troupe serve` measured through its HTTP API with `troupe bench serve` (vLLM's serving
+benchmark): the HTTP overhead at concurrency 1, and throughput at concurrency 1, 8 and 32.
+
+  python3 bench/serving_benchmark.py [--troupe build/cli/troupe] [--json FILE]
+
+HTTP overhead: the median TTFT through HTTP (client send to the first streamed token, so it
+includes the HTTP parse, JSON, the actors, scheduling, the prompt's forward pass and the SSE
+write) minus the median engine-only TTFT of the same prompt length (`troupe bench offline`, one
+sequence at a time: first scheduled to first token, the forward pass alone). Short prompts (8
+tokens, 64 of them) keep the forward pass's own run-to-run noise well under the 1 ms being
+measured, and the two alternate over --rounds rounds (the median difference is reported), so a
+burst of load from the machine's other tenants lands on one round, not on one side.
+Issue 5's target: < 1 ms. Both are measured in this one run, on this machine. Every
+run uses its own seed, so no prompt finds another's blocks in the prefix cache.
+"""
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import tempfile
+
+
+def run_json(cmd):
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([*map(str, cmd), "--json", out.name], check=True, capture_output=True,
+                       text=True)
+        return json.load(open(out.name))
+
+
+def start_server(troupe):
+    server = subprocess.Popen([troupe, "serve", "--host", "127.0.0.1", "--port", "0",
+                               "--kv-cache-memory", "1GiB", "--usage-db", "/tmp/troupe-bench-usage.db"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in server.stderr:
+        match = re.search(r"on http://[^:]+:(\d+)", line)
+        if match:
+            return server, f"http://127.0.0.1:{match.group(1)}"
+    raise RuntimeError("troupe serve did not start")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--troupe", default="build/cli/troupe")
+    ap.add_argument("--input-len", type=int, default=128)
+    ap.add_argument("--output-len", type=int, default=128)
+    ap.add_argument("--concurrency", default="1,8,32")
+    ap.add_argument("--overhead-input-len", type=int, default=8)
+    ap.add_argument("--overhead-prompts", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args()
+
+    server, url = start_server(args.troupe)
+    try:
+        rounds = []
+        for r in range(args.rounds):
+            seed = 1000 + r
+            # Engine only: the prompts one after another, first token only.
+            engine = run_json([args.troupe, "bench", "offline", "--num-prompts",
+                               args.overhead_prompts, "--input-len", args.overhead_input_len,
+                               "--output-len", 1, "--max-num-seqs", 1, "--seed", seed])
+            http = run_json([args.troupe, "bench", "serve", "--base-url", url, "--concurrency", 1,
+                             "--num-prompts", args.overhead_prompts, "--input-len",
+                             args.overhead_input_len, "--output-len", 1, "--seed", seed])
+            engine_ms = statistics.median(engine["prompt_phase_s"][1:]) * 1e3  # first warms up
+            rounds.append({"engine_ttft_ms": engine_ms, "http_ttft_ms": http["p50_ttft_ms"],
+                           "overhead_ms": http["p50_ttft_ms"] - engine_ms})
+        rows = []
+        for c in map(int, args.concurrency.split(",")):
+            r = run_json([args.troupe, "bench", "serve", "--base-url", url, "--concurrency", c,
+                          "--num-prompts", max(8, 2 * c), "--input-len", args.input_len,
+                          "--output-len", args.output_len, "--seed", c])
+            rows.append(r)
+    finally:
+        server.terminate()
+        server.wait()
+
+    print(f"HTTP overhead at concurrency 1 (input {args.overhead_input_len} tokens, "
+          f"{args.overhead_prompts} requests per round):")
+    for i, r in enumerate(rounds):
+        print(f"  round {i + 1}: TTFT through HTTP {r['http_ttft_ms']:.2f} ms - engine-only "
+              f"{r['engine_ttft_ms']:.2f} ms = {r['overhead_ms']:.2f} ms")
+    overhead_ms = statistics.median(r["overhead_ms"] for r in rounds)
+    print(f"  median overhead: {overhead_ms:.2f} ms")
+    print(f"\ninput {args.input_len} / output {args.output_len}")
+    print("| concurrency | requests | output tok/s | vs concurrency 1 | p50 TTFT ms | p99 TTFT ms "
+          "| p50 TPOT ms | p50 ITL ms | p99 ITL ms |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    single = rows[0]["output_throughput"]
+    for r in rows:
+        print(f"| {r['concurrency']} | {r['completed']} | {r['output_throughput']:.1f} | "
+              f"{r['output_throughput'] / single:.2f}x | {r['p50_ttft_ms']:.1f} | "
+              f"{r['p99_ttft_ms']:.1f} | {r['p50_tpot_ms']:.2f} | {r['p50_itl_ms']:.2f} | "
+              f"{r['p99_itl_ms']:.2f} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"overhead_rounds": rounds, "http_overhead_ms": overhead_ms,
+                       "engine_threads": engine["threads"], "serving": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
