@@ -46,12 +46,13 @@ FUZZ_SECONDS ?= 60
 FUZZ_DIR ?= build-fuzz
 FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. -DMSGPACK_NO_BOOST
 FUZZ_ENGINE := $(wildcard engine/*/*.cpp) $(wildcard kernels/cpu/*.cpp) $(wildcard net/*/*.cpp)
+FUZZ_LIBS := -lyaml-cpp -lcrypto -lsqlite3 -lspdlog -lfmt -lpthread
 fuzz: deps
 	@command -v clang++ >/dev/null || apt-get install -y -qq clang libclang-rt-14-dev
 	mkdir -p $(FUZZ_DIR)
 	set -e; for src in tests/fuzz/fuzz_*.cpp; do \
 	  name=$$(basename $$src .cpp); \
-	  clang++ $(FUZZ_FLAGS) $$src $(FUZZ_ENGINE) -lpthread -o $(FUZZ_DIR)/$$name; \
+	  clang++ $(FUZZ_FLAGS) $$src $(FUZZ_ENGINE) $(FUZZ_LIBS) -o $(FUZZ_DIR)/$$name; \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$name; \
 	  dict=tests/fuzz/$$name.dict; [ -f $$dict ] && dictflag=-dict=$$dict || dictflag=; \
 	  TROUPE_FUZZ_SEED_DIR=$(FUZZ_DIR)/corpus-$$name $(FUZZ_DIR)/$$name $$dictflag \

@@ -9,6 +9,15 @@ namespace {
 
 using nlohmann::json;
 
+bool in_vocabulary(long long token, const ApiLimits& limits) {
+  return token >= 0 && token <= std::numeric_limits<int32_t>::max() &&
+         (limits.vocab_size == 0 || token < limits.vocab_size);
+}
+
+std::string vocabulary_range(const ApiLimits& limits) {
+  return limits.vocab_size ? " in [0, " + std::to_string(limits.vocab_size) + ")" : "";
+}
+
 // `stop`: a string or an array of strings.
 void read_stop(JsonFields& fields, std::vector<std::string>& out) {
   if (!fields.has("stop")) return;
@@ -29,15 +38,6 @@ void read_stop(JsonFields& fields, std::vector<std::string>& out) {
     }
     out.push_back(s.get<std::string>());
   }
-}
-
-bool in_vocabulary(long long token, const ApiLimits& limits) {
-  return token >= 0 && token <= std::numeric_limits<int32_t>::max() &&
-         (limits.vocab_size == 0 || token < limits.vocab_size);
-}
-
-std::string vocabulary_range(const ApiLimits& limits) {
-  return limits.vocab_size ? " in [0, " + std::to_string(limits.vocab_size) + ")" : "";
 }
 
 // `logit_bias`: {"token id": bias in [-100, 100]}.
@@ -63,14 +63,15 @@ void read_logit_bias(JsonFields& fields, const ApiLimits& limits, SamplingParams
   }
 }
 
-void read_token_ids(JsonFields& fields, const char* name, std::vector<int32_t>& out) {
+void read_token_ids(JsonFields& fields, const ApiLimits& limits, const char* name,
+                    std::vector<int32_t>& out) {
   if (!fields.has(name)) return;
   const json& ids = fields.json()[name];
   if (!ids.is_array()) return fields.fail(name, std::string("'") + name + "' must be an array");
   for (const auto& id : ids) {
-    if (!id.is_number_integer() || id.get<long long>() < 0 ||
-        id.get<long long>() > std::numeric_limits<int32_t>::max()) {
-      return fields.fail(name, std::string("'") + name + "' must contain token ids");
+    if (!id.is_number_integer() || !in_vocabulary(id.get<long long>(), limits)) {
+      return fields.fail(
+          name, std::string("'") + name + "' must contain token ids" + vocabulary_range(limits));
     }
     out.push_back(id.get<int32_t>());
   }
@@ -119,7 +120,7 @@ void read_common(JsonFields& fields, const ApiLimits& limits, ApiGeneration& out
                                               : static_cast<uint64_t>(seed.get<int64_t>());
   }
   read_stop(fields, sampling.stop);
-  read_token_ids(fields, "stop_token_ids", sampling.stop_token_ids);
+  read_token_ids(fields, limits, "stop_token_ids", sampling.stop_token_ids);
   read_logit_bias(fields, limits, sampling);
 }
 

@@ -4,7 +4,10 @@ namespace troupe::http {
 
 void SseReader::feed(std::string_view bytes,
                      const std::function<void(std::string_view data)>& on_event) {
-  pending_.append(bytes);
+  // CRLF line ends become LF (a bare CR is not used by any server we read; JSON escapes it).
+  for (char c : bytes) {
+    if (c != '\r') pending_ += c;
+  }
   size_t start = 0;
   for (;;) {
     const size_t end = pending_.find("\n\n", start);
@@ -15,7 +18,6 @@ void SseReader::feed(std::string_view bytes,
       const size_t newline = event.find('\n');
       std::string_view line = event.substr(0, newline);
       event = newline == std::string_view::npos ? std::string_view() : event.substr(newline + 1);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.substr(0, 5) != "data:") continue;
       line.remove_prefix(5);
       if (!line.empty() && line.front() == ' ') line.remove_prefix(1);

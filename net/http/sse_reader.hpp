@@ -1,6 +1,7 @@
 #pragma once
 // Splits a Server-Sent Events byte stream into the data of its events, across arbitrary piece
-// boundaries: "data: x\n\n" (or "data:x", as TGI writes) gives "x". Other fields are skipped.
+// boundaries: "data: x\n\n" (or "data:x", as TGI writes) gives "x"; lines may end in CRLF. Other
+// fields and comments are skipped.
 #include <functional>
 #include <string>
 #include <string_view>

@@ -1,0 +1,110 @@
+#include <catch2/catch.hpp>
+
+#include "net/api/openai_request.hpp"
+#include "net/api/tgi_request.hpp"
+
+using namespace troupe;
+using namespace troupe::api;
+
+namespace {
+
+ApiLimits limits() {
+  ApiLimits l;
+  l.max_model_len = 512;
+  l.vocab_size = 1000;
+  return l;
+}
+
+}  // namespace
+
+TEST_CASE("a chat request decodes into one engine request with OpenAI's defaults") {
+  ApiGeneration call;
+  REQUIRE_FALSE(decode_chat_request(
+      R"({"model":"m","messages":[{"role":"developer","content":"be brief"},)"
+      R"({"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}],)"
+      R"("stop":"END","n":2,"logprobs":true,"top_logprobs":3,"seed":-1})",
+      limits(), call));
+  REQUIRE(call.requests.size() == 1);
+  const auto& r = call.requests[0];
+  CHECK(r.messages == std::vector<ChatTurn>{{"system", "be brief"}, {"user", "a\nb"}});
+  CHECK(r.sampling.max_tokens == 512);  // absent: up to the end of the context
+  CHECK(r.sampling.stop == std::vector<std::string>{"END"});
+  CHECK(r.sampling.n == 2);
+  CHECK(r.sampling.logprobs == 3);
+  CHECK(r.sampling.seed == std::numeric_limits<uint64_t>::max());
+  CHECK(call.model == "m");
+  CHECK(call.logprobs);
+  CHECK(call.top_logprobs == 3);
+}
+
+TEST_CASE("completions take one engine request per prompt, text or token ids") {
+  ApiGeneration call;
+  REQUIRE_FALSE(
+      decode_completion_request(R"({"prompt":["a",[1,2],"c"],"logprobs":0})", limits(), call));
+  REQUIRE(call.requests.size() == 3);
+  CHECK(call.requests[0].prompt == "a");
+  CHECK(call.requests[1].prompt_tokens == std::vector<int32_t>{1, 2});
+  CHECK(call.requests[2].prompt == "c");
+  CHECK(call.logprobs);  // logprobs 0: the sampled token's log-probability, no alternatives
+  CHECK(call.requests[0].sampling.logprobs == 1);
+  REQUIRE_FALSE(decode_completion_request(R"({"prompt":[5,6]})", limits(), call));
+  REQUIRE(call.requests.size() == 1);
+  CHECK(call.requests[0].prompt_tokens == std::vector<int32_t>{5, 6});
+}
+
+TEST_CASE("every rejection names its parameter") {
+  struct Case {
+    const char* body;
+    const char* param;
+  };
+  const Case chat_cases[] = {
+      {R"({"messages":[{"role":"user","content":"x"}],"temperature":"hot"})", "temperature"},
+      {R"({"messages":[{"role":"user","content":"x"}],"temperature":1e400})", ""},
+      {R"({"messages":[{"role":"user","content":"x"}],"max_tokens":512})", "max_tokens"},
+      {R"({"messages":[{"role":"user","content":"x"}],"max_tokens":0})", "max_tokens"},
+      {R"({"messages":[{"role":"user","content":"x"}],"n":0})", "n"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stop":""})", "stop"},
+      {R"({"messages":[{"role":"user","content":"x"}],"logit_bias":{"1000":1}})", "logit_bias"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stop_token_ids":[-1]})", "stop_token_ids"},
+      {R"({"messages":[{"role":"user","content":"x"}],"top_logprobs":2})", "top_logprobs"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stream_options":{}})", "stream_options"},
+      {R"({"messages":[{"role":"wizard","content":"x"}]})", "messages[0].role"},
+      {R"({"messages":[{"role":"user","content":[{"type":"image_url"}]}]})", "messages[0].content"},
+      {R"({"messages":[]})", "messages"},
+      {R"([1,2])", ""},
+  };
+  for (const auto& c : chat_cases) {
+    ApiGeneration call;
+    auto error = decode_chat_request(c.body, limits(), call);
+    INFO(c.body);
+    REQUIRE(error);
+    CHECK(error->status == 400);
+    CHECK(error->param == c.param);
+    CHECK_FALSE(error->message.empty());
+  }
+  ApiGeneration call;
+  auto outside = decode_completion_request(R"({"prompt":[1,1000]})", limits(), call);
+  REQUIRE(outside);
+  CHECK(outside->param == "prompt");
+  auto echo = decode_completion_request(R"({"prompt":"x","echo":true})", limits(), call);
+  REQUIRE(echo);
+  CHECK(echo->param == "echo");
+}
+
+TEST_CASE("TGI requests are greedy unless asked to sample, and errors are 422") {
+  TgiGeneration call;
+  REQUIRE_FALSE(decode_tgi_request(R"({"inputs":"hi"})", limits(), call));
+  CHECK(call.request.prompt == "hi");
+  CHECK(call.request.sampling.temperature == 0);
+  CHECK(call.request.sampling.max_tokens == 100);
+  REQUIRE_FALSE(decode_tgi_request(
+      R"({"inputs":"hi","parameters":{"do_sample":true,"max_new_tokens":7,"stop":["."]}})",
+      limits(), call));
+  CHECK(call.request.sampling.temperature == 1.0f);
+  CHECK(call.request.sampling.max_tokens == 7);
+  CHECK(call.request.sampling.stop == std::vector<std::string>{"."});
+  auto error = decode_tgi_request(R"({"inputs":"hi","parameters":{"top_p":2}})", limits(), call);
+  REQUIRE(error);
+  CHECK(tgi_status(*error) == 422);
+  CHECK(tgi_error_json(*error).find("\"error_type\":\"validation\"") != std::string::npos);
+}
