@@ -64,7 +64,8 @@ http::Headers request_headers(const Shape& s) {
 }
 
 // One streamed completion; times every event that carries text.
-Timing run_one(const Shape& shape, const std::vector<int32_t>& prompt) {
+Timing run_one(const Shape& shape, http::Connection& connection,
+               const std::vector<int32_t>& prompt) {
   const nlohmann::json body = {{"model", shape.model},
                                {"prompt", prompt},
                                {"max_tokens", shape.output_len},
@@ -101,9 +102,8 @@ Timing run_one(const Shape& shape, const std::vector<int32_t>& prompt) {
     last = now;
     ++events;
   };
-  auto response = http::fetch(
-      shape.base, "POST", "/v1/completions", request_headers(shape), body.dump(),
-      [&](std::string_view piece) {
+  auto response = connection.fetch(
+      "POST", "/v1/completions", request_headers(shape), body.dump(), [&](std::string_view piece) {
         error_body.append(piece.substr(0, 512 - std::min<size_t>(512, error_body.size())));
         reader.feed(piece, on_event);
       });
@@ -222,10 +222,11 @@ int bench_serve_command(const Args& args) {
   std::vector<std::thread> clients;
   for (int c = 0; c < shape->concurrency; ++c) {
     clients.emplace_back([&] {
+      http::Connection connection(shape->base);  // kept alive, as vLLM's benchmark client does
       for (size_t i; (i = next.fetch_add(1)) < prompts.size();) {
         std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
                                                   std::chrono::duration<double>(arrival[i])));
-        timings[i] = run_one(*shape, prompts[i]);
+        timings[i] = run_one(*shape, connection, prompts[i]);
         std::lock_guard lock(print);
         progress(++done, shape->num_prompts);
       }

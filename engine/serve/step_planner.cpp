@@ -112,9 +112,13 @@ StepPlan StepPlanner::plan() {
   }
   plan.copies = pending_.copies;
   plan.added = std::move(unannounced_);
-  plan.released = std::move(released_);
   unannounced_.clear();
-  released_.clear();
+  // Released sequences ride along with the next step that computes: a step that only releases
+  // would cost a round trip to the worker and hold up the next request behind it.
+  if (!plan.chunks.empty() || !plan.added.empty()) {
+    plan.released = std::move(released_);
+    released_.clear();
+  }
   return plan;
 }
 

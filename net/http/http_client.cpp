@@ -33,54 +33,89 @@ Result<Url> parse_url(std::string_view url) {
   return out;
 }
 
+struct Connection::State {
+  boost::asio::io_context io;
+  beast::tcp_stream stream{io};
+  bool open = false;
+};
+
+Connection::Connection(Url base, std::chrono::seconds timeout)
+    : base_(std::move(base)), timeout_(timeout), state_(std::make_unique<State>()) {}
+
+Connection::~Connection() {
+  beast::error_code ignored;
+  if (state_->open)
+    state_->stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+}
+
+Result<ClientResponse> Connection::fetch(const std::string& method, const std::string& path,
+                                         const Headers& headers, const std::string& body,
+                                         const BodyCallback& on_body) {
+  const std::string where = "http://" + base_.host + ":" + base_.port + base_.path + path;
+  bhttp::request<bhttp::string_body> request{bhttp::string_to_verb(method), base_.path + path, 11};
+  request.set(bhttp::field::host, base_.host);
+  request.set(bhttp::field::user_agent, "troupe");
+  for (const auto& [name, value] : headers) request.set(name, value);
+  request.body() = body;
+  request.prepare_payload();
+  // A kept-alive connection the server has since closed fails before any answer: retry once on
+  // a fresh one.
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = state_->open;
+    bool answered = false;
+    try {
+      auto& stream = state_->stream;
+      stream.expires_after(timeout_);
+      if (!state_->open) {
+        boost::asio::ip::tcp::resolver resolver(state_->io);
+        stream.connect(resolver.resolve(base_.host, base_.port));
+        stream.socket().set_option(boost::asio::ip::tcp::no_delay(true));
+        state_->open = true;
+      }
+      bhttp::write(stream, request);
+      beast::flat_buffer buffer;
+      bhttp::response_parser<bhttp::buffer_body> parser;
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+      bhttp::read_header(stream, buffer, parser);
+      answered = true;
+      ClientResponse response;
+      response.status = static_cast<int>(parser.get().result_int());
+      char piece[16384];
+      while (!parser.is_done()) {
+        parser.get().body().data = piece;
+        parser.get().body().size = sizeof piece;
+        beast::error_code ec;
+        bhttp::read_some(stream, buffer, parser, ec);  // what has arrived, not a full piece
+        if (ec && ec != bhttp::error::need_buffer) throw beast::system_error(ec);
+        const std::string_view got(piece, sizeof piece - parser.get().body().size);
+        if (got.empty()) continue;
+        if (on_body) {
+          on_body(got);
+        } else {
+          response.body.append(got);
+        }
+      }
+      if (!parser.get().keep_alive()) {
+        beast::error_code ignored;
+        stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+        stream.close();
+        state_->open = false;
+      }
+      return response;
+    } catch (const std::exception& e) {
+      state_->stream.close();
+      state_->open = false;
+      if (reused && !answered && attempt == 0) continue;
+      return make_error(method + " " + where + " failed: " + e.what());
+    }
+  }
+}
+
 Result<ClientResponse> fetch(const Url& base, const std::string& method, const std::string& path,
                              const Headers& headers, const std::string& body,
-                             const std::function<void(std::string_view)>& on_body,
-                             std::chrono::seconds timeout) {
-  const std::string where = base.host + ":" + base.port;
-  try {
-    boost::asio::io_context io;
-    beast::tcp_stream stream(io);
-    boost::asio::ip::tcp::resolver resolver(io);
-    stream.expires_after(timeout);
-    stream.connect(resolver.resolve(base.host, base.port));
-    stream.socket().set_option(boost::asio::ip::tcp::no_delay(true));
-
-    bhttp::request<bhttp::string_body> request{bhttp::string_to_verb(method), base.path + path, 11};
-    request.set(bhttp::field::host, base.host);
-    request.set(bhttp::field::user_agent, "troupe");
-    for (const auto& [name, value] : headers) request.set(name, value);
-    request.body() = body;
-    request.prepare_payload();
-    bhttp::write(stream, request);
-
-    beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::buffer_body> parser;
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    bhttp::read_header(stream, buffer, parser);
-    ClientResponse response;
-    response.status = static_cast<int>(parser.get().result_int());
-    char piece[16384];
-    while (!parser.is_done()) {
-      parser.get().body().data = piece;
-      parser.get().body().size = sizeof piece;
-      beast::error_code ec;
-      bhttp::read_some(stream, buffer, parser, ec);  // what has arrived, not a full piece
-      if (ec && ec != bhttp::error::need_buffer) throw beast::system_error(ec);
-      const std::string_view got(piece, sizeof piece - parser.get().body().size);
-      if (got.empty()) continue;
-      if (on_body) {
-        on_body(got);
-      } else {
-        response.body.append(got);
-      }
-    }
-    beast::error_code ignored;
-    stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-    return response;
-  } catch (const std::exception& e) {
-    return make_error(method + " http://" + where + base.path + path + " failed: " + e.what());
-  }
+                             const BodyCallback& on_body, std::chrono::seconds timeout) {
+  Connection connection(base, timeout);
+  return connection.fetch(method, path, headers, body, on_body);
 }
 
 }  // namespace troupe::http
