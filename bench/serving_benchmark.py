@@ -2,7 +2,11 @@
 """`troupe serve` measured through its HTTP API with `troupe bench serve` (vLLM's serving
 benchmark): the HTTP overhead at concurrency 1, and throughput at concurrency 1, 8 and 32.
 
-  python3 bench/serving_benchmark.py [--troupe build/cli/troupe] [--json FILE]
+  python3 bench/serving_benchmark.py [--troupe build/cli/troupe] [--json FILE] [--peer]
+
+With --peer, the same throughput runs also go to llama.cpp's llama-server (`-np 32 -cb`, built by
+bench/peers/setup) on the same GGUF and threads, one after the other in this run, and the table
+gains troupe ÷ llama-server (issue 6's target at 32 concurrent: >= 1.5).
 
 HTTP overhead: the median TTFT through HTTP (client send to the first streamed token, so it
 includes the HTTP parse, JSON, the actors, scheduling, the prompt's forward pass and the SSE
@@ -16,10 +20,12 @@ run uses its own seed, so no prompt finds another's blocks in the prefix cache.
 """
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
 import tempfile
+import time
 
 
 def run_json(cmd):
@@ -40,6 +46,32 @@ def start_server(troupe):
     raise RuntimeError("troupe serve did not start")
 
 
+def start_peer(model, threads, slots=32, port=8077):
+    env = subprocess.run(["bash", "-c", "source bench/peers/env && echo $LLAMA_SERVER"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    log = tempfile.NamedTemporaryFile(mode="w+", suffix=".log")  # it logs every request
+    server = subprocess.Popen([env, "-m", model, "-np", str(slots), "-cb", "-c", str(slots * 512),
+                               "-t", str(threads), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT, text=True)
+    for _ in range(600):
+        if "listening on" in open(log.name).read():
+            server.log = log
+            return server, f"http://127.0.0.1:{port}"
+        if server.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise RuntimeError("llama-server did not start:\n" + open(log.name).read()[-2000:])
+
+
+def throughput_rows(troupe, url, args):
+    rows = []
+    for c in map(int, args.concurrency.split(",")):
+        rows.append(run_json([troupe, "bench", "serve", "--base-url", url, "--concurrency", c,
+                              "--num-prompts", max(8, 2 * c), "--input-len", args.input_len,
+                              "--output-len", args.output_len, "--seed", c]))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--troupe", default="build/cli/troupe")
@@ -49,6 +81,9 @@ def main():
     ap.add_argument("--overhead-input-len", type=int, default=8)
     ap.add_argument("--overhead-prompts", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--peer", action="store_true", help="also run llama-server, side by side")
+    ap.add_argument("--model", default=os.path.expanduser(
+        "~/.cache/troupe/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
 
@@ -67,15 +102,18 @@ def main():
             engine_ms = statistics.median(engine["prompt_phase_s"][1:]) * 1e3  # first warms up
             rounds.append({"engine_ttft_ms": engine_ms, "http_ttft_ms": http["p50_ttft_ms"],
                            "overhead_ms": http["p50_ttft_ms"] - engine_ms})
-        rows = []
-        for c in map(int, args.concurrency.split(",")):
-            r = run_json([args.troupe, "bench", "serve", "--base-url", url, "--concurrency", c,
-                          "--num-prompts", max(8, 2 * c), "--input-len", args.input_len,
-                          "--output-len", args.output_len, "--seed", c])
-            rows.append(r)
+        rows = throughput_rows(args.troupe, url, args)
     finally:
         server.terminate()
         server.wait()
+    peer_rows = []
+    if args.peer:
+        peer, peer_url = start_peer(args.model, os.cpu_count())
+        try:
+            peer_rows = throughput_rows(args.troupe, peer_url, args)
+        finally:
+            peer.terminate()
+            peer.wait()
 
     print(f"HTTP overhead at concurrency 1 (input {args.overhead_input_len} tokens, "
           f"{args.overhead_prompts} requests per round):")
@@ -94,10 +132,18 @@ def main():
               f"{r['output_throughput'] / single:.2f}x | {r['p50_ttft_ms']:.1f} | "
               f"{r['p99_ttft_ms']:.1f} | {r['p50_tpot_ms']:.2f} | {r['p50_itl_ms']:.2f} | "
               f"{r['p99_itl_ms']:.2f} |")
+    if peer_rows:
+        print(f"\nagainst llama-server -np 32 -cb, same runs (output tok/s):")
+        print("| concurrency | troupe | llama-server | troupe / llama-server |")
+        print("| ---: | ---: | ---: | ---: |")
+        for r, p in zip(rows, peer_rows):
+            print(f"| {r['concurrency']} | {r['output_throughput']:.1f} | "
+                  f"{p['output_throughput']:.1f} | {r['output_throughput'] / p['output_throughput']:.2f}x |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"overhead_rounds": rounds, "http_overhead_ms": overhead_ms,
-                       "engine_threads": engine["threads"], "serving": rows}, f, indent=2)
+                       "engine_threads": engine["threads"], "serving": rows,
+                       "llama_server": peer_rows}, f, indent=2)
 
 
 if __name__ == "__main__":
