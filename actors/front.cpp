@@ -65,7 +65,12 @@ Front::Front(caf::actor_system& system, caf::actor node,
 }
 
 Front::~Front() {
-  caf::anon_send_exit(watcher_, caf::exit_reason::user_shutdown);
+  stop();
+}
+
+void Front::stop() {
+  if (watcher_) caf::anon_send_exit(watcher_, caf::exit_reason::user_shutdown);
+  watcher_ = nullptr;
 }
 
 std::function<void()> Front::submit(GenerateRequest request,

@@ -18,7 +18,10 @@ class Front final : public api::GenerationService {
   // `node` is a spawn_node actor. Health is refreshed on every change and every `poll`.
   Front(caf::actor_system& system, caf::actor node, std::shared_ptr<const RequestContext> context,
         std::chrono::milliseconds poll = std::chrono::milliseconds(500));
-  ~Front() override;
+  ~Front() override;  // stops
+
+  // Stops the health watcher, so the actor system can finish. Idempotent.
+  void stop();
 
   std::function<void()> submit(GenerateRequest request,
                                std::shared_ptr<api::GenerationListener> listener) override;

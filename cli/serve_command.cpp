@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "actors/front.hpp"
 #include "actors/model_replica.hpp"
@@ -134,6 +135,27 @@ Result<ServeOptions> serve_options(const Flags& flags) {
   return o;
 }
 
+// After the drain: every answer reaches its client and its usage is recorded before the actors
+// and then the gateway, metrics and ledger go away. A drain that finished in time has no request
+// left in the engine, but its last tokens may still be on their way to the HTTP exchanges; one
+// that timed out stops the node first, which ends the remaining requests with an error.
+void shut_down(bool drained, caf::actor_system& system, const caf::actor& node, Front& front,
+               const api::Gateway& gateway, http::Server& server) {
+  constexpr auto kGrace = std::chrono::seconds(5);
+  auto wait_for_calls = [&] {
+    const auto deadline = std::chrono::steady_clock::now() + kGrace;
+    while (gateway.calls_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  if (drained) wait_for_calls();
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  if (!drained) wait_for_calls();
+  server.stop(kGrace);
+  front.stop();
+  system.await_all_actors_done();
+}
+
 }  // namespace
 
 int serve_command(const Args& args) {
@@ -195,8 +217,7 @@ int serve_command(const Args& args) {
                name.c_str(), options->http.host.c_str(), (*server)->port(),
                keys->enabled() ? "API keys required" : "no API key required");
   const int status = drain_on_termination_signal(system, node);
-  (*server)->stop();
-  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  shut_down(status == 0, system, node, front, gateway, **server);
   return status;
 }
 

@@ -21,6 +21,10 @@ class ExchangeObserver {
   virtual ~ExchangeObserver() = default;
   virtual void first_token(double seconds) = 0;
   virtual void inter_token(double seconds) = 0;
+  // The call's usage is known and its answer is about to be sent: charge what must be charged
+  // before the client can send its next request (the tokens-per-minute limit).
+  virtual void charge(int prompt_tokens, int completion_tokens) = 0;
+  // The answer has been handed to the sink, or the client went away.
   virtual void ended(const ExchangeSummary& summary) = 0;
 };
 

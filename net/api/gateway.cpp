@@ -75,7 +75,7 @@ void log_line(bool json, const std::string& id, const std::string& key, const st
 // Per generation call: metrics as tokens arrive; usage, rate-limit charge and log at the end.
 class CallObserver final : public ExchangeObserver {
  public:
-  CallObserver(const GatewayCore& gateway, std::string key_name, std::string route)
+  CallObserver(GatewayCore& gateway, std::string key_name, std::string route)
       : gateway_(gateway), key_name_(std::move(key_name)), route_(std::move(route)) {}
   void first_token(double seconds) override {
     if (auto* m = gateway_.parts.metrics) m->observe_first_token(seconds);
@@ -83,8 +83,17 @@ class CallObserver final : public ExchangeObserver {
   void inter_token(double seconds) override {
     if (auto* m = gateway_.parts.metrics) m->observe_inter_token(seconds);
   }
+  void charge(int prompt_tokens, int completion_tokens) override {
+    if (auto* limiter = gateway_.parts.limiter) {
+      limiter->charge_tokens(key_name_, prompt_tokens + completion_tokens, Clock::now());
+    }
+  }
   void ended(const ExchangeSummary& s) override {
     const auto& parts = gateway_.parts;
+    struct Done {  // whatever happens below, the call is over
+      std::atomic<int>& calls;
+      ~Done() { --calls; }
+    } done{gateway_.calls_in_flight};
     if (parts.metrics) {
       parts.metrics->record_request_end(
           s.e2e_seconds, s.prompt_tokens, s.completion_tokens,
@@ -94,15 +103,12 @@ class CallObserver final : public ExchangeObserver {
       auto recorded = parts.ledger->record(key_name_, s.prompt_tokens, s.completion_tokens);
       if (!recorded) spdlog::warn("usage ledger: {}", recorded.message());
     }
-    if (parts.limiter) {
-      parts.limiter->charge_tokens(key_name_, s.prompt_tokens + s.completion_tokens, Clock::now());
-    }
     log_line(gateway_.config.log_json, s.request_id, key_name_, route_, s.status, s.prompt_tokens,
              s.completion_tokens, s.ttft_seconds, s.e2e_seconds, s.error);
   }
 
  private:
-  const GatewayCore& gateway_;
+  GatewayCore& gateway_;
   std::string key_name_;
   std::string route_;
 };
@@ -175,6 +181,7 @@ void GatewayCore::submit_all(
     Call& call, std::vector<GenerateRequest> requests,
     const std::function<std::shared_ptr<GenerationListener>(int)>& listener_of,
     std::function<void()> on_cancel) {
+  ++calls_in_flight;  // until its observer's ended()
   auto cancels = std::make_shared<std::vector<std::function<void()>>>();
   for (size_t i = 0; i < requests.size(); ++i) {
     cancels->push_back(
@@ -190,6 +197,10 @@ Gateway::Gateway(GatewayConfig config, GatewayParts parts)
     : impl_(std::make_unique<GatewayCore>(std::move(config), parts)) {}
 
 Gateway::~Gateway() = default;
+
+int Gateway::calls_in_flight() const {
+  return impl_->calls_in_flight.load();
+}
 
 http::Response Gateway::transport_error(int status, const std::string& message) const {
   ApiError error;

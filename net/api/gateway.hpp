@@ -47,6 +47,9 @@ class Gateway final : public http::Handler, public http::TransportErrors {
   void handle(http::Request request, std::shared_ptr<http::ResponseSink> sink) override;
   http::Response transport_error(int status, const std::string& message) const override;
 
+  // Generation calls submitted and not yet ended (a graceful stop waits for them).
+  int calls_in_flight() const;
+
  private:
   std::unique_ptr<GatewayCore> impl_;
 };

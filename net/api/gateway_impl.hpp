@@ -22,7 +22,8 @@ struct GatewayCore {
   GatewayConfig config;
   GatewayParts parts;
   std::atomic<uint64_t> next_id{0};
-  std::string id_prefix;  // random per process, so ids differ across restarts
+  std::atomic<int> calls_in_flight{0};  // from submit_all to the observer's ended()
+  std::string id_prefix;                // random per process, so ids differ across restarts
 
   GatewayCore(GatewayConfig c, GatewayParts p);
 

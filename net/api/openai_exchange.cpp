@@ -105,6 +105,7 @@ void OpenAiExchange::cancelled() {
   summary_.error = "client_closed";
   summary_.completion_tokens = tokens_seen_;
   summary_.e2e_seconds = seconds_between(started_, std::chrono::steady_clock::now());
+  observer_->charge(summary_.prompt_tokens, summary_.completion_tokens);
   observer_->ended(summary_);
 }
 
@@ -118,6 +119,7 @@ void OpenAiExchange::finish_locked() {
     summary_.error = error_->code;
     summary_.finish_reason = "error";
   }
+  observer_->charge(summary_.prompt_tokens, summary_.completion_tokens);
   if (error_ && !stream_started_) {
     summary_.status = error_->status;
     http::Response response{error_->status, "application/json", error_json(*error_),

@@ -111,6 +111,7 @@ void TgiExchange::cancelled() {
   summary_.error = "client_closed";
   summary_.completion_tokens = static_cast<int>(tokens_.size());
   summary_.e2e_seconds = seconds_since(started_);
+  observer_->charge(summary_.prompt_tokens, summary_.completion_tokens);
   observer_->ended(summary_);
 }
 
@@ -122,6 +123,7 @@ void TgiExchange::on_end(GenerationEnd end) {
   summary_.completion_tokens = end.completion_tokens;
   summary_.e2e_seconds = seconds_since(started_);
   summary_.finish_reason = engine_finish_;
+  observer_->charge(summary_.prompt_tokens, summary_.completion_tokens);
   if (!end.error.empty()) {
     const ApiError error = error_for_failure(end.error, end.message);
     summary_.error = end.error;

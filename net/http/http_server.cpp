@@ -18,7 +18,7 @@ struct Server::Impl {
   const TransportErrors& errors;
   asio::io_context io;
   tcp::acceptor acceptor{io};
-  std::shared_ptr<std::atomic<int>> connections = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<SessionCounts> counts = std::make_shared<SessionCounts>();
   std::vector<std::thread> threads;
   bool stopped = false;
 
@@ -30,9 +30,9 @@ struct Server::Impl {
         asio::make_strand(io), [this](boost::system::error_code ec, tcp::socket socket) {
           if (ec == asio::error::operation_aborted) return;  // stopping
           if (!ec) {
-            const bool full = connections->load() >= config.max_connections;
+            const bool full = counts->open.load() >= config.max_connections;
             auto session =
-                std::make_shared<Session>(std::move(socket), config, handler, errors, connections);
+                std::make_shared<Session>(std::move(socket), config, handler, errors, counts);
             if (full) {
               session->refuse(503, "the server has reached --max-connections (" +
                                        std::to_string(config.max_connections) + ")");
@@ -77,13 +77,18 @@ uint16_t Server::port() const {
   return impl_->acceptor.local_endpoint(ec).port();
 }
 
-void Server::stop() {
+void Server::stop(std::chrono::milliseconds grace) {
   if (impl_->stopped) return;
   impl_->stopped = true;
   asio::post(impl_->io, [impl = impl_.get()] {
     boost::system::error_code ignored;
     impl->acceptor.close(ignored);
   });
+  // Answers already handed to sessions go out in full, unless that takes longer than `grace`.
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (impl_->counts->answering.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   impl_->io.stop();
   for (auto& thread : impl_->threads) thread.join();
 }

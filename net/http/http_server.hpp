@@ -43,8 +43,9 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   uint16_t port() const;
-  // Closes the listener and every connection, and joins the threads. Idempotent.
-  void stop();
+  // Closes the listener, lets answers in progress finish for up to `grace`, then closes every
+  // connection and joins the threads. Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
 
  private:
   struct Impl;

@@ -83,18 +83,19 @@ class SessionSink final : public ResponseSink {
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, const ServerConfig& config, Handler& handler,
-                 const TransportErrors& errors, std::shared_ptr<std::atomic<int>> connections)
+                 const TransportErrors& errors, std::shared_ptr<SessionCounts> counts)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       config_(config),
       handler_(handler),
       errors_(errors),
-      connections_(std::move(connections)) {
-  ++*connections_;
+      counts_(std::move(counts)) {
+  ++counts_->open;
 }
 
 Session::~Session() {
-  --*connections_;
+  set_answering(false);
+  --counts_->open;
 }
 
 void Session::start() {
@@ -226,7 +227,7 @@ void Session::dispatch() {
   parser_.reset();
 
   ++exchange_;
-  answering_ = true;
+  set_answering(true);
   answer_started_ = false;
   answer_complete_ = false;
   disconnect_callback_ = nullptr;
@@ -273,9 +274,19 @@ void Session::complete_answer(std::string bytes) {
   send(std::move(bytes));
 }
 
+void Session::set_answering(bool answering) {
+  if (answering == answering_) return;
+  answering_ = answering;
+  if (answering) {
+    ++counts_->answering;
+  } else {
+    --counts_->answering;
+  }
+}
+
 // The answer is on the wire: read the next request, or close.
 void Session::end_exchange() {
-  answering_ = false;
+  set_answering(false);
   disconnect_callback_ = nullptr;
   if (!keep_alive_) {
     close();
@@ -289,7 +300,7 @@ void Session::end_exchange() {
 
 void Session::fail_transport(int status, const std::string& message) {
   keep_alive_ = false;
-  answering_ = true;
+  set_answering(true);
   answer_started_ = true;
   ++exchange_;  // no sink answers this one
   complete_answer(response_bytes(errors_.transport_error(status, message), false));
@@ -335,6 +346,7 @@ void Session::disconnected() {
 void Session::close() {
   if (closed_) return;
   closed_ = true;
+  set_answering(false);  // nothing more can be written
   timer_.cancel();
   beast::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

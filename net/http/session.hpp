@@ -16,10 +16,17 @@
 
 namespace troupe::http {
 
+// What the server counts over its sessions: open connections (for --max-connections) and those
+// answering a request (a graceful stop waits for them).
+struct SessionCounts {
+  std::atomic<int> open{0};
+  std::atomic<int> answering{0};
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::ip::tcp::socket socket, const ServerConfig& config, Handler& handler,
-          const TransportErrors& errors, std::shared_ptr<std::atomic<int>> connections);
+          const TransportErrors& errors, std::shared_ptr<SessionCounts> counts);
   ~Session();
   void start();
   // Refuses the connection with one response (used when there are too many).
@@ -45,6 +52,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch();
   void complete_answer(std::string bytes);
   void end_exchange();
+  void set_answering(bool answering);  // keeps counts_->answering in step
   void send(std::string bytes);
   void write_next();
   void fail_transport(int status, const std::string& message);
@@ -62,7 +70,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const ServerConfig& config_;
   Handler& handler_;
   const TransportErrors& errors_;
-  std::shared_ptr<std::atomic<int>> connections_;
+  std::shared_ptr<SessionCounts> counts_;
 
   uint64_t exchange_ = 0;         // the request being answered (counts from 1)
   bool answering_ = false;        // from a request's dispatch until its answer is written

@@ -2,6 +2,8 @@
 
 It requires API keys (from a keys file): `sk-test` (no limits) and `sk-limited` (2 requests per
 minute), so the auth and rate-limit tests share it. Set TROUPE_BIN to the troupe binary.
+Server(keys_yaml=...) writes another keys file instead; Server(usage_db=...) keeps the ledger at a
+given path (which outlives the server) instead of in the server's temporary directory.
 """
 import os
 import re
@@ -19,12 +21,12 @@ sk-limited: {name: limited, rpm: 2}
 
 
 class Server:
-    def __init__(self, extra_args=()):
+    def __init__(self, extra_args=(), keys_yaml=None, usage_db=None):
         self.dir = tempfile.TemporaryDirectory(prefix="troupe-api-")
         keys = os.path.join(self.dir.name, "keys.yaml")
         with open(keys, "w") as f:
-            f.write(KEYS_FILE)
-        self.usage_db = os.path.join(self.dir.name, "usage.db")
+            f.write(KEYS_FILE if keys_yaml is None else keys_yaml)
+        self.usage_db = usage_db or os.path.join(self.dir.name, "usage.db")
         self.log = []
         cmd = [os.environ["TROUPE_BIN"], "serve", "--host", "127.0.0.1", "--port", "0",
                "--kv-cache-memory", "256MiB", "--max-model-len", "2048",
