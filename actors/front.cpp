@@ -40,28 +40,34 @@ caf::behavior bridge(caf::stateful_actor<BridgeState>* self,
   };
 }
 
+// Keeps the node's latest health: subscribed to every change, and polled (which also brings the
+// replicas' fresh statistics for /metrics).
+caf::behavior health_watcher(caf::event_based_actor* self, caf::actor node,
+                             std::chrono::milliseconds poll,
+                             std::function<void(const wire::HealthReport&)> store) {
+  self->send(node, subscribe_atom::value);
+  self->send(self, heartbeat_atom::value);
+  return {
+      [store](wire::HealthReport& report) { store(report); },
+      [self, node, poll, store](heartbeat_atom) {
+        self->request(node, poll, health_atom::value)
+            .then([store](wire::HealthReport& report) { store(report); }, [](caf::error&) {});
+        self->delayed_send(self, poll, heartbeat_atom::value);
+      },
+  };
+}
+
 }  // namespace
 
 Front::Front(caf::actor_system& system, caf::actor node,
              std::shared_ptr<const RequestContext> context, std::chrono::milliseconds poll)
     : system_(system), node_(std::move(node)), context_(std::move(context)) {
   auto cache = health_;
-  watcher_ = system_.spawn([cache, node = node_, poll](caf::event_based_actor* self) {
-    auto store = [cache](const wire::HealthReport& report) {
-      std::lock_guard lock(cache->mutex);
-      cache->latest = report;
-    };
-    self->send(node, subscribe_atom::value);
-    self->send(self, heartbeat_atom::value);
-    return caf::behavior{
-        [store](wire::HealthReport& report) { store(report); },
-        [self, node, poll, store](heartbeat_atom) {
-          self->request(node, poll, health_atom::value)
-              .then([store](wire::HealthReport& report) { store(report); }, [](caf::error&) {});
-          self->delayed_send(self, poll, heartbeat_atom::value);
-        },
-    };
-  });
+  auto store = [cache](const wire::HealthReport& report) {
+    std::lock_guard lock(cache->mutex);
+    cache->latest = report;
+  };
+  watcher_ = system_.spawn(health_watcher, node_, poll, std::move(store));
 }
 
 Front::~Front() {
