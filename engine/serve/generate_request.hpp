@@ -41,7 +41,7 @@ struct GenerationChunk {
 
 // Error codes a request can end with (empty: none), as machine-readable strings.
 namespace request_error {
-inline constexpr const char* kInvalid = "invalid_request";     // bad prompt or parameters
+inline constexpr const char* kInvalid = "invalid_request";  // bad prompt or parameters
 inline constexpr const char* kContextLength = "context_length_exceeded";  // prompt too long
 inline constexpr const char* kOverloaded = "overloaded";       // the waiting queue is full
 inline constexpr const char* kDraining = "draining";           // the node stopped admitting

@@ -21,6 +21,18 @@ std::string error_json(const ApiError& error) {
                                               nlohmann::json::error_handler_t::replace);
 }
 
+http::Response error_response(const ApiError& error, http::Headers headers) {
+  return error_response(error, error.status, error_json(error), std::move(headers));
+}
+
+http::Response error_response(const ApiError& error, int status, std::string body,
+                              http::Headers headers) {
+  if (error.retry_after_seconds > 0) {
+    headers.emplace_back("Retry-After", std::to_string(error.retry_after_seconds));
+  }
+  return {status, "application/json", std::move(body), std::move(headers)};
+}
+
 ApiError error_for_failure(const std::string& request_error, const std::string& message) {
   ApiError error;
   error.message = message;

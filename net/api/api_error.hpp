@@ -4,6 +4,8 @@
 // one.
 #include <string>
 
+#include "net/http/http_exchange.hpp"
+
 namespace troupe::api {
 
 struct ApiError {
@@ -18,6 +20,12 @@ struct ApiError {
 ApiError bad_parameter(const std::string& param, const std::string& message);
 
 std::string error_json(const ApiError& error);
+
+// The HTTP answer for an error: `body` (OpenAI's shape unless given, e.g. TGI's) with the
+// error's status, `headers`, and Retry-After when the error has one.
+http::Response error_response(const ApiError& error, http::Headers headers = {});
+http::Response error_response(const ApiError& error, int status, std::string body,
+                              http::Headers headers);
 
 // overloaded and draining -> 503, timeout -> 504, invalid_request -> 400, the rest -> 500/503.
 ApiError error_for_failure(const std::string& request_error, const std::string& message);

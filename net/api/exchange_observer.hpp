@@ -1,6 +1,7 @@
 #pragma once
 // What the gateway learns from each generation exchange as it runs, for metrics, the usage
 // ledger, rate limits and the request log. Called on any thread.
+#include <chrono>
 #include <string>
 
 namespace troupe::api {
@@ -27,5 +28,37 @@ class ExchangeObserver {
   // The answer has been handed to the sink, or the client went away.
   virtual void ended(const ExchangeSummary& summary) = 0;
 };
+
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// New tokens arrived for a sample whose previous ones came at `last` (never: a default time
+// point): the call's first token gives its TTFT, later ones an inter-token latency.
+inline void time_tokens(ExchangeObserver& observer, ExchangeSummary& summary,
+                        std::chrono::steady_clock::time_point start,
+                        std::chrono::steady_clock::time_point& last) {
+  const auto now = std::chrono::steady_clock::now();
+  if (summary.ttft_seconds < 0) {
+    summary.ttft_seconds = std::chrono::duration<double>(now - start).count();
+    observer.first_token(summary.ttft_seconds);
+  } else if (last != std::chrono::steady_clock::time_point{}) {
+    observer.inter_token(std::chrono::duration<double>(now - last).count());
+  }
+  last = now;
+}
+
+// The client went away before the answer: the call is recorded as aborted, with status 499
+// (nginx's word for "client closed the request") and the tokens it had by then.
+inline void report_cancelled(ExchangeObserver& observer, ExchangeSummary& summary,
+                             int completion_tokens, std::chrono::steady_clock::time_point start) {
+  summary.status = 499;
+  summary.finish_reason = "abort";
+  summary.error = "client_closed";
+  summary.completion_tokens = completion_tokens;
+  summary.e2e_seconds = seconds_since(start);
+  observer.charge(summary.prompt_tokens, summary.completion_tokens);
+  observer.ended(summary);
+}
 
 }  // namespace troupe::api

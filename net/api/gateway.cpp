@@ -166,11 +166,7 @@ void GatewayCore::reply_json(Call& call, int status, std::string body) {
 }
 
 void GatewayCore::reply_error(Call& call, const ApiError& error) {
-  http::Response response{error.status, "application/json", error_json(error), call.cors};
-  if (error.retry_after_seconds > 0) {
-    response.headers.emplace_back("Retry-After", std::to_string(error.retry_after_seconds));
-  }
-  call.sink->respond(std::move(response));
+  call.sink->respond(error_response(error, call.cors));
 }
 
 std::shared_ptr<ExchangeObserver> GatewayCore::observer(const Call& call) {
@@ -206,10 +202,11 @@ http::Response Gateway::transport_error(int status, const std::string& message) 
   ApiError error;
   error.status = status;
   error.message = message;
-  if (status == 503) error.type = "service_unavailable_error";
-  http::Response response{status, "application/json", error_json(error), {}};
-  if (status == 503) response.headers.emplace_back("Retry-After", "1");
-  return response;
+  if (status == 503) {
+    error.type = "service_unavailable_error";
+    error.retry_after_seconds = 1;
+  }
+  return error_response(error);
 }
 
 void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> sink) {

@@ -1,15 +1,6 @@
 #include "net/api/openai_exchange.hpp"
 
 namespace troupe::api {
-namespace {
-
-double seconds_between(std::chrono::steady_clock::time_point a,
-                       std::chrono::steady_clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-}  // namespace
-
 class OpenAiExchange::PromptListener final : public GenerationListener {
  public:
   PromptListener(std::shared_ptr<OpenAiExchange> exchange, int prompt)
@@ -54,21 +45,11 @@ void OpenAiExchange::start_stream_locked() {
 void OpenAiExchange::on_chunk(int prompt, GenerationChunk chunk) {
   std::lock_guard lock(mutex_);
   if (done_) return;
-  const auto now = std::chrono::steady_clock::now();
   const int index = prompt * n_ + chunk.index;
   if (index < 0 || index >= static_cast<int>(choices_.size())) return;
   auto& choice = choices_[static_cast<size_t>(index)];
   tokens_seen_ += static_cast<int>(chunk.tokens.size());
-  if (!chunk.tokens.empty()) {
-    if (!any_token_) {
-      any_token_ = true;
-      summary_.ttft_seconds = seconds_between(started_, now);
-      observer_->first_token(summary_.ttft_seconds);
-    } else if (choice.last_token != std::chrono::steady_clock::time_point{}) {
-      observer_->inter_token(seconds_between(choice.last_token, now));
-    }
-    choice.last_token = now;
-  }
+  if (!chunk.tokens.empty()) time_tokens(*observer_, summary_, started_, choice.last_token);
   if (!chunk.finish_reason.empty()) choice.result.finish_reason = chunk.finish_reason;
   if (!stream_) {
     choice.result.text += chunk.text;
@@ -100,20 +81,14 @@ void OpenAiExchange::cancelled() {
   std::lock_guard lock(mutex_);
   if (done_) return;
   done_ = true;
-  summary_.status = 499;  // nginx's word for "client closed the request"
-  summary_.finish_reason = "abort";
-  summary_.error = "client_closed";
-  summary_.completion_tokens = tokens_seen_;
-  summary_.e2e_seconds = seconds_between(started_, std::chrono::steady_clock::now());
-  observer_->charge(summary_.prompt_tokens, summary_.completion_tokens);
-  observer_->ended(summary_);
+  report_cancelled(*observer_, summary_, tokens_seen_, started_);
 }
 
 void OpenAiExchange::finish_locked() {
   done_ = true;
   summary_.prompt_tokens = usage_.prompt_tokens;
   summary_.completion_tokens = usage_.completion_tokens;
-  summary_.e2e_seconds = seconds_between(started_, std::chrono::steady_clock::now());
+  summary_.e2e_seconds = seconds_since(started_);
   summary_.finish_reason = choices_.empty() ? "" : choices_.front().result.finish_reason;
   if (error_) {
     summary_.error = error_->code;
@@ -122,12 +97,7 @@ void OpenAiExchange::finish_locked() {
   observer_->charge(summary_.prompt_tokens, summary_.completion_tokens);
   if (error_ && !stream_started_) {
     summary_.status = error_->status;
-    http::Response response{error_->status, "application/json", error_json(*error_),
-                            extra_headers_};
-    if (error_->retry_after_seconds > 0) {
-      response.headers.emplace_back("Retry-After", std::to_string(error_->retry_after_seconds));
-    }
-    sink_->respond(std::move(response));
+    sink_->respond(error_response(*error_, extra_headers_));
   } else if (stream_) {
     start_stream_locked();
     if (error_) sink_->write(sse_event(error_json(*error_)));

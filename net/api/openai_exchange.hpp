@@ -48,7 +48,6 @@ class OpenAiExchange : public std::enable_shared_from_this<OpenAiExchange> {
   http::Headers extra_headers_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool stream_started_ = false;
-  bool any_token_ = false;
   int tokens_seen_ = 0;  // over all choices, for a call cancelled before its end
   int ended_ = 0;
   bool done_ = false;  // answered, or cancelled

@@ -16,10 +16,6 @@ std::string tgi_event(const json& value) {
   return "data:" + dump(value) + "\n\n";
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 json details_of(const Tokenizer& tokenizer, const std::vector<SampledToken>& sampled,
                 const std::string& finish_reason, std::optional<uint64_t> seed) {
   json tokens = json::array();
@@ -68,15 +64,7 @@ std::string TgiExchange::finish_reason() const {
 void TgiExchange::on_chunk(GenerationChunk chunk) {
   std::lock_guard lock(mutex_);
   if (done_) return;
-  if (!chunk.tokens.empty()) {
-    if (tokens_.empty()) {
-      summary_.ttft_seconds = seconds_since(started_);
-      observer_->first_token(summary_.ttft_seconds);
-    } else {
-      observer_->inter_token(seconds_since(last_token_));
-    }
-    last_token_ = std::chrono::steady_clock::now();
-  }
+  if (!chunk.tokens.empty()) time_tokens(*observer_, summary_, started_, last_token_);
   if (!chunk.finish_reason.empty()) engine_finish_ = chunk.finish_reason;
   text_ += chunk.text;
   tokens_.insert(tokens_.end(), chunk.tokens.begin(), chunk.tokens.end());
@@ -106,13 +94,7 @@ void TgiExchange::cancelled() {
   std::lock_guard lock(mutex_);
   if (done_) return;
   done_ = true;
-  summary_.status = 499;  // nginx's word for "client closed the request"
-  summary_.finish_reason = "abort";
-  summary_.error = "client_closed";
-  summary_.completion_tokens = static_cast<int>(tokens_.size());
-  summary_.e2e_seconds = seconds_since(started_);
-  observer_->charge(summary_.prompt_tokens, summary_.completion_tokens);
-  observer_->ended(summary_);
+  report_cancelled(*observer_, summary_, static_cast<int>(tokens_.size()), started_);
 }
 
 void TgiExchange::on_end(GenerationEnd end) {
@@ -130,12 +112,7 @@ void TgiExchange::on_end(GenerationEnd end) {
     summary_.finish_reason = "error";
     if (!stream_started_) {
       summary_.status = tgi_status(error);
-      http::Response response{summary_.status, "application/json", tgi_error_json(error),
-                              extra_headers_};
-      if (error.retry_after_seconds > 0) {
-        response.headers.emplace_back("Retry-After", std::to_string(error.retry_after_seconds));
-      }
-      sink_->respond(std::move(response));
+      sink_->respond(error_response(error, summary_.status, tgi_error_json(error), extra_headers_));
     } else {
       sink_->write("data:" + tgi_error_json(error) + "\n\n");
       sink_->finish();

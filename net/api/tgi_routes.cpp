@@ -11,7 +11,7 @@ void run_tgi(GatewayCore& gateway, Call& call, bool stream) {
   TgiGeneration decoded;
   if (auto error = decode_tgi_request(call.request.body, gateway.config.limits, decoded)) {
     return call.sink->respond(
-        {tgi_status(*error), "application/json", tgi_error_json(*error), call.cors});
+        error_response(*error, tgi_status(*error), tgi_error_json(*error), call.cors));
   }
   decoded.request.id = gateway.new_id("tgi");
   decoded.request.sampling.logprobs = 1;  // TGI reports every token's log-probability

@@ -4,10 +4,10 @@
 #include <iostream>
 #include <string>
 
+#include "actors/model_replica.hpp"
 #include "actors/node.hpp"
 #include "actors/request.hpp"
 #include "actors/termination.hpp"
-#include "actors/model_replica.hpp"
 
 using namespace troupe;
 
