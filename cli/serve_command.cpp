@@ -180,7 +180,9 @@ int serve_command(const Args& args) {
   if (!layout) return input_error(layout.message());
   auto prompts = PromptBuilder::create(*model);
   if (!prompts) return input_error(prompts.message());
-  std::filesystem::create_directories(std::filesystem::path(options->usage_db).parent_path());
+  std::error_code ignored;  // a directory that cannot be made is reported by the ledger's open
+  std::filesystem::create_directories(std::filesystem::path(options->usage_db).parent_path(),
+                                      ignored);
   auto ledger = UsageLedger::open(options->usage_db);
   if (!ledger) return input_error(ledger.message());
 
