@@ -63,9 +63,11 @@ double median(std::vector<double> v) {
 int bench_command(const Args& args) {
   if (!args.empty() && args[0] == "serve")
     return bench_serve_command(Args(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "latency")
+    return bench_latency_command(Args(args.begin() + 1, args.end()));
   if (args.empty() || args[0] != "offline") {
     return input_error(
-        "usage: troupe bench offline|serve [flags] (see troupe bench <kind> --help)");
+        "usage: troupe bench offline|latency|serve [flags] (see troupe bench <kind> --help)");
   }
   CommandSpec spec{
       "bench offline",

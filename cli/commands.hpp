@@ -16,7 +16,8 @@ int chat_command(const Args& args);
 int tokenize_command(const Args& args);
 int model_command(const Args& args);
 int bench_command(const Args& args);
-int bench_serve_command(const Args& args);  // troupe bench serve
+int bench_serve_command(const Args& args);    // troupe bench serve
+int bench_latency_command(const Args& args);  // troupe bench latency
 int serve_command(const Args& args);
 int usage_command(const Args& args);
 

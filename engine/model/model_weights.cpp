@@ -105,4 +105,15 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
   return w;
 }
 
+int64_t weight_bytes_per_step(const ModelWeights& weights) {
+  auto bytes = [](const WeightMatrix& w) { return w.rows * w.row_stride(); };
+  int64_t total = bytes(weights.output);
+  for (const LayerWeights& l : weights.layers) {
+    for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      total += bytes(*w);
+    }
+  }
+  return total;
+}
+
 }  // namespace troupe

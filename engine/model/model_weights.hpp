@@ -36,4 +36,9 @@ struct ModelWeights {
 Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file,
                                         ModelConfig& config);
 
+// Bytes of weights one decode step reads from memory, however many tokens it computes: every
+// layer's matrices and the output matrix as stored (the roofline of single-stream decode is
+// memory bandwidth divided by this).
+int64_t weight_bytes_per_step(const ModelWeights& weights);
+
 }  // namespace troupe

@@ -35,6 +35,7 @@ class Transformer {
   Transformer(ModelConfig config, ModelWeights weights, ThreadPool& pool);
 
   const ModelConfig& config() const { return config_; }
+  const ModelWeights& weights() const { return weights_; }
 
   // Runs the batch, writing its K/V into `cache`. Returns logits, vocab_size floats per row, in
   // chunk order: as each chunk's `logits` asks, its last token's row, every token's row or none.

@@ -77,11 +77,18 @@ for field in requests_per_s output_tok_per_s total_tok_per_s ttft_s; do
   grep -q "\"$field\"" "$tmp/bench.json" && pass || fail "bench --json lacks $field"
 done
 expect_error "--num-prompts N is required" bench offline --input-len 8 --output-len 4
-expect_error "usage: troupe bench offline" bench online
+expect_error "usage: troupe bench offline|latency|serve" bench online
 expect_error "is not a size" bench offline --num-prompts 1 --input-len 8 --output-len 4 --kv-cache-memory 2GX
 expect_error "raise --kv-cache-memory or lower --max-model-len" bench offline --num-prompts 1 --input-len 8 --output-len 4 --kv-cache-memory 1MiB
 expect_error "max-model-len is 16" bench offline --num-prompts 1 --input-len 16 --output-len 4 --max-model-len 16
 expect_error "--max-num-batched-tokens must be a positive integer" bench offline --num-prompts 1 --input-len 8 --output-len 4 --max-num-batched-tokens 0
+
+# bench latency: llama-bench's two tests on the engine, and its flags' errors.
+"$troupe" bench latency --input-len 16 --output-len 8 --rounds 1 --json "$tmp/latency.json" >"$tmp/latency.txt" \
+  && grep -q "decode (8 tokens)" "$tmp/latency.txt" && grep -q '"weight_bytes_per_token"' "$tmp/latency.json" \
+  && pass || fail "bench latency: $(cat "$tmp/latency.txt")"
+expect_error "flag --rounds must be in" bench latency --rounds 0
+expect_error "must fit the model's context" bench latency --input-len 900000
 expect_error "not both" bench offline --num-prompts 1 --input-len 8 --output-len 4 --enable-prefix-caching --no-enable-prefix-caching
 
 "$troupe" --help | grep -q "generate" && pass || fail "troupe --help"

@@ -1,0 +1,163 @@
+// troupe bench latency: one sequence at a time through the batching engine, measured as
+// llama-bench measures llama.cpp, so the two compare: prompt processing is a random prompt of I
+// tokens computed in one step (tokens/s up to its first sampled token), and decode is O tokens
+// generated one step each from a one-token prompt (tokens/s over the O steps). Each round runs
+// both; a warm-up round comes first and is not counted.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "cli/commands.hpp"
+#include "cli/engine_options.hpp"
+#include "cli/run_options.hpp"
+#include "engine/serve/engine.hpp"
+
+namespace troupe::cli {
+namespace {
+
+struct LatencyShape {
+  int input_len = 512, output_len = 128, rounds = 3;
+  uint64_t seed = 0;
+};
+
+Result<LatencyShape> latency_shape(const Flags& flags) {
+  LatencyShape shape;
+  struct Field {
+    const char* name;
+    int* out;
+  };
+  for (const Field& f : {Field{"input-len", &shape.input_len},
+                         Field{"output-len", &shape.output_len}, Field{"rounds", &shape.rounds}}) {
+    auto v = flags.get_int(f.name, *f.out);
+    if (!v) return v.error();
+    if (*v < 1 || *v > 1'000'000) {
+      return make_error(std::string("flag --") + f.name + " must be in [1, 1000000], got " +
+                        std::to_string(*v));
+    }
+    *f.out = static_cast<int>(*v);
+  }
+  auto seed = flags.get_int("seed", 0);
+  if (!seed) return seed.error();
+  shape.seed = static_cast<uint64_t>(*seed);
+  return shape;
+}
+
+double seconds(EngineClock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+struct AloneTimings {
+  RequestTimings request;
+  EngineClock::time_point last_token;
+};
+
+// Runs one greedy request alone and returns its timings when it finishes.
+Result<AloneTimings> run_alone(Engine& engine, std::vector<int32_t> prompt, int max_tokens) {
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  greedy.max_tokens = max_tokens;
+  greedy.ignore_eos = true;
+  if (auto s = engine.add_request("latency", std::move(prompt), greedy); !s) return s.error();
+  AloneTimings timings;
+  while (engine.has_unfinished()) {
+    for (const SequenceUpdate& u : engine.step().updates) {
+      if (u.finish != FinishReason::none) timings = {u.timings, u.time};
+    }
+  }
+  return timings;
+}
+
+}  // namespace
+
+int bench_latency_command(const Args& args) {
+  CommandSpec spec{
+      "bench latency",
+      "troupe bench latency [flags] [--input-len I] [--output-len O] [--rounds R]",
+      "Measures one sequence at a time through the batching engine, as llama-bench measures\n"
+      "llama.cpp: prompt processing of a random I-token prompt in one step, and decoding of O\n"
+      "tokens one step each. Prints the medians of R rounds in tokens/s, after a warm-up round.",
+      {{"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
+       {"threads", "N", "compute threads (default: every core)"},
+       {"input-len", "I", "prompt tokens of the prompt-processing test (default 512)"},
+       {"output-len", "O", "tokens of the decode test (default 128)"},
+       {"rounds", "R", "measured rounds (default 3)"},
+       {"seed", "N", "seed of the random prompts (default 0)"},
+       {"json", "FILE", "also write the results as JSON to FILE"}}};
+  for (auto& f : engine_flags()) spec.flags.push_back(std::move(f));
+  Flags flags;
+  if (auto done = parse_flags(spec, args, flags)) return *done;
+  if (!flags.positional().empty()) {
+    return input_error("unexpected argument '" + flags.positional()[0] + "'");
+  }
+  auto shape = latency_shape(flags);
+  if (!shape) return input_error(shape.message());
+  auto engine_config = engine_config_from_flags(flags);
+  if (!engine_config) return input_error(engine_config.message());
+  if (engine_config->scheduler.max_num_batched_tokens < shape->input_len) {
+    // The prompt must be one step, as llama-bench's is one batch.
+    engine_config->scheduler.max_num_batched_tokens = shape->input_len;
+  }
+  auto runtime = load_runtime(flags);
+  if (!runtime) return input_error(runtime.message());
+  const Model& model = (*runtime)->model;
+  if (shape->input_len + 1 > model.config.context_length ||
+      shape->output_len + 1 > model.config.context_length) {
+    return input_error("--input-len and --output-len must fit the model's context of " +
+                       std::to_string(model.config.context_length) + " tokens");
+  }
+  auto engine = Engine::create(*(*runtime)->transformer, *engine_config, {});
+  if (!engine) return input_error(engine.message());
+
+  std::mt19937_64 rng(shape->seed);
+  std::uniform_int_distribution<int32_t> token(0, model.config.vocab_size - 1);
+  auto random_prompt = [&](int length) {
+    std::vector<int32_t> prompt(static_cast<size_t>(length));
+    for (auto& t : prompt) t = token(rng);  // fresh tokens: nothing comes from the prefix cache
+    return prompt;
+  };
+  std::vector<double> prompt_rates, decode_rates;
+  for (int round = 0; round <= shape->rounds; ++round) {
+    auto prompt = run_alone(**engine, random_prompt(shape->input_len), 1);
+    if (!prompt) return input_error(prompt.message());
+    auto decode = run_alone(**engine, random_prompt(1), shape->output_len);
+    if (!decode) return input_error(decode.message());
+    if (round == 0) continue;  // warm-up
+    prompt_rates.push_back(shape->input_len /
+                           seconds(prompt->request.first_token - prompt->request.first_scheduled));
+    decode_rates.push_back(shape->output_len /
+                           seconds(decode->last_token - decode->request.first_scheduled));
+  }
+  const double prompt_rate = median(prompt_rates), decode_rate = median(decode_rates);
+  const int64_t step_bytes = weight_bytes_per_step((*runtime)->transformer->weights());
+  std::printf("prompt processing (%d tokens): %.1f tokens/s\n", shape->input_len, prompt_rate);
+  std::printf(
+      "decode (%d tokens): %.1f tokens/s, reading %.1f MB of weights per token (%.1f GB/s)\n",
+      shape->output_len, decode_rate, step_bytes / 1e6, decode_rate * step_bytes / 1e9);
+
+  if (auto path = flags.get("json")) {
+    const nlohmann::json out = {
+        {"input_len", shape->input_len},
+        {"output_len", shape->output_len},
+        {"rounds", shape->rounds},
+        {"threads", (*runtime)->pool->size()},
+        {"prompt_tok_per_s", prompt_rate},
+        {"decode_tok_per_s", decode_rate},
+        {"prompt_tok_per_s_rounds", prompt_rates},
+        {"decode_tok_per_s_rounds", decode_rates},
+        {"weight_bytes_per_token", step_bytes},
+    };
+    std::ofstream file(*path);
+    if (!(file << out.dump(2) << "\n")) return input_error("cannot write --json file " + *path);
+  }
+  return 0;
+}
+
+}  // namespace troupe::cli
