@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/cpu/avx512.hpp"
-#include "kernels/cpu/fast_exp.hpp"
+#include "kernels/cpu/kernel_table.hpp"
 
 namespace troupe {
 
@@ -19,20 +18,7 @@ void rms_norm(const float* x, const float* weight, float eps, int64_t n, float* 
 }
 
 void silu_mul(float* gate, const float* up, int64_t n) {
-  int64_t i = 0;
-#if defined(__AVX512F__)
-  const __m512 one = _mm512_set1_ps(1.0f);
-  for (; i + 16 <= n; i += 16) {
-    const __m512 g = _mm512_loadu_ps(gate + i);
-    const __m512 e = fast_exp(_mm512_sub_ps(_mm512_setzero_ps(), g));
-    _mm512_storeu_ps(
-        gate + i, _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(one, e)), _mm512_loadu_ps(up + i)));
-  }
-#endif
-  for (; i < n; ++i) {
-    const float g = gate[i];
-    gate[i] = g / (1.0f + fast_exp(-g)) * up[i];
-  }
+  kernels().silu_mul(gate, up, n);
 }
 
 void add_in_place(float* y, const float* x, int64_t n) {
@@ -42,27 +28,7 @@ void add_in_place(float* y, const float* x, int64_t n) {
 void softmax(float* x, int64_t n) {
   if (n <= 0) return;
   const float max = *std::max_element(x, x + n);
-  // Sixteen-wide partial sums, reduced as llama.cpp's AVX-512 softmax reduces them, then added
-  // in double: the same total to the last bit.
-  double sum = 0;
-  for (int64_t chunk = 0; chunk < n; chunk += 16) {
-    float lanes[16] = {};
-#if defined(__AVX512F__)
-    const auto valid = static_cast<__mmask16>((1u << std::min<int64_t>(16, n - chunk)) - 1);
-    const __m512 shifted =
-        _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, x + chunk), _mm512_set1_ps(max));
-    const __m512 e = _mm512_maskz_mov_ps(valid, fast_exp(shifted));
-    _mm512_mask_storeu_ps(x + chunk, valid, e);
-    _mm512_storeu_ps(lanes, e);
-#else
-    for (int64_t i = chunk; i < std::min(n, chunk + 16); ++i) {
-      x[i] = fast_exp(x[i] - max);
-      lanes[i - chunk] = x[i];
-    }
-#endif
-    sum += reduce_16_lanes(lanes);
-  }
-  const auto inv = static_cast<float>(1.0 / sum);
+  const auto inv = static_cast<float>(1.0 / kernels().exp_shifted_sum(x, n, max));
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 

@@ -19,8 +19,8 @@ namespace troupe {
 
 constexpr int kPackedRows = 16;
 
-// True when this build has the kernel (AVX-512 F/BW/VL and VNNI) and `type` is Q4_1 or Q8_0,
-// with rows a multiple of 16 and cols a multiple of 32.
+// True when the CPU has the kernel (AVX-512 F/BW/VL and VNNI, kernel_table.hpp) and `type` is
+// Q4_1 or Q8_0, with rows a multiple of 16 and cols a multiple of 32.
 bool can_pack_rows(DType type, int64_t rows, int64_t cols);
 
 // A repacked matrix; owns its 64-byte aligned bytes.

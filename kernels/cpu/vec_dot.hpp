@@ -1,7 +1,8 @@
 #pragma once
 // Dot products of one weight row with one activation vector. Q4_0, Q4_1 and Q8_0 rows use the
 // activation quantized to 8-bit blocks and integer arithmetic (AVX2 when built for it); every
-// type also has a float path over a dequantized row.
+// type also has a float path over a dequantized row. Each call runs the variant of the CPU's
+// instruction set (kernel_table.hpp).
 #include <cstddef>
 #include <cstdint>
 
@@ -24,7 +25,7 @@ float dot_f32(const float* a, const float* b, int64_t n);
 // Two Q4_1 rows against four quantized activation vectors at once: out[r][t] equals
 // dot_quantized(Q4_1, rows[r], x[t], elements) bit for bit, with each weight block unpacked once
 // for the four tokens and each activation block loaded once for the two rows. False when the
-// build has no AVX2 (callers fall back to dot_quantized).
+// CPU has no AVX2 (callers fall back to dot_quantized).
 bool dot_q4_1_2x4(const std::byte* const rows[2], const ActivationBlock* const x[4],
                   int64_t elements, float out[2][4]);
 

@@ -1,0 +1,54 @@
+#include "kernels/cpu/cpu_features.hpp"
+
+#include <cstdlib>
+
+namespace troupe {
+
+std::string_view isa_name(CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::scalar:
+      return "scalar";
+    case CpuIsa::avx2:
+      return "avx2";
+    case CpuIsa::avx512:
+      return "avx512";
+  }
+  return "scalar";
+}
+
+std::optional<CpuIsa> parse_isa(std::string_view name) {
+  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512}) {
+    if (name == isa_name(isa)) return isa;
+  }
+  return std::nullopt;
+}
+
+CpuIsa best_supported_isa() {
+#if defined(TROUPE_SIMD_VARIANTS)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512vnni");
+  return avx512 ? CpuIsa::avx512 : avx2 ? CpuIsa::avx2 : CpuIsa::scalar;
+#else
+  return CpuIsa::scalar;  // not built: the SIMD variants are x86-64 only (kernels/CMakeLists.txt)
+#endif
+}
+
+bool isa_supported(CpuIsa isa) {
+  return isa <= best_supported_isa();
+}
+
+CpuIsa selected_isa() {
+  static const CpuIsa selected = [] {
+    const CpuIsa best = best_supported_isa();
+    const char* wanted = std::getenv("TROUPE_CPU_ISA");
+    const auto isa = wanted ? parse_isa(wanted) : std::nullopt;
+    return isa && *isa < best ? *isa : best;
+  }();
+  return selected;
+}
+
+}  // namespace troupe

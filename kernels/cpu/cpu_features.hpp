@@ -1,0 +1,30 @@
+#pragma once
+// Which instruction sets the kernels may use, decided at run time: a binary built for any x86-64
+// (TROUPE_PORTABLE) still takes AVX2 or AVX-512 VNNI where the CPU has them. The kernels come in
+// one variant per level (kernels/cpu/*_avx2.cpp, *_avx512.cpp, each compiled for its level);
+// kernel_table.hpp picks the variant functions once.
+#include <optional>
+#include <string_view>
+
+namespace troupe {
+
+// Ordered: each level includes the ones below it.
+enum class CpuIsa {
+  scalar = 0,  // plain C++: the reference every SIMD kernel is tested against
+  avx2 = 1,    // AVX2 with FMA and F16C
+  avx512 = 2,  // AVX-512 F, BW, VL and VNNI, plus AVX2's
+};
+
+std::string_view isa_name(CpuIsa isa);
+std::optional<CpuIsa> parse_isa(std::string_view name);
+
+// The best level this CPU runs and this build has kernels for.
+CpuIsa best_supported_isa();
+bool isa_supported(CpuIsa isa);
+
+// The level the kernels use: the best supported, or the environment variable TROUPE_CPU_ISA
+// (scalar, avx2 or avx512) to measure or test a lower one; a level above the supported one is
+// lowered to it. Decided once per process.
+CpuIsa selected_isa();
+
+}  // namespace troupe

@@ -1,0 +1,32 @@
+// The scalar reference of the element-wise kernels that have SIMD variants.
+#include <algorithm>
+
+#include "kernels/cpu/elementwise.hpp"
+#include "kernels/cpu/fast_exp.hpp"
+#include "kernels/cpu/kernel_variants.hpp"
+
+namespace troupe::scalar {
+
+void silu_mul(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + fast_exp(-g)) * up[i];
+  }
+}
+
+double exp_shifted_sum(float* x, int64_t n, float max) {
+  // Sixteen-wide partial sums, reduced as llama.cpp's AVX-512 softmax reduces them, then added
+  // in double: the same total to the last bit.
+  double sum = 0;
+  for (int64_t chunk = 0; chunk < n; chunk += 16) {
+    float lanes[16] = {};
+    for (int64_t i = chunk; i < std::min(n, chunk + 16); ++i) {
+      x[i] = fast_exp(x[i] - max);
+      lanes[i - chunk] = x[i];
+    }
+    sum += reduce_16_lanes(lanes);
+  }
+  return sum;
+}
+
+}  // namespace troupe::scalar

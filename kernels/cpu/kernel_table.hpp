@@ -1,0 +1,58 @@
+#pragma once
+// The kernels that have SIMD variants, as function pointers to one instruction-set level's
+// variants (cpu_features.hpp). Callers go through kernels(); tests compare every level the CPU
+// runs against kernel_table(CpuIsa::scalar).
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu/cpu_features.hpp"
+#include "kernels/cpu/quant_blocks.hpp"
+
+namespace troupe {
+
+// Where a packed group of 16 rows keeps its tables (kernels/cpu/packed_rows.cpp lays them out).
+struct PackedGroupLayout {
+  int64_t blocks = 0;         // 32-column blocks per row
+  int64_t mins_offset = 0;    // bytes from the group's start to its Q4_1 minimums
+  int64_t values_offset = 0;  // bytes to its values
+};
+
+struct KernelTable {
+  CpuIsa isa;
+
+  // vec_dot.hpp: activations to 8-bit blocks; one weight row against one token.
+  void (*quantize_activations)(const float* x, ActivationBlock* out, int64_t elements);
+  float (*dot_q4_0)(const BlockQ4_0* w, const ActivationBlock* x, int64_t blocks);
+  float (*dot_q4_1)(const BlockQ4_1* w, const ActivationBlock* x, int64_t blocks);
+  float (*dot_q8_0)(const BlockQ8_0* w, const ActivationBlock* x, int64_t blocks);
+  float (*dot_f32)(const float* a, const float* b, int64_t n);
+  // Two Q4_1 rows against four tokens, each result equal to dot_q4_1's; null where absent.
+  void (*dot_q4_1_2x4)(const BlockQ4_1* const rows[2], const ActivationBlock* const x[4],
+                       int64_t blocks, float out[2][4]);
+
+  // packed_rows.hpp: 16 rows of a packed group against `tokens` tokens, each result equal to
+  // this level's dot_q4_1 / dot_q8_0 on the unpacked row; null where the level has no packing.
+  void (*packed_q4_1)(const std::byte* group, const PackedGroupLayout& layout,
+                      const ActivationBlock* x, int64_t tokens, float* y, int64_t y_stride);
+  void (*packed_q8_0)(const std::byte* group, const PackedGroupLayout& layout,
+                      const ActivationBlock* x, int64_t tokens, float* y, int64_t y_stride);
+
+  // paged_attention.hpp: scores of `count` slots of one key block (transposed, [dim][block_size],
+  // `keys` at the head's first dimension) for one query; and out = sum_p weight[p] * row_p.
+  void (*attention_scores)(const float* q, const uint16_t* keys, int block_size, int count,
+                           int head_dim, float scale, float* out);
+  void (*attention_values)(const float* weight, const uint16_t* const* value_rows, int length,
+                           int head_dim, float* out);
+
+  // elementwise.hpp
+  void (*silu_mul)(float* gate, const float* up, int64_t n);
+  // x[i] = fast_exp(x[i] - max) for i < n, returning their sum in softmax's order.
+  double (*exp_shifted_sum)(float* x, int64_t n, float max);
+};
+
+// The table of `isa`, which must be supported (isa_supported).
+const KernelTable& kernel_table(CpuIsa isa);
+// The table of selected_isa(), what every kernel call uses.
+const KernelTable& kernels();
+
+}  // namespace troupe

@@ -1,0 +1,52 @@
+#pragma once
+// The functions behind kernel_table.hpp, one namespace per instruction-set level. scalar:: is
+// plain C++ (vec_dot_scalar.cpp, attention_scalar.cpp, elementwise_scalar.cpp); avx2:: and
+// avx512:: live in *_avx2.cpp and *_avx512.cpp, compiled for their level and called only when
+// the CPU has it. Those files include nothing of the standard library's templates or of the
+// project's inline helpers: an out-of-line copy of such a function compiled for AVX-512 could
+// be the one the linker keeps for every caller.
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu/kernel_table.hpp"
+
+namespace troupe {
+
+namespace scalar {
+void quantize_activations(const float* x, ActivationBlock* out, int64_t elements);
+float dot_q4_0(const BlockQ4_0* w, const ActivationBlock* x, int64_t blocks);
+float dot_q4_1(const BlockQ4_1* w, const ActivationBlock* x, int64_t blocks);
+float dot_q8_0(const BlockQ8_0* w, const ActivationBlock* x, int64_t blocks);
+float dot_f32(const float* a, const float* b, int64_t n);
+void attention_scores(const float* q, const uint16_t* keys, int block_size, int count, int head_dim,
+                      float scale, float* out);
+void attention_values(const float* weight, const uint16_t* const* value_rows, int length,
+                      int head_dim, float* out);
+void silu_mul(float* gate, const float* up, int64_t n);
+double exp_shifted_sum(float* x, int64_t n, float max);
+}  // namespace scalar
+
+namespace avx2 {
+float dot_q4_0(const BlockQ4_0* w, const ActivationBlock* x, int64_t blocks);
+float dot_q4_1(const BlockQ4_1* w, const ActivationBlock* x, int64_t blocks);
+float dot_q8_0(const BlockQ8_0* w, const ActivationBlock* x, int64_t blocks);
+float dot_f32(const float* a, const float* b, int64_t n);
+void dot_q4_1_2x4(const BlockQ4_1* const rows[2], const ActivationBlock* const x[4], int64_t blocks,
+                  float out[2][4]);
+}  // namespace avx2
+
+namespace avx512 {
+void quantize_activations(const float* x, ActivationBlock* out, int64_t elements);
+void packed_q4_1(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
+                 int64_t tokens, float* y, int64_t y_stride);
+void packed_q8_0(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
+                 int64_t tokens, float* y, int64_t y_stride);
+void attention_scores(const float* q, const uint16_t* keys, int block_size, int count, int head_dim,
+                      float scale, float* out);
+void attention_values(const float* weight, const uint16_t* const* value_rows, int length,
+                      int head_dim, float* out);
+void silu_mul(float* gate, const float* up, int64_t n);
+double exp_shifted_sum(float* x, int64_t n, float max);
+}  // namespace avx512
+
+}  // namespace troupe
