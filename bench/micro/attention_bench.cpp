@@ -1,0 +1,89 @@
+// paged_attention at decode: 32 sequences, one new token each, attending over their whole
+// context in an F16 cache, with SmolLM2-135M's heads (9 query heads sharing 3 KV heads of 64).
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "bench/micro/common.hpp"
+#include "kernels/cpu/paged_attention.hpp"
+
+namespace troupe::micro {
+
+namespace {
+
+constexpr int kSequences = 32;
+constexpr int kBlockSize = 16;
+constexpr AttentionShape kShape{9, 3, 64, 0.125f};  // scale 1 / sqrt(64)
+constexpr int kKvDim = 3 * 64;
+constexpr int kQDim = 9 * 64;
+
+// One layer's cache holding every sequence's `context` positions, built once per length.
+struct Cache {
+  std::vector<uint16_t> keys, values;
+  std::vector<int32_t> tables;  // [sequence][context / block size]
+  PagedKvLayer layer;
+  std::vector<TokenPlace> places;  // each sequence's newest position
+};
+
+const Cache& cache(int context) {
+  static std::map<int, std::unique_ptr<Cache>> built;
+  auto& c = built[context];
+  if (c) return *c;
+  c = std::make_unique<Cache>();
+  const int blocks_per_sequence = context / kBlockSize;
+  const int blocks = kSequences * blocks_per_sequence;
+  c->keys.resize(static_cast<size_t>(blocks) * kBlockSize * kKvDim);
+  c->values.resize(c->keys.size());
+  c->layer = PagedKvLayer{c->keys.data(), c->values.data(), kBlockSize, kKvDim};
+  // Blocks handed out in random order, as a cache that has served a while scatters them.
+  c->tables.resize(static_cast<size_t>(blocks));
+  for (int b = 0; b < blocks; ++b) c->tables[static_cast<size_t>(b)] = b;
+  std::shuffle(c->tables.begin(), c->tables.end(), rng());
+  // A pool of random rows, reused: what the values are does not change the speed.
+  constexpr int kRows = 1021;
+  const std::vector<float> rows = random_floats(int64_t{kRows} * kKvDim);
+  for (int s = 0; s < kSequences; ++s) {
+    const int32_t* table = c->tables.data() + s * blocks_per_sequence;
+    for (int p = 0; p < context; ++p) {
+      const float* k = rows.data() + (s * context + p) % kRows * kKvDim;
+      const float* v = rows.data() + (s * context + p + 1) % kRows * kKvDim;
+      store_kv(c->layer, TokenPlace{table, p}, k, v);
+    }
+    c->places.push_back(TokenPlace{table, context - 1});
+  }
+  return *c;
+}
+
+void bench_attention(benchmark::State& state) {
+  const int context = static_cast<int>(state.range(0));
+  const Cache& c = cache(context);
+  const std::vector<float> q = random_floats(int64_t{kSequences} * kQDim);
+  std::vector<float> out(q.size());
+  ThreadPool& pool = bench_pool();
+  paged_attention(pool, kShape, c.layer, q.data(), c.places.data(), kSequences, out.data());
+
+  const double seconds = timed_loop(state, [&] {
+    paged_attention(pool, kShape, c.layer, q.data(), c.places.data(), kSequences, out.data());
+    benchmark::DoNotOptimize(out.data());
+  });
+  // Every position's key and value row, 2 bytes a value; per query head a dot product with
+  // each key and a multiply-add of each value row (the softmax is a rounding error beside them).
+  const double positions = double{kSequences} * context;
+  const double bytes = positions * 2 * kKvDim * sizeof(uint16_t);
+  const double flops = positions * kShape.heads * kShape.head_dim * 4.0;
+  set_kernel_counters(state, bytes, flops, seconds);
+}
+
+}  // namespace
+
+void register_attention_benchmarks() {
+  benchmark::RegisterBenchmark("paged_attention/decode_32_sequences", bench_attention)
+      ->ArgName("context")
+      ->Arg(128)
+      ->Arg(512)
+      ->Arg(2048)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace troupe::micro

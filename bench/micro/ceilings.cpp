@@ -1,0 +1,196 @@
+#include "bench/micro/ceilings.hpp"
+
+#include <benchmark/benchmark.h>
+#if defined(__AVX512F__) || defined(__AVX2__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <new>
+#include <utility>
+
+namespace troupe::micro {
+
+namespace {
+
+Ceilings measured;
+
+// Far larger than any last-level cache here, so every pass comes from DRAM.
+constexpr size_t kReadBytes = size_t{512} << 20;
+constexpr int kReadPasses = 5;
+// Per thread and pass: 12 accumulators x 2^23 steps, tens of milliseconds.
+constexpr int kFmaAccumulators = 12;
+constexpr int64_t kFmaSteps = int64_t{1} << 23;
+constexpr int kFmaPasses = 4;
+
+double seconds_of(ThreadPool& pool, const std::function<void(int, int)>& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  pool.run(fn);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Sums n floats with the widest loads this build has; several accumulators, so the adds never
+// wait on each other and only memory sets the pace.
+float sum_floats(const float* p, size_t n) {
+  float total = 0;
+#if defined(__AVX512F__)
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    a0 = _mm512_add_ps(a0, _mm512_load_ps(p + i));
+    a1 = _mm512_add_ps(a1, _mm512_load_ps(p + i + 16));
+    a2 = _mm512_add_ps(a2, _mm512_load_ps(p + i + 32));
+    a3 = _mm512_add_ps(a3, _mm512_load_ps(p + i + 48));
+  }
+  // Through memory, not _mm512_reduce_add_ps, which trips GCC 12's -Wuninitialized here.
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+  for (float v : lanes) total += v;
+#elif defined(__AVX2__)
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
+    a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (float v : lanes) total += v;
+#else
+  size_t i = 0;
+#endif
+  for (; i < n; ++i) total += p[i];
+  return total;
+}
+
+// Independent FMA chains, enough to cover the FMA latency on both ports. x = x * a + b converges
+// to b / (1 - a), so no value overflows or turns denormal however long it runs.
+double fma_chains() {
+#if defined(__AVX512F__)
+  constexpr int kLanes = 16;
+  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.001f);
+  __m512 acc[kFmaAccumulators];
+  for (int k = 0; k < kFmaAccumulators; ++k) acc[k] = _mm512_set1_ps(static_cast<float>(k));
+  for (int64_t s = 0; s < kFmaSteps; ++s) {
+    for (int k = 0; k < kFmaAccumulators; ++k) acc[k] = _mm512_fmadd_ps(acc[k], a, b);
+  }
+  for (int k = 1; k < kFmaAccumulators; ++k) acc[0] = _mm512_add_ps(acc[0], acc[k]);
+  alignas(64) float lanes[kLanes];
+  _mm512_store_ps(lanes, acc[0]);
+  float sink = 0;
+  for (float v : lanes) sink += v;
+  benchmark::DoNotOptimize(sink);
+#elif defined(__FMA__)
+  constexpr int kLanes = 8;
+  const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.001f);
+  __m256 acc[kFmaAccumulators];
+  for (int k = 0; k < kFmaAccumulators; ++k) acc[k] = _mm256_set1_ps(static_cast<float>(k));
+  for (int64_t s = 0; s < kFmaSteps; ++s) {
+    for (int k = 0; k < kFmaAccumulators; ++k) acc[k] = _mm256_fmadd_ps(acc[k], a, b);
+  }
+  for (int k = 1; k < kFmaAccumulators; ++k) acc[0] = _mm256_add_ps(acc[0], acc[k]);
+  alignas(32) float lanes[kLanes];
+  _mm256_store_ps(lanes, acc[0]);
+  float sink = 0;
+  for (float v : lanes) sink += v;
+  benchmark::DoNotOptimize(sink);
+#else
+  constexpr int kLanes = 1;
+  float acc[kFmaAccumulators];
+  for (int k = 0; k < kFmaAccumulators; ++k) acc[k] = static_cast<float>(k);
+  for (int64_t s = 0; s < kFmaSteps; ++s) {
+    for (int k = 0; k < kFmaAccumulators; ++k) acc[k] = acc[k] * 0.999f + 0.001f;
+  }
+  for (int k = 1; k < kFmaAccumulators; ++k) acc[0] += acc[k];
+  benchmark::DoNotOptimize(acc[0]);
+#endif
+  return 2.0 * kLanes * kFmaAccumulators * static_cast<double>(kFmaSteps);
+}
+
+void measure_read_bandwidth(ThreadPool& pool) {
+  const size_t n = kReadBytes / sizeof(float);
+  std::unique_ptr<float, decltype(&std::free)> buffer(
+      static_cast<float*>(std::aligned_alloc(64, kReadBytes)), &std::free);
+  float* data = buffer.get();
+  if (!data) throw std::bad_alloc();
+  // Each thread's share, 64-byte aligned so every load is a whole cache line.
+  auto share = [n](int thread, int threads) {
+    const size_t lines = n / 16;
+    return std::pair{lines * thread / threads * 16, lines * (thread + 1) / threads * 16};
+  };
+  // First touch by the thread that will read it, so the pages exist (and sit near it).
+  pool.run([&](int thread, int threads) {
+    const auto [begin, end] = share(thread, threads);
+    std::fill(data + begin, data + end, 1.0f);
+  });
+  double best = 1e30;
+  for (int pass = 0; pass < kReadPasses; ++pass) {
+    best = std::min(best, seconds_of(pool, [&](int thread, int threads) {
+                      const auto [begin, end] = share(thread, threads);
+                      benchmark::DoNotOptimize(sum_floats(data + begin, end - begin));
+                    }));
+  }
+  measured.read_bytes = static_cast<double>(kReadBytes);
+  measured.read_seconds = best;
+}
+
+void measure_fma_peak(ThreadPool& pool) {
+  double flops_per_thread = 0, best = 1e30;
+  for (int pass = 0; pass < kFmaPasses; ++pass) {
+    best = std::min(best, seconds_of(pool, [&](int thread, int) {
+                      const double flops = fma_chains();
+                      if (thread == 0) flops_per_thread = flops;
+                    }));
+  }
+  measured.fma_flops = flops_per_thread * pool.size();
+  measured.fma_seconds = best;
+}
+
+}  // namespace
+
+const Ceilings& measure_ceilings(ThreadPool& pool) {
+  measured.threads = pool.size();
+  measure_read_bandwidth(pool);
+  measure_fma_peak(pool);
+  return measured;
+}
+
+const Ceilings& ceilings() {
+  return measured;
+}
+
+namespace {
+
+void bench_read_bandwidth(benchmark::State& state) {
+  for (auto _ : state) state.SetIterationTime(measured.read_seconds);
+  const double bytes = measured.read_bytes * static_cast<double>(state.iterations());
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));  // JSON bytes_per_second
+  // The console prints bytes_per_second in binary units; GB/s as the kernel rows show it.
+  state.counters["GB/s"] = benchmark::Counter(bytes, benchmark::Counter::kIsRate);
+  state.counters["threads"] = measured.threads;
+}
+
+void bench_fma_peak(benchmark::State& state) {
+  for (auto _ : state) state.SetIterationTime(measured.fma_seconds);
+  state.counters["FLOPS"] = benchmark::Counter(
+      measured.fma_flops * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["threads"] = measured.threads;
+}
+
+}  // namespace
+
+void register_ceiling_benchmarks() {
+  // These replay the start-up measurement (its best pass as each iteration's manual time) rather
+  // than take a second sample: every of_bw and of_fma in the table divides by exactly the
+  // figures these rows show.
+  benchmark::RegisterBenchmark("ceiling/read_bandwidth", bench_read_bandwidth)->UseManualTime();
+  benchmark::RegisterBenchmark("ceiling/fma_peak", bench_fma_peak)->UseManualTime();
+}
+
+}  // namespace troupe::micro
