@@ -1,6 +1,13 @@
 #include "kernels/cpu/thread_pool.hpp"
 
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <climits>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -17,21 +24,59 @@ void cpu_relax() {
 #endif
 }
 
+void futex_wait(std::atomic<uint32_t>& word, uint32_t expected) {
+  // Returns at once if the word no longer holds `expected`; spurious wake-ups are re-checked.
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, nullptr,
+          nullptr, 0);
+}
+
+void futex_wake_all(std::atomic<uint32_t>& word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+          nullptr, 0);
+}
+
+// The CPUs this process may run on, in order.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+void pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);  // best effort: unpinned if refused
+}
+
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) {
-  size_ = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
-  for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+ThreadPool::ThreadPool(int threads, bool pin) {
+  const std::vector<int> cpus = allowed_cpus();
+  const int available = std::max<int>(1, static_cast<int>(cpus.size()));
+  size_ = threads > 0 ? threads : available;
+  const bool pinned = pin && size_ > 1 && size_ <= available;
+  for (int i = 1; i < size_; ++i) {
+    const int cpu = pinned ? cpus[static_cast<size_t>(i)] : -1;
+    workers_.emplace_back([this, i, cpu] { worker_loop(i, cpu); });
+  }
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    generation_.fetch_add(1);
-  }
-  wake_.notify_all();
+  stopping_ = true;
+  post();
   for (auto& w : workers_) w.join();
+}
+
+void ThreadPool::post() {
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  // Paired with the worker's sleepers_ increment then generation_ check: either it sees the new
+  // generation and does not sleep, or this sees it counted and wakes it.
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) futex_wake_all(generation_);
 }
 
 void ThreadPool::run(const std::function<void(int, int)>& fn) {
@@ -39,13 +84,9 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
     fn(0, 1);
     return;
   }
-  {
-    std::lock_guard lock(mutex_);
-    task_ = &fn;
-    pending_.store(size_ - 1);
-    generation_.fetch_add(1, std::memory_order_release);
-  }
-  wake_.notify_all();
+  task_ = &fn;
+  pending_.store(size_ - 1, std::memory_order_relaxed);
+  post();  // its seq_cst increment publishes task_ and pending_
   fn(0, size_);
   while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
 }
@@ -64,19 +105,20 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
   });
 }
 
-void ThreadPool::worker_loop(int index) {
-  uint64_t seen = 0;
+void ThreadPool::worker_loop(int index, int cpu) {
+  if (cpu >= 0) pin_to(cpu);
+  uint32_t seen = 0;
   for (;;) {
-    // Spin a while for the next region, then sleep until one is posted.
-    uint64_t now = generation_.load(std::memory_order_acquire);
+    uint32_t now = generation_.load(std::memory_order_acquire);
     for (int i = 0; now == seen && i < kSpinIterations; ++i) {
       cpu_relax();
       now = generation_.load(std::memory_order_acquire);
     }
-    if (now == seen) {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return generation_.load() != seen; });
-      now = generation_.load();
+    while (now == seen) {
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      if (generation_.load(std::memory_order_seq_cst) == seen) futex_wait(generation_, seen);
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      now = generation_.load(std::memory_order_acquire);
     }
     seen = now;
     if (stopping_) return;

@@ -1,12 +1,11 @@
 #pragma once
 // A fixed team of threads that runs one parallel region at a time. The calling thread takes part
-// as thread 0. Workers spin briefly between regions (a forward pass issues hundreds of short
-// regions back to back) and then sleep, so an idle pool costs no CPU.
+// as thread 0. Between regions, workers spin a while (a forward pass issues hundreds of short
+// regions back to back) and then sleep on a futex, so an idle pool costs no CPU; a region wakes
+// sleepers with one system call, and none when every worker is still spinning.
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -14,8 +13,10 @@ namespace troupe {
 
 class ThreadPool {
  public:
-  // `threads` counts the caller; 0 means every hardware thread.
-  explicit ThreadPool(int threads = 0);
+  // `threads` counts the caller; 0 means every CPU this process may run on. With `pin`, worker i
+  // stays on the i-th of those CPUs (when there are at least as many), so its cache stays warm
+  // and two workers never share a core; the caller is left free.
+  explicit ThreadPool(int threads = 0, bool pin = true);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -29,16 +30,16 @@ class ThreadPool {
   void parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
-  void worker_loop(int index);
+  void worker_loop(int index, int cpu);
+  void post();  // publishes a new generation and wakes the sleepers
 
   int size_;
   std::vector<std::thread> workers_;
   const std::function<void(int, int)>* task_ = nullptr;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<uint32_t> generation_{0};  // the futex word: bumped once per region
+  std::atomic<int> sleepers_{0};         // workers inside (or entering) a futex wait
+  std::atomic<int> pending_{0};          // workers still running the current region
   std::atomic<bool> stopping_{false};
-  std::mutex mutex_;
-  std::condition_variable wake_;
 };
 
 }  // namespace troupe

@@ -1,5 +1,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "kernels/cpu/thread_pool.hpp"
@@ -18,5 +20,25 @@ TEST_CASE("parallel_for covers every index exactly once, many times in a row") {
       });
       for (auto& h : hits) REQUIRE(h.load() == 1);
     }
+  }
+}
+
+TEST_CASE("workers that went to sleep between regions wake for the next one") {
+  ThreadPool pool(3, /*pin=*/false);
+  for (int round = 0; round < 4; ++round) {
+    // Long enough for the workers to stop spinning and wait on the futex.
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    std::atomic<int> ran{0};
+    pool.run([&](int, int) { ran++; });
+    REQUIRE(ran.load() == 3);
+  }
+}
+
+TEST_CASE("a pinned pool runs every thread, and so does one larger than the machine") {
+  for (int threads : {0, 64}) {
+    ThreadPool pool(threads);
+    std::atomic<int> ran{0};
+    pool.run([&](int, int) { ran++; });
+    REQUIRE(ran.load() == pool.size());
   }
 }
