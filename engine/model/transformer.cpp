@@ -1,10 +1,13 @@
 #include "engine/model/transformer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "kernels/cpu/dequantize.hpp"
 #include "kernels/cpu/elementwise.hpp"
+#include "kernels/cpu/fused_quantize.hpp"
+#include "kernels/cpu/vec_dot.hpp"
 
 namespace troupe {
 namespace {
@@ -16,6 +19,12 @@ void add_bias(float* x, const float* bias, int64_t tokens, int64_t width) {
 
 // Below this many tokens, per-token work is cheaper on one thread than a parallel region.
 constexpr int64_t kParallelTokens = 4;
+
+// Whether every matrix takes 8-bit activations, so the input can be made already quantized.
+bool takes_quantized(std::span<const MatmulOutput> outputs) {
+  return std::all_of(outputs.begin(), outputs.end(),
+                     [](const MatmulOutput& o) { return has_quantized_dot(o.weights->type); });
+}
 
 }  // namespace
 
@@ -88,6 +97,24 @@ std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch
   return logits_;
 }
 
+void Transformer::normed_products(const float* norm_weight, std::span<const MatmulOutput> outputs,
+                                  int64_t tokens) {
+  const int64_t d = config_.embedding_dim;
+  if (takes_quantized(outputs)) {
+    quantized_.resize(static_cast<size_t>(tokens * d / kQK));
+    for_each_token(tokens, [&](int64_t t) {
+      rms_norm_quantize(hidden_.data() + t * d, norm_weight, config_.rms_eps, d,
+                        quantized_.data() + t * d / kQK);
+    });
+    matmul_quantized_input(pool_, outputs, quantized_.data(), tokens);
+    return;
+  }
+  for_each_token(tokens, [&](int64_t t) {
+    rms_norm(hidden_.data() + t * d, norm_weight, config_.rms_eps, d, normed_.data() + t * d);
+  });
+  matmul_shared_input(pool_, outputs, normed_.data(), tokens, matmul_scratch_);
+}
+
 void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
   const LayerWeights& w = weights_.layers[static_cast<size_t>(index)];
   const int64_t d = config_.embedding_dim, qd = config_.q_dim(), kvd = config_.kv_dim();
@@ -101,11 +128,8 @@ void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
   up_.resize(static_cast<size_t>(tokens * ff));
 
   // Attention block.
-  for_each_token(tokens, [&](int64_t t) {
-    rms_norm(hidden_.data() + t * d, w.attention_norm, config_.rms_eps, d, normed_.data() + t * d);
-  });
   const MatmulOutput qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
-  matmul_shared_input(pool_, qkv, normed_.data(), tokens, matmul_scratch_);
+  normed_products(w.attention_norm, qkv, tokens);
   add_bias(q_.data(), w.bq, tokens, qd);
   add_bias(k_.data(), w.bk, tokens, kvd);
   add_bias(v_.data(), w.bv, tokens, kvd);
@@ -122,15 +146,23 @@ void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
   matmul(w.wo, attention_.data(), tokens, normed_.data());
 
   // Feed-forward block (SwiGLU), after the attention's residual add.
-  for_each_token(tokens, [&](int64_t t) {
-    add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d);
-    rms_norm(hidden_.data() + t * d, w.ffn_norm, config_.rms_eps, d, normed_.data() + t * d);
-  });
+  for_each_token(
+      tokens, [&](int64_t t) { add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d); });
   const MatmulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
-  matmul_shared_input(pool_, gate_up, normed_.data(), tokens, matmul_scratch_);
-  for_each_token(tokens,
-                 [&](int64_t t) { silu_mul(gate_.data() + t * ff, up_.data() + t * ff, ff); });
-  matmul(w.w_down, gate_.data(), tokens, normed_.data());
+  normed_products(w.ffn_norm, gate_up, tokens);
+  const MatmulOutput down[] = {{&w.w_down, normed_.data()}};
+  if (takes_quantized(down)) {
+    quantized_.resize(static_cast<size_t>(tokens * ff / kQK));
+    for_each_token(tokens, [&](int64_t t) {
+      silu_mul_quantize(gate_.data() + t * ff, up_.data() + t * ff, ff,
+                        quantized_.data() + t * ff / kQK);
+    });
+    matmul_quantized_input(pool_, down, quantized_.data(), tokens);
+  } else {
+    for_each_token(tokens,
+                   [&](int64_t t) { silu_mul(gate_.data() + t * ff, up_.data() + t * ff, ff); });
+    matmul(w.w_down, gate_.data(), tokens, normed_.data());
+  }
   for_each_token(
       tokens, [&](int64_t t) { add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d); });
 }

@@ -45,6 +45,10 @@ class Transformer {
  private:
   void run_layer(int index, int64_t tokens, KvCache& cache);
   void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y);
+  // outputs = W (rms_norm(hidden_) * norm_weight) for every W of `outputs`, fused with the
+  // activations' quantization when every W takes 8-bit activations.
+  void normed_products(const float* norm_weight, std::span<const MatmulOutput> outputs,
+                       int64_t tokens);
   // fn(t) for every token of the batch, over the pool when the batch is big enough to gain.
   void for_each_token(int64_t tokens, const std::function<void(int64_t)>& fn);
 
@@ -55,6 +59,7 @@ class Transformer {
   MatmulScratch matmul_scratch_;
   // Activations of the current batch, [tokens][width].
   std::vector<float> hidden_, normed_, q_, k_, v_, attention_, gate_, up_, logits_;
+  std::vector<ActivationBlock> quantized_;  // a fused activation, [tokens][width / 32]
   std::vector<int32_t> positions_;
   std::vector<TokenPlace> places_;
   std::vector<int64_t> logit_rows_;  // token indices whose logits are wanted

@@ -7,13 +7,17 @@
 
 namespace troupe {
 
-void rms_norm(const float* x, const float* weight, float eps, int64_t n, float* out) {
+float rms_scale(const float* x, float eps, int64_t n) {
   // Squares in float summed in double, the mean rounded to float: llama.cpp's rounding, which
   // the reference tests compare against.
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
   const auto mean = static_cast<float>(sum / static_cast<double>(n));
-  const float scale = 1.0f / std::sqrt(mean + eps);
+  return 1.0f / std::sqrt(mean + eps);
+}
+
+void rms_norm(const float* x, const float* weight, float eps, int64_t n, float* out) {
+  const float scale = rms_scale(x, eps, n);
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 

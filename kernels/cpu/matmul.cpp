@@ -1,6 +1,7 @@
 #include "kernels/cpu/matmul.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "kernels/cpu/dequantize.hpp"
 #include "kernels/cpu/vec_dot.hpp"
@@ -96,6 +97,16 @@ void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs
       xq = q;
     }
     quantized_rows(pool, w, xq, tokens, out.y);
+  }
+}
+
+void matmul_quantized_input(ThreadPool& pool, std::span<const MatmulOutput> outputs,
+                            const ActivationBlock* xq, int64_t tokens) {
+  for (const MatmulOutput& out : outputs) {
+    if (!has_quantized_dot(out.weights->type)) {
+      throw std::logic_error("matmul_quantized_input: a matrix without an integer dot product");
+    }
+    quantized_rows(pool, *out.weights, xq, tokens, out.y);
   }
 }
 

@@ -45,4 +45,9 @@ struct MatmulOutput {
 void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs, const float* x,
                          int64_t tokens, MatmulScratch& scratch);
 
+// The same from activations already quantized (cols / 32 blocks per token), for matrices that
+// all take integer dot products (has_quantized_dot).
+void matmul_quantized_input(ThreadPool& pool, std::span<const MatmulOutput> outputs,
+                            const ActivationBlock* xq, int64_t tokens);
+
 }  // namespace troupe
