@@ -137,8 +137,8 @@ void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
   const PagedKvLayer kv = cache.layer(index);
   for_each_token(tokens, [&](int64_t t) {
     rope_.apply(config_.rope, t, q_.data() + t * qd, config_.heads, config_.head_dim);
-    rope_.apply(config_.rope, t, k_.data() + t * kvd, config_.kv_heads, config_.head_dim);
-    store_kv(kv, places_[static_cast<size_t>(t)], k_.data() + t * kvd, v_.data() + t * kvd);
+    store_rotated_kv(kv, places_[static_cast<size_t>(t)], rope_, config_.rope, t, config_.head_dim,
+                     k_.data() + t * kvd, v_.data() + t * kvd);
   });
   const AttentionShape shape{config_.heads, config_.kv_heads, config_.head_dim,
                              1.0f / std::sqrt(static_cast<float>(config_.head_dim))};

@@ -23,15 +23,37 @@ void head_scores(const PagedKvLayer& layer, const int32_t* block_table, int kv_o
 
 }  // namespace
 
+namespace {
+
+// Dimension 0 of a token's key in its (transposed) cache block: dimension i is at [i * block_size].
+uint16_t* key_slot(const PagedKvLayer& layer, const TokenPlace& place) {
+  const int bs = layer.block_size;
+  return layer.key_block(place.block_table[place.position / bs]) + place.position % bs;
+}
+
+void store_halves(const float* x, int n, uint16_t* out, int stride) {
+  for (int i = 0; i < n; ++i) out[i * stride] = float_to_half(x[i]);
+}
+
+}  // namespace
+
 void store_kv(const PagedKvLayer& layer, const TokenPlace& place, const float* key,
               const float* value) {
-  const int bs = layer.block_size;
-  uint16_t* k = layer.key_block(place.block_table[place.position / bs]) + place.position % bs;
-  uint16_t* v = layer.value_slot(place.block_table, place.position);
-  for (int i = 0; i < layer.kv_dim; ++i) {
-    k[i * bs] = float_to_half(key[i]);
-    v[i] = float_to_half(value[i]);
+  store_halves(key, layer.kv_dim, key_slot(layer, place), layer.block_size);
+  store_halves(value, layer.kv_dim, layer.value_slot(place.block_table, place.position), 1);
+}
+
+void store_rotated_kv(const PagedKvLayer& layer, const TokenPlace& place, const RopeTable& rope,
+                      const RopeConfig& config, int64_t t, int head_dim, const float* key,
+                      const float* value) {
+  thread_local std::vector<float> rotated;  // one head, in L1
+  rotated.resize(static_cast<size_t>(head_dim));
+  uint16_t* k = key_slot(layer, place);
+  for (int first = 0; first < layer.kv_dim; first += head_dim) {
+    rope.rotate_head(config, t, key + first, head_dim, rotated.data());
+    store_halves(rotated.data(), head_dim, k + first * layer.block_size, layer.block_size);
   }
+  store_halves(value, layer.kv_dim, layer.value_slot(place.block_table, place.position), 1);
 }
 
 void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedKvLayer& layer,

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/rope.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 
 namespace troupe {
@@ -43,9 +44,15 @@ struct TokenPlace {
   int32_t position = 0;
 };
 
-// Stores token t's key and value rows (kv_dim floats each) into its cache slot.
+// Stores a token's key and value rows (kv_dim floats each) into its cache slot.
 void store_kv(const PagedKvLayer& layer, const TokenPlace& place, const float* key,
               const float* value);
+
+// The same with the key rotated on the way in (RoPE at the batch's token `t` of `rope`): the
+// rotated key is written once, as halves, into the cache, and `key` is left as it was.
+void store_rotated_kv(const PagedKvLayer& layer, const TokenPlace& place, const RopeTable& rope,
+                      const RopeConfig& config, int64_t t, int head_dim, const float* key,
+                      const float* value);
 
 // out[t][h * head_dim ..] = softmax(q_t,h . K^T * scale) V for every token and head.
 // q and out are [tokens][heads * head_dim].

@@ -25,21 +25,26 @@ void RopeTable::compute(const RopeConfig& config, const int32_t* positions, int6
   }
 }
 
-void RopeTable::apply(const RopeConfig& config, int64_t t, float* x, int heads,
-                      int head_dim) const {
+void RopeTable::rotate_head(const RopeConfig& config, int64_t t, const float* x, int head_dim,
+                            float* out) const {
   const float* c = cos_.data() + t * pairs_;
   const float* s = sin_.data() + t * pairs_;
-  for (int h = 0; h < heads; ++h, x += head_dim) {
-    for (int i = 0; i < pairs_; ++i) {
-      const int a = config.style == RopeStyle::Normal ? 2 * i : i;
-      const int b = config.style == RopeStyle::Normal ? 2 * i + 1 : i + pairs_;
-      // Explicit fused multiply-adds, in the form an optimising compiler contracts the plain
-      // expressions to (as in llama.cpp's build), so every build rounds the same way.
-      const float x0 = x[a], x1 = x[b];
-      x[a] = std::fma(x0, c[i], -(x1 * s[i]));
-      x[b] = std::fma(x0, s[i], x1 * c[i]);
-    }
+  for (int i = 2 * pairs_; i < head_dim; ++i) out[i] = x[i];  // past rotary_dims: as they are
+  for (int i = 0; i < pairs_; ++i) {
+    const int a = config.style == RopeStyle::Normal ? 2 * i : i;
+    const int b = config.style == RopeStyle::Normal ? 2 * i + 1 : i + pairs_;
+    // Explicit fused multiply-adds, in the form an optimising compiler contracts the plain
+    // expressions to (as in llama.cpp's build), so every build rounds the same way.
+    const float x0 = x[a], x1 = x[b];
+    out[a] = std::fma(x0, c[i], -(x1 * s[i]));
+    out[b] = std::fma(x0, s[i], x1 * c[i]);
   }
+}
+
+void RopeTable::apply(const RopeConfig& config, int64_t t, float* x, int heads,
+                      int head_dim) const {
+  // In place is safe: each pair is read whole before it is written.
+  for (int h = 0; h < heads; ++h, x += head_dim) rotate_head(config, t, x, head_dim, x);
 }
 
 }  // namespace troupe

@@ -23,6 +23,9 @@ class RopeTable {
   void compute(const RopeConfig& config, const int32_t* positions, int64_t tokens);
   // Rotates `heads` consecutive heads of `head_dim` values of token `t` in place.
   void apply(const RopeConfig& config, int64_t t, float* x, int heads, int head_dim) const;
+  // One head of token `t`: out = x rotated (out may be x).
+  void rotate_head(const RopeConfig& config, int64_t t, const float* x, int head_dim,
+                   float* out) const;
 
  private:
   int pairs_ = 0;

@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/paged_attention.hpp"
 #include "kernels/cpu/rope.hpp"
 
 using namespace troupe;
@@ -64,4 +68,36 @@ TEST_CASE("rope: dimensions past rotary_dims pass through") {
   const auto y = rotate(c, 5, {1, 2, 3, 4, 5, 6});
   CHECK(y[4] == 5);
   CHECK(y[5] == 6);
+}
+
+TEST_CASE("rope applied while storing keys equals rotating then storing, for both styles") {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> unit(-2.0f, 2.0f);
+  const int head_dim = 64, kv_heads = 3, kv_dim = head_dim * kv_heads, block_size = 16;
+  for (RopeStyle style : {RopeStyle::Normal, RopeStyle::NeoX}) {
+    RopeConfig config;
+    config.style = style;
+    config.rotary_dims = 48;  // the last 16 dimensions pass through
+    const int32_t positions[] = {5, 37};
+    RopeTable table;
+    table.compute(config, positions, 2);
+    std::vector<uint16_t> fused_k(3 * block_size * kv_dim), fused_v(fused_k.size());
+    std::vector<uint16_t> plain_k(fused_k.size()), plain_v(fused_k.size());
+    const int32_t block_table[] = {2, 0, 1};
+    for (int t = 0; t < 2; ++t) {
+      std::vector<float> key(kv_dim), value(kv_dim);
+      for (auto& x : key) x = unit(rng);
+      for (auto& x : value) x = unit(rng);
+      const TokenPlace place{block_table, positions[t]};
+      const auto key_before = key;
+      store_rotated_kv(PagedKvLayer{fused_k.data(), fused_v.data(), block_size, kv_dim}, place,
+                       table, config, t, head_dim, key.data(), value.data());
+      REQUIRE(key == key_before);
+      table.apply(config, t, key.data(), kv_heads, head_dim);
+      store_kv(PagedKvLayer{plain_k.data(), plain_v.data(), block_size, kv_dim}, place, key.data(),
+               value.data());
+    }
+    REQUIRE(fused_k == plain_k);
+    REQUIRE(fused_v == plain_v);
+  }
 }
