@@ -10,18 +10,32 @@ namespace troupe {
 
 namespace {
 
-// Packed rows: 16 rows per task, all tokens at once.
-void packed_rows(ThreadPool& pool, const PackedRows& w, const ActivationBlock* xq, int64_t tokens,
-                 float* y) {
-  pool.parallel_for(w.groups(), [&](int64_t begin, int64_t end) {
-    for (int64_t g = begin; g < end; ++g) w.dot_group(g, xq, tokens, y, w.rows());
+// Below this many tokens, quantizing the activations on the caller beats a parallel region.
+constexpr int64_t kParallelQuantizeTokens = 4;
+
+// Products of packed matrices (16-row groups), all tokens at once. One parallel region over the
+// row groups of every matrix (Q, K and V; gate and up): the threads meet once instead of once
+// per matrix, and share out more pieces of work.
+void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs,
+                     const ActivationBlock* xq, int64_t tokens) {
+  int64_t total = 0;
+  for (const MatmulOutput& out : outputs) total += out.weights->packed->groups();
+  pool.parallel_for(total, [&](int64_t begin, int64_t end) {
+    int64_t first = 0;  // the first group of the matrix `out`, counted over all of them
+    for (const MatmulOutput& out : outputs) {
+      const PackedRows& w = *out.weights->packed;
+      for (int64_t g = std::max(begin, first); g < std::min(end, first + w.groups()); ++g) {
+        w.dot_group(g - first, xq, tokens, out.y, w.rows());
+      }
+      first += w.groups();
+    }
   });
 }
 
-// y = W x over integer dot products with activations already quantized (xq, per token).
+// y = W x over integer dot products with activations already quantized (xq, per token), for an
+// unpacked matrix.
 void quantized_rows(ThreadPool& pool, const WeightMatrix& w, const ActivationBlock* xq,
                     int64_t tokens, float* y) {
-  if (w.packed) return packed_rows(pool, *w.packed, xq, tokens, y);
   const int64_t cols = w.cols;
   const int64_t blocks_per_token = cols / kQK;
   pool.parallel_for((w.rows + 1) / 2, [&](int64_t begin, int64_t end) {
@@ -78,36 +92,52 @@ void float_rows(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t
 void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs, const float* x,
                          int64_t tokens, MatmulScratch& scratch) {
   // Quantize each token's activations once for every matrix that takes integer dot products.
-  const ActivationBlock* xq = nullptr;
+  auto& integer = scratch.integer_outputs;
+  integer.clear();
   for (const MatmulOutput& out : outputs) {
-    const WeightMatrix& w = *out.weights;
-    if (!has_quantized_dot(w.type)) {
-      float_rows(pool, w, x, tokens, out.y, scratch);
-      continue;
+    if (has_quantized_dot(out.weights->type)) {
+      integer.push_back(out);
+    } else {
+      float_rows(pool, *out.weights, x, tokens, out.y, scratch);
     }
-    if (!xq) {
-      const int64_t cols = w.cols, blocks_per_token = cols / kQK;
-      scratch.quantized.resize(static_cast<size_t>(blocks_per_token * tokens));
-      ActivationBlock* q = scratch.quantized.data();
-      pool.parallel_for(tokens, [&](int64_t begin, int64_t end) {
-        for (int64_t t = begin; t < end; ++t) {
-          quantize_activations(x + t * cols, q + t * blocks_per_token, cols);
-        }
-      });
-      xq = q;
-    }
-    quantized_rows(pool, w, xq, tokens, out.y);
   }
+  if (integer.empty()) return;
+  const int64_t cols = integer.front().weights->cols, blocks_per_token = cols / kQK;
+  scratch.quantized.resize(static_cast<size_t>(blocks_per_token * tokens));
+  ActivationBlock* q = scratch.quantized.data();
+  auto quantize = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      quantize_activations(x + t * cols, q + t * blocks_per_token, cols);
+    }
+  };
+  if (tokens < kParallelQuantizeTokens) {
+    quantize(0, tokens);  // cheaper than a parallel region
+  } else {
+    pool.parallel_for(tokens, quantize);
+  }
+  matmul_quantized_input(pool, integer, q, tokens);
 }
 
 void matmul_quantized_input(ThreadPool& pool, std::span<const MatmulOutput> outputs,
                             const ActivationBlock* xq, int64_t tokens) {
+  bool all_packed = true;
   for (const MatmulOutput& out : outputs) {
     if (!has_quantized_dot(out.weights->type)) {
       throw std::logic_error("matmul_quantized_input: a matrix without an integer dot product");
     }
-    quantized_rows(pool, *out.weights, xq, tokens, out.y);
+    all_packed = all_packed && out.weights->packed;
   }
+  if (!all_packed) {
+    for (const MatmulOutput& out : outputs) {
+      if (out.weights->packed) {
+        packed_products(pool, std::span(&out, 1), xq, tokens);
+      } else {
+        quantized_rows(pool, *out.weights, xq, tokens, out.y);
+      }
+    }
+    return;
+  }
+  packed_products(pool, outputs, xq, tokens);
 }
 
 void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t tokens, float* y,

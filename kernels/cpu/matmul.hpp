@@ -26,10 +26,17 @@ struct WeightMatrix {
   const std::byte* row(int64_t r) const { return data + r * row_stride(); }
 };
 
+// One product of a shared input: the matrix and where its outputs go.
+struct MatmulOutput {
+  const WeightMatrix* weights;
+  float* y;
+};
+
 // Scratch a matmul reuses between calls, so the hot path does not allocate.
 struct MatmulScratch {
   std::vector<ActivationBlock> quantized;
   std::vector<std::vector<float>> dequantized_rows;  // one per thread
+  std::vector<MatmulOutput> integer_outputs;         // the products over quantized activations
 };
 
 // y[t * w.rows + r] = dot(w.row(r), x[t * w.cols ...]) for t < tokens, over the pool's threads.
@@ -38,10 +45,6 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t tok
 
 // Several products of one input (Q, K and V; gate and up): the input is quantized once for all.
 // Every matrix must have the same number of columns.
-struct MatmulOutput {
-  const WeightMatrix* weights;
-  float* y;
-};
 void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs, const float* x,
                          int64_t tokens, MatmulScratch& scratch);
 
