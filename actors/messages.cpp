@@ -16,7 +16,9 @@ void configure_actor_system(caf::actor_system_config& config) {
       .add_message_type<wire::TokenDelta>("troupe.TokenDelta")
       .add_message_type<wire::ReplicaStats>("troupe.ReplicaStats")
       .add_message_type<WorkerStatus>("troupe.WorkerStatus")
-      .add_message_type<HealthReport>("troupe.HealthReport");
+      .add_message_type<HealthReport>("troupe.HealthReport")
+      .add_message_type<wire::JoinRequest>("troupe.JoinRequest")
+      .add_message_type<wire::JoinReply>("troupe.JoinReply");
 }
 
 }  // namespace troupe

@@ -37,6 +37,14 @@ using health_atom = caf::atom_constant<caf::atom("health")>;
 using scheduler_atom = caf::atom_constant<caf::atom("scheduler")>;
 // scheduler -> itself: time to report statistics even when idle
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+// replica node -> router: (join_atom, wire::JoinRequest, node) -> wire::JoinReply
+using join_atom = caf::atom_constant<caf::atom("join")>;
+// front -> router: (route_atom, prefix key, excluded names) -> (name, node)
+using route_atom = caf::atom_constant<caf::atom("route")>;
+// front -> router: (release_atom, name) when a request routed there ends
+using release_atom = caf::atom_constant<caf::atom("release")>;
+// anyone -> router: (status_atom) -> one line per node
+using status_atom = caf::atom_constant<caf::atom("status")>;
 
 using wire::HealthReport;
 using wire::RequestFailure;

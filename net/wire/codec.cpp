@@ -45,6 +45,14 @@ const char* wire_kind<HealthReport>() {
   return "health_report";
 }
 template <>
+const char* wire_kind<JoinRequest>() {
+  return "join_request";
+}
+template <>
+const char* wire_kind<JoinReply>() {
+  return "join_reply";
+}
+template <>
 const char* wire_kind<StepPlan>() {
   return "step_plan";
 }
@@ -359,6 +367,8 @@ TROUPE_WIRE_MESSAGE(SubmitReply)
 TROUPE_WIRE_MESSAGE(RequestFailure)
 TROUPE_WIRE_MESSAGE(WorkerStatus)
 TROUPE_WIRE_MESSAGE(HealthReport)
+TROUPE_WIRE_MESSAGE(JoinRequest)
+TROUPE_WIRE_MESSAGE(JoinReply)
 TROUPE_WIRE_MESSAGE(StepPlan)
 TROUPE_WIRE_MESSAGE(StepResult)
 TROUPE_WIRE_MESSAGE(GenerateRequest)

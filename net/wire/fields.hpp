@@ -59,6 +59,15 @@ void describe(V& v, HealthReport& x) {
       "restarts", x.restarts)("replicas", x.replicas);
 }
 template <class V>
+void describe(V& v, JoinRequest& x) {
+  v("protocol", x.protocol)("node", x.node)("model", x.model)("weight", x.weight)("capacity",
+                                                                                  x.capacity);
+}
+template <class V>
+void describe(V& v, JoinReply& x) {
+  v("accepted", x.accepted)("reason", x.reason);
+}
+template <class V>
 void describe(V& v, NewSequence& x) {
   v("id", x.id)("params", x.params)("prompt", x.prompt);
 }

@@ -88,4 +88,24 @@ struct HealthReport {
   bool operator==(const HealthReport&) const = default;
 };
 
+// The cluster protocol's version: a node that speaks another is refused at join.
+constexpr int32_t kClusterProtocol = 1;
+
+// replica node -> the front's router: a node asks to take part in the cluster.
+struct JoinRequest {
+  int32_t protocol = kClusterProtocol;
+  std::string node;      // its name, unique in the cluster
+  std::string model;     // the model it serves (model_identity), which must be the front's
+  double weight = 1.0;   // --weight, for weighted routing
+  int32_t capacity = 0;  // sequences it runs at once (--max-num-seqs)
+  bool operator==(const JoinRequest&) const = default;
+};
+
+// The router's answer: accepted, or refused with the reason.
+struct JoinReply {
+  bool accepted = false;
+  std::string reason;
+  bool operator==(const JoinReply&) const = default;
+};
+
 }  // namespace troupe::wire

@@ -1,0 +1,182 @@
+#include "actors/router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace troupe {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Member {
+  RoutedNode node;
+  caf::actor actor;
+  Clock::time_point last_answer;
+  bool ready = false;  // its last health answer said ready and not draining
+};
+
+struct RouterState {
+  RouterSetup setup;
+  std::unique_ptr<cluster::Router> policy;
+  std::vector<Member> members;
+  static inline const char* name = "router";
+
+  Member* find(const std::string& name) {
+    for (auto& m : members) {
+      if (m.node.load.name == name) return &m;
+    }
+    return nullptr;
+  }
+  // Routable: connected, answering, ready.
+  void refresh(Member& m, Clock::time_point now) const {
+    const bool answering = now - m.last_answer <= setup.unhealthy_after;
+    const bool routable = m.node.connected && answering && m.ready;
+    if (routable != m.node.load.routable) {
+      spdlog::info("cluster: node {} is {}", m.node.load.name,
+                   routable ? "routable" : (m.node.connected ? "down (no health answer)" : "gone"));
+    }
+    m.node.load.routable = routable;
+  }
+};
+
+using Self = caf::stateful_actor<RouterState>;
+
+std::optional<std::string> refusal(const RouterState& s, const wire::JoinRequest& join) {
+  if (join.protocol != wire::kClusterProtocol) {
+    return "cluster protocol " + std::to_string(join.protocol) + " is not this front's " +
+           std::to_string(wire::kClusterProtocol) + ": run the same troupe version on every node";
+  }
+  if (join.node.empty()) return std::string("the node has no name: give it --name");
+  if (join.model != s.setup.model) {
+    return "the node serves '" + join.model + "' but the cluster serves '" + s.setup.model +
+           "': start it with the front's --model";
+  }
+  if (!(join.weight > 0)) return std::string("--weight must be positive");
+  return std::nullopt;
+}
+
+void apply_health(Member& m, const wire::HealthReport& report) {
+  m.last_answer = Clock::now();
+  m.ready = report.ready && !report.draining;
+  cluster::NodeLoad& load = m.node.load;
+  load.waiting = 0;
+  int64_t used = 0, total = 0;
+  for (const auto& r : report.replicas) {
+    load.waiting += r.waiting;
+    used += r.kv_blocks_used;
+    total += r.kv_blocks_used + r.kv_blocks_free;
+  }
+  load.kv_usage = total > 0 ? double(used) / double(total) : 0.0;
+}
+
+void poll_members(Self* self) {
+  const auto now = Clock::now();
+  for (auto& m : self->state.members) {
+    self->state.refresh(m, now);
+    if (!m.node.connected) continue;
+    const std::string name = m.node.load.name;
+    self->request(m.actor, self->state.setup.poll, health_atom::value)
+        .then(
+            [self, name](wire::HealthReport& report) {
+              if (Member* member = self->state.find(name)) {
+                apply_health(*member, report);
+                self->state.refresh(*member, Clock::now());
+              }
+            },
+            [](caf::error&) {});  // silence: the deadline marks it down
+  }
+  self->delayed_send(self, self->state.setup.poll, heartbeat_atom::value);
+}
+
+std::string status_line(const Member& m) {
+  const cluster::NodeLoad& l = m.node.load;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-20s %-9s in flight %3d  waiting %3d  KV %5.1f%%  weight %.2f",
+                l.name.c_str(), l.routable ? "routable" : (m.node.connected ? "down" : "gone"),
+                l.outstanding, l.waiting, 100 * l.kv_usage, l.weight);
+  return line;
+}
+
+caf::behavior router(Self* self, RouterSetup setup) {
+  self->state.policy = std::make_unique<cluster::Router>(setup.strategy);
+  self->state.setup = std::move(setup);
+  self->set_down_handler([self](caf::down_msg& down) {
+    for (auto& m : self->state.members) {
+      if (m.actor && m.actor.address() == down.source) {
+        m.node.connected = false;
+        self->state.refresh(m, Clock::now());
+      }
+    }
+  });
+  self->send(self, heartbeat_atom::value);
+  return {
+      [self](join_atom, wire::JoinRequest& join, caf::actor& node) -> wire::JoinReply {
+        auto& s = self->state;
+        if (auto reason = refusal(s, join)) {
+          spdlog::warn("cluster: refused node '{}': {}", join.node, *reason);
+          return {false, *reason};
+        }
+        Member* m = s.find(join.node);
+        if (m && m->node.connected && m->actor != node) {
+          return {false, "a node named '" + join.node + "' is already in the cluster"};
+        }
+        if (!m) {
+          s.members.push_back({});
+          m = &s.members.back();
+        }
+        m->node.load.name = join.node;
+        m->node.load.weight = join.weight;
+        m->node.load.capacity = std::max(1, join.capacity);
+        m->node.connected = true;
+        m->actor = node;
+        m->last_answer = Clock::now();
+        m->ready = false;  // until its first health answer
+        self->monitor(node);
+        spdlog::info("cluster: node {} joined (weight {})", join.node, join.weight);
+        // Ask for its health now rather than at the next poll, so it is routable at once.
+        const std::string name = join.node;
+        self->request(node, s.setup.poll, health_atom::value)
+            .then(
+                [self, name](wire::HealthReport& report) {
+                  if (Member* member = self->state.find(name)) {
+                    apply_health(*member, report);
+                    self->state.refresh(*member, Clock::now());
+                  }
+                },
+                [](caf::error&) {});
+        return {true, ""};
+      },
+      [self](route_atom, uint64_t prefix_key, std::vector<std::string>& excluded)
+          -> caf::result<std::string, caf::actor> {
+        auto& s = self->state;
+        std::vector<cluster::NodeLoad> loads;
+        for (const auto& m : s.members) loads.push_back(m.node.load);
+        const auto chosen = s.policy->pick(loads, prefix_key, excluded);
+        if (!chosen) return caf::make_error(caf::sec::runtime_error, "no routable replica node");
+        Member& m = s.members[*chosen];
+        m.node.load.outstanding++;
+        return {m.node.load.name, m.actor};
+      },
+      [self](release_atom, const std::string& name) {
+        if (Member* m = self->state.find(name)) {
+          m->node.load.outstanding = std::max(0, m->node.load.outstanding - 1);
+        }
+      },
+      [self](status_atom) {
+        std::vector<std::string> lines;
+        for (const auto& m : self->state.members) lines.push_back(status_line(m));
+        return lines;
+      },
+      [self](heartbeat_atom) { poll_members(self); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_router(caf::actor_system& system, RouterSetup setup) {
+  return system.spawn(router, std::move(setup));
+}
+
+}  // namespace troupe
