@@ -1,9 +1,10 @@
 #pragma once
 // The Beast front actor's side (DESIGN.md): implements net/api's GenerationService with
 // messages. Each submitted request gets a small bridge actor that stands for the HTTP client —
-// it asks the node for a scheduler, spawns the request actor, and relays chunks to the
-// listener; cancelling kills the bridge, which the request actor takes as the client leaving.
-// A watcher actor keeps the node's latest health for /health and /metrics.
+// it asks the router for a replica node and that node for its scheduler, spawns the request
+// actor, and relays chunks to the listener; cancelling kills the bridge, which the request actor
+// takes as the client leaving. A watcher actor keeps the local node's latest health for /health
+// and /metrics.
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -15,8 +16,10 @@ namespace troupe {
 
 class Front final : public api::GenerationService {
  public:
-  // `node` is a spawn_node actor. Health is refreshed on every change and every `poll`.
-  Front(caf::actor_system& system, caf::actor node, std::shared_ptr<const RequestContext> context,
+  // `node` is this process's spawn_node actor, whose health /health reports (refreshed on every
+  // change and every `poll`); `router` a spawn_router actor that picks each request's node.
+  Front(caf::actor_system& system, caf::actor node, caf::actor router,
+        std::shared_ptr<const RequestContext> context,
         std::chrono::milliseconds poll = std::chrono::milliseconds(500));
   ~Front() override;  // stops
 
@@ -34,6 +37,7 @@ class Front final : public api::GenerationService {
   };
   caf::actor_system& system_;
   caf::actor node_;
+  caf::actor router_;
   std::shared_ptr<const RequestContext> context_;
   std::shared_ptr<HealthCache> health_ = std::make_shared<HealthCache>();
   caf::actor watcher_;

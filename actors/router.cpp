@@ -14,7 +14,9 @@ struct Member {
   RoutedNode node;
   caf::actor actor;
   Clock::time_point last_answer;
-  bool ready = false;  // its last health answer said ready and not draining
+  // Its last health answer said live and not draining. A node still starting its worker is
+  // admitting: its scheduler queues requests until the worker is up.
+  bool admitting = true;
 };
 
 struct RouterState {
@@ -29,13 +31,14 @@ struct RouterState {
     }
     return nullptr;
   }
-  // Routable: connected, answering, ready.
+  // Routable: connected, answering, admitting.
   void refresh(Member& m, Clock::time_point now) const {
     const bool answering = now - m.last_answer <= setup.unhealthy_after;
-    const bool routable = m.node.connected && answering && m.ready;
+    const bool routable = m.node.connected && answering && m.admitting;
     if (routable != m.node.load.routable) {
-      spdlog::info("cluster: node {} is {}", m.node.load.name,
-                   routable ? "routable" : (m.node.connected ? "down (no health answer)" : "gone"));
+      spdlog::info(
+          "cluster: node {} is {}", m.node.load.name,
+          routable ? "routable" : (m.node.connected ? "down (silent or draining)" : "gone"));
     }
     m.node.load.routable = routable;
   }
@@ -59,7 +62,7 @@ std::optional<std::string> refusal(const RouterState& s, const wire::JoinRequest
 
 void apply_health(Member& m, const wire::HealthReport& report) {
   m.last_answer = Clock::now();
-  m.ready = report.ready && !report.draining;
+  m.admitting = report.live && !report.draining;
   cluster::NodeLoad& load = m.node.load;
   load.waiting = 0;
   int64_t used = 0, total = 0;
@@ -132,7 +135,7 @@ caf::behavior router(Self* self, RouterSetup setup) {
         m->node.connected = true;
         m->actor = node;
         m->last_answer = Clock::now();
-        m->ready = false;  // until its first health answer
+        m->admitting = true;  // it just spoke; its health answers keep it routable
         self->monitor(node);
         spdlog::info("cluster: node {} joined (weight {})", join.node, join.weight);
         // Ask for its health now rather than at the next poll, so it is routable at once.
@@ -148,8 +151,8 @@ caf::behavior router(Self* self, RouterSetup setup) {
                 [](caf::error&) {});
         return {true, ""};
       },
-      [self](route_atom, uint64_t prefix_key, std::vector<std::string>& excluded)
-          -> caf::result<std::string, caf::actor> {
+      [self](route_atom, uint64_t prefix_key,
+             std::vector<std::string>& excluded) -> caf::result<std::string, caf::actor> {
         auto& s = self->state;
         std::vector<cluster::NodeLoad> loads;
         for (const auto& m : s.members) loads.push_back(m.node.load);

@@ -2,8 +2,8 @@
 // The cluster's router (DESIGN.md): which replica node takes each request. Nodes join with a
 // wire::JoinRequest — the front's own node the same way — and the router watches each: a
 // monitor for its process or connection going away (it leaves routing at once), and a health
-// poll whose answers carry its load and readiness. A node whose answers stop for
-// `unhealthy_after` leaves routing until it answers again. The choice is net/cluster/routing's
+// poll whose answers carry its load and whether it admits requests (not draining). A node whose
+// answers stop for `unhealthy_after` leaves routing until it answers again. The choice is net/cluster/routing's
 // pure policy; this actor only keeps its inputs.
 #include <chrono>
 #include <string>

@@ -8,10 +8,13 @@
 #include <filesystem>
 #include <thread>
 
+#include "actors/cluster.hpp"
 #include "actors/front.hpp"
 #include "actors/model_replica.hpp"
 #include "actors/node.hpp"
+#include "actors/router.hpp"
 #include "actors/termination.hpp"
+#include "cli/cluster_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/engine_options.hpp"
 #include "cli/model_store.hpp"
@@ -50,6 +53,8 @@ CommandSpec serve_spec() {
           {"request-timeout", "S", "seconds a generation may take (default 600)"},
           {"drain-timeout", "S", "seconds to let requests finish on shutdown (default 30)"},
       }};
+  for (auto& f : front_cluster_flags()) spec.flags.push_back(std::move(f));
+  for (auto& f : node_flags()) spec.flags.push_back(std::move(f));
   for (auto& f : engine_flags()) spec.flags.push_back(std::move(f));
   return spec;
 }
@@ -139,8 +144,9 @@ Result<ServeOptions> serve_options(const Flags& flags) {
 // and then the gateway, metrics and ledger go away. A drain that finished in time has no request
 // left in the engine, but its last tokens may still be on their way to the HTTP exchanges; one
 // that timed out stops the node first, which ends the remaining requests with an error.
-void shut_down(bool drained, caf::actor_system& system, const caf::actor& node, Front& front,
-               const api::Gateway& gateway, http::Server& server) {
+void shut_down(bool drained, caf::actor_system& system, const caf::actor& node,
+               const caf::actor& router, Front& front, const api::Gateway& gateway,
+               http::Server& server) {
   constexpr auto kGrace = std::chrono::seconds(5);
   auto wait_for_calls = [&] {
     const auto deadline = std::chrono::steady_clock::now() + kGrace;
@@ -153,6 +159,7 @@ void shut_down(bool drained, caf::actor_system& system, const caf::actor& node, 
   if (!drained) wait_for_calls();
   server.stop(kGrace);
   front.stop();
+  caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
   system.await_all_actors_done();
 }
 
@@ -172,6 +179,10 @@ int serve_command(const Args& args) {
   if (!keys) return input_error(keys.message());
   auto engine = engine_config_from_flags(flags);
   if (!engine) return input_error(engine.message());
+  auto cluster_options = front_cluster_options(flags);
+  if (!cluster_options) return input_error(cluster_options.message());
+  auto node_opts = node_options(flags, "front");
+  if (!node_opts) return input_error(node_opts.message());
   auto path = resolve_model_path(flags.get("model").value_or(""));
   if (!path) return input_error(path.message());
   auto model = load_model(*path);
@@ -188,6 +199,7 @@ int serve_command(const Args& args) {
 
   caf::actor_system_config config;
   configure_actor_system(config);
+  if (cluster_options->port) enable_cluster_networking(config);
   caf::actor_system system{config};
   NodeSetup setup;
   ReplicaSetup replica = model_replica(*model, *layout, options->threads);
@@ -195,9 +207,33 @@ int serve_command(const Args& args) {
   setup.replicas.push_back(std::move(replica));
   setup.drain_timeout = options->drain_timeout;
   const caf::actor node = spawn_node(system, std::move(setup));
+  // The router, with this process's node as the cluster's first member; replica nodes join it
+  // on the cluster port.
+  const std::string identity = model_identity(*model);
+  const caf::actor router = spawn_router(
+      system, RouterSetup{cluster_options->routing, identity, cluster_options->unhealthy_after});
+  const wire::JoinRequest local{wire::kClusterProtocol, node_opts->name, identity,
+                                node_opts->weight, layout->config.scheduler.max_num_seqs};
+  if (auto joined = join_router(system, router, local, node); !joined) {
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+    return input_error("the local node could not join the router: " + joined.message());
+  }
+  if (cluster_options->port) {
+    auto port = publish_router(system, router, cluster_options->host, *cluster_options->port);
+    if (!port) {
+      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+      return input_error(port.message());
+    }
+    std::fprintf(stderr,
+                 "troupe: cluster port %s:%u (routing %s); join with troupe worker --join\n",
+                 cluster_options->host.c_str(), *port,
+                 std::string(cluster::routing_name(cluster_options->routing)).c_str());
+  }
   auto context = std::make_shared<RequestContext>(RequestContext{
       &*model, std::move(*prompts), options->request_timeout, layout->config.max_model_len});
-  Front front(system, node, context);
+  Front front(system, node, router, context);
 
   const std::string name = served_name(flags, *path);
   options->gateway.model_name = name;
@@ -213,13 +249,14 @@ int serve_command(const Args& args) {
   auto server = http::Server::start(options->http, gateway, gateway);
   if (!server) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
     return input_error(server.message());
   }
   std::fprintf(stderr, "troupe: serving %s on http://%s:%u (%s); SIGTERM or ctrl-c drains\n",
                name.c_str(), options->http.host.c_str(), (*server)->port(),
                keys->enabled() ? "API keys required" : "no API key required");
   const int status = drain_on_termination_signal(system, node);
-  shut_down(status == 0, system, node, front, gateway, **server);
+  shut_down(status == 0, system, node, router, front, gateway, **server);
   return status;
 }
 

@@ -21,4 +21,13 @@ Result<Model> load_model(const std::string& path) {
                (*file)->get_string("tokenizer.chat_template").value_or("")};
 }
 
+std::string model_identity(const Model& model) {
+  const gguf::File& file = *model.file;
+  uint64_t bytes = 0;
+  for (const auto& tensor : file.tensors()) bytes += tensor.data.size();
+  return file.get_string("general.name").value_or("unnamed") + " (" +
+         model.config.architecture_name + ", " + std::to_string(file.tensors().size()) +
+         " tensors, " + std::to_string(bytes) + " bytes)";
+}
+
 }  // namespace troupe

@@ -23,4 +23,9 @@ struct Model {
 
 Result<Model> load_model(const std::string& path);
 
+// What nodes of a cluster compare to know they serve the same model, wherever its file lies:
+// the model's name, architecture, tensor count and tensor bytes, e.g.
+// "SmolLM2 135M Instruct (llama, 272 tensors, 101134592 bytes)".
+std::string model_identity(const Model& model);
+
 }  // namespace troupe

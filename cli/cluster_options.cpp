@@ -1,0 +1,73 @@
+#include "cli/cluster_options.hpp"
+
+#include <unistd.h>
+
+namespace troupe::cli {
+
+std::vector<FlagSpec> front_cluster_flags() {
+  return {
+      {"cluster-port", "N", "accept replica nodes (troupe worker --join) on this port"},
+      {"cluster-host", "ADDR", "address of the cluster port (default 0.0.0.0)"},
+      {"routing", "STRATEGY",
+       "how requests pick a node: " + cluster::routing_names() + " (default round-robin)"},
+      {"unhealthy-after", "S",
+       "seconds without a health answer before a node leaves routing "
+       "(default 3)"},
+  };
+}
+
+std::vector<FlagSpec> node_flags() {
+  return {
+      {"node-name", "NAME", "this node's name in the cluster (default: host name and pid)"},
+      {"weight", "W", "this node's share under --routing weighted (default 1)"},
+  };
+}
+
+Result<FrontClusterOptions> front_cluster_options(const Flags& flags) {
+  FrontClusterOptions o;
+  if (flags.has("cluster-port")) {
+    auto port = flags.get_int("cluster-port", 0);
+    if (!port) return port.error();
+    if (*port < 0 || *port > 65535) {
+      return make_error("flag --cluster-port must be in [0, 65535], got " + std::to_string(*port));
+    }
+    o.port = static_cast<uint16_t>(*port);
+  }
+  o.host = flags.get("cluster-host").value_or(o.host);
+  if (auto name = flags.get("routing")) {
+    auto routing = cluster::parse_routing(*name);
+    if (!routing) {
+      return make_error("flag --routing must be one of " + cluster::routing_names() + ", got '" +
+                        *name + "'");
+    }
+    o.routing = *routing;
+  }
+  auto after = flags.get_double("unhealthy-after", 3.0);
+  if (!after) return after.error();
+  if (!(*after > 0) || *after > 3600) {
+    return make_error("flag --unhealthy-after must be a positive number of seconds");
+  }
+  o.unhealthy_after = std::chrono::milliseconds(static_cast<int64_t>(*after * 1000));
+  return o;
+}
+
+Result<NodeOptions> node_options(const Flags& flags, const std::string& fallback_name) {
+  NodeOptions o;
+  o.name = flags.get("node-name").value_or(fallback_name);
+  if (o.name.empty()) return make_error("flag --node-name must not be empty");
+  auto weight = flags.get_double("weight", 1.0);
+  if (!weight) return weight.error();
+  if (!(*weight > 0) || *weight > 1e6) {
+    return make_error("flag --weight must be a positive number");
+  }
+  o.weight = *weight;
+  return o;
+}
+
+std::string default_node_name() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+}  // namespace troupe::cli

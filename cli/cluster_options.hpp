@@ -1,0 +1,36 @@
+#pragma once
+// The cluster's flags: a front's (--cluster-port, --cluster-host, --routing, --unhealthy-after)
+// and every replica node's (--node-name, --weight), shared by serve and worker.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/flags.hpp"
+#include "engine/result.hpp"
+#include "net/cluster/routing.hpp"
+
+namespace troupe::cli {
+
+struct FrontClusterOptions {
+  std::optional<uint16_t> port;  // --cluster-port: publish the router there
+  std::string host = "0.0.0.0";
+  cluster::RoutingStrategy routing = cluster::RoutingStrategy::round_robin;
+  std::chrono::milliseconds unhealthy_after{3000};
+};
+
+struct NodeOptions {
+  std::string name;  // --node-name, default the host name and process id
+  double weight = 1.0;
+};
+
+std::vector<FlagSpec> front_cluster_flags();
+std::vector<FlagSpec> node_flags();
+Result<FrontClusterOptions> front_cluster_options(const Flags& flags);
+// `fallback_name` when --node-name is absent.
+Result<NodeOptions> node_options(const Flags& flags, const std::string& fallback_name);
+
+// The host name and this process's id, e.g. "box-4121": unique enough for a default node name.
+std::string default_node_name();
+
+}  // namespace troupe::cli

@@ -1,0 +1,104 @@
+// troupe worker --join HOST:PORT: a replica node of a cluster. Loads the model, starts a node
+// (health monitor, replica supervisor, scheduler, worker) and joins the front's router, which
+// then routes requests to this node's scheduler over CAF's network layer. SIGTERM or ctrl-c
+// drains: the node stops admitting (the router sees it not ready), finishes its requests and
+// exits.
+#include <cstdio>
+
+#include "actors/cluster.hpp"
+#include "actors/model_replica.hpp"
+#include "actors/node.hpp"
+#include "actors/termination.hpp"
+#include "cli/cluster_options.hpp"
+#include "cli/commands.hpp"
+#include "cli/engine_options.hpp"
+#include "cli/model_store.hpp"
+
+namespace troupe::cli {
+namespace {
+
+CommandSpec worker_spec() {
+  CommandSpec spec{
+      "worker",
+      "troupe worker --join HOST:PORT [flags]",
+      "Runs a replica node that joins the front at HOST:PORT (troupe serve --cluster-port):\n"
+      "the front routes requests to it. It keeps trying to reach the front, and rejoins when\n"
+      "the front restarts. SIGTERM or ctrl-c drains it and exits.",
+      {
+          {"join", "HOST:PORT", "the front's cluster port (required)"},
+          {"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
+          {"threads", "N", "compute threads (default: every core)"},
+          {"max-waiting", "N", "requests queued before new ones are refused (default 1024)"},
+          {"drain-timeout", "S", "seconds to let requests finish on shutdown (default 30)"},
+      }};
+  for (auto& f : node_flags()) spec.flags.push_back(std::move(f));
+  for (auto& f : engine_flags()) spec.flags.push_back(std::move(f));
+  return spec;
+}
+
+}  // namespace
+
+int worker_command(const Args& args) {
+  block_termination_signals();  // before any thread starts: signals are taken by sigwait
+  Flags flags;
+  if (auto done = parse_flags(worker_spec(), args, flags)) return *done;
+  if (!flags.positional().empty()) {
+    return input_error("worker takes no positional arguments, got '" + flags.positional()[0] + "'");
+  }
+  if (!flags.has("join")) return input_error("--join HOST:PORT is required: the front to join");
+  auto front = parse_host_port(*flags.get("join"));
+  if (!front) return input_error("flag --join: " + front.message());
+  auto node_opts = node_options(flags, default_node_name());
+  if (!node_opts) return input_error(node_opts.message());
+  auto threads = flags.get_int("threads", 0);
+  if (!threads) return input_error(threads.message());
+  auto waiting = flags.get_int("max-waiting", 1024);
+  if (!waiting) return input_error(waiting.message());
+  if (*threads < 0 || *threads > 1024 || *waiting < 1 || *waiting > (1 << 24)) {
+    return input_error("flags --threads must be in [0, 1024] and --max-waiting in [1, 16777216]");
+  }
+  auto drain = flags.get_double("drain-timeout", 30);
+  if (!drain || !(*drain > 0)) {
+    return input_error("flag --drain-timeout must be a positive number of seconds");
+  }
+  auto engine = engine_config_from_flags(flags);
+  if (!engine) return input_error(engine.message());
+  auto path = resolve_model_path(flags.get("model").value_or(""));
+  if (!path) return input_error(path.message());
+  auto model = load_model(*path);
+  if (!model) return input_error(model.message());
+  auto layout = plan_engine_layout(*engine, model->config);
+  if (!layout) return input_error(layout.message());
+
+  caf::actor_system_config config;
+  configure_actor_system(config);
+  enable_cluster_networking(config);
+  caf::actor_system system{config};
+  NodeSetup setup;
+  ReplicaSetup replica = model_replica(*model, *layout, static_cast<int>(*threads));
+  replica.scheduler.max_waiting = static_cast<int>(*waiting);
+  setup.replicas.push_back(std::move(replica));
+  setup.drain_timeout = std::chrono::milliseconds(static_cast<int64_t>(*drain * 1000));
+  const caf::actor node = spawn_node(system, std::move(setup));
+
+  MemberSetup member;
+  member.host = front->first;
+  member.port = front->second;
+  member.request =
+      wire::JoinRequest{wire::kClusterProtocol, node_opts->name, model_identity(*model),
+                        node_opts->weight, layout->config.scheduler.max_num_seqs};
+  member.node = node;
+  member.on_refused = [](const std::string& reason) {
+    std::fprintf(stderr, "troupe: the front refused this node: %s\n", reason.c_str());
+    std::fflush(stderr);
+    std::_Exit(2);
+  };
+  const caf::actor joiner = spawn_cluster_member(system, std::move(member));
+  std::fprintf(stderr, "troupe: worker %s joining %s:%u; SIGTERM or ctrl-c drains\n",
+               node_opts->name.c_str(), front->first.c_str(), front->second);
+  const int status = drain_on_termination_signal(system, node);
+  caf::anon_send_exit(joiner, caf::exit_reason::user_shutdown);
+  return status;
+}
+
+}  // namespace troupe::cli
