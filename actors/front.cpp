@@ -5,56 +5,99 @@
 namespace troupe {
 namespace {
 
+constexpr auto kRouteTimeout = std::chrono::seconds(10);
+// Nodes a request may be started on: the first, then others when a node fails before the
+// request's first token (the failover of the cluster issue).
+constexpr int kMaxAttempts = 3;
+
 struct BridgeState {
+  std::shared_ptr<const RequestContext> context;
+  caf::actor router;
+  uint64_t prefix_key = 0;
+  GenerateRequest request;  // kept to start it again elsewhere
   std::shared_ptr<api::GenerationListener> listener;
+  std::vector<std::string> tried;                                            // nodes, in order
+  std::shared_ptr<std::string> routed_to = std::make_shared<std::string>();  // released at exit
+  bool streamed = false;  // a chunk reached the client: the request can no longer move
   bool ended = false;
   static inline const char* name = "front-bridge";
 };
 
-constexpr auto kRouteTimeout = std::chrono::seconds(10);
+using Bridge = caf::stateful_actor<BridgeState>;
 
-// Stands for one HTTP client: asks the router for a replica node and that node for its
-// scheduler, spawns the request actor, and relays its chunks and end to the listener. Whenever
-// it stops (the end, or the client gone), the router learns the request left its node.
-caf::behavior bridge(caf::stateful_actor<BridgeState>* self,
-                     std::shared_ptr<const RequestContext> context, caf::actor router,
-                     uint64_t prefix_key, GenerateRequest request,
-                     std::shared_ptr<api::GenerationListener> listener) {
-  self->state.listener = std::move(listener);
-  auto routed_to = std::make_shared<std::string>();
-  self->attach_functor([router, routed_to] {
-    if (!routed_to->empty()) caf::anon_send(router, release_atom::value, *routed_to);
-  });
-  auto end_with = [self](GenerationEnd end) {
-    if (self->state.ended) return;
-    self->state.ended = true;
-    self->state.listener->on_end(std::move(end));
-    self->quit();
-  };
-  const std::string id = request.id;
-  auto unavailable = [self, end_with, id](caf::error& error) {
-    end_with(GenerationEnd{id, 0, 0, request_error::kUnavailable,
+void end_with(Bridge* self, GenerationEnd end) {
+  if (self->state.ended) return;
+  self->state.ended = true;
+  self->state.listener->on_end(std::move(end));
+  self->quit();
+}
+
+void release(Bridge* self) {
+  auto& routed = *self->state.routed_to;
+  if (!routed.empty()) self->send(self->state.router, release_atom::value, routed);
+  routed.clear();
+}
+
+// Asks the router for a node not tried yet, that node for its scheduler, and starts the request
+// actor there with this bridge as its client.
+void start_on_next_node(Bridge* self) {
+  auto unavailable = [self](caf::error& error) {
+    end_with(self,
+             GenerationEnd{self->state.request.id, 0, 0, request_error::kUnavailable,
                            "no replica to serve the request: " + self->system().render(error)});
   };
-  self->request(router, kRouteTimeout, route_atom::value, prefix_key, std::vector<std::string>{})
+  self->request(self->state.router, kRouteTimeout, route_atom::value, self->state.prefix_key,
+                self->state.tried)
       .then(
-          [self, context, routed_to, unavailable, request = std::move(request)](
-              std::string& name, caf::actor& node) mutable {
-            *routed_to = name;
+          [self, unavailable](std::string& name, caf::actor& node) {
+            *self->state.routed_to = name;
+            self->state.tried.push_back(name);
             self->request(node, kRouteTimeout, scheduler_atom::value)
                 .then(
-                    [self, context, request = std::move(request)](caf::actor& scheduler) mutable {
-                      spawn_request(self->system(), context, std::move(request), scheduler,
-                                    caf::actor_cast<caf::actor>(self));
+                    [self](caf::actor& scheduler) {
+                      spawn_request(self->system(), self->state.context, self->state.request,
+                                    scheduler, caf::actor_cast<caf::actor>(self));
                     },
                     unavailable);
           },
           unavailable);
+}
+
+// Stands for one HTTP client: starts its request on a node the router picks and relays the
+// chunks and the end to the listener. A request whose node fails before its first token starts
+// again on another node (up to kMaxAttempts in all); one that had streamed ends with the error.
+// Whenever the bridge stops (the end, or the client gone), the router learns the request left
+// its node.
+caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context, caf::actor router,
+                     uint64_t prefix_key, GenerateRequest request,
+                     std::shared_ptr<api::GenerationListener> listener) {
+  auto& s = self->state;
+  s.context = std::move(context);
+  s.router = router;
+  s.prefix_key = prefix_key;
+  s.request = std::move(request);
+  s.listener = std::move(listener);
+  self->attach_functor([router, routed_to = s.routed_to] {
+    if (!routed_to->empty()) caf::anon_send(router, release_atom::value, *routed_to);
+  });
+  start_on_next_node(self);
   return {
       [self](GenerationChunk& chunk) {
-        if (!self->state.ended) self->state.listener->on_chunk(std::move(chunk));
+        if (self->state.ended) return;
+        self->state.streamed = true;
+        self->state.listener->on_chunk(std::move(chunk));
       },
-      [end_with](GenerationEnd& end) { end_with(std::move(end)); },
+      [self](GenerationEnd& end) {
+        auto& s = self->state;
+        const bool node_failed =
+            end.error == request_error::kUnavailable || end.error == request_error::kWorkerFailed;
+        if (node_failed && !s.streamed && static_cast<int>(s.tried.size()) < kMaxAttempts) {
+          release(self);
+          start_on_next_node(self);
+          return;
+        }
+        end_with(self, std::move(end));
+      },
   };
 }
 
@@ -72,18 +115,23 @@ uint64_t request_prefix_key(const GenerateRequest& request) {
   return cluster::prefix_key(start);
 }
 
-// Keeps the node's latest health: subscribed to every change, and polled (which also brings the
-// replicas' fresh statistics for /metrics).
-caf::behavior health_watcher(caf::event_based_actor* self, caf::actor node,
+// Keeps the node's latest health (subscribed to every change, and polled, which also brings the
+// replicas' fresh statistics for /metrics) and the router's view of the cluster (polled).
+caf::behavior health_watcher(caf::event_based_actor* self, caf::actor node, caf::actor router,
                              std::chrono::milliseconds poll,
-                             std::function<void(const wire::HealthReport&)> store) {
+                             std::function<void(const wire::HealthReport&)> store_health,
+                             std::function<void(const wire::ClusterStatus&)> store_cluster) {
   self->send(node, subscribe_atom::value);
   self->send(self, heartbeat_atom::value);
   return {
-      [store](wire::HealthReport& report) { store(report); },
-      [self, node, poll, store](heartbeat_atom) {
+      [store_health](wire::HealthReport& report) { store_health(report); },
+      [self, node, router, poll, store_health, store_cluster](heartbeat_atom) {
         self->request(node, poll, health_atom::value)
-            .then([store](wire::HealthReport& report) { store(report); }, [](caf::error&) {});
+            .then([store_health](wire::HealthReport& report) { store_health(report); },
+                  [](caf::error&) {});
+        self->request(router, poll, status_atom::value)
+            .then([store_cluster](wire::ClusterStatus& status) { store_cluster(status); },
+                  [](caf::error&) {});
         self->delayed_send(self, poll, heartbeat_atom::value);
       },
   };
@@ -98,11 +146,16 @@ Front::Front(caf::actor_system& system, caf::actor node, caf::actor router,
       router_(std::move(router)),
       context_(std::move(context)) {
   auto cache = health_;
-  auto store = [cache](const wire::HealthReport& report) {
+  auto store_health = [cache](const wire::HealthReport& report) {
     std::lock_guard lock(cache->mutex);
     cache->latest = report;
   };
-  watcher_ = system_.spawn(health_watcher, node_, poll, std::move(store));
+  auto store_cluster = [cache](const wire::ClusterStatus& status) {
+    std::lock_guard lock(cache->mutex);
+    cache->cluster = status;
+  };
+  watcher_ = system_.spawn(health_watcher, node_, router_, poll, std::move(store_health),
+                           std::move(store_cluster));
 }
 
 Front::~Front() {
@@ -125,6 +178,11 @@ std::function<void()> Front::submit(GenerateRequest request,
 wire::HealthReport Front::health() const {
   std::lock_guard lock(health_->mutex);
   return health_->latest;
+}
+
+wire::ClusterStatus Front::cluster() const {
+  std::lock_guard lock(health_->mutex);
+  return health_->cluster;
 }
 
 }  // namespace troupe

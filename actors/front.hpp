@@ -29,11 +29,13 @@ class Front final : public api::GenerationService {
   std::function<void()> submit(GenerateRequest request,
                                std::shared_ptr<api::GenerationListener> listener) override;
   wire::HealthReport health() const override;
+  wire::ClusterStatus cluster() const override;
 
  private:
   struct HealthCache {
     mutable std::mutex mutex;
     wire::HealthReport latest;
+    wire::ClusterStatus cluster;
   };
   caf::actor_system& system_;
   caf::actor node_;

@@ -18,7 +18,9 @@ void configure_actor_system(caf::actor_system_config& config) {
       .add_message_type<WorkerStatus>("troupe.WorkerStatus")
       .add_message_type<HealthReport>("troupe.HealthReport")
       .add_message_type<wire::JoinRequest>("troupe.JoinRequest")
-      .add_message_type<wire::JoinReply>("troupe.JoinReply");
+      .add_message_type<wire::JoinReply>("troupe.JoinReply")
+      .add_message_type<wire::NodeStatus>("troupe.NodeStatus")
+      .add_message_type<wire::ClusterStatus>("troupe.ClusterStatus");
 }
 
 }  // namespace troupe

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdio>
 
 namespace troupe {
 namespace {
@@ -11,7 +10,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Member {
-  RoutedNode node;
+  cluster::NodeLoad load;
+  bool connected = true;  // false once its actor is gone (it may join again)
+  int64_t routed = 0;
   caf::actor actor;
   Clock::time_point last_answer;
   // Its last health answer said live and not draining. A node still starting its worker is
@@ -27,20 +28,19 @@ struct RouterState {
 
   Member* find(const std::string& name) {
     for (auto& m : members) {
-      if (m.node.load.name == name) return &m;
+      if (m.load.name == name) return &m;
     }
     return nullptr;
   }
   // Routable: connected, answering, admitting.
   void refresh(Member& m, Clock::time_point now) const {
     const bool answering = now - m.last_answer <= setup.unhealthy_after;
-    const bool routable = m.node.connected && answering && m.admitting;
-    if (routable != m.node.load.routable) {
-      spdlog::info(
-          "cluster: node {} is {}", m.node.load.name,
-          routable ? "routable" : (m.node.connected ? "down (silent or draining)" : "gone"));
+    const bool routable = m.connected && answering && m.admitting;
+    if (routable != m.load.routable) {
+      spdlog::info("cluster: node {} is {}", m.load.name,
+                   routable ? "routable" : (m.connected ? "down (silent or draining)" : "gone"));
     }
-    m.node.load.routable = routable;
+    m.load.routable = routable;
   }
 };
 
@@ -51,7 +51,7 @@ std::optional<std::string> refusal(const RouterState& s, const wire::JoinRequest
     return "cluster protocol " + std::to_string(join.protocol) + " is not this front's " +
            std::to_string(wire::kClusterProtocol) + ": run the same troupe version on every node";
   }
-  if (join.node.empty()) return std::string("the node has no name: give it --name");
+  if (join.node.empty()) return std::string("the node has no name: give it --node-name");
   if (join.model != s.setup.model) {
     return "the node serves '" + join.model + "' but the cluster serves '" + s.setup.model +
            "': start it with the front's --model";
@@ -63,7 +63,7 @@ std::optional<std::string> refusal(const RouterState& s, const wire::JoinRequest
 void apply_health(Member& m, const wire::HealthReport& report) {
   m.last_answer = Clock::now();
   m.admitting = report.live && !report.draining;
-  cluster::NodeLoad& load = m.node.load;
+  cluster::NodeLoad& load = m.load;
   load.waiting = 0;
   int64_t used = 0, total = 0;
   for (const auto& r : report.replicas) {
@@ -78,8 +78,8 @@ void poll_members(Self* self) {
   const auto now = Clock::now();
   for (auto& m : self->state.members) {
     self->state.refresh(m, now);
-    if (!m.node.connected) continue;
-    const std::string name = m.node.load.name;
+    if (!m.connected) continue;
+    const std::string name = m.load.name;
     self->request(m.actor, self->state.setup.poll, health_atom::value)
         .then(
             [self, name](wire::HealthReport& report) {
@@ -93,13 +93,10 @@ void poll_members(Self* self) {
   self->delayed_send(self, self->state.setup.poll, heartbeat_atom::value);
 }
 
-std::string status_line(const Member& m) {
-  const cluster::NodeLoad& l = m.node.load;
-  char line[256];
-  std::snprintf(line, sizeof line, "%-20s %-9s in flight %3d  waiting %3d  KV %5.1f%%  weight %.2f",
-                l.name.c_str(), l.routable ? "routable" : (m.node.connected ? "down" : "gone"),
-                l.outstanding, l.waiting, 100 * l.kv_usage, l.weight);
-  return line;
+wire::NodeStatus node_status(const Member& m) {
+  const cluster::NodeLoad& l = m.load;
+  return {l.name,   l.routable, m.connected, l.outstanding,
+          m.routed, l.waiting,  l.kv_usage,  l.weight};
 }
 
 caf::behavior router(Self* self, RouterSetup setup) {
@@ -108,7 +105,7 @@ caf::behavior router(Self* self, RouterSetup setup) {
   self->set_down_handler([self](caf::down_msg& down) {
     for (auto& m : self->state.members) {
       if (m.actor && m.actor.address() == down.source) {
-        m.node.connected = false;
+        m.connected = false;
         self->state.refresh(m, Clock::now());
       }
     }
@@ -122,17 +119,17 @@ caf::behavior router(Self* self, RouterSetup setup) {
           return {false, *reason};
         }
         Member* m = s.find(join.node);
-        if (m && m->node.connected && m->actor != node) {
+        if (m && m->connected && m->actor != node) {
           return {false, "a node named '" + join.node + "' is already in the cluster"};
         }
         if (!m) {
           s.members.push_back({});
           m = &s.members.back();
         }
-        m->node.load.name = join.node;
-        m->node.load.weight = join.weight;
-        m->node.load.capacity = std::max(1, join.capacity);
-        m->node.connected = true;
+        m->load.name = join.node;
+        m->load.weight = join.weight;
+        m->load.capacity = std::max(1, join.capacity);
+        m->connected = true;
         m->actor = node;
         m->last_answer = Clock::now();
         m->admitting = true;  // it just spoke; its health answers keep it routable
@@ -155,22 +152,24 @@ caf::behavior router(Self* self, RouterSetup setup) {
              std::vector<std::string>& excluded) -> caf::result<std::string, caf::actor> {
         auto& s = self->state;
         std::vector<cluster::NodeLoad> loads;
-        for (const auto& m : s.members) loads.push_back(m.node.load);
+        for (const auto& m : s.members) loads.push_back(m.load);
         const auto chosen = s.policy->pick(loads, prefix_key, excluded);
         if (!chosen) return caf::make_error(caf::sec::runtime_error, "no routable replica node");
         Member& m = s.members[*chosen];
-        m.node.load.outstanding++;
-        return {m.node.load.name, m.actor};
+        m.load.outstanding++;
+        m.routed++;
+        return {m.load.name, m.actor};
       },
       [self](release_atom, const std::string& name) {
         if (Member* m = self->state.find(name)) {
-          m->node.load.outstanding = std::max(0, m->node.load.outstanding - 1);
+          m->load.outstanding = std::max(0, m->load.outstanding - 1);
         }
       },
       [self](status_atom) {
-        std::vector<std::string> lines;
-        for (const auto& m : self->state.members) lines.push_back(status_line(m));
-        return lines;
+        wire::ClusterStatus status{std::string(cluster::routing_name(self->state.setup.strategy)),
+                                   {}};
+        for (const auto& m : self->state.members) status.nodes.push_back(node_status(m));
+        return status;
       },
       [self](heartbeat_atom) { poll_members(self); },
   };

@@ -3,8 +3,8 @@
 // wire::JoinRequest — the front's own node the same way — and the router watches each: a
 // monitor for its process or connection going away (it leaves routing at once), and a health
 // poll whose answers carry its load and whether it admits requests (not draining). A node whose
-// answers stop for `unhealthy_after` leaves routing until it answers again. The choice is net/cluster/routing's
-// pure policy; this actor only keeps its inputs.
+// answers stop for `unhealthy_after` leaves routing until it answers again. The choice is
+// net/cluster/routing's pure policy; this actor only keeps its inputs.
 #include <chrono>
 #include <string>
 
@@ -20,18 +20,12 @@ struct RouterSetup {
   std::chrono::milliseconds poll{500};
 };
 
-// One node as the router sees it, for `troupe status` and /health.
-struct RoutedNode {
-  cluster::NodeLoad load;
-  bool connected = true;  // false once its actor is gone (it may join again)
-};
-
 // Speaks:
 //   (join_atom, wire::JoinRequest, caf::actor node) -> wire::JoinReply
 //   (route_atom, uint64_t prefix_key, std::vector<std::string> excluded)
 //       -> (std::string name, caf::actor node), or an error when no node is routable
 //   (release_atom, std::string name): a request routed to `name` has ended
-//   (status_atom) -> std::vector<std::string>: one line per node (name, health, load, KV use)
+//   (status_atom) -> wire::ClusterStatus
 caf::actor spawn_router(caf::actor_system& system, RouterSetup setup);
 
 }  // namespace troupe

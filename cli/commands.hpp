@@ -17,6 +17,7 @@ int tokenize_command(const Args& args);
 int model_command(const Args& args);
 int bench_command(const Args& args);
 int worker_command(const Args& args);         // troupe worker --join HOST:PORT
+int status_command(const Args& args);         // troupe status
 int bench_serve_command(const Args& args);    // troupe bench serve
 int bench_latency_command(const Args& args);  // troupe bench latency
 int serve_command(const Args& args);

@@ -132,6 +132,7 @@ const Route kRoutes[] = {
     {"GET", "/info", &GatewayCore::tgi_info, false, false},
     {"GET", "/", &GatewayCore::chat_page, true, false},
     {"GET", "/health", &GatewayCore::health, true, false},
+    {"GET", "/cluster", &GatewayCore::cluster, false, false},
     {"GET", "/metrics", &GatewayCore::metrics, true, false},
 };
 

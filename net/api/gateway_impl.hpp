@@ -48,6 +48,7 @@ struct GatewayCore {
   void tgi_info(Call& call);
   void chat_page(Call& call);
   void health(Call& call);
+  void cluster(Call& call);
   void metrics(Call& call);
 };
 

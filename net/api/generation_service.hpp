@@ -27,6 +27,8 @@ class GenerationService {
                                        std::shared_ptr<GenerationListener> listener) = 0;
   // The node's latest health, for /health and /metrics; cheap (a cached copy).
   virtual wire::HealthReport health() const = 0;
+  // The cluster's nodes as the router last saw them, for GET /cluster; cheap (a cached copy).
+  virtual wire::ClusterStatus cluster() const { return {}; }
 };
 
 }  // namespace troupe::api

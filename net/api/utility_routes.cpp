@@ -1,5 +1,5 @@
-// vLLM's POST /tokenize and /detokenize, the operational GET /health and /metrics, and the chat
-// page at GET /.
+// vLLM's POST /tokenize and /detokenize, the operational GET /health, /metrics and /cluster, and
+// the chat page at GET /.
 #include <nlohmann/json.hpp>
 
 #include "net/api/chat_page.hpp"
@@ -61,6 +61,24 @@ void GatewayCore::health(Call& call) {
                          {"restarts", report.restarts}};
   if (!report.reason.empty()) body["reason"] = report.reason;
   reply_json(call, report.ready ? 200 : 503, body.dump());
+}
+
+void GatewayCore::cluster(Call& call) {
+  const wire::ClusterStatus status = parts.service->cluster();
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const auto& n : status.nodes) {
+    nodes.push_back({{"name", n.name},
+                     {"routable", n.routable},
+                     {"connected", n.connected},
+                     {"outstanding", n.outstanding},
+                     {"routed", n.routed},
+                     {"waiting", n.waiting},
+                     {"kv_usage", n.kv_usage},
+                     {"weight", n.weight}});
+  }
+  reply_json(call, 200,
+             nlohmann::json{{"routing", status.routing}, {"nodes", nodes}}.dump(
+                 -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void GatewayCore::metrics(Call& call) {

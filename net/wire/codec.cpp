@@ -49,6 +49,14 @@ const char* wire_kind<JoinRequest>() {
   return "join_request";
 }
 template <>
+const char* wire_kind<NodeStatus>() {
+  return "node_status";
+}
+template <>
+const char* wire_kind<ClusterStatus>() {
+  return "cluster_status";
+}
+template <>
 const char* wire_kind<JoinReply>() {
   return "join_reply";
 }
@@ -369,6 +377,8 @@ TROUPE_WIRE_MESSAGE(WorkerStatus)
 TROUPE_WIRE_MESSAGE(HealthReport)
 TROUPE_WIRE_MESSAGE(JoinRequest)
 TROUPE_WIRE_MESSAGE(JoinReply)
+TROUPE_WIRE_MESSAGE(NodeStatus)
+TROUPE_WIRE_MESSAGE(ClusterStatus)
 TROUPE_WIRE_MESSAGE(StepPlan)
 TROUPE_WIRE_MESSAGE(StepResult)
 TROUPE_WIRE_MESSAGE(GenerateRequest)

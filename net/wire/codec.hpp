@@ -14,8 +14,8 @@
 namespace troupe::wire {
 
 // Defined for: EngineRequest, TokenDelta, ReplicaStats, SubmitReply, RequestFailure,
-// WorkerStatus, HealthReport, JoinRequest, JoinReply, StepPlan, StepResult, GenerateRequest,
-// GenerationChunk, GenerationEnd.
+// WorkerStatus, HealthReport, JoinRequest, JoinReply, NodeStatus, ClusterStatus, StepPlan,
+// StepResult, GenerateRequest, GenerationChunk, GenerationEnd.
 template <typename Message>
 std::string encode(const Message& message);
 

@@ -64,6 +64,15 @@ void describe(V& v, JoinRequest& x) {
                                                                                   x.capacity);
 }
 template <class V>
+void describe(V& v, NodeStatus& x) {
+  v("name", x.name)("routable", x.routable)("connected", x.connected)("outstanding", x.outstanding)(
+      "routed", x.routed)("waiting", x.waiting)("kv_usage", x.kv_usage)("weight", x.weight);
+}
+template <class V>
+void describe(V& v, ClusterStatus& x) {
+  v("routing", x.routing)("nodes", x.nodes);
+}
+template <class V>
 void describe(V& v, JoinReply& x) {
   v("accepted", x.accepted)("reason", x.reason);
 }

@@ -101,6 +101,26 @@ struct JoinRequest {
   bool operator==(const JoinRequest&) const = default;
 };
 
+// One node as the front's router sees it.
+struct NodeStatus {
+  std::string name;
+  bool routable = false;    // connected, answering its health polls, not draining
+  bool connected = false;   // false once its process or connection is gone
+  int32_t outstanding = 0;  // requests routed there that have not ended
+  int64_t routed = 0;       // requests routed there in all
+  int32_t waiting = 0;      // its queue, as it last reported
+  double kv_usage = 0;      // its KV cache in use, 0..1
+  double weight = 1;
+  bool operator==(const NodeStatus&) const = default;
+};
+
+// The cluster as the front sees it: GET /cluster and `troupe status`.
+struct ClusterStatus {
+  std::string routing;
+  std::vector<NodeStatus> nodes;
+  bool operator==(const ClusterStatus&) const = default;
+};
+
 // The router's answer: accepted, or refused with the reason.
 struct JoinReply {
   bool accepted = false;

@@ -101,9 +101,14 @@ void for_each_message_type(Random& r, F&& f) {
   f(wire::WorkerStatus{r.text(), r.coin(), r.int32(), r.text()});
   f(wire::HealthReport{r.coin(), r.coin(), r.coin(), r.text(), r.int32(),
                        r.list([&] { return r.stats(); }, 3)});
-  f(wire::JoinRequest{r.int32(), r.text(), r.text(), r.coin() ? 0.5 : 2.0,
-                      r.int32()});
+  f(wire::JoinRequest{r.int32(), r.text(), r.text(), r.coin() ? 0.5 : 2.0, r.int32()});
   f(wire::JoinReply{r.coin(), r.text()});
+  auto node = [&] {
+    return wire::NodeStatus{r.text(),  r.coin(),  r.coin(), r.int32(),
+                            r.int64(), r.int32(), r.real(), r.real()};
+  };
+  f(node());
+  f(wire::ClusterStatus{r.text(), r.list(node, 3)});
   f(r.plan());
   f(StepResult{r.list([&] { return SequenceSample{r.int64(), r.token()}; }, 5)});
   f(r.generate_request());
