@@ -1,0 +1,105 @@
+"""A real cluster on loopback for the cluster tests: one `troupe serve --cluster-port 0` front
+(which also runs a replica of its own, named "front") and `troupe worker --join` replica nodes,
+each a separate process on the default model with one compute thread. Set TROUPE_BIN.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+SMALL = ["--threads", "1", "--kv-cache-memory", "64MiB", "--max-model-len", "512"]
+
+
+class Process:
+    """A troupe process whose output is kept (and drained, so it never blocks)."""
+
+    def __init__(self, args, ready_pattern):
+        self.log = []
+        self.process = subprocess.Popen([os.environ["TROUPE_BIN"], *args], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        self.match = None
+        timer = threading.Timer(120, self.process.kill)
+        timer.start()
+        try:
+            for line in self.process.stdout:
+                self.log.append(line)
+                self.match = re.search(ready_pattern, line)
+                if self.match:
+                    break
+        finally:
+            timer.cancel()
+        if not self.match:
+            raise RuntimeError("troupe did not start:\n" + "".join(self.log))
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.process.stdout:
+            self.log.append(line)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+class Cluster:
+    def __init__(self, replicas, extra_front_args=()):
+        self.dir = tempfile.TemporaryDirectory(prefix="troupe-cluster-")
+        self.front = Process(["serve", "--host", "127.0.0.1", "--port", "0", "--cluster-host",
+                              "127.0.0.1", "--cluster-port", "0", "--usage-db",
+                              os.path.join(self.dir.name, "usage.db"), *SMALL,
+                              *extra_front_args],
+                             r"on http://[^:]+:(\d+)")
+        self.base_url = f"http://127.0.0.1:{self.front.match.group(1)}"
+        ports = [re.search(r"cluster port [^:]+:(\d+)", line) for line in self.front.log]
+        self.cluster_port = next(m.group(1) for m in ports if m)
+        self.workers = {}
+        for i in range(replicas):
+            self.start_worker(f"r{i + 1}")
+        self.wait_for(lambda nodes: len(nodes) == replicas + 1 and
+                      all(n["routable"] for n in nodes.values()))
+
+    def start_worker(self, name):
+        self.workers[name] = Process(["worker", "--join", f"127.0.0.1:{self.cluster_port}",
+                                      "--node-name", name, *SMALL], r"joining")
+        return self.workers[name]
+
+    def post(self, path, body):
+        """POSTs JSON; returns the response (a file of lines), or the HTTPError."""
+        request = urllib.request.Request(self.base_url + path, data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            return urllib.request.urlopen(request, timeout=180)
+        except urllib.error.HTTPError as error:
+            return error
+
+    def nodes(self):
+        with urllib.request.urlopen(self.base_url + "/cluster", timeout=10) as response:
+            return {n["name"]: n for n in json.load(response)["nodes"]}
+
+    def wait_for(self, condition, timeout=60):
+        """Polls /cluster until condition(nodes) holds; returns the seconds it took."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if condition(self.nodes()):
+                return time.monotonic() - start
+            time.sleep(0.1)
+        raise AssertionError(f"the cluster never got there: {self.nodes()}")
+
+    def stop(self):
+        for worker in self.workers.values():
+            worker.stop()
+        code = self.front.stop()
+        self.dir.cleanup()
+        return code

@@ -1,0 +1,33 @@
+"""Round-robin over a front and 3 replica nodes, separate processes on loopback: 200 requests at
+concurrency 32 reach every node, spread within one of each other (the router's own counts)."""
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import Cluster
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(replicas=3)
+    yield c
+    assert c.stop() == 0, "".join(c.front.log[-30:])
+
+
+def complete(cluster, i):
+    with cluster.post("/v1/completions",
+                      {"prompt": f"Count to {i}:", "max_tokens": 4, "temperature": 0}) as response:
+        return response.status
+
+
+def test_round_robin_reaches_every_node_within_one(cluster):
+    before = {name: n["routed"] for name, n in cluster.nodes().items()}
+    with ThreadPoolExecutor(32) as pool:
+        statuses = list(pool.map(lambda i: complete(cluster, i), range(200)))
+    assert statuses == [200] * 200
+    # The router's counts are read from the front's cache, refreshed every 500 ms.
+    cluster.wait_for(lambda nodes: sum(n["routed"] for n in nodes.values()) - sum(before.values())
+                     == 200 and all(n["outstanding"] == 0 for n in nodes.values()))
+    routed = {name: n["routed"] - before[name] for name, n in cluster.nodes().items()}
+    assert len(routed) == 4 and min(routed.values()) > 0, routed
+    assert max(routed.values()) - min(routed.values()) <= 1, routed
