@@ -13,6 +13,7 @@ struct Member {
   cluster::NodeLoad load;
   bool connected = true;  // false once its actor is gone (it may join again)
   int64_t routed = 0;
+  int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // as its replicas last reported
   caf::actor actor;
   Clock::time_point last_answer;
   // Its last health answer said live and not draining. A node still starting its worker is
@@ -65,9 +66,12 @@ void apply_health(Member& m, const wire::HealthReport& report) {
   m.admitting = report.live && !report.draining;
   cluster::NodeLoad& load = m.load;
   load.waiting = 0;
+  m.prefix_cache_queries = m.prefix_cache_hits = 0;
   int64_t used = 0, total = 0;
   for (const auto& r : report.replicas) {
     load.waiting += r.waiting;
+    m.prefix_cache_queries += r.prefix_cache_queries;
+    m.prefix_cache_hits += r.prefix_cache_hits;
     used += r.kv_blocks_used;
     total += r.kv_blocks_used + r.kv_blocks_free;
   }
@@ -95,8 +99,8 @@ void poll_members(Self* self) {
 
 wire::NodeStatus node_status(const Member& m) {
   const cluster::NodeLoad& l = m.load;
-  return {l.name,   l.routable, m.connected, l.outstanding,
-          m.routed, l.waiting,  l.kv_usage,  l.weight};
+  return {l.name,    l.routable, m.connected, l.outstanding,          m.routed,
+          l.waiting, l.kv_usage, l.weight,    m.prefix_cache_queries, m.prefix_cache_hits};
 }
 
 caf::behavior router(Self* self, RouterSetup setup) {

@@ -74,7 +74,9 @@ void GatewayCore::cluster(Call& call) {
                      {"routed", n.routed},
                      {"waiting", n.waiting},
                      {"kv_usage", n.kv_usage},
-                     {"weight", n.weight}});
+                     {"weight", n.weight},
+                     {"prefix_cache_queries", n.prefix_cache_queries},
+                     {"prefix_cache_hits", n.prefix_cache_hits}});
   }
   reply_json(call, 200,
              nlohmann::json{{"routing", status.routing}, {"nodes", nodes}}.dump(

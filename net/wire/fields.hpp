@@ -66,7 +66,8 @@ void describe(V& v, JoinRequest& x) {
 template <class V>
 void describe(V& v, NodeStatus& x) {
   v("name", x.name)("routable", x.routable)("connected", x.connected)("outstanding", x.outstanding)(
-      "routed", x.routed)("waiting", x.waiting)("kv_usage", x.kv_usage)("weight", x.weight);
+      "routed", x.routed)("waiting", x.waiting)("kv_usage", x.kv_usage)("weight", x.weight)(
+      "prefix_cache_queries", x.prefix_cache_queries)("prefix_cache_hits", x.prefix_cache_hits);
 }
 template <class V>
 void describe(V& v, ClusterStatus& x) {

@@ -111,6 +111,8 @@ struct NodeStatus {
   int32_t waiting = 0;      // its queue, as it last reported
   double kv_usage = 0;      // its KV cache in use, 0..1
   double weight = 1;
+  int64_t prefix_cache_queries = 0;  // prompt tokens looked up in its prefix cache, in all
+  int64_t prefix_cache_hits = 0;     // of which found there
   bool operator==(const NodeStatus&) const = default;
 };
 

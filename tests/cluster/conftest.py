@@ -97,6 +97,14 @@ class Cluster:
             time.sleep(0.1)
         raise AssertionError(f"the cluster never got there: {self.nodes()}")
 
+    def wait_for_fresh_counters(self, before, expected_requests):
+        """The nodes once every one of `expected_requests` is counted as routed and the prefix
+        cache counters have been polled since (they come with the router's health polls)."""
+        routed = lambda nodes: sum(n["routed"] for n in nodes.values())
+        self.wait_for(lambda nodes: routed(nodes) - routed(before) >= expected_requests)
+        time.sleep(1.5)  # three health polls: the counters of the last requests are in
+        return self.nodes()
+
     def stop(self):
         for worker in self.workers.values():
             worker.stop()
