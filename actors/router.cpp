@@ -124,7 +124,9 @@ caf::behavior router(Self* self, RouterSetup setup) {
         }
         Member* m = s.find(join.node);
         if (m && m->connected && m->actor != node) {
-          return {false, "a node named '" + join.node + "' is already in the cluster"};
+          const std::string reason = "a node named '" + join.node + "' is already in the cluster";
+          spdlog::warn("cluster: refused node '{}': {}", join.node, reason);
+          return {false, reason};
         }
         if (!m) {
           s.members.push_back({});

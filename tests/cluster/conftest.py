@@ -42,6 +42,15 @@ class Process:
         for line in self.process.stdout:
             self.log.append(line)
 
+    def wait_for_line(self, text, timeout=10):
+        """Waits until the process has printed a line containing `text`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.log):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no line with {text!r} in:\n" + "".join(self.log[-20:]))
+
     def stop(self, sig=signal.SIGTERM):
         if self.process.poll() is None:
             self.process.send_signal(sig)

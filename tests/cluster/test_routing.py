@@ -31,3 +31,16 @@ def test_round_robin_reaches_every_node_within_one(cluster):
     routed = {name: n["routed"] - before[name] for name, n in cluster.nodes().items()}
     assert len(routed) == 4 and min(routed.values()) > 0, routed
     assert max(routed.values()) - min(routed.values()) <= 1, routed
+
+
+def test_a_node_the_front_refuses_exits_2_naming_the_reason_on_both_sides(cluster):
+    import os
+    import subprocess
+    refused = subprocess.run([os.environ["TROUPE_BIN"], "worker", "--join",
+                              f"127.0.0.1:{cluster.cluster_port}", "--node-name", "r2",
+                              "--threads", "1"], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    assert "the front refused this node: a node named 'r2' is already in the cluster" \
+        in refused.stderr
+    cluster.front.wait_for_line("refused node 'r2'")
+    assert cluster.nodes()["r2"]["routable"]  # the node already there keeps its place
