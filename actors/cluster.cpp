@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <caf/io/all.hpp>
 
 namespace troupe {
@@ -30,6 +33,8 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
   });
   self->send(self, try_join_atom::value);
   return {
+      // The front drains this node: the same as SIGTERM on it (termination.hpp drains and exits).
+      [](drain_atom) { ::kill(::getpid(), SIGTERM); },
       [self](try_join_atom) {
         auto& s = self->state;
         auto router = self->system().middleman().remote_actor(s.setup.host, s.setup.port);

@@ -180,6 +180,14 @@ wire::HealthReport Front::health() const {
   return health_->latest;
 }
 
+bool Front::drain_node(const std::string& name) {
+  caf::scoped_actor self{system_};
+  bool known = false;
+  self->request(router_, kRouteTimeout, drain_atom::value, name)
+      .receive([&](bool found) { known = found; }, [](caf::error&) {});
+  return known;
+}
+
 wire::ClusterStatus Front::cluster() const {
   std::lock_guard lock(health_->mutex);
   return health_->cluster;

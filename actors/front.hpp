@@ -30,6 +30,7 @@ class Front final : public api::GenerationService {
                                std::shared_ptr<api::GenerationListener> listener) override;
   wire::HealthReport health() const override;
   wire::ClusterStatus cluster() const override;
+  bool drain_node(const std::string& name) override;
 
  private:
   struct HealthCache {

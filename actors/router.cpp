@@ -15,6 +15,7 @@ struct Member {
   int64_t routed = 0;
   int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // as its replicas last reported
   caf::actor actor;
+  caf::actor member;  // what joined it (a remote node's member actor); none for a local node
   Clock::time_point last_answer;
   // Its last health answer said live and not draining. A node still starting its worker is
   // admitting: its scheduler queues requests until the worker is up.
@@ -137,6 +138,7 @@ caf::behavior router(Self* self, RouterSetup setup) {
         m->load.capacity = std::max(1, join.capacity);
         m->connected = true;
         m->actor = node;
+        m->member = caf::actor_cast<caf::actor>(self->current_sender());
         m->last_answer = Clock::now();
         m->admitting = true;  // it just spoke; its health answers keep it routable
         self->monitor(node);
@@ -170,6 +172,16 @@ caf::behavior router(Self* self, RouterSetup setup) {
         if (Member* m = self->state.find(name)) {
           m->load.outstanding = std::max(0, m->load.outstanding - 1);
         }
+      },
+      [self](drain_atom, const std::string& name) -> bool {
+        Member* m = self->state.find(name);
+        if (!m || !m->connected) return false;
+        spdlog::info("cluster: draining node {}", name);
+        m->admitting = false;  // no new requests from now; its own answers will agree
+        self->state.refresh(*m, Clock::now());
+        // A remote node drains as on SIGTERM, then leaves; a local one drains and stays.
+        self->send(m->member ? m->member : m->actor, drain_atom::value);
+        return true;
       },
       [self](status_atom) {
         wire::ClusterStatus status{std::string(cluster::routing_name(self->state.setup.strategy)),

@@ -25,6 +25,8 @@ struct RouterSetup {
 //   (route_atom, uint64_t prefix_key, std::vector<std::string> excluded)
 //       -> (std::string name, caf::actor node), or an error when no node is routable
 //   (release_atom, std::string name): a request routed to `name` has ended
+//   (drain_atom, std::string name) -> bool (known): the node stops getting requests, finishes
+//       its work and, when it is a remote node, leaves (its process exits as on SIGTERM)
 //   (status_atom) -> wire::ClusterStatus
 caf::actor spawn_router(caf::actor_system& system, RouterSetup setup);
 

@@ -133,6 +133,7 @@ const Route kRoutes[] = {
     {"GET", "/", &GatewayCore::chat_page, true, false},
     {"GET", "/health", &GatewayCore::health, true, false},
     {"GET", "/cluster", &GatewayCore::cluster, false, false},
+    {"POST", "/cluster/drain", &GatewayCore::drain_node, false, false},
     {"GET", "/metrics", &GatewayCore::metrics, true, false},
 };
 

@@ -49,6 +49,7 @@ struct GatewayCore {
   void chat_page(Call& call);
   void health(Call& call);
   void cluster(Call& call);
+  void drain_node(Call& call);
   void metrics(Call& call);
 };
 

@@ -29,6 +29,9 @@ class GenerationService {
   virtual wire::HealthReport health() const = 0;
   // The cluster's nodes as the router last saw them, for GET /cluster; cheap (a cached copy).
   virtual wire::ClusterStatus cluster() const { return {}; }
+  // Drains the cluster node `name` (no new requests; its work finishes; a remote node then
+  // leaves). False when no such node is connected.
+  virtual bool drain_node(const std::string& name) { return false; }
 };
 
 }  // namespace troupe::api

@@ -83,6 +83,19 @@ void GatewayCore::cluster(Call& call) {
                  -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+void GatewayCore::drain_node(Call& call) {
+  JsonFields fields(call.request.body);
+  std::string node;
+  fields.read_string("node", node);
+  if (!fields.error && node.empty()) fields.fail("node", "'node' is required: the node's name");
+  if (fields.error) return reply_error(call, *fields.error);
+  if (!parts.service->drain_node(node)) {
+    return reply_error(call, ApiError{404, "no connected node is named '" + node + "'",
+                                      "invalid_request_error", "node", "node_not_found"});
+  }
+  reply_json(call, 200, nlohmann::json{{"node", node}, {"draining", true}}.dump());
+}
+
 void GatewayCore::metrics(Call& call) {
   if (!parts.metrics) return reply_json(call, 404, "{}");
   const auto report = parts.service->health();

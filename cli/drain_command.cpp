@@ -1,0 +1,45 @@
+// troupe drain --node NAME: asks a front to drain one of its cluster's nodes. The router stops
+// sending it requests at once; the node finishes its work and, if it is a replica node
+// (troupe worker), leaves and exits as it would on SIGTERM.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "net/http/http_client.hpp"
+
+namespace troupe::cli {
+
+int drain_command(const Args& args) {
+  CommandSpec spec{"drain",
+                   "troupe drain --node NAME [--url URL] [--api-key KEY]",
+                   "Drains one node of the cluster behind a front: no new requests go to it, its\n"
+                   "requests finish, then a replica node leaves (troupe status shows it).",
+                   {{"node", "NAME", "the node to drain (troupe status lists them)"},
+                    {"url", "URL", "the front (default http://127.0.0.1:8000)"},
+                    {"api-key", "KEY", "the front's API key, when it requires one"}}};
+  Flags flags;
+  if (auto done = parse_flags(spec, args, flags)) return *done;
+  if (!flags.positional().empty()) {
+    return input_error("unexpected argument '" + flags.positional()[0] + "'");
+  }
+  const auto node = flags.get("node");
+  if (!node || node->empty()) return input_error("--node NAME is required: the node to drain");
+  auto url = http::parse_url(flags.get("url").value_or("http://127.0.0.1:8000"));
+  if (!url) return input_error("flag --url: " + url.message());
+  http::Headers headers{{"Content-Type", "application/json"}};
+  if (auto key = flags.get("api-key")) headers.emplace_back("Authorization", "Bearer " + *key);
+  auto response = http::fetch(*url, "POST", url->path + "/cluster/drain", headers,
+                              nlohmann::json{{"node", *node}}.dump(), {}, std::chrono::seconds(30));
+  if (!response) return input_error(response.message());
+  if (response->status != 200) {
+    const auto body = nlohmann::json::parse(response->body, nullptr, false);
+    const std::string message = body.is_object() && body.contains("error")
+                                    ? body["error"].value("message", response->body)
+                                    : response->body.substr(0, 200);
+    return input_error("the front answered " + std::to_string(response->status) + ": " + message);
+  }
+  std::printf("draining node %s\n", node->c_str());
+  return 0;
+}
+
+}  // namespace troupe::cli
