@@ -18,6 +18,7 @@ struct BridgeState {
   std::shared_ptr<api::GenerationListener> listener;
   std::vector<std::string> tried;                                            // nodes, in order
   std::shared_ptr<std::string> routed_to = std::make_shared<std::string>();  // released at exit
+  caf::actor running;     // the request actor of the current attempt
   bool streamed = false;  // a chunk reached the client: the request can no longer move
   bool ended = false;
   static inline const char* name = "front-bridge";
@@ -34,7 +35,7 @@ void end_with(Bridge* self, GenerationEnd end) {
 
 void release(Bridge* self) {
   auto& routed = *self->state.routed_to;
-  if (!routed.empty()) self->send(self->state.router, release_atom::value, routed);
+  if (!routed.empty()) self->send(self->state.router, release_atom::value, routed, self->address());
   routed.clear();
 }
 
@@ -55,8 +56,9 @@ void start_on_next_node(Bridge* self) {
             self->request(node, kRouteTimeout, scheduler_atom::value)
                 .then(
                     [self](caf::actor& scheduler) {
-                      spawn_request(self->system(), self->state.context, self->state.request,
-                                    scheduler, caf::actor_cast<caf::actor>(self));
+                      self->state.running =
+                          spawn_request(self->system(), self->state.context, self->state.request,
+                                        scheduler, caf::actor_cast<caf::actor>(self));
                     },
                     unavailable);
           },
@@ -77,26 +79,48 @@ caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context
   s.prefix_key = prefix_key;
   s.request = std::move(request);
   s.listener = std::move(listener);
-  self->attach_functor([router, routed_to = s.routed_to] {
-    if (!routed_to->empty()) caf::anon_send(router, release_atom::value, *routed_to);
+  self->attach_functor([router, routed_to = s.routed_to, bridge = self->address()] {
+    if (!routed_to->empty()) caf::anon_send(router, release_atom::value, *routed_to, bridge);
   });
   start_on_next_node(self);
+  // Only the current attempt's request actor speaks for the request: an earlier one, on a node
+  // given up for lost, may still send if that node comes back.
+  auto from_current = [self] {
+    return self->state.running && self->current_sender() == self->state.running.address();
+  };
+  // The attempt failed before its first token: start it on another node, or give up.
+  auto retry_or_end = [self](GenerationEnd end) {
+    auto& s = self->state;
+    if (!s.streamed && static_cast<int>(s.tried.size()) < kMaxAttempts) {
+      release(self);
+      s.running = nullptr;
+      start_on_next_node(self);
+      return;
+    }
+    end_with(self, std::move(end));
+  };
   return {
-      [self](GenerationChunk& chunk) {
-        if (self->state.ended) return;
+      [self, from_current](GenerationChunk& chunk) {
+        if (self->state.ended || !from_current()) return;
         self->state.streamed = true;
         self->state.listener->on_chunk(std::move(chunk));
       },
-      [self](GenerationEnd& end) {
-        auto& s = self->state;
+      [self, from_current, retry_or_end](GenerationEnd& end) {
+        if (!from_current()) return;
         const bool node_failed =
             end.error == request_error::kUnavailable || end.error == request_error::kWorkerFailed;
-        if (node_failed && !s.streamed && static_cast<int>(s.tried.size()) < kMaxAttempts) {
-          release(self);
-          start_on_next_node(self);
-          return;
-        }
+        if (node_failed) return retry_or_end(std::move(end));
         end_with(self, std::move(end));
+      },
+      // The router lost the node this request runs on (its connection or its answers): no token
+      // will come, whatever the request actor still waits for.
+      [self, retry_or_end](unreachable_atom, const std::string& node) {
+        auto& s = self->state;
+        if (s.ended || s.tried.empty() || s.tried.back() != node || !s.running) return;
+        caf::anon_send_exit(s.running, caf::exit_reason::user_shutdown);
+        retry_or_end(
+            GenerationEnd{s.request.id, 0, 0, request_error::kUnavailable,
+                          "the node serving this request (" + node + ") stopped answering"});
       },
   };
 }

@@ -41,8 +41,10 @@ using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using join_atom = caf::atom_constant<caf::atom("join")>;
 // front -> router: (route_atom, prefix key, excluded names) -> (name, node)
 using route_atom = caf::atom_constant<caf::atom("route")>;
-// front -> router: (release_atom, name) when a request routed there ends
+// front -> router: (release_atom, name, bridge address) when a request routed there ends
 using release_atom = caf::atom_constant<caf::atom("release")>;
+// router -> front bridges: (unreachable_atom, name) when a node they use is lost
+using unreachable_atom = caf::atom_constant<caf::atom("unreach")>;
 // anyone -> router: (status_atom) -> one line per node
 using status_atom = caf::atom_constant<caf::atom("status")>;
 

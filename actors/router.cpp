@@ -16,6 +16,8 @@ struct Member {
   int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // as its replicas last reported
   caf::actor actor;
   caf::actor member;  // what joined it (a remote node's member actor); none for a local node
+  std::vector<caf::actor> bridges;  // the front bridges of the requests routed here, not ended
+  bool lost = false;                // disconnected or silent: its requests were told
   Clock::time_point last_answer;
   // Its last health answer said live and not draining. A node still starting its worker is
   // admitting: its scheduler queues requests until the worker is up.
@@ -34,10 +36,18 @@ struct RouterState {
     }
     return nullptr;
   }
-  // Routable: connected, answering, admitting.
+  // Routable: connected, answering, admitting. A node that drops its connection or stops
+  // answering is lost: the requests routed there are told, since no token will come from it.
   void refresh(Member& m, Clock::time_point now) const {
     const bool answering = now - m.last_answer <= setup.unhealthy_after;
     const bool routable = m.connected && answering && m.admitting;
+    const bool lost = !m.connected || !answering;
+    if (lost && !m.lost) {
+      for (const auto& bridge : m.bridges)
+        caf::anon_send(bridge, unreachable_atom::value, m.load.name);
+      m.bridges.clear();
+    }
+    m.lost = lost;
     if (routable != m.load.routable) {
       spdlog::info("cluster: node {} is {}", m.load.name,
                    routable ? "routable" : (m.connected ? "down (silent or draining)" : "gone"));
@@ -139,6 +149,8 @@ caf::behavior router(Self* self, RouterSetup setup) {
         m->connected = true;
         m->actor = node;
         m->member = caf::actor_cast<caf::actor>(self->current_sender());
+        m->lost = false;
+        m->bridges.clear();
         m->last_answer = Clock::now();
         m->admitting = true;  // it just spoke; its health answers keep it routable
         self->monitor(node);
@@ -166,11 +178,18 @@ caf::behavior router(Self* self, RouterSetup setup) {
         Member& m = s.members[*chosen];
         m.load.outstanding++;
         m.routed++;
+        if (auto bridge = caf::actor_cast<caf::actor>(self->current_sender())) {
+          m.bridges.push_back(bridge);
+        }
         return {m.load.name, m.actor};
       },
-      [self](release_atom, const std::string& name) {
+      [self](release_atom, const std::string& name, const caf::actor_addr& bridge) {
         if (Member* m = self->state.find(name)) {
           m->load.outstanding = std::max(0, m->load.outstanding - 1);
+          auto& b = m->bridges;
+          b.erase(std::remove_if(b.begin(), b.end(),
+                                 [&](const caf::actor& a) { return a.address() == bridge; }),
+                  b.end());
         }
       },
       [self](drain_atom, const std::string& name) -> bool {

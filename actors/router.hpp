@@ -24,7 +24,9 @@ struct RouterSetup {
 //   (join_atom, wire::JoinRequest, caf::actor node) -> wire::JoinReply
 //   (route_atom, uint64_t prefix_key, std::vector<std::string> excluded)
 //       -> (std::string name, caf::actor node), or an error when no node is routable
-//   (release_atom, std::string name): a request routed to `name` has ended
+//   (release_atom, std::string name, caf::actor_addr bridge): a request routed to `name` ended
+//   to each bridge routed to a node that is lost (disconnected or silent):
+//       (unreachable_atom, std::string name)
 //   (drain_atom, std::string name) -> bool (known): the node stops getting requests, finishes
 //       its work and, when it is a remote node, leaves (its process exits as on SIGTERM)
 //   (status_atom) -> wire::ClusterStatus
