@@ -19,10 +19,11 @@ SMALL = ["--threads", "1", "--kv-cache-memory", "64MiB", "--max-model-len", "512
 class Process:
     """A troupe process whose output is kept (and drained, so it never blocks)."""
 
-    def __init__(self, args, ready_pattern):
+    def __init__(self, args, ready_pattern, prefix=()):
+        """Runs `troupe args...`, after `prefix` (e.g. ip netns exec NS) when given."""
         self.log = []
-        self.process = subprocess.Popen([os.environ["TROUPE_BIN"], *args], stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen([*prefix, os.environ["TROUPE_BIN"], *args],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.match = None
         timer = threading.Timer(120, self.process.kill)
         timer.start()
@@ -63,10 +64,10 @@ class Process:
 
 
 class Cluster:
-    def __init__(self, replicas, extra_front_args=()):
+    def __init__(self, replicas, extra_front_args=(), cluster_host="127.0.0.1"):
         self.dir = tempfile.TemporaryDirectory(prefix="troupe-cluster-")
         self.front = Process(["serve", "--host", "127.0.0.1", "--port", "0", "--cluster-host",
-                              "127.0.0.1", "--cluster-port", "0", "--usage-db",
+                              cluster_host, "--cluster-port", "0", "--usage-db",
                               os.path.join(self.dir.name, "usage.db"), *SMALL,
                               *extra_front_args],
                              r"on http://[^:]+:(\d+)")
@@ -79,9 +80,9 @@ class Cluster:
         self.wait_for(lambda nodes: len(nodes) == replicas + 1 and
                       all(n["routable"] for n in nodes.values()))
 
-    def start_worker(self, name):
-        self.workers[name] = Process(["worker", "--join", f"127.0.0.1:{self.cluster_port}",
-                                      "--node-name", name, *SMALL], r"joining")
+    def start_worker(self, name, front_host="127.0.0.1", prefix=()):
+        self.workers[name] = Process(["worker", "--join", f"{front_host}:{self.cluster_port}",
+                                      "--node-name", name, *SMALL], r"joining", prefix)
         return self.workers[name]
 
     def post(self, path, body):
