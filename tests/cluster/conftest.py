@@ -64,7 +64,9 @@ class Process:
 
 
 class Cluster:
-    def __init__(self, replicas, extra_front_args=(), cluster_host="127.0.0.1"):
+    def __init__(self, replicas, extra_front_args=(), cluster_host="127.0.0.1",
+                 worker_args=()):
+        self.worker_args = list(worker_args)
         self.dir = tempfile.TemporaryDirectory(prefix="troupe-cluster-")
         self.front = Process(["serve", "--host", "127.0.0.1", "--port", "0", "--cluster-host",
                               cluster_host, "--cluster-port", "0", "--usage-db",
@@ -82,7 +84,8 @@ class Cluster:
 
     def start_worker(self, name, front_host="127.0.0.1", prefix=()):
         self.workers[name] = Process(["worker", "--join", f"{front_host}:{self.cluster_port}",
-                                      "--node-name", name, *SMALL], r"joining", prefix)
+                                      "--node-name", name, *SMALL, *self.worker_args],
+                                     r"joining", prefix)
         return self.workers[name]
 
     def post(self, path, body):
