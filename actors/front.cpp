@@ -1,5 +1,7 @@
 #include "actors/front.hpp"
 
+#include <algorithm>
+
 #include "net/cluster/routing.hpp"
 
 namespace troupe {
@@ -164,10 +166,12 @@ caf::behavior health_watcher(caf::event_based_actor* self, caf::actor node, caf:
 }  // namespace
 
 Front::Front(caf::actor_system& system, caf::actor node, caf::actor router,
-             std::shared_ptr<const RequestContext> context, std::chrono::milliseconds poll)
+             std::shared_ptr<const RequestContext> context, bool local_replica,
+             std::chrono::milliseconds poll)
     : system_(system),
       node_(std::move(node)),
       router_(std::move(router)),
+      local_replica_(local_replica),
       context_(std::move(context)) {
   auto cache = health_;
   auto store_health = [cache](const wire::HealthReport& report) {
@@ -201,7 +205,15 @@ std::function<void()> Front::submit(GenerateRequest request,
 
 wire::HealthReport Front::health() const {
   std::lock_guard lock(health_->mutex);
-  return health_->latest;
+  wire::HealthReport report = health_->latest;
+  if (!local_replica_) {  // a routing front: ready while some node takes requests
+    const auto& nodes = health_->cluster.nodes;
+    const bool any = std::any_of(nodes.begin(), nodes.end(),
+                                 [](const wire::NodeStatus& n) { return n.routable; });
+    report.ready = any && !report.draining;
+    report.reason = any ? "" : "no cluster node is routable";
+  }
+  return report;
 }
 
 bool Front::drain_node(const std::string& name) {

@@ -18,8 +18,10 @@ class Front final : public api::GenerationService {
  public:
   // `node` is this process's spawn_node actor, whose health /health reports (refreshed on every
   // change and every `poll`); `router` a spawn_router actor that picks each request's node.
+  // Without `local_replica` the node runs none, and /health says ready when some cluster node
+  // is routable.
   Front(caf::actor_system& system, caf::actor node, caf::actor router,
-        std::shared_ptr<const RequestContext> context,
+        std::shared_ptr<const RequestContext> context, bool local_replica = true,
         std::chrono::milliseconds poll = std::chrono::milliseconds(500));
   ~Front() override;  // stops
 
@@ -41,6 +43,7 @@ class Front final : public api::GenerationService {
   caf::actor_system& system_;
   caf::actor node_;
   caf::actor router_;
+  bool local_replica_;
   std::shared_ptr<const RequestContext> context_;
   std::shared_ptr<HealthCache> health_ = std::make_shared<HealthCache>();
   caf::actor watcher_;

@@ -57,8 +57,11 @@ caf::behavior node(Self* self, NodeSetup setup) {
       },
       [self](health_atom) { return self->delegate(self->state.health, health_atom::value); },
       [self](subscribe_atom) { return self->delegate(self->state.health, subscribe_atom::value); },
-      [self](scheduler_atom) {
+      [self](scheduler_atom) -> caf::result<caf::message> {
         auto& s = self->state;
+        if (s.replicas.empty()) {
+          return caf::make_error(caf::sec::runtime_error, "this node runs no replica");
+        }
         const caf::actor replica = s.replicas.at(s.next_replica++ % s.replicas.size());
         return self->delegate(replica, scheduler_atom::value);
       },

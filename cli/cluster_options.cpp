@@ -13,6 +13,7 @@ std::vector<FlagSpec> front_cluster_flags() {
       {"unhealthy-after", "S",
        "seconds without a health answer before a node leaves routing "
        "(default 3)"},
+      {"no-local-replica", "", "run no model replica here: route every request to joined nodes"},
   };
 }
 
@@ -48,6 +49,10 @@ Result<FrontClusterOptions> front_cluster_options(const Flags& flags) {
     return make_error("flag --unhealthy-after must be a positive number of seconds");
   }
   o.unhealthy_after = std::chrono::milliseconds(static_cast<int64_t>(*after * 1000));
+  o.local_replica = !flags.has("no-local-replica");
+  if (!o.local_replica && !o.port) {
+    return make_error("--no-local-replica needs --cluster-port: no node could serve requests");
+  }
   return o;
 }
 

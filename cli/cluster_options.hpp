@@ -17,6 +17,7 @@ struct FrontClusterOptions {
   std::string host = "0.0.0.0";
   cluster::RoutingStrategy routing = cluster::RoutingStrategy::round_robin;
   std::chrono::milliseconds unhealthy_after{3000};
+  bool local_replica = true;  // false: --no-local-replica, the front only routes
 };
 
 struct NodeOptions {

@@ -202,9 +202,11 @@ int serve_command(const Args& args) {
   if (cluster_options->port) enable_cluster_networking(config);
   caf::actor_system system{config};
   NodeSetup setup;
-  ReplicaSetup replica = model_replica(*model, *layout, options->threads);
-  replica.scheduler.max_waiting = options->max_waiting;
-  setup.replicas.push_back(std::move(replica));
+  if (cluster_options->local_replica) {
+    ReplicaSetup replica = model_replica(*model, *layout, options->threads);
+    replica.scheduler.max_waiting = options->max_waiting;
+    setup.replicas.push_back(std::move(replica));
+  }
   setup.drain_timeout = options->drain_timeout;
   const caf::actor node = spawn_node(system, std::move(setup));
   // The router, with this process's node as the cluster's first member; replica nodes join it
@@ -214,7 +216,9 @@ int serve_command(const Args& args) {
       system, RouterSetup{cluster_options->routing, identity, cluster_options->unhealthy_after});
   const wire::JoinRequest local{wire::kClusterProtocol, node_opts->name, identity,
                                 node_opts->weight, layout->config.scheduler.max_num_seqs};
-  if (auto joined = join_router(system, router, local, node); !joined) {
+  if (auto joined =
+          cluster_options->local_replica ? join_router(system, router, local, node) : Status(Ok{});
+      !joined) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
     return input_error("the local node could not join the router: " + joined.message());
@@ -233,7 +237,7 @@ int serve_command(const Args& args) {
   }
   auto context = std::make_shared<RequestContext>(RequestContext{
       &*model, std::move(*prompts), options->request_timeout, layout->config.max_model_len});
-  Front front(system, node, router, context);
+  Front front(system, node, router, context, cluster_options->local_replica);
 
   const std::string name = served_name(flags, *path);
   options->gateway.model_name = name;

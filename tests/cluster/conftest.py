@@ -79,7 +79,8 @@ class Cluster:
         self.workers = {}
         for i in range(replicas):
             self.start_worker(f"r{i + 1}")
-        self.wait_for(lambda nodes: len(nodes) == replicas + 1 and
+        expected = replicas + (0 if "--no-local-replica" in extra_front_args else 1)
+        self.wait_for(lambda nodes: len(nodes) == expected and
                       all(n["routable"] for n in nodes.values()))
 
     def start_worker(self, name, front_host="127.0.0.1", prefix=()):
@@ -96,6 +97,14 @@ class Cluster:
             return urllib.request.urlopen(request, timeout=180)
         except urllib.error.HTTPError as error:
             return error
+
+    def health(self):
+        """(status code, JSON body) of the front's GET /health."""
+        try:
+            with urllib.request.urlopen(self.base_url + "/health", timeout=10) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
 
     def nodes(self):
         with urllib.request.urlopen(self.base_url + "/cluster", timeout=10) as response:

@@ -94,5 +94,14 @@ expect_error "not both" bench offline --num-prompts 1 --input-len 8 --output-len
 "$troupe" --help | grep -q "generate" && pass || fail "troupe --help"
 "$troupe" generate --help | grep -q -- "--top-p" && pass || fail "troupe generate --help"
 
+# The cluster commands' flag errors: one line, exit 2, before anything starts.
+expect_error "--no-local-replica needs --cluster-port" serve --no-local-replica
+expect_error "flag --routing must be one of round-robin, least-outstanding" serve --routing random
+expect_error "--join HOST:PORT is required" worker
+expect_error "is not a port number" worker --join host:99999
+expect_error "--node NAME is required" drain
+expect_error "give at least one --upstream HOST:PORT" deploy nginx
+expect_error "/cluster failed: connect: Connection refused" status --url http://127.0.0.1:1
+
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]
