@@ -44,3 +44,26 @@ def test_a_node_the_front_refuses_exits_2_naming_the_reason_on_both_sides(cluste
         in refused.stderr
     cluster.front.wait_for_line("refused node 'r2'")
     assert cluster.nodes()["r2"]["routable"]  # the node already there keeps its place
+
+
+def test_a_node_serving_another_model_is_refused_on_both_sides(cluster, tmp_path):
+    import os
+    import subprocess
+    # The default model with another general.name: the same size and tensors, another identity.
+    source = os.path.join(os.environ.get("TROUPE_HOME", os.path.expanduser("~/.cache/troupe")),
+                          "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    data = bytearray(open(source, "rb").read())
+    name = data.find(b"Smollm2 135M")
+    assert name > 0
+    data[name:name + 7] = b"Othermd"
+    other = tmp_path / "other.gguf"
+    other.write_bytes(bytes(data))
+    refused = subprocess.run([os.environ["TROUPE_BIN"], "worker", "--join",
+                              f"127.0.0.1:{cluster.cluster_port}", "--node-name", "other",
+                              "--model", str(other), "--threads", "1"],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    assert "the front refused this node: the node serves 'Othermd 135M" in refused.stderr
+    assert "start it with the front's --model" in refused.stderr
+    cluster.front.wait_for_line("refused node 'other'")
+    assert "other" not in cluster.nodes()
