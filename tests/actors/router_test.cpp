@@ -1,0 +1,74 @@
+// The router actor's join rules and routing bookkeeping, on a real actor system with plain actors
+// standing in for nodes (no model, no network).
+#include <catch2/catch.hpp>
+
+#include "actors/router.hpp"
+
+using namespace troupe;
+
+namespace {
+
+// A node that answers health polls as live and admitting.
+caf::behavior healthy_node(caf::event_based_actor*) {
+  return {[](health_atom) { return wire::HealthReport{true, true, false, "", 0, {}}; }};
+}
+
+wire::JoinReply join(caf::scoped_actor& self, const caf::actor& router, wire::JoinRequest request,
+                     const caf::actor& node) {
+  wire::JoinReply reply;
+  self->request(router, std::chrono::seconds(5), join_atom::value, request, node)
+      .receive([&](wire::JoinReply& r) { reply = r; },
+               [&](caf::error& e) { FAIL(self->system().render(e)); });
+  return reply;
+}
+
+}  // namespace
+
+TEST_CASE("the router refuses other protocols, other models and taken names, naming why") {
+  caf::actor_system_config config;
+  configure_actor_system(config);
+  caf::actor_system system{config};
+  caf::scoped_actor self{system};
+  auto router = spawn_router(system, RouterSetup{cluster::RoutingStrategy::round_robin, "model-a"});
+  auto a = system.spawn(healthy_node);
+  auto b = system.spawn(healthy_node);
+
+  auto reply = join(self, router, {wire::kClusterProtocol + 1, "n1", "model-a", 1.0, 8}, a);
+  CHECK_FALSE(reply.accepted);
+  CHECK(reply.reason.find("cluster protocol 2 is not this front's 1") == 0);
+
+  reply = join(self, router, {wire::kClusterProtocol, "n1", "model-b", 1.0, 8}, a);
+  CHECK_FALSE(reply.accepted);
+  CHECK(reply.reason.find("the node serves 'model-b' but the cluster serves 'model-a'") == 0);
+
+  CHECK(join(self, router, {wire::kClusterProtocol, "n1", "model-a", 1.0, 8}, a).accepted);
+  reply = join(self, router, {wire::kClusterProtocol, "n1", "model-a", 1.0, 8}, b);
+  CHECK_FALSE(reply.accepted);
+  CHECK(reply.reason == "a node named 'n1' is already in the cluster");
+
+  // Routed there: the node's handle comes back and it counts as in flight until released.
+  self->request(router, std::chrono::seconds(5), route_atom::value, uint64_t{0},
+                std::vector<std::string>{})
+      .receive(
+          [&](std::string& name, caf::actor& node) {
+            CHECK(name == "n1");
+            CHECK(node == a);
+          },
+          [&](caf::error& e) { FAIL(system.render(e)); });
+  self->request(router, std::chrono::seconds(5), status_atom::value)
+      .receive(
+          [&](wire::ClusterStatus& s) {
+            REQUIRE(s.nodes.size() == 1);
+            CHECK(s.nodes[0].outstanding == 1);
+            CHECK(s.nodes[0].routed == 1);
+          },
+          [&](caf::error& e) { FAIL(system.render(e)); });
+  // With n1 tried already, nothing is left.
+  bool refused = false;
+  self->request(router, std::chrono::seconds(5), route_atom::value, uint64_t{0},
+                std::vector<std::string>{"n1"})
+      .receive([&](std::string&, caf::actor&) {}, [&](caf::error&) { refused = true; });
+  CHECK(refused);
+
+  for (const auto& actor : {router, a, b}) self->send_exit(actor, caf::exit_reason::user_shutdown);
+}
