@@ -9,13 +9,14 @@
 # options: --troupe PATH (default: build/cli/troupe locally, `troupe` over ssh)
 #          --dir DIR (logs and pid files; default ./troupe-cluster)   --port N (HTTP, 8000)
 #          --cluster-port N (9000)   --routing STRATEGY   --model PATH   --threads N
+#          --ssh "COMMAND" (how to reach a host; default "ssh", e.g. "ssh -F my_config")
 # Over ssh, every host needs troupe and the model at the same paths; --dir is made on each.
 set -euo pipefail
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 fail() { echo "launch.sh: $*" >&2; exit 2; }
 
-local_nodes="" front="" replicas="" troupe="" dir="$PWD/troupe-cluster"
+local_nodes="" front="" replicas="" troupe="" dir="$PWD/troupe-cluster" ssh_cmd="ssh"
 port=8000 cluster_port=9000 extra=() worker_extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -29,6 +30,7 @@ while [ $# -gt 0 ]; do
     --routing) extra+=(--routing "${2:?}"); shift 2 ;;
     --model) extra+=(--model "${2:?}"); worker_extra+=(--model "$2"); shift 2 ;;
     --threads) extra+=(--threads "${2:?}"); worker_extra+=(--threads "$2"); shift 2 ;;
+    --ssh) ssh_cmd=${2:?}; shift 2 ;;
     -h|--help) usage ;;
     *) fail "unknown option '$1' (see --help)" ;;
   esac
@@ -68,9 +70,12 @@ troupe=${troupe:-troupe}
 [ -n "$replicas" ] || fail "--front needs --replicas \"HOST ...\""
 remote() {  # host, name, command...: starts it detached with its log and pid file in $dir
   local host=$1 name=$2; shift 2
-  ssh "$host" "mkdir -p '$dir' && nohup $* >'$dir/$name.log' 2>&1 </dev/null & echo \$! >'$dir/$name.pid'"
+  # Only the process goes to the background, every stream of it redirected, so ssh returns at
+  # once; nohup execs troupe, so the pid file holds troupe's own pid.
+  $ssh_cmd -n "$host" "mkdir -p '$dir'; nohup $* >'$dir/$name.log' 2>&1 </dev/null & echo \$! >'$dir/$name.pid'"
   echo "$host $name" >>"$dir/hosts"
 }
+echo "$ssh_cmd" >"$dir/ssh"  # stop.sh reaches the hosts the same way
 : >"$dir/hosts"
 remote "$front" front "$troupe" serve --port "$port" --cluster-port "$cluster_port" \
   --node-name front "${extra[@]}"

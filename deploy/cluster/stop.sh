@@ -16,12 +16,13 @@ stop_local() {  # pid file
 }
 
 if [ -s "$dir/hosts" ]; then  # started over ssh: replicas first, the front last
+  ssh_cmd=$(cat "$dir/ssh" 2>/dev/null || echo ssh)
   grep -v ' front$' "$dir/hosts" | while read -r host name; do
-    ssh "$host" "pid=\$(cat '$dir/$name.pid'); kill -TERM \$pid; while kill -0 \$pid 2>/dev/null; do sleep 0.1; done"
+    $ssh_cmd -n "$host" "pid=\$(cat '$dir/$name.pid'); kill -TERM \$pid; while kill -0 \$pid 2>/dev/null; do sleep 0.1; done"
     echo "stop.sh: $name on $host stopped"
   done
   grep ' front$' "$dir/hosts" | while read -r host name; do
-    ssh "$host" "pid=\$(cat '$dir/$name.pid'); kill -TERM \$pid; while kill -0 \$pid 2>/dev/null; do sleep 0.1; done"
+    $ssh_cmd -n "$host" "pid=\$(cat '$dir/$name.pid'); kill -TERM \$pid; while kill -0 \$pid 2>/dev/null; do sleep 0.1; done"
     echo "stop.sh: front on $host stopped"
   done
   exit 0
