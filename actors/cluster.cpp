@@ -11,11 +11,13 @@ namespace troupe {
 namespace {
 
 using try_join_atom = caf::atom_constant<caf::atom("tryjoin")>;
+constexpr auto kHeartbeat = std::chrono::milliseconds(500);
 
 struct MemberState {
   MemberSetup setup;
   caf::actor router;
-  bool warned = false;  // one log line per outage, not one per retry
+  bool warned = false;   // one log line per outage, not one per retry
+  bool beating = false;  // a heartbeat is scheduled (one chain at most)
   static inline const char* name = "cluster-member";
 };
 
@@ -33,6 +35,24 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
   });
   self->send(self, try_join_atom::value);
   return {
+      // While joined: the node's health to the router every kHeartbeat, as a heartbeat.
+      [self](heartbeat_atom) {
+        auto& s = self->state;
+        if (!s.router) {  // not joined (now): the next join starts them again
+          s.beating = false;
+          return;
+        }
+        self->request(s.setup.node, kHeartbeat, health_atom::value)
+            .then(
+                [self](wire::HealthReport& report) {
+                  if (self->state.router) {
+                    self->send(self->state.router, heartbeat_atom::value,
+                               self->state.setup.request.node, report);
+                  }
+                },
+                [](caf::error&) {});
+        self->delayed_send(self, kHeartbeat, heartbeat_atom::value);
+      },
       // The front drains this node: the same as SIGTERM on it (termination.hpp drains and exits).
       [](drain_atom) { ::kill(::getpid(), SIGTERM); },
       [self](try_join_atom) {
@@ -63,6 +83,10 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
                                s.setup.host, s.setup.port);
                   s.router = router;
                   self->monitor(router);
+                  if (!s.beating) {
+                    s.beating = true;
+                    self->send(self, heartbeat_atom::value);
+                  }
                 },
                 [self](caf::error& error) {
                   spdlog::warn("cluster: join failed ({}); retrying", self->system().render(error));

@@ -1,8 +1,9 @@
 #pragma once
 // Cluster membership over CAF's network layer (its middleman): the front publishes its router
 // on --cluster-port; a replica node (`troupe worker --join HOST:PORT`) connects, joins with a
-// wire::JoinRequest and stays joined — when the front goes away it keeps trying, so a restarted
-// front gets its nodes back. Messages cross as the types configure_actor_system registers.
+// wire::JoinRequest, sends its health as a heartbeat every 500 ms and stays joined — when the
+// front goes away it keeps trying, so a restarted front gets its nodes back. Messages cross as the
+// types configure_actor_system registers.
 #include <chrono>
 #include <cstdint>
 #include <functional>

@@ -209,6 +209,13 @@ caf::behavior router(Self* self, RouterSetup setup) {
         return status;
       },
       [self](heartbeat_atom) { poll_members(self); },
+      // A member node's own heartbeat: its health, pushed (besides the router's probes).
+      [self](heartbeat_atom, const std::string& name, wire::HealthReport& report) {
+        Member* m = self->state.find(name);
+        if (!m || !m->connected) return;
+        apply_health(*m, report);
+        self->state.refresh(*m, Clock::now());
+      },
   };
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // The cluster's router (DESIGN.md): which replica node takes each request. Nodes join with a
 // wire::JoinRequest — the front's own node the same way — and the router watches each: a
-// monitor for its process or connection going away (it leaves routing at once), and a health
-// poll whose answers carry its load and whether it admits requests (not draining). A node whose
-// answers stop for `unhealthy_after` leaves routing until it answers again. The choice is
+// monitor for its process or connection going away (it leaves routing at once), and its health,
+// both probed by the router and pushed by the node as heartbeats: its load and whether it admits
+// requests (not draining). A node heard from by neither for `unhealthy_after` leaves routing
+// until it is heard again. The choice is
 // net/cluster/routing's pure policy; this actor only keeps its inputs.
 #include <chrono>
 #include <string>
@@ -30,6 +31,7 @@ struct RouterSetup {
 //   (drain_atom, std::string name) -> bool (known): the node stops getting requests, finishes
 //       its work and, when it is a remote node, leaves (its process exits as on SIGTERM)
 //   (status_atom) -> wire::ClusterStatus
+//   (heartbeat_atom, std::string name, wire::HealthReport): a member node's pushed health
 caf::actor spawn_router(caf::actor_system& system, RouterSetup setup);
 
 }  // namespace troupe

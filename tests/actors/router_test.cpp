@@ -1,6 +1,7 @@
 // The router actor's join rules and routing bookkeeping, on a real actor system with plain actors
 // standing in for nodes (no model, no network).
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "actors/router.hpp"
 
@@ -71,4 +72,45 @@ TEST_CASE("the router refuses other protocols, other models and taken names, nam
   CHECK(refused);
 
   for (const auto& actor : {router, a, b}) self->send_exit(actor, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a node heard only through its heartbeats stays routable, and leaves when they stop") {
+  caf::actor_system_config config;
+  configure_actor_system(config);
+  caf::actor_system system{config};
+  caf::scoped_actor self{system};
+  RouterSetup setup{cluster::RoutingStrategy::round_robin, "m"};
+  setup.unhealthy_after = std::chrono::milliseconds(400);
+  setup.poll = std::chrono::milliseconds(100);
+  auto router = spawn_router(system, setup);
+  // A node that never answers the router's probes.
+  auto mute = system.spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](health_atom) -> caf::result<wire::HealthReport> {
+      return caf::make_error(caf::sec::request_timeout);
+    }};
+  });
+  REQUIRE(join(self, router, {wire::kClusterProtocol, "n", "m", 1.0, 8}, mute).accepted);
+  auto routable = [&] {
+    bool result = false;
+    self->request(router, std::chrono::seconds(5), status_atom::value)
+        .receive([&](wire::ClusterStatus& s) { result = s.nodes.at(0).routable; },
+                 [&](caf::error& e) { FAIL(system.render(e)); });
+    return result;
+  };
+  const wire::HealthReport alive{true, true, false, "", 0, {}};
+  // Heartbeats for twice the deadline: still routable at the end, probes unanswered.
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(800)) {
+    self->send(router, heartbeat_atom::value, std::string("n"), alive);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the heartbeat period
+  }
+  CHECK(routable());
+  // Silence: out of routing once the deadline passes.
+  bool left = false;
+  for (int i = 0; i < 50 && !left; ++i) {
+    left = !routable();
+    if (!left) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // time must pass
+  }
+  CHECK(left);
+  for (const auto& actor : {router, mute}) self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
