@@ -18,6 +18,7 @@ struct MemberState {
   caf::actor router;
   bool warned = false;   // one log line per outage, not one per retry
   bool beating = false;  // a heartbeat is scheduled (one chain at most)
+  bool draining = false;
   static inline const char* name = "cluster-member";
 };
 
@@ -54,7 +55,11 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
         self->delayed_send(self, kHeartbeat, heartbeat_atom::value);
       },
       // The front drains this node: the same as SIGTERM on it (termination.hpp drains and exits).
-      [](drain_atom) { ::kill(::getpid(), SIGTERM); },
+      [self](drain_atom) {
+        if (self->state.draining) return;  // a second SIGTERM would end the process at once
+        self->state.draining = true;
+        ::kill(::getpid(), SIGTERM);
+      },
       [self](try_join_atom) {
         auto& s = self->state;
         auto router = self->system().middleman().remote_actor(s.setup.host, s.setup.port);

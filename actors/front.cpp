@@ -11,6 +11,8 @@ constexpr auto kRouteTimeout = std::chrono::seconds(10);
 // Nodes a request may be started on: the first, then others when a node fails before the
 // request's first token (the failover of the cluster issue).
 constexpr int kMaxAttempts = 3;
+// How long a stream whose node was lost may still finish: tokens already sent are delivered.
+constexpr auto kStreamGrace = std::chrono::seconds(1);
 
 struct BridgeState {
   std::shared_ptr<const RequestContext> context;
@@ -21,6 +23,7 @@ struct BridgeState {
   std::vector<std::string> tried;                                            // nodes, in order
   std::shared_ptr<std::string> routed_to = std::make_shared<std::string>();  // released at exit
   caf::actor running;     // the request actor of the current attempt
+  int attempt = 0;        // answers to an earlier attempt's requests are ignored
   bool streamed = false;  // a chunk reached the client: the request can no longer move
   bool ended = false;
   static inline const char* name = "front-bridge";
@@ -41,30 +44,55 @@ void release(Bridge* self) {
   routed.clear();
 }
 
+void start_on_next_node(Bridge* self);
+
+// The attempt failed before its first token: start it on another node, or give up.
+void retry_or_end(Bridge* self, GenerationEnd end) {
+  auto& s = self->state;
+  if (!s.streamed && static_cast<int>(s.tried.size()) < kMaxAttempts) {
+    release(self);
+    if (s.running) caf::anon_send_exit(s.running, caf::exit_reason::user_shutdown);
+    s.running = nullptr;
+    start_on_next_node(self);
+    return;
+  }
+  end_with(self, std::move(end));
+}
+
 // Asks the router for a node not tried yet, that node for its scheduler, and starts the request
 // actor there with this bridge as its client.
 void start_on_next_node(Bridge* self) {
-  auto unavailable = [self](caf::error& error) {
-    end_with(self,
-             GenerationEnd{self->state.request.id, 0, 0, request_error::kUnavailable,
-                           "no replica to serve the request: " + self->system().render(error)});
-  };
+  const int attempt = ++self->state.attempt;
+  auto current = [self, attempt] { return self->state.attempt == attempt && !self->state.ended; };
   self->request(self->state.router, kRouteTimeout, route_atom::value, self->state.prefix_key,
                 self->state.tried)
       .then(
-          [self, unavailable](std::string& name, caf::actor& node) {
+          [self, current](std::string& name, caf::actor& node) {
+            if (!current()) return;
             *self->state.routed_to = name;
             self->state.tried.push_back(name);
             self->request(node, kRouteTimeout, scheduler_atom::value)
                 .then(
-                    [self](caf::actor& scheduler) {
+                    [self, current](caf::actor& scheduler) {
+                      if (!current()) return;
                       self->state.running =
                           spawn_request(self->system(), self->state.context, self->state.request,
                                         scheduler, caf::actor_cast<caf::actor>(self));
                     },
-                    unavailable);
+                    [self, current](caf::error& error) {  // the node went before it answered
+                      if (!current()) return;
+                      retry_or_end(self, GenerationEnd{self->state.request.id, 0, 0,
+                                                       request_error::kUnavailable,
+                                                       "no replica to serve the request: " +
+                                                           self->system().render(error)});
+                    });
           },
-          unavailable);
+          [self, current](caf::error& error) {  // no routable node: nothing to retry on
+            if (!current()) return;
+            end_with(self, GenerationEnd{
+                               self->state.request.id, 0, 0, request_error::kUnavailable,
+                               "no replica to serve the request: " + self->system().render(error)});
+          });
 }
 
 // Stands for one HTTP client: starts its request on a node the router picks and relays the
@@ -73,7 +101,7 @@ void start_on_next_node(Bridge* self) {
 // Whenever the bridge stops (the end, or the client gone), the router learns the request left
 // its node.
 caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context, caf::actor router,
-                     uint64_t prefix_key, GenerateRequest request,
+                     uint64_t prefix_key, bool server_draining, GenerateRequest request,
                      std::shared_ptr<api::GenerationListener> listener) {
   auto& s = self->state;
   s.context = std::move(context);
@@ -84,22 +112,16 @@ caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context
   self->attach_functor([router, routed_to = s.routed_to, bridge = self->address()] {
     if (!routed_to->empty()) caf::anon_send(router, release_atom::value, *routed_to, bridge);
   });
+  if (server_draining) {
+    end_with(self, GenerationEnd{s.request.id, 0, 0, request_error::kDraining,
+                                 "the server is draining: try another replica"});
+    return {};
+  }
   start_on_next_node(self);
   // Only the current attempt's request actor speaks for the request: an earlier one, on a node
   // given up for lost, may still send if that node comes back.
   auto from_current = [self] {
     return self->state.running && self->current_sender() == self->state.running.address();
-  };
-  // The attempt failed before its first token: start it on another node, or give up.
-  auto retry_or_end = [self](GenerationEnd end) {
-    auto& s = self->state;
-    if (!s.streamed && static_cast<int>(s.tried.size()) < kMaxAttempts) {
-      release(self);
-      s.running = nullptr;
-      start_on_next_node(self);
-      return;
-    }
-    end_with(self, std::move(end));
   };
   return {
       [self, from_current](GenerationChunk& chunk) {
@@ -107,22 +129,37 @@ caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context
         self->state.streamed = true;
         self->state.listener->on_chunk(std::move(chunk));
       },
-      [self, from_current, retry_or_end](GenerationEnd& end) {
+      [self, from_current](GenerationEnd& end) {
         if (!from_current()) return;
-        const bool node_failed =
-            end.error == request_error::kUnavailable || end.error == request_error::kWorkerFailed;
-        if (node_failed) return retry_or_end(std::move(end));
+        // A node that failed, or began draining after the router chose it: try another.
+        const bool node_failed = end.error == request_error::kUnavailable ||
+                                 end.error == request_error::kWorkerFailed ||
+                                 end.error == request_error::kDraining;
+        if (node_failed) return retry_or_end(self, std::move(end));
         end_with(self, std::move(end));
       },
       // The router lost the node this request runs on (its connection or its answers): no token
       // will come, whatever the request actor still waits for.
-      [self, retry_or_end](unreachable_atom, const std::string& node) {
+      [self](unreachable_atom, const std::string& node) {
         auto& s = self->state;
-        if (s.ended || s.tried.empty() || s.tried.back() != node || !s.running) return;
-        caf::anon_send_exit(s.running, caf::exit_reason::user_shutdown);
+        if (s.ended || s.tried.empty() || s.tried.back() != node) return;
+        if (s.streamed) {
+          // Its last tokens and its end may still be on their way (a drained node exits right
+          // after them): wait a moment before calling the stream cut.
+          self->delayed_send(self, kStreamGrace, unreachable_atom::value, node, s.attempt);
+          return;
+        }
         retry_or_end(
-            GenerationEnd{s.request.id, 0, 0, request_error::kUnavailable,
-                          "the node serving this request (" + node + ") stopped answering"});
+            self, GenerationEnd{s.request.id, 0, 0, request_error::kUnavailable,
+                                "the node serving this request (" + node + ") stopped answering"});
+      },
+      [self](unreachable_atom, const std::string& node, int attempt) {
+        auto& s = self->state;
+        if (s.ended || s.attempt != attempt) return;
+        if (s.running) caf::anon_send_exit(s.running, caf::exit_reason::user_shutdown);
+        end_with(self,
+                 GenerationEnd{s.request.id, 0, 0, request_error::kUnavailable,
+                               "the node serving this request (" + node + ") stopped answering"});
       },
   };
 }
@@ -198,8 +235,13 @@ void Front::stop() {
 std::function<void()> Front::submit(GenerateRequest request,
                                     std::shared_ptr<api::GenerationListener> listener) {
   const uint64_t key = request_prefix_key(request);
-  auto handle =
-      system_.spawn(bridge, context_, router_, key, std::move(request), std::move(listener));
+  bool draining;  // this server is shutting down: no request starts anywhere
+  {
+    std::lock_guard lock(health_->mutex);
+    draining = health_->latest.draining;
+  }
+  auto handle = system_.spawn(bridge, context_, router_, key, draining, std::move(request),
+                              std::move(listener));
   return [handle] { caf::anon_send_exit(handle, caf::exit_reason::user_shutdown); };
 }
 

@@ -68,6 +68,11 @@ caf::behavior request_actor(Self* self, std::shared_ptr<const RequestContext> co
                    static_cast<int>(prompt->size()));
   self->monitor(s.client);
   self->monitor(s.scheduler);
+  // Stopped from outside (its bridge gave up on the node): free the blocks if the node is there.
+  self->set_exit_handler([self](caf::exit_msg& exit) {
+    abort_at_scheduler(self);
+    self->quit(exit.reason);
+  });
   self->set_down_handler([self](caf::down_msg& down) {
     if (down.source == self->state.client.address()) {
       abort_at_scheduler(self);  // nobody is listening: free the blocks now

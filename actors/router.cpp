@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 namespace troupe {
 namespace {
@@ -16,18 +17,26 @@ struct Member {
   int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // as its replicas last reported
   caf::actor actor;
   caf::actor member;  // what joined it (a remote node's member actor); none for a local node
-  std::vector<caf::actor> bridges;  // the front bridges of the requests routed here, not ended
-  bool lost = false;                // disconnected or silent: its requests were told
+  bool lost = false;  // disconnected or silent: its requests were told
+  bool drain_requested = false;  // by troupe drain: out of routing whatever its health says
   Clock::time_point last_answer;
   // Its last health answer said live and not draining. A node still starting its worker is
   // admitting: its scheduler queues requests until the worker is up.
   bool admitting = true;
 };
 
+// A request routed to a node and not ended: its bridge, monitored, so that a bridge gone without
+// a release (its client left before the route's answer) still gives back its count.
+struct Routed {
+  std::string node;
+  caf::actor bridge;
+};
+
 struct RouterState {
   RouterSetup setup;
   std::unique_ptr<cluster::Router> policy;
   std::vector<Member> members;
+  std::map<caf::actor_addr, Routed> routed;
   static inline const char* name = "router";
 
   Member* find(const std::string& name) {
@@ -36,16 +45,25 @@ struct RouterState {
     }
     return nullptr;
   }
+  // The end of a routed request, by its release or its bridge's end: counted once.
+  void end_routed(const caf::actor_addr& bridge) {
+    auto it = routed.find(bridge);
+    if (it == routed.end()) return;
+    if (Member* m = find(it->second.node))
+      m->load.outstanding = std::max(0, m->load.outstanding - 1);
+    routed.erase(it);
+  }
+
   // Routable: connected, answering, admitting. A node that drops its connection or stops
   // answering is lost: the requests routed there are told, since no token will come from it.
   void refresh(Member& m, Clock::time_point now) const {
     const bool answering = now - m.last_answer <= setup.unhealthy_after;
-    const bool routable = m.connected && answering && m.admitting;
+    const bool routable = m.connected && answering && m.admitting && !m.drain_requested;
     const bool lost = !m.connected || !answering;
     if (lost && !m.lost) {
-      for (const auto& bridge : m.bridges)
-        caf::anon_send(bridge, unreachable_atom::value, m.load.name);
-      m.bridges.clear();
+      for (const auto& [address, r] : routed) {
+        if (r.node == m.load.name) caf::anon_send(r.bridge, unreachable_atom::value, r.node);
+      }
     }
     m.lost = lost;
     if (routable != m.load.routable) {
@@ -118,6 +136,7 @@ caf::behavior router(Self* self, RouterSetup setup) {
   self->state.policy = std::make_unique<cluster::Router>(setup.strategy);
   self->state.setup = std::move(setup);
   self->set_down_handler([self](caf::down_msg& down) {
+    self->state.end_routed(down.source);  // a bridge gone without its release
     for (auto& m : self->state.members) {
       if (m.actor && m.actor.address() == down.source) {
         m.connected = false;
@@ -148,9 +167,12 @@ caf::behavior router(Self* self, RouterSetup setup) {
         m->load.capacity = std::max(1, join.capacity);
         m->connected = true;
         m->actor = node;
-        m->member = caf::actor_cast<caf::actor>(self->current_sender());
+        // A remote node's member actor hears drains; a local node is drained directly.
+        const auto sender = self->current_sender();
+        m->member = sender && sender->node() != self->node() ? caf::actor_cast<caf::actor>(sender)
+                                                             : caf::actor{};
         m->lost = false;
-        m->bridges.clear();
+        m->drain_requested = false;
         m->last_answer = Clock::now();
         m->admitting = true;  // it just spoke; its health answers keep it routable
         self->monitor(node);
@@ -179,29 +201,26 @@ caf::behavior router(Self* self, RouterSetup setup) {
         m.load.outstanding++;
         m.routed++;
         if (auto bridge = caf::actor_cast<caf::actor>(self->current_sender())) {
-          m.bridges.push_back(bridge);
+          self->monitor(bridge);
+          s.routed[bridge.address()] = Routed{m.load.name, bridge};
         }
         return {m.load.name, m.actor};
       },
-      [self](release_atom, const std::string& name, const caf::actor_addr& bridge) {
-        if (Member* m = self->state.find(name)) {
-          m->load.outstanding = std::max(0, m->load.outstanding - 1);
-          auto& b = m->bridges;
-          b.erase(std::remove_if(b.begin(), b.end(),
-                                 [&](const caf::actor& a) { return a.address() == bridge; }),
-                  b.end());
-        }
+      [self](release_atom, const std::string&, const caf::actor_addr& bridge) {
+        self->state.end_routed(bridge);
       },
       [self](drain_atom, const std::string& name) -> bool {
         Member* m = self->state.find(name);
         if (!m || !m->connected) return false;
+        if (m->drain_requested) return true;  // once: a second SIGTERM would end it at once
         spdlog::info("cluster: draining node {}", name);
-        m->admitting = false;  // no new requests from now; its own answers will agree
+        m->drain_requested = true;  // no new requests from now, whatever its health says
         self->state.refresh(*m, Clock::now());
         // A remote node drains as on SIGTERM, then leaves; a local one drains and stays.
         self->send(m->member ? m->member : m->actor, drain_atom::value);
         return true;
       },
+      [](drain_atom, bool) {},  // a local node's answer to its drain: its health tells the rest
       [self](status_atom) {
         wire::ClusterStatus status{std::string(cluster::routing_name(self->state.setup.strategy)),
                                    {}};

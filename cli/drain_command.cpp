@@ -33,9 +33,11 @@ int drain_command(const Args& args) {
   if (!response) return input_error(response.message());
   if (response->status != 200) {
     const auto body = nlohmann::json::parse(response->body, nullptr, false);
-    const std::string message = body.is_object() && body.contains("error")
-                                    ? body["error"].value("message", response->body)
-                                    : response->body.substr(0, 200);
+    const bool openai_error = body.is_object() && body.contains("error") &&
+                              body["error"].is_object() && body["error"].contains("message") &&
+                              body["error"]["message"].is_string();
+    const std::string message =
+        openai_error ? body["error"]["message"].get<std::string>() : response->body.substr(0, 200);
     return input_error("the front answered " + std::to_string(response->status) + ": " + message);
   }
   std::printf("draining node %s\n", node->c_str());

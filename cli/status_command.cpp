@@ -33,23 +33,27 @@ int status_command(const Args& args) {
                        " to GET /cluster: " + response->body.substr(0, 200));
   }
   const auto body = nlohmann::json::parse(response->body, nullptr, false);
-  if (body.is_discarded() || !body.contains("nodes")) {
+  if (!body.is_object() || !body.contains("nodes") || !body["nodes"].is_array()) {
     return input_error("the front's /cluster answer is not the cluster's JSON");
   }
   if (flags.has("json")) {
     std::printf("%s\n", body.dump(2).c_str());
     return 0;
   }
-  std::printf("routing: %s\n", body.value("routing", "").c_str());
-  std::printf("%-24s %-9s %8s %8s %8s %7s %7s\n", "NODE", "STATE", "IN-FLIGHT", "ROUTED", "WAITING",
-              "KV", "WEIGHT");
-  for (const auto& n : body["nodes"]) {
-    const char* state = n.value("routable", false)    ? "routable"
-                        : n.value("connected", false) ? "down"
-                                                      : "gone";
-    std::printf("%-24s %-9s %8d %8lld %8d %6.1f%% %7.2f\n", n.value("name", "").c_str(), state,
-                n.value("outstanding", 0), static_cast<long long>(n.value("routed", int64_t{0})),
-                n.value("waiting", 0), 100 * n.value("kv_usage", 0.0), n.value("weight", 1.0));
+  try {  // a front of another version, or a proxy's page, must not crash the command
+    std::printf("routing: %s\n", body.value("routing", "").c_str());
+    std::printf("%-24s %-9s %8s %8s %8s %7s %7s\n", "NODE", "STATE", "IN-FLIGHT", "ROUTED",
+                "WAITING", "KV", "WEIGHT");
+    for (const auto& n : body["nodes"]) {
+      const char* state = n.value("routable", false)    ? "routable"
+                          : n.value("connected", false) ? "down"
+                                                        : "gone";
+      std::printf("%-24s %-9s %8d %8lld %8d %6.1f%% %7.2f\n", n.value("name", "").c_str(), state,
+                  n.value("outstanding", 0), static_cast<long long>(n.value("routed", int64_t{0})),
+                  n.value("waiting", 0), 100 * n.value("kv_usage", 0.0), n.value("weight", 1.0));
+    }
+  } catch (const nlohmann::json::exception&) {
+    return input_error("the front's /cluster answer is not the cluster's JSON");
   }
   return 0;
 }

@@ -18,12 +18,13 @@ stop_local() {  # pid file
 if [ -s "$dir/hosts" ]; then  # started over ssh: replicas first, the front last
   ssh_cmd=$(cat "$dir/ssh" 2>/dev/null || echo ssh)
   grep -v ' front$' "$dir/hosts" | while read -r host name; do
-    $ssh_cmd -n "$host" "pid=\$(cat '$dir/$name.pid'); kill -TERM \$pid; while kill -0 \$pid 2>/dev/null; do sleep 0.1; done"
-    echo "stop.sh: $name on $host stopped"
+    # One unreachable host must not leave the others running.
+    $ssh_cmd -n "$host" "pid=\$(cat '$dir/$name.pid'); kill -TERM \$pid; while kill -0 \$pid 2>/dev/null; do sleep 0.1; done" \
+      && echo "stop.sh: $name on $host stopped" || echo "stop.sh: cannot stop $name on $host" >&2
   done
   grep ' front$' "$dir/hosts" | while read -r host name; do
-    $ssh_cmd -n "$host" "pid=\$(cat '$dir/$name.pid'); kill -TERM \$pid; while kill -0 \$pid 2>/dev/null; do sleep 0.1; done"
-    echo "stop.sh: front on $host stopped"
+    $ssh_cmd -n "$host" "pid=\$(cat '$dir/$name.pid'); kill -TERM \$pid; while kill -0 \$pid 2>/dev/null; do sleep 0.1; done" \
+      && echo "stop.sh: front on $host stopped" || echo "stop.sh: cannot stop the front on $host" >&2
   done
   exit 0
 fi
