@@ -72,7 +72,10 @@ remote() {  # host, name, command...: starts it detached with its log and pid fi
   local host=$1 name=$2; shift 2
   # Only the process goes to the background, every stream of it redirected, so ssh returns at
   # once; nohup execs troupe, so the pid file holds troupe's own pid.
-  $ssh_cmd -n "$host" "mkdir -p '$dir'; nohup $* >'$dir/$name.log' 2>&1 </dev/null & echo \$! >'$dir/$name.pid'"
+  local command quoted_dir
+  command=$(printf '%q ' "$@")  # each argument quoted for the remote shell (paths with spaces)
+  quoted_dir=$(printf '%q' "$dir")
+  $ssh_cmd -n "$host" "mkdir -p $quoted_dir; nohup $command >$quoted_dir/$name.log 2>&1 </dev/null & echo \$! >$quoted_dir/$name.pid"
   echo "$host $name" >>"$dir/hosts"
 }
 echo "$ssh_cmd" >"$dir/ssh"  # stop.sh reaches the hosts the same way
