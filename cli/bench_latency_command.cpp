@@ -31,12 +31,8 @@ Result<LatencyShape> latency_shape(const Flags& flags) {
   };
   for (const Field& f : {Field{"input-len", &shape.input_len},
                          Field{"output-len", &shape.output_len}, Field{"rounds", &shape.rounds}}) {
-    auto v = flags.get_int(f.name, *f.out);
+    auto v = ranged_int(flags, f.name, *f.out, 1, 1'000'000);
     if (!v) return v.error();
-    if (*v < 1 || *v > 1'000'000) {
-      return make_error(std::string("flag --") + f.name + " must be in [1, 1000000], got " +
-                        std::to_string(*v));
-    }
     *f.out = static_cast<int>(*v);
   }
   auto seed = flags.get_int("seed", 0);

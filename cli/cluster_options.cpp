@@ -27,11 +27,8 @@ std::vector<FlagSpec> node_flags() {
 Result<FrontClusterOptions> front_cluster_options(const Flags& flags) {
   FrontClusterOptions o;
   if (flags.has("cluster-port")) {
-    auto port = flags.get_int("cluster-port", 0);
+    auto port = ranged_int(flags, "cluster-port", 0, 0, 65535);
     if (!port) return port.error();
-    if (*port < 0 || *port > 65535) {
-      return make_error("flag --cluster-port must be in [0, 65535], got " + std::to_string(*port));
-    }
     o.port = static_cast<uint16_t>(*port);
   }
   o.host = flags.get("cluster-host").value_or(o.host);
@@ -43,12 +40,9 @@ Result<FrontClusterOptions> front_cluster_options(const Flags& flags) {
     }
     o.routing = *routing;
   }
-  auto after = flags.get_double("unhealthy-after", 3.0);
+  auto after = seconds_flag(flags, "unhealthy-after", 3.0);
   if (!after) return after.error();
-  if (!(*after > 0) || *after > 3600) {
-    return make_error("flag --unhealthy-after must be a positive number of seconds");
-  }
-  o.unhealthy_after = std::chrono::milliseconds(static_cast<int64_t>(*after * 1000));
+  o.unhealthy_after = *after;
   o.local_replica = !flags.has("no-local-replica");
   if (!o.local_replica && !o.port) {
     return make_error("--no-local-replica needs --cluster-port: no node could serve requests");

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "net/http/http_client.hpp"
+#include "cli/front_client.hpp"
 
 namespace troupe::cli {
 
@@ -14,9 +14,8 @@ int drain_command(const Args& args) {
                    "troupe drain --node NAME [--url URL] [--api-key KEY]",
                    "Drains one node of the cluster behind a front: no new requests go to it, its\n"
                    "requests finish, then a replica node leaves (troupe status shows it).",
-                   {{"node", "NAME", "the node to drain (troupe status lists them)"},
-                    {"url", "URL", "the front (default http://127.0.0.1:8000)"},
-                    {"api-key", "KEY", "the front's API key, when it requires one"}}};
+                   {{"node", "NAME", "the node to drain (troupe status lists them)"}}};
+  for (auto& f : front_flags()) spec.flags.push_back(std::move(f));
   Flags flags;
   if (auto done = parse_flags(spec, args, flags)) return *done;
   if (!flags.positional().empty()) {
@@ -24,12 +23,8 @@ int drain_command(const Args& args) {
   }
   const auto node = flags.get("node");
   if (!node || node->empty()) return input_error("--node NAME is required: the node to drain");
-  auto url = http::parse_url(flags.get("url").value_or("http://127.0.0.1:8000"));
-  if (!url) return input_error("flag --url: " + url.message());
-  http::Headers headers{{"Content-Type", "application/json"}};
-  if (auto key = flags.get("api-key")) headers.emplace_back("Authorization", "Bearer " + *key);
-  auto response = http::fetch(*url, "POST", url->path + "/cluster/drain", headers,
-                              nlohmann::json{{"node", *node}}.dump(), {}, std::chrono::seconds(30));
+  auto response =
+      ask_front(flags, "POST", "/cluster/drain", nlohmann::json{{"node", *node}}.dump());
   if (!response) return input_error(response.message());
   if (response->status != 200) {
     const auto body = nlohmann::json::parse(response->body, nullptr, false);

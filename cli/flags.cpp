@@ -118,4 +118,25 @@ std::string usage(const CommandSpec& spec) {
   return out;
 }
 
+Result<long long> ranged_int(const Flags& flags, const char* name, long long fallback,
+                             long long min, long long max) {
+  auto v = flags.get_int(name, fallback);
+  if (!v) return v.error();
+  if (*v < min || *v > max) {
+    return make_error("flag --" + std::string(name) + " must be in [" + std::to_string(min) + ", " +
+                      std::to_string(max) + "], got " + std::to_string(*v));
+  }
+  return *v;
+}
+
+Result<std::chrono::milliseconds> seconds_flag(const Flags& flags, const char* name,
+                                               double fallback) {
+  auto v = flags.get_double(name, fallback);
+  if (!v) return v.error();
+  if (!(*v > 0) || *v > 86400 * 7) {
+    return make_error("flag --" + std::string(name) + " must be a positive number of seconds");
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(*v * 1000));
+}
+
 }  // namespace troupe::cli

@@ -1,6 +1,7 @@
 #pragma once
 // Command-line flags: `--name value`, `--name=value` and boolean `--name`, checked against a
 // command's declared flags so a typo is an error, not a silent default.
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,5 +46,12 @@ class Flags {
 
 // The text `troupe <cmd> --help` prints.
 std::string usage(const CommandSpec& spec);
+
+// An integer flag in [min, max]; the error names the flag.
+Result<long long> ranged_int(const Flags& flags, const char* name, long long fallback,
+                             long long min, long long max);
+// A positive number of seconds (at most a week); the error names the flag.
+Result<std::chrono::milliseconds> seconds_flag(const Flags& flags, const char* name,
+                                               double fallback);
 
 }  // namespace troupe::cli

@@ -59,28 +59,6 @@ CommandSpec serve_spec() {
   return spec;
 }
 
-// A flag in [min, max]; the error names the flag.
-Result<long long> ranged_int(const Flags& flags, const char* name, long long fallback,
-                             long long min, long long max) {
-  auto v = flags.get_int(name, fallback);
-  if (!v) return v.error();
-  if (*v < min || *v > max) {
-    return make_error("flag --" + std::string(name) + " must be in [" + std::to_string(min) + ", " +
-                      std::to_string(max) + "], got " + std::to_string(*v));
-  }
-  return *v;
-}
-
-Result<std::chrono::milliseconds> seconds_flag(const Flags& flags, const char* name,
-                                               double fallback) {
-  auto v = flags.get_double(name, fallback);
-  if (!v) return v.error();
-  if (!(*v > 0) || *v > 86400 * 7) {
-    return make_error("flag --" + std::string(name) + " must be a positive number of seconds");
-  }
-  return std::chrono::milliseconds(static_cast<int64_t>(*v * 1000));
-}
-
 std::string served_name(const Flags& flags, const std::string& path) {
   if (auto name = flags.get("served-model-name")) return *name;
   return std::filesystem::path(path).stem().string();

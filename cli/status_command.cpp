@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "net/http/http_client.hpp"
+#include "cli/front_client.hpp"
 
 namespace troupe::cli {
 
@@ -13,20 +13,14 @@ int status_command(const Args& args) {
                    "troupe status [--url URL] [--api-key KEY] [--json]",
                    "Shows the cluster behind a front (troupe serve): its nodes, their health,\n"
                    "load and KV cache use, from the front's GET /cluster.",
-                   {{"url", "URL", "the front (default http://127.0.0.1:8000)"},
-                    {"api-key", "KEY", "the front's API key, when it requires one"},
-                    {"json", "", "print the front's JSON as it is"}}};
+                   {{"json", "", "print the front's JSON as it is"}}};
+  for (auto& f : front_flags()) spec.flags.push_back(std::move(f));
   Flags flags;
   if (auto done = parse_flags(spec, args, flags)) return *done;
   if (!flags.positional().empty()) {
     return input_error("unexpected argument '" + flags.positional()[0] + "'");
   }
-  auto url = http::parse_url(flags.get("url").value_or("http://127.0.0.1:8000"));
-  if (!url) return input_error("flag --url: " + url.message());
-  http::Headers headers;
-  if (auto key = flags.get("api-key")) headers.emplace_back("Authorization", "Bearer " + *key);
-  auto response =
-      http::fetch(*url, "GET", url->path + "/cluster", headers, "", {}, std::chrono::seconds(10));
+  auto response = ask_front(flags, "GET", "/cluster");
   if (!response) return input_error(response.message());
   if (response->status != 200) {
     return input_error("the front answered " + std::to_string(response->status) +

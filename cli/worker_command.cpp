@@ -50,17 +50,12 @@ int worker_command(const Args& args) {
   if (!front) return input_error("flag --join: " + front.message());
   auto node_opts = node_options(flags, default_node_name());
   if (!node_opts) return input_error(node_opts.message());
-  auto threads = flags.get_int("threads", 0);
+  auto threads = ranged_int(flags, "threads", 0, 0, 1024);
   if (!threads) return input_error(threads.message());
-  auto waiting = flags.get_int("max-waiting", 1024);
+  auto waiting = ranged_int(flags, "max-waiting", 1024, 1, 1 << 24);
   if (!waiting) return input_error(waiting.message());
-  if (*threads < 0 || *threads > 1024 || *waiting < 1 || *waiting > (1 << 24)) {
-    return input_error("flags --threads must be in [0, 1024] and --max-waiting in [1, 16777216]");
-  }
-  auto drain = flags.get_double("drain-timeout", 30);
-  if (!drain || !(*drain > 0)) {
-    return input_error("flag --drain-timeout must be a positive number of seconds");
-  }
+  auto drain = seconds_flag(flags, "drain-timeout", 30);
+  if (!drain) return input_error(drain.message());
   auto engine = engine_config_from_flags(flags);
   if (!engine) return input_error(engine.message());
   auto path = resolve_model_path(flags.get("model").value_or(""));
@@ -78,7 +73,7 @@ int worker_command(const Args& args) {
   ReplicaSetup replica = model_replica(*model, *layout, static_cast<int>(*threads));
   replica.scheduler.max_waiting = static_cast<int>(*waiting);
   setup.replicas.push_back(std::move(replica));
-  setup.drain_timeout = std::chrono::milliseconds(static_cast<int64_t>(*drain * 1000));
+  setup.drain_timeout = *drain;
   const caf::actor node = spawn_node(system, std::move(setup));
 
   MemberSetup member;
