@@ -1,6 +1,5 @@
 // The per-token vector operations: rms_norm over the embedding, silu_mul over the feed-forward
-// width, softmax over an attention row or the vocabulary's logits. One thread, as the engine
-// calls them; bandwidth counts each byte read or written once.
+// width. One thread, as the engine calls them; bandwidth counts each byte read or written once.
 
 #include "bench/micro/common.hpp"
 #include "kernels/cpu/elementwise.hpp"
@@ -46,18 +45,6 @@ void bench_silu_mul(benchmark::State& state) {
   set_bandwidth_counter(state, static_cast<double>(3 * tokens * kFeedForward * 4));
 }
 
-void bench_softmax(benchmark::State& state) {
-  const int64_t n = state.range(0);
-  // In place too; a softmax of probabilities is again a finite distribution.
-  std::vector<float> x = random_floats(n, -10.0f, 10.0f);
-  for (auto _ : state) {
-    softmax(x.data(), n);
-    benchmark::DoNotOptimize(x.data());
-    benchmark::ClobberMemory();
-  }
-  set_bandwidth_counter(state, static_cast<double>(2 * n * 4));
-}
-
 }  // namespace
 
 void register_elementwise_benchmarks() {
@@ -70,12 +57,6 @@ void register_elementwise_benchmarks() {
       ->ArgName("tokens")
       ->Arg(1)
       ->Arg(32)
-      ->UseRealTime();
-  // An attention row at the longest context above, and the logits over the vocabulary.
-  benchmark::RegisterBenchmark("softmax", bench_softmax)
-      ->ArgName("n")
-      ->Arg(2048)
-      ->Arg(49152)
       ->UseRealTime();
 }
 

@@ -367,6 +367,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--model", default=DEFAULT_MODEL, help=f"GGUF model (default {DEFAULT_MODEL})")
     ap.add_argument("--out", default=DEFAULT_OUT, help=f"output dir (default {DEFAULT_OUT})")
+    ap.add_argument("--flash-attn", choices=("on", "off"), default="on",
+                    help="llama.cpp's flash attention (default on: what llama.cpp's own 'auto' "
+                         "picks on a CPU; llama-cpp-python alone would turn it off)")
     args = ap.parse_args()
 
     if not os.path.isfile(args.model):
@@ -378,6 +381,7 @@ def main() -> int:
         "model": os.path.basename(args.model),
         "sha256": sha256_of(args.model),
         "llama_cpp_python": llama_cpp.__version__,
+        "flash_attn": args.flash_attn,
     }
 
     # ---- tokenizer
@@ -403,7 +407,8 @@ def main() -> int:
 
     # ---- logits
     llm = Llama(model_path=args.model, n_ctx=N_CTX, n_batch=N_CTX, n_threads=N_THREADS,
-                n_threads_batch=N_THREADS, logits_all=True, seed=0, verbose=False)
+                n_threads_batch=N_THREADS, logits_all=True, seed=0, verbose=False,
+                flash_attn=args.flash_attn == "on")
     prompts, agree = [], 0
     for text in PROMPTS:
         all_ids = llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)

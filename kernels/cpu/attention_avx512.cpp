@@ -1,7 +1,7 @@
 // AVX-512 attention kernels, equal to the scalar ones (attention_scalar.cpp) bit for bit: the
-// same lanes, the same reduction tree. Compiled for AVX-512, called only where the CPU has it.
-// Keys are transposed in their blocks ([dim][block_size]), so one dimension of 16 consecutive
-// positions is one vector load.
+// same chains of fused multiply-adds, 16 positions or 16 dimensions to a register. Compiled for
+// AVX-512, called only where the CPU has it. Keys are transposed in their blocks
+// ([dim][block_size]), so one dimension of 16 consecutive positions is one vector load.
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
 #include "kernels/cpu/kernel_variants.hpp"
 
@@ -9,69 +9,70 @@ namespace troupe::avx512 {
 namespace {
 
 constexpr int kLanes = 16;
+constexpr int kMaxChains = 4;  // independent chains in flight, to cover the FMA latency
 
-// reduce_16_lanes for 16 columns at once.
-__m512 reduce_16_vectors(const __m512 v[kLanes]) {
-  __m512 half[8], quarter[4];
-  for (int k = 0; k < 8; ++k) half[k] = _mm512_add_ps(v[k + 8], v[k]);
-  for (int k = 0; k < 4; ++k) quarter[k] = _mm512_add_ps(half[k + 4], half[k]);
-  return _mm512_add_ps(_mm512_add_ps(quarter[0], quarter[2]),
-                       _mm512_add_ps(quarter[1], quarter[3]));
+__m512 load_halves(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// scalar::attention_scores for the 16 slots from `slot` (a multiple of 16), one per lane.
-void scores_16(const float* q, const uint16_t* keys, int block_size, int slot, int head_dim,
-               float scale, float* out) {
-  __m512 lanes[kLanes];
-  for (auto& l : lanes) l = _mm512_setzero_ps();
-  for (int i0 = 0; i0 < head_dim; i0 += kLanes) {
-#pragma GCC unroll 16
-    for (int l = 0; l < kLanes; ++l) {
-      if (i0 + l >= head_dim) break;
-      const uint16_t* k = keys + (i0 + l) * block_size + slot;
-      const __m512 kf = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k)));
-      lanes[l] = _mm512_fmadd_ps(_mm512_set1_ps(q[i0 + l]), kf, lanes[l]);
+// Scores of N runs of 16 consecutive slots, run c's dimension 0 at keys[c].
+template <int N>
+void score_runs(const float* q, const uint16_t* const* keys, int block_size, int head_dim,
+                float scale, float* out) {
+  __m512 dot[N];
+  for (int c = 0; c < N; ++c) dot[c] = _mm512_setzero_ps();
+  for (int i = 0; i < head_dim; ++i) {
+    const __m512 qi = _mm512_set1_ps(q[i]);
+    for (int c = 0; c < N; ++c) {
+      dot[c] = _mm512_fmadd_ps(qi, load_halves(keys[c] + i * block_size), dot[c]);
     }
   }
-  _mm512_storeu_ps(out, _mm512_mul_ps(reduce_16_vectors(lanes), _mm512_set1_ps(scale)));
+  for (int c = 0; c < N; ++c) {
+    _mm512_storeu_ps(out + c * kLanes, _mm512_mul_ps(dot[c], _mm512_set1_ps(scale)));
+  }
 }
 
-// scalar::attention_values for a head_dim that is a multiple of 16: 16 dimensions at a time,
-// the 16 position lanes in registers.
-void weighted_values_16(const float* weight, const uint16_t* const* value_rows, int length,
-                        int head_dim, float* out) {
-  for (int d = 0; d < head_dim; d += kLanes) {
-    __m512 lanes[kLanes];
-    for (auto& l : lanes) l = _mm512_setzero_ps();
-    for (int p0 = 0; p0 < length; p0 += kLanes) {
-#pragma GCC unroll 16
-      for (int l = 0; l < kLanes; ++l) {
-        const int p = p0 + l;
-        if (p >= length) break;
-        const auto* v = reinterpret_cast<const __m256i*>(value_rows[p] + d);
-        lanes[l] = _mm512_fmadd_ps(_mm512_set1_ps(weight[p]),
-                                   _mm512_cvtph_ps(_mm256_loadu_si256(v)), lanes[l]);
-      }
+// out[d0 .. d0 + 16 N) += weight[p] * row_p, position by position.
+template <int N>
+void accumulate_values(const float* weight, const uint16_t* const* value_rows, int length, int d0,
+                       float* out) {
+  __m512 acc[N];
+  for (int c = 0; c < N; ++c) acc[c] = _mm512_loadu_ps(out + d0 + c * kLanes);
+  for (int p = 0; p < length; ++p) {
+    const __m512 w = _mm512_set1_ps(weight[p]);
+    for (int c = 0; c < N; ++c) {
+      acc[c] = _mm512_fmadd_ps(w, load_halves(value_rows[p] + d0 + c * kLanes), acc[c]);
     }
-    _mm512_storeu_ps(out + d, reduce_16_vectors(lanes));
   }
+  for (int c = 0; c < N; ++c) _mm512_storeu_ps(out + d0 + c * kLanes, acc[c]);
 }
 
 }  // namespace
 
-void attention_scores(const float* q, const uint16_t* keys, int block_size, int count, int head_dim,
-                      float scale, float* out) {
-  if (block_size % kLanes != 0) {
-    return scalar::attention_scores(q, keys, block_size, count, head_dim, scale, out);
+void attention_scores(const float* q, const uint16_t* const* key_blocks, int block_size, int first,
+                      int count, int head_dim, float scale, float* out) {
+  if (block_size % kLanes != 0 || first % kLanes != 0) {
+    return scalar::attention_scores(q, key_blocks, block_size, first, count, head_dim, scale, out);
   }
-  for (int slot = 0; slot < count; slot += kLanes) {
-    if (slot + kLanes <= count) {
-      scores_16(q, keys, block_size, slot, head_dim, scale, out + slot);
-    } else {  // the block's last, partly filled slots: computed whole, kept in part
-      float tail[kLanes];
-      scores_16(q, keys, block_size, slot, head_dim, scale, tail);
-      for (int s = slot; s < count; ++s) out[s] = tail[s - slot];
+  const int end = first + count;
+  for (int p = first; p < end; p += kMaxChains * kLanes) {
+    // Runs of 16 slots never cross a block. The last one may reach past `end` into its block's
+    // unused slots: computed whole, kept in part.
+    const uint16_t* runs[kMaxChains];
+    int n = 0;
+    for (; n < kMaxChains && p + n * kLanes < end; ++n) {
+      const int r = p + n * kLanes;
+      runs[n] = key_blocks[r / block_size] + r % block_size;
     }
+    float scores[kMaxChains * kLanes];
+    switch (n) {
+      case 4: score_runs<4>(q, runs, block_size, head_dim, scale, scores); break;
+      case 3: score_runs<3>(q, runs, block_size, head_dim, scale, scores); break;
+      case 2: score_runs<2>(q, runs, block_size, head_dim, scale, scores); break;
+      default: score_runs<1>(q, runs, block_size, head_dim, scale, scores); break;
+    }
+    const int kept = end - p < n * kLanes ? end - p : n * kLanes;
+    for (int i = 0; i < kept; ++i) out[p - first + i] = scores[i];
   }
 }
 
@@ -80,7 +81,15 @@ void attention_values(const float* weight, const uint16_t* const* value_rows, in
   if (head_dim % kLanes != 0) {
     return scalar::attention_values(weight, value_rows, length, head_dim, out);
   }
-  weighted_values_16(weight, value_rows, length, head_dim, out);
+  for (int d0 = 0; d0 < head_dim; d0 += kMaxChains * kLanes) {
+    const int left = (head_dim - d0) / kLanes;
+    switch (left < kMaxChains ? left : kMaxChains) {
+      case 4: accumulate_values<4>(weight, value_rows, length, d0, out); break;
+      case 3: accumulate_values<3>(weight, value_rows, length, d0, out); break;
+      case 2: accumulate_values<2>(weight, value_rows, length, d0, out); break;
+      default: accumulate_values<1>(weight, value_rows, length, d0, out); break;
+    }
+  }
 }
 
 }  // namespace troupe::avx512

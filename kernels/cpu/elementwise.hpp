@@ -15,12 +15,7 @@ void silu_mul(float* gate, const float* up, int64_t n);
 // y += x
 void add_in_place(float* y, const float* x, int64_t n);
 
-// Numerically stable softmax in place.
-void softmax(float* x, int64_t n);
-
 // Sum of 16 partial sums in the order of AVX-512's horizontal add (_mm512_reduce_add_ps).
 float reduce_16_lanes(const float lanes[16]);
-// out[i] = reduce_16_lanes of column i of `lanes` ([16][width]), for i < width. Overwrites lanes.
-void reduce_16_lane_rows(float* lanes, int64_t width, float* out);
 
 }  // namespace troupe

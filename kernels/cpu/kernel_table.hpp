@@ -37,10 +37,13 @@ struct KernelTable {
   void (*packed_q8_0)(const std::byte* group, const PackedGroupLayout& layout,
                       const ActivationBlock* x, int64_t tokens, float* y, int64_t y_stride);
 
-  // paged_attention.hpp: scores of `count` slots of one key block (transposed, [dim][block_size],
-  // `keys` at the head's first dimension) for one query; and out = sum_p weight[p] * row_p.
-  void (*attention_scores)(const float* q, const uint16_t* keys, int block_size, int count,
-                           int head_dim, float scale, float* out);
+  // paged_attention.hpp, in the arithmetic of llama.cpp's tiled flash attention:
+  // out[i] = (q . key of position first + i) * scale for i < count, each dot one chain of fused
+  // multiply-adds over the dimensions; key_blocks[b] is block b's first dimension of the head
+  // (transposed blocks, [dim][block_size]).
+  void (*attention_scores)(const float* q, const uint16_t* const* key_blocks, int block_size,
+                           int first, int count, int head_dim, float scale, float* out);
+  // out[d] += weight[p] * row_p[d], one fused multiply-add per position, in position order.
   void (*attention_values)(const float* weight, const uint16_t* const* value_rows, int length,
                            int head_dim, float* out);
 

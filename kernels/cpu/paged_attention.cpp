@@ -2,23 +2,43 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
-#include "kernels/cpu/elementwise.hpp"
 #include "kernels/cpu/half.hpp"
 #include "kernels/cpu/kernel_table.hpp"
 
 namespace troupe {
 namespace {
 
-// Scores of positions 0..length-1 of one sequence for one head.
-void head_scores(const PagedKvLayer& layer, const int32_t* block_table, int kv_offset,
-                 const float* q, int length, int head_dim, float scale, float* scores) {
-  const int bs = layer.block_size;
-  for (int first = 0; first < length; first += bs) {
-    const uint16_t* keys = layer.key_block(block_table[first / bs]) + kv_offset * bs;
-    const int count = std::min(bs, length - first);
-    kernels().attention_scores(q, keys, bs, count, head_dim, scale, scores + first);
+// Positions per step of the online softmax: llama.cpp's KV tile (GGML_FA_TILE_KV), so that the
+// running maximum and sum are rescaled where llama.cpp rescales them.
+constexpr int kTile = 64;
+
+// One query head against positions 0..length-1 of its sequence, by llama.cpp's tiled flash
+// attention: per tile of 64 positions, scores; the running maximum raised, and the output and
+// sum so far scaled down, if the tile holds a larger score; exponentials summed in softmax's
+// order; their values added in. `key_blocks` and `value_rows` start at the KV head.
+void attend(const float* q, const uint16_t* const* key_blocks, const uint16_t* const* value_rows,
+            int block_size, int length, int head_dim, float scale, float* scores, float* out) {
+  const KernelTable& k = kernels();
+  std::fill(out, out + head_dim, 0.0f);
+  float max = -INFINITY;
+  float sum = 0.0f;
+  for (int first = 0; first < length; first += kTile) {
+    const int n = std::min(kTile, length - first);
+    k.attention_scores(q, key_blocks, block_size, first, n, head_dim, scale, scores);
+    const float new_max = std::fmax(max, *std::max_element(scores, scores + n));
+    if (new_max > max) {
+      const float shrink = std::exp(max - new_max);
+      for (int d = 0; d < head_dim; ++d) out[d] *= shrink;
+      sum *= shrink;
+    }
+    max = new_max;
+    sum = static_cast<float>(sum + k.exp_shifted_sum(scores, n, max));  // added in double
+    k.attention_values(scores, value_rows + first, n, head_dim, out);
   }
+  const float inverse = sum == 0.0f ? 0.0f : 1.0f / sum;
+  for (int d = 0; d < head_dim; ++d) out[d] *= inverse;
 }
 
 }  // namespace
@@ -60,35 +80,27 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
                      const float* q, const TokenPlace* places, int64_t tokens, float* out) {
   const int group = shape.heads / shape.kv_heads;  // query heads sharing one KV head (GQA)
   const int head_dim = shape.head_dim;
+  const int bs = layer.block_size;
   const int64_t q_stride = static_cast<int64_t>(shape.heads) * head_dim;
   pool.parallel_for(tokens * shape.heads, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores;
-    std::vector<float> query(static_cast<size_t>(head_dim));
-    std::vector<const uint16_t*> value_rows;
+    float scores[kTile];
+    std::vector<const uint16_t*> key_blocks, value_rows;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / shape.heads;
       const int h = static_cast<int>(task % shape.heads);
       const int kv_offset = (h / group) * head_dim;
       const TokenPlace& place = places[t];
-      // Queries and attention weights meet the F16 cache as halves, as in llama.cpp, so the
-      // two engines round alike.
-      const float* q_row = q + t * q_stride + h * head_dim;
-      for (int i = 0; i < head_dim; ++i) {
-        query[static_cast<size_t>(i)] = half_to_float(float_to_half(q_row[i]));
-      }
       const int32_t length = place.position + 1;
-      scores.resize(static_cast<size_t>(length));
-      head_scores(layer, place.block_table, kv_offset, query.data(), length, head_dim, shape.scale,
-                  scores.data());
-      softmax(scores.data(), length);
+      key_blocks.resize(static_cast<size_t>((length + bs - 1) / bs));
+      for (size_t b = 0; b < key_blocks.size(); ++b) {
+        key_blocks[b] = layer.key_block(place.block_table[b]) + kv_offset * bs;
+      }
       value_rows.resize(static_cast<size_t>(length));
       for (int32_t p = 0; p < length; ++p) {
-        auto& s = scores[static_cast<size_t>(p)];
-        s = half_to_float(float_to_half(s));
         value_rows[static_cast<size_t>(p)] = layer.value_slot(place.block_table, p) + kv_offset;
       }
-      kernels().attention_values(scores.data(), value_rows.data(), length, head_dim,
-                                 out + t * q_stride + h * head_dim);
+      attend(q + t * q_stride + h * head_dim, key_blocks.data(), value_rows.data(), bs, length,
+             head_dim, shape.scale, scores, out + t * q_stride + h * head_dim);
     }
   });
 }

@@ -3,7 +3,8 @@
 // layout of vLLM): a layer's cache is an array of fixed-size blocks, and position p of a
 // sequence lives in block block_table[p / block_size], slot p % block_size. Stored as F16.
 // Keys are transposed inside a block ([kv_dim][block_size]): one dimension of 16 consecutive
-// positions is one vector load, so scores come 16 positions at a time.
+// positions is one vector load, so scores come 16 positions at a time. The softmax is online,
+// over tiles of 64 positions, in the arithmetic of llama.cpp's flash attention (kernels/README.md).
 #include <cstdint>
 #include <vector>
 

@@ -207,16 +207,24 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
     for (int block_size : {8, 16, 32}) {
       for (int head_dim : {40, 64, 128}) {
         INFO(isa_name(isa) << ", block size " << block_size << ", head_dim " << head_dim);
-        std::vector<uint16_t> keys(static_cast<size_t>(block_size * head_dim));
-        for (auto& h : keys) h = float_to_half(unit(rng));
+        constexpr int kBlocks = 17;  // 136 to 544 positions, in blocks out of order
+        std::vector<std::vector<uint16_t>> blocks(kBlocks);
+        std::vector<const uint16_t*> block_ptrs;
+        for (auto& block : blocks) {
+          for (int i = 0; i < block_size * head_dim; ++i) block.push_back(float_to_half(unit(rng)));
+        }
+        for (int b = kBlocks - 1; b >= 0; --b) block_ptrs.push_back(blocks[size_t(b)].data());
         const auto q = test::random_floats(rng, size_t(head_dim), 1.0f);
-        for (int count = 1; count <= block_size; count += 5) {
-          std::vector<float> want(static_cast<size_t>(count)), got(static_cast<size_t>(count));
-          reference().attention_scores(q.data(), keys.data(), block_size, count, head_dim, 0.125f,
-                                       want.data());
-          k.attention_scores(q.data(), keys.data(), block_size, count, head_dim, 0.125f,
-                             got.data());
-          REQUIRE(got == want);
+        for (int first : {0, 16, 5, 64}) {
+          for (int count : {1, 7, 16, 17, 64}) {
+            INFO("positions " << first << " + " << count);
+            std::vector<float> want(static_cast<size_t>(count)), got(static_cast<size_t>(count));
+            reference().attention_scores(q.data(), block_ptrs.data(), block_size, first, count,
+                                         head_dim, 0.125f, want.data());
+            k.attention_scores(q.data(), block_ptrs.data(), block_size, first, count, head_dim,
+                               0.125f, got.data());
+            REQUIRE(got == want);
+          }
         }
         for (int length : {1, 15, 16, 33, 300}) {
           std::vector<std::vector<uint16_t>> rows(static_cast<size_t>(length));
@@ -226,8 +234,8 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
             row_ptrs.push_back(row.data());
           }
           const auto weight = test::random_floats(rng, size_t(length), 1.0f);
-          std::vector<float> want(static_cast<size_t>(head_dim)),
-              got(static_cast<size_t>(head_dim));
+          auto want = test::random_floats(rng, size_t(head_dim), 1.0f);  // accumulated into
+          auto got = want;
           reference().attention_values(weight.data(), row_ptrs.data(), length, head_dim,
                                        want.data());
           k.attention_values(weight.data(), row_ptrs.data(), length, head_dim, got.data());
