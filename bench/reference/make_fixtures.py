@@ -381,7 +381,6 @@ def main() -> int:
         "model": os.path.basename(args.model),
         "sha256": sha256_of(args.model),
         "llama_cpp_python": llama_cpp.__version__,
-        "flash_attn": args.flash_attn,
     }
 
     # ---- tokenizer
@@ -429,7 +428,7 @@ def main() -> int:
             agree += int(order[0]) == ids[p + 1]
         prompts.append({"text": text, "ids": ids, "positions": positions})
     log_path = os.path.join(args.out, "logits.json")
-    dump(head, "prompts", prompts, log_path)
+    dump({**head, "flash_attn": args.flash_attn}, "prompts", prompts, log_path)
     total = len(prompts) * (N_IDS - 1)
     print(f"logits.json: {len(prompts)} prompts x {N_IDS - 1} positions, top1 == next id at "
           f"{agree}/{total} positions -> {log_path}")
