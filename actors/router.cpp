@@ -54,10 +54,14 @@ struct RouterState {
     routed.erase(it);
   }
 
+  bool answering(const Member& m, Clock::time_point now) const {
+    return now - m.last_answer <= setup.unhealthy_after;
+  }
+
   // Routable: connected, answering, admitting. A node that drops its connection or stops
   // answering is lost: the requests routed there are told, since no token will come from it.
   void refresh(Member& m, Clock::time_point now) const {
-    const bool answering = now - m.last_answer <= setup.unhealthy_after;
+    const bool answering = this->answering(m, now);
     const bool routable = m.connected && answering && m.admitting && !m.drain_requested;
     const bool lost = !m.connected || !answering;
     if (lost && !m.lost) {
@@ -153,7 +157,9 @@ caf::behavior router(Self* self, RouterSetup setup) {
           return {false, *reason};
         }
         Member* m = s.find(join.node);
-        if (m && m->connected && m->actor != node) {
+        // A name is taken while its node answers. A silent one gives it up to the node joining
+        // (a hung process replaced under the same name, as a StatefulSet restarts its pod).
+        if (m && m->connected && m->actor != node && s.answering(*m, Clock::now())) {
           const std::string reason = "a node named '" + join.node + "' is already in the cluster";
           spdlog::warn("cluster: refused node '{}': {}", join.node, reason);
           return {false, reason};
@@ -161,6 +167,11 @@ caf::behavior router(Self* self, RouterSetup setup) {
         if (!m) {
           s.members.push_back({});
           m = &s.members.back();
+        } else if (m->connected && m->actor != node) {
+          spdlog::warn("cluster: node {} was silent: its name goes to the node joining now",
+                       join.node);
+          s.refresh(*m, Clock::now());  // its requests are told, if the last poll did not yet
+          self->demonitor(m->actor);
         }
         m->load.name = join.node;
         m->load.weight = join.weight;

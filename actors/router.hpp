@@ -22,7 +22,8 @@ struct RouterSetup {
 };
 
 // Speaks:
-//   (join_atom, wire::JoinRequest, caf::actor node) -> wire::JoinReply
+//   (join_atom, wire::JoinRequest, caf::actor node) -> wire::JoinReply; refused for another
+//       protocol or model, or a name whose node still answers (a silent one gives it up)
 //   (route_atom, uint64_t prefix_key, std::vector<std::string> excluded)
 //       -> (std::string name, caf::actor node), or an error when no node is routable
 //   (release_atom, std::string name, caf::actor_addr bridge): a request routed to `name` ended

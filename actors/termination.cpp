@@ -29,8 +29,10 @@ void block_termination_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int drain_on_termination_signal(caf::actor_system& system, const caf::actor& node) {
+int drain_on_termination_signal(caf::actor_system& system, const caf::actor& node,
+                                std::chrono::steady_clock::time_point* signalled) {
   wait_for_signal();
+  if (signalled) *signalled = std::chrono::steady_clock::now();
   std::thread([] {
     wait_for_signal();
     std::_Exit(130);  // the second signal: no more waiting

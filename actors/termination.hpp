@@ -15,7 +15,9 @@ void block_termination_signals();
 
 // Waits for the first signal, drains `node` (see spawn_node) and returns the process's exit code:
 // 0 when the drain finished in time, 1 when its timeout cut it short. A second signal during the
-// drain ends the process at once with status 130.
-int drain_on_termination_signal(caf::actor_system& system, const caf::actor& node);
+// drain ends the process at once with status 130. `signalled`, when given, is set to the time
+// the first signal came (a front's own wait for requests on other nodes counts from it).
+int drain_on_termination_signal(caf::actor_system& system, const caf::actor& node,
+                                std::chrono::steady_clock::time_point* signalled = nullptr);
 
 }  // namespace troupe

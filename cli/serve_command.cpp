@@ -3,6 +3,7 @@
 // Beast server; SIGTERM or ctrl-c drains in-flight requests, then exits.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -120,25 +121,33 @@ Result<ServeOptions> serve_options(const Flags& flags) {
 
 // After the drain: every answer reaches its client and its usage is recorded before the actors
 // and then the gateway, metrics and ledger go away. A drain that finished in time has no request
-// left in the engine, but its last tokens may still be on their way to the HTTP exchanges; one
-// that timed out stops the node first, which ends the remaining requests with an error.
-void shut_down(bool drained, caf::actor_system& system, const caf::actor& node,
-               const caf::actor& router, Front& front, const api::Gateway& gateway,
-               http::Server& server) {
+// left in this node's engine, but requests routed to other nodes may still be streaming, and
+// last tokens may be on their way to the HTTP exchanges: those get until the drain's deadline
+// (at least a short grace). One that timed out stops the node first, which ends the remaining
+// requests with an error. Returns the exit code: 1 when requests were still running at the end.
+int shut_down(int drain_status, std::chrono::steady_clock::time_point drain_deadline,
+              caf::actor_system& system, const caf::actor& node, const caf::actor& router,
+              Front& front, const api::Gateway& gateway, http::Server& server) {
   constexpr auto kGrace = std::chrono::seconds(5);
-  auto wait_for_calls = [&] {
-    const auto deadline = std::chrono::steady_clock::now() + kGrace;
+  auto wait_for_calls = [&](std::chrono::steady_clock::time_point deadline) {
     while (gateway.calls_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    return gateway.calls_in_flight() == 0;
   };
-  if (drained) wait_for_calls();
+  const bool drained = drain_status == 0;
+  bool finished = true;
+  if (drained) {
+    finished = wait_for_calls(std::max(drain_deadline, std::chrono::steady_clock::now() + kGrace));
+  }
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-  if (!drained) wait_for_calls();
+  if (!drained) wait_for_calls(std::chrono::steady_clock::now() + kGrace);
   server.stop(kGrace);
   front.stop();
   caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
   system.await_all_actors_done();
+  if (!drained) return drain_status;
+  return finished ? 0 : 1;
 }
 
 }  // namespace
@@ -237,9 +246,10 @@ int serve_command(const Args& args) {
   std::fprintf(stderr, "troupe: serving %s on http://%s:%u (%s); SIGTERM or ctrl-c drains\n",
                name.c_str(), options->http.host.c_str(), (*server)->port(),
                keys->enabled() ? "API keys required" : "no API key required");
-  const int status = drain_on_termination_signal(system, node);
-  shut_down(status == 0, system, node, router, front, gateway, **server);
-  return status;
+  std::chrono::steady_clock::time_point signalled;
+  const int status = drain_on_termination_signal(system, node, &signalled);
+  return shut_down(status, signalled + options->drain_timeout, system, node, router, front,
+                   gateway, **server);
 }
 
 }  // namespace troupe::cli

@@ -114,3 +114,60 @@ TEST_CASE("a node heard only through its heartbeats stays routable, and leaves w
   CHECK(left);
   for (const auto& actor : {router, mute}) self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("a silent node's name goes to a new node joining under it; an answering one keeps it") {
+  caf::actor_system_config config;
+  configure_actor_system(config);
+  caf::actor_system system{config};
+  caf::scoped_actor self{system};
+  RouterSetup setup{cluster::RoutingStrategy::round_robin, "m"};
+  setup.unhealthy_after = std::chrono::milliseconds(600);
+  setup.poll = std::chrono::milliseconds(100);
+  auto router = spawn_router(system, setup);
+  // A hung process: connected, never answering.
+  auto hung = system.spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](health_atom) -> caf::result<wire::HealthReport> {
+      return caf::make_error(caf::sec::request_timeout);
+    }};
+  });
+  auto replacement = system.spawn(healthy_node);
+  auto intruder = system.spawn(healthy_node);
+  REQUIRE(join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, hung).accepted);
+  // Just joined, it counts as heard: the name is still taken.
+  CHECK_FALSE(join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, replacement)
+                  .accepted);
+  // Past the deadline without a word, the name is free for the replacement.
+  bool accepted = false;
+  for (int i = 0; i < 60 && !accepted; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // time must pass
+    accepted =
+        join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, replacement).accepted;
+  }
+  REQUIRE(accepted);
+  self->request(router, std::chrono::seconds(5), route_atom::value, uint64_t{0},
+                std::vector<std::string>{})
+      .receive([&](std::string& name, caf::actor& node) {
+                 CHECK(name == "pod-0");
+                 CHECK(node == replacement);
+               },
+               [&](caf::error& e) { FAIL(system.render(e)); });
+  // The replacement answers its probes: nobody takes the name from it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // past the deadline again
+  const auto reply = join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, intruder);
+  CHECK_FALSE(reply.accepted);
+  CHECK(reply.reason == "a node named 'pod-0' is already in the cluster");
+  // The hung process's end no longer touches the node now holding the name.
+  self->send_exit(hung, caf::exit_reason::user_shutdown);
+  // Its down message reaches the router from another sender than our request: give it time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  self->request(router, std::chrono::seconds(5), status_atom::value)
+      .receive(
+          [&](wire::ClusterStatus& s) {
+            REQUIRE(s.nodes.size() == 1);
+            CHECK(s.nodes[0].connected);
+          },
+          [&](caf::error& e) { FAIL(system.render(e)); });
+  for (const auto& actor : {router, replacement, intruder}) {
+    self->send_exit(actor, caf::exit_reason::user_shutdown);
+  }
+}
