@@ -32,17 +32,25 @@ void score_runs(const float* q, const uint16_t* const* keys, int block_size, int
   }
 }
 
-// out[d0 .. d0 + 16 N) += weight[p] * row_p, position by position.
+// out[d0 .. d0 + 16 N) += weight[i] * row of position first + i, position by position, one
+// block's run of rows at a time.
 template <int N>
-void accumulate_values(const float* weight, const uint16_t* const* value_rows, int length, int d0,
-                       float* out) {
+void accumulate_values(const float* weight, const uint16_t* const* value_blocks, int block_size,
+                       int row_stride, int first, int count, int d0, float* out) {
   __m512 acc[N];
   for (int c = 0; c < N; ++c) acc[c] = _mm512_loadu_ps(out + d0 + c * kLanes);
-  for (int p = 0; p < length; ++p) {
-    const __m512 w = _mm512_set1_ps(weight[p]);
-    for (int c = 0; c < N; ++c) {
-      acc[c] = _mm512_fmadd_ps(w, load_halves(value_rows[p] + d0 + c * kLanes), acc[c]);
+  const int end = first + count;
+  for (int p = first; p < end;) {
+    const int slot = p % block_size;
+    const int run = block_size - slot < end - p ? block_size - slot : end - p;
+    const uint16_t* row = value_blocks[p / block_size] + slot * row_stride + d0;
+    for (int i = 0; i < run; ++i, row += row_stride) {
+      const __m512 w = _mm512_set1_ps(weight[p - first + i]);
+      for (int c = 0; c < N; ++c) {
+        acc[c] = _mm512_fmadd_ps(w, load_halves(row + c * kLanes), acc[c]);
+      }
     }
+    p += run;
   }
   for (int c = 0; c < N; ++c) _mm512_storeu_ps(out + d0 + c * kLanes, acc[c]);
 }
@@ -76,18 +84,27 @@ void attention_scores(const float* q, const uint16_t* const* key_blocks, int blo
   }
 }
 
-void attention_values(const float* weight, const uint16_t* const* value_rows, int length,
-                      int head_dim, float* out) {
+void attention_values(const float* weight, const uint16_t* const* value_blocks, int block_size,
+                      int row_stride, int first, int count, int head_dim, float* out) {
   if (head_dim % kLanes != 0) {
-    return scalar::attention_values(weight, value_rows, length, head_dim, out);
+    return scalar::attention_values(weight, value_blocks, block_size, row_stride, first, count,
+                                    head_dim, out);
   }
   for (int d0 = 0; d0 < head_dim; d0 += kMaxChains * kLanes) {
     const int left = (head_dim - d0) / kLanes;
     switch (left < kMaxChains ? left : kMaxChains) {
-      case 4: accumulate_values<4>(weight, value_rows, length, d0, out); break;
-      case 3: accumulate_values<3>(weight, value_rows, length, d0, out); break;
-      case 2: accumulate_values<2>(weight, value_rows, length, d0, out); break;
-      default: accumulate_values<1>(weight, value_rows, length, d0, out); break;
+      case 4:
+        accumulate_values<4>(weight, value_blocks, block_size, row_stride, first, count, d0, out);
+        break;
+      case 3:
+        accumulate_values<3>(weight, value_blocks, block_size, row_stride, first, count, d0, out);
+        break;
+      case 2:
+        accumulate_values<2>(weight, value_blocks, block_size, row_stride, first, count, d0, out);
+        break;
+      default:
+        accumulate_values<1>(weight, value_blocks, block_size, row_stride, first, count, d0, out);
+        break;
     }
   }
 }

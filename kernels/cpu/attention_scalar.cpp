@@ -20,12 +20,12 @@ void attention_scores(const float* q, const uint16_t* const* key_blocks, int blo
   }
 }
 
-void attention_values(const float* weight, const uint16_t* const* value_rows, int length,
-                      int head_dim, float* out) {
-  for (int p = 0; p < length; ++p) {
-    for (int d = 0; d < head_dim; ++d) {
-      out[d] = std::fma(weight[p], half_to_float(value_rows[p][d]), out[d]);
-    }
+void attention_values(const float* weight, const uint16_t* const* value_blocks, int block_size,
+                      int row_stride, int first, int count, int head_dim, float* out) {
+  for (int i = 0; i < count; ++i) {
+    const int p = first + i;
+    const uint16_t* row = value_blocks[p / block_size] + (p % block_size) * row_stride;
+    for (int d = 0; d < head_dim; ++d) out[d] = std::fma(weight[i], half_to_float(row[d]), out[d]);
   }
 }
 

@@ -43,9 +43,12 @@ struct KernelTable {
   // (transposed blocks, [dim][block_size]).
   void (*attention_scores)(const float* q, const uint16_t* const* key_blocks, int block_size,
                            int first, int count, int head_dim, float scale, float* out);
-  // out[d] += weight[p] * row_p[d], one fused multiply-add per position, in position order.
-  void (*attention_values)(const float* weight, const uint16_t* const* value_rows, int length,
-                           int head_dim, float* out);
+  // out[d] += weight[i] * (value of position first + i)[d] for i < count, one fused multiply-add
+  // per position, in position order; value_blocks[b] is block b's first row at the head, rows
+  // `row_stride` values apart.
+  void (*attention_values)(const float* weight, const uint16_t* const* value_blocks,
+                           int block_size, int row_stride, int first, int count, int head_dim,
+                           float* out);
 
   // elementwise.hpp
   void (*silu_mul)(float* gate, const float* up, int64_t n);

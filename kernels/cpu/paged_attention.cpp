@@ -17,9 +17,11 @@ constexpr int kTile = 64;
 // One query head against positions 0..length-1 of its sequence, by llama.cpp's tiled flash
 // attention: per tile of 64 positions, scores; the running maximum raised, and the output and
 // sum so far scaled down, if the tile holds a larger score; exponentials summed in softmax's
-// order; their values added in. `key_blocks` and `value_rows` start at the KV head.
-void attend(const float* q, const uint16_t* const* key_blocks, const uint16_t* const* value_rows,
-            int block_size, int length, int head_dim, float scale, float* scores, float* out) {
+// order; their values added in. `key_blocks` and `value_blocks` start at the KV head; value rows
+// are `kv_dim` apart.
+void attend(const float* q, const uint16_t* const* key_blocks, const uint16_t* const* value_blocks,
+            int block_size, int kv_dim, int length, int head_dim, float scale, float* scores,
+            float* out) {
   const KernelTable& k = kernels();
   std::fill(out, out + head_dim, 0.0f);
   float max = -INFINITY;
@@ -35,7 +37,7 @@ void attend(const float* q, const uint16_t* const* key_blocks, const uint16_t* c
     }
     max = new_max;
     sum = static_cast<float>(sum + k.exp_shifted_sum(scores, n, max));  // added in double
-    k.attention_values(scores, value_rows + first, n, head_dim, out);
+    k.attention_values(scores, value_blocks, block_size, kv_dim, first, n, head_dim, out);
   }
   const float inverse = sum == 0.0f ? 0.0f : 1.0f / sum;
   for (int d = 0; d < head_dim; ++d) out[d] *= inverse;
@@ -84,23 +86,23 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   const int64_t q_stride = static_cast<int64_t>(shape.heads) * head_dim;
   pool.parallel_for(tokens * shape.heads, [&](int64_t begin, int64_t end) {
     float scores[kTile];
-    std::vector<const uint16_t*> key_blocks, value_rows;
+    std::vector<const uint16_t*> key_blocks, value_blocks;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / shape.heads;
       const int h = static_cast<int>(task % shape.heads);
       const int kv_offset = (h / group) * head_dim;
       const TokenPlace& place = places[t];
       const int32_t length = place.position + 1;
-      key_blocks.resize(static_cast<size_t>((length + bs - 1) / bs));
-      for (size_t b = 0; b < key_blocks.size(); ++b) {
+      const auto blocks = static_cast<size_t>((length + bs - 1) / bs);
+      key_blocks.resize(blocks);
+      value_blocks.resize(blocks);
+      for (size_t b = 0; b < blocks; ++b) {
         key_blocks[b] = layer.key_block(place.block_table[b]) + kv_offset * bs;
+        value_blocks[b] = layer.value_slot(place.block_table, static_cast<int32_t>(b) * bs) +
+                          kv_offset;
       }
-      value_rows.resize(static_cast<size_t>(length));
-      for (int32_t p = 0; p < length; ++p) {
-        value_rows[static_cast<size_t>(p)] = layer.value_slot(place.block_table, p) + kv_offset;
-      }
-      attend(q + t * q_stride + h * head_dim, key_blocks.data(), value_rows.data(), bs, length,
-             head_dim, shape.scale, scores, out + t * q_stride + h * head_dim);
+      attend(q + t * q_stride + h * head_dim, key_blocks.data(), value_blocks.data(), bs,
+             layer.kv_dim, length, head_dim, shape.scale, scores, out + t * q_stride + h * head_dim);
     }
   });
 }

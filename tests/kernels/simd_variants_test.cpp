@@ -226,20 +226,26 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
             REQUIRE(got == want);
           }
         }
-        for (int length : {1, 15, 16, 33, 300}) {
-          std::vector<std::vector<uint16_t>> rows(static_cast<size_t>(length));
-          std::vector<const uint16_t*> row_ptrs;
-          for (auto& row : rows) {
-            for (int d = 0; d < head_dim; ++d) row.push_back(float_to_half(unit(rng)));
-            row_ptrs.push_back(row.data());
+        // Values: rows of kRowStride halves in blocks out of order, the head's part at offset 8.
+        constexpr int kRowStride = 200;
+        std::vector<std::vector<uint16_t>> value_blocks(kBlocks);
+        std::vector<const uint16_t*> value_ptrs;
+        for (auto& block : value_blocks) {
+          for (int i = 0; i < block_size * kRowStride; ++i) block.push_back(float_to_half(unit(rng)));
+        }
+        for (int b = kBlocks - 1; b >= 0; --b) value_ptrs.push_back(value_blocks[size_t(b)].data() + 8);
+        for (int first : {0, 16, 5, 64}) {
+          for (int count : {1, 15, 16, 33, 64}) {
+            INFO("value positions " << first << " + " << count);
+            const auto weight = test::random_floats(rng, size_t(count), 1.0f);
+            auto want = test::random_floats(rng, size_t(head_dim), 1.0f);  // accumulated into
+            auto got = want;
+            reference().attention_values(weight.data(), value_ptrs.data(), block_size, kRowStride,
+                                         first, count, head_dim, want.data());
+            k.attention_values(weight.data(), value_ptrs.data(), block_size, kRowStride, first,
+                               count, head_dim, got.data());
+            REQUIRE(got == want);
           }
-          const auto weight = test::random_floats(rng, size_t(length), 1.0f);
-          auto want = test::random_floats(rng, size_t(head_dim), 1.0f);  // accumulated into
-          auto got = want;
-          reference().attention_values(weight.data(), row_ptrs.data(), length, head_dim,
-                                       want.data());
-          k.attention_values(weight.data(), row_ptrs.data(), length, head_dim, got.data());
-          REQUIRE(got == want);
         }
       }
     }
