@@ -10,22 +10,33 @@
 
 namespace troupe::scalar {
 
-void attention_scores(const float* q, const uint16_t* const* key_blocks, int block_size, int first,
-                      int count, int head_dim, float scale, float* out) {
-  for (int p = first; p < first + count; ++p) {
-    const uint16_t* key = key_blocks[p / block_size] + p % block_size;
-    float dot = 0.0f;
-    for (int i = 0; i < head_dim; ++i) dot = std::fma(q[i], half_to_float(key[i * block_size]), dot);
-    *out++ = dot * scale;
+void attention_scores(const float* q, int queries, const uint16_t* const* key_blocks,
+                      int block_size, int first, int count, int head_dim, float scale, float* out) {
+  for (int g = 0; g < queries; ++g) {
+    const float* query = q + g * head_dim;
+    for (int i = 0; i < count; ++i) {
+      const int p = first + i;
+      const uint16_t* key = key_blocks[p / block_size] + p % block_size;
+      float dot = 0.0f;
+      for (int d = 0; d < head_dim; ++d) {
+        dot = std::fma(query[d], half_to_float(key[d * block_size]), dot);
+      }
+      out[g * kAttentionTile + i] = dot * scale;
+    }
   }
 }
 
-void attention_values(const float* weight, const uint16_t* const* value_blocks, int block_size,
-                      int row_stride, int first, int count, int head_dim, float* out) {
-  for (int i = 0; i < count; ++i) {
-    const int p = first + i;
-    const uint16_t* row = value_blocks[p / block_size] + (p % block_size) * row_stride;
-    for (int d = 0; d < head_dim; ++d) out[d] = std::fma(weight[i], half_to_float(row[d]), out[d]);
+void attention_values(const float* weight, int queries, const uint16_t* const* value_blocks,
+                      int block_size, int row_stride, int first, int count, int head_dim,
+                      float* out) {
+  for (int g = 0; g < queries; ++g) {
+    float* acc = out + g * head_dim;
+    for (int i = 0; i < count; ++i) {
+      const int p = first + i;
+      const uint16_t* row = value_blocks[p / block_size] + (p % block_size) * row_stride;
+      const float w = weight[g * kAttentionTile + i];
+      for (int d = 0; d < head_dim; ++d) acc[d] = std::fma(w, half_to_float(row[d]), acc[d]);
+    }
   }
 }
 

@@ -18,10 +18,11 @@ float dot_q4_0(const BlockQ4_0* w, const ActivationBlock* x, int64_t blocks);
 float dot_q4_1(const BlockQ4_1* w, const ActivationBlock* x, int64_t blocks);
 float dot_q8_0(const BlockQ8_0* w, const ActivationBlock* x, int64_t blocks);
 float dot_f32(const float* a, const float* b, int64_t n);
-void attention_scores(const float* q, const uint16_t* const* key_blocks, int block_size, int first,
-                      int count, int head_dim, float scale, float* out);
-void attention_values(const float* weight, const uint16_t* const* value_blocks, int block_size,
-                      int row_stride, int first, int count, int head_dim, float* out);
+void attention_scores(const float* q, int queries, const uint16_t* const* key_blocks,
+                      int block_size, int first, int count, int head_dim, float scale, float* out);
+void attention_values(const float* weight, int queries, const uint16_t* const* value_blocks,
+                      int block_size, int row_stride, int first, int count, int head_dim,
+                      float* out);
 void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);
 }  // namespace scalar
@@ -41,10 +42,11 @@ void packed_q4_1(const std::byte* group, const PackedGroupLayout& layout, const 
                  int64_t tokens, float* y, int64_t y_stride);
 void packed_q8_0(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
                  int64_t tokens, float* y, int64_t y_stride);
-void attention_scores(const float* q, const uint16_t* const* key_blocks, int block_size, int first,
-                      int count, int head_dim, float scale, float* out);
-void attention_values(const float* weight, const uint16_t* const* value_blocks, int block_size,
-                      int row_stride, int first, int count, int head_dim, float* out);
+void attention_scores(const float* q, int queries, const uint16_t* const* key_blocks,
+                      int block_size, int first, int count, int head_dim, float scale, float* out);
+void attention_values(const float* weight, int queries, const uint16_t* const* value_blocks,
+                      int block_size, int row_stride, int first, int count, int head_dim,
+                      float* out);
 void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);
 }  // namespace avx512

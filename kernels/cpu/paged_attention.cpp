@@ -10,37 +10,39 @@
 namespace troupe {
 namespace {
 
-// Positions per step of the online softmax: llama.cpp's KV tile (GGML_FA_TILE_KV), so that the
-// running maximum and sum are rescaled where llama.cpp rescales them.
-constexpr int kTile = 64;
-
-// One query head against positions 0..length-1 of its sequence, by llama.cpp's tiled flash
-// attention: per tile of 64 positions, scores; the running maximum raised, and the output and
-// sum so far scaled down, if the tile holds a larger score; exponentials summed in softmax's
-// order; their values added in. `key_blocks` and `value_blocks` start at the KV head; value rows
-// are `kv_dim` apart.
-void attend(const float* q, const uint16_t* const* key_blocks, const uint16_t* const* value_blocks,
-            int block_size, int kv_dim, int length, int head_dim, float scale, float* scores,
-            float* out) {
+// Query heads `queries` sharing one KV head (query g at q + g * head_dim, its output at
+// out + g * head_dim) against positions 0..length-1 of their sequence, by llama.cpp's tiled flash
+// attention: per tile of kAttentionTile positions, scores; each head's running maximum raised,
+// and its output and sum so far scaled down, if the tile holds a larger score; exponentials
+// summed in softmax's order; their values added in. `key_blocks` and `value_blocks` start at the
+// KV head; value rows are `kv_dim` apart. `scores` holds kAttentionTile per query.
+void attend(const float* q, int queries, const uint16_t* const* key_blocks,
+            const uint16_t* const* value_blocks, int block_size, int kv_dim, int length,
+            int head_dim, float scale, float* scores, float* max, float* sum, float* out) {
   const KernelTable& k = kernels();
-  std::fill(out, out + head_dim, 0.0f);
-  float max = -INFINITY;
-  float sum = 0.0f;
-  for (int first = 0; first < length; first += kTile) {
-    const int n = std::min(kTile, length - first);
-    k.attention_scores(q, key_blocks, block_size, first, n, head_dim, scale, scores);
-    const float new_max = std::fmax(max, *std::max_element(scores, scores + n));
-    if (new_max > max) {
-      const float shrink = std::exp(max - new_max);
-      for (int d = 0; d < head_dim; ++d) out[d] *= shrink;
-      sum *= shrink;
+  std::fill(out, out + queries * head_dim, 0.0f);
+  std::fill(max, max + queries, -INFINITY);
+  std::fill(sum, sum + queries, 0.0f);
+  for (int first = 0; first < length; first += kAttentionTile) {
+    const int n = std::min(kAttentionTile, length - first);
+    k.attention_scores(q, queries, key_blocks, block_size, first, n, head_dim, scale, scores);
+    for (int g = 0; g < queries; ++g) {
+      float* row = scores + g * kAttentionTile;
+      const float new_max = std::fmax(max[g], *std::max_element(row, row + n));
+      if (new_max > max[g]) {
+        const float shrink = std::exp(max[g] - new_max);
+        for (int d = 0; d < head_dim; ++d) out[g * head_dim + d] *= shrink;
+        sum[g] *= shrink;
+      }
+      max[g] = new_max;
+      sum[g] = static_cast<float>(sum[g] + k.exp_shifted_sum(row, n, max[g]));  // in double
     }
-    max = new_max;
-    sum = static_cast<float>(sum + k.exp_shifted_sum(scores, n, max));  // added in double
-    k.attention_values(scores, value_blocks, block_size, kv_dim, first, n, head_dim, out);
+    k.attention_values(scores, queries, value_blocks, block_size, kv_dim, first, n, head_dim, out);
   }
-  const float inverse = sum == 0.0f ? 0.0f : 1.0f / sum;
-  for (int d = 0; d < head_dim; ++d) out[d] *= inverse;
+  for (int g = 0; g < queries; ++g) {
+    const float inverse = sum[g] == 0.0f ? 0.0f : 1.0f / sum[g];
+    for (int d = 0; d < head_dim; ++d) out[g * head_dim + d] *= inverse;
+  }
 }
 
 }  // namespace
@@ -84,12 +86,17 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   const int head_dim = shape.head_dim;
   const int bs = layer.block_size;
   const int64_t q_stride = static_cast<int64_t>(shape.heads) * head_dim;
-  pool.parallel_for(tokens * shape.heads, [&](int64_t begin, int64_t end) {
-    float scores[kTile];
+  // A task is a token's KV head with its whole group, so that each key and value is read once
+  // for the group; with too few of those to keep every thread busy, a single query head.
+  const int per_task = tokens * shape.kv_heads >= 4 * pool.size() ? group : 1;
+  const int tasks_per_token = shape.heads / per_task;
+  pool.parallel_for(tokens * tasks_per_token, [&](int64_t begin, int64_t end) {
+    std::vector<float> scores(static_cast<size_t>(per_task * kAttentionTile));
+    std::vector<float> max(static_cast<size_t>(per_task)), sum(max.size());
     std::vector<const uint16_t*> key_blocks, value_blocks;
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t t = task / shape.heads;
-      const int h = static_cast<int>(task % shape.heads);
+      const int64_t t = task / tasks_per_token;
+      const int h = static_cast<int>(task % tasks_per_token) * per_task;  // its first head
       const int kv_offset = (h / group) * head_dim;
       const TokenPlace& place = places[t];
       const int32_t length = place.position + 1;
@@ -101,8 +108,9 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
         value_blocks[b] = layer.value_slot(place.block_table, static_cast<int32_t>(b) * bs) +
                           kv_offset;
       }
-      attend(q + t * q_stride + h * head_dim, key_blocks.data(), value_blocks.data(), bs,
-             layer.kv_dim, length, head_dim, shape.scale, scores, out + t * q_stride + h * head_dim);
+      const int64_t at = t * q_stride + h * head_dim;
+      attend(q + at, per_task, key_blocks.data(), value_blocks.data(), bs, layer.kv_dim, length,
+             head_dim, shape.scale, scores.data(), max.data(), sum.data(), out + at);
     }
   });
 }

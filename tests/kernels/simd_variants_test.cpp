@@ -214,16 +214,25 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
           for (int i = 0; i < block_size * head_dim; ++i) block.push_back(float_to_half(unit(rng)));
         }
         for (int b = kBlocks - 1; b >= 0; --b) block_ptrs.push_back(blocks[size_t(b)].data());
-        const auto q = test::random_floats(rng, size_t(head_dim), 1.0f);
-        for (int first : {0, 16, 5, 64}) {
-          for (int count : {1, 7, 16, 17, 64}) {
-            INFO("positions " << first << " + " << count);
-            std::vector<float> want(static_cast<size_t>(count)), got(static_cast<size_t>(count));
-            reference().attention_scores(q.data(), block_ptrs.data(), block_size, first, count,
-                                         head_dim, 0.125f, want.data());
-            k.attention_scores(q.data(), block_ptrs.data(), block_size, first, count, head_dim,
-                               0.125f, got.data());
-            REQUIRE(got == want);
+        for (int queries : {1, 3, 6}) {
+          INFO(queries << " query heads");
+          const auto q = test::random_floats(rng, size_t(queries * head_dim), 1.0f);
+          for (int first : {0, 16, 5, 64}) {
+            for (int count : {1, 7, 16, 17, 64}) {
+              INFO("positions " << first << " + " << count);
+              // Rows of kAttentionTile per query; only the first `count` of each are results.
+              const size_t size = size_t(queries * kAttentionTile);
+              std::vector<float> want(size), got(size);
+              reference().attention_scores(q.data(), queries, block_ptrs.data(), block_size, first,
+                                           count, head_dim, 0.125f, want.data());
+              k.attention_scores(q.data(), queries, block_ptrs.data(), block_size, first, count,
+                                 head_dim, 0.125f, got.data());
+              for (int g = 0; g < queries; ++g) {
+                for (int i = 0; i < count; ++i) {
+                  REQUIRE(got[size_t(g * kAttentionTile + i)] == want[size_t(g * kAttentionTile + i)]);
+                }
+              }
+            }
           }
         }
         // Values: rows of kRowStride halves in blocks out of order, the head's part at offset 8.
@@ -234,17 +243,19 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
           for (int i = 0; i < block_size * kRowStride; ++i) block.push_back(float_to_half(unit(rng)));
         }
         for (int b = kBlocks - 1; b >= 0; --b) value_ptrs.push_back(value_blocks[size_t(b)].data() + 8);
-        for (int first : {0, 16, 5, 64}) {
-          for (int count : {1, 15, 16, 33, 64}) {
-            INFO("value positions " << first << " + " << count);
-            const auto weight = test::random_floats(rng, size_t(count), 1.0f);
-            auto want = test::random_floats(rng, size_t(head_dim), 1.0f);  // accumulated into
-            auto got = want;
-            reference().attention_values(weight.data(), value_ptrs.data(), block_size, kRowStride,
-                                         first, count, head_dim, want.data());
-            k.attention_values(weight.data(), value_ptrs.data(), block_size, kRowStride, first,
-                               count, head_dim, got.data());
-            REQUIRE(got == want);
+        for (int queries : {1, 3, 6}) {
+          for (int first : {0, 16, 5, 64}) {
+            for (int count : {1, 15, 16, 33, 64}) {
+              INFO(queries << " query heads, value positions " << first << " + " << count);
+              const auto weight = test::random_floats(rng, size_t(queries * kAttentionTile), 1.0f);
+              auto want = test::random_floats(rng, size_t(queries * head_dim), 1.0f);  // added to
+              auto got = want;
+              reference().attention_values(weight.data(), queries, value_ptrs.data(), block_size,
+                                           kRowStride, first, count, head_dim, want.data());
+              k.attention_values(weight.data(), queries, value_ptrs.data(), block_size, kRowStride,
+                                 first, count, head_dim, got.data());
+              REQUIRE(got == want);
+            }
           }
         }
       }
