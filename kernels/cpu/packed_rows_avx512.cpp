@@ -7,6 +7,10 @@
 namespace troupe::avx512 {
 namespace {
 
+// 1.5 * 2^23 and its bits: quad sums are far inside +-2^22 (Q4_1: 4 * 15 * 127; Q8_0: 4 * 128 * 127).
+constexpr float kMagic = 12582912.0f;
+constexpr int32_t kMagicBits = 0x4B400000;
+
 // Sixteen rows times `T` tokens over every block, in dot_quantized's arithmetic exactly (which is
 // llama.cpp's): per (row, token), 8 float accumulators, one per 4-element quad, each taking
 // (d_w * d_x) * quad product per block; then the same tree of additions as its horizontal sum;
@@ -28,6 +32,11 @@ void group_tile(const std::byte* group, const PackedGroupLayout& layout, const A
     min_sum[t] = _mm512_setzero_ps();
   }
   const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
+  // Integer to float without vcvtdq2ps, which shares port 0 with vpdpbusd: the sums start from
+  // the bits of 1.5 * 2^23, so a sum s (|s| < 2^22) reads as the float 1.5 * 2^23 + s, exactly,
+  // and one subtraction, on either vector port, gives float(s) exactly as the conversion does.
+  const __m512i magic_bits = _mm512_set1_epi32(kMagicBits);
+  const __m512 magic = _mm512_set1_ps(kMagic);
   for (int64_t i = 0; i < blocks; ++i) {
     const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(scales + i));
     const __m512 mw = kQ4_1 ? _mm512_cvtph_ps(_mm256_load_si256(mins + i)) : _mm512_setzero_ps();
@@ -48,9 +57,11 @@ void group_tile(const std::byte* group, const PackedGroupLayout& layout, const A
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(a.d));
       for (int j = 0; j < 8; ++j) {
         // Q8_0's weights carry +128: start from the activation's offset term to take it out.
-        const __m512i start = kQ4_1 ? _mm512_setzero_si512() : _mm512_set1_epi32(a.offsets[j]);
+        const __m512i start =
+            kQ4_1 ? magic_bits : _mm512_add_epi32(magic_bits, _mm512_set1_epi32(a.offsets[j]));
         const __m512i dot = _mm512_dpbusd_epi32(start, q[j], _mm512_set1_epi32(quads[j]));
-        acc[t][j] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dot), acc[t][j]);
+        const __m512 sum = _mm512_sub_ps(_mm512_castsi512_ps(dot), magic);
+        acc[t][j] = _mm512_fmadd_ps(scale, sum, acc[t][j]);
       }
       if constexpr (kQ4_1) {
         const __m512 term = _mm512_mul_round_ps(mw, _mm512_set1_ps(a.sum), kRound);
