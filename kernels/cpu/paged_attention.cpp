@@ -45,10 +45,6 @@ void attend(const float* q, int queries, const uint16_t* const* key_blocks,
   }
 }
 
-}  // namespace
-
-namespace {
-
 // Dimension 0 of a token's key in its (transposed) cache block: dimension i is at [i * block_size].
 uint16_t* key_slot(const PagedKvLayer& layer, const TokenPlace& place) {
   const int bs = layer.block_size;
