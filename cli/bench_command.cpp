@@ -75,7 +75,7 @@ int bench_command(const Args& args) {
       "Runs N random prompts of I tokens at once through the batching engine, each generating\n"
       "exactly O tokens, and prints requests/s, output tokens/s and total tokens/s (like vLLM's\n"
       "benchmark_throughput). --max-num-seqs bounds how many run concurrently.",
-      {{"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
+      {model_flag(),
        {"threads", "N", "compute threads (default: every core)"},
        {"num-prompts", "N", "number of requests"},
        {"input-len", "I", "prompt tokens per request, after any shared prefix"},

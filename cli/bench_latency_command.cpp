@@ -80,7 +80,7 @@ int bench_latency_command(const Args& args) {
       "Measures one sequence at a time through the batching engine, as llama-bench measures\n"
       "llama.cpp: prompt processing of a random I-token prompt in one step, and decoding of O\n"
       "tokens one step each. Prints the medians of R rounds in tokens/s, after a warm-up round.",
-      {{"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
+      {model_flag(),
        {"threads", "N", "compute threads (default: every core)"},
        {"input-len", "I", "prompt tokens of the prompt-processing test (default 512)"},
        {"output-len", "O", "tokens of the decode test (default 128)"},

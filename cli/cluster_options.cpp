@@ -21,6 +21,9 @@ std::vector<FlagSpec> node_flags() {
   return {
       {"node-name", "NAME", "this node's name in the cluster (default: host name and pid)"},
       {"weight", "W", "this node's share under --routing weighted (default 1)"},
+      {"threads", "N", "compute threads (default: every core)"},
+      {"max-waiting", "N", "requests queued before new ones are refused (default 1024)"},
+      {"drain-timeout", "S", "seconds to let requests finish on shutdown (default 30)"},
   };
 }
 
@@ -60,6 +63,15 @@ Result<NodeOptions> node_options(const Flags& flags, const std::string& fallback
     return make_error("flag --weight must be a positive number");
   }
   o.weight = *weight;
+  auto threads = ranged_int(flags, "threads", 0, 0, 1024);
+  if (!threads) return threads.error();
+  o.threads = static_cast<int>(*threads);
+  auto waiting = ranged_int(flags, "max-waiting", 1024, 1, 1 << 24);
+  if (!waiting) return waiting.error();
+  o.max_waiting = static_cast<int>(*waiting);
+  auto drain = seconds_flag(flags, "drain-timeout", 30);
+  if (!drain) return drain.error();
+  o.drain_timeout = *drain;
   return o;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The cluster's flags: a front's (--cluster-port, --cluster-host, --routing, --unhealthy-after)
-// and every replica node's (--node-name, --weight), shared by serve and worker.
+// and every node's (--node-name, --weight, --threads, --max-waiting, --drain-timeout), shared by
+// serve and worker.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -23,6 +24,9 @@ struct FrontClusterOptions {
 struct NodeOptions {
   std::string name;  // --node-name, default the host name and process id
   double weight = 1.0;
+  int threads = 0;         // compute threads of its replica, 0 for every core
+  int max_waiting = 1024;  // requests its scheduler queues before refusing more
+  std::chrono::milliseconds drain_timeout{30000};
 };
 
 std::vector<FlagSpec> front_cluster_flags();

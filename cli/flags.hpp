@@ -18,6 +18,11 @@ struct FlagSpec {
   bool repeatable = false;
 };
 
+// --model, as every command that loads a model takes it.
+inline FlagSpec model_flag() {
+  return {"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"};
+}
+
 struct CommandSpec {
   std::string name;      // e.g. "generate"
   std::string synopsis;  // e.g. "troupe generate [flags] --prompt TEXT"

@@ -46,7 +46,7 @@ Result<SamplingParams> sampling_from_flags(const Flags& flags, int vocab_size) {
 
 std::vector<FlagSpec> run_flags() {
   return {
-      {"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
+      model_flag(),
       {"threads", "N", "compute threads (default: every core)"},
       {"max-tokens", "N", "most tokens to generate (default 256)"},
       {"temperature", "F", "sampling temperature, 0 for greedy (default 0.8)"},

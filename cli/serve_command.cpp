@@ -34,11 +34,10 @@ CommandSpec serve_spec() {
       "/info, and /health and /metrics. SIGTERM or ctrl-c drains: requests in flight finish,\n"
       "new ones get 503, then the server exits.",
       {
-          {"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
+          model_flag(),
           {"served-model-name", "NAME", "the model's name in the API (default: the file's name)"},
           {"host", "ADDR", "address to listen on (default 0.0.0.0)"},
           {"port", "N", "port to listen on, 0 for any free one (default 8000)"},
-          {"threads", "N", "compute threads (default: every core)"},
           {"http-threads", "N", "threads for HTTP connections (default 1)"},
           {"api-key", "KEY", "require 'Authorization: Bearer KEY' (repeatable)", true},
           {"api-keys-file", "FILE", "YAML map of API keys to {name, rpm, tpm} (see docs)"},
@@ -50,9 +49,7 @@ CommandSpec serve_spec() {
           {"max-connections", "N", "most open connections (default 1024)"},
           {"header-timeout", "S", "seconds for a request to arrive in full (default 10)"},
           {"idle-timeout", "S", "seconds a kept-alive connection may idle (default 60)"},
-          {"max-waiting", "N", "requests queued before new ones get 503 (default 1024)"},
           {"request-timeout", "S", "seconds a generation may take (default 600)"},
-          {"drain-timeout", "S", "seconds to let requests finish on shutdown (default 30)"},
       }};
   for (auto& f : front_cluster_flags()) spec.flags.push_back(std::move(f));
   for (auto& f : node_flags()) spec.flags.push_back(std::move(f));
@@ -68,10 +65,7 @@ std::string served_name(const Flags& flags, const std::string& path) {
 struct ServeOptions {
   http::ServerConfig http;
   api::GatewayConfig gateway;
-  int threads = 0;
-  int max_waiting = 1024;
   std::chrono::milliseconds request_timeout{600000};
-  std::chrono::milliseconds drain_timeout{30000};
   std::string usage_db;
 };
 
@@ -79,18 +73,14 @@ Result<ServeOptions> serve_options(const Flags& flags) {
   ServeOptions o;
   o.http.host = flags.get("host").value_or("0.0.0.0");
   auto port = ranged_int(flags, "port", 8000, 0, 65535);
-  auto threads = ranged_int(flags, "threads", 0, 0, 1024);
   auto http_threads = ranged_int(flags, "http-threads", 1, 1, 64);
   auto connections = ranged_int(flags, "max-connections", 1024, 1, 1 << 20);
-  auto waiting = ranged_int(flags, "max-waiting", 1024, 1, 1 << 24);
-  for (const auto* r : {&port, &threads, &http_threads, &connections, &waiting}) {
+  for (const auto* r : {&port, &http_threads, &connections}) {
     if (!*r) return r->error();
   }
   o.http.port = static_cast<uint16_t>(*port);
-  o.threads = static_cast<int>(*threads);
   o.http.threads = static_cast<int>(*http_threads);
   o.http.max_connections = static_cast<int>(*connections);
-  o.max_waiting = static_cast<int>(*waiting);
   if (auto bytes = flags.get("max-body-bytes")) {
     auto parsed = parse_byte_size(*bytes);
     if (!parsed) return make_error("flag --max-body-bytes: " + parsed.message());
@@ -100,14 +90,12 @@ Result<ServeOptions> serve_options(const Flags& flags) {
   auto header = seconds_flag(flags, "header-timeout", 10);
   auto idle = seconds_flag(flags, "idle-timeout", 60);
   auto request = seconds_flag(flags, "request-timeout", 600);
-  auto drain = seconds_flag(flags, "drain-timeout", 30);
-  for (const auto* r : {&header, &idle, &request, &drain}) {
+  for (const auto* r : {&header, &idle, &request}) {
     if (!*r) return r->error();
   }
   o.http.request_timeout = *header;
   o.http.idle_timeout = *idle;
   o.request_timeout = *request;
-  o.drain_timeout = *drain;
   const std::string log_format = flags.get("log-format").value_or("text");
   if (log_format != "text" && log_format != "json") {
     return make_error("flag --log-format must be text or json, got '" + log_format + "'");
@@ -190,11 +178,11 @@ int serve_command(const Args& args) {
   caf::actor_system system{config};
   NodeSetup setup;
   if (cluster_options->local_replica) {
-    ReplicaSetup replica = model_replica(*model, *layout, options->threads);
-    replica.scheduler.max_waiting = options->max_waiting;
+    ReplicaSetup replica = model_replica(*model, *layout, node_opts->threads);
+    replica.scheduler.max_waiting = node_opts->max_waiting;
     setup.replicas.push_back(std::move(replica));
   }
-  setup.drain_timeout = options->drain_timeout;
+  setup.drain_timeout = node_opts->drain_timeout;
   const caf::actor node = spawn_node(system, std::move(setup));
   // The router, with this process's node as the cluster's first member; replica nodes join it
   // on the cluster port.
@@ -248,7 +236,7 @@ int serve_command(const Args& args) {
                keys->enabled() ? "API keys required" : "no API key required");
   std::chrono::steady_clock::time_point signalled;
   const int status = drain_on_termination_signal(system, node, &signalled);
-  return shut_down(status, signalled + options->drain_timeout, system, node, router, front,
+  return shut_down(status, signalled + node_opts->drain_timeout, system, node, router, front,
                    gateway, **server);
 }
 

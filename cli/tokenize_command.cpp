@@ -17,7 +17,7 @@ int tokenize_command(const Args& args) {
       "troupe tokenize [flags] TEXT",
       "Prints the token ids of TEXT as a JSON array. Special-token text such as <|im_start|>\n"
       "becomes its special token; the model's BOS token is added when the model asks for it.",
-      {{"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
+      {model_flag(),
        {"no-special", "", "add no BOS/EOS token"},
        {"no-parse-special", "", "treat special-token text as plain text"}}};
   Flags parsed;

@@ -26,10 +26,7 @@ CommandSpec worker_spec() {
       "the front restarts. SIGTERM or ctrl-c drains it and exits.",
       {
           {"join", "HOST:PORT", "the front's cluster port (required)"},
-          {"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"},
-          {"threads", "N", "compute threads (default: every core)"},
-          {"max-waiting", "N", "requests queued before new ones are refused (default 1024)"},
-          {"drain-timeout", "S", "seconds to let requests finish on shutdown (default 30)"},
+          model_flag(),
       }};
   for (auto& f : node_flags()) spec.flags.push_back(std::move(f));
   for (auto& f : engine_flags()) spec.flags.push_back(std::move(f));
@@ -50,12 +47,6 @@ int worker_command(const Args& args) {
   if (!front) return input_error("flag --join: " + front.message());
   auto node_opts = node_options(flags, default_node_name());
   if (!node_opts) return input_error(node_opts.message());
-  auto threads = ranged_int(flags, "threads", 0, 0, 1024);
-  if (!threads) return input_error(threads.message());
-  auto waiting = ranged_int(flags, "max-waiting", 1024, 1, 1 << 24);
-  if (!waiting) return input_error(waiting.message());
-  auto drain = seconds_flag(flags, "drain-timeout", 30);
-  if (!drain) return input_error(drain.message());
   auto engine = engine_config_from_flags(flags);
   if (!engine) return input_error(engine.message());
   auto path = resolve_model_path(flags.get("model").value_or(""));
@@ -70,10 +61,10 @@ int worker_command(const Args& args) {
   enable_cluster_networking(config);
   caf::actor_system system{config};
   NodeSetup setup;
-  ReplicaSetup replica = model_replica(*model, *layout, static_cast<int>(*threads));
-  replica.scheduler.max_waiting = static_cast<int>(*waiting);
+  ReplicaSetup replica = model_replica(*model, *layout, node_opts->threads);
+  replica.scheduler.max_waiting = node_opts->max_waiting;
   setup.replicas.push_back(std::move(replica));
-  setup.drain_timeout = *drain;
+  setup.drain_timeout = node_opts->drain_timeout;
   const caf::actor node = spawn_node(system, std::move(setup));
 
   MemberSetup member;

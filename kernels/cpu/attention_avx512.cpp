@@ -111,10 +111,18 @@ void attention_scores(const float* q, int queries, const uint16_t* const* key_bl
     const float* qg = q + g * head_dim;
     float* og = out + g * kAttentionTile;
     switch (queries - g < kMaxQueries ? queries - g : kMaxQueries) {
-      case 4: score_tile<4>(qg, head_dim, runs, block_size, scale, og); break;
-      case 3: score_tile<3>(qg, head_dim, runs, block_size, scale, og); break;
-      case 2: score_tile<2>(qg, head_dim, runs, block_size, scale, og); break;
-      default: score_tile<1>(qg, head_dim, runs, block_size, scale, og); break;
+      case 4:
+        score_tile<4>(qg, head_dim, runs, block_size, scale, og);
+        break;
+      case 3:
+        score_tile<3>(qg, head_dim, runs, block_size, scale, og);
+        break;
+      case 2:
+        score_tile<2>(qg, head_dim, runs, block_size, scale, og);
+        break;
+      default:
+        score_tile<1>(qg, head_dim, runs, block_size, scale, og);
+        break;
     }
   }
 }

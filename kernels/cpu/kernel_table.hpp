@@ -43,15 +43,15 @@ struct KernelTable {
 
   // paged_attention.hpp, in the arithmetic of llama.cpp's tiled flash attention, for `queries`
   // query heads sharing one KV head (query g at q + g * head_dim, its results at out + g * ...):
-  // out[g * kAttentionTile + i] = (q_g . key of position first + i) * scale for i < count <= kAttentionTile, each
-  // dot one chain of fused multiply-adds over the dimensions; key_blocks[b] is block b's first
-  // dimension of the head (transposed blocks, [dim][block_size]).
+  // out[g * kAttentionTile + i] = (q_g . key of position first + i) * scale for i < count <=
+  // kAttentionTile, each dot one chain of fused multiply-adds over the dimensions; key_blocks[b] is
+  // block b's first dimension of the head (transposed blocks, [dim][block_size]).
   void (*attention_scores)(const float* q, int queries, const uint16_t* const* key_blocks,
                            int block_size, int first, int count, int head_dim, float scale,
                            float* out);
   // out[g * head_dim + d] += weight[g * kAttentionTile + i] * (value of position first + i)[d] for
-  // i < count <= kAttentionTile, one fused multiply-add per position, in position order; value_blocks[b]
-  // is block b's first row at the head, rows `row_stride` values apart.
+  // i < count <= kAttentionTile, one fused multiply-add per position, in position order;
+  // value_blocks[b] is block b's first row at the head, rows `row_stride` values apart.
   void (*attention_values)(const float* weight, int queries, const uint16_t* const* value_blocks,
                            int block_size, int row_stride, int first, int count, int head_dim,
                            float* out);

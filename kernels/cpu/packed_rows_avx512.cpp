@@ -7,7 +7,8 @@
 namespace troupe::avx512 {
 namespace {
 
-// 1.5 * 2^23 and its bits: quad sums are far inside +-2^22 (Q4_1: 4 * 15 * 127; Q8_0: 4 * 128 * 127).
+// 1.5 * 2^23 and its bits: quad sums are far inside +-2^22 (Q4_1: 4 * 15 * 127; Q8_0: 4 * 128 *
+// 127).
 constexpr float kMagic = 12582912.0f;
 constexpr int32_t kMagicBits = 0x4B400000;
 

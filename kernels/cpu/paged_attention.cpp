@@ -87,9 +87,11 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   const int per_task = tokens * shape.kv_heads >= 4 * pool.size() ? group : 1;
   const int tasks_per_token = shape.heads / per_task;
   pool.parallel_for(tokens * tasks_per_token, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(static_cast<size_t>(per_task * kAttentionTile));
-    std::vector<float> max(static_cast<size_t>(per_task)), sum(max.size());
-    std::vector<const uint16_t*> key_blocks, value_blocks;
+    thread_local std::vector<float> scores, max, sum;
+    thread_local std::vector<const uint16_t*> key_blocks, value_blocks;
+    scores.resize(static_cast<size_t>(per_task * kAttentionTile));
+    max.resize(static_cast<size_t>(per_task));
+    sum.resize(max.size());
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / tasks_per_token;
       const int h = static_cast<int>(task % tasks_per_token) * per_task;  // its first head
@@ -101,8 +103,7 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
       value_blocks.resize(blocks);
       for (size_t b = 0; b < blocks; ++b) {
         key_blocks[b] = layer.key_block(place.block_table[b]) + kv_offset * bs;
-        value_blocks[b] = layer.value_slot(place.block_table, static_cast<int32_t>(b) * bs) +
-                          kv_offset;
+        value_blocks[b] = layer.value_block(place.block_table[b]) + kv_offset;
       }
       const int64_t at = t * q_stride + h * head_dim;
       attend(q + at, per_task, key_blocks.data(), value_blocks.data(), bs, layer.kv_dim, length,

@@ -25,9 +25,12 @@ struct PagedKvLayer {
   uint16_t* key_block(int32_t block) const {
     return keys + static_cast<int64_t>(block) * block_size * kv_dim;
   }
+  // Row 0 of a block's values; slot s is at [s * kv_dim].
+  uint16_t* value_block(int32_t block) const {
+    return values + static_cast<int64_t>(block) * block_size * kv_dim;
+  }
   uint16_t* value_slot(const int32_t* block_table, int32_t position) const {
-    const int64_t block = block_table[position / block_size];
-    return values + (block * block_size + position % block_size) * kv_dim;
+    return value_block(block_table[position / block_size]) + (position % block_size) * kv_dim;
   }
 };
 

@@ -14,6 +14,21 @@ caf::behavior healthy_node(caf::event_based_actor*) {
   return {[](health_atom) { return wire::HealthReport{true, true, false, "", 0, {}}; }};
 }
 
+// A node that never answers the router's probes: a hung process, still connected.
+caf::behavior mute_node(caf::event_based_actor*) {
+  return {[](health_atom) -> caf::result<wire::HealthReport> {
+    return caf::make_error(caf::sec::request_timeout);
+  }};
+}
+
+// A router that polls every 100 ms and marks a node down after `unhealthy_after` of silence.
+caf::actor fast_router(caf::actor_system& system, std::chrono::milliseconds unhealthy_after) {
+  RouterSetup setup{cluster::RoutingStrategy::round_robin, "m"};
+  setup.unhealthy_after = unhealthy_after;
+  setup.poll = std::chrono::milliseconds(100);
+  return spawn_router(system, setup);
+}
+
 wire::JoinReply join(caf::scoped_actor& self, const caf::actor& router, wire::JoinRequest request,
                      const caf::actor& node) {
   wire::JoinReply reply;
@@ -79,16 +94,8 @@ TEST_CASE("a node heard only through its heartbeats stays routable, and leaves w
   configure_actor_system(config);
   caf::actor_system system{config};
   caf::scoped_actor self{system};
-  RouterSetup setup{cluster::RoutingStrategy::round_robin, "m"};
-  setup.unhealthy_after = std::chrono::milliseconds(400);
-  setup.poll = std::chrono::milliseconds(100);
-  auto router = spawn_router(system, setup);
-  // A node that never answers the router's probes.
-  auto mute = system.spawn([](caf::event_based_actor*) -> caf::behavior {
-    return {[](health_atom) -> caf::result<wire::HealthReport> {
-      return caf::make_error(caf::sec::request_timeout);
-    }};
-  });
+  auto router = fast_router(system, std::chrono::milliseconds(400));
+  auto mute = system.spawn(mute_node);
   REQUIRE(join(self, router, {wire::kClusterProtocol, "n", "m", 1.0, 8}, mute).accepted);
   auto routable = [&] {
     bool result = false;
@@ -120,22 +127,14 @@ TEST_CASE("a silent node's name goes to a new node joining under it; an answerin
   configure_actor_system(config);
   caf::actor_system system{config};
   caf::scoped_actor self{system};
-  RouterSetup setup{cluster::RoutingStrategy::round_robin, "m"};
-  setup.unhealthy_after = std::chrono::milliseconds(600);
-  setup.poll = std::chrono::milliseconds(100);
-  auto router = spawn_router(system, setup);
-  // A hung process: connected, never answering.
-  auto hung = system.spawn([](caf::event_based_actor*) -> caf::behavior {
-    return {[](health_atom) -> caf::result<wire::HealthReport> {
-      return caf::make_error(caf::sec::request_timeout);
-    }};
-  });
+  auto router = fast_router(system, std::chrono::milliseconds(600));
+  auto hung = system.spawn(mute_node);
   auto replacement = system.spawn(healthy_node);
   auto intruder = system.spawn(healthy_node);
   REQUIRE(join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, hung).accepted);
   // Just joined, it counts as heard: the name is still taken.
-  CHECK_FALSE(join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, replacement)
-                  .accepted);
+  CHECK_FALSE(
+      join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, replacement).accepted);
   // Past the deadline without a word, the name is free for the replacement.
   bool accepted = false;
   for (int i = 0; i < 60 && !accepted; ++i) {
@@ -146,11 +145,12 @@ TEST_CASE("a silent node's name goes to a new node joining under it; an answerin
   REQUIRE(accepted);
   self->request(router, std::chrono::seconds(5), route_atom::value, uint64_t{0},
                 std::vector<std::string>{})
-      .receive([&](std::string& name, caf::actor& node) {
-                 CHECK(name == "pod-0");
-                 CHECK(node == replacement);
-               },
-               [&](caf::error& e) { FAIL(system.render(e)); });
+      .receive(
+          [&](std::string& name, caf::actor& node) {
+            CHECK(name == "pod-0");
+            CHECK(node == replacement);
+          },
+          [&](caf::error& e) { FAIL(system.render(e)); });
   // The replacement answers its probes: nobody takes the name from it.
   std::this_thread::sleep_for(std::chrono::milliseconds(900));  // past the deadline again
   const auto reply = join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, intruder);

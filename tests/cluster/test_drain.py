@@ -1,6 +1,5 @@
 """troupe drain --node: the router stops sending to the node at once, the node finishes the
 requests it has, then leaves and its process exits 0; nothing in flight is lost."""
-import json
 import os
 import signal
 import subprocess
@@ -47,32 +46,14 @@ def test_draining_an_unknown_node_is_one_line_and_exit_2(cluster):
                                     "named 'nobody'"
 
 
-def long_stream(cluster, i):
-    """A streamed completion that fills the context: ('done' or what ended it, tokens)."""
-    tokens = 0
-    with cluster.post("/v1/completions", {"prompt": f"Chapter {i}.", "max_tokens": 440,
-                                          "temperature": 0, "ignore_eos": True,
-                                          "stream": True}) as response:
-        for raw in response:
-            line = raw.decode().strip()
-            if not line.startswith("data: ") or line == "data: [DONE]":
-                continue
-            event = json.loads(line[len("data: "):])
-            if "error" in event:
-                return ("error", tokens)
-            tokens += 1
-            if event["choices"][0].get("finish_reason"):
-                return ("done", tokens)
-    return ("cut", tokens)
-
-
 def test_sigterm_at_a_front_lets_streams_on_other_nodes_finish():
     """The front's drain covers requests it routed to other nodes, up to its --drain-timeout,
     not only its own node's."""
     c = Cluster(replicas=1, extra_front_args=["--no-local-replica", "--drain-timeout", "120"])
     try:
         with ThreadPoolExecutor(6) as pool:
-            futures = [pool.submit(long_stream, c, i) for i in range(6)]
+            # Streams that fill the context (512 tokens): longer than the old fixed grace.
+            futures = [pool.submit(stream, c, i, 440) for i in range(6)]
             c.wait_for(lambda nodes: nodes["r1"]["outstanding"] == 6)
             signalled = time.monotonic()
             c.front.process.send_signal(signal.SIGTERM)

@@ -19,10 +19,10 @@ def cluster():
     c.stop()
 
 
-def stream(cluster, i):
-    """One streamed completion: ('done', tokens) or ('error', tokens)."""
+def stream(cluster, i, max_tokens=160):
+    """One streamed completion: ('done', tokens), or what ended it and the tokens so far."""
     tokens = 0
-    with cluster.post("/v1/completions", {"prompt": f"Story {i}:", "max_tokens": 160,
+    with cluster.post("/v1/completions", {"prompt": f"Story {i}:", "max_tokens": max_tokens,
                                           "temperature": 0, "ignore_eos": True,
                                           "stream": True}) as response:
         if response.status != 200:

@@ -229,7 +229,8 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
                                  head_dim, 0.125f, got.data());
               for (int g = 0; g < queries; ++g) {
                 for (int i = 0; i < count; ++i) {
-                  REQUIRE(got[size_t(g * kAttentionTile + i)] == want[size_t(g * kAttentionTile + i)]);
+                  REQUIRE(got[size_t(g * kAttentionTile + i)] ==
+                          want[size_t(g * kAttentionTile + i)]);
                 }
               }
             }
@@ -240,9 +241,11 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
         std::vector<std::vector<uint16_t>> value_blocks(kBlocks);
         std::vector<const uint16_t*> value_ptrs;
         for (auto& block : value_blocks) {
-          for (int i = 0; i < block_size * kRowStride; ++i) block.push_back(float_to_half(unit(rng)));
+          for (int i = 0; i < block_size * kRowStride; ++i)
+            block.push_back(float_to_half(unit(rng)));
         }
-        for (int b = kBlocks - 1; b >= 0; --b) value_ptrs.push_back(value_blocks[size_t(b)].data() + 8);
+        for (int b = kBlocks - 1; b >= 0; --b)
+          value_ptrs.push_back(value_blocks[size_t(b)].data() + 8);
         for (int queries : {1, 3, 6}) {
           for (int first : {0, 16, 5, 64}) {
             for (int count : {1, 15, 16, 33, 64}) {
