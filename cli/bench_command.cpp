@@ -76,7 +76,7 @@ int bench_command(const Args& args) {
       "exactly O tokens, and prints requests/s, output tokens/s and total tokens/s (like vLLM's\n"
       "benchmark_throughput). --max-num-seqs bounds how many run concurrently.",
       {model_flag(),
-       {"threads", "N", "compute threads (default: every core)"},
+       threads_flag(),
        {"num-prompts", "N", "number of requests"},
        {"input-len", "I", "prompt tokens per request, after any shared prefix"},
        {"output-len", "O", "generated tokens per request"},

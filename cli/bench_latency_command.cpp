@@ -81,7 +81,7 @@ int bench_latency_command(const Args& args) {
       "llama.cpp: prompt processing of a random I-token prompt in one step, and decoding of O\n"
       "tokens one step each. Prints the medians of R rounds in tokens/s, after a warm-up round.",
       {model_flag(),
-       {"threads", "N", "compute threads (default: every core)"},
+       threads_flag(),
        {"input-len", "I", "prompt tokens of the prompt-processing test (default 512)"},
        {"output-len", "O", "tokens of the decode test (default 128)"},
        {"rounds", "R", "measured rounds (default 3)"},

@@ -21,7 +21,7 @@ std::vector<FlagSpec> node_flags() {
   return {
       {"node-name", "NAME", "this node's name in the cluster (default: host name and pid)"},
       {"weight", "W", "this node's share under --routing weighted (default 1)"},
-      {"threads", "N", "compute threads (default: every core)"},
+      threads_flag(),
       {"max-waiting", "N", "requests queued before new ones are refused (default 1024)"},
       {"drain-timeout", "S", "seconds to let requests finish on shutdown (default 30)"},
   };

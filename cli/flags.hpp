@@ -23,6 +23,11 @@ inline FlagSpec model_flag() {
   return {"model", "PATH", "GGUF model file (default: the cached SmolLM2-135M-Instruct)"};
 }
 
+// --threads, the compute threads of a command that runs the model.
+inline FlagSpec threads_flag() {
+  return {"threads", "N", "compute threads (default: every core)"};
+}
+
 struct CommandSpec {
   std::string name;      // e.g. "generate"
   std::string synopsis;  // e.g. "troupe generate [flags] --prompt TEXT"

@@ -47,7 +47,7 @@ Result<SamplingParams> sampling_from_flags(const Flags& flags, int vocab_size) {
 std::vector<FlagSpec> run_flags() {
   return {
       model_flag(),
-      {"threads", "N", "compute threads (default: every core)"},
+      threads_flag(),
       {"max-tokens", "N", "most tokens to generate (default 256)"},
       {"temperature", "F", "sampling temperature, 0 for greedy (default 0.8)"},
       {"top-p", "F", "nucleus sampling mass in (0, 1] (default 0.95)"},
