@@ -266,6 +266,15 @@ bool Front::drain_node(const std::string& name) {
   return known;
 }
 
+api::UndrainResult Front::undrain_node(const std::string& name) {
+  caf::scoped_actor self{system_};
+  auto result = api::UndrainResult::unknown;
+  self->request(router_, kRouteTimeout, undrain_atom::value, name)
+      .receive([&](int32_t answer) { result = static_cast<api::UndrainResult>(answer); },
+               [](caf::error&) {});
+  return result;
+}
+
 wire::ClusterStatus Front::cluster() const {
   std::lock_guard lock(health_->mutex);
   return health_->cluster;

@@ -33,6 +33,7 @@ class Front final : public api::GenerationService {
   wire::HealthReport health() const override;
   wire::ClusterStatus cluster() const override;
   bool drain_node(const std::string& name) override;
+  api::UndrainResult undrain_node(const std::string& name) override;
 
  private:
   struct HealthCache {

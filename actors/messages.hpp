@@ -45,6 +45,8 @@ using route_atom = caf::atom_constant<caf::atom("route")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 // router -> front bridges: (unreachable_atom, name) when a node they use is lost
 using unreachable_atom = caf::atom_constant<caf::atom("unreach")>;
+// front -> router: (undrain_atom, name) -> int32_t, an api::UndrainResult
+using undrain_atom = caf::atom_constant<caf::atom("undrain")>;
 // anyone -> router: (status_atom) -> one line per node
 using status_atom = caf::atom_constant<caf::atom("status")>;
 

@@ -13,6 +13,8 @@ struct RequestState {
   caf::actor scheduler;
   caf::actor client;
   std::optional<RequestOutput> output;
+  int prompt_tokens = 0;
+  bool prompt_reported = false;  // the first chunk told the client the prompt's length
   bool submitted = false;
   static inline const char* name = "request";
 };
@@ -64,8 +66,9 @@ caf::behavior request_actor(Self* self, std::shared_ptr<const RequestContext> co
                " for the completion); shorten the prompt or lower max_tokens");
     return {};
   }
+  s.prompt_tokens = static_cast<int>(prompt->size());
   s.output.emplace(s.context->model->tokenizer, s.request.id, s.request.sampling,
-                   static_cast<int>(prompt->size()));
+                   s.prompt_tokens);
   self->monitor(s.client);
   self->monitor(s.scheduler);
   // Stopped from outside (its bridge gave up on the node): free the blocks if the node is there.
@@ -103,6 +106,15 @@ caf::behavior request_actor(Self* self, std::shared_ptr<const RequestContext> co
       [self](wire::TokenDelta& delta) {
         auto& s = self->state;
         auto chunk = s.output->add(delta.index, delta.token, delta.finish);
+        if (!s.prompt_reported) {  // a token means the prompt has been computed: it is owed
+          s.prompt_reported = true;
+          if (!chunk) {
+            chunk.emplace();
+            chunk->request_id = s.request.id;
+            chunk->index = delta.index;
+          }
+          chunk->prompt_tokens = s.prompt_tokens;
+        }
         if (chunk) self->send(s.client, std::move(*chunk));
         if (!s.output->finished()) return;
         if (s.output->engine_busy()) abort_at_scheduler(self);  // ended on a stop string

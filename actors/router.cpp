@@ -1,5 +1,7 @@
 #include "actors/router.hpp"
 
+#include "net/api/generation_service.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -227,11 +229,22 @@ caf::behavior router(Self* self, RouterSetup setup) {
         spdlog::info("cluster: draining node {}", name);
         m->drain_requested = true;  // no new requests from now, whatever its health says
         self->state.refresh(*m, Clock::now());
-        // A remote node drains as on SIGTERM, then leaves; a local one drains and stays.
-        self->send(m->member ? m->member : m->actor, drain_atom::value);
+        // A remote node drains as on SIGTERM, then leaves. The front's own node only leaves
+        // routing: its requests finish, and it serves again when undrained.
+        if (m->member) self->send(m->member, drain_atom::value);
         return true;
       },
-      [](drain_atom, bool) {},  // a local node's answer to its drain: its health tells the rest
+      [self](undrain_atom, const std::string& name) -> int32_t {
+        Member* m = self->state.find(name);
+        if (!m || !m->connected) return static_cast<int32_t>(api::UndrainResult::unknown);
+        if (m->drain_requested && m->member) {
+          return static_cast<int32_t>(api::UndrainResult::leaving);
+        }
+        if (m->drain_requested) spdlog::info("cluster: node {} is undrained", name);
+        m->drain_requested = false;
+        self->state.refresh(*m, Clock::now());
+        return static_cast<int32_t>(api::UndrainResult::undrained);
+      },
       [self](status_atom) {
         wire::ClusterStatus status{std::string(cluster::routing_name(self->state.setup.strategy)),
                                    {}};

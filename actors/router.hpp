@@ -30,7 +30,10 @@ struct RouterSetup {
 //   to each bridge routed to a node that is lost (disconnected or silent):
 //       (unreachable_atom, std::string name)
 //   (drain_atom, std::string name) -> bool (known): the node stops getting requests, finishes
-//       its work and, when it is a remote node, leaves (its process exits as on SIGTERM)
+//       its work and, when it is a remote node, leaves (its process exits as on SIGTERM); the
+//       front's own node stays up, out of routing
+//   (undrain_atom, std::string name) -> int32_t, an api::UndrainResult: routed again, unless it
+//       is a remote node already leaving
 //   (status_atom) -> wire::ClusterStatus
 //   (heartbeat_atom, std::string name, wire::HealthReport): a member node's pushed health
 caf::actor spawn_router(caf::actor_system& system, RouterSetup setup);

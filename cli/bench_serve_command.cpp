@@ -16,6 +16,7 @@
 #include "cli/commands.hpp"
 #include "net/http/http_client.hpp"
 #include "net/http/sse_reader.hpp"
+#include "net/api/bounded_json.hpp"
 
 namespace troupe::cli {
 namespace {
@@ -82,7 +83,7 @@ Timing run_one(const Shape& shape, http::Connection& connection,
   std::string error_body;
   auto on_event = [&](std::string_view data) {
     if (data.empty() || data == "[DONE]") return;
-    const auto event = nlohmann::json::parse(data, nullptr, false);
+    const auto event = api::parse_bounded_json_or_discarded(data);
     if (event.is_discarded()) return;
     if (event.contains("error")) t.error = event["error"].dump();
     if (event.contains("usage") && event["usage"].is_object()) {
@@ -121,7 +122,7 @@ Timing run_one(const Shape& shape, http::Connection& connection,
 Result<std::string> served_model(const Shape& shape) {
   auto response = http::fetch(shape.base, "GET", "/v1/models", request_headers(shape), "");
   if (!response) return response.error();
-  const auto body = nlohmann::json::parse(response->body, nullptr, false);
+  const auto body = api::parse_bounded_json_or_discarded(response->body);
   if (response->status != 200 || body.is_discarded() || !body.contains("data") ||
       body["data"].empty()) {
     return make_error("GET /v1/models answered " + std::to_string(response->status) +

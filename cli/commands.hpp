@@ -17,10 +17,10 @@ int tokenize_command(const Args& args);
 int model_command(const Args& args);
 int bench_command(const Args& args);
 int worker_command(const Args& args);  // troupe worker --join HOST:PORT
-int status_command(const Args& args);
-int drain_command(const Args& args);
-int deploy_command(const Args& args);  // troupe deploy nginx          // troupe drain --node NAME
-                                       // // troupe status
+int status_command(const Args& args);   // troupe status
+int drain_command(const Args& args);    // troupe drain --node NAME
+int undrain_command(const Args& args);  // troupe undrain --node NAME
+int deploy_command(const Args& args);   // troupe deploy nginx
 int bench_serve_command(const Args& args);    // troupe bench serve
 int bench_latency_command(const Args& args);  // troupe bench latency
 int serve_command(const Args& args);

@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "  worker     a replica node joining a cluster's front: 'troupe worker --join HOST:PORT'\n"
     "  status     the cluster behind a front: nodes, health, load, KV use\n"
     "  drain      drain one node of a cluster: 'troupe drain --node NAME'\n"
+    "  undrain    route to a drained node again: 'troupe undrain --node NAME'\n"
     "  deploy     'troupe deploy nginx': an nginx configuration for several servers\n"
     "  generate   generate text from a prompt (--chat applies the model's chat template)\n"
     "  chat       interactive chat in the terminal\n"
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
   if (command == "worker") return worker_command(args);
   if (command == "status") return status_command(args);
   if (command == "drain") return drain_command(args);
+  if (command == "undrain") return undrain_command(args);
   if (command == "deploy") return deploy_command(args);
   if (command == "serve") return serve_command(args);
   if (command == "usage") return usage_command(args);

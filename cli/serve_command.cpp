@@ -40,7 +40,8 @@ CommandSpec serve_spec() {
           {"port", "N", "port to listen on, 0 for any free one (default 8000)"},
           {"http-threads", "N", "threads for HTTP connections (default 1)"},
           {"api-key", "KEY", "require 'Authorization: Bearer KEY' (repeatable)", true},
-          {"api-keys-file", "FILE", "YAML map of API keys to {name, rpm, tpm} (see docs)"},
+          {"admin-api-key", "KEY", "a key for the API and the admin routes (repeatable)", true},
+          {"api-keys-file", "FILE", "YAML map of API keys to {name, rpm, tpm, role}"},
           {"protect-metrics", "", "require an API key for /metrics too"},
           {"usage-db", "FILE", "SQLite usage ledger (default $TROUPE_HOME/usage.db)"},
           {"allowed-origins", "ORIGIN", "allow CORS from ORIGIN, '*' for any (repeatable)", true},
@@ -125,8 +126,10 @@ int shut_down(int drain_status, std::chrono::steady_clock::time_point drain_dead
   };
   const bool drained = drain_status == 0;
   bool finished = true;
+  int cut = 0;  // requests still running when the wait ended
   if (drained) {
     finished = wait_for_calls(std::max(drain_deadline, std::chrono::steady_clock::now() + kGrace));
+    cut = gateway.calls_in_flight();
   }
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   if (!drained) wait_for_calls(std::chrono::steady_clock::now() + kGrace);
@@ -135,6 +138,12 @@ int shut_down(int drain_status, std::chrono::steady_clock::time_point drain_dead
   caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
   system.await_all_actors_done();
   if (!drained) return drain_status;
+  if (!finished) {
+    spdlog::warn(
+        "drain: --drain-timeout passed with {} request(s) routed to other nodes still running; "
+        "they are cut off and the process exits with status 1",
+        cut);
+  }
   return finished ? 0 : 1;
 }
 
@@ -149,8 +158,9 @@ int serve_command(const Args& args) {
   }
   auto options = serve_options(flags);
   if (!options) return input_error(options.message());
-  auto keys =
-      auth::ApiKeys::create(flags.get_all("api-key"), flags.get("api-keys-file").value_or(""));
+  auto keys = auth::ApiKeys::create(flags.get_all("api-key"),
+                                    flags.get("api-keys-file").value_or(""),
+                                    flags.get_all("admin-api-key"));
   if (!keys) return input_error(keys.message());
   auto engine = engine_config_from_flags(flags);
   if (!engine) return input_error(engine.message());

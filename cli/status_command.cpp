@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/front_client.hpp"
+#include "net/api/bounded_json.hpp"
 
 namespace troupe::cli {
 
@@ -26,7 +27,7 @@ int status_command(const Args& args) {
     return input_error("the front answered " + std::to_string(response->status) +
                        " to GET /cluster: " + response->body.substr(0, 200));
   }
-  const auto body = nlohmann::json::parse(response->body, nullptr, false);
+  const auto body = api::parse_bounded_json_or_discarded(response->body);
   if (!body.is_object() || !body.contains("nodes") || !body["nodes"].is_array()) {
     return input_error("the front's /cluster answer is not the cluster's JSON");
   }

@@ -36,6 +36,9 @@ struct GenerationChunk {
   std::string text;
   std::vector<SampledToken> tokens;  // the tokens behind this chunk, with their log-probabilities
   std::string finish_reason;
+  // On the request's first chunk: its prompt's length in tokens, computed by then (0 on the
+  // others). A client that leaves afterwards is still charged for it.
+  int32_t prompt_tokens = 0;
   bool operator==(const GenerationChunk&) const = default;
 };
 

@@ -8,6 +8,8 @@
 #include <random>
 
 #include "net/api/gateway_impl.hpp"
+#include "net/api/token_reservation.hpp"
+#include "net/auth/admin_access.hpp"
 
 namespace troupe::api {
 namespace {
@@ -72,11 +74,19 @@ void log_line(bool json, const std::string& id, const std::string& key, const st
   }
 }
 
-// Per generation call: metrics as tokens arrive; usage, rate-limit charge and log at the end.
+// Per generation call: its tokens reserved against the key's limit when it starts; metrics as
+// tokens arrive; usage, the settled rate-limit charge and the log line at the end.
 class CallObserver final : public ExchangeObserver {
  public:
-  CallObserver(GatewayCore& gateway, std::string key_name, std::string route)
-      : gateway_(gateway), key_name_(std::move(key_name)), route_(std::move(route)) {}
+  CallObserver(GatewayCore& gateway, std::string key_name, std::string route, int64_t reserved)
+      : gateway_(gateway),
+        key_name_(std::move(key_name)),
+        route_(std::move(route)),
+        reserved_(reserved) {
+    if (auto* limiter = gateway_.parts.limiter) {
+      limiter->charge_tokens(key_name_, reserved_, Clock::now());
+    }
+  }
   void first_token(double seconds) override {
     if (auto* m = gateway_.parts.metrics) m->observe_first_token(seconds);
   }
@@ -84,8 +94,10 @@ class CallObserver final : public ExchangeObserver {
     if (auto* m = gateway_.parts.metrics) m->observe_inter_token(seconds);
   }
   void charge(int prompt_tokens, int completion_tokens) override {
-    if (auto* limiter = gateway_.parts.limiter) {
-      limiter->charge_tokens(key_name_, prompt_tokens + completion_tokens, Clock::now());
+    if (settled_.exchange(true)) return;
+    if (auto* limiter = gateway_.parts.limiter) {  // the reservation becomes what was used
+      limiter->charge_tokens(key_name_, int64_t{prompt_tokens} + completion_tokens - reserved_,
+                             Clock::now());
     }
   }
   void ended(const ExchangeSummary& s) override {
@@ -111,6 +123,8 @@ class CallObserver final : public ExchangeObserver {
   GatewayCore& gateway_;
   std::string key_name_;
   std::string route_;
+  int64_t reserved_;
+  std::atomic<bool> settled_{false};
 };
 
 struct Route {
@@ -119,6 +133,7 @@ struct Route {
   void (GatewayCore::*handler)(Call&);
   bool open;        // no API key needed
   bool generation;  // rate-limited, logged by its exchange
+  bool admin = false;  // an admin key, or loopback when no keys are configured (admin_access)
 };
 
 const Route kRoutes[] = {
@@ -132,8 +147,9 @@ const Route kRoutes[] = {
     {"GET", "/info", &GatewayCore::tgi_info, false, false},
     {"GET", "/", &GatewayCore::chat_page, true, false},
     {"GET", "/health", &GatewayCore::health, true, false},
-    {"GET", "/cluster", &GatewayCore::cluster, false, false},
-    {"POST", "/cluster/drain", &GatewayCore::drain_node, false, false},
+    {"GET", "/cluster", &GatewayCore::cluster, false, false, true},
+    {"POST", "/cluster/drain", &GatewayCore::drain_node, false, false, true},
+    {"POST", "/cluster/undrain", &GatewayCore::undrain_node, false, false, true},
     {"GET", "/metrics", &GatewayCore::metrics, true, false},
 };
 
@@ -144,6 +160,21 @@ std::string random_hex(int digits) {
   std::string out;
   for (int i = 0; i < digits; ++i) out += kHex[rng() % 16];
   return out;
+}
+
+ApiError admin_refusal(auth::AdminAccess access) {
+  ApiError error;
+  error.status = access == auth::AdminAccess::no_key ? 401 : 403;
+  error.type = access == auth::AdminAccess::no_key ? "invalid_request_error" : "permission_error";
+  error.code = access == auth::AdminAccess::no_key ? "invalid_api_key" : "admin_only";
+  error.message =
+      access == auth::AdminAccess::no_key
+          ? "Incorrect API key provided. Send it as 'Authorization: Bearer <key>'."
+      : access == auth::AdminAccess::not_admin
+          ? "this route needs an admin key (--admin-api-key, or role: admin in the keys file)"
+          : "with no API keys configured, admin routes answer only on loopback; configure "
+            "--admin-api-key to call them from elsewhere";
+  return error;
 }
 
 bool origin_allowed(const std::vector<std::string>& allowed, const std::string& origin) {
@@ -171,8 +202,10 @@ void GatewayCore::reply_error(Call& call, const ApiError& error) {
   call.sink->respond(error_response(error, call.cors));
 }
 
-std::shared_ptr<ExchangeObserver> GatewayCore::observer(const Call& call) {
-  return std::make_shared<CallObserver>(*this, call.key_name, call.route);
+std::shared_ptr<ExchangeObserver> GatewayCore::observer(
+    const Call& call, const std::vector<GenerateRequest>& requests) {
+  return std::make_shared<CallObserver>(*this, call.key_name, call.route,
+                                        token_reservation(requests, config.limits.max_model_len));
 }
 
 void GatewayCore::submit_all(
@@ -258,6 +291,11 @@ void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> 
       error.code = "invalid_api_key";
       return impl.reply_error(call, error);
     }
+  }
+  if (route->admin) {
+    const bool keys_enabled = impl.parts.keys && impl.parts.keys->enabled();
+    const auto access = auth::admin_access(keys_enabled, key, request.remote);
+    if (access != auth::AdminAccess::allowed) return impl.reply_error(call, admin_refusal(access));
   }
   if (route->generation && key && impl.parts.limiter) {
     const auto admission = impl.parts.limiter->admit(*key, Clock::now());

@@ -30,7 +30,9 @@ struct GatewayCore {
   std::string new_id(const char* kind);  // e.g. "chatcmpl-3f2a…"
   void reply_json(Call& call, int status, std::string body);
   void reply_error(Call& call, const ApiError& error);
-  std::shared_ptr<ExchangeObserver> observer(const Call& call);
+  // The observer of a call that will submit `requests`: it reserves their tokens at once.
+  std::shared_ptr<ExchangeObserver> observer(const Call& call,
+                                             const std::vector<GenerateRequest>& requests);
   // Submits each request of a decoded call. When the client goes away, cancels them all, then
   // calls `on_cancel`.
   void submit_all(Call& call, std::vector<GenerateRequest> requests,
@@ -50,6 +52,7 @@ struct GatewayCore {
   void health(Call& call);
   void cluster(Call& call);
   void drain_node(Call& call);
+  void undrain_node(Call& call);
   void metrics(Call& call);
 };
 

@@ -2,6 +2,7 @@
 // The seam between the HTTP side and the actors (DESIGN.md: "the HTTP server hands each decoded
 // request to a small handler interface and receives chunks through a sink"). net/ calls a
 // GenerationService; actors/front implements it with messages; a listener hears the result.
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -18,6 +19,13 @@ class GenerationListener {
   virtual void on_end(GenerationEnd end) = 0;
 };
 
+// What undraining a node came to.
+enum class UndrainResult : int32_t {
+  undrained,  // routed again (it was drained, or never was)
+  unknown,    // no connected node has that name
+  leaving,    // a remote node told to drain: its process is finishing its work and exiting
+};
+
 class GenerationService {
  public:
   virtual ~GenerationService() = default;
@@ -30,8 +38,12 @@ class GenerationService {
   // The cluster's nodes as the router last saw them, for GET /cluster; cheap (a cached copy).
   virtual wire::ClusterStatus cluster() const { return {}; }
   // Drains the cluster node `name` (no new requests; its work finishes; a remote node then
-  // leaves). False when no such node is connected.
+  // leaves, the front's own node stays out of routing until undrained). False when no such
+  // node is connected.
   virtual bool drain_node(const std::string& name) { return false; }
+  // Takes back a drain: the node `name` is routed again. A remote node, once told to drain, is
+  // already leaving and cannot be taken back (start it again and it rejoins).
+  virtual UndrainResult undrain_node(const std::string& name) { return UndrainResult::unknown; }
 };
 
 }  // namespace troupe::api

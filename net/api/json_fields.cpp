@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "net/api/bounded_json.hpp"
+
 namespace troupe::api {
 
 std::string json_type_name(const nlohmann::json& value) {
@@ -15,12 +17,12 @@ std::string json_type_name(const nlohmann::json& value) {
 }
 
 JsonFields::JsonFields(std::string_view body) {
-  try {
-    json_ = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers beyond a double
-    fail("", std::string("the request body is not valid JSON: ") + e.what());
+  auto parsed = parse_bounded_json(body);
+  if (!parsed) {
+    fail("", "the request body is " + parsed.message());
     return;
   }
+  json_ = std::move(*parsed);
   if (!json_.is_object()) fail("", "the request body must be a JSON object");
 }
 

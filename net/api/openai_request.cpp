@@ -77,6 +77,57 @@ void read_token_ids(JsonFields& fields, const ApiLimits& limits, const char* nam
   }
 }
 
+// The fields each endpoint reads. Any other is ignored and named in the log, as vLLM does.
+const std::set<std::string> kCommonFields = {
+    "model", "user", "stream", "stream_options", "max_tokens", "max_completion_tokens",
+    "temperature", "top_p", "n", "presence_penalty", "frequency_penalty", "top_k", "min_p",
+    "repetition_penalty", "ignore_eos", "seed", "stop", "stop_token_ids", "logit_bias",
+    "logprobs"};
+const std::set<std::string> kChatFields = {"messages", "top_logprobs"};
+const std::set<std::string> kCompletionFields = {"prompt", "echo", "suffix", "best_of"};
+
+// OpenAI features troupe does not have yet: refused rather than silently ignored, so a client
+// relying on one learns at once (tools and structured output come with their own issue).
+void refuse_unsupported(JsonFields& fields, bool chat) {
+  auto refuse = [&](const char* name, const char* what) {
+    if (fields.error) return;
+    fields.fail(name, std::string("'") + name + "' is not supported by this server (" + what + ")");
+    fields.error->code = "unsupported_parameter";
+  };
+  auto non_empty = [&](const char* name) {
+    if (!fields.has(name)) return false;
+    const json& value = fields.json()[name];
+    return !(value.is_array() && value.empty());  // an empty list asks for nothing
+  };
+  if (chat) {
+    if (non_empty("tools")) refuse("tools", "tool calling");
+    if (fields.has("tool_choice")) refuse("tool_choice", "tool calling");
+    if (non_empty("functions")) refuse("functions", "function calling");
+    if (fields.has("function_call")) refuse("function_call", "function calling");
+  }
+  if (fields.has("response_format")) {
+    const json& format = fields.json()["response_format"];
+    const bool plain_text = format.is_object() && format.size() == 1 &&
+                            format.contains("type") && format["type"] == "text";
+    if (!plain_text) refuse("response_format", "structured output; {\"type\": \"text\"} is");
+  }
+}
+
+// The body's fields that no reader above takes, in the body's order (at most 16, each cut to
+// 64 bytes: they go into a log line).
+std::vector<std::string> unknown_fields(const JsonFields& fields, const std::set<std::string>& own) {
+  static const std::set<std::string> kRefused = {"tools", "tool_choice", "functions",
+                                                 "function_call", "response_format"};
+  std::vector<std::string> out;
+  if (fields.error || !fields.json().is_object()) return out;
+  for (const auto& [name, value] : fields.json().items()) {
+    if (kCommonFields.count(name) || own.count(name) || kRefused.count(name)) continue;
+    if (out.size() == 16) break;
+    out.push_back(name.substr(0, 64));
+  }
+  return out;
+}
+
 // The parameters both endpoints share, OpenAI's and vLLM's extras.
 void read_common(JsonFields& fields, const ApiLimits& limits, ApiGeneration& out,
                  SamplingParams& sampling) {
@@ -125,9 +176,15 @@ void read_common(JsonFields& fields, const ApiLimits& limits, ApiGeneration& out
 }
 
 // A chat message's content: a string, or an array of {"type": "text", "text": ...} parts.
-std::optional<std::string> message_content(JsonFields& fields, const json& content, size_t i) {
+// Only an assistant's turn may go without content (OpenAI: it may hold tool calls instead).
+std::optional<std::string> message_content(JsonFields& fields, const json& content, size_t i,
+                                           const std::string& role) {
   const std::string param = "messages[" + std::to_string(i) + "].content";
-  if (content.is_null()) return std::string();
+  if (content.is_null()) {
+    if (role == "assistant") return std::string();
+    fields.fail(param, "'" + param + "' is required for a " + role + " message");
+    return std::nullopt;
+  }
   if (content.is_string()) return content.get<std::string>();
   if (!content.is_array()) {
     fields.fail(param, "'" + param + "' must be a string or an array of content parts");
@@ -172,8 +229,11 @@ void read_messages(JsonFields& fields, std::vector<ChatTurn>& out) {
       return fields.fail(param + ".role", "unknown role '" + role +
                                               "' (expected system, developer, user or assistant)");
     }
+    static const json kNull;
+    const auto content_field = message.find("content");
+    auto content = message_content(
+        fields, content_field == message.end() ? kNull : *content_field, i, role);
     if (role == "developer") role = "system";  // OpenAI's newer name for the system role
-    auto content = message_content(fields, message.value("content", json(nullptr)), i);
     if (!content) return;
     out.push_back({role, std::move(*content)});
   }
@@ -248,7 +308,9 @@ std::optional<ApiError> decode_chat_request(std::string_view body, const ApiLimi
   if (!fields.error && out.top_logprobs > 0 && !out.logprobs) {
     fields.fail("top_logprobs", "'top_logprobs' requires 'logprobs' to be true");
   }
+  refuse_unsupported(fields, true);
   if (fields.error) return fields.error;
+  out.ignored_fields = unknown_fields(fields, kChatFields);
   if (out.logprobs) request.sampling.logprobs = std::max(1, out.top_logprobs);
   out.requests.push_back(std::move(request));
   return std::nullopt;
@@ -269,7 +331,9 @@ std::optional<ApiError> decode_completion_request(std::string_view body, const A
   if (fields.has("suffix")) fields.fail("suffix", "'suffix' is not supported");
   int best_of = 1;
   fields.read_int("best_of", best_of, 1, 1);
+  refuse_unsupported(fields, false);
   if (fields.error) return fields.error;
+  out.ignored_fields = unknown_fields(fields, kCompletionFields);
   if (logprobs >= 0) {
     out.logprobs = true;
     out.top_logprobs = logprobs;

@@ -29,6 +29,8 @@ struct ApiGeneration {
   bool logprobs = false;       // report each token's log-probability
   int top_logprobs = 0;        // and this many alternatives
   std::string user;
+  // Fields of the body that troupe does not know: ignored, as vLLM does, and logged.
+  std::vector<std::string> ignored_fields;
 };
 
 // On success fills `out` (request ids are left empty for the caller to assign).

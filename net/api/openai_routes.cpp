@@ -1,6 +1,7 @@
 // POST /v1/chat/completions, POST /v1/completions, GET /v1/models.
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "net/api/gateway_impl.hpp"
 #include "net/api/openai_exchange.hpp"
@@ -25,6 +26,17 @@ std::optional<ApiError> unknown_model(const ApiGeneration& call, const std::stri
   return error;
 }
 
+// One log line naming the fields a request carried that troupe ignores (vLLM's warning), with
+// anything unprintable shown as '?' so a client cannot forge log lines.
+void warn_ignored_fields(const std::string& id, const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& name : names) {
+    if (!list.empty()) list += ", ";
+    for (const unsigned char c : name) list += c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?';
+  }
+  spdlog::warn("request id={} ignored fields this server does not know: {}", id, list);
+}
+
 void run_openai(GatewayCore& gateway, Call& call, bool chat) {
   ApiGeneration decoded;
   auto error = chat ? decode_chat_request(call.request.body, gateway.config.limits, decoded)
@@ -35,6 +47,7 @@ void run_openai(GatewayCore& gateway, Call& call, bool chat) {
   ResponseShape shape;
   shape.chat = chat;
   shape.id = gateway.new_id(chat ? "chatcmpl" : "cmpl");
+  if (!decoded.ignored_fields.empty()) warn_ignored_fields(shape.id, decoded.ignored_fields);
   shape.model = gateway.config.model_name;
   shape.created = unix_now();
   shape.include_usage = decoded.include_usage;
@@ -46,7 +59,7 @@ void run_openai(GatewayCore& gateway, Call& call, bool chat) {
         shape.id + (decoded.requests.size() > 1 ? "-" + std::to_string(i) : "");
   }
   auto exchange = std::make_shared<OpenAiExchange>(shape, decoded, call.sink,
-                                                   gateway.observer(call), call.cors);
+                                                   gateway.observer(call, decoded.requests), call.cors);
   gateway.submit_all(
       call, std::move(decoded.requests), [&](int prompt) { return exchange->listener(prompt); },
       [exchange] { exchange->cancelled(); });

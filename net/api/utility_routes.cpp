@@ -1,5 +1,5 @@
-// vLLM's POST /tokenize and /detokenize, the operational GET /health, /metrics and /cluster, and
-// the chat page at GET /.
+// vLLM's POST /tokenize and /detokenize, the operational GET /health, /metrics and /cluster, the
+// admin POST /cluster/drain and /cluster/undrain, and the chat page at GET /.
 #include <nlohmann/json.hpp>
 
 #include "net/api/chat_page.hpp"
@@ -83,17 +83,50 @@ void GatewayCore::cluster(Call& call) {
                  -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-void GatewayCore::drain_node(Call& call) {
+namespace {
+
+// The admin body {"node": NAME}: the name, or nullopt after answering the error.
+std::optional<std::string> node_named_in(GatewayCore& gateway, Call& call) {
   JsonFields fields(call.request.body);
   std::string node;
   fields.read_string("node", node);
   if (!fields.error && node.empty()) fields.fail("node", "'node' is required: the node's name");
-  if (fields.error) return reply_error(call, *fields.error);
-  if (!parts.service->drain_node(node)) {
-    return reply_error(call, ApiError{404, "no connected node is named '" + node + "'",
-                                      "invalid_request_error", "node", "node_not_found"});
+  if (fields.error) {
+    gateway.reply_error(call, *fields.error);
+    return std::nullopt;
   }
-  reply_json(call, 200, nlohmann::json{{"node", node}, {"draining", true}}.dump());
+  return node;
+}
+
+ApiError node_not_found(const std::string& node) {
+  return {404, "no connected node is named '" + node + "'", "invalid_request_error", "node",
+          "node_not_found"};
+}
+
+}  // namespace
+
+void GatewayCore::drain_node(Call& call) {
+  const auto node = node_named_in(*this, call);
+  if (!node) return;
+  if (!parts.service->drain_node(*node)) return reply_error(call, node_not_found(*node));
+  reply_json(call, 200, nlohmann::json{{"node", *node}, {"draining", true}}.dump());
+}
+
+void GatewayCore::undrain_node(Call& call) {
+  const auto node = node_named_in(*this, call);
+  if (!node) return;
+  switch (parts.service->undrain_node(*node)) {
+    case UndrainResult::undrained:
+      return reply_json(call, 200, nlohmann::json{{"node", *node}, {"draining", false}}.dump());
+    case UndrainResult::unknown:
+      return reply_error(call, node_not_found(*node));
+    case UndrainResult::leaving:
+      return reply_error(call, {409,
+                                "node '" + *node +
+                                    "' was told to drain and is leaving the cluster; start it "
+                                    "again and it rejoins",
+                                "invalid_request_error", "node", "node_leaving"});
+  }
 }
 
 void GatewayCore::metrics(Call& call) {

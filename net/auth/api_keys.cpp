@@ -94,7 +94,8 @@ Result<int64_t> parse_limit(const YAML::Node& value, const std::string& field,
 Status parse_policy(const YAML::Node& value, const std::string& where, KeyPolicy& policy) {
   if (value.IsNull()) return Ok{};  // `key:` alone: default name, no limits
   if (!value.IsMap()) {
-    return make_error(where + ": expected a map with name, rpm and tpm (or nothing) after the key");
+    return make_error(where +
+                        ": expected a map with name, rpm, tpm and role (or nothing) after the key");
   }
   for (const auto& field : value) {
     const std::string field_name = field.first.IsScalar() ? field.first.Scalar() : "";
@@ -103,12 +104,19 @@ Status parse_policy(const YAML::Node& value, const std::string& where, KeyPolicy
         return make_error(where + ": name must be a non-empty string");
       }
       policy.name = field.second.Scalar();
+    } else if (field_name == "role") {
+      const std::string role = field.second.IsScalar() ? field.second.Scalar() : "";
+      if (role != "tenant" && role != "admin") {
+        return make_error(where + ": role must be tenant or admin");
+      }
+      policy.admin = role == "admin";
     } else if (field_name == "rpm" || field_name == "tpm") {
       auto limit = parse_limit(field.second, field_name, where);
       if (!limit) return limit.error();
       (field_name == "rpm" ? policy.requests_per_minute : policy.tokens_per_minute) = *limit;
     } else {
-      return make_error(where + ": unknown field '" + field_name + "'; expected name, rpm or tpm");
+      return make_error(where + ": unknown field '" + field_name +
+                        "'; expected name, rpm, tpm or role");
     }
   }
   return Ok{};
@@ -125,7 +133,7 @@ Status parse_keys_file(const std::string& path, std::vector<ConfiguredKey>& keys
                       std::to_string(e.mark.line + 1) + ", column " +
                       std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  const std::string expected = "expected a map from each key to {name, rpm, tpm}";
+  const std::string expected = "expected a map from each key to {name, rpm, tpm, role}";
   if (root.IsNull() || (root.IsMap() && root.size() == 0)) {
     // An empty file would silently turn authentication off; say so instead.
     return make_error("api keys file '" + path + "' holds no keys; " + expected);
@@ -167,13 +175,18 @@ Status validate(const std::vector<ConfiguredKey>& keys) {
 
 }  // namespace
 
-Result<ApiKeys> ApiKeys::create(const std::vector<std::string>& keys,
-                                const std::string& keys_file) {
+Result<ApiKeys> ApiKeys::create(const std::vector<std::string>& keys, const std::string& keys_file,
+                                const std::vector<std::string>& admin_keys) {
   std::vector<ConfiguredKey> configured;
   for (const auto& key : keys) {
     const std::string name = default_name(configured.size());
     configured.push_back(
         {key, KeyPolicy{name}, "--api-key #" + std::to_string(configured.size() + 1)});
+  }
+  for (size_t i = 0; i < admin_keys.size(); ++i) {
+    KeyPolicy policy{default_name(configured.size())};
+    policy.admin = true;
+    configured.push_back({admin_keys[i], policy, "--admin-api-key #" + std::to_string(i + 1)});
   }
   if (!keys_file.empty()) {
     if (auto parsed = parse_keys_file(keys_file, configured); !parsed) return parsed.error();

@@ -2,12 +2,13 @@
 // API keys for the OpenAI-compatible gateway: who may call, under which name, with which limits.
 //
 // Keys come from `--api-key KEY` (repeatable; the n-th key overall is named "key-n" and has no
-// limits) and/or an `--api-keys-file` in YAML: a map from key to its policy, every field optional.
+// limits), `--admin-api-key KEY` (the same, with the admin role) and/or an `--api-keys-file` in YAML: a map from key to its policy, every field optional.
 //
 //   sk-team-a-4f9c:            # the key exactly as clients send it after "Bearer "
 //     name: team-a             # shown in logs, metrics and the usage ledger; default "key-n"
 //     rpm: 600                 # requests per minute; 0 or absent = unlimited
 //     tpm: 200000              # prompt + completion tokens per minute; 0 or absent = unlimited
+//     role: tenant             # tenant (default): the API; admin: the API and the admin routes
 //   sk-ci-77aa: {}             # or `sk-ci-77aa:` with nothing after it: default name, no limits
 //
 // A plain list of keys is not accepted (one format, one meaning). Keys may not be empty or hold
@@ -29,12 +30,15 @@ struct KeyPolicy {
   std::string name;
   int64_t requests_per_minute = 0;  // 0 = unlimited
   int64_t tokens_per_minute = 0;    // 0 = unlimited
+  bool admin = false;               // may call the admin routes (drain, undrain, cluster status)
 };
 
 class ApiKeys {
  public:
-  // `keys`: the --api-key values; `keys_file`: the --api-keys-file path, empty for none.
-  static Result<ApiKeys> create(const std::vector<std::string>& keys, const std::string& keys_file);
+  // `keys`: the --api-key values; `keys_file`: the --api-keys-file path, empty for none;
+  // `admin_keys`: the --admin-api-key values.
+  static Result<ApiKeys> create(const std::vector<std::string>& keys, const std::string& keys_file,
+                                const std::vector<std::string>& admin_keys = {});
 
   // No key configured (as in a default-constructed ApiKeys): authentication is off and every
   // request is let in.

@@ -57,13 +57,14 @@ Admission RateLimiter::admit(const KeyPolicy& policy, TimePoint now) {
 }
 
 void RateLimiter::charge_tokens(const std::string& key_name, int64_t tokens, TimePoint now) {
-  if (tokens <= 0) return;
+  if (tokens == 0) return;
   std::lock_guard lock(mutex_);
   auto it = buckets_by_name_.find(key_name);
   if (it == buckets_by_name_.end() || it->second.tokens.capacity == 0) return;
   // Refill up to now first, so that the charge lands on the level the key really has.
   it->second.advance_to(now);
-  it->second.tokens.level -= static_cast<double>(tokens);
+  Bucket& bucket = it->second.tokens;
+  bucket.level = std::min(bucket.capacity, bucket.level - static_cast<double>(tokens));
 }
 
 }  // namespace troupe::auth

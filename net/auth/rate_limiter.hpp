@@ -2,9 +2,10 @@
 // Per-key rate limits: two token buckets per key name, one counting requests and one counting
 // tokens (prompt + completion). Each holds up to its per-minute limit and refills continuously
 // at limit/60 per second, so a key may burst up to a minute's allowance and then runs at its
-// rate. A request takes one request token when admitted; its tokens are charged when it ends,
-// because only then is the cost known. That charge may drive the token bucket negative, and the
-// debt holds back the key's next requests until refill pays it off.
+// rate. A request takes one request token when admitted. Its tokens are reserved as soon as it
+// is decoded (its prompt and the most it may generate, which may drive the token bucket
+// negative: the debt holds back the key's next requests until refill pays it off, so a burst
+// cannot overshoot), and settled when it ends, to what it really used.
 //
 // Time is a parameter of every call (pass std::chrono::steady_clock::now()), so tests need no
 // sleeping. Thread-safe: one mutex, taken twice per request, never per generated token.
@@ -35,8 +36,9 @@ class RateLimiter {
   // one token). A key with both limits 0 is always admitted.
   Admission admit(const KeyPolicy& policy, TimePoint now);
 
-  // Charges a finished request's prompt + completion tokens to the key named `key_name`.
-  // Ignored for keys without a token limit or never admitted, and for tokens <= 0.
+  // Charges `tokens` to the key named `key_name`: a reservation, or a settlement's difference;
+  // negative gives tokens back (never above the bucket's capacity). Ignored for keys without a
+  // token limit or never admitted, and for 0.
   void charge_tokens(const std::string& key_name, int64_t tokens, TimePoint now);
 
  private:

@@ -7,6 +7,7 @@
 #include <boost/beast/http/read.hpp>
 #include <cctype>
 
+#include "net/http/request_head.hpp"
 #include "net/http/response_bytes.hpp"
 
 namespace troupe::http {
@@ -25,6 +26,20 @@ std::string lower(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+RequestHead request_head(const bhttp::request<bhttp::string_body>& message) {
+  RequestHead head;
+  const auto method = message.method_string();
+  head.method.assign(method.data(), method.size());
+  const auto target = message.target();
+  head.target.assign(target.data(), target.size());
+  head.version = static_cast<int>(message.version());
+  for (const auto& field : message) {
+    const auto name = field.name_string();
+    head.fields.emplace_back(lower({name.data(), name.size()}), std::string(field.value()));
+  }
+  return head;
 }
 
 bool is_parse_error(const beast::error_code& ec) {
@@ -164,22 +179,52 @@ void Session::on_read_some(beast::error_code ec, std::size_t bytes) {
     return;
   }
   if (answering_) {
+    skip_blank_lines();
     read_more();
     return;
   }
   parse_request();
 }
 
+// RFC 9112 section 2.2: empty lines before a request line (a client's stray CRLF after a body)
+// are ignored, so they neither start a request nor hold back the reading.
+void Session::skip_blank_lines() {
+  const auto data = buffer_.data();
+  const auto* bytes = static_cast<const char*>(data.data());
+  std::size_t blank = 0;
+  while (blank < data.size() && (bytes[blank] == '\r' || bytes[blank] == '\n')) ++blank;
+  buffer_.consume(blank);
+}
+
 void Session::parse_request() {
+  skip_blank_lines();
   parser_.emplace();
   parser_->body_limit(config_.max_body_bytes);
   parser_->header_limit(kHeaderLimit);
   parsing_ = true;
   request_timed_out_ = false;
   arm_timer(Waiting::request, config_.request_timeout);
-  bhttp::async_read(
+  bhttp::async_read_header(
       socket_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+}
+
+// The head is in: its framing and fields are checked before any of the body is read.
+void Session::on_header(beast::error_code ec) {
+  if (closed_) return;
+  if (!ec && !request_timed_out_) {
+    if (auto problem = check_request_head(request_head(parser_->get()))) {
+      parsing_ = false;
+      waiting_ = Waiting::nothing;
+      timer_.cancel();
+      return fail_transport(problem->status, problem->message);
+    }
+    bhttp::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
+    return;
+  }
+  on_request(ec);
 }
 
 void Session::on_request(beast::error_code ec) {
@@ -211,10 +256,12 @@ void Session::dispatch() {
   const auto method = message.method_string();
   request.method.assign(method.data(), method.size());
   const auto beast_target = message.target();
-  const std::string_view target(beast_target.data(), beast_target.size());
+  // check_request_head has let only targets origin_form takes through.
+  const std::string target =
+      origin_form({beast_target.data(), beast_target.size()}).value_or(std::string("/"));
   const auto question = target.find('?');
-  request.path = std::string(target.substr(0, question));
-  if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
+  request.path = target.substr(0, question);
+  if (question != std::string::npos) request.query = target.substr(question + 1);
   for (const auto& field : message) {
     const auto name = field.name_string();
     request.headers[lower({name.data(), name.size()})] = std::string(field.value());
@@ -279,8 +326,11 @@ void Session::set_answering(bool answering) {
   answering_ = answering;
   if (answering) {
     ++counts_->answering;
+    answering_hold_ = shared_from_this();
   } else {
     --counts_->answering;
+    // Let go on a later turn of the strand, never from under the caller's feet.
+    asio::post(socket_.get_executor(), [hold = std::move(answering_hold_)] {});
   }
 }
 

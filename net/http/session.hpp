@@ -46,8 +46,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void arm_timer(Waiting what, std::chrono::milliseconds after);
   void on_timer(Waiting what);
   void read_more();
+  void skip_blank_lines();
   void on_read_some(boost::beast::error_code ec, std::size_t bytes);
   void parse_request();
+  void on_header(boost::beast::error_code ec);
   void on_request(boost::beast::error_code ec);
   void dispatch();
   void complete_answer(std::string bytes);
@@ -74,6 +76,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   uint64_t exchange_ = 0;         // the request being answered (counts from 1)
   bool answering_ = false;        // from a request's dispatch until its answer is written
+  // The session itself, held while answering: the handler's sink holds it only weakly, and no
+  // read may be pending (a pipelined request waits in the buffer), so nothing else would.
+  std::shared_ptr<Session> answering_hold_;
   bool answer_started_ = false;   // the handler has begun to answer
   bool answer_complete_ = false;  // ... and has finished (the bytes may still be in out_)
   bool keep_alive_ = true;

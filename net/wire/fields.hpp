@@ -114,7 +114,7 @@ void describe(V& v, GenerateRequest& x) {
 template <class V>
 void describe(V& v, GenerationChunk& x) {
   v("request_id", x.request_id)("index", x.index)("text", x.text)("tokens", x.tokens)(
-      "finish_reason", x.finish_reason);
+      "finish_reason", x.finish_reason)("prompt_tokens", x.prompt_tokens);
 }
 template <class V>
 void describe(V& v, GenerationEnd& x) {

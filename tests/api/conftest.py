@@ -2,8 +2,9 @@
 
 It requires API keys (from a keys file): `sk-test` (no limits) and `sk-limited` (2 requests per
 minute), so the auth and rate-limit tests share it. Set TROUPE_BIN to the troupe binary.
-Server(keys_yaml=...) writes another keys file instead; Server(usage_db=...) keeps the ledger at a
-given path (which outlives the server) instead of in the server's temporary directory.
+Server(keys_yaml=...) writes another keys file instead, and Server(keys_yaml=False) runs with no
+keys at all; Server(usage_db=...) keeps the ledger at a given path (which outlives the server)
+instead of in the server's temporary directory.
 """
 import os
 import re
@@ -21,16 +22,17 @@ sk-limited: {name: limited, rpm: 2}
 
 
 class Server:
-    def __init__(self, extra_args=(), keys_yaml=None, usage_db=None):
+    def __init__(self, extra_args=(), keys_yaml=None, usage_db=None, host="127.0.0.1"):
         self.dir = tempfile.TemporaryDirectory(prefix="troupe-api-")
         keys = os.path.join(self.dir.name, "keys.yaml")
         with open(keys, "w") as f:
-            f.write(KEYS_FILE if keys_yaml is None else keys_yaml)
+            f.write(KEYS_FILE if keys_yaml is None else keys_yaml or "")
         self.usage_db = usage_db or os.path.join(self.dir.name, "usage.db")
         self.log = []
-        cmd = [os.environ["TROUPE_BIN"], "serve", "--host", "127.0.0.1", "--port", "0",
+        key_args = [] if keys_yaml is False else ["--api-keys-file", keys]
+        cmd = [os.environ["TROUPE_BIN"], "serve", "--host", host, "--port", "0",
                "--kv-cache-memory", "256MiB", "--max-model-len", "2048",
-               "--api-keys-file", keys, "--usage-db", self.usage_db, *extra_args]
+               *key_args, "--usage-db", self.usage_db, *extra_args]
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True)
         self.port = self._wait_for_port()

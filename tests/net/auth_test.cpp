@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/auth/admin_access.hpp"
 #include "net/auth/api_keys.hpp"
 #include "net/auth/rate_limiter.hpp"
 
@@ -172,7 +173,7 @@ TEST_CASE("keys file errors name the file and the problem", "[auth]") {
     CHECK_THAT(load_error(""), Catch::Contains("holds no keys"));
     CHECK_THAT(load_error("# nothing here\n"), Catch::Contains("holds no keys"));
     CHECK_THAT(load_error("{}\n"), Catch::Contains("holds no keys"));
-    CHECK_THAT(load_error("sk-a: 5\n"), Catch::Contains("expected a map with name, rpm and tpm"));
+    CHECK_THAT(load_error("sk-a: 5\n"), Catch::Contains("expected a map with name, rpm, tpm and role"));
     CHECK_THAT(load_error("? [a, b]\n: {}\n"), Catch::Contains("a key must be a plain string"));
   }
   SECTION("wrong types") {
@@ -325,4 +326,77 @@ TEST_CASE("concurrent admits never exceed the capacity", "[auth][rate]") {
   start.store(true);
   for (auto& thread : threads) thread.join();
   CHECK(admitted.load() == 2000);
+}
+
+TEST_CASE("a reservation holds back a burst; settling gives back what was not used",
+          "[auth][rate]") {
+  RateLimiter limiter;
+  const KeyPolicy policy{"team", 0, 300};
+
+  // Three requests reserving 110 tokens each arrive at once: two fit, the third takes the
+  // bucket into debt, and the fourth is refused before it can run.
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(limiter.admit(policy, at(0)).allowed);
+    limiter.charge_tokens("team", 110, at(0));
+  }
+  CHECK_FALSE(limiter.admit(policy, at(0)).allowed);
+
+  // Each used 20 of its 110: settling returns 90 apiece (300 - 60 = 240 left).
+  for (int i = 0; i < 3; ++i) limiter.charge_tokens("team", 20 - 110, at(0));
+  CHECK(limiter.admit(policy, at(0)).allowed);
+  limiter.charge_tokens("team", 240, at(0));
+  CHECK_FALSE(limiter.admit(policy, at(0)).allowed);  // exactly empty
+
+  // A refund never fills the bucket past its capacity.
+  limiter.charge_tokens("team", -1'000'000, at(0));
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(limiter.admit(policy, at(0)).allowed);
+    limiter.charge_tokens("team", 100, at(0));
+  }
+  CHECK_FALSE(limiter.admit(policy, at(0)).allowed);
+}
+
+TEST_CASE("roles: --admin-api-key and role: admin grant the admin routes", "[auth][admin]") {
+  TempKeysFile file(
+      "sk-tenant: {name: tenant}\n"
+      "sk-ops: {name: ops, role: admin}\n"
+      "sk-plain: {role: tenant}\n");
+  auto created = ApiKeys::create({"sk-flag"}, file.path(), {"sk-root"});
+  REQUIRE(created.ok());
+  const ApiKeys& keys = created.value();
+  CHECK_FALSE(keys.authenticate("Bearer sk-flag")->admin);
+  CHECK_FALSE(keys.authenticate("Bearer sk-tenant")->admin);
+  CHECK_FALSE(keys.authenticate("Bearer sk-plain")->admin);
+  CHECK(keys.authenticate("Bearer sk-ops")->admin);
+  CHECK(keys.authenticate("Bearer sk-root")->admin);
+  CHECK(keys.authenticate("Bearer sk-root")->name == "key-2");  // after --api-key, before the file
+
+  CHECK_THAT(load_error("sk-a: {role: root}\n"), Catch::Contains("role must be tenant or admin"));
+  CHECK_THAT(load_error("sk-a: {role: [admin]}\n"), Catch::Contains("role must be tenant or admin"));
+  auto clash = ApiKeys::create({}, "", {"sk-x", "sk-x"});
+  REQUIRE_FALSE(clash.ok());
+  CHECK_THAT(clash.message(), Catch::Contains("--admin-api-key #2"));
+  CHECK_THAT(clash.message(), !Catch::Contains("sk-x"));  // keys never appear in errors
+}
+
+TEST_CASE("admin access: an admin key from anywhere; without keys, loopback only",
+          "[auth][admin]") {
+  using troupe::auth::admin_access;
+  using troupe::auth::AdminAccess;
+  KeyPolicy tenant{"tenant"};
+  KeyPolicy admin{"admin"};
+  admin.admin = true;
+  CHECK(admin_access(true, &admin, "203.0.113.9") == AdminAccess::allowed);
+  CHECK(admin_access(true, &admin, "127.0.0.1") == AdminAccess::allowed);
+  CHECK(admin_access(true, &tenant, "127.0.0.1") == AdminAccess::not_admin);
+  CHECK(admin_access(true, &tenant, "203.0.113.9") == AdminAccess::not_admin);
+  CHECK(admin_access(true, nullptr, "127.0.0.1") == AdminAccess::no_key);
+  for (const char* local : {"127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"}) {
+    CAPTURE(local);
+    CHECK(admin_access(false, nullptr, local) == AdminAccess::allowed);
+  }
+  for (const char* remote : {"10.0.0.1", "203.0.113.9", "::ffff:10.0.0.1", "fe80::1", "", "junk"}) {
+    CAPTURE(remote);
+    CHECK(admin_access(false, nullptr, remote) == AdminAccess::not_loopback);
+  }
 }

@@ -1,0 +1,25 @@
+#pragma once
+// Who may call the admin routes (drain, undrain, the cluster's status): a pure decision over the
+// request's key and address. With API keys configured, only a key with the admin role, from any
+// address; a tenant key is refused as forbidden, a missing or wrong key as unauthenticated.
+// With no keys at all (a local, trusted set-up), only callers on the loopback interface.
+#include <string_view>
+
+#include "net/auth/api_keys.hpp"
+
+namespace troupe::auth {
+
+enum class AdminAccess {
+  allowed,
+  no_key,        // 401: keys are configured and the request carries none that is valid
+  not_admin,     // 403: a tenant key
+  not_loopback,  // 403: no keys configured and the caller is not on this host
+};
+
+// `key`: the request's authenticated key, or nullptr. `remote`: the peer's address as text.
+AdminAccess admin_access(bool keys_enabled, const KeyPolicy* key, std::string_view remote);
+
+// 127.0.0.0/8, ::1, and IPv4-mapped loopback (::ffff:127.x.y.z).
+bool is_loopback_address(std::string_view address);
+
+}  // namespace troupe::auth
