@@ -186,6 +186,29 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones():
         server.stop()
 
 
+def test_a_drain_cut_short_by_its_timeout_says_how_many_and_exits_1():
+    server = Server(["--drain-timeout", "1"])
+    conn = connect(server, timeout=60)
+    try:
+        wait_until_ready(server)
+        conn.request("POST", CHAT, body=json.dumps(chat(1000, stream=True)),
+                     headers={"Authorization": "Bearer sk-test",
+                              "Content-Type": "application/json"})
+        response = conn.getresponse()
+        assert response.status == 200
+        while not response.readline().startswith(b"data: "):
+            pass
+        server.process.send_signal(signal.SIGTERM)
+        code = server.process.wait(timeout=30)
+        assert code == 1, "".join(server.log[-20:])
+        poll("the drain's last log line", lambda: any(
+            "drain: --drain-timeout passed with 1 request(s) still running" in line
+            for line in server.log), deadline_s=5)
+    finally:
+        conn.close()
+        server.stop()
+
+
 # --- 4. --protect-metrics -----------------------------------------------------------------------
 
 def test_protect_metrics_requires_a_key_for_metrics_only():

@@ -1,0 +1,159 @@
+"""One connection, many requests, against the real `troupe serve`: pipelined requests (HTTP/1.1
+lets a client send the next before the answer to the last) are answered in order, and bytes that
+arrive while a generation runs (the next request, or a stray CRLF after a body) never cost the
+answer in progress."""
+import json
+import socket
+
+import pytest
+
+from conftest import Server
+
+KEY = "sk-test"
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    s.stop()
+    assert s.process.returncode == 0, "".join(s.log[-30:])
+
+
+def request(path, body, stream=False):
+    payload = json.dumps(dict(body, stream=stream)).encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+            ).encode() + payload
+
+
+def completion(prompt, max_tokens, stream=False):
+    return request("/v1/completions", {"prompt": prompt, "max_tokens": max_tokens,
+                                       "ignore_eos": True, "temperature": 0}, stream)
+
+
+class Connection:
+    """A raw socket that reads whole responses (Content-Length or chunked) one after another."""
+
+    def __init__(self, port, timeout=60):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.data = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        assert chunk, "the server closed the connection; unread: %r" % self.data[:300]
+        self.data += chunk
+
+    def _take_line(self):
+        while b"\r\n" not in self.data:
+            self._fill()
+        line, _, self.data = self.data.partition(b"\r\n")
+        return line
+
+    def _take(self, n):
+        while len(self.data) < n:
+            self._fill()
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+    def read_head(self):
+        status = int(self._take_line().split()[1])
+        headers = {}
+        while True:
+            line = self._take_line().decode("latin-1")
+            if not line:
+                return status, headers
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+
+    def read_chunk(self):
+        """The next chunk of a chunked body; b"" at its end."""
+        size = int(self._take_line().split(b";")[0], 16)
+        data = self._take(size)
+        assert self._take(2) == b"\r\n"
+        if size == 0:
+            return b""
+        return data
+
+    def read_response(self):
+        status, headers = self.read_head()
+        if headers.get("transfer-encoding") == "chunked":
+            body = b""
+            while chunk := self.read_chunk():
+                body += chunk
+        else:
+            body = self._take(int(headers["content-length"]))
+        return status, headers, body
+
+    def close(self):
+        self.sock.close()
+
+
+def usage(body):
+    return json.loads(body)["usage"]["completion_tokens"]
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    conn = Connection(server.port)
+    try:
+        conn.send(completion("Once upon a time", 12) + completion("The sky is", 3) +
+                  request("/tokenize", {"prompt": "Hello"}))
+        status, _, first = conn.read_response()
+        assert status == 200 and usage(first) == 12, first
+        status, _, second = conn.read_response()
+        assert status == 200 and usage(second) == 3, second
+        status, _, third = conn.read_response()
+        assert status == 200 and json.loads(third)["count"] >= 1, third
+    finally:
+        conn.close()
+
+
+def sse_until_done(conn):
+    """Reads a stream's events to its end: their text, and whether [DONE] came."""
+    text, done = "", False
+    while chunk := conn.read_chunk():
+        for line in chunk.decode().splitlines():
+            if line == "data: [DONE]":
+                done = True
+            elif line.startswith("data: "):
+                choices = json.loads(line[6:]).get("choices") or [{}]
+                text += choices[0].get("text") or ""
+    return text, done
+
+
+def test_a_stray_crlf_during_a_stream_costs_nothing(server):
+    conn = Connection(server.port)
+    try:
+        conn.send(completion("Once upon a time", 24, stream=True))
+        status, headers = conn.read_head()
+        assert status == 200 and headers["content-type"].startswith("text/event-stream")
+        first = conn.read_chunk()  # the generation is running
+        assert first.startswith(b"data: ")
+        conn.send(b"\r\n")
+        _, done = sse_until_done(conn)
+        assert done, "the stream did not end with [DONE]"
+        # The connection is still good for the next request.
+        conn.send(completion("The sky is", 2))
+        status, _, body = conn.read_response()
+        assert status == 200 and usage(body) == 2, body
+    finally:
+        conn.close()
+
+
+def test_a_request_pipelined_behind_a_running_stream_is_answered_after_it(server):
+    conn = Connection(server.port)
+    try:
+        conn.send(completion("Once upon a time", 24, stream=True))
+        status, _ = conn.read_head()
+        assert status == 200
+        conn.read_chunk()
+        conn.send(completion("The sky is", 3))
+        _, done = sse_until_done(conn)
+        assert done, "the stream did not end with [DONE]"
+        status, _, body = conn.read_response()
+        assert status == 200 and usage(body) == 3, body
+    finally:
+        conn.close()
