@@ -47,6 +47,9 @@ CommandSpec serve_spec() {
           {"allowed-origins", "ORIGIN", "allow CORS from ORIGIN, '*' for any (repeatable)", true},
           {"log-format", "FMT", "request log lines: text or json (default text)"},
           {"max-body-bytes", "BYTES", "largest request body, e.g. 1MiB (default 1MiB)"},
+          {"max-send-buffer", "BYTES",
+           "answer bytes a connection may leave unread before its request is aborted (default "
+           "1MiB)"},
           {"max-connections", "N", "most open connections (default 1024)"},
           {"header-timeout", "S", "seconds for a request to arrive in full (default 10)"},
           {"idle-timeout", "S", "seconds a kept-alive connection may idle (default 60)"},
@@ -82,11 +85,14 @@ Result<ServeOptions> serve_options(const Flags& flags) {
   o.http.port = static_cast<uint16_t>(*port);
   o.http.threads = static_cast<int>(*http_threads);
   o.http.max_connections = static_cast<int>(*connections);
-  if (auto bytes = flags.get("max-body-bytes")) {
+  for (auto [name, target] : {std::pair{"max-body-bytes", &o.http.max_body_bytes},
+                              std::pair{"max-send-buffer", &o.http.max_unsent_bytes}}) {
+    auto bytes = flags.get(name);
+    if (!bytes) continue;
     auto parsed = parse_byte_size(*bytes);
-    if (!parsed) return make_error("flag --max-body-bytes: " + parsed.message());
-    if (*parsed < 1) return make_error("flag --max-body-bytes must be at least 1 byte");
-    o.http.max_body_bytes = static_cast<size_t>(*parsed);
+    if (!parsed) return make_error(std::string("flag --") + name + ": " + parsed.message());
+    if (*parsed < 1) return make_error(std::string("flag --") + name + " must be at least 1 byte");
+    *target = static_cast<size_t>(*parsed);
   }
   auto header = seconds_flag(flags, "header-timeout", 10);
   auto idle = seconds_flag(flags, "idle-timeout", 60);

@@ -19,6 +19,10 @@ struct ServerConfig {
   uint16_t port = 8000;  // 0 picks a free port (see Server::port)
   int threads = 1;       // Asio threads; the work behind requests runs elsewhere
   std::size_t max_body_bytes = std::size_t{1} << 20;
+  // Bytes of an answer queued for a client that does not read them: beyond this the request is
+  // aborted and the connection closed, so a stalled streaming client cannot pile tokens up in
+  // the server's memory. Each socket's kernel send buffer is set to it too.
+  std::size_t max_unsent_bytes = std::size_t{1} << 20;
   std::chrono::milliseconds request_timeout{10000};  // from a request's first byte to its last
   std::chrono::milliseconds idle_timeout{60000};     // a kept-alive connection with no request
   int max_connections = 1024;

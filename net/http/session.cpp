@@ -5,6 +5,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <cctype>
 
 #include "net/http/request_head.hpp"
@@ -117,6 +120,11 @@ void Session::start() {
   asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
     beast::error_code ignored;  // streamed tokens go out at once, not after Nagle's delay
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    // The kernel's buffer is bounded too (autotuned, it grows to megabytes for a client that
+    // does not read), so what a stalled client holds is about three times --max-send-buffer.
+    const auto bound = std::min<std::size_t>(self->config_.max_unsent_bytes, 1 << 30);
+    self->socket_.set_option(asio::socket_base::send_buffer_size(static_cast<int>(bound)),
+                             ignored);
     self->arm_timer(Waiting::idle, self->config_.idle_timeout);
     self->read_more();
   });
@@ -299,6 +307,16 @@ void Session::start_stream(uint64_t exchange, int status, std::string content_ty
 
 void Session::write_chunk(uint64_t exchange, std::string data) {
   if (closed_ || exchange != exchange_ || !answer_started_ || answer_complete_) return;
+  if (unsent_bytes_ + data.size() > config_.max_unsent_bytes) {
+    beast::error_code ec;
+    const auto peer = socket_.remote_endpoint(ec);
+    spdlog::warn(
+        "http: {} has left {} bytes of its stream unread (--max-send-buffer {}); its request is "
+        "aborted and the connection closed",
+        ec ? std::string("a client") : peer.address().to_string(), unsent_bytes_,
+        config_.max_unsent_bytes);
+    return disconnected();
+  }
   send(chunk_bytes(data));
 }
 
@@ -360,6 +378,7 @@ void Session::fail_transport(int status, const std::string& message) {
 
 void Session::send(std::string bytes) {
   if (bytes.empty()) return;
+  unsent_bytes_ += bytes.size();
   out_.push_back(std::move(bytes));
   if (!writing_) write_next();
 }
@@ -379,6 +398,7 @@ void Session::write_next() {
                         self->disconnected();
                         return;
                       }
+                      self->unsent_bytes_ -= self->out_.front().size();
                       self->out_.pop_front();
                       self->write_next();
                     });

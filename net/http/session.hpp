@@ -87,6 +87,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   std::function<void()> disconnect_callback_;
   std::deque<std::string> out_;
+  std::size_t unsent_bytes_ = 0;  // in out_, the one being written included
   bool writing_ = false;
   bool close_after_write_ = false;
 };

@@ -4,6 +4,7 @@ arrive while a generation runs (the next request, or a stray CRLF after a body) 
 answer in progress."""
 import json
 import socket
+import time
 
 import pytest
 
@@ -157,3 +158,40 @@ def test_a_request_pipelined_behind_a_running_stream_is_answered_after_it(server
         assert status == 200 and usage(body) == 3, body
     finally:
         conn.close()
+
+
+def test_a_stream_nobody_reads_is_aborted_at_the_send_buffer_bound():
+    """A client that stops reading its stream: past --max-send-buffer unread bytes the server
+    aborts the request (logged with its reason, 499 in the request log) and closes the
+    connection, rather than piling tokens up in memory until --request-timeout."""
+    slow = Server(["--max-send-buffer", "64KiB"])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window fills fast
+        sock.settimeout(60)
+        sock.connect(("127.0.0.1", slow.port))
+        body = {"messages": [{"role": "user", "content": "Tell me a long story."}],
+                "max_tokens": 1500, "ignore_eos": True, "logprobs": True, "top_logprobs": 20}
+        sock.sendall(request("/v1/chat/completions", body, stream=True))
+        assert sock.recv(12).startswith(b"HTTP/1.1 200"), "no stream began"
+        # ... and nothing more is read until the server has given up on this client.
+        deadline = time.monotonic() + 60
+        while not any("of its stream unread" in line for line in slow.log):
+            assert time.monotonic() < deadline, "no abort in 60 s:\n" + "".join(slow.log[-5:])
+            time.sleep(0.05)
+        while not any("status=499" in line for line in slow.log):
+            assert time.monotonic() < deadline, "".join(slow.log[-5:])
+            time.sleep(0.05)
+        # The connection was closed: what the kernels held drains, then the end.
+        while sock.recv(65536):
+            pass
+        # And the server goes on serving.
+        conn = Connection(slow.port)
+        conn.send(completion("The sky is", 2))
+        status, _, answer = conn.read_response()
+        conn.close()
+        assert status == 200 and usage(answer) == 2, answer
+    finally:
+        sock.close()
+        slow.stop()
+    assert slow.process.returncode == 0, "".join(slow.log[-30:])
