@@ -258,6 +258,18 @@ wire::HealthReport Front::health() const {
   return report;
 }
 
+wire::HealthReport Front::health_now() {
+  caf::scoped_actor self{system_};
+  self->request(node_, std::chrono::seconds(1), health_atom::value)
+      .receive(
+          [&](wire::HealthReport& report) {
+            std::lock_guard lock(health_->mutex);
+            health_->latest = std::move(report);
+          },
+          [](caf::error&) {});  // the cached report stands
+  return health();
+}
+
 bool Front::drain_node(const std::string& name) {
   caf::scoped_actor self{system_};
   bool known = false;

@@ -32,6 +32,7 @@ class Front final : public api::GenerationService {
                                std::shared_ptr<api::GenerationListener> listener) override;
   wire::HealthReport health() const override;
   wire::ClusterStatus cluster() const override;
+  wire::HealthReport health_now() override;
   bool drain_node(const std::string& name) override;
   api::UndrainResult undrain_node(const std::string& name) override;
 

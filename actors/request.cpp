@@ -114,6 +114,7 @@ caf::behavior request_actor(Self* self, std::shared_ptr<const RequestContext> co
             chunk->index = delta.index;
           }
           chunk->prompt_tokens = s.prompt_tokens;
+          chunk->queue_seconds = delta.queue_seconds;
         }
         if (chunk) self->send(s.client, std::move(*chunk));
         if (!s.output->finished()) return;

@@ -94,8 +94,12 @@ void take_result(Self* self, const StepResult& result) {
     auto it = s.live.find(u.request_id);
     if (it == s.live.end()) continue;
     LiveRequest& r = it->second;
+    const double queue_seconds =
+        r.tokens == 0 ? std::chrono::duration<double>(u.timings.first_scheduled - u.timings.arrival)
+                            .count()
+                      : -1;
     ++r.tokens;
-    self->send(r.client, wire::TokenDelta{u.request_id, u.index, u.token, u.finish});
+    self->send(r.client, wire::TokenDelta{u.request_id, u.index, u.token, u.finish, queue_seconds});
     if (u.finish != FinishReason::none && ++r.finished_samples == r.request.sampling.n) {
       s.live.erase(it);
     }
@@ -171,6 +175,7 @@ caf::behavior scheduler(Self* self, SchedulerSetup setup) {
         std::string id = request.request_id;
         s.live.emplace(std::move(id), LiveRequest{std::move(request), client});
         kick(self);
+        publish_stats(self, 0);  // the request counts on /metrics from now, not after a step
         return {true, "", ""};
       },
       [self](abort_atom, const std::string& id) {

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <string>
 
+#include "engine/serve/generate_request.hpp"
+
 namespace troupe::api {
 
 struct ExchangeSummary {
@@ -22,12 +24,26 @@ class ExchangeObserver {
   virtual ~ExchangeObserver() = default;
   virtual void first_token(double seconds) = 0;
   virtual void inter_token(double seconds) = 0;
+  virtual void queue_time(double seconds) = 0;  // a request's wait for its first engine step
   // The call's usage is known and its answer is about to be sent: charge what must be charged
   // before the client can send its next request (the tokens-per-minute limit).
   virtual void charge(int prompt_tokens, int completion_tokens) = 0;
   // The answer has been handed to the sink, or the client went away.
   virtual void ended(const ExchangeSummary& summary) = 0;
 };
+
+// A call refused before the engine ran it (a prompt too long, a full queue, a draining node):
+// counted apart from the requests that finished, as vLLM never counts them as requests.
+inline bool refused_before_running(const ExchangeSummary& s) {
+  static constexpr const char* kRefusals[] = {
+      request_error::kInvalid, request_error::kContextLength, request_error::kOverloaded,
+      request_error::kDraining, request_error::kUnavailable};
+  if (s.ttft_seconds >= 0) return false;
+  for (const char* code : kRefusals) {
+    if (s.error == code) return true;
+  }
+  return false;
+}
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -16,38 +16,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Counts each answer's status for /metrics, by route, and remembers it for the log line.
-class RecordingSink final : public http::ResponseSink {
- public:
-  RecordingSink(std::shared_ptr<http::ResponseSink> inner, metrics::ServingMetrics* metrics,
-                std::string route)
-      : inner_(std::move(inner)), metrics_(metrics), route_(std::move(route)) {}
-  void respond(http::Response response) override {
-    record(response.status);
-    inner_->respond(std::move(response));
-  }
-  void start_stream(int status, std::string content_type, http::Headers headers) override {
-    record(status);
-    inner_->start_stream(status, std::move(content_type), std::move(headers));
-  }
-  void write(std::string data) override { inner_->write(std::move(data)); }
-  void finish() override { inner_->finish(); }
-  void on_disconnect(std::function<void()> callback) override {
-    inner_->on_disconnect(std::move(callback));
-  }
-  int status() const { return status_; }
-
- private:
-  void record(int status) {
-    status_ = status;
-    if (metrics_) metrics_->record_http_response(route_, status);
-  }
-  std::shared_ptr<http::ResponseSink> inner_;
-  metrics::ServingMetrics* metrics_;
-  std::string route_;
-  std::atomic<int> status_{0};
-};
-
 void log_line(bool json, const std::string& id, const std::string& key, const std::string& route,
               int status, int prompt_tokens, int completion_tokens, double ttft_s, double e2e_s,
               const std::string& error) {
@@ -93,6 +61,9 @@ class CallObserver final : public ExchangeObserver {
   void inter_token(double seconds) override {
     if (auto* m = gateway_.parts.metrics) m->observe_inter_token(seconds);
   }
+  void queue_time(double seconds) override {
+    if (auto* m = gateway_.parts.metrics) m->observe_queue_time(seconds);
+  }
   void charge(int prompt_tokens, int completion_tokens) override {
     if (settled_.exchange(true)) return;
     if (auto* limiter = gateway_.parts.limiter) {  // the reservation becomes what was used
@@ -106,10 +77,15 @@ class CallObserver final : public ExchangeObserver {
       std::atomic<int>& calls;
       ~Done() { --calls; }
     } done{gateway_.calls_in_flight};
-    if (parts.metrics) {
-      parts.metrics->record_request_end(
-          s.e2e_seconds, s.prompt_tokens, s.completion_tokens,
-          s.error.empty() || s.finish_reason == "abort" ? s.finish_reason : "error");
+    if (auto* m = parts.metrics) {
+      m->record_http_response(route_, s.status, key_name_);
+      if (refused_before_running(s)) {
+        m->record_request_rejected(key_name_, s.error);
+      } else {
+        m->record_request_end(
+            key_name_, s.e2e_seconds, s.prompt_tokens, s.completion_tokens,
+            s.error.empty() || s.finish_reason == "abort" ? s.finish_reason : "error");
+      }
     }
     if (parts.ledger) {
       auto recorded = parts.ledger->record(key_name_, s.prompt_tokens, s.completion_tokens);
@@ -204,6 +180,7 @@ void GatewayCore::reply_error(Call& call, const ApiError& error) {
 
 std::shared_ptr<ExchangeObserver> GatewayCore::observer(
     const Call& call, const std::vector<GenerateRequest>& requests) {
+  call.recording->hand_over();
   return std::make_shared<CallObserver>(*this, call.key_name, call.route,
                                         token_reservation(requests, config.limits.max_model_len));
 }
@@ -233,7 +210,12 @@ int Gateway::calls_in_flight() const {
   return impl_->calls_in_flight.load();
 }
 
+void Gateway::connections_changed(int open) const {
+  if (auto* m = impl_->parts.metrics) m->set_open_connections(open);
+}
+
 http::Response Gateway::transport_error(int status, const std::string& message) const {
+  if (auto* m = impl_->parts.metrics) m->record_http_response("transport", status, "");
   ApiError error;
   error.status = status;
   error.message = message;
@@ -268,6 +250,7 @@ void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> 
   call.route = route ? route->path : "other";
   auto recording = std::make_shared<RecordingSink>(std::move(sink), impl.parts.metrics, call.route);
   call.sink = recording;
+  call.recording = recording.get();
   call.key_name = "anonymous";
   if (!route) {
     ApiError error;
@@ -284,6 +267,7 @@ void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> 
   if (impl.parts.keys && impl.parts.keys->enabled()) {
     key = impl.parts.keys->authenticate(request.header("authorization"));
     if (key) call.key_name = key->name;
+    recording->set_key(call.key_name);
     if (needs_key && !key) {
       ApiError error;
       error.status = 401;

@@ -39,13 +39,14 @@ struct GatewayParts {
 
 struct GatewayCore;  // gateway_impl.hpp
 
-class Gateway final : public http::Handler, public http::TransportErrors {
+class Gateway final : public http::Handler, public http::TransportEvents {
  public:
   Gateway(GatewayConfig config, GatewayParts parts);
   ~Gateway() override;
 
   void handle(http::Request request, std::shared_ptr<http::ResponseSink> sink) override;
   http::Response transport_error(int status, const std::string& message) const override;
+  void connections_changed(int open) const override;
 
   // Generation calls submitted and not yet ended (a graceful stop waits for them).
   int calls_in_flight() const;

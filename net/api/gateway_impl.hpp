@@ -9,10 +9,49 @@
 
 namespace troupe::api {
 
+// Counts each answer's status once for /metrics, by route and API key, and remembers it for
+// the log line. A generation call's observer takes the counting over (hand_over), since only
+// its end knows the status the client was left with: 499 when it went away first.
+class RecordingSink final : public http::ResponseSink {
+ public:
+  RecordingSink(std::shared_ptr<http::ResponseSink> inner, metrics::ServingMetrics* metrics,
+                std::string route)
+      : inner_(std::move(inner)), metrics_(metrics), route_(std::move(route)) {}
+  void respond(http::Response response) override {
+    record(response.status);
+    inner_->respond(std::move(response));
+  }
+  void start_stream(int status, std::string content_type, http::Headers headers) override {
+    record(status);
+    inner_->start_stream(status, std::move(content_type), std::move(headers));
+  }
+  void write(std::string data) override { inner_->write(std::move(data)); }
+  void finish() override { inner_->finish(); }
+  void on_disconnect(std::function<void()> callback) override {
+    inner_->on_disconnect(std::move(callback));
+  }
+  int status() const { return status_; }
+  void set_key(std::string key) { key_ = std::move(key); }  // before the answer
+  void hand_over() { handed_over_ = true; }                 // before the answer
+
+ private:
+  void record(int status) {
+    status_ = status;
+    if (metrics_ && !handed_over_) metrics_->record_http_response(route_, status, key_);
+  }
+  std::shared_ptr<http::ResponseSink> inner_;
+  metrics::ServingMetrics* metrics_;
+  std::string route_;
+  std::string key_;
+  bool handed_over_ = false;
+  std::atomic<int> status_{0};
+};
+
 // One HTTP request being answered.
 struct Call {
   http::Request request;
   std::shared_ptr<http::ResponseSink> sink;
+  RecordingSink* recording = nullptr;  // what `sink` is
   std::string route;     // the matched route pattern, for metrics
   std::string key_name;  // the API key's name, "anonymous" when auth is off
   http::Headers cors;    // headers every answer carries

@@ -35,6 +35,9 @@ class GenerationService {
                                        std::shared_ptr<GenerationListener> listener) = 0;
   // The node's latest health, for /health and /metrics; cheap (a cached copy).
   virtual wire::HealthReport health() const = 0;
+  // The same, asked of the node now (a round trip to its actors): /metrics's gauges must not
+  // lag the requests a scrape just saw.
+  virtual wire::HealthReport health_now() { return health(); }
   // The cluster's nodes as the router last saw them, for GET /cluster; cheap (a cached copy).
   virtual wire::ClusterStatus cluster() const { return {}; }
   // Drains the cluster node `name` (no new requests; its work finishes; a remote node then

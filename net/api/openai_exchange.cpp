@@ -50,6 +50,7 @@ void OpenAiExchange::on_chunk(int prompt, GenerationChunk chunk) {
   auto& choice = choices_[static_cast<size_t>(index)];
   tokens_seen_ += static_cast<int>(chunk.tokens.size());
   summary_.prompt_tokens += chunk.prompt_tokens;  // what a cancel is charged; the end corrects
+  if (chunk.queue_seconds >= 0) observer_->queue_time(chunk.queue_seconds);
   if (!chunk.tokens.empty()) time_tokens(*observer_, summary_, started_, choice.last_token);
   if (!chunk.finish_reason.empty()) choice.result.finish_reason = chunk.finish_reason;
   if (!stream_) {

@@ -66,6 +66,7 @@ void TgiExchange::on_chunk(GenerationChunk chunk) {
   if (done_) return;
   if (!chunk.tokens.empty()) time_tokens(*observer_, summary_, started_, last_token_);
   summary_.prompt_tokens += chunk.prompt_tokens;  // what a cancel is charged; the end corrects
+  if (chunk.queue_seconds >= 0) observer_->queue_time(chunk.queue_seconds);
   if (!chunk.finish_reason.empty()) engine_finish_ = chunk.finish_reason;
   text_ += chunk.text;
   tokens_.insert(tokens_.end(), chunk.tokens.begin(), chunk.tokens.end());

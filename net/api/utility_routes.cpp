@@ -131,9 +131,9 @@ void GatewayCore::undrain_node(Call& call) {
 
 void GatewayCore::metrics(Call& call) {
   if (!parts.metrics) return reply_json(call, 404, "{}");
-  const auto report = parts.service->health();
+  const auto report = parts.service->health_now();
   int running = 0, waiting = 0;
-  int64_t used = 0, total = 0, queries = 0, hits = 0;
+  int64_t used = 0, total = 0, queries = 0, hits = 0, preemptions = 0;
   for (const auto& r : report.replicas) {
     running += r.running;
     waiting += r.waiting;
@@ -141,9 +141,10 @@ void GatewayCore::metrics(Call& call) {
     total += r.kv_blocks_used + r.kv_blocks_free;
     queries += r.prefix_cache_queries;
     hits += r.prefix_cache_hits;
+    preemptions += r.preemptions;
   }
   parts.metrics->set_replica_load(running, waiting, total ? double(used) / double(total) : 0.0,
-                                  queries, hits);
+                                  queries, hits, preemptions);
   call.sink->respond(
       {200, "text/plain; version=0.0.4; charset=utf-8", parts.metrics->render(), call.cors});
 }

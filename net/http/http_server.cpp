@@ -15,15 +15,15 @@ using tcp = asio::ip::tcp;
 struct Server::Impl {
   ServerConfig config;
   Handler& handler;
-  const TransportErrors& errors;
+  const TransportEvents& events;
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::shared_ptr<SessionCounts> counts = std::make_shared<SessionCounts>();
   std::vector<std::thread> threads;
   bool stopped = false;
 
-  Impl(const ServerConfig& c, Handler& h, const TransportErrors& e)
-      : config(c), handler(h), errors(e), io(std::max(1, c.threads)) {}
+  Impl(const ServerConfig& c, Handler& h, const TransportEvents& e)
+      : config(c), handler(h), events(e), io(std::max(1, c.threads)) {}
 
   void accept() {
     acceptor.async_accept(
@@ -32,7 +32,7 @@ struct Server::Impl {
           if (!ec) {
             const bool full = counts->open.load() >= config.max_connections;
             auto session =
-                std::make_shared<Session>(std::move(socket), config, handler, errors, counts);
+                std::make_shared<Session>(std::move(socket), config, handler, events, counts);
             if (full) {
               session->refuse(503, "the server has reached --max-connections (" +
                                        std::to_string(config.max_connections) + ")");
@@ -46,8 +46,8 @@ struct Server::Impl {
 };
 
 Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, Handler& handler,
-                                              const TransportErrors& errors) {
-  auto impl = std::make_unique<Impl>(config, handler, errors);
+                                              const TransportEvents& events) {
+  auto impl = std::make_unique<Impl>(config, handler, events);
   const std::string where = config.host + ":" + std::to_string(config.port);
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(config.host, ec);

@@ -28,20 +28,22 @@ struct ServerConfig {
   int max_connections = 1024;
 };
 
-// How the handler words the server's own errors (bad HTTP, 408, 413, 503): a body in the
-// API's error shape.
-class TransportErrors {
+// What the handler hears of the transport itself: it words the server's own errors (bad HTTP,
+// 408, 413, 431, 501, the connection limit's 503) in the API's error shape, and may count them
+// and the connections open. Called on the server's threads.
+class TransportEvents {
  public:
-  virtual ~TransportErrors() = default;
+  virtual ~TransportEvents() = default;
   virtual Response transport_error(int status, const std::string& message) const = 0;
+  virtual void connections_changed(int open) const {}
 };
 
 class Server {
  public:
   // Binds and starts serving; the error names the address when it cannot bind. `handler` and
-  // `errors` must outlive the server.
+  // `events` must outlive the server.
   static Result<std::unique_ptr<Server>> start(const ServerConfig& config, Handler& handler,
-                                               const TransportErrors& errors);
+                                               const TransportEvents& events);
   ~Server();  // stops
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

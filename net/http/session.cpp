@@ -101,19 +101,19 @@ class SessionSink final : public ResponseSink {
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, const ServerConfig& config, Handler& handler,
-                 const TransportErrors& errors, std::shared_ptr<SessionCounts> counts)
+                 const TransportEvents& events, std::shared_ptr<SessionCounts> counts)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       config_(config),
       handler_(handler),
-      errors_(errors),
+      events_(events),
       counts_(std::move(counts)) {
-  ++counts_->open;
+  events_.connections_changed(++counts_->open);
 }
 
 Session::~Session() {
   set_answering(false);
-  --counts_->open;
+  events_.connections_changed(--counts_->open);
 }
 
 void Session::start() {
@@ -371,7 +371,7 @@ void Session::fail_transport(int status, const std::string& message) {
   set_answering(true);
   answer_started_ = true;
   ++exchange_;  // no sink answers this one
-  complete_answer(response_bytes(errors_.transport_error(status, message), false));
+  complete_answer(response_bytes(events_.transport_error(status, message), false));
 }
 
 // --- writing ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ struct SessionCounts {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::ip::tcp::socket socket, const ServerConfig& config, Handler& handler,
-          const TransportErrors& errors, std::shared_ptr<SessionCounts> counts);
+          const TransportEvents& events, std::shared_ptr<SessionCounts> counts);
   ~Session();
   void start();
   // Refuses the connection with one response (used when there are too many).
@@ -71,7 +71,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   const ServerConfig& config_;
   Handler& handler_;
-  const TransportErrors& errors_;
+  const TransportEvents& events_;
   std::shared_ptr<SessionCounts> counts_;
 
   uint64_t exchange_ = 0;         // the request being answered (counts from 1)

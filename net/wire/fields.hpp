@@ -31,7 +31,8 @@ void describe(V& v, EngineRequest& x) {
 }
 template <class V>
 void describe(V& v, TokenDelta& x) {
-  v("request_id", x.request_id)("index", x.index)("token", x.token)("finish", x.finish);
+  v("request_id", x.request_id)("index", x.index)("token", x.token)("finish", x.finish)(
+      "queue_seconds", x.queue_seconds);
 }
 template <class V>
 void describe(V& v, ReplicaStats& x) {
@@ -114,7 +115,8 @@ void describe(V& v, GenerateRequest& x) {
 template <class V>
 void describe(V& v, GenerationChunk& x) {
   v("request_id", x.request_id)("index", x.index)("text", x.text)("tokens", x.tokens)(
-      "finish_reason", x.finish_reason)("prompt_tokens", x.prompt_tokens);
+      "finish_reason", x.finish_reason)("prompt_tokens", x.prompt_tokens)(
+      "queue_seconds", x.queue_seconds);
 }
 template <class V>
 void describe(V& v, GenerationEnd& x) {

@@ -32,6 +32,8 @@ struct TokenDelta {
   int32_t index = 0;  // which of the request's n samples
   SampledToken token;
   FinishReason finish = FinishReason::none;
+  // On a request's first token: how long it waited from arrival to its first step (else < 0).
+  double queue_seconds = -1;
   bool operator==(const TokenDelta&) const = default;
 };
 

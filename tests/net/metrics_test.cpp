@@ -174,15 +174,19 @@ TEST_CASE("naming mistakes and impossible updates are bugs and throw") {
 
 TEST_CASE("ServingMetrics renders every serving family with its data") {
   ServingMetrics metrics("tiny-llama");
-  metrics.set_replica_load(3, 2, 0.25, 100, 40);
+  metrics.set_replica_load(3, 2, 0.25, 100, 40, 7);
   metrics.observe_first_token(0.03);
   metrics.observe_inter_token(0.02);
   metrics.observe_inter_token(0.04);
-  metrics.record_request_end(1.2, 17, 5, "stop");
-  metrics.record_request_end(0.4, 3, 16, "length");
-  metrics.record_http_response("/v1/completions", 200);
-  metrics.record_http_response("/v1/completions", 200);
-  metrics.record_http_response("/v1/chat/completions", 400);
+  metrics.observe_queue_time(0.5);
+  metrics.record_request_end("team-a", 1.2, 17, 5, "stop");
+  metrics.record_request_end("team-b", 0.4, 3, 16, "length");
+  metrics.record_request_rejected("team-a", "context_length_exceeded");
+  metrics.record_http_response("/v1/completions", 200, "team-a");
+  metrics.record_http_response("/v1/completions", 200, "team-b");
+  metrics.record_http_response("/v1/chat/completions", 400, "team-a");
+  metrics.record_http_response("transport", 413, "");
+  metrics.set_open_connections(4);
   const std::string text = metrics.render();
 
   const std::vector<std::pair<std::string, std::string>> families = {
@@ -199,6 +203,15 @@ TEST_CASE("ServingMetrics renders every serving family with its data") {
       {"troupe_generation_tokens_total", "counter"},
       {"troupe_request_success_total", "counter"},
       {"troupe_http_requests_total", "counter"},
+      {"troupe_request_queue_time_seconds", "histogram"},
+      {"troupe_num_preemptions_total", "counter"},
+      {"troupe_request_rejected_total", "counter"},
+      {"troupe_key_requests_total", "counter"},
+      {"troupe_key_prompt_tokens_total", "counter"},
+      {"troupe_key_generation_tokens_total", "counter"},
+      {"troupe_http_open_connections", "gauge"},
+      {"process_resident_memory_bytes", "gauge"},
+      {"process_open_fds", "gauge"},
   };
   for (const auto& [name, type] : families) {
     INFO(name);
@@ -230,6 +243,17 @@ TEST_CASE("ServingMetrics renders every serving family with its data") {
   CHECK(sample_value(text,
                      "troupe_http_requests_total{route=\"/v1/chat/completions\",status=\"400\"}") ==
         1);
+  CHECK(sample_value(text, "troupe_http_requests_total{route=\"transport\",status=\"413\"}") == 1);
+  CHECK(sample_value(text, "troupe_num_preemptions_total" + model) == 7);
+  CHECK(sample_value(text, "troupe_request_queue_time_seconds_count" + model) == 1);
+  CHECK(sample_value(text, "troupe_request_rejected_total{model_name=\"tiny-llama\","
+                           "reason=\"context_length_exceeded\"}") == 1);
+  CHECK(sample_value(text, "troupe_key_requests_total{key=\"team-a\",status=\"400\"}") == 1);
+  CHECK(sample_value(text, "troupe_key_prompt_tokens_total{key=\"team-a\"}") == 17);
+  CHECK(sample_value(text, "troupe_key_generation_tokens_total{key=\"team-b\"}") == 16);
+  CHECK(sample_value(text, "troupe_http_open_connections") == 4);
+  CHECK(sample_value(text, "process_resident_memory_bytes") > 1e6);
+  CHECK(sample_value(text, "process_open_fds") >= 3);
 }
 
 TEST_CASE("ServingMetrics' prefix-cache counters follow cumulative reports and never decrease") {
@@ -248,7 +272,7 @@ TEST_CASE("ServingMetrics' prefix-cache counters follow cumulative reports and n
       {50, 25, 180, 110},  // grew by 30 and 20 since the restart
   };
   for (const auto& r : reports) {
-    metrics.set_replica_load(1, 0, 0.5, r.queries, r.hits);
+    metrics.set_replica_load(1, 0, 0.5, r.queries, r.hits, 0);
     const std::string text = metrics.render();
     INFO("report " << r.queries << "/" << r.hits);
     CHECK(sample_value(text, queries) == r.expected_queries);
