@@ -1,11 +1,14 @@
 #include "actors/cluster.hpp"
 
+#include "actors/tls_session_hooks.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 namespace troupe {
 namespace {
@@ -62,12 +65,19 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
       },
       [self](try_join_atom) {
         auto& s = self->state;
-        auto router = self->system().middleman().remote_actor(s.setup.host, s.setup.port);
+        auto& system = self->system();
+        const bool tls = system.has_openssl_manager();
+        auto router = tls ? caf::openssl::remote_actor(system, s.setup.host, s.setup.port)
+                          : system.middleman().remote_actor(s.setup.host, s.setup.port);
         if (!router) {
           if (!s.warned) {
-            spdlog::warn("cluster: cannot reach the front at {}:{} ({}); retrying every {} ms",
-                         s.setup.host, s.setup.port, self->system().render(router.error()),
-                         s.setup.retry.count());
+            spdlog::warn(
+                "cluster: cannot reach the front at {}:{} ({}); retrying every {} ms. If the "
+                "front is up, {}",
+                s.setup.host, s.setup.port, system.render(router.error()), s.setup.retry.count(),
+                tls ? "its --cluster-secret-file may hold another secret (the TLS handshake "
+                      "failed)"
+                    : "it may require --cluster-secret-file");
             s.warned = true;
           }
           self->delayed_send(self, s.setup.retry, try_join_atom::value);
@@ -103,13 +113,23 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
 
 }  // namespace
 
-void enable_cluster_networking(caf::actor_system_config& config) {
+void enable_cluster_networking(caf::actor_system_config& config,
+                               const cluster::ClusterCredentials* credentials) {
   config.load<caf::io::middleman>();
+  if (!credentials) return;
+  // Every node presents the certificate derived from the secret and trusts only it.
+  config.openssl_certificate = credentials->certificate_file();
+  config.openssl_key = credentials->key_file();
+  config.openssl_cafile = credentials->certificate_file();
+  config.load<caf::openssl::manager>();
+  use_tls_session_hooks();
 }
 
 Result<uint16_t> publish_router(caf::actor_system& system, const caf::actor& router,
                                 const std::string& host, uint16_t port) {
-  auto published = system.middleman().publish(router, port, host.c_str(), true);
+  auto published = system.has_openssl_manager()
+                       ? caf::openssl::publish(router, port, host.c_str(), true)
+                       : system.middleman().publish(router, port, host.c_str(), true);
   if (!published) {
     return make_error("cannot publish the cluster port " + host + ":" + std::to_string(port) +
                       ": " + system.render(published.error()));

@@ -11,13 +11,18 @@
 
 #include "actors/messages.hpp"
 #include "engine/result.hpp"
+#include "net/cluster/cluster_secret.hpp"
 
 namespace troupe {
 
-// Loads CAF's middleman into `config`: required before publishing or joining.
-void enable_cluster_networking(caf::actor_system_config& config);
+// Loads CAF's middleman into `config`: required before publishing or joining. With
+// `credentials` (derived from the cluster secret), also CAF's OpenSSL module: the cluster port
+// then speaks mutually authenticated TLS, and a node must hold the same secret to connect.
+void enable_cluster_networking(caf::actor_system_config& config,
+                               const cluster::ClusterCredentials* credentials = nullptr);
 
-// Publishes the router on host:port (port 0: any free one). Returns the port.
+// Publishes the router on host:port (port 0: any free one), over TLS when the system has the
+// OpenSSL module. Returns the port.
 Result<uint16_t> publish_router(caf::actor_system& system, const caf::actor& router,
                                 const std::string& host, uint16_t port);
 

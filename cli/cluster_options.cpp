@@ -2,12 +2,17 @@
 
 #include <unistd.h>
 
+#include "net/auth/admin_access.hpp"
+#include "net/cluster/cluster_secret.hpp"
+
 namespace troupe::cli {
 
 std::vector<FlagSpec> front_cluster_flags() {
   return {
       {"cluster-port", "N", "accept replica nodes (troupe worker --join) on this port"},
-      {"cluster-host", "ADDR", "address of the cluster port (default 0.0.0.0)"},
+      {"cluster-host", "ADDR",
+       "address of the cluster port (default 0.0.0.0 with a cluster secret, else 127.0.0.1)"},
+      cluster_secret_flag(),
       {"routing", "STRATEGY",
        "how requests pick a node: " + cluster::routing_names() + " (default round-robin)"},
       {"unhealthy-after", "S",
@@ -15,6 +20,19 @@ std::vector<FlagSpec> front_cluster_flags() {
        "(default 3)"},
       {"no-local-replica", "", "run no model replica here: route every request to joined nodes"},
   };
+}
+
+FlagSpec cluster_secret_flag() {
+  return {"cluster-secret-file", "FILE",
+          "the cluster's shared secret (mode 600): nodes that hold it talk over mutual TLS"};
+}
+
+Result<std::optional<std::string>> cluster_secret(const Flags& flags) {
+  const auto path = flags.get("cluster-secret-file");
+  if (!path) return std::optional<std::string>();
+  auto secret = cluster::read_cluster_secret(*path);
+  if (!secret) return secret.error();
+  return std::optional<std::string>(std::move(*secret));
 }
 
 std::vector<FlagSpec> node_flags() {
@@ -34,7 +52,21 @@ Result<FrontClusterOptions> front_cluster_options(const Flags& flags) {
     if (!port) return port.error();
     o.port = static_cast<uint16_t>(*port);
   }
-  o.host = flags.get("cluster-host").value_or(o.host);
+  auto secret = cluster_secret(flags);
+  if (!secret) return secret.error();
+  o.secret = std::move(*secret);
+  if (auto host = flags.get("cluster-host")) {
+    // Without the secret, a port other hosts can reach would let any of them join and read
+    // prompts: refuse to open one.
+    if (!o.secret && !auth::is_loopback_address(*host)) {
+      return make_error("--cluster-host " + *host +
+                        " needs --cluster-secret-file: without a secret the cluster port only "
+                        "listens on loopback");
+    }
+    o.host = *host;
+  } else if (o.secret) {
+    o.host = "0.0.0.0";
+  }
   if (auto name = flags.get("routing")) {
     auto routing = cluster::parse_routing(*name);
     if (!routing) {

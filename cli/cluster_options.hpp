@@ -15,7 +15,9 @@ namespace troupe::cli {
 
 struct FrontClusterOptions {
   std::optional<uint16_t> port;  // --cluster-port: publish the router there
-  std::string host = "0.0.0.0";
+  // --cluster-host; without a cluster secret only loopback, as Redis's protected mode.
+  std::string host = "127.0.0.1";
+  std::optional<std::string> secret;  // from --cluster-secret-file
   cluster::RoutingStrategy routing = cluster::RoutingStrategy::round_robin;
   std::chrono::milliseconds unhealthy_after{3000};
   bool local_replica = true;  // false: --no-local-replica, the front only routes
@@ -30,6 +32,9 @@ struct NodeOptions {
 };
 
 std::vector<FlagSpec> front_cluster_flags();
+FlagSpec cluster_secret_flag();
+// The secret in --cluster-secret-file, if given; errors name the file, never the secret.
+Result<std::optional<std::string>> cluster_secret(const Flags& flags);
 std::vector<FlagSpec> node_flags();
 Result<FrontClusterOptions> front_cluster_options(const Flags& flags);
 // `fallback_name` when --node-name is absent.

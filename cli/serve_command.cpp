@@ -188,9 +188,15 @@ int serve_command(const Args& args) {
   auto ledger = UsageLedger::open(options->usage_db);
   if (!ledger) return input_error(ledger.message());
 
+  std::optional<cluster::ClusterCredentials> credentials;
+  if (cluster_options->port && cluster_options->secret) {
+    auto derived = cluster::ClusterCredentials::derive(*cluster_options->secret);
+    if (!derived) return input_error(derived.message());
+    credentials.emplace(std::move(*derived));
+  }
   caf::actor_system_config config;
   configure_actor_system(config);
-  if (cluster_options->port) enable_cluster_networking(config);
+  if (cluster_options->port) enable_cluster_networking(config, credentials ? &*credentials : nullptr);
   caf::actor_system system{config};
   NodeSetup setup;
   if (cluster_options->local_replica) {
@@ -222,9 +228,12 @@ int serve_command(const Args& args) {
       return input_error(port.message());
     }
     std::fprintf(stderr,
-                 "troupe: cluster port %s:%u (routing %s); join with troupe worker --join\n",
+                 "troupe: cluster port %s:%u (routing %s, %s); join with troupe worker --join\n",
                  cluster_options->host.c_str(), *port,
-                 std::string(cluster::routing_name(cluster_options->routing)).c_str());
+                 std::string(cluster::routing_name(cluster_options->routing)).c_str(),
+                 credentials ? "mutual TLS: nodes need the same --cluster-secret-file"
+                             : "loopback only: no --cluster-secret-file, so nodes on other hosts "
+                               "cannot join");
   }
   auto context = std::make_shared<RequestContext>(RequestContext{
       &*model, std::move(*prompts), options->request_timeout, layout->config.max_model_len});

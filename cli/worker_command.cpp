@@ -26,6 +26,7 @@ CommandSpec worker_spec() {
       "the front restarts. SIGTERM or ctrl-c drains it and exits.",
       {
           {"join", "HOST:PORT", "the front's cluster port (required)"},
+          cluster_secret_flag(),
           model_flag(),
       }};
   for (auto& f : node_flags()) spec.flags.push_back(std::move(f));
@@ -47,6 +48,8 @@ int worker_command(const Args& args) {
   if (!front) return input_error("flag --join: " + front.message());
   auto node_opts = node_options(flags, default_node_name());
   if (!node_opts) return input_error(node_opts.message());
+  auto secret = cluster_secret(flags);
+  if (!secret) return input_error(secret.message());
   auto engine = engine_config_from_flags(flags);
   if (!engine) return input_error(engine.message());
   auto path = resolve_model_path(flags.get("model").value_or(""));
@@ -56,9 +59,15 @@ int worker_command(const Args& args) {
   auto layout = plan_engine_layout(*engine, model->config);
   if (!layout) return input_error(layout.message());
 
+  std::optional<cluster::ClusterCredentials> credentials;
+  if (*secret) {
+    auto derived = cluster::ClusterCredentials::derive(**secret);
+    if (!derived) return input_error(derived.message());
+    credentials.emplace(std::move(*derived));
+  }
   caf::actor_system_config config;
   configure_actor_system(config);
-  enable_cluster_networking(config);
+  enable_cluster_networking(config, credentials ? &*credentials : nullptr);
   caf::actor_system system{config};
   NodeSetup setup;
   ReplicaSetup replica = model_replica(*model, *layout, node_opts->threads);

@@ -10,13 +10,16 @@
 #          --dir DIR (logs and pid files; default ./troupe-cluster)   --port N (HTTP, 8000)
 #          --cluster-port N (9000)   --routing STRATEGY   --model PATH   --threads N
 #          --ssh "COMMAND" (how to reach a host; default "ssh", e.g. "ssh -F my_config")
+#          --cluster-secret-file FILE (over ssh: the cluster's secret; default a new random one,
+#          kept as DIR/cluster.secret and copied to every host with mode 600)
 # Over ssh, every host needs troupe and the model at the same paths; --dir is made on each.
+# Nodes then talk mutual TLS; --local keeps the cluster port on loopback, where none is needed.
 set -euo pipefail
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 fail() { echo "launch.sh: $*" >&2; exit 2; }
 
-local_nodes="" front="" replicas="" troupe="" dir="$PWD/troupe-cluster" ssh_cmd="ssh"
+local_nodes="" front="" replicas="" troupe="" dir="$PWD/troupe-cluster" ssh_cmd="ssh" secret=""
 port=8000 cluster_port=9000 extra=() worker_extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
     --model) extra+=(--model "${2:?}"); worker_extra+=(--model "$2"); shift 2 ;;
     --threads) extra+=(--threads "${2:?}"); worker_extra+=(--threads "$2"); shift 2 ;;
     --ssh) ssh_cmd=${2:?}; shift 2 ;;
+    --cluster-secret-file) secret=${2:?}; shift 2 ;;
     -h|--help) usage ;;
     *) fail "unknown option '$1' (see --help)" ;;
   esac
@@ -80,12 +84,23 @@ remote() {  # host, name, command...: starts it detached with its log and pid fi
 }
 echo "$ssh_cmd" >"$dir/ssh"  # stop.sh reaches the hosts the same way
 : >"$dir/hosts"
+# The cluster's secret: every node proves it holds it in the TLS handshake on the cluster port.
+if [ -z "$secret" ]; then
+  secret="$dir/cluster.secret"
+  (umask 077; head -c 32 /dev/urandom | base64 >"$secret")
+fi
+[ -r "$secret" ] || fail "cannot read the cluster secret file $secret"
+remote_secret="$dir/cluster.secret"
+for host in $front $replicas; do
+  $ssh_cmd "$host" "umask 077; mkdir -p $(printf '%q' "$dir"); cat >$(printf '%q' "$remote_secret").new && mv $(printf '%q' "$remote_secret").new $(printf '%q' "$remote_secret")" <"$secret" \
+    || fail "cannot copy the cluster secret to $host"
+done
 remote "$front" front "$troupe" serve --port "$port" --cluster-port "$cluster_port" \
-  --node-name front "${extra[@]}"
+  --cluster-secret-file "$remote_secret" --node-name front "${extra[@]}"
 i=0
 for host in $replicas; do
   i=$((i + 1))
   remote "$host" "replica-$i" "$troupe" worker --join "$front:$cluster_port" \
-    --node-name "replica-$i" "${worker_extra[@]}"
+    --cluster-secret-file "$remote_secret" --node-name "replica-$i" "${worker_extra[@]}"
 done
 wait_routable "http://$front:$port" $((i + 1))

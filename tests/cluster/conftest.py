@@ -63,15 +63,31 @@ class Process:
         return self.process.returncode
 
 
+def write_secret(path, secret):
+    """A cluster secret file, readable by its owner only (troupe refuses others)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    return path
+
+
 class Cluster:
-    def __init__(self, replicas, extra_front_args=(), cluster_host="127.0.0.1",
-                 worker_args=()):
-        self.worker_args = list(worker_args)
+    """`secret`: a cluster secret every node is given (mutual TLS on the cluster port); without
+    one the front's cluster port listens on loopback only."""
+
+    def __init__(self, replicas, extra_front_args=(), cluster_host=None, worker_args=(),
+                 secret=None):
         self.dir = tempfile.TemporaryDirectory(prefix="troupe-cluster-")
-        self.front = Process(["serve", "--host", "127.0.0.1", "--port", "0", "--cluster-host",
-                              cluster_host, "--cluster-port", "0", "--usage-db",
+        self.secret_args = []
+        if secret:
+            self.secret_file = write_secret(os.path.join(self.dir.name, "cluster.secret"), secret)
+            self.secret_args = ["--cluster-secret-file", self.secret_file]
+        self.worker_args = list(worker_args) + self.secret_args
+        host_args = ["--cluster-host", cluster_host] if cluster_host else []
+        self.front = Process(["serve", "--host", "127.0.0.1", "--port", "0", *host_args,
+                              "--cluster-port", "0", "--usage-db",
                               os.path.join(self.dir.name, "usage.db"), *SMALL,
-                              *extra_front_args],
+                              *self.secret_args, *extra_front_args],
                              r"on http://[^:]+:(\d+)")
         self.base_url = f"http://127.0.0.1:{self.front.match.group(1)}"
         ports = [re.search(r"cluster port [^:]+:(\d+)", line) for line in self.front.log]

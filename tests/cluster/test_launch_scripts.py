@@ -89,6 +89,9 @@ def test_launch_over_ssh_and_stop_drains_every_host(tmp_path):
         pids = [int((run_dir / f"{n}.pid").read_text()) for n in ("front", "replica-1", "replica-2")]
         with urllib.request.urlopen(f"http://127.0.0.1:{http}/cluster", timeout=10) as r:
             assert {n["name"] for n in json.load(r)["nodes"]} == {"front", "replica-1", "replica-2"}
+        # Over ssh the nodes share a fresh secret, private to its owner, and talk mutual TLS.
+        assert "mutual TLS" in (run_dir / "front.log").read_text()
+        assert (run_dir / "cluster.secret").stat().st_mode & 0o077 == 0
         stopped = subprocess.run([os.path.join(DEPLOY, "stop.sh"), "--dir", str(run_dir)],
                                  capture_output=True, text=True, timeout=300)
         assert stopped.returncode == 0, stopped.stderr

@@ -46,7 +46,7 @@ def link():
 
 def test_a_cut_off_node_fails_over_like_a_dead_one_and_returns_when_healed(link):
     cluster = Cluster(replicas=1, extra_front_args=["--unhealthy-after", "2"],
-                      cluster_host="0.0.0.0")
+                      cluster_host="0.0.0.0", secret="partition-test-secret-0123456789")
     try:
         cluster.start_worker("cut", front_host=f"{SUBNET}.1", prefix=["ip", "netns", "exec", NS])
         cluster.wait_for(lambda nodes: "cut" in nodes and nodes["cut"]["routable"])
