@@ -39,24 +39,22 @@ test-asan:
 	$(MAKE) test BUILD=build-asan BUILD_TYPE=Asan
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-# libFuzzer targets (clang): build each tests/fuzz/fuzz_*.cpp and run it for FUZZ_SECONDS.
+# libFuzzer targets (tests/fuzz, built with clang by their own CMake project): each runs for
+# FUZZ_SECONDS over a corpus in $(FUZZ_DIR)/corpus-NAME, seeded from tests/fuzz/corpus/NAME.tar.gz.
+# (make test runs each for a few seconds: tests/fuzz/smoke.sh.)
 FUZZ_SECONDS ?= 60
 FUZZ_DIR ?= build-fuzz
-FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. -DMSGPACK_NO_BOOST
-# The parsers are what is fuzzed: the kernels build without their SIMD variants (scalar only).
-FUZZ_ENGINE := $(wildcard engine/*/*.cpp) $(filter-out %_avx2.cpp %_avx512.cpp,$(wildcard kernels/cpu/*.cpp)) \
-  $(wildcard net/*/*.cpp)
-FUZZ_LIBS := -lyaml-cpp -lcrypto -lsqlite3 -lspdlog -lfmt -lpthread
 fuzz: deps
-	@command -v clang++ >/dev/null || apt-get install -y -qq clang libclang-rt-14-dev
-	mkdir -p $(FUZZ_DIR)
-	set -e; for src in tests/fuzz/fuzz_*.cpp; do \
-	  name=$$(basename $$src .cpp); \
-	  clang++ $(FUZZ_FLAGS) $$src $(FUZZ_ENGINE) $(FUZZ_LIBS) -o $(FUZZ_DIR)/$$name; \
-	  mkdir -p $(FUZZ_DIR)/corpus-$$name; \
+	cmake -S tests/fuzz -B $(FUZZ_DIR) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=None
+	cmake --build $(FUZZ_DIR) -j$(JOBS)
+	set -e; for target in $(FUZZ_DIR)/fuzz_*; do \
+	  name=$$(basename $$target); corpus=$(FUZZ_DIR)/corpus-$$name; mkdir -p $$corpus; \
+	  [ -f tests/fuzz/corpus/$$name.tar.gz ] && tar -xzf tests/fuzz/corpus/$$name.tar.gz -C $$corpus; \
 	  dict=tests/fuzz/$$name.dict; [ -f $$dict ] && dictflag=-dict=$$dict || dictflag=; \
-	  TROUPE_FUZZ_SEED_DIR=$(FUZZ_DIR)/corpus-$$name $(FUZZ_DIR)/$$name $$dictflag \
-	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 $(FUZZ_DIR)/corpus-$$name; \
+	  status=0; TROUPE_FUZZ_SEED_DIR=$$corpus $$target $$dictflag -max_total_time=$(FUZZ_SECONDS) \
+	    -rss_limit_mb=4096 -print_final_stats=1 $$corpus >$(FUZZ_DIR)/$$name.log 2>&1 || status=$$?; \
+	  echo "$$name: $$(grep -o 'number_of_executed_units: *[0-9]*' $(FUZZ_DIR)/$$name.log) (exit $$status)"; \
+	  [ $$status -eq 0 ] || { tail -40 $(FUZZ_DIR)/$$name.log; exit 1; }; \
 	done
