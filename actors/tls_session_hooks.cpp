@@ -23,10 +23,10 @@ Function openssl_definition(Function, const char* name) {
   return reinterpret_cast<Function>(::dlsym(RTLD_NEXT, name));
 }
 
-std::string peer_of(const SSL* ssl) {
+std::string peer_address(int fd) {
   sockaddr_storage address{};
   socklen_t length = sizeof address;
-  if (::getpeername(SSL_get_fd(ssl), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
     return "an unknown peer";
   }
   char text[INET6_ADDRSTRLEN] = "?";
@@ -35,6 +35,27 @@ std::string peer_of(const SSL* ssl) {
                           : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&address)->sin_addr);
   ::inet_ntop(address.ss_family, bytes, text, sizeof text);
   return text;
+}
+
+// The peer's address, noted on the session when its handshake begins: by the time a handshake
+// fails, the peer may have reset the connection and getpeername() no longer knows it.
+int peer_index() {
+  static const int index = SSL_get_ex_new_index(
+      0, nullptr, nullptr, nullptr,
+      [](void*, void* peer, CRYPTO_EX_DATA*, int, long, void*) {
+        delete static_cast<std::string*>(peer);
+      });
+  return index;
+}
+
+void note_peer(SSL* ssl) {
+  if (SSL_get_ex_data(ssl, peer_index())) return;
+  SSL_set_ex_data(ssl, peer_index(), new std::string(peer_address(SSL_get_fd(ssl))));
+}
+
+std::string peer_of(const SSL* ssl) {
+  const auto* peer = static_cast<const std::string*>(SSL_get_ex_data(ssl, peer_index()));
+  return peer ? *peer : peer_address(SSL_get_fd(ssl));
 }
 
 // At most one line a second, so that a flood of bad connections cannot flood the log.
@@ -97,6 +118,7 @@ int SSL_write(SSL* ssl, const void* buffer, int size) {
 int SSL_accept(SSL* ssl) {
   static const auto real = troupe::openssl_definition(&SSL_accept, "SSL_accept");
   ERR_clear_error();
+  troupe::note_peer(ssl);
   return troupe::after_server_call(ssl, true, real(ssl));
 }
 

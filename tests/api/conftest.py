@@ -7,11 +7,15 @@ keys at all; Server(usage_db=...) keeps the ledger at a given path (which outliv
 instead of in the server's temporary directory.
 """
 import os
+import sys
 import re
 import signal
 import subprocess
 import tempfile
 import threading
+
+# tests/support/raw_http.py and its neighbours are shared by the suites.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 
 import pytest
 

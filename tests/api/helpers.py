@@ -117,3 +117,13 @@ def split_response(raw):
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     return int(status_line.split()[1]), headers, body
+
+
+def start_stream(conn, path, body, key="sk-test"):
+    """POSTs `body` (a streaming request) on `conn` and returns the response, once its head
+    says 200; its events are then read line by line."""
+    conn.request("POST", path, body=json.dumps(body),
+                 headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    response = conn.getresponse()
+    assert response.status == 200, response.read()[:500]
+    return response

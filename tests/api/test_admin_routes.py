@@ -4,13 +4,13 @@ the keys file) may call them, from any address, and a tenant key gets 403; with 
 they answer only on loopback. A drain of the front's own node is taken back by undrain."""
 import json
 import os
-import socket
 import subprocess
 
 import pytest
 
 from conftest import KEYS_FILE
 from helpers import CHAT, call, chat, openai_error, poll, serving
+from raw_http import non_loopback_address
 
 ADMIN_KEYS = KEYS_FILE + "sk-ops: {name: ops, role: admin}\n"
 FRONT = {"node": "front"}
@@ -65,17 +65,6 @@ def test_an_admin_key_drains_the_front_and_undrain_brings_it_back():
         assert status == 404 and openai_error(answer)["code"] == "node_not_found", answer
 
 
-def non_loopback_address():
-    """This host's address on its default route (no packet is sent), or None."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.connect(("192.0.2.1", 9))
-        address = probe.getsockname()[0]
-    except OSError:
-        return None
-    finally:
-        probe.close()
-    return None if address.startswith("127.") else address
 
 
 def test_without_keys_admin_routes_answer_only_on_loopback():

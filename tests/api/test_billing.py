@@ -8,7 +8,7 @@ import os
 import subprocess
 
 from conftest import KEYS_FILE
-from helpers import CHAT, call, connect, poll, serving
+from helpers import CHAT, call, connect, poll, serving, start_stream
 
 LONG_PROMPT = "The quick brown fox jumps over the lazy dog. " * 40  # about 400 tokens
 
@@ -27,10 +27,7 @@ def logged(server, needle):
 def leave_after_first_token(server, key, path, body):
     """Streams `body`, reads the first event with text in it, and hangs up."""
     conn = connect(server, timeout=60)
-    conn.request("POST", path, body=json.dumps(body),
-                 headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
-    response = conn.getresponse()
-    assert response.status == 200
+    response = start_stream(conn, path, body, key)
     while True:
         line = response.readline()
         assert line, "the stream ended before its first token"

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import Server
+from raw_http import Connection
 
 KEY = "sk-test"
 
@@ -31,66 +32,6 @@ def request(path, body, stream=False):
 def completion(prompt, max_tokens, stream=False):
     return request("/v1/completions", {"prompt": prompt, "max_tokens": max_tokens,
                                        "ignore_eos": True, "temperature": 0}, stream)
-
-
-class Connection:
-    """A raw socket that reads whole responses (Content-Length or chunked) one after another."""
-
-    def __init__(self, port, timeout=60):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.data = b""
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        assert chunk, "the server closed the connection; unread: %r" % self.data[:300]
-        self.data += chunk
-
-    def _take_line(self):
-        while b"\r\n" not in self.data:
-            self._fill()
-        line, _, self.data = self.data.partition(b"\r\n")
-        return line
-
-    def _take(self, n):
-        while len(self.data) < n:
-            self._fill()
-        out, self.data = self.data[:n], self.data[n:]
-        return out
-
-    def read_head(self):
-        status = int(self._take_line().split()[1])
-        headers = {}
-        while True:
-            line = self._take_line().decode("latin-1")
-            if not line:
-                return status, headers
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-
-    def read_chunk(self):
-        """The next chunk of a chunked body; b"" at its end."""
-        size = int(self._take_line().split(b";")[0], 16)
-        data = self._take(size)
-        assert self._take(2) == b"\r\n"
-        if size == 0:
-            return b""
-        return data
-
-    def read_response(self):
-        status, headers = self.read_head()
-        if headers.get("transfer-encoding") == "chunked":
-            body = b""
-            while chunk := self.read_chunk():
-                body += chunk
-        else:
-            body = self._take(int(headers["content-length"]))
-        return status, headers, body
-
-    def close(self):
-        self.sock.close()
 
 
 def usage(body):

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import KEYS_FILE, Server
 from helpers import (CHAT, call, chat, connect, openai_error, poll, read_raw_answer,
-                     retry_after, serving, split_response, wait_until_ready)
+                     retry_after, serving, split_response, start_stream, wait_until_ready)
 
 
 # --- 1. --max-connections ---------------------------------------------------------------------
@@ -114,11 +114,7 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones():
     stream_conn = connect(server, timeout=60)
     try:
         wait_until_ready(server)
-        stream_conn.request("POST", CHAT, body=json.dumps(chat(100, stream=True)),
-                            headers={"Authorization": "Bearer sk-test",
-                                     "Content-Type": "application/json"})
-        response = stream_conn.getresponse()
-        assert response.status == 200
+        response = start_stream(stream_conn, CHAT, chat(100, stream=True))
         events = []
 
         def next_event():
@@ -191,11 +187,7 @@ def test_a_drain_cut_short_by_its_timeout_says_how_many_and_exits_1():
     conn = connect(server, timeout=60)
     try:
         wait_until_ready(server)
-        conn.request("POST", CHAT, body=json.dumps(chat(1000, stream=True)),
-                     headers={"Authorization": "Bearer sk-test",
-                              "Content-Type": "application/json"})
-        response = conn.getresponse()
-        assert response.status == 200
+        response = start_stream(conn, CHAT, chat(1000, stream=True))
         while not response.readline().startswith(b"data: "):
             pass
         server.process.send_signal(signal.SIGTERM)

@@ -4,6 +4,7 @@ each a separate process on the default model with one compute thread. Set TROUPE
 """
 import json
 import os
+import sys
 import re
 import signal
 import subprocess
@@ -12,6 +13,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+# tests/support/raw_http.py and its neighbours are shared by the suites.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 
 SMALL = ["--threads", "1", "--kv-cache-memory", "64MiB", "--max-model-len", "512"]
 

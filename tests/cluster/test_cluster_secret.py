@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from conftest import SMALL, Cluster, Process, write_secret
+from raw_http import non_loopback_address
 
 SECRET = "0123456789abcdef-the-cluster-secret"
 
@@ -20,17 +21,6 @@ def probe(*args):
                           capture_output=True, text=True, timeout=60)
 
 
-def non_loopback_address():
-    """This host's address on its default route (no packet is sent), or None."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.connect(("192.0.2.1", 9))
-        address = sock.getsockname()[0]
-    except OSError:
-        return None
-    finally:
-        sock.close()
-    return None if address.startswith("127.") else address
 
 
 def troupe(*args):
