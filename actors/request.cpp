@@ -67,8 +67,7 @@ caf::behavior request_actor(Self* self, std::shared_ptr<const RequestContext> co
     return {};
   }
   s.prompt_tokens = static_cast<int>(prompt->size());
-  s.output.emplace(s.context->model->tokenizer, s.request.id, s.request.sampling,
-                   s.prompt_tokens);
+  s.output.emplace(s.context->model->tokenizer, s.request.id, s.request.sampling, s.prompt_tokens);
   self->monitor(s.client);
   self->monitor(s.scheduler);
   // Stopped from outside (its bridge gave up on the node): free the blocks if the node is there.

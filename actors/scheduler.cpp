@@ -95,9 +95,9 @@ void take_result(Self* self, const StepResult& result) {
     if (it == s.live.end()) continue;
     LiveRequest& r = it->second;
     const double queue_seconds =
-        r.tokens == 0 ? std::chrono::duration<double>(u.timings.first_scheduled - u.timings.arrival)
-                            .count()
-                      : -1;
+        r.tokens == 0
+            ? std::chrono::duration<double>(u.timings.first_scheduled - u.timings.arrival).count()
+            : -1;
     ++r.tokens;
     self->send(r.client, wire::TokenDelta{u.request_id, u.index, u.token, u.finish, queue_seconds});
     if (u.finish != FinishReason::none && ++r.finished_samples == r.request.sampling.n) {

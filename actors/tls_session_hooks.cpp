@@ -30,9 +30,10 @@ std::string peer_address(int fd) {
     return "an unknown peer";
   }
   char text[INET6_ADDRSTRLEN] = "?";
-  const void* bytes = address.ss_family == AF_INET6
-                          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&address)->sin6_addr)
-                          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&address)->sin_addr);
+  const void* bytes =
+      address.ss_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&address)->sin6_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&address)->sin_addr);
   ::inet_ntop(address.ss_family, bytes, text, sizeof text);
   return text;
 }
@@ -41,8 +42,7 @@ std::string peer_address(int fd) {
 // fails, the peer may have reset the connection and getpeername() no longer knows it.
 int peer_index() {
   static const int index = SSL_get_ex_new_index(
-      0, nullptr, nullptr, nullptr,
-      [](void*, void* peer, CRYPTO_EX_DATA*, int, long, void*) {
+      0, nullptr, nullptr, nullptr, [](void*, void* peer, CRYPTO_EX_DATA*, int, long, void*) {
         delete static_cast<std::string*>(peer);
       });
   return index;
@@ -71,7 +71,8 @@ void log_refused_handshake(const SSL* ssl) {
     return;
   }
   char reason[256] = "no reason given";
-  if (const unsigned long error = ERR_peek_error()) ERR_error_string_n(error, reason, sizeof reason);
+  if (const unsigned long error = ERR_peek_error())
+    ERR_error_string_n(error, reason, sizeof reason);
   const int others = unlogged.exchange(0);
   spdlog::warn(
       "cluster: refused a connection from {}: the TLS handshake failed ({}); a node must hold "

@@ -14,9 +14,9 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "net/api/bounded_json.hpp"
 #include "net/http/http_client.hpp"
 #include "net/http/sse_reader.hpp"
-#include "net/api/bounded_json.hpp"
 
 namespace troupe::cli {
 namespace {

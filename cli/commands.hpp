@@ -16,11 +16,11 @@ int chat_command(const Args& args);
 int tokenize_command(const Args& args);
 int model_command(const Args& args);
 int bench_command(const Args& args);
-int worker_command(const Args& args);  // troupe worker --join HOST:PORT
-int status_command(const Args& args);   // troupe status
-int drain_command(const Args& args);    // troupe drain --node NAME
-int undrain_command(const Args& args);  // troupe undrain --node NAME
-int deploy_command(const Args& args);   // troupe deploy nginx
+int worker_command(const Args& args);         // troupe worker --join HOST:PORT
+int status_command(const Args& args);         // troupe status
+int drain_command(const Args& args);          // troupe drain --node NAME
+int undrain_command(const Args& args);        // troupe undrain --node NAME
+int deploy_command(const Args& args);         // troupe deploy nginx
 int bench_serve_command(const Args& args);    // troupe bench serve
 int bench_latency_command(const Args& args);  // troupe bench latency
 int serve_command(const Args& args);

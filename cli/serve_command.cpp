@@ -164,9 +164,9 @@ int serve_command(const Args& args) {
   }
   auto options = serve_options(flags);
   if (!options) return input_error(options.message());
-  auto keys = auth::ApiKeys::create(flags.get_all("api-key"),
-                                    flags.get("api-keys-file").value_or(""),
-                                    flags.get_all("admin-api-key"));
+  auto keys =
+      auth::ApiKeys::create(flags.get_all("api-key"), flags.get("api-keys-file").value_or(""),
+                            flags.get_all("admin-api-key"));
   if (!keys) return input_error(keys.message());
   auto engine = engine_config_from_flags(flags);
   if (!engine) return input_error(engine.message());
@@ -196,7 +196,8 @@ int serve_command(const Args& args) {
   }
   caf::actor_system_config config;
   configure_actor_system(config);
-  if (cluster_options->port) enable_cluster_networking(config, credentials ? &*credentials : nullptr);
+  if (cluster_options->port)
+    enable_cluster_networking(config, credentials ? &*credentials : nullptr);
   caf::actor_system system{config};
   NodeSetup setup;
   if (cluster_options->local_replica) {

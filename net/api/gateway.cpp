@@ -107,8 +107,8 @@ struct Route {
   const char* method;
   const char* path;
   void (GatewayCore::*handler)(Call&);
-  bool open;        // no API key needed
-  bool generation;  // rate-limited, logged by its exchange
+  bool open;           // no API key needed
+  bool generation;     // rate-limited, logged by its exchange
   bool admin = false;  // an admin key, or loopback when no keys are configured (admin_access)
 };
 

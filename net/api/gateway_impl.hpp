@@ -52,9 +52,9 @@ struct Call {
   http::Request request;
   std::shared_ptr<http::ResponseSink> sink;
   RecordingSink* recording = nullptr;  // what `sink` is
-  std::string route;     // the matched route pattern, for metrics
-  std::string key_name;  // the API key's name, "anonymous" when auth is off
-  http::Headers cors;    // headers every answer carries
+  std::string route;                   // the matched route pattern, for metrics
+  std::string key_name;                // the API key's name, "anonymous" when auth is off
+  http::Headers cors;                  // headers every answer carries
 };
 
 struct GatewayCore {

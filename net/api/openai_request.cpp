@@ -78,11 +78,26 @@ void read_token_ids(JsonFields& fields, const ApiLimits& limits, const char* nam
 }
 
 // The fields each endpoint reads. Any other is ignored and named in the log, as vLLM does.
-const std::set<std::string> kCommonFields = {
-    "model", "user", "stream", "stream_options", "max_tokens", "max_completion_tokens",
-    "temperature", "top_p", "n", "presence_penalty", "frequency_penalty", "top_k", "min_p",
-    "repetition_penalty", "ignore_eos", "seed", "stop", "stop_token_ids", "logit_bias",
-    "logprobs"};
+const std::set<std::string> kCommonFields = {"model",
+                                             "user",
+                                             "stream",
+                                             "stream_options",
+                                             "max_tokens",
+                                             "max_completion_tokens",
+                                             "temperature",
+                                             "top_p",
+                                             "n",
+                                             "presence_penalty",
+                                             "frequency_penalty",
+                                             "top_k",
+                                             "min_p",
+                                             "repetition_penalty",
+                                             "ignore_eos",
+                                             "seed",
+                                             "stop",
+                                             "stop_token_ids",
+                                             "logit_bias",
+                                             "logprobs"};
 const std::set<std::string> kChatFields = {"messages", "top_logprobs"};
 const std::set<std::string> kCompletionFields = {"prompt", "echo", "suffix", "best_of"};
 
@@ -107,15 +122,16 @@ void refuse_unsupported(JsonFields& fields, bool chat) {
   }
   if (fields.has("response_format")) {
     const json& format = fields.json()["response_format"];
-    const bool plain_text = format.is_object() && format.size() == 1 &&
-                            format.contains("type") && format["type"] == "text";
+    const bool plain_text = format.is_object() && format.size() == 1 && format.contains("type") &&
+                            format["type"] == "text";
     if (!plain_text) refuse("response_format", "structured output; {\"type\": \"text\"} is");
   }
 }
 
 // The body's fields that no reader above takes, in the body's order (at most 16, each cut to
 // 64 bytes: they go into a log line).
-std::vector<std::string> unknown_fields(const JsonFields& fields, const std::set<std::string>& own) {
+std::vector<std::string> unknown_fields(const JsonFields& fields,
+                                        const std::set<std::string>& own) {
   static const std::set<std::string> kRefused = {"tools", "tool_choice", "functions",
                                                  "function_call", "response_format"};
   std::vector<std::string> out;
@@ -231,8 +247,8 @@ void read_messages(JsonFields& fields, std::vector<ChatTurn>& out) {
     }
     static const json kNull;
     const auto content_field = message.find("content");
-    auto content = message_content(
-        fields, content_field == message.end() ? kNull : *content_field, i, role);
+    auto content =
+        message_content(fields, content_field == message.end() ? kNull : *content_field, i, role);
     if (role == "developer") role = "system";  // OpenAI's newer name for the system role
     if (!content) return;
     out.push_back({role, std::move(*content)});

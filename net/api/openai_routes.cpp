@@ -1,7 +1,7 @@
 // POST /v1/chat/completions, POST /v1/completions, GET /v1/models.
+#include <spdlog/spdlog.h>
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "net/api/gateway_impl.hpp"
 #include "net/api/openai_exchange.hpp"
@@ -58,8 +58,8 @@ void run_openai(GatewayCore& gateway, Call& call, bool chat) {
     decoded.requests[i].id =
         shape.id + (decoded.requests.size() > 1 ? "-" + std::to_string(i) : "");
   }
-  auto exchange = std::make_shared<OpenAiExchange>(shape, decoded, call.sink,
-                                                   gateway.observer(call, decoded.requests), call.cors);
+  auto exchange = std::make_shared<OpenAiExchange>(
+      shape, decoded, call.sink, gateway.observer(call, decoded.requests), call.cors);
   gateway.submit_all(
       call, std::move(decoded.requests), [&](int prompt) { return exchange->listener(prompt); },
       [exchange] { exchange->cancelled(); });

@@ -17,9 +17,9 @@ void run_tgi(GatewayCore& gateway, Call& call, bool stream) {
   decoded.request.sampling.logprobs = 1;  // TGI reports every token's log-probability
   std::vector<GenerateRequest> requests;
   requests.push_back(decoded.request);
-  auto exchange = std::make_shared<TgiExchange>(decoded.request.id, stream, decoded,
-                                                *gateway.parts.tokenizer, call.sink,
-                                                gateway.observer(call, requests), call.cors);
+  auto exchange =
+      std::make_shared<TgiExchange>(decoded.request.id, stream, decoded, *gateway.parts.tokenizer,
+                                    call.sink, gateway.observer(call, requests), call.cors);
   gateway.submit_all(
       call, std::move(requests), [&](int) { return exchange; },
       [exchange] { exchange->cancelled(); });

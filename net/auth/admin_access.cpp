@@ -15,7 +15,8 @@ bool is_loopback_address(std::string_view address) {
 }
 
 AdminAccess admin_access(bool keys_enabled, const KeyPolicy* key, std::string_view remote) {
-  if (!keys_enabled) return is_loopback_address(remote) ? AdminAccess::allowed : AdminAccess::not_loopback;
+  if (!keys_enabled)
+    return is_loopback_address(remote) ? AdminAccess::allowed : AdminAccess::not_loopback;
   if (!key) return AdminAccess::no_key;
   return key->admin ? AdminAccess::allowed : AdminAccess::not_admin;
 }

@@ -95,7 +95,7 @@ Status parse_policy(const YAML::Node& value, const std::string& where, KeyPolicy
   if (value.IsNull()) return Ok{};  // `key:` alone: default name, no limits
   if (!value.IsMap()) {
     return make_error(where +
-                        ": expected a map with name, rpm, tpm and role (or nothing) after the key");
+                      ": expected a map with name, rpm, tpm and role (or nothing) after the key");
   }
   for (const auto& field : value) {
     const std::string field_name = field.first.IsScalar() ? field.first.Scalar() : "";

@@ -2,7 +2,8 @@
 // API keys for the OpenAI-compatible gateway: who may call, under which name, with which limits.
 //
 // Keys come from `--api-key KEY` (repeatable; the n-th key overall is named "key-n" and has no
-// limits), `--admin-api-key KEY` (the same, with the admin role) and/or an `--api-keys-file` in YAML: a map from key to its policy, every field optional.
+// limits), `--admin-api-key KEY` (the same, with the admin role) and/or an `--api-keys-file` in
+// YAML: a map from key to its policy, every field optional.
 //
 //   sk-team-a-4f9c:            # the key exactly as clients send it after "Bearer "
 //     name: team-a             # shown in logs, metrics and the usage ledger; default "key-n"

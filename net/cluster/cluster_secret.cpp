@@ -9,8 +9,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 
@@ -123,11 +123,12 @@ Result<ClusterCredentials> ClusterCredentials::derive(const std::string& secret)
   const std::string key_pem = pem_of([&](BIO* bio) {
     return PEM_write_bio_PrivateKey(bio, key->get(), nullptr, nullptr, 0, nullptr, nullptr);
   });
-  const std::string cert_pem = pem_of([&](BIO* bio) { return PEM_write_bio_X509(bio, cert->get()); });
-  if (key_pem.empty() || cert_pem.empty()) return make_error("cannot write the cluster credentials");
+  const std::string cert_pem =
+      pem_of([&](BIO* bio) { return PEM_write_bio_X509(bio, cert->get()); });
+  if (key_pem.empty() || cert_pem.empty())
+    return make_error("cannot write the cluster credentials");
 
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "troupe-cluster-XXXXXX").string();
+  std::string pattern = (std::filesystem::temp_directory_path() / "troupe-cluster-XXXXXX").string();
   if (!::mkdtemp(pattern.data())) {  // mode 0700
     return make_error("cannot make a private directory for the cluster credentials in " +
                       std::filesystem::temp_directory_path().string());

@@ -15,8 +15,8 @@ namespace troupe::http {
 
 struct RequestHead {
   std::string method;
-  std::string target;  // as sent
-  int version = 11;    // 10 or 11
+  std::string target;                                       // as sent
+  int version = 11;                                         // 10 or 11
   std::vector<std::pair<std::string, std::string>> fields;  // names lower-cased, in order
 };
 

@@ -1,11 +1,11 @@
 #include "net/http/session.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -123,8 +123,7 @@ void Session::start() {
     // The kernel's buffer is bounded too (autotuned, it grows to megabytes for a client that
     // does not read), so what a stalled client holds is about three times --max-send-buffer.
     const auto bound = std::min<std::size_t>(self->config_.max_unsent_bytes, 1 << 30);
-    self->socket_.set_option(asio::socket_base::send_buffer_size(static_cast<int>(bound)),
-                             ignored);
+    self->socket_.set_option(asio::socket_base::send_buffer_size(static_cast<int>(bound)), ignored);
     self->arm_timer(Waiting::idle, self->config_.idle_timeout);
     self->read_more();
   });

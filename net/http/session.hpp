@@ -74,8 +74,8 @@ class Session : public std::enable_shared_from_this<Session> {
   const TransportEvents& events_;
   std::shared_ptr<SessionCounts> counts_;
 
-  uint64_t exchange_ = 0;         // the request being answered (counts from 1)
-  bool answering_ = false;        // from a request's dispatch until its answer is written
+  uint64_t exchange_ = 0;   // the request being answered (counts from 1)
+  bool answering_ = false;  // from a request's dispatch until its answer is written
   // The session itself, held while answering: the handler's sink holds it only weakly, and no
   // read may be pending (a pipelined request waits in the buffer), so nothing else would.
   std::shared_ptr<Session> answering_hold_;

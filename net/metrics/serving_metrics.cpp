@@ -106,16 +106,14 @@ ServingMetrics::ServingMetrics(std::string model_name)
                                            "Prompt tokens billed to each API key.", {"key"})),
       key_generation_tokens_(registry_.counter("troupe_key_generation_tokens_total",
                                                "Tokens generated for each API key.", {"key"})),
-      open_connections_(registry_
-                            .gauge("troupe_http_open_connections",
-                                   "HTTP connections open now.", {})
-                            .with({})),
-      resident_memory_(registry_
-                           .gauge("process_resident_memory_bytes",
-                                  "Resident memory size in bytes.", {})
-                           .with({})),
-      open_fds_(registry_.gauge("process_open_fds", "Number of open file descriptors.", {})
-                    .with({})) {
+      open_connections_(
+          registry_.gauge("troupe_http_open_connections", "HTTP connections open now.", {})
+              .with({})),
+      resident_memory_(
+          registry_.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {})
+              .with({})),
+      open_fds_(
+          registry_.gauge("process_open_fds", "Number of open file descriptors.", {}).with({})) {
   // Present from the start, so that rate() sees the first request of each kind.
   for (const char* reason : {"stop", "length", "abort", "error"}) {
     request_success_.with({model_name_, reason});
@@ -177,7 +175,8 @@ void ServingMetrics::set_open_connections(int open) {
 
 std::string ServingMetrics::render() {
   const ProcessSample process = sample_process();
-  if (process.resident_bytes >= 0) resident_memory_.set(static_cast<double>(process.resident_bytes));
+  if (process.resident_bytes >= 0)
+    resident_memory_.set(static_cast<double>(process.resident_bytes));
   if (process.open_fds >= 0) open_fds_.set(process.open_fds);
   return registry_.render();
 }

@@ -59,10 +59,10 @@ class ServingMetrics {
   Counter& preemptions_;
   Counter& prompt_tokens_;
   Counter& generation_tokens_;
-  CounterFamily& request_success_;   // model_name, finished_reason
-  CounterFamily& request_rejected_;  // model_name, reason
-  CounterFamily& http_requests_;     // route, status
-  CounterFamily& key_requests_;      // key, status
+  CounterFamily& request_success_;        // model_name, finished_reason
+  CounterFamily& request_rejected_;       // model_name, reason
+  CounterFamily& http_requests_;          // route, status
+  CounterFamily& key_requests_;           // key, status
   CounterFamily& key_prompt_tokens_;      // key
   CounterFamily& key_generation_tokens_;  // key
   Gauge& open_connections_;

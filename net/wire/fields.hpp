@@ -115,8 +115,8 @@ void describe(V& v, GenerateRequest& x) {
 template <class V>
 void describe(V& v, GenerationChunk& x) {
   v("request_id", x.request_id)("index", x.index)("text", x.text)("tokens", x.tokens)(
-      "finish_reason", x.finish_reason)("prompt_tokens", x.prompt_tokens)(
-      "queue_seconds", x.queue_seconds);
+      "finish_reason", x.finish_reason)("prompt_tokens", x.prompt_tokens)("queue_seconds",
+                                                                          x.queue_seconds);
 }
 template <class V>
 void describe(V& v, GenerationEnd& x) {

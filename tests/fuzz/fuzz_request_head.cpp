@@ -25,10 +25,9 @@ http::RequestHead head_from(std::string_view text) {
     line.remove_prefix(space + 1);
     const auto second = line.find(' ');
     head.target = std::string(line.substr(0, second));
-    head.version = line.substr(second == std::string_view::npos ? line.size() : second + 1) ==
-                           "HTTP/1.0"
-                       ? 10
-                       : 11;
+    head.version =
+        line.substr(second == std::string_view::npos ? line.size() : second + 1) == "HTTP/1.0" ? 10
+                                                                                               : 11;
   }
   if (end_of_line == std::string_view::npos) return head;
   text.remove_prefix(end_of_line + 1);
@@ -36,9 +35,9 @@ http::RequestHead head_from(std::string_view text) {
     const auto end = text.find('\n');
     const std::string_view field = text.substr(0, end);
     const auto colon = field.find(':');
-    head.fields.emplace_back(std::string(field.substr(0, colon)),
-                             colon == std::string_view::npos ? std::string()
-                                                             : std::string(field.substr(colon + 1)));
+    head.fields.emplace_back(
+        std::string(field.substr(0, colon)),
+        colon == std::string_view::npos ? std::string() : std::string(field.substr(colon + 1)));
     if (end == std::string_view::npos) break;
     text.remove_prefix(end + 1);
   }

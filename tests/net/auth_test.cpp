@@ -173,7 +173,8 @@ TEST_CASE("keys file errors name the file and the problem", "[auth]") {
     CHECK_THAT(load_error(""), Catch::Contains("holds no keys"));
     CHECK_THAT(load_error("# nothing here\n"), Catch::Contains("holds no keys"));
     CHECK_THAT(load_error("{}\n"), Catch::Contains("holds no keys"));
-    CHECK_THAT(load_error("sk-a: 5\n"), Catch::Contains("expected a map with name, rpm, tpm and role"));
+    CHECK_THAT(load_error("sk-a: 5\n"),
+               Catch::Contains("expected a map with name, rpm, tpm and role"));
     CHECK_THAT(load_error("? [a, b]\n: {}\n"), Catch::Contains("a key must be a plain string"));
   }
   SECTION("wrong types") {
@@ -372,7 +373,8 @@ TEST_CASE("roles: --admin-api-key and role: admin grant the admin routes", "[aut
   CHECK(keys.authenticate("Bearer sk-root")->name == "key-2");  // after --api-key, before the file
 
   CHECK_THAT(load_error("sk-a: {role: root}\n"), Catch::Contains("role must be tenant or admin"));
-  CHECK_THAT(load_error("sk-a: {role: [admin]}\n"), Catch::Contains("role must be tenant or admin"));
+  CHECK_THAT(load_error("sk-a: {role: [admin]}\n"),
+             Catch::Contains("role must be tenant or admin"));
   auto clash = ApiKeys::create({}, "", {"sk-x", "sk-x"});
   REQUIRE_FALSE(clash.ok());
   CHECK_THAT(clash.message(), Catch::Contains("--admin-api-key #2"));

@@ -14,9 +14,9 @@ namespace {
 
 std::string temp_file(const std::string& content, mode_t mode) {
   static int counter = 0;
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("troupe_secret_test_" + std::to_string(::getpid()) + "_" +
-                     std::to_string(counter++));
+  const auto path =
+      std::filesystem::temp_directory_path() /
+      ("troupe_secret_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   std::ofstream(path) << content;
   ::chmod(path.c_str(), mode);
   return path.string();

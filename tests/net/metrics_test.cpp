@@ -246,8 +246,9 @@ TEST_CASE("ServingMetrics renders every serving family with its data") {
   CHECK(sample_value(text, "troupe_http_requests_total{route=\"transport\",status=\"413\"}") == 1);
   CHECK(sample_value(text, "troupe_num_preemptions_total" + model) == 7);
   CHECK(sample_value(text, "troupe_request_queue_time_seconds_count" + model) == 1);
-  CHECK(sample_value(text, "troupe_request_rejected_total{model_name=\"tiny-llama\","
-                           "reason=\"context_length_exceeded\"}") == 1);
+  CHECK(sample_value(text,
+                     "troupe_request_rejected_total{model_name=\"tiny-llama\","
+                     "reason=\"context_length_exceeded\"}") == 1);
   CHECK(sample_value(text, "troupe_key_requests_total{key=\"team-a\",status=\"400\"}") == 1);
   CHECK(sample_value(text, "troupe_key_prompt_tokens_total{key=\"team-a\"}") == 17);
   CHECK(sample_value(text, "troupe_key_generation_tokens_total{key=\"team-b\"}") == 16);

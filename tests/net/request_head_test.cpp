@@ -12,8 +12,7 @@ using troupe::http::RequestHead;
 namespace {
 
 RequestHead head(std::vector<std::pair<std::string, std::string>> fields,
-                 std::string target = "/v1/models", int version = 11,
-                 std::string method = "POST") {
+                 std::string target = "/v1/models", int version = 11, std::string method = "POST") {
   return {std::move(method), std::move(target), version, std::move(fields)};
 }
 
@@ -29,16 +28,17 @@ TEST_CASE("framing: only chunked, last, once, and never beside a Content-Length"
   CHECK(status_of(head({{"host", "x"}, {"transfer-encoding", "chunked"}})) == 0);
   CHECK(status_of(head({{"host", "x"}, {"transfer-encoding", " Chunked ;x=1"}})) == 0);
   CHECK(status_of(head({{"host", "x"}, {"transfer-encoding", "gzip, chunked"}})) == 501);
-  CHECK(status_of(head({{"host", "x"}, {"transfer-encoding", "gzip"},
-                        {"transfer-encoding", "chunked"}})) == 501);
+  CHECK(status_of(head(
+            {{"host", "x"}, {"transfer-encoding", "gzip"}, {"transfer-encoding", "chunked"}})) ==
+        501);
   CHECK(status_of(head({{"host", "x"}, {"transfer-encoding", "chunked, chunked"}})) == 400);
   CHECK(status_of(head({{"host", "x"}, {"transfer-encoding", "chunked, gzip"}})) == 400);
   CHECK(status_of(head({{"host", "x"}, {"transfer-encoding", "identity"}})) == 400);
   CHECK(status_of(head({{"host", "x"}, {"transfer-encoding", ""}})) == 400);
   CHECK(status_of(head({{"host", "x"}, {"transfer-encoding", "gzip"}, {"content-length", "2"}})) ==
         400);
-  CHECK(status_of(head({{"host", "x"}, {"transfer-encoding", "chunked"}, {"content-length", "2"}})) ==
-        400);
+  CHECK(status_of(head(
+            {{"host", "x"}, {"transfer-encoding", "chunked"}, {"content-length", "2"}})) == 400);
   CHECK(status_of(head({{"transfer-encoding", "chunked"}}, "/", 10)) == 400);
 }
 
@@ -82,6 +82,7 @@ TEST_CASE("JSON nesting is bounded before parsing; brackets in strings do not co
   CHECK_THAT(parse_bounded_json(deep).message(), Catch::Contains("128 levels"));
   REQUIRE_FALSE(parse_bounded_json("{\"a\":").ok());
   CHECK_THAT(parse_bounded_json("{\"a\":").message(), Catch::StartsWith("not valid JSON"));
-  CHECK(parse_bounded_json(std::string(300'000, '[') + std::string(300'000, ']')).message().find(
-            "128") != std::string::npos);
+  CHECK(parse_bounded_json(std::string(300'000, '[') + std::string(300'000, ']'))
+            .message()
+            .find("128") != std::string::npos);
 }
