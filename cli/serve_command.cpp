@@ -32,7 +32,8 @@ CommandSpec serve_spec() {
       "Serves the model over HTTP: OpenAI's /v1/chat/completions, /v1/completions and\n"
       "/v1/models, vLLM's /tokenize and /detokenize, TGI's /generate, /generate_stream and\n"
       "/info, and /health and /metrics. SIGTERM or ctrl-c drains: requests in flight finish,\n"
-      "new ones get 503, then the server exits.",
+      "new ones get 503, then the server exits: 0 when all finished, 1 when --drain-timeout\n"
+      "cut some off (the log says how many), 130 on a second signal; 2 for bad flags.",
       {
           model_flag(),
           {"served-model-name", "NAME", "the model's name in the API (default: the file's name)"},

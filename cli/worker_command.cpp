@@ -23,7 +23,8 @@ CommandSpec worker_spec() {
       "troupe worker --join HOST:PORT [flags]",
       "Runs a replica node that joins the front at HOST:PORT (troupe serve --cluster-port):\n"
       "the front routes requests to it. It keeps trying to reach the front, and rejoins when\n"
-      "the front restarts. SIGTERM or ctrl-c drains it and exits.",
+      "the front restarts. SIGTERM or ctrl-c drains it and exits: 0 when its requests all\n"
+      "finished, 1 when --drain-timeout cut some off, 130 on a second signal; 2 for bad flags.",
       {
           {"join", "HOST:PORT", "the front's cluster port (required)"},
           cluster_secret_flag(),

@@ -9,6 +9,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../../build-fuzz}"
 seconds="${2:-${FUZZ_SMOKE_SECONDS:-8}}"
 command -v clang++ >/dev/null || { echo "smoke.sh: clang++ is missing (scripts/setup-deps)" >&2; exit 1; }
+# Fresh clones (CI) reuse earlier builds' objects: ccache keys on paths relative to its base
+# directory, and not on the build directory that -g would otherwise add.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(cd "$here/../.." && pwd)}" CCACHE_NOHASHDIR=1
 cmake -S "$here" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=None >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 scratch=$(mktemp -d)
