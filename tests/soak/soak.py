@@ -101,8 +101,9 @@ class Soak:
 
     def pipelined(self):
         with self.connect() as sock:
-            sock.sendall(http_request("/v1/completions", {"prompt": "A", "max_tokens": 3}) +
-                         http_request("/v1/completions", {"prompt": "B", "max_tokens": 5}))
+            sock.sendall(
+                http_request("/v1/completions", {"prompt": "A", "max_tokens": 3, "ignore_eos": True}) +
+                http_request("/v1/completions", {"prompt": "B", "max_tokens": 5, "ignore_eos": True}))
             reader = Connection(None, sock=sock)
             first, second = reader.read_response(), reader.read_response()
         ok = (first[0] == second[0] == 200 and
