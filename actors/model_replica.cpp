@@ -1,17 +1,13 @@
 #include "actors/model_replica.hpp"
 
-#include "engine/serve/model_runner.hpp"
-
 namespace troupe {
 
-ReplicaSetup model_replica(const Model& model, const EngineLayout& layout, int threads) {
+ReplicaSetup model_replica(const Model& model, const EngineLayout& layout,
+                           const DeviceOptions& device) {
   ReplicaSetup replica;
   const Model* m = &model;
-  const int kv_blocks = layout.kv_blocks;
-  const int block_size = layout.config.block_size;
-  replica.worker.make_runner = [m, kv_blocks, block_size, threads] {
-    return make_model_runner(*m, kv_blocks, block_size, threads);
-  };
+  replica.worker.make_runner =
+      runner_factory(model, device, KvShape{layout.kv_blocks, layout.config.block_size});
   const EngineConfig engine = layout.config;
   replica.scheduler.make_planner = [m, engine] {
     auto planner =

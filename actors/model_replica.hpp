@@ -1,13 +1,14 @@
 #pragma once
-// A replica of a loaded model on this process's CPU: the worker builds a runner over the model's
-// weights with its own KV blocks and thread pool; the scheduler plans with the engine config.
+// A replica of a loaded model: the worker builds a runner over the model's weights on the device,
+// with its own KV blocks; the scheduler plans with the engine config.
 #include "actors/supervisor.hpp"
 #include "engine/serve/engine_config.hpp"
 
 namespace troupe {
 
-// `model` must outlive the replica. `layout` comes from plan_engine_layout; threads = 0: every
-// core.
-ReplicaSetup model_replica(const Model& model, const EngineLayout& layout, int threads = 0);
+// `model` must outlive the replica. `layout` comes from plan_engine_layout; `device` passed
+// check_device.
+ReplicaSetup model_replica(const Model& model, const EngineLayout& layout,
+                           const DeviceOptions& device);
 
 }  // namespace troupe

@@ -1,13 +1,12 @@
 #include "actors/worker.hpp"
 
-#include "kernels/cpu/communicator.hpp"
+#include <stdexcept>
 
 namespace troupe {
 namespace {
 
 struct WorkerState {
-  std::shared_ptr<ModelRunner> runner;
-  SingleRankCommunicator tensor_parallel;  // size 1: one rank per replica on the CPU
+  std::unique_ptr<ModelRunner> runner;
   static inline const char* name = "worker";
 };
 
@@ -25,6 +24,16 @@ caf::behavior worker(caf::stateful_actor<WorkerState>* self, WorkerSetup setup) 
 
 caf::actor spawn_worker(caf::actor_system& system, WorkerSetup setup) {
   return system.spawn<caf::detached>(worker, std::move(setup));
+}
+
+std::function<std::unique_ptr<ModelRunner>()> runner_factory(const Model& model,
+                                                             DeviceOptions device, KvShape kv) {
+  const Model* m = &model;
+  return [m, device, kv] {
+    auto runner = make_model_runner(*m, device, kv);
+    if (!runner) throw std::runtime_error(runner.message());
+    return std::move(*runner);
+  };
 }
 
 }  // namespace troupe

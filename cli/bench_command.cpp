@@ -12,6 +12,7 @@
 #include "cli/engine_options.hpp"
 #include "cli/run_options.hpp"
 #include "engine/serve/engine.hpp"
+#include "kernels/cpu/thread_pool.hpp"
 
 namespace troupe::cli {
 namespace {
@@ -76,13 +77,13 @@ int bench_command(const Args& args) {
       "exactly O tokens, and prints requests/s, output tokens/s and total tokens/s (like vLLM's\n"
       "benchmark_throughput). --max-num-seqs bounds how many run concurrently.",
       {model_flag(),
-       threads_flag(),
        {"num-prompts", "N", "number of requests"},
        {"input-len", "I", "prompt tokens per request, after any shared prefix"},
        {"output-len", "O", "generated tokens per request"},
        {"prefix-len", "P", "a random prefix of P tokens shared by every prompt (default 0)"},
        {"seed", "N", "seed of the random prompts and of sampling (default 0)"},
        {"json", "FILE", "also write the results as JSON to FILE"}}};
+  for (auto& f : device_flags()) spec.flags.push_back(std::move(f));
   for (auto& f : engine_flags()) spec.flags.push_back(std::move(f));
   Flags flags;
   if (auto done = parse_flags(spec, Args(args.begin() + 1, args.end()), flags)) return *done;
@@ -96,7 +97,7 @@ int bench_command(const Args& args) {
   auto runtime = load_runtime(flags);
   if (!runtime) return input_error(runtime.message());
   const Model& model = (*runtime)->model;
-  auto engine = Engine::create(*(*runtime)->transformer, *engine_config, {});
+  auto engine = Engine::create(model, *engine_config, {}, (*runtime)->device);
   if (!engine) return input_error(engine.message());
 
   std::mt19937_64 rng(shape->seed);
@@ -150,7 +151,7 @@ int bench_command(const Args& args) {
         {"input_len", shape->input_len},
         {"output_len", shape->output_len},
         {"prefix_len", shape->prefix_len},
-        {"threads", (*runtime)->pool->size()},
+        {"threads", ThreadPool::size_for((*runtime)->device.threads)},
         {"max_num_seqs", c.scheduler.max_num_seqs},
         {"max_num_batched_tokens", c.scheduler.max_num_batched_tokens},
         {"enable_prefix_caching", c.enable_prefix_caching},

@@ -14,6 +14,7 @@
 #include "cli/engine_options.hpp"
 #include "cli/run_options.hpp"
 #include "engine/serve/engine.hpp"
+#include "kernels/cpu/thread_pool.hpp"
 
 namespace troupe::cli {
 namespace {
@@ -81,12 +82,12 @@ int bench_latency_command(const Args& args) {
       "llama.cpp: prompt processing of a random I-token prompt in one step, and decoding of O\n"
       "tokens one step each. Prints the medians of R rounds in tokens/s, after a warm-up round.",
       {model_flag(),
-       threads_flag(),
        {"input-len", "I", "prompt tokens of the prompt-processing test (default 512)"},
        {"output-len", "O", "tokens of the decode test (default 128)"},
        {"rounds", "R", "measured rounds (default 3)"},
        {"seed", "N", "seed of the random prompts (default 0)"},
        {"json", "FILE", "also write the results as JSON to FILE"}}};
+  for (auto& f : device_flags()) spec.flags.push_back(std::move(f));
   for (auto& f : engine_flags()) spec.flags.push_back(std::move(f));
   Flags flags;
   if (auto done = parse_flags(spec, args, flags)) return *done;
@@ -109,7 +110,7 @@ int bench_latency_command(const Args& args) {
     return input_error("--input-len and --output-len must fit the model's context of " +
                        std::to_string(model.config.context_length) + " tokens");
   }
-  auto engine = Engine::create(*(*runtime)->transformer, *engine_config, {});
+  auto engine = Engine::create(model, *engine_config, {}, (*runtime)->device);
   if (!engine) return input_error(engine.message());
 
   std::mt19937_64 rng(shape->seed);
@@ -132,7 +133,7 @@ int bench_latency_command(const Args& args) {
                            seconds(decode->last_token - decode->request.first_scheduled));
   }
   const double prompt_rate = median(prompt_rates), decode_rate = median(decode_rates);
-  const int64_t step_bytes = weight_bytes_per_step((*runtime)->transformer->weights());
+  const int64_t step_bytes = weight_bytes_per_step(model.weights);
   std::printf("prompt processing (%d tokens): %.1f tokens/s\n", shape->input_len, prompt_rate);
   std::printf(
       "decode (%d tokens): %.1f tokens/s, reading %.1f MB of weights per token (%.1f GB/s)\n",
@@ -143,7 +144,7 @@ int bench_latency_command(const Args& args) {
         {"input_len", shape->input_len},
         {"output_len", shape->output_len},
         {"rounds", shape->rounds},
-        {"threads", (*runtime)->pool->size()},
+        {"threads", ThreadPool::size_for((*runtime)->device.threads)},
         {"prompt_tok_per_s", prompt_rate},
         {"decode_tok_per_s", decode_rate},
         {"prompt_tok_per_s_rounds", prompt_rates},

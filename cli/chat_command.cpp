@@ -6,7 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/run_options.hpp"
-#include "engine/generate/generator.hpp"
+#include "engine/serve/single_request.hpp"
 
 namespace troupe::cli {
 
@@ -35,7 +35,8 @@ int chat_command(const Args& args) {
     if (auto system = flags->get("system")) conversation.push_back({"system", *system});
   };
   reset();
-  Generator generator(*(*runtime)->transformer, model.tokenizer);
+  auto engine = single_request_engine(**runtime);
+  if (!engine) return input_error(engine.message());
   if (interactive) std::printf("troupe chat with %s — /reset, /exit\n", model.config.name.c_str());
   std::string line;
   for (;;) {
@@ -50,10 +51,11 @@ int chat_command(const Args& args) {
     conversation.push_back({"user", line});
     auto prompt = chat_prompt_tokens(model, conversation);
     if (!prompt) return input_error(prompt.message());
-    auto reply = generator.generate(*prompt, (*runtime)->sampling, [](std::string_view text) {
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      std::fflush(stdout);
-    });
+    auto reply = run_single_request(**engine, model.tokenizer, std::move(*prompt),
+                                    (*runtime)->sampling, [](std::string_view text) {
+                                      std::fwrite(text.data(), 1, text.size(), stdout);
+                                      std::fflush(stdout);
+                                    });
     std::printf("\n");
     if (!reply) {
       // The conversation outgrew the context, say: report it and let the user /reset.

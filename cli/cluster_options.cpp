@@ -36,13 +36,14 @@ Result<std::optional<std::string>> cluster_secret(const Flags& flags) {
 }
 
 std::vector<FlagSpec> node_flags() {
-  return {
+  std::vector<FlagSpec> flags{
       {"node-name", "NAME", "this node's name in the cluster (default: host name and pid)"},
       {"weight", "W", "this node's share under --routing weighted (default 1)"},
-      threads_flag(),
       {"max-waiting", "N", "requests queued before new ones are refused (default 1024)"},
       {"drain-timeout", "S", "seconds to let requests finish on shutdown (default 30)"},
   };
+  for (FlagSpec& f : device_flags()) flags.push_back(std::move(f));
+  return flags;
 }
 
 Result<FrontClusterOptions> front_cluster_options(const Flags& flags) {
@@ -95,9 +96,9 @@ Result<NodeOptions> node_options(const Flags& flags, const std::string& fallback
     return make_error("flag --weight must be a positive number");
   }
   o.weight = *weight;
-  auto threads = ranged_int(flags, "threads", 0, 0, 1024);
-  if (!threads) return threads.error();
-  o.threads = static_cast<int>(*threads);
+  auto device = device_options(flags);
+  if (!device) return device.error();
+  o.device = *device;
   auto waiting = ranged_int(flags, "max-waiting", 1024, 1, 1 << 24);
   if (!waiting) return waiting.error();
   o.max_waiting = static_cast<int>(*waiting);

@@ -1,12 +1,13 @@
 #pragma once
 // The cluster's flags: a front's (--cluster-port, --cluster-host, --routing, --unhealthy-after)
-// and every node's (--node-name, --weight, --threads, --max-waiting, --drain-timeout), shared by
-// serve and worker.
+// and every node's (--node-name, --weight, --device, --threads, --max-waiting, --drain-timeout),
+// shared by serve and worker.
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "cli/device_options.hpp"
 #include "cli/flags.hpp"
 #include "engine/result.hpp"
 #include "net/cluster/routing.hpp"
@@ -26,7 +27,7 @@ struct FrontClusterOptions {
 struct NodeOptions {
   std::string name;  // --node-name, default the host name and process id
   double weight = 1.0;
-  int threads = 0;         // compute threads of its replica, 0 for every core
+  DeviceOptions device;    // where its replica runs, with how many threads
   int max_waiting = 1024;  // requests its scheduler queues before refusing more
   std::chrono::milliseconds drain_timeout{30000};
 };

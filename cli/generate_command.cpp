@@ -4,7 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/run_options.hpp"
-#include "engine/generate/generator.hpp"
+#include "engine/serve/single_request.hpp"
 
 namespace troupe::cli {
 
@@ -45,12 +45,14 @@ int generate_command(const Args& args) {
   }
 
   const bool json = flags->has("json");
-  Generator generator(*(*runtime)->transformer, model.tokenizer);
-  auto result = generator.generate(prompt, (*runtime)->sampling, [&](std::string_view text) {
-    if (json) return;
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-  });
+  auto engine = single_request_engine(**runtime);
+  if (!engine) return input_error(engine.message());
+  auto result = run_single_request(**engine, model.tokenizer, std::move(prompt),
+                                   (*runtime)->sampling, [&](std::string_view text) {
+                                     if (json) return;
+                                     std::fwrite(text.data(), 1, text.size(), stdout);
+                                     std::fflush(stdout);
+                                   });
   if (!result) return input_error(result.message());
 
   if (!json) {

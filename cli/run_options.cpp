@@ -2,6 +2,7 @@
 
 #include "cli/model_store.hpp"
 #include "engine/chat/chat_template.hpp"
+#include "engine/serve/single_request.hpp"
 
 namespace troupe::cli {
 namespace {
@@ -45,39 +46,44 @@ Result<SamplingParams> sampling_from_flags(const Flags& flags, int vocab_size) {
 }  // namespace
 
 std::vector<FlagSpec> run_flags() {
-  return {
-      model_flag(),
-      threads_flag(),
-      {"max-tokens", "N", "most tokens to generate (default 256)"},
-      {"temperature", "F", "sampling temperature, 0 for greedy (default 0.8)"},
-      {"top-p", "F", "nucleus sampling mass in (0, 1] (default 0.95)"},
-      {"top-k", "N", "sample from the N most likely tokens, 0 for all (default 40)"},
-      {"min-p", "F", "drop tokens below F times the top probability (default 0)"},
-      {"repetition-penalty", "F", "penalty for tokens already seen, 1 for none (default 1)"},
-      {"presence-penalty", "F", "in [-2, 2] (default 0)"},
-      {"frequency-penalty", "F", "in [-2, 2] (default 0)"},
-      {"seed", "N", "random seed: the same seed gives the same output"},
-      {"stop", "TEXT", "stop when TEXT is generated (repeatable)", true},
-      {"ignore-eos", "", "keep generating past the end-of-sequence token"},
-  };
+  std::vector<FlagSpec> flags{model_flag()};
+  for (FlagSpec& f : device_flags()) flags.push_back(std::move(f));
+  for (FlagSpec& f : std::vector<FlagSpec>{
+           {"max-tokens", "N", "most tokens to generate (default 256)"},
+           {"temperature", "F", "sampling temperature, 0 for greedy (default 0.8)"},
+           {"top-p", "F", "nucleus sampling mass in (0, 1] (default 0.95)"},
+           {"top-k", "N", "sample from the N most likely tokens, 0 for all (default 40)"},
+           {"min-p", "F", "drop tokens below F times the top probability (default 0)"},
+           {"repetition-penalty", "F", "penalty for tokens already seen, 1 for none (default 1)"},
+           {"presence-penalty", "F", "in [-2, 2] (default 0)"},
+           {"frequency-penalty", "F", "in [-2, 2] (default 0)"},
+           {"seed", "N", "random seed: the same seed gives the same output"},
+           {"stop", "TEXT", "stop when TEXT is generated (repeatable)", true},
+           {"ignore-eos", "", "keep generating past the end-of-sequence token"},
+       }) {
+    flags.push_back(std::move(f));
+  }
+  return flags;
 }
 
 Result<std::unique_ptr<LoadedRuntime>> load_runtime(const Flags& flags) {
-  auto threads = flags.get_int("threads", 0);
-  if (!threads) return threads.error();
-  if (*threads < 0 || *threads > 1024) return make_error("flag --threads must be in [1, 1024]");
+  auto device = device_options(flags);
+  if (!device) return device.error();
   auto path = resolve_model_path(flags.get("model").value_or(""));
   if (!path) return path.error();
   auto model = load_model(*path);
   if (!model) return model.error();
   auto sampling = sampling_from_flags(flags, model->config.vocab_size);
   if (!sampling) return sampling.error();
-  auto runtime = std::make_unique<LoadedRuntime>(
-      LoadedRuntime{std::move(*model), nullptr, nullptr, std::move(*sampling)});
-  runtime->pool = std::make_unique<ThreadPool>(static_cast<int>(*threads));
-  runtime->transformer =
-      std::make_unique<Transformer>(runtime->model.config, runtime->model.weights, *runtime->pool);
-  return runtime;
+  return std::make_unique<LoadedRuntime>(
+      LoadedRuntime{std::move(*model), *device, std::move(*sampling)});
+}
+
+Result<std::unique_ptr<Engine>> single_request_engine(const LoadedRuntime& runtime) {
+  const Model* model = &runtime.model;
+  return Engine::create(
+      *model, single_request_config(model->config),
+      [model](int32_t token) { return model->tokenizer.is_eog(token); }, runtime.device);
 }
 
 Result<std::vector<int32_t>> chat_prompt_tokens(const Model& model,

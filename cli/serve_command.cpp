@@ -202,7 +202,7 @@ int serve_command(const Args& args) {
   caf::actor_system system{config};
   NodeSetup setup;
   if (cluster_options->local_replica) {
-    ReplicaSetup replica = model_replica(*model, *layout, node_opts->threads);
+    ReplicaSetup replica = model_replica(*model, *layout, node_opts->device);
     replica.scheduler.max_waiting = node_opts->max_waiting;
     setup.replicas.push_back(std::move(replica));
   }

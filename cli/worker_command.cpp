@@ -71,7 +71,7 @@ int worker_command(const Args& args) {
   enable_cluster_networking(config, credentials ? &*credentials : nullptr);
   caf::actor_system system{config};
   NodeSetup setup;
-  ReplicaSetup replica = model_replica(*model, *layout, node_opts->threads);
+  ReplicaSetup replica = model_replica(*model, *layout, node_opts->device);
   replica.scheduler.max_waiting = node_opts->max_waiting;
   setup.replicas.push_back(std::move(replica));
   setup.drain_timeout = node_opts->drain_timeout;

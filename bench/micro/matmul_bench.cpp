@@ -64,9 +64,10 @@ const Matrix& matrix(const Shape& s) {
     m = std::make_unique<Matrix>();
     m->bytes = random_rows(s);
     if (can_pack_rows(s.type, s.rows, s.cols)) {
-      m->packed = std::make_unique<PackedRows>(s.type, s.rows, s.cols, m->bytes.data());
+      m->packed =
+          std::make_unique<PackedRows>(dense_matrix(s.type, s.rows, s.cols, m->bytes.data()));
     }
-    m->plain = WeightMatrix{s.type, s.rows, s.cols, m->bytes.data(), nullptr};
+    m->plain = dense_matrix(s.type, s.rows, s.cols, m->bytes.data());
   }
   return *m;
 }
@@ -89,7 +90,7 @@ void bench_matmul(benchmark::State& state, const Shape& s, bool packed) {
   });
   // Weight bytes as stored in the model file (the packed copy is the same size, give or take
   // alignment); activations are a rounding error beside them.
-  const double bytes = static_cast<double>(w.row_stride() * w.rows);
+  const double bytes = static_cast<double>(w.bytes());
   const double flops = 2.0 * static_cast<double>(s.rows * s.cols * tokens);
   set_kernel_counters(state, bytes, flops, seconds);
 }

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "engine/result.hpp"
-#include "kernels/cpu/dtype.hpp"
+#include "kernels/common/dtype.hpp"
 
 namespace troupe::gguf {
 

@@ -21,7 +21,8 @@ struct Model {
   std::string chat_template;  // tokenizer.chat_template, empty when the file has none
 };
 
-Result<Model> load_model(const std::string& path);
+// `shard`: which tensor-parallel rank's slices of the layers to keep (all of them by default).
+Result<Model> load_model(const std::string& path, const ShardSpec& shard = {});
 
 // What nodes of a cluster compare to know they serve the same model, wherever its file lies:
 // the model's name, architecture, tensor count and tensor bytes, e.g.

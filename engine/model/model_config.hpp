@@ -5,7 +5,7 @@
 
 #include "engine/gguf/gguf_file.hpp"
 #include "engine/result.hpp"
-#include "kernels/cpu/rope.hpp"
+#include "kernels/common/rope_config.hpp"
 
 namespace troupe {
 

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "kernels/cpu/packed_rows.hpp"
+
 namespace troupe {
 namespace {
 
@@ -16,7 +18,7 @@ class TensorFinder {
     if (t->shape.size() != 2 || t->shape[0] != cols || t->shape[1] != rows) {
       return wrong_shape(*t, "[" + std::to_string(cols) + ", " + std::to_string(rows) + "]");
     }
-    return WeightMatrix{t->type, rows, cols, t->data.data()};
+    return dense_matrix(t->type, rows, cols, t->data.data());
   }
 
   // An F32 vector of `n` values; optional ones return nullptr when absent.
@@ -47,11 +49,47 @@ class TensorFinder {
   const gguf::File& file_;
 };
 
+// A column slice must fall on the stored type's quantization blocks.
+Status check_columns(const WeightMatrix& m, const std::string& name, const ShardRange& range) {
+  const int64_t block = traits(m.type).block_elements;
+  if (range.first % block == 0 && range.count % block == 0) return Ok{};
+  return make_error("model tensor '" + name + "' is stored in " + std::string(dtype_name(m.type)) +
+                    " blocks of " + std::to_string(block) + " values, which a tensor-parallel " +
+                    "slice of " + std::to_string(range.count) + " columns would cut");
+}
+
+const float* slice(const float* bias, const ShardRange& range) {
+  return bias ? bias + range.first : nullptr;
+}
+
+// Replaces the layer's matrices with the rank's share (shard_spec.hpp says which way each is cut).
+Status shard_layer(LayerWeights& l, const std::string& prefix, const ModelConfig& c,
+                   const ShardSpec& shard) {
+  const ShardRange q = shard_range(c.q_dim(), shard), kv = shard_range(c.kv_dim(), shard);
+  const ShardRange ff = shard_range(c.feed_forward_dim, shard);
+  if (auto s = check_columns(l.wo, prefix + "attn_output.weight", q); !s) return s;
+  if (auto s = check_columns(l.w_down, prefix + "ffn_down.weight", ff); !s) return s;
+  l.wq = row_slice(l.wq, q.first, q.count);
+  l.wk = row_slice(l.wk, kv.first, kv.count);
+  l.wv = row_slice(l.wv, kv.first, kv.count);
+  l.bq = slice(l.bq, q);
+  l.bk = slice(l.bk, kv);
+  l.bv = slice(l.bv, kv);
+  l.wo = column_slice(l.wo, q.first, q.count);
+  l.w_gate = row_slice(l.w_gate, ff.first, ff.count);
+  l.w_up = row_slice(l.w_up, ff.first, ff.count);
+  l.w_down = column_slice(l.w_down, ff.first, ff.count);
+  return Ok{};
+}
+
 }  // namespace
 
-Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, ModelConfig& c) {
+Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, ModelConfig& c,
+                                        const ShardSpec& shard) {
+  if (auto s = check_shard(c, shard); !s) return s.error();
   ModelWeights w;
   w.file = file;
+  w.shard = shard;
   const TensorFinder find(*file);
   const int64_t d = c.embedding_dim;
 
@@ -91,11 +129,14 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
     TROUPE_TRY_ASSIGN(l.w_gate, find.matrix(p + "ffn_gate.weight", c.feed_forward_dim, d));
     TROUPE_TRY_ASSIGN(l.w_up, find.matrix(p + "ffn_up.weight", c.feed_forward_dim, d));
     TROUPE_TRY_ASSIGN(l.w_down, find.matrix(p + "ffn_down.weight", d, c.feed_forward_dim));
+    if (!shard.whole()) {
+      if (auto s = shard_layer(l, p, c, shard); !s) return s.error();
+    }
   }
 #undef TROUPE_TRY_ASSIGN
   const auto pack = [&w](WeightMatrix& m) {
     if (!can_pack_rows(m.type, m.rows, m.cols)) return;
-    w.packed.push_back(std::make_shared<const PackedRows>(m.type, m.rows, m.cols, m.data));
+    w.packed.push_back(std::make_shared<const PackedRows>(m));
     m.packed = w.packed.back().get();
   };
   for (LayerWeights& l : w.layers) {
@@ -106,7 +147,7 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
 }
 
 int64_t weight_bytes_per_step(const ModelWeights& weights) {
-  auto bytes = [](const WeightMatrix& w) { return w.rows * w.row_stride(); };
+  auto bytes = [](const WeightMatrix& w) { return w.bytes(); };
   int64_t total = bytes(weights.output);
   for (const LayerWeights& l : weights.layers) {
     for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {

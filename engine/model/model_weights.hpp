@@ -1,14 +1,16 @@
 #pragma once
-// Views of a model's tensors inside the mapped GGUF file, which owns the bytes. Matrices stay in
-// their stored type; those the build's fastest kernel takes (Q4_1, Q8_0 with AVX-512 VNNI) are
-// also repacked once into its layout (kernels/cpu/packed_rows), which the weights own.
+// Views of a model's tensors inside the mapped GGUF file, which owns the bytes: the whole model,
+// or one tensor-parallel rank's slices of it (shard_spec.hpp). Matrices stay in their stored
+// type; those the build's fastest CPU kernel takes (Q4_1, Q8_0 with AVX-512 VNNI) are also
+// repacked once into its layout (kernels/cpu/packed_rows), which the weights own.
 #include <memory>
 #include <vector>
 
 #include "engine/gguf/gguf_file.hpp"
 #include "engine/model/model_config.hpp"
+#include "engine/model/shard_spec.hpp"
 #include "engine/result.hpp"
-#include "kernels/cpu/matmul.hpp"
+#include "kernels/common/weight_matrix.hpp"
 
 namespace troupe {
 
@@ -24,6 +26,7 @@ struct LayerWeights {
 
 struct ModelWeights {
   std::shared_ptr<const gguf::File> file;  // keeps the mapping alive
+  ShardSpec shard;                         // which rank's slices the layers hold
   WeightMatrix token_embedding;            // [vocab][embedding_dim]
   std::vector<LayerWeights> layers;
   const float* output_norm = nullptr;
@@ -31,10 +34,11 @@ struct ModelWeights {
   std::vector<std::shared_ptr<const PackedRows>> packed;  // what the matrices' `packed` point into
 };
 
-// Finds and shape-checks every tensor the config needs; fills config.rope.frequency_factors from
-// `rope_freqs.weight` when the file has it.
-Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file,
-                                        ModelConfig& config);
+// Finds and shape-checks every tensor the config needs, then keeps `shard`'s slices of the
+// layers; fills config.rope.frequency_factors from `rope_freqs.weight` when the file has it.
+// The config keeps the whole model's shape.
+Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, ModelConfig& config,
+                                        const ShardSpec& shard = {});
 
 // Bytes of weights one decode step reads from memory, however many tokens it computes: every
 // layer's matrices and the output matrix as stored (the roofline of single-stream decode is

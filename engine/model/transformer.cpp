@@ -33,19 +33,25 @@ void Transformer::for_each_token(int64_t tokens, const std::function<void(int64_
     for (int64_t t = 0; t < tokens; ++t) fn(t);
     return;
   }
-  pool_.parallel_for(tokens, [&](int64_t begin, int64_t end) {
+  pool_->parallel_for(tokens, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) fn(t);
   });
 }
 
-Transformer::Transformer(ModelConfig config, ModelWeights weights, ThreadPool& pool)
-    : config_(std::move(config)), weights_(std::move(weights)), pool_(pool) {}
-
-void Transformer::matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y) {
-  troupe::matmul(pool_, w, x, tokens, y, matmul_scratch_);
+Transformer::Transformer(ModelConfig config, ModelWeights weights, std::shared_ptr<ThreadPool> pool,
+                         KvShape kv)
+    : config_(std::move(config)),
+      weights_(std::move(weights)),
+      pool_(std::move(pool)),
+      cache_(config_, kv.blocks, kv.block_size) {
+  if (!weights_.shard.whole()) throw std::logic_error("Transformer: a tensor-parallel shard");
 }
 
-std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch, KvCache& cache) {
+void Transformer::matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y) {
+  troupe::matmul(*pool_, w, x, tokens, y, matmul_scratch_);
+}
+
+std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch) {
   const int64_t d = config_.embedding_dim;
   int64_t tokens = 0;
   for (const auto& chunk : batch) tokens += static_cast<int64_t>(chunk.tokens.size());
@@ -56,7 +62,7 @@ std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch
   for (const auto& chunk : batch) {
     const auto n = static_cast<int32_t>(chunk.tokens.size());
     const size_t needed_blocks = static_cast<size_t>(
-        (chunk.start_position + n + cache.block_size() - 1) / cache.block_size());
+        (chunk.start_position + n + cache_.block_size() - 1) / cache_.block_size());
     if (n == 0 || chunk.block_table.size() < needed_blocks) {
       throw std::logic_error("Transformer::forward: empty chunk or short block table");
     }
@@ -83,7 +89,7 @@ std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch
   }
   rope_.compute(config_.rope, positions_.data(), tokens);
 
-  for (int layer = 0; layer < config_.layers; ++layer) run_layer(layer, tokens, cache);
+  for (int layer = 0; layer < config_.layers; ++layer) run_layer(layer, tokens);
 
   // Final norm and the output projection, only for the rows whose logits are wanted.
   const auto rows = static_cast<int64_t>(logit_rows_.size());
@@ -106,16 +112,16 @@ void Transformer::normed_products(const float* norm_weight, std::span<const Matm
       rms_norm_quantize(hidden_.data() + t * d, norm_weight, config_.rms_eps, d,
                         quantized_.data() + t * d / kQK);
     });
-    matmul_quantized_input(pool_, outputs, quantized_.data(), tokens);
+    matmul_quantized_input(*pool_, outputs, quantized_.data(), tokens);
     return;
   }
   for_each_token(tokens, [&](int64_t t) {
     rms_norm(hidden_.data() + t * d, norm_weight, config_.rms_eps, d, normed_.data() + t * d);
   });
-  matmul_shared_input(pool_, outputs, normed_.data(), tokens, matmul_scratch_);
+  matmul_shared_input(*pool_, outputs, normed_.data(), tokens, matmul_scratch_);
 }
 
-void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
+void Transformer::run_layer(int index, int64_t tokens) {
   const LayerWeights& w = weights_.layers[static_cast<size_t>(index)];
   const int64_t d = config_.embedding_dim, qd = config_.q_dim(), kvd = config_.kv_dim();
   const int64_t ff = config_.feed_forward_dim;
@@ -134,7 +140,7 @@ void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
   add_bias(k_.data(), w.bk, tokens, kvd);
   add_bias(v_.data(), w.bv, tokens, kvd);
 
-  const PagedKvLayer kv = cache.layer(index);
+  const PagedKvLayer kv = cache_.layer(index);
   for_each_token(tokens, [&](int64_t t) {
     rope_.apply(config_.rope, t, q_.data() + t * qd, config_.heads, config_.head_dim);
     store_rotated_kv(kv, places_[static_cast<size_t>(t)], rope_, config_.rope, t, config_.head_dim,
@@ -142,7 +148,7 @@ void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
   });
   const AttentionShape shape{config_.heads, config_.kv_heads, config_.head_dim,
                              1.0f / std::sqrt(static_cast<float>(config_.head_dim))};
-  paged_attention(pool_, shape, kv, q_.data(), places_.data(), tokens, attention_.data());
+  paged_attention(*pool_, shape, kv, q_.data(), places_.data(), tokens, attention_.data());
   matmul(w.wo, attention_.data(), tokens, normed_.data());
 
   // Feed-forward block (SwiGLU), after the attention's residual add.
@@ -157,7 +163,7 @@ void Transformer::run_layer(int index, int64_t tokens, KvCache& cache) {
       silu_mul_quantize(gate_.data() + t * ff, up_.data() + t * ff, ff,
                         quantized_.data() + t * ff / kQK);
     });
-    matmul_quantized_input(pool_, down, quantized_.data(), tokens);
+    matmul_quantized_input(*pool_, down, quantized_.data(), tokens);
   } else {
     for_each_token(tokens,
                    [&](int64_t t) { silu_mul(gate_.data() + t * ff, up_.data() + t * ff, ff); });

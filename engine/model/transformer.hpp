@@ -1,13 +1,14 @@
 #pragma once
-// The forward pass of a Llama-family decoder over a paged KV cache. One call runs every token
-// of every scheduled sequence together — prefill chunks and single decode tokens mixed — so each
-// weight matrix is read once per step for the whole batch.
+// The CPU forward pass of a Llama-family decoder over a paged KV cache it owns. One call runs
+// every token of every scheduled sequence together — prefill chunks and single decode tokens
+// mixed — so each weight matrix is read once per step for the whole batch.
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <vector>
 
+#include "engine/device/forward_pass.hpp"
 #include "engine/kv/kv_cache.hpp"
 #include "engine/model/model_config.hpp"
 #include "engine/model/model_weights.hpp"
@@ -18,32 +19,20 @@
 
 namespace troupe {
 
-// Which rows of a chunk's logits a step returns.
-enum class ChunkLogits { last, every, none };
-
-// The slice of one sequence that a step computes: `tokens` at positions start_position, ...
-// Its block table must already cover start_position + tokens.size() positions.
-struct SequenceChunk {
-  std::span<const int32_t> tokens;
-  int32_t start_position = 0;
-  std::span<const int32_t> block_table;
-  ChunkLogits logits = ChunkLogits::last;  // none for a prompt chunk that does not end it
-};
-
-class Transformer {
+class Transformer final : public ForwardPass {
  public:
-  Transformer(ModelConfig config, ModelWeights weights, ThreadPool& pool);
+  // `weights` must be the whole model's (not a tensor-parallel shard). The pool may be shared
+  // with other passes that never run at the same time.
+  Transformer(ModelConfig config, ModelWeights weights, std::shared_ptr<ThreadPool> pool,
+              KvShape kv);
 
-  const ModelConfig& config() const { return config_; }
-  const ModelWeights& weights() const { return weights_; }
-
-  // Runs the batch, writing its K/V into `cache`. Returns logits, vocab_size floats per row, in
-  // chunk order: as each chunk's `logits` asks, its last token's row, every token's row or none.
-  // The span stays valid until the next call.
-  std::span<const float> forward(std::span<const SequenceChunk> batch, KvCache& cache);
+  const ModelConfig& config() const override { return config_; }
+  KvShape kv_shape() const override { return {cache_.blocks(), cache_.block_size()}; }
+  std::span<const float> forward(std::span<const SequenceChunk> batch) override;
+  void copy_block(int32_t from, int32_t to) override { cache_.copy_block(from, to); }
 
  private:
-  void run_layer(int index, int64_t tokens, KvCache& cache);
+  void run_layer(int index, int64_t tokens);
   void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y);
   // outputs = W (rms_norm(hidden_) * norm_weight) for every W of `outputs`, fused with the
   // activations' quantization when every W takes 8-bit activations.
@@ -54,7 +43,8 @@ class Transformer {
 
   ModelConfig config_;
   ModelWeights weights_;
-  ThreadPool& pool_;
+  std::shared_ptr<ThreadPool> pool_;
+  KvCache cache_;
   RopeTable rope_;
   MatmulScratch matmul_scratch_;
   // Activations of the current batch, [tokens][width].

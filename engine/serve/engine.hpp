@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/transformer.hpp"
 #include "engine/serve/model_runner.hpp"
 #include "engine/serve/step_planner.hpp"
 
@@ -18,13 +17,18 @@ class Engine {
  public:
   using EndOfGeneration = StepPlanner::EndOfGeneration;
 
-  // Errors: the config's, e.g. a KV budget too small for one full-length sequence.
-  static Result<std::unique_ptr<Engine>> create(Transformer& model, EngineConfig config,
-                                                EndOfGeneration is_end_of_generation) {
+  // A forward pass of its own over `model`'s weights on `device`; `model` must outlive it.
+  // Errors: the config's, e.g. a KV budget too small for one full-length sequence; the device's.
+  static Result<std::unique_ptr<Engine>> create(const Model& model, EngineConfig config,
+                                                EndOfGeneration is_end_of_generation,
+                                                const DeviceOptions& device = {}) {
     auto planner =
-        StepPlanner::create(model.config(), std::move(config), std::move(is_end_of_generation));
+        StepPlanner::create(model.config, std::move(config), std::move(is_end_of_generation));
     if (!planner) return planner.error();
-    return std::unique_ptr<Engine>(new Engine(std::move(*planner), model));
+    auto runner = make_model_runner(
+        model, device, KvShape{(*planner)->kv_blocks(), (*planner)->config().block_size});
+    if (!runner) return runner.error();
+    return std::unique_ptr<Engine>(new Engine(std::move(*planner), std::move(*runner)));
   }
 
   const EngineConfig& config() const { return planner_->config(); }
@@ -34,18 +38,17 @@ class Engine {
   }
   bool abort(const std::string& id) { return planner_->abort(id); }
   // Runs one step; its updates are empty when there is nothing to run.
-  StepOutput step() { return planner_->complete(runner_.execute(planner_->plan())); }
+  StepOutput step() { return planner_->complete(runner_->execute(planner_->plan())); }
 
   bool has_unfinished() const { return planner_->has_unfinished(); }
   EngineStats stats() const { return planner_->stats(); }
 
  private:
-  Engine(std::unique_ptr<StepPlanner> planner, Transformer& model)
-      : planner_(std::move(planner)),
-        runner_(model, planner_->kv_blocks(), planner_->config().block_size) {}
+  Engine(std::unique_ptr<StepPlanner> planner, std::unique_ptr<ModelRunner> runner)
+      : planner_(std::move(planner)), runner_(std::move(runner)) {}
 
   std::unique_ptr<StepPlanner> planner_;
-  ModelRunner runner_;
+  std::unique_ptr<ModelRunner> runner_;
 };
 
 }  // namespace troupe

@@ -5,8 +5,8 @@
 
 namespace troupe {
 
-ModelRunner::ModelRunner(Transformer& model, int kv_blocks, int block_size)
-    : model_(model), cache_(model.config(), kv_blocks, block_size) {}
+ModelRunner::ModelRunner(std::unique_ptr<ForwardPass> forward_pass)
+    : forward_pass_(std::move(forward_pass)) {}
 
 StepResult ModelRunner::execute(const StepPlan& plan) {
   for (const NewSequence& s : plan.added) {
@@ -17,15 +17,15 @@ StepResult ModelRunner::execute(const StepPlan& plan) {
   StepResult result;
   if (plan.chunks.empty()) return result;
 
-  for (const BlockCopy& copy : plan.copies) cache_.copy_block(copy.from, copy.to);
+  for (const BlockCopy& copy : plan.copies) forward_pass_->copy_block(copy.from, copy.to);
   chunks_.clear();
   for (const ChunkWork& chunk : plan.chunks) {
     chunks_.push_back({chunk.tokens, chunk.start, chunk.block_table,
                        chunk.samplers.empty() ? ChunkLogits::none : ChunkLogits::last});
   }
-  const std::span<const float> logits = model_.forward(chunks_, cache_);
+  const std::span<const float> logits = forward_pass_->forward(chunks_);
 
-  const auto vocab = static_cast<size_t>(model_.config().vocab_size);
+  const auto vocab = static_cast<size_t>(forward_pass_->config().vocab_size);
   size_t row = 0;
   for (const ChunkWork& chunk : plan.chunks) {
     if (chunk.samplers.empty()) continue;
@@ -46,18 +46,11 @@ StepResult ModelRunner::execute(const StepPlan& plan) {
   return result;
 }
 
-std::shared_ptr<ModelRunner> make_model_runner(const Model& model, int kv_blocks, int block_size,
-                                               int threads) {
-  struct Bundle {
-    explicit Bundle(int threads) : pool(threads) {}
-    ThreadPool pool;
-    std::unique_ptr<Transformer> transformer;
-    std::unique_ptr<ModelRunner> runner;
-  };
-  auto bundle = std::make_shared<Bundle>(threads);
-  bundle->transformer = std::make_unique<Transformer>(model.config, model.weights, bundle->pool);
-  bundle->runner = std::make_unique<ModelRunner>(*bundle->transformer, kv_blocks, block_size);
-  return std::shared_ptr<ModelRunner>(bundle, bundle->runner.get());  // aliases the bundle
+Result<std::unique_ptr<ModelRunner>> make_model_runner(const Model& model,
+                                                       const DeviceOptions& device, KvShape kv) {
+  auto forward_pass = make_forward_pass(model, device, kv);
+  if (!forward_pass) return forward_pass.error();
+  return std::make_unique<ModelRunner>(std::move(*forward_pass));
 }
 
 }  // namespace troupe

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/generate/stop_matcher.hpp"
 #include "engine/serve/generate_request.hpp"
 #include "engine/serve/step_planner.hpp"
+#include "engine/serve/stop_matcher.hpp"
 #include "engine/tokenizer/incremental_decoder.hpp"
 
 namespace troupe {

@@ -36,7 +36,7 @@ Status StepPlanner::add_request(const std::string& id, std::vector<int32_t> prom
   if (static_cast<int>(prompt.size()) >= config_.max_model_len) {
     return make_error("the prompt has " + std::to_string(prompt.size()) +
                       " tokens, but max-model-len is " + std::to_string(config_.max_model_len) +
-                      " tokens for prompt and output together: shorten the prompt");
+                      " tokens, the context for prompt and output together: shorten the prompt");
   }
   RequestState& request = requests_[id];
   request.params = std::move(params);

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernels/cpu/dtype.hpp"
+#include "kernels/common/dtype.hpp"
 
 namespace troupe {
 

@@ -6,25 +6,12 @@
 #include <span>
 #include <vector>
 
-#include "kernels/cpu/dtype.hpp"
+#include "kernels/common/weight_matrix.hpp"
 #include "kernels/cpu/packed_rows.hpp"
 #include "kernels/cpu/quant_blocks.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 
 namespace troupe {
-
-// A row-major weight matrix of `rows` rows of `cols` values each, as stored in the model file,
-// and, when the model loader made one, the same rows repacked for the fastest kernel.
-struct WeightMatrix {
-  DType type = DType::F32;
-  int64_t rows = 0;
-  int64_t cols = 0;
-  const std::byte* data = nullptr;
-  const PackedRows* packed = nullptr;
-
-  int64_t row_stride() const { return row_bytes(type, cols); }
-  const std::byte* row(int64_t r) const { return data + r * row_stride(); }
-};
 
 // One product of a shared input: the matrix and where its outputs go.
 struct MatmulOutput {

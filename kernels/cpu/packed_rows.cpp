@@ -75,31 +75,31 @@ void PackedRows::Free::operator()(std::byte* p) const {
   std::free(p);
 }
 
-PackedRows::PackedRows(DType type, int64_t rows, int64_t cols, const std::byte* data)
-    : type_(type), rows_(rows), cols_(cols) {
-  if (!can_pack_rows(type, rows, cols)) {
+PackedRows::PackedRows(const WeightMatrix& matrix)
+    : type_(matrix.type), rows_(matrix.rows), cols_(matrix.cols) {
+  const DType type = type_;
+  if (!can_pack_rows(type, rows_, cols_)) {
     throw std::logic_error("PackedRows: this matrix has no packed layout in this build");
   }
-  const int64_t blocks = cols / kQK;
+  const int64_t blocks = cols_ / kQK;
   group_bytes_ = group_bytes(type, blocks);
   const auto total = static_cast<size_t>(group_bytes_ * groups());
   bytes_.reset(static_cast<std::byte*>(std::aligned_alloc(kAlign, total)));
   if (!bytes_) throw std::bad_alloc();
   std::memset(bytes_.get(), 0, total);
-  const int64_t row_stride = row_bytes(type, cols);
   for (int64_t g = 0; g < groups(); ++g) {
     std::byte* out = bytes_.get() + g * group_bytes_;
-    const std::byte* first = data + g * kPackedRows * row_stride;
+    const int64_t first = g * kPackedRows;
     if (type == DType::Q4_1) {
       const BlockQ4_1* group_rows[kPackedRows];
       for (int r = 0; r < kPackedRows; ++r) {
-        group_rows[r] = reinterpret_cast<const BlockQ4_1*>(first + r * row_stride);
+        group_rows[r] = reinterpret_cast<const BlockQ4_1*>(matrix.row(first + r));
       }
       pack_group(type, group_rows, blocks, out);
     } else {
       const BlockQ8_0* group_rows[kPackedRows];
       for (int r = 0; r < kPackedRows; ++r) {
-        group_rows[r] = reinterpret_cast<const BlockQ8_0*>(first + r * row_stride);
+        group_rows[r] = reinterpret_cast<const BlockQ8_0*>(matrix.row(first + r));
       }
       pack_group(type, group_rows, blocks, out);
     }

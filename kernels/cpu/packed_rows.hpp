@@ -12,7 +12,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "kernels/cpu/dtype.hpp"
+#include "kernels/common/dtype.hpp"
+#include "kernels/common/weight_matrix.hpp"
 #include "kernels/cpu/quant_blocks.hpp"
 
 namespace troupe {
@@ -26,8 +27,8 @@ bool can_pack_rows(DType type, int64_t rows, int64_t cols);
 // A repacked matrix; owns its 64-byte aligned bytes.
 class PackedRows {
  public:
-  // `data` holds `rows` rows of `cols` values of `type` as stored in GGUF. Requires can_pack_rows.
-  PackedRows(DType type, int64_t rows, int64_t cols, const std::byte* data);
+  // The rows of `matrix` (whole, or a slice) as stored in GGUF. Requires can_pack_rows.
+  explicit PackedRows(const WeightMatrix& matrix);
 
   DType type() const { return type_; }
   int64_t rows() const { return rows_; }

@@ -55,10 +55,14 @@ void pin_to(int cpu) {
 
 }  // namespace
 
+int ThreadPool::size_for(int threads) {
+  return threads > 0 ? threads : std::max<int>(1, static_cast<int>(allowed_cpus().size()));
+}
+
 ThreadPool::ThreadPool(int threads, bool pin) {
   const std::vector<int> cpus = allowed_cpus();
   const int available = std::max<int>(1, static_cast<int>(cpus.size()));
-  size_ = threads > 0 ? threads : available;
+  size_ = size_for(threads);
   const bool pinned = pin && size_ > 1 && size_ <= available;
   for (int i = 1; i < size_; ++i) {
     const int cpu = pinned ? cpus[static_cast<size_t>(i)] : -1;

@@ -22,6 +22,8 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return size_; }
+  // The size a pool asked for `threads` gets (0: every CPU this process may run on).
+  static int size_for(int threads);
 
   // Runs fn(thread_index, size()) on every thread and returns when all are done.
   void run(const std::function<void(int, int)>& fn);

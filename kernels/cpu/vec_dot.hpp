@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernels/cpu/dtype.hpp"
+#include "kernels/common/dtype.hpp"
 #include "kernels/cpu/quant_blocks.hpp"
 
 namespace troupe {

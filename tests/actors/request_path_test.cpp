@@ -15,9 +15,8 @@ TEST_CASE("64 concurrent requests through the actors get the engine's own greedy
   const auto reqs = test::greedy_requests(model.tokenizer, 64);
 
   test::ActorNode node;
-  ThreadPool pool(2);
-  Transformer transformer(model.config, model.weights, pool);
-  auto engine = Engine::create(transformer, node.config(), node.end_of_generation());
+  auto engine =
+      Engine::create(model, node.config(), node.end_of_generation(), DeviceOptions{Device::cpu, 2});
   REQUIRE(engine.ok());
   const test::EngineOutputs expected = test::run_engine(**engine, reqs);
 

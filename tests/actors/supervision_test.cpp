@@ -16,9 +16,8 @@ TEST_CASE("a worker that throws is restarted: queued requests complete, in-fligh
   config.scheduler.max_num_seqs = 4;  // 4 run, 12 wait without a token
 
   test::ActorNode node(config);
-  ThreadPool pool(2);
-  Transformer transformer(model.config, model.weights, pool);
-  auto engine = Engine::create(transformer, config, node.end_of_generation());
+  auto engine =
+      Engine::create(model, config, node.end_of_generation(), DeviceOptions{Device::cpu, 2});
   REQUIRE(engine.ok());
   const test::EngineOutputs expected = test::run_engine(**engine, reqs);
 

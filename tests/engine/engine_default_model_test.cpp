@@ -14,11 +14,7 @@ namespace {
 
 struct DefaultModel {
   Model model;
-  ThreadPool pool;
-  std::unique_ptr<Transformer> transformer;
-  DefaultModel() : model(load()) {
-    transformer = std::make_unique<Transformer>(model.config, model.weights, pool);
-  }
+  DefaultModel() : model(load()) {}
   static Model load() {
     auto m = load_model(test::default_model_path());
     REQUIRE(m.ok());
@@ -68,9 +64,9 @@ TEST_CASE("default model: 32 batched requests each get the tokens they get alone
   const bool seeded = GENERATE(false, true);
   INFO((seeded ? "seeded sampling" : "greedy"));
   const auto reqs = requests(m.model.tokenizer, seeded);
-  const auto alone = test::run_alone(*m.transformer, config(2048), reqs, m.eog());
+  const auto alone = test::run_alone(m.model, config(2048), reqs, m.eog());
 
-  auto batched = Engine::create(*m.transformer, config(8192), m.eog());
+  auto batched = Engine::create(m.model, config(8192), m.eog());
   REQUIRE(batched.ok());
   CHECK(test::run_engine(**batched, reqs) == alone);
   CHECK((*batched)->stats().kv_blocks_used == 0);
@@ -79,7 +75,7 @@ TEST_CASE("default model: 32 batched requests each get the tokens they get alone
     EngineConfig tight = config(160);  // one full-length sequence and two blocks more
     tight.max_model_len = 128;
     tight.scheduler.max_num_batched_tokens = 48;  // chunked prefill too
-    auto preempting = Engine::create(*m.transformer, tight, m.eog());
+    auto preempting = Engine::create(m.model, tight, m.eog());
     REQUIRE(preempting.ok());
     CHECK(test::run_engine(**preempting, reqs) == alone);
     CHECK((*preempting)->stats().preemptions > 0);
@@ -101,7 +97,7 @@ TEST_CASE("default model: a request sharing a 1,000-token prefix computes only t
     r->params.max_tokens = 8;
     r->params.ignore_eos = true;
   }
-  auto engine = Engine::create(*m.transformer, config(4096), m.eog());
+  auto engine = Engine::create(m.model, config(4096), m.eog());
   REQUIRE(engine.ok());
   test::run_engine(**engine, {first});
   const EngineStats before = (*engine)->stats();
@@ -113,5 +109,5 @@ TEST_CASE("default model: a request sharing a 1,000-token prefix computes only t
 
   EngineConfig no_cache = config(4096);
   no_cache.enable_prefix_caching = false;
-  CHECK(cached == test::run_alone(*m.transformer, no_cache, {second}, m.eog()));
+  CHECK(cached == test::run_alone(m.model, no_cache, {second}, m.eog()));
 }

@@ -16,11 +16,7 @@ namespace {
 
 struct TinyEngineModel {
   Model model;
-  ThreadPool pool{2};
-  std::unique_ptr<Transformer> transformer;
-  explicit TinyEngineModel(int context) : model(load(context)) {
-    transformer = std::make_unique<Transformer>(model.config, model.weights, pool);
-  }
+  explicit TinyEngineModel(int context) : model(load(context)) {}
   static Model load(int context) {
     test::TinyModelOptions o;
     o.context = context;
@@ -76,7 +72,7 @@ TEST_CASE("engine: each request's tokens are the same alone or batched with 31 o
   const auto requests = mixed_requests(m.model.config.vocab_size, seeded);
   EngineConfig alone_config = config_with(256, 4096);
   alone_config.enable_prefix_caching = false;
-  const auto alone = run_alone(*m.transformer, alone_config, requests, m.eog());
+  const auto alone = run_alone(m.model, alone_config, requests, m.eog());
 
   struct Variant {
     const char* name;
@@ -99,7 +95,7 @@ TEST_CASE("engine: each request's tokens are the same alone or batched with 31 o
 
   for (const Variant& v : variants) {
     INFO(v.name << (seeded ? ", seeded sampling" : ", greedy"));
-    auto engine = Engine::create(*m.transformer, v.config, m.eog());
+    auto engine = Engine::create(m.model, v.config, m.eog());
     REQUIRE(engine.ok());
     const auto batched = test::run_engine(**engine, requests);
     for (const auto& r : requests) {
@@ -123,7 +119,7 @@ TEST_CASE("engine: parallel samples share the prompt and each matches its own se
   r.params.seed = 5;
   r.params.max_tokens = 20;
   r.params.ignore_eos = true;
-  auto engine = Engine::create(*m.transformer, config_with(256, 4096), m.eog());
+  auto engine = Engine::create(m.model, config_with(256, 4096), m.eog());
   REQUIRE(engine.ok());
   const auto out = test::run_engine(**engine, {r});
   REQUIRE(out.at("n4").size() == 4);
@@ -133,7 +129,7 @@ TEST_CASE("engine: parallel samples share the prompt and each matches its own se
     TestRequest single = r;
     single.params.n = 1;
     single.params.seed = 5 + static_cast<uint64_t>(i);
-    const auto alone = test::run_alone(*m.transformer, config_with(256, 4096), {single});
+    const auto alone = test::run_alone(m.model, config_with(256, 4096), {single});
     CHECK(out.at("n4")[static_cast<size_t>(i)] == alone.at("n4")[0]);
   }
   CHECK(out.at("n4")[0] != out.at("n4")[1]);
@@ -141,7 +137,7 @@ TEST_CASE("engine: parallel samples share the prompt and each matches its own se
 
 TEST_CASE("engine: after 1,000 random requests with aborts and preemption every block is free") {
   TinyEngineModel m(256);
-  auto engine = Engine::create(*m.transformer, config_with(256, 512), m.eog());
+  auto engine = Engine::create(m.model, config_with(256, 512), m.eog());
   REQUIRE(engine.ok());
   Engine& e = **engine;
   std::mt19937 rng(2024);
@@ -208,7 +204,7 @@ TEST_CASE("engine: a long shared prefix is computed once") {
     r->params.max_tokens = 8;
     r->params.ignore_eos = true;
   }
-  auto engine = Engine::create(*m.transformer, config_with(1100, 4096), m.eog());
+  auto engine = Engine::create(m.model, config_with(1100, 4096), m.eog());
   REQUIRE(engine.ok());
   test::run_engine(**engine, {first});
   const EngineStats before = (*engine)->stats();
@@ -220,12 +216,12 @@ TEST_CASE("engine: a long shared prefix is computed once") {
 
   EngineConfig uncached_config = config_with(1100, 4096);
   uncached_config.enable_prefix_caching = false;
-  CHECK(cached == test::run_alone(*m.transformer, uncached_config, {second}));
+  CHECK(cached == test::run_alone(m.model, uncached_config, {second}));
 }
 
 TEST_CASE("engine: bad requests and configs are clear errors") {
   TinyEngineModel m(256);
-  auto engine = Engine::create(*m.transformer, config_with(64, 4096), m.eog());
+  auto engine = Engine::create(m.model, config_with(64, 4096), m.eog());
   REQUIRE(engine.ok());
   SamplingParams p;
   auto long_prompt = (*engine)->add_request("a", std::vector<int32_t>(64, 5), p);
@@ -240,12 +236,12 @@ TEST_CASE("engine: bad requests and configs are clear errors") {
   CHECK((*engine)->abort("e"));
   CHECK_FALSE((*engine)->abort("e"));
 
-  auto too_small = Engine::create(*m.transformer, config_with(256, 100), m.eog());
+  auto too_small = Engine::create(m.model, config_with(256, 100), m.eog());
   REQUIRE_FALSE(too_small.ok());
   CHECK_THAT(too_small.message(), Catch::Contains("needs 1 MiB"));
   CHECK_THAT(too_small.message(), Catch::Contains("--kv-cache-memory"));
 
   EngineConfig too_long = config_with(0, 4096);
   too_long.max_model_len = 257;
-  CHECK_FALSE(Engine::create(*m.transformer, too_long, m.eog()).ok());
+  CHECK_FALSE(Engine::create(m.model, too_long, m.eog()).ok());
 }

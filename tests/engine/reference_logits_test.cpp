@@ -17,19 +17,19 @@ TEST_CASE("default model: teacher-forced logits agree with llama.cpp") {
   const auto fixture = nlohmann::json::parse(in);
   auto model = load_model(test::default_model_path());
   REQUIRE(model.ok());
-  ThreadPool pool;
-  Transformer transformer(model->config, model->weights, pool);
+  const auto pool = std::make_shared<ThreadPool>();
   const auto vocab = static_cast<size_t>(model->config.vocab_size);
 
   int positions = 0, top1_agree = 0, compared = 0;
   double abs_delta = 0;
   for (const auto& prompt : fixture["prompts"]) {
     const auto ids = prompt["ids"].get<std::vector<int32_t>>();
-    KvCache cache(model->config, static_cast<int>(ids.size() + 15) / 16, 16);
-    std::vector<int32_t> table(static_cast<size_t>(cache.blocks()));
+    const int blocks = static_cast<int>(ids.size() + 15) / 16;
+    Transformer transformer(model->config, model->weights, pool, KvShape{blocks, 16});
+    std::vector<int32_t> table(static_cast<size_t>(blocks));
     for (size_t b = 0; b < table.size(); ++b) table[b] = static_cast<int32_t>(b);
     const SequenceChunk chunk{ids, 0, table, ChunkLogits::every};
-    const auto logits = transformer.forward(std::span(&chunk, 1), cache);
+    const auto logits = transformer.forward(std::span(&chunk, 1));
     const auto& expected = prompt["positions"];
     for (size_t p = 0; p < expected.size(); ++p) {
       const float* row = logits.data() + p * vocab;

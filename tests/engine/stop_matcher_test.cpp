@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "engine/generate/stop_matcher.hpp"
+#include "engine/serve/stop_matcher.hpp"
 
 using namespace troupe;
 

@@ -141,13 +141,11 @@ std::vector<int32_t> identity_table(int blocks) {
 TEST_CASE("Transformer matches a float reference, for llama and qwen2") {
   for (const std::string arch : {"llama", "qwen2"}) {
     Loaded m = load({.architecture = arch});
-    ThreadPool pool(2);
-    Transformer model(m.config, m.weights, pool);
-    KvCache cache(m.config, 4, 16);
+    Transformer model(m.config, m.weights, std::make_shared<ThreadPool>(2), KvShape{4, 16});
     const std::vector<int32_t> tokens{3, 70, 256, 257, 100, 7, 33, 258, 1, 264, 200, 50};
     const auto table = identity_table(4);
     const SequenceChunk chunk{tokens, 0, table, ChunkLogits::every};
-    auto logits = model.forward(std::span(&chunk, 1), cache);
+    auto logits = model.forward(std::span(&chunk, 1));
     const auto expected = reference_logits(m, tokens);
     const auto vocab = size_t(m.config.vocab_size);
     REQUIRE(logits.size() == tokens.size() * vocab);
@@ -168,31 +166,30 @@ TEST_CASE("Transformer matches a float reference, for llama and qwen2") {
 
 TEST_CASE("Batched, chunked and paged runs give exactly the single-sequence logits") {
   Loaded m = load({});
-  ThreadPool pool(2);
-  Transformer model(m.config, m.weights, pool);
+  const auto pool = std::make_shared<ThreadPool>(2);
   const auto vocab = size_t(m.config.vocab_size);
   const std::vector<int32_t> a{5,   9,   250, 256, 3,   17,  99,  100, 101, 102,
                                103, 104, 105, 106, 107, 108, 109, 110, 111};
   const std::vector<int32_t> b{40, 41, 42};
 
   // Reference: `a` alone, in one prefill.
-  KvCache alone(m.config, 2, 16);
+  Transformer alone(m.config, m.weights, pool, KvShape{2, 16});
   const auto table0 = identity_table(2);
   const SequenceChunk whole{a, 0, table0, ChunkLogits::every};
-  const auto ref_span = model.forward(std::span(&whole, 1), alone);
+  const auto ref_span = alone.forward(std::span(&whole, 1));
   const std::vector<float> ref(ref_span.begin(), ref_span.end());
 
   // Now `a` in two chunks with scattered blocks, batched beside `b`.
-  KvCache shared(m.config, 6, 16);
+  Transformer shared(m.config, m.weights, pool, KvShape{6, 16});
   const std::vector<int32_t> table_a{4, 1};
   const std::vector<int32_t> table_b{3};
   const SequenceChunk first[] = {{std::span(a).subspan(0, 7), 0, table_a, ChunkLogits::every},
                                  {b, 0, table_b, ChunkLogits::last}};
-  auto l1 = model.forward(first, shared);
+  auto l1 = shared.forward(first);
   for (size_t i = 0; i < 7 * vocab; ++i) REQUIRE(l1[i] == ref[i]);
   const std::vector<int32_t> b_next{1};
   const SequenceChunk second[] = {{b_next, 3, table_b, ChunkLogits::last},
                                   {std::span(a).subspan(7), 7, table_a, ChunkLogits::every}};
-  auto l2 = model.forward(second, shared);
+  auto l2 = shared.forward(second);
   for (size_t i = 0; i < (a.size() - 7) * vocab; ++i) REQUIRE(l2[vocab + i] == ref[7 * vocab + i]);
 }

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   caf::actor_system system{config};
   NodeSetup setup;
   const Model* m = &*model;
-  setup.replicas.push_back(model_replica(*model, *layout, 0));
+  setup.replicas.push_back(model_replica(*model, *layout, DeviceOptions{}));
   setup.drain_timeout = std::chrono::milliseconds(drain_ms);
   const caf::actor node = spawn_node(system, std::move(setup));
 

@@ -35,7 +35,7 @@ TEST_CASE("packed Q4_1 and Q8_0 rows give the integer dot product, whatever the 
     const auto values = test::random_floats(rng, size_t(c.rows * c.cols), 0.7f);
     const auto bytes =
         c.type == DType::Q4_1 ? test::quantize_q4_1(values) : test::quantize_q8_0(values);
-    const PackedRows packed(c.type, c.rows, c.cols, bytes.data());
+    const PackedRows packed(dense_matrix(c.type, c.rows, c.cols, bytes.data()));
     const int blocks = c.cols / kQK;
     std::vector<ActivationBlock> x(size_t(c.tokens * blocks));
     const auto xf = test::random_floats(rng, size_t(c.tokens * c.cols), 3.0f);
@@ -66,5 +66,5 @@ TEST_CASE("packing rejects what the kernel does not take") {
   CHECK_FALSE(can_pack_rows(DType::Q4_1, 15, 32));
   CHECK_FALSE(can_pack_rows(DType::Q8_0, 16, 48));
   const std::vector<std::byte> bytes(1024);
-  CHECK_THROWS(PackedRows(DType::Q4_0, 16, 32, bytes.data()));
+  CHECK_THROWS(PackedRows(dense_matrix(DType::Q4_0, 16, 32, bytes.data())));
 }

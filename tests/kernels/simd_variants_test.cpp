@@ -173,7 +173,7 @@ TEST_CASE("packed rows stay within the rounding bound of the scalar dot product"
     const auto values = test::random_floats(rng, size_t(rows * cols), 0.7f);
     const auto bytes =
         type == DType::Q4_1 ? test::quantize_q4_1(values) : test::quantize_q8_0(values);
-    const PackedRows packed(type, rows, cols, bytes.data());
+    const PackedRows packed(dense_matrix(type, rows, cols, bytes.data()));
     const auto x = quantized(rng, tokens * blocks, 3.0f);
     std::vector<float> y(static_cast<size_t>(tokens * rows));
     for (int64_t g = 0; g < packed.groups(); ++g)

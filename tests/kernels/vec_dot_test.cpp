@@ -54,7 +54,7 @@ TEST_CASE("matmul over a batch equals one token at a time, for quantized and flo
     const auto bytes = type == DType::Q4_1   ? test::quantize_q4_1(values)
                        : type == DType::Q8_0 ? test::quantize_q8_0(values)
                                              : test::as_bytes(values);
-    const WeightMatrix w{type, rows, cols, bytes.data()};
+    const WeightMatrix w = dense_matrix(type, rows, cols, bytes.data());
     const auto x = test::random_floats(rng, size_t(tokens * cols), 1.0f);
     std::vector<float> batched(static_cast<size_t>(tokens * rows));
     std::vector<float> single(static_cast<size_t>(rows));
@@ -75,8 +75,9 @@ TEST_CASE("matmul_shared_input equals one matmul per matrix, whatever the types"
   const auto v2 = test::random_floats(rng, 7 * cols, 1.0f);
   const auto v3 = test::random_floats(rng, 5 * cols, 1.0f);
   const auto b1 = test::quantize_q4_1(v1), b2 = test::as_bytes(v2), b3 = test::quantize_q8_0(v3);
-  const WeightMatrix w1{DType::Q4_1, 10, cols, b1.data()}, w2{DType::F32, 7, cols, b2.data()},
-      w3{DType::Q8_0, 5, cols, b3.data()};
+  const WeightMatrix w1 = dense_matrix(DType::Q4_1, 10, cols, b1.data()),
+                     w2 = dense_matrix(DType::F32, 7, cols, b2.data()),
+                     w3 = dense_matrix(DType::Q8_0, 5, cols, b3.data());
   const auto x = test::random_floats(rng, size_t(tokens * cols), 1.0f);
   std::vector<float> y1(10 * tokens), y2(7 * tokens), y3(5 * tokens), single(10 * tokens);
   MatmulScratch scratch;

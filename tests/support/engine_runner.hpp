@@ -41,7 +41,7 @@ inline EngineOutputs run_engine(Engine& engine, const std::vector<TestRequest>& 
 }
 
 // Each request on its own, in a fresh engine with `config`.
-inline EngineOutputs run_alone(Transformer& model, const EngineConfig& config,
+inline EngineOutputs run_alone(const Model& model, const EngineConfig& config,
                                const std::vector<TestRequest>& requests,
                                const Engine::EndOfGeneration& end_of_generation = {}) {
   EngineOutputs outputs;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/dtype.hpp"
+#include "kernels/common/dtype.hpp"
 #include "kernels/cpu/half.hpp"
 #include "kernels/cpu/quant_blocks.hpp"
 

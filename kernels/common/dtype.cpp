@@ -1,4 +1,4 @@
-#include "kernels/cpu/dtype.hpp"
+#include "kernels/common/dtype.hpp"
 
 #include <stdexcept>
 

@@ -1,4 +1,4 @@
-#include "engine/generate/stop_matcher.hpp"
+#include "engine/serve/stop_matcher.hpp"
 
 #include <algorithm>
 #include <utility>

@@ -1,40 +1,49 @@
 #include <catch2/catch.hpp>
 
-#include "engine/generate/generator.hpp"
 #include "engine/model/model.hpp"
+#include "engine/serve/single_request.hpp"
 #include "tests/support/tiny_model.hpp"
 
 using namespace troupe;
 
 namespace {
 
+// One request at a time through the batching engine, as troupe generate and chat run it.
 struct TinyRuntime {
   Model model;
-  ThreadPool pool{2};
-  std::unique_ptr<Transformer> transformer;
+  std::unique_ptr<Engine> engine;
   explicit TinyRuntime(const test::TinyModelOptions& o = {}) : model(load(o)) {
-    transformer = std::make_unique<Transformer>(model.config, model.weights, pool);
+    auto created = Engine::create(
+        model, single_request_config(model.config),
+        [this](int32_t t) { return model.tokenizer.is_eog(t); }, DeviceOptions{Device::cpu, 2});
+    REQUIRE(created.ok());
+    engine = std::move(*created);
   }
   static Model load(const test::TinyModelOptions& o) {
-    auto m = load_model(test::write_tiny_model("generator", o));
+    auto m = load_model(test::write_tiny_model("single-request", o));
     REQUIRE(m.ok());
     return std::move(*m);
+  }
+  Result<SingleRequestOutput> generate(std::vector<int32_t> prompt, const SamplingParams& params,
+                                       const TextCallback& on_text = {}) {
+    auto out = run_single_request(*engine, model.tokenizer, std::move(prompt), params, on_text);
+    CHECK_FALSE(engine->has_unfinished());  // nothing left behind for the next request
+    return out;
   }
 };
 
 }  // namespace
 
-TEST_CASE("generator: greedy output is deterministic and streamed text adds up") {
+TEST_CASE("single request: greedy output is deterministic and streamed text adds up") {
   TinyRuntime rt;
-  Generator gen(*rt.transformer, rt.model.tokenizer);
   SamplingParams p;
   p.temperature = 0;
   p.max_tokens = 24;
   p.ignore_eos = true;
   const auto prompt = rt.model.tokenizer.encode("the cat", true, true);
   std::string streamed;
-  auto a = gen.generate(prompt, p, [&](std::string_view t) { streamed += t; });
-  auto b = gen.generate(prompt, p);
+  auto a = rt.generate(prompt, p, [&](std::string_view t) { streamed += t; });
+  auto b = rt.generate(prompt, p);
   REQUIRE(a.ok());
   REQUIRE(b.ok());
   CHECK(a->token_ids == b->token_ids);
@@ -43,16 +52,16 @@ TEST_CASE("generator: greedy output is deterministic and streamed text adds up")
   CHECK(streamed == a->text);
 }
 
-TEST_CASE("generator: seeded sampling repeats, and stop strings and stop ids end with 'stop'") {
+TEST_CASE(
+    "single request: seeded sampling repeats, and stop strings and stop ids end with 'stop'") {
   TinyRuntime rt;
-  Generator gen(*rt.transformer, rt.model.tokenizer);
   const auto prompt = rt.model.tokenizer.encode("on the", true, true);
   SamplingParams p;
   p.seed = 99;
   p.max_tokens = 16;
   p.ignore_eos = true;
-  auto a = gen.generate(prompt, p);
-  auto b = gen.generate(prompt, p);
+  auto a = rt.generate(prompt, p);
+  auto b = rt.generate(prompt, p);
   REQUIRE(a.ok());
   REQUIRE(b.ok());
   CHECK(a->token_ids == b->token_ids);
@@ -60,7 +69,7 @@ TEST_CASE("generator: seeded sampling repeats, and stop strings and stop ids end
   // Stop on the third generated token's id.
   SamplingParams s = p;
   s.stop_token_ids = {a->token_ids[2]};
-  auto c = gen.generate(prompt, s);
+  auto c = rt.generate(prompt, s);
   REQUIRE(c.ok());
   CHECK(c->finish_reason == "stop");
   CHECK(c->token_ids.size() <= 3);
@@ -69,7 +78,7 @@ TEST_CASE("generator: seeded sampling repeats, and stop strings and stop ids end
   if (a->text.size() > 4) {
     SamplingParams t = p;
     t.stop = {a->text.substr(2, 2)};
-    auto d = gen.generate(prompt, t);
+    auto d = rt.generate(prompt, t);
     REQUIRE(d.ok());
     CHECK(d->finish_reason == "stop");
     CHECK(d->text.find(t.stop[0]) == std::string::npos);
@@ -77,29 +86,27 @@ TEST_CASE("generator: seeded sampling repeats, and stop strings and stop ids end
   }
 }
 
-TEST_CASE("generator: bad requests are errors, not crashes") {
+TEST_CASE("single request: bad requests are errors, not crashes") {
   TinyRuntime rt({.context = 64});
-  Generator gen(*rt.transformer, rt.model.tokenizer);
   SamplingParams p;
-  CHECK_THAT(gen.generate({}, p).message(), Catch::Contains("empty"));
+  CHECK_THAT(rt.generate({}, p).message(), Catch::Contains("empty"));
   const std::vector<int32_t> long_prompt(64, 5);
-  CHECK_THAT(gen.generate(long_prompt, p).message(), Catch::Contains("context"));
+  CHECK_THAT(rt.generate(long_prompt, p).message(), Catch::Contains("context"));
   const std::vector<int32_t> bad_id{100000};
-  CHECK_THAT(gen.generate(bad_id, p).message(), Catch::Contains("outside the vocabulary"));
+  CHECK_THAT(rt.generate(bad_id, p).message(), Catch::Contains("outside the vocabulary"));
   p.max_tokens = 0;
   const std::vector<int32_t> ok{5};
-  CHECK_THAT(gen.generate(ok, p).message(), Catch::Contains("max_tokens"));
+  CHECK_THAT(rt.generate(ok, p).message(), Catch::Contains("max_tokens"));
 }
 
-TEST_CASE("generator: max_tokens is clamped to the context and finishes with 'length'") {
+TEST_CASE("single request: max_tokens is clamped to the context and finishes with 'length'") {
   TinyRuntime rt({.context = 40});
-  Generator gen(*rt.transformer, rt.model.tokenizer);
   SamplingParams p;
   p.temperature = 0;
   p.max_tokens = 1000;
   p.ignore_eos = true;
   const std::vector<int32_t> prompt(30, 7);
-  auto r = gen.generate(prompt, p);
+  auto r = rt.generate(prompt, p);
   REQUIRE(r.ok());
   CHECK(r->token_ids.size() == 10);
   CHECK(r->finish_reason == "length");
