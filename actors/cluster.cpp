@@ -40,7 +40,7 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
   self->send(self, try_join_atom::value);
   return {
       // While joined: the node's health to the router every kHeartbeat, as a heartbeat.
-      [self](heartbeat_atom) {
+      [self](tick_atom) {
         auto& s = self->state;
         if (!s.router) {  // not joined (now): the next join starts them again
           s.beating = false;
@@ -55,7 +55,7 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
                   }
                 },
                 [](caf::error&) {});
-        self->delayed_send(self, kHeartbeat, heartbeat_atom::value);
+        self->delayed_send(self, kHeartbeat, tick_atom::value);
       },
       // The front drains this node: the same as SIGTERM on it (termination.hpp drains and exits).
       [self](drain_atom) {
@@ -100,7 +100,7 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
                   self->monitor(router);
                   if (!s.beating) {
                     s.beating = true;
-                    self->send(self, heartbeat_atom::value);
+                    self->send(self, tick_atom::value);
                   }
                 },
                 [self](caf::error& error) {

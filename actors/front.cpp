@@ -1,6 +1,7 @@
 #include "actors/front.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "net/cluster/routing.hpp"
 
@@ -30,6 +31,19 @@ struct BridgeState {
 };
 
 using Bridge = caf::stateful_actor<BridgeState>;
+
+// Asks `target` once and hands its answer, or nullopt on an error or timeout, to `done` on an
+// actor's thread: the caller (an HTTP thread) never waits.
+template <class Answer, class... Message>
+void ask_once(caf::actor_system& system, const caf::actor& target,
+              std::chrono::milliseconds timeout, std::function<void(std::optional<Answer>)> done,
+              Message... message) {
+  system.spawn([=](caf::event_based_actor* self) {
+    self->request(target, timeout, message...)
+        .then([done](Answer& answer) { done(std::move(answer)); },
+              [done](caf::error&) { done(std::nullopt); });
+  });
+}
 
 void end_with(Bridge* self, GenerationEnd end) {
   if (self->state.ended) return;
@@ -185,22 +199,35 @@ caf::behavior health_watcher(caf::event_based_actor* self, caf::actor node, caf:
                              std::function<void(const wire::HealthReport&)> store_health,
                              std::function<void(const wire::ClusterStatus&)> store_cluster) {
   self->send(node, subscribe_atom::value);
-  self->send(self, heartbeat_atom::value);
+  self->send(self, tick_atom::value);
   return {
       [store_health](wire::HealthReport& report) { store_health(report); },
-      [self, node, router, poll, store_health, store_cluster](heartbeat_atom) {
+      [self, node, router, poll, store_health, store_cluster](tick_atom) {
         self->request(node, poll, health_atom::value)
             .then([store_health](wire::HealthReport& report) { store_health(report); },
                   [](caf::error&) {});
         self->request(router, poll, status_atom::value)
             .then([store_cluster](wire::ClusterStatus& status) { store_cluster(status); },
                   [](caf::error&) {});
-        self->delayed_send(self, poll, heartbeat_atom::value);
+        self->delayed_send(self, poll, tick_atom::value);
       },
   };
 }
 
 }  // namespace
+
+wire::HealthReport Front::cached_health(const HealthCache& cache, bool local_replica) {
+  std::lock_guard lock(cache.mutex);
+  wire::HealthReport report = cache.latest;
+  if (!local_replica) {  // a routing front: ready while some node takes requests
+    const auto& nodes = cache.cluster.nodes;
+    const bool any = std::any_of(nodes.begin(), nodes.end(),
+                                 [](const wire::NodeStatus& n) { return n.routable; });
+    report.ready = any && !report.draining;
+    report.reason = any ? "" : "no cluster node is routable";
+  }
+  return report;
+}
 
 Front::Front(caf::actor_system& system, caf::actor node, caf::actor router,
              std::shared_ptr<const RequestContext> context, bool local_replica,
@@ -246,45 +273,37 @@ std::function<void()> Front::submit(GenerateRequest request,
 }
 
 wire::HealthReport Front::health() const {
-  std::lock_guard lock(health_->mutex);
-  wire::HealthReport report = health_->latest;
-  if (!local_replica_) {  // a routing front: ready while some node takes requests
-    const auto& nodes = health_->cluster.nodes;
-    const bool any = std::any_of(nodes.begin(), nodes.end(),
-                                 [](const wire::NodeStatus& n) { return n.routable; });
-    report.ready = any && !report.draining;
-    report.reason = any ? "" : "no cluster node is routable";
-  }
-  return report;
+  return cached_health(*health_, local_replica_);
 }
 
-wire::HealthReport Front::health_now() {
-  caf::scoped_actor self{system_};
-  self->request(node_, std::chrono::seconds(1), health_atom::value)
-      .receive(
-          [&](wire::HealthReport& report) {
-            std::lock_guard lock(health_->mutex);
-            health_->latest = std::move(report);
-          },
-          [](caf::error&) {});  // the cached report stands
-  return health();
+void Front::health_now(std::function<void(wire::HealthReport)> done) {
+  ask_once<wire::HealthReport>(
+      system_, node_, std::chrono::seconds(1),
+      [health = health_, local = local_replica_,
+       done = std::move(done)](std::optional<wire::HealthReport> report) {
+        if (report) {
+          std::lock_guard lock(health->mutex);
+          health->latest = std::move(*report);
+        }
+        done(cached_health(*health, local));  // the cached report stands when none came
+      },
+      health_atom::value);
 }
 
-bool Front::drain_node(const std::string& name) {
-  caf::scoped_actor self{system_};
-  bool known = false;
-  self->request(router_, kRouteTimeout, drain_atom::value, name)
-      .receive([&](bool found) { known = found; }, [](caf::error&) {});
-  return known;
+void Front::drain_node(const std::string& name, std::function<void(bool)> done) {
+  ask_once<bool>(
+      system_, router_, kRouteTimeout,
+      [done = std::move(done)](std::optional<bool> known) { done(known.value_or(false)); },
+      drain_atom::value, name);
 }
 
-api::UndrainResult Front::undrain_node(const std::string& name) {
-  caf::scoped_actor self{system_};
-  auto result = api::UndrainResult::unknown;
-  self->request(router_, kRouteTimeout, undrain_atom::value, name)
-      .receive([&](int32_t answer) { result = static_cast<api::UndrainResult>(answer); },
-               [](caf::error&) {});
-  return result;
+void Front::undrain_node(const std::string& name, std::function<void(api::UndrainResult)> done) {
+  ask_once<int32_t>(
+      system_, router_, kRouteTimeout,
+      [done = std::move(done)](std::optional<int32_t> answer) {
+        done(answer ? static_cast<api::UndrainResult>(*answer) : api::UndrainResult::unknown);
+      },
+      undrain_atom::value, name);
 }
 
 wire::ClusterStatus Front::cluster() const {

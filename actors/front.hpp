@@ -32,9 +32,9 @@ class Front final : public api::GenerationService {
                                std::shared_ptr<api::GenerationListener> listener) override;
   wire::HealthReport health() const override;
   wire::ClusterStatus cluster() const override;
-  wire::HealthReport health_now() override;
-  bool drain_node(const std::string& name) override;
-  api::UndrainResult undrain_node(const std::string& name) override;
+  void health_now(std::function<void(wire::HealthReport)> done) override;
+  void drain_node(const std::string& name, std::function<void(bool)> done) override;
+  void undrain_node(const std::string& name, std::function<void(api::UndrainResult)> done) override;
 
  private:
   struct HealthCache {
@@ -42,6 +42,9 @@ class Front final : public api::GenerationService {
     wire::HealthReport latest;
     wire::ClusterStatus cluster;
   };
+  // /health's report from the cache: a front without a local replica is ready while some
+  // cluster node is routable.
+  static wire::HealthReport cached_health(const HealthCache& cache, bool local_replica);
   caf::actor_system& system_;
   caf::actor node_;
   caf::actor router_;

@@ -63,7 +63,7 @@ caf::behavior health_monitor(Self* self, HealthMonitorSetup setup) {
   self->state.setup = setup;
   self->state.published = report(self->state);
   // Staleness shows only with time: look again twice per window.
-  self->delayed_send(self, setup.stale_after / 2, heartbeat_atom::value);
+  self->delayed_send(self, setup.stale_after / 2, tick_atom::value);
   self->set_down_handler([self](caf::down_msg& down) {
     auto& subs = self->state.subscribers;
     std::erase_if(subs, [&](const caf::actor& a) { return a.address() == down.source; });
@@ -88,9 +88,9 @@ caf::behavior health_monitor(Self* self, HealthMonitorSetup setup) {
         self->state.draining = true;
         publish(self);
       },
-      [self](heartbeat_atom) {
+      [self](tick_atom) {
         publish(self);
-        self->delayed_send(self, self->state.setup.stale_after / 2, heartbeat_atom::value);
+        self->delayed_send(self, self->state.setup.stale_after / 2, tick_atom::value);
       },
       [self](subscribe_atom) -> HealthReport {
         auto subscriber = caf::actor_cast<caf::actor>(self->current_sender());

@@ -23,7 +23,8 @@ using abort_atom = caf::atom_constant<caf::atom("abort")>;
 using execute_atom = caf::atom_constant<caf::atom("execute")>;
 // supervisor -> scheduler: (worker_atom, the worker to use from now on)
 using worker_atom = caf::atom_constant<caf::atom("worker")>;
-// anyone -> scheduler or node: (drain_atom) -> (drain_atom) once nothing is in flight
+// anyone -> scheduler or supervisor: (drain_atom) -> (drain_atom) once nothing is in flight;
+// anyone -> node: (drain_atom) -> (drain_atom, bool finished_in_time)
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 // request actor -> itself when its deadline passes
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
@@ -31,11 +32,14 @@ using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 // anyone -> health monitor: (subscribe_atom) -> HealthReport now, then one on every change
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
-// anyone -> health monitor: (health_atom) -> HealthReport
+// anyone -> health monitor or node: (health_atom) -> HealthReport
 using health_atom = caf::atom_constant<caf::atom("health")>;
-// anyone -> replica supervisor: (scheduler_atom) -> the replica's current scheduler
+// anyone -> replica supervisor or node: (scheduler_atom) -> a replica's current scheduler
 using scheduler_atom = caf::atom_constant<caf::atom("scheduler")>;
-// scheduler -> itself: time to report statistics even when idle
+// an actor -> itself on its timer: time for its periodic work (a scheduler's statistics even when
+// idle, a router's health polls, a watcher's refresh, a member's heartbeat)
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+// replica node's member -> router: (heartbeat_atom, name, wire::HealthReport), its pushed health
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 // replica node -> router: (join_atom, wire::JoinRequest, node) -> wire::JoinReply
 using join_atom = caf::atom_constant<caf::atom("join")>;
@@ -47,7 +51,7 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 using unreachable_atom = caf::atom_constant<caf::atom("unreach")>;
 // front -> router: (undrain_atom, name) -> int32_t, an api::UndrainResult
 using undrain_atom = caf::atom_constant<caf::atom("undrain")>;
-// anyone -> router: (status_atom) -> one line per node
+// anyone -> router: (status_atom) -> wire::ClusterStatus
 using status_atom = caf::atom_constant<caf::atom("status")>;
 
 using wire::HealthReport;

@@ -1,6 +1,7 @@
 #include "actors/router.hpp"
 
 #include "net/api/generation_service.hpp"
+#include "net/wire/replica_totals.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -99,18 +100,11 @@ std::optional<std::string> refusal(const RouterState& s, const wire::JoinRequest
 void apply_health(Member& m, const wire::HealthReport& report) {
   m.last_answer = Clock::now();
   m.admitting = report.live && !report.draining;
-  cluster::NodeLoad& load = m.load;
-  load.waiting = 0;
-  m.prefix_cache_queries = m.prefix_cache_hits = 0;
-  int64_t used = 0, total = 0;
-  for (const auto& r : report.replicas) {
-    load.waiting += r.waiting;
-    m.prefix_cache_queries += r.prefix_cache_queries;
-    m.prefix_cache_hits += r.prefix_cache_hits;
-    used += r.kv_blocks_used;
-    total += r.kv_blocks_used + r.kv_blocks_free;
-  }
-  load.kv_usage = total > 0 ? double(used) / double(total) : 0.0;
+  const wire::ReplicaTotals totals = wire::sum_replicas(report.replicas);
+  m.load.waiting = totals.waiting;
+  m.load.kv_usage = totals.kv_usage();
+  m.prefix_cache_queries = totals.prefix_cache_queries;
+  m.prefix_cache_hits = totals.prefix_cache_hits;
 }
 
 void poll_members(Self* self) {
@@ -129,7 +123,7 @@ void poll_members(Self* self) {
             },
             [](caf::error&) {});  // silence: the deadline marks it down
   }
-  self->delayed_send(self, self->state.setup.poll, heartbeat_atom::value);
+  self->delayed_send(self, self->state.setup.poll, tick_atom::value);
 }
 
 wire::NodeStatus node_status(const Member& m) {
@@ -150,7 +144,7 @@ caf::behavior router(Self* self, RouterSetup setup) {
       }
     }
   });
-  self->send(self, heartbeat_atom::value);
+  self->send(self, tick_atom::value);
   return {
       [self](join_atom, wire::JoinRequest& join, caf::actor& node) -> wire::JoinReply {
         auto& s = self->state;
@@ -251,7 +245,7 @@ caf::behavior router(Self* self, RouterSetup setup) {
         for (const auto& m : self->state.members) status.nodes.push_back(node_status(m));
         return status;
       },
-      [self](heartbeat_atom) { poll_members(self); },
+      [self](tick_atom) { poll_members(self); },
       // A member node's own heartbeat: its health, pushed (besides the router's probes).
       [self](heartbeat_atom, const std::string& name, wire::HealthReport& report) {
         Member* m = self->state.find(name);

@@ -135,7 +135,7 @@ caf::behavior scheduler(Self* self, SchedulerSetup setup) {
   self->state.setup = std::move(setup);
   self->state.planner = self->state.setup.make_planner();
   if (self->state.setup.stats_subscriber) {
-    self->delayed_send(self, self->state.setup.heartbeat, heartbeat_atom::value);
+    self->delayed_send(self, self->state.setup.heartbeat, tick_atom::value);
   }
   self->set_down_handler([self](caf::down_msg& down) {
     auto& s = self->state;
@@ -197,9 +197,9 @@ caf::behavior scheduler(Self* self, SchedulerSetup setup) {
         self->monitor(s.worker);
         kick(self);
       },
-      [self](heartbeat_atom) {
+      [self](tick_atom) {
         publish_stats(self, 0);
-        self->delayed_send(self, self->state.setup.heartbeat, heartbeat_atom::value);
+        self->delayed_send(self, self->state.setup.heartbeat, tick_atom::value);
       },
       [self](drain_atom) -> caf::result<drain_atom> {
         auto& s = self->state;

@@ -124,7 +124,7 @@ std::string title_filter(std::string_view text) {
   bool in_separator = false;
   for (size_t pos = 0; pos < text.size();) {
     const size_t start = pos;
-    const char32_t cp = decode_utf8(text, pos);
+    const char32_t cp = decode_lenient(text, pos);
     const bool separator =
         cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<' || is_py_space(cp);
     if (separator != in_separator) at_word_start = true;
@@ -362,7 +362,7 @@ Result<Value> f_wordcount(Interpreter&, const Value& v, const CallArgs&) {
   int64_t words = 0;
   bool in_word = false;
   for (size_t pos = 0; pos < text.size();) {
-    const char32_t cp = decode_utf8(text, pos);
+    const char32_t cp = decode_lenient(text, pos);
     const bool word = cp == '_' || (cp >= '0' && cp <= '9') || is_alpha(cp);
     if (word && !in_word) ++words;
     in_word = word;

@@ -15,7 +15,7 @@ void append_json_string(std::string& out, std::string_view text, bool ensure_asc
   char buf[16];
   for (size_t pos = 0; pos < text.size();) {
     const size_t start = pos;
-    const char32_t cp = decode_utf8(text, pos);
+    const char32_t cp = decode_lenient(text, pos);
     switch (cp) {
       case '"':
         out += "\\\"";

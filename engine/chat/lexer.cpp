@@ -291,7 +291,7 @@ class Lexer {
              (!first && c >= '0' && c <= '9');
     }
     next = at;
-    return !is_py_space(decode_utf8(src_, next));  // non-ASCII letters, approximately
+    return !is_py_space(decode_lenient(src_, next));  // non-ASCII letters, approximately
   }
 
   Status lex_token() {
@@ -351,7 +351,7 @@ class Lexer {
     static constexpr std::string_view kOneChar = "+-/*%~[](){}><=.:|,;";
     if (kOneChar.find(c) == std::string_view::npos) {
       size_t end = start;
-      decode_utf8(src_, end);
+      decode_lenient(src_, end);
       return fail(start, "unexpected char " + format_py_repr(src_.substr(start, end - start)) +
                              " at " + std::to_string(start));
     }

@@ -98,7 +98,7 @@ Result<Value> split_impl(Interpreter& in, const Value& self, const CallArgs& arg
       while (size_t n = py_space_length(text, pos)) pos += n;
       if (pos >= text.size()) break;
       const size_t start = pos;
-      while (pos < text.size() && py_space_length(text, pos) == 0) decode_utf8(text, pos);
+      while (pos < text.size() && py_space_length(text, pos) == 0) decode_lenient(text, pos);
       words.emplace_back(start, pos);
     }
     if (maxsplit < 0 || static_cast<size_t>(maxsplit) >= words.size()) {
@@ -275,7 +275,7 @@ Result<Value> char_class(Interpreter&, const Value& self, const CallArgs& args) 
   const std::string& text = self.as_string();
   if (text.empty()) return Value(false);
   for (size_t pos = 0; pos < text.size();)
-    if (!Pred(decode_utf8(text, pos))) return Value(false);
+    if (!Pred(decode_lenient(text, pos))) return Value(false);
   return Value(true);
 }
 
@@ -290,7 +290,7 @@ Result<Value> case_test(const Value& self, bool want_lower) {
   bool any_cased = false;
   const std::string& text = self.as_string();
   for (size_t pos = 0; pos < text.size();) {
-    const char32_t c = decode_utf8(text, pos);
+    const char32_t c = decode_lenient(text, pos);
     if (want_lower ? is_cased_upper(c) : is_cased_lower(c)) return Value(false);
     any_cased = any_cased || is_cased_lower(c) || is_cased_upper(c);
   }

@@ -111,7 +111,7 @@ Result<bool> case_test(const Value& v, bool lower) {
   const std::string text = to_py_str(v);
   bool cased = false;
   for (size_t pos = 0; pos < text.size();) {
-    const char32_t c = decode_utf8(text, pos);
+    const char32_t c = decode_lenient(text, pos);
     if (lower ? is_cased_upper(c) : is_cased_lower(c)) return false;
     cased = cased || is_cased_lower(c) || is_cased_upper(c);
   }

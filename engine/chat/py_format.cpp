@@ -100,7 +100,7 @@ std::string format_py_repr(std::string_view text) {
   out.push_back(quote);
   for (size_t pos = 0; pos < text.size();) {
     const size_t start = pos;
-    const char32_t cp = decode_utf8(text, pos);
+    const char32_t cp = decode_lenient(text, pos);
     if (cp == static_cast<char32_t>(quote) || cp == '\\') {
       out.push_back('\\');
       out.push_back(static_cast<char>(cp));

@@ -31,7 +31,7 @@ Result<std::string> decode_string_literal(std::string_view raw) {
       // jinja2 first turns non-ASCII into \xNN / \uNNNN escapes, so a backslash before it
       // escapes the escape: the result is a literal backslash followed by that spelling.
       size_t next = i + 1;
-      const char32_t cp = decode_utf8(raw, next);
+      const char32_t cp = decode_lenient(raw, next);
       append_py_escape(out, cp);
       i = next;
       continue;

@@ -4,64 +4,9 @@
 
 namespace troupe::chat {
 
-char32_t decode_utf8(std::string_view text, size_t& pos) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(pos);
-  size_t length = 0;
-  char32_t cp = 0;
-  if (lead < 0x80) {
-    ++pos;
-    return lead;
-  } else if ((lead & 0xE0) == 0xC0) {
-    length = 2;
-    cp = lead & 0x1F;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3;
-    cp = lead & 0x0F;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4;
-    cp = lead & 0x07;
-  } else {
-    ++pos;
-    return lead;  // stray continuation or invalid lead byte
-  }
-  if (pos + length > text.size()) {
-    ++pos;
-    return lead;
-  }
-  for (size_t i = 1; i < length; ++i) {
-    const unsigned char next = byte(pos + i);
-    if ((next & 0xC0) != 0x80) {
-      ++pos;
-      return lead;
-    }
-    cp = (cp << 6) | (next & 0x3F);
-  }
-  pos += length;
-  return cp;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | ((cp >> 18) & 0x07)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 size_t count_code_points(std::string_view text) {
   size_t count = 0;
-  for (size_t pos = 0; pos < text.size(); ++count) decode_utf8(text, pos);
+  for (size_t pos = 0; pos < text.size(); ++count) decode_lenient(text, pos);
   return count;
 }
 
@@ -69,7 +14,7 @@ std::vector<std::string_view> split_code_points(std::string_view text) {
   std::vector<std::string_view> out;
   for (size_t pos = 0; pos < text.size();) {
     const size_t start = pos;
-    decode_utf8(text, pos);
+    decode_lenient(text, pos);
     out.push_back(text.substr(start, pos - start));
   }
   return out;
@@ -85,7 +30,7 @@ bool is_py_space(char32_t cp) {
 size_t py_space_length(std::string_view text, size_t pos) {
   if (pos >= text.size()) return 0;
   size_t next = pos;
-  const char32_t cp = decode_utf8(text, next);
+  const char32_t cp = decode_lenient(text, next);
   return is_py_space(cp) ? next - pos : 0;
 }
 
@@ -97,7 +42,7 @@ size_t previous_code_point(std::string_view text, size_t end) {
   while (start > 0 && end - start < 4 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
     --start;
   size_t probe = start;
-  decode_utf8(text, probe);
+  decode_lenient(text, probe);
   return probe == end ? start : end - 1;  // invalid sequences step back one byte
 }
 
@@ -108,7 +53,7 @@ std::string_view strip_if(std::string_view text, bool left, bool right, Pred sho
   if (left) {
     while (begin < end) {
       size_t next = begin;
-      if (!should_strip(decode_utf8(text, next))) break;
+      if (!should_strip(decode_lenient(text, next))) break;
       begin = next;
     }
   }
@@ -116,7 +61,7 @@ std::string_view strip_if(std::string_view text, bool left, bool right, Pred sho
     while (end > begin) {
       const size_t start = previous_code_point(text, end);
       size_t probe = start;
-      if (!should_strip(decode_utf8(text, probe))) break;
+      if (!should_strip(decode_lenient(text, probe))) break;
       end = start;
     }
   }
@@ -251,7 +196,7 @@ std::string_view py_strip(std::string_view text, bool left, bool right) {
 std::string_view py_strip_chars(std::string_view text, std::string_view chars, bool left,
                                 bool right) {
   std::vector<char32_t> set;
-  for (size_t pos = 0; pos < chars.size();) set.push_back(decode_utf8(chars, pos));
+  for (size_t pos = 0; pos < chars.size();) set.push_back(decode_lenient(chars, pos));
   return strip_if(text, left, right,
                   [&](char32_t cp) { return std::find(set.begin(), set.end(), cp) != set.end(); });
 }
@@ -277,14 +222,14 @@ bool is_alpha(char32_t cp) {
 std::string py_upper(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (size_t pos = 0; pos < text.size();) append_upper(out, decode_utf8(text, pos));
+  for (size_t pos = 0; pos < text.size();) append_upper(out, decode_lenient(text, pos));
   return out;
 }
 
 std::string py_lower(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (size_t pos = 0; pos < text.size();) append_lower(out, decode_utf8(text, pos));
+  for (size_t pos = 0; pos < text.size();) append_lower(out, decode_lenient(text, pos));
   return out;
 }
 
@@ -293,7 +238,7 @@ std::string py_capitalize(std::string_view text) {
   out.reserve(text.size());
   for (size_t pos = 0; pos < text.size();) {
     const bool first = pos == 0;
-    const char32_t cp = decode_utf8(text, pos);
+    const char32_t cp = decode_lenient(text, pos);
     if (first)
       append_title(out, cp);
     else
@@ -307,7 +252,7 @@ std::string py_title_method(std::string_view text) {
   out.reserve(text.size());
   bool previous_cased = false;
   for (size_t pos = 0; pos < text.size();) {
-    const char32_t cp = decode_utf8(text, pos);
+    const char32_t cp = decode_lenient(text, pos);
     if (previous_cased)
       append_lower(out, cp);
     else
@@ -323,7 +268,7 @@ std::vector<std::string_view> py_splitlines(std::string_view text) {
   size_t pos = 0;
   while (pos < text.size()) {
     const size_t start = pos;
-    const char32_t cp = decode_utf8(text, pos);
+    const char32_t cp = decode_lenient(text, pos);
     const bool is_break = cp == '\n' || cp == '\r' || cp == 0x0B || cp == 0x0C ||
                           (cp >= 0x1C && cp <= 0x1E) || cp == 0x85 || cp == 0x2028 || cp == 0x2029;
     if (!is_break) continue;

@@ -6,12 +6,14 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/tokenizer/unicode.hpp"
+
 namespace troupe::chat {
 
-// Decodes the code point at `pos` and advances `pos`. Invalid bytes decode as themselves
-// (one byte each) so that no input is ever rejected or lost.
-char32_t decode_utf8(std::string_view text, size_t& pos);
-void append_utf8(std::string& out, char32_t cp);
+// Code points are decoded and encoded as the tokenizer does: an invalid byte decodes as U+FFFD
+// and advances by one, so no input is ever rejected.
+using unicode::append_utf8;
+using unicode::decode_lenient;
 
 size_t count_code_points(std::string_view text);
 std::vector<std::string_view> split_code_points(std::string_view text);

@@ -22,7 +22,6 @@ class BlockPool {
 
   int total_blocks() const { return static_cast<int>(blocks_.size()); }
   int block_size() const { return block_size_; }
-  bool prefix_caching() const { return prefix_caching_; }
   // Blocks that allocate() can hand out: unreferenced, cached or not.
   int free_blocks() const { return free_count_; }
   int used_blocks() const { return total_blocks() - free_count_; }

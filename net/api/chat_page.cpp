@@ -1,5 +1,7 @@
 #include "net/api/chat_page.hpp"
 
+#include "net/api/gateway_impl.hpp"
+
 namespace troupe::api {
 
 // Plain HTML and JavaScript, no external resources: it must work on a machine with no network.
@@ -138,5 +140,9 @@ loadModel();
 </body>
 </html>
 )html";
+
+void GatewayCore::chat_page(Call& call) {
+  call.sink->respond({200, "text/html; charset=utf-8", std::string(kChatPageHtml), call.cors});
+}
 
 }  // namespace troupe::api

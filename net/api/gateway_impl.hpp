@@ -1,6 +1,7 @@
 #pragma once
 // The gateway's inside, shared by its route files (gateway.cpp: routing, auth, limits, records;
-// openai_routes.cpp, tgi_routes.cpp, utility_routes.cpp: one family of endpoints each).
+// openai_routes.cpp, tgi_routes.cpp, tokenize_routes.cpp, health_routes.cpp, cluster_routes.cpp
+// and chat_page.cpp: one family of endpoints each).
 #include <atomic>
 
 #include "net/api/api_error.hpp"

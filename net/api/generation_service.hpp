@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "engine/serve/generate_request.hpp"
 #include "net/wire/messages.hpp"
@@ -36,17 +37,23 @@ class GenerationService {
   // The node's latest health, for /health and /metrics; cheap (a cached copy).
   virtual wire::HealthReport health() const = 0;
   // The same, asked of the node now (a round trip to its actors): /metrics's gauges must not
-  // lag the requests a scrape just saw.
-  virtual wire::HealthReport health_now() { return health(); }
+  // lag the requests a scrape just saw. `done` hears it on any thread; the cached report when
+  // the node does not answer in time.
+  virtual void health_now(std::function<void(wire::HealthReport)> done) { done(health()); }
   // The cluster's nodes as the router last saw them, for GET /cluster; cheap (a cached copy).
   virtual wire::ClusterStatus cluster() const { return {}; }
   // Drains the cluster node `name` (no new requests; its work finishes; a remote node then
-  // leaves, the front's own node stays out of routing until undrained). False when no such
-  // node is connected.
-  virtual bool drain_node(const std::string& name) { return false; }
+  // leaves, the front's own node stays out of routing until undrained). `done` hears, on any
+  // thread, whether such a node is connected.
+  virtual void drain_node(const std::string& name, std::function<void(bool known)> done) {
+    done(false);
+  }
   // Takes back a drain: the node `name` is routed again. A remote node, once told to drain, is
   // already leaving and cannot be taken back (start it again and it rejoins).
-  virtual UndrainResult undrain_node(const std::string& name) { return UndrainResult::unknown; }
+  virtual void undrain_node(const std::string& name, std::function<void(UndrainResult)> done) {
+    done(UndrainResult::unknown);
+  }
+  // These three never block the caller: an HTTP thread must not wait on the actors.
 };
 
 }  // namespace troupe::api

@@ -112,7 +112,7 @@ Session::Session(asio::ip::tcp::socket socket, const ServerConfig& config, Handl
 }
 
 Session::~Session() {
-  set_answering(false);
+  set_answer(Answer::none);
   events_.connections_changed(--counts_->open);
 }
 
@@ -153,10 +153,10 @@ void Session::arm_timer(Waiting what, std::chrono::milliseconds after) {
 void Session::on_timer(Waiting what) {
   if (closed_ || what != waiting_) return;
   waiting_ = Waiting::nothing;
-  if (what == Waiting::idle && !answering_ && !parsing_) {
+  if (what == Waiting::idle && !answering() && !parsing()) {
     close();
-  } else if (what == Waiting::request && parsing_) {
-    request_timed_out_ = true;
+  } else if (what == Waiting::request && read_ == Read::parsing) {
+    read_ = Read::parse_timed_out;
     socket_.cancel();  // no write is pending while a request is parsed
   }
 }
@@ -164,9 +164,9 @@ void Session::on_timer(Waiting what) {
 // Reads whatever comes: the first bytes of the next request, or, while a request is answered,
 // the end of the connection (a closed socket cancels the request).
 void Session::read_more() {
-  if (reading_ || parsing_ || closed_) return;
-  if (answering_ && buffer_.size() > 0) return;  // a pipelined request waits its turn
-  reading_ = true;
+  if (read_ != Read::idle || closed_) return;
+  if (answering() && buffer_.size() > 0) return;  // a pipelined request waits its turn
+  read_ = Read::watching;
   socket_.async_read_some(buffer_.prepare(kReadChunk),
                           [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
                             self->on_read_some(ec, bytes);
@@ -174,18 +174,18 @@ void Session::read_more() {
 }
 
 void Session::on_read_some(beast::error_code ec, std::size_t bytes) {
-  reading_ = false;
+  read_ = Read::idle;
   if (!ec) buffer_.commit(bytes);
   if (closed_) return;
   if (ec) {
-    if (answering_) {
+    if (answering()) {
       disconnected();
     } else {
       close();
     }
     return;
   }
-  if (answering_) {
+  if (answering()) {
     skip_blank_lines();
     read_more();
     return;
@@ -208,8 +208,7 @@ void Session::parse_request() {
   parser_.emplace();
   parser_->body_limit(config_.max_body_bytes);
   parser_->header_limit(kHeaderLimit);
-  parsing_ = true;
-  request_timed_out_ = false;
+  read_ = Read::parsing;
   arm_timer(Waiting::request, config_.request_timeout);
   bhttp::async_read_header(
       socket_, buffer_, *parser_,
@@ -219,9 +218,9 @@ void Session::parse_request() {
 // The head is in: its framing and fields are checked before any of the body is read.
 void Session::on_header(beast::error_code ec) {
   if (closed_) return;
-  if (!ec && !request_timed_out_) {
+  if (!ec && read_ == Read::parsing) {
     if (auto problem = check_request_head(request_head(parser_->get()))) {
-      parsing_ = false;
+      read_ = Read::idle;
       waiting_ = Waiting::nothing;
       timer_.cancel();
       return fail_transport(problem->status, problem->message);
@@ -235,11 +234,12 @@ void Session::on_header(beast::error_code ec) {
 }
 
 void Session::on_request(beast::error_code ec) {
-  parsing_ = false;
+  const bool timed_out = read_ == Read::parse_timed_out;
+  read_ = Read::idle;
   waiting_ = Waiting::nothing;
   timer_.cancel();
   if (closed_) return;
-  if (request_timed_out_) {
+  if (timed_out) {
     fail_transport(408, "the request did not arrive within " +
                             std::to_string(config_.request_timeout.count()) + " ms");
   } else if (ec == bhttp::error::body_limit) {
@@ -281,9 +281,7 @@ void Session::dispatch() {
   parser_.reset();
 
   ++exchange_;
-  set_answering(true);
-  answer_started_ = false;
-  answer_complete_ = false;
+  set_answer(Answer::awaited);
   disconnect_callback_ = nullptr;
   handler_.handle(std::move(request), std::make_shared<SessionSink>(weak_from_this(), exchange_));
   read_more();  // notices the client leaving while the answer is made
@@ -292,20 +290,19 @@ void Session::dispatch() {
 // --- answering -------------------------------------------------------------------------------
 
 void Session::respond(uint64_t exchange, Response response) {
-  if (closed_ || exchange != exchange_ || !answering_ || answer_started_) return;
-  answer_started_ = true;
+  if (closed_ || exchange != exchange_ || answer_ != Answer::awaited) return;
   complete_answer(response_bytes(response, keep_alive_));
 }
 
 void Session::start_stream(uint64_t exchange, int status, std::string content_type,
                            Headers headers) {
-  if (closed_ || exchange != exchange_ || !answering_ || answer_started_) return;
-  answer_started_ = true;
+  if (closed_ || exchange != exchange_ || answer_ != Answer::awaited) return;
+  set_answer(Answer::started);
   send(stream_head_bytes(status, content_type, headers, keep_alive_));
 }
 
 void Session::write_chunk(uint64_t exchange, std::string data) {
-  if (closed_ || exchange != exchange_ || !answer_started_ || answer_complete_) return;
+  if (closed_ || exchange != exchange_ || answer_ != Answer::started) return;
   if (unsent_bytes_ + data.size() > config_.max_unsent_bytes) {
     beast::error_code ec;
     const auto peer = socket_.remote_endpoint(ec);
@@ -320,12 +317,12 @@ void Session::write_chunk(uint64_t exchange, std::string data) {
 }
 
 void Session::finish(uint64_t exchange) {
-  if (closed_ || exchange != exchange_ || !answer_started_ || answer_complete_) return;
+  if (closed_ || exchange != exchange_ || answer_ != Answer::started) return;
   complete_answer(std::string(kLastChunk));
 }
 
 void Session::on_disconnect(uint64_t exchange, std::function<void()> callback) {
-  if (exchange != exchange_ || answer_complete_) return;
+  if (exchange != exchange_ || !(answer_open() || answer_ == Answer::abandoned)) return;
   if (closed_) {
     callback();
   } else {
@@ -334,14 +331,15 @@ void Session::on_disconnect(uint64_t exchange, std::function<void()> callback) {
 }
 
 void Session::complete_answer(std::string bytes) {
-  answer_complete_ = true;
+  set_answer(Answer::complete);
   send(std::move(bytes));
 }
 
-void Session::set_answering(bool answering) {
-  if (answering == answering_) return;
-  answering_ = answering;
-  if (answering) {
+void Session::set_answer(Answer answer) {
+  const bool was_answering = answering();
+  answer_ = answer;
+  if (answering() == was_answering) return;
+  if (answering()) {
     ++counts_->answering;
     answering_hold_ = shared_from_this();
   } else {
@@ -353,11 +351,11 @@ void Session::set_answering(bool answering) {
 
 // The answer is on the wire: read the next request, or close.
 void Session::end_exchange() {
-  set_answering(false);
+  set_answer(Answer::none);
   disconnect_callback_ = nullptr;
   if (!keep_alive_) {
     close();
-  } else if (buffer_.size() > 0 && !reading_) {
+  } else if (buffer_.size() > 0 && read_ == Read::idle) {
     parse_request();
   } else {
     arm_timer(Waiting::idle, config_.idle_timeout);
@@ -367,8 +365,6 @@ void Session::end_exchange() {
 
 void Session::fail_transport(int status, const std::string& message) {
   keep_alive_ = false;
-  set_answering(true);
-  answer_started_ = true;
   ++exchange_;  // no sink answers this one
   complete_answer(response_bytes(events_.transport_error(status, message), false));
 }
@@ -379,17 +375,15 @@ void Session::send(std::string bytes) {
   if (bytes.empty()) return;
   unsent_bytes_ += bytes.size();
   out_.push_back(std::move(bytes));
-  if (!writing_) write_next();
+  if (out_.size() == 1) write_next();  // else a write is pending and goes on to these bytes
 }
 
 void Session::write_next() {
   if (closed_) return;
   if (out_.empty()) {
-    writing_ = false;
-    if (answering_ && answer_complete_) end_exchange();
+    if (answer_ == Answer::complete) end_exchange();
     return;
   }
-  writing_ = true;
   asio::async_write(socket_, asio::buffer(out_.front()),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
                       if (self->closed_) return;
@@ -408,14 +402,15 @@ void Session::write_next() {
 void Session::disconnected() {
   auto callback = std::move(disconnect_callback_);
   disconnect_callback_ = nullptr;
+  const bool unanswered = answer_open();
   close();
-  if (callback && !answer_complete_) callback();
+  if (callback && unanswered) callback();
 }
 
 void Session::close() {
   if (closed_) return;
   closed_ = true;
-  set_answering(false);  // nothing more can be written
+  set_answer(answer_open() ? Answer::abandoned : Answer::none);  // nothing more is written
   timer_.cancel();
   beast::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

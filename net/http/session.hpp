@@ -43,6 +43,19 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   enum class Waiting { nothing, idle, request };
+  // What the read side is doing: nothing pending, a read watching the socket (for the next
+  // request's first bytes, or for the client leaving while an answer is made), or a request
+  // being parsed (timed out: --request-timeout passed and the read was cancelled).
+  enum class Read { idle, watching, parsing, parse_timed_out };
+  // How far the current exchange's answer is: none between requests; awaited from dispatch
+  // until the handler answers; started once a stream's head is queued; complete once its last
+  // bytes are queued; abandoned when the connection closed before that. The session is counted
+  // as answering, and holds itself alive, from awaited to complete.
+  enum class Answer { none, awaited, started, complete, abandoned };
+  bool parsing() const { return read_ == Read::parsing || read_ == Read::parse_timed_out; }
+  bool answering() const { return answer_open() || answer_ == Answer::complete; }
+  bool answer_open() const { return answer_ == Answer::awaited || answer_ == Answer::started; }
+
   void arm_timer(Waiting what, std::chrono::milliseconds after);
   void on_timer(Waiting what);
   void read_more();
@@ -54,7 +67,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch();
   void complete_answer(std::string bytes);
   void end_exchange();
-  void set_answering(bool answering);  // keeps counts_->answering in step
+  void set_answer(Answer answer);  // keeps counts_->answering and the hold in step
   void send(std::string bytes);
   void write_next();
   void fail_transport(int status, const std::string& message);
@@ -66,7 +79,7 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
   Waiting waiting_ = Waiting::nothing;
-  bool request_timed_out_ = false;
+  Read read_ = Read::idle;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   const ServerConfig& config_;
@@ -74,22 +87,16 @@ class Session : public std::enable_shared_from_this<Session> {
   const TransportEvents& events_;
   std::shared_ptr<SessionCounts> counts_;
 
-  uint64_t exchange_ = 0;   // the request being answered (counts from 1)
-  bool answering_ = false;  // from a request's dispatch until its answer is written
+  uint64_t exchange_ = 0;  // the request being answered (counts from 1)
+  Answer answer_ = Answer::none;
   // The session itself, held while answering: the handler's sink holds it only weakly, and no
   // read may be pending (a pipelined request waits in the buffer), so nothing else would.
   std::shared_ptr<Session> answering_hold_;
-  bool answer_started_ = false;   // the handler has begun to answer
-  bool answer_complete_ = false;  // ... and has finished (the bytes may still be in out_)
-  bool keep_alive_ = true;
-  bool reading_ = false;  // an async_read_some is pending
-  bool parsing_ = false;  // an http::async_read is pending
+  bool keep_alive_ = true;  // the current request's; false after a transport error
   bool closed_ = false;
   std::function<void()> disconnect_callback_;
-  std::deque<std::string> out_;
+  std::deque<std::string> out_;   // queued bytes; the front one is being written when any are
   std::size_t unsent_bytes_ = 0;  // in out_, the one being written included
-  bool writing_ = false;
-  bool close_after_write_ = false;
 };
 
 }  // namespace troupe::http

@@ -1,0 +1,80 @@
+// The cluster's admin routes on a front (admin key, or loopback without keys: admin_access.hpp):
+// GET /cluster (the nodes as the router sees them), POST /cluster/drain and /cluster/undrain.
+#include <nlohmann/json.hpp>
+
+#include "net/api/gateway_impl.hpp"
+#include "net/api/json_fields.hpp"
+
+namespace troupe::api {
+
+void GatewayCore::cluster(Call& call) {
+  const wire::ClusterStatus status = parts.service->cluster();
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const auto& n : status.nodes) {
+    nodes.push_back({{"name", n.name},
+                     {"routable", n.routable},
+                     {"connected", n.connected},
+                     {"outstanding", n.outstanding},
+                     {"routed", n.routed},
+                     {"waiting", n.waiting},
+                     {"kv_usage", n.kv_usage},
+                     {"weight", n.weight},
+                     {"prefix_cache_queries", n.prefix_cache_queries},
+                     {"prefix_cache_hits", n.prefix_cache_hits}});
+  }
+  reply_json(call, 200,
+             nlohmann::json{{"routing", status.routing}, {"nodes", nodes}}.dump(
+                 -1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+namespace {
+
+// The admin body {"node": NAME}: the name, or nullopt after answering the error.
+std::optional<std::string> node_named_in(GatewayCore& gateway, Call& call) {
+  JsonFields fields(call.request.body);
+  std::string node;
+  fields.read_string("node", node);
+  if (!fields.error && node.empty()) fields.fail("node", "'node' is required: the node's name");
+  if (fields.error) {
+    gateway.reply_error(call, *fields.error);
+    return std::nullopt;
+  }
+  return node;
+}
+
+ApiError node_not_found(const std::string& node) {
+  return {404, "no connected node is named '" + node + "'", "invalid_request_error", "node",
+          "node_not_found"};
+}
+
+}  // namespace
+
+void GatewayCore::drain_node(Call& call) {
+  const auto node = node_named_in(*this, call);
+  if (!node) return;
+  parts.service->drain_node(*node, [this, call, node = *node](bool known) mutable {
+    if (!known) return reply_error(call, node_not_found(node));
+    reply_json(call, 200, nlohmann::json{{"node", node}, {"draining", true}}.dump());
+  });
+}
+
+void GatewayCore::undrain_node(Call& call) {
+  const auto node = node_named_in(*this, call);
+  if (!node) return;
+  parts.service->undrain_node(*node, [this, call, node = *node](UndrainResult result) mutable {
+    switch (result) {
+      case UndrainResult::undrained:
+        return reply_json(call, 200, nlohmann::json{{"node", node}, {"draining", false}}.dump());
+      case UndrainResult::unknown:
+        return reply_error(call, node_not_found(node));
+      case UndrainResult::leaving:
+        return reply_error(call, {409,
+                                  "node '" + node +
+                                      "' was told to drain and is leaving the cluster; start it "
+                                      "again and it rejoins",
+                                  "invalid_request_error", "node", "node_leaving"});
+    }
+  });
+}
+
+}  // namespace troupe::api

@@ -1,0 +1,39 @@
+#pragma once
+// A node's replicas summed: what the router routes on and what /metrics reports.
+#include <cstdint>
+#include <vector>
+
+#include "net/wire/messages.hpp"
+
+namespace troupe::wire {
+
+struct ReplicaTotals {
+  int32_t running = 0;
+  int32_t waiting = 0;
+  int64_t kv_blocks_used = 0;
+  int64_t kv_blocks_total = 0;
+  int64_t preemptions = 0;
+  int64_t prefix_cache_queries = 0;
+  int64_t prefix_cache_hits = 0;
+
+  // Used KV blocks over all blocks, 0 for a node without replicas.
+  double kv_usage() const {
+    return kv_blocks_total > 0 ? double(kv_blocks_used) / double(kv_blocks_total) : 0.0;
+  }
+};
+
+inline ReplicaTotals sum_replicas(const std::vector<ReplicaStats>& replicas) {
+  ReplicaTotals t;
+  for (const ReplicaStats& r : replicas) {
+    t.running += r.running;
+    t.waiting += r.waiting;
+    t.kv_blocks_used += r.kv_blocks_used;
+    t.kv_blocks_total += int64_t{r.kv_blocks_used} + r.kv_blocks_free;
+    t.preemptions += r.preemptions;
+    t.prefix_cache_queries += r.prefix_cache_queries;
+    t.prefix_cache_hits += r.prefix_cache_hits;
+  }
+  return t;
+}
+
+}  // namespace troupe::wire
