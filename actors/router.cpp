@@ -18,6 +18,7 @@ struct Member {
   bool connected = true;  // false once its actor is gone (it may join again)
   int64_t routed = 0;
   int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // as its replicas last reported
+  int64_t health_reports = 0;
   caf::actor actor;
   caf::actor member;  // what joined it (a remote node's member actor); none for a local node
   bool lost = false;  // disconnected or silent: its requests were told
@@ -99,6 +100,7 @@ std::optional<std::string> refusal(const RouterState& s, const wire::JoinRequest
 
 void apply_health(Member& m, const wire::HealthReport& report) {
   m.last_answer = Clock::now();
+  ++m.health_reports;
   m.admitting = report.live && !report.draining;
   const wire::ReplicaTotals totals = wire::sum_replicas(report.replicas);
   m.load.waiting = totals.waiting;
@@ -129,7 +131,8 @@ void poll_members(Self* self) {
 wire::NodeStatus node_status(const Member& m) {
   const cluster::NodeLoad& l = m.load;
   return {l.name,    l.routable, m.connected, l.outstanding,          m.routed,
-          l.waiting, l.kv_usage, l.weight,    m.prefix_cache_queries, m.prefix_cache_hits};
+          l.waiting, l.kv_usage, l.weight,    m.prefix_cache_queries, m.prefix_cache_hits,
+          m.health_reports};
 }
 
 caf::behavior router(Self* self, RouterSetup setup) {

@@ -20,7 +20,8 @@ void GatewayCore::cluster(Call& call) {
                      {"kv_usage", n.kv_usage},
                      {"weight", n.weight},
                      {"prefix_cache_queries", n.prefix_cache_queries},
-                     {"prefix_cache_hits", n.prefix_cache_hits}});
+                     {"prefix_cache_hits", n.prefix_cache_hits},
+                     {"health_reports", n.health_reports}});
   }
   reply_json(call, 200,
              nlohmann::json{{"routing", status.routing}, {"nodes", nodes}}.dump(

@@ -68,7 +68,8 @@ template <class V>
 void describe(V& v, NodeStatus& x) {
   v("name", x.name)("routable", x.routable)("connected", x.connected)("outstanding", x.outstanding)(
       "routed", x.routed)("waiting", x.waiting)("kv_usage", x.kv_usage)("weight", x.weight)(
-      "prefix_cache_queries", x.prefix_cache_queries)("prefix_cache_hits", x.prefix_cache_hits);
+      "prefix_cache_queries", x.prefix_cache_queries)("prefix_cache_hits", x.prefix_cache_hits)(
+      "health_reports", x.health_reports);
 }
 template <class V>
 void describe(V& v, ClusterStatus& x) {

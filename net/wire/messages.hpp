@@ -115,6 +115,8 @@ struct NodeStatus {
   double weight = 1;
   int64_t prefix_cache_queries = 0;  // prompt tokens looked up in its prefix cache, in all
   int64_t prefix_cache_hits = 0;     // of which found there
+  int64_t health_reports = 0;        // health reports heard from it, in all: a newer count
+                                     // means the other fields are from a later report
   bool operator==(const NodeStatus&) const = default;
 };
 

@@ -290,7 +290,12 @@ def test_json_log_has_one_line_per_request():
             records = [r for r in request_log_lines(server) if r.get("id") in ids]
             return records if len(records) >= len(answers) else None
         poll("the request log lines", both_logged, deadline_s=5)
-        time.sleep(0.2)  # a duplicate line would come right after
+        # A barrier instead of a wait: a later request's line comes after any duplicate of the
+        # earlier ones (each is written when its exchange ends).
+        status, _, body = call(server, "POST", CHAT, chat(2))
+        barrier = json.loads(body)["id"]
+        poll("the barrier's log line",
+             lambda: any(r.get("id") == barrier for r in request_log_lines(server)), deadline_s=5)
         records = request_log_lines(server)
         for answer in answers:
             mine = [r for r in records if r.get("id") == answer["id"]]

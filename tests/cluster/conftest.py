@@ -140,11 +140,15 @@ class Cluster:
         raise AssertionError(f"the cluster never got there: {self.nodes()}")
 
     def wait_for_fresh_counters(self, before, expected_requests):
-        """The nodes once every one of `expected_requests` is counted as routed and the prefix
-        cache counters have been polled since (they come with the router's health polls)."""
+        """The nodes once every one of `expected_requests` has ended and each node's counters
+        come from health reports taken after that (they come with the router's health polls:
+        two more reports than when the last request ended)."""
         routed = lambda nodes: sum(n["routed"] for n in nodes.values())
-        self.wait_for(lambda nodes: routed(nodes) - routed(before) >= expected_requests)
-        time.sleep(1.5)  # three health polls: the counters of the last requests are in
+        self.wait_for(lambda nodes: routed(nodes) - routed(before) >= expected_requests and
+                      all(n["outstanding"] == 0 for n in nodes.values()))
+        ended = self.nodes()
+        self.wait_for(lambda nodes: all(nodes[name]["health_reports"] >= n["health_reports"] + 2
+                                        for name, n in ended.items()))
         return self.nodes()
 
     def stop(self):

@@ -1,10 +1,10 @@
 """kill -9 a replica node under load: every request completes, or — only if it had already
-streamed tokens — ends with an error event; none hangs; the router marks the node down at once
-(its connection drops) and well within 3 s; a restarted node with the same name is routed again."""
+streamed tokens — ends with an error event; none hangs; the router marks the node gone because
+its connection dropped (not by waiting out --unhealthy-after); a restarted node with the same
+name is routed again. How long detection takes is measured by bench/cluster_failover_timing.py."""
 import json
 import signal
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -19,8 +19,9 @@ def cluster():
     c.stop()
 
 
-def stream(cluster, i, max_tokens=160):
-    """One streamed completion: ('done', tokens), or what ended it and the tokens so far."""
+def stream(cluster, i, max_tokens=160, progress=None):
+    """One streamed completion: ('done', tokens), or what ended it and the tokens so far.
+    `progress`, a list, gets one entry per token as it arrives."""
     tokens = 0
     with cluster.post("/v1/completions", {"prompt": f"Story {i}:", "max_tokens": max_tokens,
                                           "temperature": 0, "ignore_eos": True,
@@ -35,6 +36,8 @@ def stream(cluster, i, max_tokens=160):
             if "error" in event:
                 return ("error", tokens)
             tokens += 1
+            if progress is not None:
+                progress.append(i)
             if event["choices"][0].get("finish_reason"):
                 return ("done", tokens)
     return ("cut", tokens)
@@ -43,15 +46,15 @@ def stream(cluster, i, max_tokens=160):
 def test_kill_9_under_load_loses_nothing_and_the_node_comes_back(cluster):
     victim = cluster.workers["r1"]
     results = []
+    progress = []
     with ThreadPoolExecutor(16) as pool:
-        futures = [pool.submit(stream, cluster, i) for i in range(48)]
-        time.sleep(1.5)  # load is flowing: now the node dies
-        killed_at = time.monotonic()
+        futures = [pool.submit(stream, cluster, i, progress=progress) for i in range(48)]
+        # Load is flowing through the victim: now it dies.
+        cluster.wait_for(lambda nodes: nodes["r1"]["outstanding"] > 0 and len(progress) >= 64)
         victim.process.send_signal(signal.SIGKILL)
-        down_after = cluster.wait_for(lambda nodes: not nodes["r1"]["routable"], timeout=10)
+        cluster.front.wait_for_line("node r1 is gone", timeout=60)  # the connection dropped
         results = [f.result(timeout=180) for f in futures]  # none hangs
-    assert time.monotonic() - killed_at < 60
-    assert down_after < 3.0, down_after
+    assert not any("node r1 is down (silent" in line for line in cluster.front.log)
     for outcome, tokens in results:
         assert outcome == "done" or (outcome == "error" and tokens > 0), results
     errors = sum(1 for outcome, _ in results if outcome == "error")

@@ -105,7 +105,7 @@ void for_each_message_type(Random& r, F&& f) {
   f(wire::JoinReply{r.coin(), r.text()});
   auto node = [&] {
     return wire::NodeStatus{r.text(),  r.coin(), r.coin(), r.int32(), r.int64(),
-                            r.int32(), r.real(), r.real(), r.int64(), r.int64()};
+                            r.int32(), r.real(), r.real(), r.int64(), r.int64(), r.int64()};
   };
   f(node());
   f(wire::ClusterStatus{r.text(), r.list(node, 3)});
