@@ -1,16 +1,15 @@
 #pragma once
 // The actors' message set, in one place: the atoms that name requests, the plain structs they
-// carry (engine and wire types, which stay free of CAF) with their CAF inspect functions, and
-// configure_actor_system() for the actor system's config. actors/README.md lists who sends what.
+// carry (engine and wire types, which stay free of CAF) with their CAF inspect function (their
+// msgpack encoding), and configure_actor_system() for the actor system's config.
+// ARCHITECTURE.md lists who sends what.
 #include <caf/all.hpp>
 #include <cstdint>
-#include <optional>
 #include <string>
-#include <type_traits>
 
 #include "engine/serve/generate_request.hpp"
 #include "engine/serve/step_plan.hpp"
-#include "net/wire/fields.hpp"
+#include "net/wire/codec.hpp"
 #include "net/wire/messages.hpp"
 
 namespace troupe {
@@ -59,55 +58,23 @@ using wire::RequestFailure;
 using wire::SubmitReply;
 using wire::WorkerStatus;
 
-// CAF inspection through wire::describe, the one list of each type's fields: one inspector call
-// per field, in order, stopping at the first error.
-template <class Inspector>
-class InspectFields {
- public:
-  static constexpr bool kReturnsError = !std::is_void_v<typename Inspector::result_type>;
-
-  explicit InspectFields(Inspector& f) : f_(f) {}
-
-  template <class T>
-  InspectFields& operator()(const char*, T& field) {
-    apply(field);
-    return *this;
-  }
-  // CAF 0.17 knows no std::optional: the seed travels as a flag and a value.
-  InspectFields& operator()(const char*, std::optional<uint64_t>& field) {
-    bool present = field.has_value();
-    uint64_t value = field.value_or(0);
-    apply(present);
-    apply(value);
-    if constexpr (Inspector::writes_state) {
-      field = present ? std::optional<uint64_t>(value) : std::nullopt;
-    }
-    return *this;
-  }
-
-  typename Inspector::result_type result() {
-    if constexpr (kReturnsError) return error_;
-  }
-
- private:
-  template <class T>
-  void apply(T& field) {
-    if constexpr (kReturnsError) {
-      if (!error_) error_ = f_(field);
-    } else {
-      f_(field);
-    }
-  }
-
-  Inspector& f_;
-  caf::error error_;
-};
-
-template <class Inspector, wire::Described T>
+// CAF serializes each message type as its versioned msgpack encoding (net/wire/codec), so what
+// crosses between nodes is that schema, and nodes of two adjacent releases can share a cluster
+// during a rolling update. Inside a process CAF passes the values themselves, never these bytes.
+template <class Inspector, class T>
+requires wire::kIsMessage<T>
 typename Inspector::result_type inspect(Inspector& f, T& x) {
-  InspectFields<Inspector> fields(f);
-  wire::describe(fields, x);
-  return fields.result();
+  if constexpr (Inspector::writes_state) {  // reading bytes from another node
+    std::string bytes;
+    if (auto error = f(bytes)) return error;
+    auto decoded = wire::decode<T>(bytes);
+    if (!decoded) return caf::make_error(caf::sec::invalid_argument, decoded.message());
+    x = std::move(*decoded);
+    return caf::none;
+  } else {
+    std::string bytes = wire::encode(x);
+    return f(bytes);
+  }
 }
 
 namespace wire {

@@ -1,8 +1,8 @@
 #pragma once
 // The fields of every actor message type and of the structs inside them, listed once:
 // describe(visitor, value) calls visitor(name, field) for each field in order. The msgpack codec
-// (net/wire/codec) writes and reads through it, and actors/messages.hpp derives CAF's inspect
-// functions from it, so the two encodings never disagree about a field.
+// (net/wire/codec) writes and reads through it; CAF carries the codec's bytes between nodes
+// (actors/messages.hpp).
 #include "engine/serve/generate_request.hpp"
 #include "engine/serve/step_plan.hpp"
 #include "net/wire/messages.hpp"

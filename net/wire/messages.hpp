@@ -14,9 +14,6 @@
 
 namespace troupe::wire {
 
-// Bumped when a payload's fields change meaning or order; decoders refuse other versions.
-constexpr uint32_t kSchemaVersion = 1;
-
 // A tokenized request for one replica's scheduler.
 struct EngineRequest {
   std::string request_id;

@@ -2,6 +2,7 @@
 #include <random>
 
 #include "net/wire/codec.hpp"
+#include "tests/support/msgpack_envelope.hpp"
 #include "tests/support/random_messages.hpp"
 
 using namespace troupe;
@@ -50,6 +51,24 @@ TEST_CASE("decoding refuses the wrong kind, version or field type with a message
 
   CHECK_FALSE(decode<TokenDelta>("").ok());
   CHECK_FALSE(decode<TokenDelta>("\x93").ok());  // an array of 3 with nothing in it
+}
+
+TEST_CASE("a rolling update: an older release's message and a newer one's both decode") {
+  // The older release had no `capacity`: it takes its default.
+  auto old = decode<JoinRequest>(test::old_join_request());
+  REQUIRE(old.ok());
+  CHECK(*old == JoinRequest{1, "r-old", "SmolLM2", 2.5, 0});
+  // A newer release added fields this one does not know: they are ignored.
+  auto newer = decode<JoinRequest>(
+      test::old_join_request({{"capacity", test::value(int32_t{8})},
+                              {"zone", test::value(std::string("eu-1"))},
+                              {"gpus", test::value(std::vector<int32_t>{0, 1})}}));
+  REQUIRE(newer.ok());
+  CHECK(*newer == JoinRequest{1, "r-old", "SmolLM2", 2.5, 8});
+  // A release that changed what a field means bumps the version: refused, naming both.
+  const auto bumped = test::envelope(kSchemaVersion + 1, "join_request", {});
+  CHECK_THAT(decode<JoinRequest>(bumped).message(),
+             Catch::Contains("schema version 2 is not supported (this build speaks 1)"));
 }
 
 TEST_CASE("corrupted and truncated payloads give errors, never a crash (fuzz, fixed seed)") {
