@@ -1,5 +1,7 @@
 #include "actors/cluster.hpp"
 
+#include <caf/all.hpp>
+
 #include "actors/tls_session_hooks.hpp"
 
 #include <spdlog/spdlog.h>

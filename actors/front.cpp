@@ -1,19 +1,17 @@
 #include "actors/front.hpp"
 
-#include <algorithm>
+#include <caf/all.hpp>
+
 #include <optional>
 
+#include "net/cluster/failover.hpp"
+#include "net/cluster/readiness.hpp"
 #include "net/cluster/routing.hpp"
 
 namespace troupe {
 namespace {
 
 constexpr auto kRouteTimeout = std::chrono::seconds(10);
-// Nodes a request may be started on: the first, then others when a node fails before the
-// request's first token (the failover of the cluster issue).
-constexpr int kMaxAttempts = 3;
-// How long a stream whose node was lost may still finish: tokens already sent are delivered.
-constexpr auto kStreamGrace = std::chrono::seconds(1);
 
 struct BridgeState {
   std::shared_ptr<const RequestContext> context;
@@ -60,10 +58,14 @@ void release(Bridge* self) {
 
 void start_on_next_node(Bridge* self);
 
-// The attempt failed before its first token: start it on another node, or give up.
+cluster::AttemptHistory history(const BridgeState& s) {
+  return {static_cast<int>(s.tried.size()), s.streamed};
+}
+
+// The attempt failed: start it on another node (net/cluster/failover's choice), or give up.
 void retry_or_end(Bridge* self, GenerationEnd end) {
   auto& s = self->state;
-  if (!s.streamed && static_cast<int>(s.tried.size()) < kMaxAttempts) {
+  if (cluster::after_failure(history(s)) == cluster::FailoverStep::retry_elsewhere) {
     release(self);
     if (s.running) caf::anon_send_exit(s.running, caf::exit_reason::user_shutdown);
     s.running = nullptr;
@@ -95,25 +97,25 @@ void start_on_next_node(Bridge* self) {
                     },
                     [self, current](caf::error& error) {  // the node went before it answered
                       if (!current()) return;
-                      retry_or_end(self, GenerationEnd{self->state.request.id, 0, 0,
-                                                       request_error::kUnavailable,
-                                                       "no replica to serve the request: " +
-                                                           self->system().render(error)});
+                      retry_or_end(
+                          self,
+                          GenerationEnd{self->state.request.id, 0, 0, request_error::kUnavailable,
+                                        cluster::no_replica_message(self->system().render(error))});
                     });
           },
           [self, current](caf::error& error) {  // no routable node: nothing to retry on
             if (!current()) return;
-            end_with(self, GenerationEnd{
-                               self->state.request.id, 0, 0, request_error::kUnavailable,
-                               "no replica to serve the request: " + self->system().render(error)});
+            end_with(self,
+                     GenerationEnd{self->state.request.id, 0, 0, request_error::kUnavailable,
+                                   cluster::no_replica_message(self->system().render(error))});
           });
 }
 
 // Stands for one HTTP client: starts its request on a node the router picks and relays the
 // chunks and the end to the listener. A request whose node fails before its first token starts
-// again on another node (up to kMaxAttempts in all); one that had streamed ends with the error.
-// Whenever the bridge stops (the end, or the client gone), the router learns the request left
-// its node.
+// again on another node (up to cluster::kMaxAttempts in all); one that had streamed ends with the
+// error. Whenever the bridge stops (the end, or the client gone), the router learns the request
+// left its node.
 caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context, caf::actor router,
                      uint64_t prefix_key, bool server_draining, GenerateRequest request,
                      std::shared_ptr<api::GenerationListener> listener) {
@@ -128,7 +130,7 @@ caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context
   });
   if (server_draining) {
     end_with(self, GenerationEnd{s.request.id, 0, 0, request_error::kDraining,
-                                 "the server is draining: try another replica"});
+                                 cluster::kServerDrainingMessage});
     return {};
   }
   start_on_next_node(self);
@@ -146,34 +148,36 @@ caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context
       [self, from_current](GenerationEnd& end) {
         if (!from_current()) return;
         // A node that failed, or began draining after the router chose it: try another.
-        const bool node_failed = end.error == request_error::kUnavailable ||
-                                 end.error == request_error::kWorkerFailed ||
-                                 end.error == request_error::kDraining;
-        if (node_failed) return retry_or_end(self, std::move(end));
+        if (cluster::is_node_failure(end.error)) return retry_or_end(self, std::move(end));
         end_with(self, std::move(end));
       },
       // The router lost the node this request runs on (its connection or its answers): no token
       // will come, whatever the request actor still waits for.
       [self](unreachable_atom, const std::string& node) {
         auto& s = self->state;
-        if (s.ended || s.tried.empty() || s.tried.back() != node) return;
-        if (s.streamed) {
-          // Its last tokens and its end may still be on their way (a drained node exits right
-          // after them): wait a moment before calling the stream cut.
-          self->delayed_send(self, kStreamGrace, unreachable_atom::value, node, s.attempt);
-          return;
+        if (s.ended) return;
+        const std::string_view current = s.tried.empty() ? "" : s.tried.back();
+        switch (cluster::after_node_lost(history(s), node, current)) {
+          case cluster::FailoverStep::ignore:
+            return;
+          case cluster::FailoverStep::wait_out_grace:
+            // Its last tokens and its end may still be on their way: the stream is cut later.
+            self->delayed_send(self, cluster::kStreamGrace, unreachable_atom::value, node,
+                               s.attempt);
+            return;
+          default:
+            retry_or_end(self, GenerationEnd{s.request.id, 0, 0, request_error::kUnavailable,
+                                             cluster::node_lost_message(node)});
         }
-        retry_or_end(
-            self, GenerationEnd{s.request.id, 0, 0, request_error::kUnavailable,
-                                "the node serving this request (" + node + ") stopped answering"});
       },
       [self](unreachable_atom, const std::string& node, int attempt) {
         auto& s = self->state;
-        if (s.ended || s.attempt != attempt) return;
+        if (s.ended || cluster::after_grace(attempt, s.attempt) == cluster::FailoverStep::ignore) {
+          return;
+        }
         if (s.running) caf::anon_send_exit(s.running, caf::exit_reason::user_shutdown);
-        end_with(self,
-                 GenerationEnd{s.request.id, 0, 0, request_error::kUnavailable,
-                               "the node serving this request (" + node + ") stopped answering"});
+        end_with(self, GenerationEnd{s.request.id, 0, 0, request_error::kUnavailable,
+                                     cluster::node_lost_message(node)});
       },
   };
 }
@@ -218,15 +222,9 @@ caf::behavior health_watcher(caf::event_based_actor* self, caf::actor node, caf:
 
 wire::HealthReport Front::cached_health(const HealthCache& cache, bool local_replica) {
   std::lock_guard lock(cache.mutex);
-  wire::HealthReport report = cache.latest;
-  if (!local_replica) {  // a routing front: ready while some node takes requests
-    const auto& nodes = cache.cluster.nodes;
-    const bool any = std::any_of(nodes.begin(), nodes.end(),
-                                 [](const wire::NodeStatus& n) { return n.routable; });
-    report.ready = any && !report.draining;
-    report.reason = any ? "" : "no cluster node is routable";
-  }
-  return report;
+  if (local_replica) return cache.latest;
+  // A routing front: ready while some node takes requests.
+  return cluster::routing_front_health(cache.latest, cache.cluster.nodes);
 }
 
 Front::Front(caf::actor_system& system, caf::actor node, caf::actor router,

@@ -1,5 +1,7 @@
 #include "actors/messages.hpp"
 
+#include <caf/all.hpp>
+
 namespace troupe {
 
 void configure_actor_system(caf::actor_system_config& config) {

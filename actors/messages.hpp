@@ -3,7 +3,14 @@
 // carry (engine and wire types, which stay free of CAF) with their CAF inspect function (their
 // msgpack encoding), and configure_actor_system() for the actor system's config.
 // ARCHITECTURE.md lists who sends what.
-#include <caf/all.hpp>
+// Only the small CAF headers the message set needs: every actor header includes this one, and
+// caf/all.hpp belongs in the .cpp files that spawn and run actors.
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+#include <caf/none.hpp>
+#include <caf/sec.hpp>
 #include <cstdint>
 #include <string>
 

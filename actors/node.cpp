@@ -1,5 +1,7 @@
 #include "actors/node.hpp"
 
+#include <caf/all.hpp>
+
 #include <memory>
 
 namespace troupe {

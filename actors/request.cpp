@@ -1,5 +1,7 @@
 #include "actors/request.hpp"
 
+#include <caf/all.hpp>
+
 #include <optional>
 
 #include "engine/serve/request_output.hpp"

@@ -4,9 +4,11 @@
 // monitor for its process or connection going away (it leaves routing at once), and its health,
 // both probed by the router and pushed by the node as heartbeats: its load and whether it admits
 // requests (not draining). A node heard from by neither for `unhealthy_after` leaves routing
-// until it is heard again. The choice is
-// net/cluster/routing's pure policy; this actor only keeps its inputs.
+// until it is heard again. Who is in the cluster is net/cluster/membership's pure policy and
+// which node takes a request net/cluster/routing's; this actor keeps the nodes' handles, the
+// monitors and timers, and sends what the policies decide.
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "actors/messages.hpp"
@@ -19,6 +21,8 @@ struct RouterSetup {
   std::string model;  // the front's model_identity: joining nodes must serve the same
   std::chrono::milliseconds unhealthy_after{3000};
   std::chrono::milliseconds poll{500};
+  // The time the membership policy is told; tests pass a clock they move themselves.
+  std::function<std::chrono::steady_clock::time_point()> clock = std::chrono::steady_clock::now;
 };
 
 // Speaks:

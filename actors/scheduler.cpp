@@ -1,5 +1,7 @@
 #include "actors/scheduler.hpp"
 
+#include <caf/all.hpp>
+
 #include <chrono>
 #include <map>
 #include <vector>

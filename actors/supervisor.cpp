@@ -1,6 +1,8 @@
 #include "actors/supervisor.hpp"
 
-#include <algorithm>
+#include <caf/all.hpp>
+
+#include "net/cluster/failover.hpp"
 
 namespace troupe {
 namespace {
@@ -46,15 +48,14 @@ void start_scheduler(Self* self) {
   if (s.draining) self->send(s.scheduler, drain_atom::value);
 }
 
-// Waits out the backoff, then starts a worker; the backoff doubles up to its maximum and starts
-// over once a worker has stayed up long enough.
+// Waits out the backoff (net/cluster/failover's), then starts a worker.
 void schedule_restart(Self* self, const caf::error& reason) {
   auto& s = self->state;
   ++s.restarts;
   report(self, false, self->system().render(reason));
-  if (Clock::now() - s.worker_started >= s.setup.stable_after) s.backoff = {};
-  s.backoff =
-      s.backoff.count() == 0 ? s.setup.first_backoff : std::min(s.backoff * 2, s.setup.max_backoff);
+  const cluster::RestartBackoff policy{s.setup.first_backoff, s.setup.max_backoff,
+                                       s.setup.stable_after};
+  s.backoff = cluster::next_backoff(policy, s.backoff, s.worker_started, Clock::now());
   self->delayed_send(self, s.backoff, restart_atom::value);
 }
 
@@ -64,19 +65,20 @@ caf::behavior supervisor(Self* self, ReplicaSetup setup) {
   start_worker(self);
   self->set_down_handler([self](caf::down_msg& down) {
     auto& s = self->state;
-    if (s.worker && down.source == s.worker.address()) {
+    const bool worker_down = s.worker && down.source == s.worker.address();
+    const bool scheduler_down = !worker_down && s.scheduler && down.source == s.scheduler.address();
+    if (!worker_down && !scheduler_down) return;
+    if (worker_down) s.worker = nullptr;
+    const auto plan = cluster::restart_plan(
+        worker_down ? cluster::ReplicaPart::worker : cluster::ReplicaPart::scheduler,
+        static_cast<bool>(s.worker));
+    if (plan.stop_worker) {
+      self->demonitor(s.worker);
+      self->send_exit(s.worker, caf::exit_reason::user_shutdown);
       s.worker = nullptr;
-      schedule_restart(self, down.reason);
-    } else if (s.scheduler && down.source == s.scheduler.address()) {
-      // The worker holds state for the dead scheduler's sequences: both start over.
-      if (s.worker) {
-        self->demonitor(s.worker);
-        self->send_exit(s.worker, caf::exit_reason::user_shutdown);
-        s.worker = nullptr;
-      }
-      start_scheduler(self);
-      schedule_restart(self, down.reason);
     }
+    if (plan.start_scheduler_now) start_scheduler(self);
+    if (plan.start_worker_after_backoff) schedule_restart(self, down.reason);
   });
   self->set_exit_handler([self](caf::exit_msg& exit) {
     auto& s = self->state;

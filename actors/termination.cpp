@@ -1,5 +1,7 @@
 #include "actors/termination.hpp"
 
+#include <caf/all.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <csignal>

@@ -1,5 +1,7 @@
 #include "actors/worker.hpp"
 
+#include <caf/all.hpp>
+
 #include <stdexcept>
 
 namespace troupe {

@@ -9,11 +9,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "actors/cluster.hpp"
-#include "actors/front.hpp"
 #include "actors/model_replica.hpp"
-#include "actors/node.hpp"
-#include "actors/router.hpp"
+#include "actors/process_runtime.hpp"
 #include "actors/termination.hpp"
 #include "cli/cluster_options.hpp"
 #include "cli/commands.hpp"
@@ -115,45 +112,6 @@ Result<ServeOptions> serve_options(const Flags& flags) {
   return o;
 }
 
-// After the drain: every answer reaches its client and its usage is recorded before the actors
-// and then the gateway, metrics and ledger go away. A drain that finished in time has no request
-// left in this node's engine, but requests routed to other nodes may still be streaming, and
-// last tokens may be on their way to the HTTP exchanges: those get until the drain's deadline
-// (at least a short grace). One that timed out stops the node first, which ends the remaining
-// requests with an error. Returns the exit code: 1 when requests were still running at the end.
-int shut_down(int drain_status, std::chrono::steady_clock::time_point drain_deadline,
-              caf::actor_system& system, const caf::actor& node, const caf::actor& router,
-              Front& front, const api::Gateway& gateway, http::Server& server) {
-  constexpr auto kGrace = std::chrono::seconds(5);
-  auto wait_for_calls = [&](std::chrono::steady_clock::time_point deadline) {
-    while (gateway.calls_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return gateway.calls_in_flight() == 0;
-  };
-  const bool drained = drain_status == 0;
-  bool finished = true;
-  int cut = 0;  // requests still running when the wait ended
-  if (drained) {
-    finished = wait_for_calls(std::max(drain_deadline, std::chrono::steady_clock::now() + kGrace));
-    cut = gateway.calls_in_flight();
-  }
-  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-  if (!drained) wait_for_calls(std::chrono::steady_clock::now() + kGrace);
-  server.stop(kGrace);
-  front.stop();
-  caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
-  system.await_all_actors_done();
-  if (!drained) return drain_status;
-  if (!finished) {
-    spdlog::warn(
-        "drain: --drain-timeout passed with {} request(s) routed to other nodes still running; "
-        "they are cut off and the process exits with status 1",
-        cut);
-  }
-  return finished ? 0 : 1;
-}
-
 }  // namespace
 
 int serve_command(const Args& args) {
@@ -195,11 +153,8 @@ int serve_command(const Args& args) {
     if (!derived) return input_error(derived.message());
     credentials.emplace(std::move(*derived));
   }
-  caf::actor_system_config config;
-  configure_actor_system(config);
-  if (cluster_options->port)
-    enable_cluster_networking(config, credentials ? &*credentials : nullptr);
-  caf::actor_system system{config};
+  ProcessRuntime runtime(
+      {cluster_options->port.has_value(), credentials ? &*credentials : nullptr});
   NodeSetup setup;
   if (cluster_options->local_replica) {
     ReplicaSetup replica = model_replica(*model, *layout, node_opts->device);
@@ -207,28 +162,23 @@ int serve_command(const Args& args) {
     setup.replicas.push_back(std::move(replica));
   }
   setup.drain_timeout = node_opts->drain_timeout;
-  const caf::actor node = spawn_node(system, std::move(setup));
+  runtime.start_node(std::move(setup));
   // The router, with this process's node as the cluster's first member; replica nodes join it
   // on the cluster port.
   const std::string identity = model_identity(*model);
-  const caf::actor router = spawn_router(
-      system, RouterSetup{cluster_options->routing, identity, cluster_options->unhealthy_after});
-  const wire::JoinRequest local{wire::kClusterProtocol, node_opts->name, identity,
-                                node_opts->weight, layout->config.scheduler.max_num_seqs};
-  if (auto joined =
-          cluster_options->local_replica ? join_router(system, router, local, node) : Status(Ok{});
+  std::optional<wire::JoinRequest> local;
+  if (cluster_options->local_replica) {
+    local = wire::JoinRequest{wire::kClusterProtocol, node_opts->name, identity, node_opts->weight,
+                              layout->config.scheduler.max_num_seqs};
+  }
+  if (auto joined = runtime.start_router(
+          RouterSetup{cluster_options->routing, identity, cluster_options->unhealthy_after}, local);
       !joined) {
-    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
     return input_error("the local node could not join the router: " + joined.message());
   }
   if (cluster_options->port) {
-    auto port = publish_router(system, router, cluster_options->host, *cluster_options->port);
-    if (!port) {
-      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
-      return input_error(port.message());
-    }
+    auto port = runtime.publish_router(cluster_options->host, *cluster_options->port);
+    if (!port) return input_error(port.message());
     std::fprintf(stderr,
                  "troupe: cluster port %s:%u (routing %s, %s); join with troupe worker --join\n",
                  cluster_options->host.c_str(), *port,
@@ -239,7 +189,7 @@ int serve_command(const Args& args) {
   }
   auto context = std::make_shared<RequestContext>(RequestContext{
       &*model, std::move(*prompts), options->request_timeout, layout->config.max_model_len});
-  Front front(system, node, router, context, cluster_options->local_replica);
+  api::GenerationService& front = runtime.start_front(context, cluster_options->local_replica);
 
   const std::string name = served_name(flags, *path);
   options->gateway.model_name = name;
@@ -253,18 +203,13 @@ int serve_command(const Args& args) {
   api::GatewayParts parts{&front, &model->tokenizer, &*keys, &limiter, ledger->get(), &metrics};
   api::Gateway gateway(options->gateway, parts);
   auto server = http::Server::start(options->http, gateway, gateway);
-  if (!server) {
-    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
-    return input_error(server.message());
-  }
+  if (!server) return input_error(server.message());
   std::fprintf(stderr, "troupe: serving %s on http://%s:%u (%s); SIGTERM or ctrl-c drains\n",
                name.c_str(), options->http.host.c_str(), (*server)->port(),
                keys->enabled() ? "API keys required" : "no API key required");
   std::chrono::steady_clock::time_point signalled;
-  const int status = drain_on_termination_signal(system, node, &signalled);
-  return shut_down(status, signalled + node_opts->drain_timeout, system, node, router, front,
-                   gateway, **server);
+  const int status = runtime.drain_on_termination_signal(&signalled);
+  return runtime.shut_down_front(status, signalled + node_opts->drain_timeout, gateway, **server);
 }
 
 }  // namespace troupe::cli

@@ -5,9 +5,8 @@
 // exits.
 #include <cstdio>
 
-#include "actors/cluster.hpp"
 #include "actors/model_replica.hpp"
-#include "actors/node.hpp"
+#include "actors/process_runtime.hpp"
 #include "actors/termination.hpp"
 #include "cli/cluster_options.hpp"
 #include "cli/commands.hpp"
@@ -66,16 +65,13 @@ int worker_command(const Args& args) {
     if (!derived) return input_error(derived.message());
     credentials.emplace(std::move(*derived));
   }
-  caf::actor_system_config config;
-  configure_actor_system(config);
-  enable_cluster_networking(config, credentials ? &*credentials : nullptr);
-  caf::actor_system system{config};
+  ProcessRuntime runtime({true, credentials ? &*credentials : nullptr});
   NodeSetup setup;
   ReplicaSetup replica = model_replica(*model, *layout, node_opts->device);
   replica.scheduler.max_waiting = node_opts->max_waiting;
   setup.replicas.push_back(std::move(replica));
   setup.drain_timeout = node_opts->drain_timeout;
-  const caf::actor node = spawn_node(system, std::move(setup));
+  runtime.start_node(std::move(setup));
 
   MemberSetup member;
   member.host = front->first;
@@ -83,18 +79,15 @@ int worker_command(const Args& args) {
   member.request =
       wire::JoinRequest{wire::kClusterProtocol, node_opts->name, model_identity(*model),
                         node_opts->weight, layout->config.scheduler.max_num_seqs};
-  member.node = node;
   member.on_refused = [](const std::string& reason) {
     std::fprintf(stderr, "troupe: the front refused this node: %s\n", reason.c_str());
     std::fflush(stderr);
     std::_Exit(2);
   };
-  const caf::actor joiner = spawn_cluster_member(system, std::move(member));
+  runtime.join_cluster(std::move(member));
   std::fprintf(stderr, "troupe: worker %s joining %s:%u; SIGTERM or ctrl-c drains\n",
                node_opts->name.c_str(), front->first.c_str(), front->second);
-  const int status = drain_on_termination_signal(system, node);
-  caf::anon_send_exit(joiner, caf::exit_reason::user_shutdown);
-  return status;
+  return runtime.drain_on_termination_signal();
 }
 
 }  // namespace troupe::cli

@@ -1,3 +1,4 @@
+#include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
 #include "tests/support/actor_node.hpp"

@@ -1,7 +1,11 @@
 // The router actor's join rules and routing bookkeeping, on a real actor system with plain actors
 // standing in for nodes (no model, no network).
+#include <atomic>
+#include <caf/all.hpp>
 #include <catch2/catch.hpp>
-#include <thread>
+#include <memory>
+#include <optional>
+#include <utility>
 
 #include "actors/router.hpp"
 
@@ -21,12 +25,43 @@ caf::behavior mute_node(caf::event_based_actor*) {
   }};
 }
 
-// A router that polls every 100 ms and marks a node down after `unhealthy_after` of silence.
-caf::actor fast_router(caf::actor_system& system, std::chrono::milliseconds unhealthy_after) {
+// Time as the router sees it: moved by the test, never by waiting.
+struct TestClock {
+  std::shared_ptr<std::atomic<int64_t>> ms = std::make_shared<std::atomic<int64_t>>(0);
+  std::chrono::steady_clock::time_point now() const {
+    return std::chrono::steady_clock::time_point(std::chrono::milliseconds(ms->load()));
+  }
+  void advance(std::chrono::milliseconds by) const { *ms += by.count(); }
+};
+
+// A router on `clock` that marks a node down after `unhealthy_after` of silence. Its own poll
+// timer never fires in a test: the test sends (tick) when it wants a poll.
+caf::actor test_router(caf::actor_system& system, const TestClock& clock,
+                       std::chrono::milliseconds unhealthy_after) {
   RouterSetup setup{cluster::RoutingStrategy::round_robin, "m"};
   setup.unhealthy_after = unhealthy_after;
-  setup.poll = std::chrono::milliseconds(100);
+  setup.poll = std::chrono::hours(1);
+  setup.clock = [clock] { return clock.now(); };
   return spawn_router(system, setup);
+}
+
+// The router's choice for a request: the node's name and handle, or nullopt when it refuses.
+std::optional<std::pair<std::string, caf::actor>> route(caf::scoped_actor& self,
+                                                        const caf::actor& router,
+                                                        std::vector<std::string> excluded = {}) {
+  std::optional<std::pair<std::string, caf::actor>> chosen;
+  self->request(router, std::chrono::seconds(5), route_atom::value, uint64_t{0}, excluded)
+      .receive([&](std::string& name, caf::actor& node) { chosen.emplace(name, node); },
+               [](caf::error&) {});
+  return chosen;
+}
+
+wire::ClusterStatus status(caf::scoped_actor& self, const caf::actor& router) {
+  wire::ClusterStatus result;
+  self->request(router, std::chrono::seconds(5), status_atom::value)
+      .receive([&](wire::ClusterStatus& s) { result = std::move(s); },
+               [&](caf::error& e) { FAIL(self->system().render(e)); });
+  return result;
 }
 
 wire::JoinReply join(caf::scoped_actor& self, const caf::actor& router, wire::JoinRequest request,
@@ -63,14 +98,7 @@ TEST_CASE("the router refuses other protocols, other models and taken names, nam
   CHECK(reply.reason == "a node named 'n1' is already in the cluster");
 
   // Routed there: the node's handle comes back and it counts as in flight until released.
-  self->request(router, std::chrono::seconds(5), route_atom::value, uint64_t{0},
-                std::vector<std::string>{})
-      .receive(
-          [&](std::string& name, caf::actor& node) {
-            CHECK(name == "n1");
-            CHECK(node == a);
-          },
-          [&](caf::error& e) { FAIL(system.render(e)); });
+  CHECK(route(self, router) == std::make_optional(std::make_pair(std::string("n1"), a)));
   self->request(router, std::chrono::seconds(5), status_atom::value)
       .receive(
           [&](wire::ClusterStatus& s) {
@@ -80,11 +108,7 @@ TEST_CASE("the router refuses other protocols, other models and taken names, nam
           },
           [&](caf::error& e) { FAIL(system.render(e)); });
   // With n1 tried already, nothing is left.
-  bool refused = false;
-  self->request(router, std::chrono::seconds(5), route_atom::value, uint64_t{0},
-                std::vector<std::string>{"n1"})
-      .receive([&](std::string&, caf::actor&) {}, [&](caf::error&) { refused = true; });
-  CHECK(refused);
+  CHECK_FALSE(route(self, router, {"n1"}));
 
   for (const auto& actor : {router, a, b}) self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
@@ -94,31 +118,30 @@ TEST_CASE("a node heard only through its heartbeats stays routable, and leaves w
   configure_actor_system(config);
   caf::actor_system system{config};
   caf::scoped_actor self{system};
-  auto router = fast_router(system, std::chrono::milliseconds(400));
+  const TestClock clock;
+  auto router = test_router(system, clock, std::chrono::milliseconds(400));
   auto mute = system.spawn(mute_node);
   REQUIRE(join(self, router, {wire::kClusterProtocol, "n", "m", 1.0, 8}, mute).accepted);
-  auto routable = [&] {
-    bool result = false;
-    self->request(router, std::chrono::seconds(5), status_atom::value)
-        .receive([&](wire::ClusterStatus& s) { result = s.nodes.at(0).routable; },
-                 [&](caf::error& e) { FAIL(system.render(e)); });
-    return result;
-  };
   const wire::HealthReport alive{true, true, false, "", 0, {}};
-  // Heartbeats for twice the deadline: still routable at the end, probes unanswered.
-  const auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(800)) {
+  // Heartbeats every 100 ms for twice the deadline, polls between them: still routable at the
+  // end, its probes unanswered. (The router takes one sender's messages in order.)
+  for (int i = 0; i < 8; ++i) {
+    clock.advance(std::chrono::milliseconds(100));
     self->send(router, heartbeat_atom::value, std::string("n"), alive);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the heartbeat period
+    self->send(router, tick_atom::value);
   }
-  CHECK(routable());
-  // Silence: out of routing once the deadline passes.
-  bool left = false;
-  for (int i = 0; i < 50 && !left; ++i) {
-    left = !routable();
-    if (!left) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // time must pass
-  }
-  CHECK(left);
+  CHECK(status(self, router).nodes.at(0).routable);
+  CHECK(status(self, router).nodes.at(0).health_reports == 8);
+  // Silence up to the deadline: still routable; past it, out of routing at the next poll.
+  clock.advance(std::chrono::milliseconds(400));
+  self->send(router, tick_atom::value);
+  CHECK(status(self, router).nodes.at(0).routable);
+  clock.advance(std::chrono::milliseconds(1));
+  self->send(router, tick_atom::value);
+  CHECK_FALSE(status(self, router).nodes.at(0).routable);
+  // Heard again: back in routing.
+  self->send(router, heartbeat_atom::value, std::string("n"), alive);
+  CHECK(status(self, router).nodes.at(0).routable);
   for (const auto& actor : {router, mute}) self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
@@ -127,7 +150,8 @@ TEST_CASE("a silent node's name goes to a new node joining under it; an answerin
   configure_actor_system(config);
   caf::actor_system system{config};
   caf::scoped_actor self{system};
-  auto router = fast_router(system, std::chrono::milliseconds(600));
+  const TestClock clock;
+  auto router = test_router(system, clock, std::chrono::milliseconds(600));
   auto hung = system.spawn(mute_node);
   auto replacement = system.spawn(healthy_node);
   auto intruder = system.spawn(healthy_node);
@@ -135,38 +159,37 @@ TEST_CASE("a silent node's name goes to a new node joining under it; an answerin
   // Just joined, it counts as heard: the name is still taken.
   CHECK_FALSE(
       join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, replacement).accepted);
-  // Past the deadline without a word, the name is free for the replacement.
-  bool accepted = false;
-  for (int i = 0; i < 60 && !accepted; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // time must pass
-    accepted =
-        join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, replacement).accepted;
+  clock.advance(std::chrono::milliseconds(600));
+  CHECK_FALSE(
+      join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, replacement).accepted);
+  // Past the deadline without a word, the name is free for the replacement, routable at once.
+  clock.advance(std::chrono::milliseconds(1));
+  REQUIRE(join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, replacement).accepted);
+  CHECK(route(self, router) ==
+        std::make_optional(std::make_pair(std::string("pod-0"), replacement)));
+  // The replacement answers its probes: past the deadline again, nobody takes the name from it.
+  // Its answer to the join's probe is counted first (a counter, not a wait).
+  const auto joined_reports = [&] { return status(self, router).nodes.at(0).health_reports; };
+  for (int i = 0; i < 100000 && joined_reports() == 0; ++i) {
   }
-  REQUIRE(accepted);
-  self->request(router, std::chrono::seconds(5), route_atom::value, uint64_t{0},
-                std::vector<std::string>{})
-      .receive(
-          [&](std::string& name, caf::actor& node) {
-            CHECK(name == "pod-0");
-            CHECK(node == replacement);
-          },
-          [&](caf::error& e) { FAIL(system.render(e)); });
-  // The replacement answers its probes: nobody takes the name from it.
-  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // past the deadline again
+  clock.advance(std::chrono::milliseconds(900));
+  const int64_t before = joined_reports();
+  self->send(router, tick_atom::value);  // a poll: the replacement is probed and answers
+  for (int i = 0; i < 100000 && joined_reports() == before; ++i) {
+  }
+  REQUIRE(joined_reports() > before);
   const auto reply = join(self, router, {wire::kClusterProtocol, "pod-0", "m", 1.0, 8}, intruder);
   CHECK_FALSE(reply.accepted);
   CHECK(reply.reason == "a node named 'pod-0' is already in the cluster");
-  // The hung process's end no longer touches the node now holding the name.
+  // The hung process's actor is no longer watched: its end leaves the name's holder connected.
+  // A barrier, not a wait: once our own down message for it is here, a down message to the
+  // router (which monitored it first) is already in the router's mailbox, ahead of our request.
+  self->monitor(hung);
   self->send_exit(hung, caf::exit_reason::user_shutdown);
-  // Its down message reaches the router from another sender than our request: give it time.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  self->request(router, std::chrono::seconds(5), status_atom::value)
-      .receive(
-          [&](wire::ClusterStatus& s) {
-            REQUIRE(s.nodes.size() == 1);
-            CHECK(s.nodes[0].connected);
-          },
-          [&](caf::error& e) { FAIL(system.render(e)); });
+  self->receive([](caf::down_msg&) {});
+  const auto nodes = status(self, router).nodes;
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0].connected);
   for (const auto& actor : {router, replacement, intruder}) {
     self->send_exit(actor, caf::exit_reason::user_shutdown);
   }

@@ -11,6 +11,7 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
+#include <caf/all.hpp>
 #include "actors/cluster.hpp"
 #include "actors/messages.hpp"
 

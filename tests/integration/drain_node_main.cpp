@@ -1,6 +1,7 @@
 // A node on the default model for the signal test: submits N greedy requests, prints
 // "generating" at the first chunk, drains on SIGTERM/SIGINT, then prints how the requests ended.
 // Usage: drain_node MODEL N MAX_TOKENS DRAIN_TIMEOUT_MS
+#include <caf/all.hpp>
 #include <iostream>
 #include <string>
 
