@@ -1,0 +1,35 @@
+// The device seam's choice: --device names, and CUDA refused in one line until its forward pass
+// exists (without nvcc at build time, without a visible device, or with both).
+#include <catch2/catch.hpp>
+
+#include "engine/device/forward_pass_factory.hpp"
+#include "tests/support/tiny_model.hpp"
+
+using namespace troupe;
+
+TEST_CASE("--device names cpu and cuda; cuda is refused with the reason and what to use") {
+  CHECK(parse_device("cpu") == Device::cpu);
+  CHECK(parse_device("cuda") == Device::cuda);
+  CHECK_FALSE(parse_device("gpu"));
+  CHECK(device_name(Device::cuda) == "cuda");
+  CHECK(check_device(Device::cpu).ok());
+  const Status cuda = check_device(Device::cuda);
+  REQUIRE_FALSE(cuda.ok());
+  CHECK_THAT(cuda.message(), Catch::StartsWith("--device cuda: "));
+  CHECK_THAT(cuda.message(), Catch::EndsWith("use --device cpu"));
+  CHECK(cuda.message().find('\n') == std::string::npos);
+}
+
+TEST_CASE("the factory builds the CPU pass with its own KV cache, and refuses what it cannot run") {
+  auto model = load_model(test::write_tiny_model("device", {}));
+  REQUIRE(model.ok());
+  auto pass = make_forward_pass(*model, DeviceOptions{Device::cpu, 2}, KvShape{3, 16});
+  REQUIRE(pass.ok());
+  CHECK((*pass)->kv_shape().blocks == 3);
+  CHECK((*pass)->config().vocab_size == model->config.vocab_size);
+  CHECK_FALSE(make_forward_pass(*model, DeviceOptions{Device::cuda, 2}, KvShape{3, 16}).ok());
+  auto shard = load_model(test::write_tiny_model("device-shard", {.feed_forward = 128}), {0, 2});
+  REQUIRE(shard.ok());
+  CHECK_THAT(make_forward_pass(*shard, DeviceOptions{}, KvShape{3, 16}).message(),
+             Catch::Contains("tensor parallelism is not built yet"));
+}
