@@ -6,6 +6,8 @@ JOBS ?= $(shell nproc)
 TROUPE := $(BUILD)/cli/troupe
 # ccache keys on paths relative to the checkout, so fresh clones (CI) reuse earlier builds.
 export CCACHE_BASEDIR := $(CURDIR)
+# ... and caches the compilations that use a precompiled header (actors/CMakeLists.txt).
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
 .PHONY: all deps build model serve test test-asan clean fuzz
 
