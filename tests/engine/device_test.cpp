@@ -7,7 +7,7 @@
 
 using namespace troupe;
 
-TEST_CASE("--device names cpu and cuda; cuda is refused with the reason and what to use") {
+TEST_CASE("device names are cpu and cuda; cuda is refused with the reason and what to use") {
   CHECK(parse_device("cpu") == Device::cpu);
   CHECK(parse_device("cuda") == Device::cuda);
   CHECK_FALSE(parse_device("gpu"));
