@@ -59,6 +59,9 @@ using unreachable_atom = caf::atom_constant<caf::atom("unreach")>;
 using undrain_atom = caf::atom_constant<caf::atom("undrain")>;
 // anyone -> router: (status_atom) -> wire::ClusterStatus
 using status_atom = caf::atom_constant<caf::atom("status")>;
+// autoscaler -> router: (autoscale_atom, wire::AutoscalerStatus) after each decision, shown in
+// the ClusterStatus; autoscaler -> itself: (autoscale_atom) when the router answered a tick
+using autoscale_atom = caf::atom_constant<caf::atom("autoscale")>;
 
 using wire::HealthReport;
 using wire::RequestFailure;

@@ -22,15 +22,23 @@ struct ProcessRuntime::Actors {
   explicit Actors(const Options& options) : system(configured(config, options)) {}
 
   void stop_all() {
+    stop_autoscaler();
     if (front) front->stop();
     for (const caf::actor& actor : {member, node, router}) {
       if (actor) caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     }
   }
 
+  // Its actuator stops the replicas it started (they drain) as the actor ends.
+  void stop_autoscaler() {
+    if (!autoscaler) return;
+    caf::anon_send_exit(autoscaler, caf::exit_reason::user_shutdown);
+    autoscaler = nullptr;
+  }
+
   caf::actor_system_config config;
   caf::actor_system system;
-  caf::actor node, router, member;
+  caf::actor node, router, member, autoscaler;
   std::unique_ptr<Front> front;
 };
 
@@ -65,6 +73,10 @@ api::GenerationService& ProcessRuntime::start_front(std::shared_ptr<const Reques
   return *actors_->front;
 }
 
+void ProcessRuntime::start_autoscaler(AutoscalerSetup setup) {
+  actors_->autoscaler = spawn_autoscaler(actors_->system, actors_->router, std::move(setup));
+}
+
 void ProcessRuntime::join_cluster(MemberSetup setup) {
   setup.node = actors_->node;
   actors_->member = spawn_cluster_member(actors_->system, std::move(setup));
@@ -84,6 +96,8 @@ int ProcessRuntime::shut_down_front(int drain_status,
     }
     return gateway.calls_in_flight() == 0;
   };
+  // No more scaling once the front stops: the replicas it started drain alongside.
+  actors_->stop_autoscaler();
   const bool drained = drain_status == 0;
   bool finished = true;
   int cut = 0;  // requests still running when the wait ended

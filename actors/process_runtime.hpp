@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "actors/autoscaler.hpp"
 #include "actors/cluster.hpp"
 #include "actors/node.hpp"
 #include "actors/request.hpp"
@@ -44,6 +45,9 @@ class ProcessRuntime {
   // The front the HTTP gateway calls (after start_router).
   api::GenerationService& start_front(std::shared_ptr<const RequestContext> context,
                                       bool local_replica);
+  // The front's autoscaler (after start_router): decides each tick and acts through its
+  // actuator; stopped first on shutdown, which stops the replicas it started.
+  void start_autoscaler(AutoscalerSetup setup);
   // A replica node's membership: joins the router at setup.host:setup.port with this process's
   // node, and rejoins whenever the front comes back.
   void join_cluster(MemberSetup setup);

@@ -30,6 +30,7 @@ struct RouterState {
   cluster::Membership membership;  // who is in the cluster: net/cluster/membership's policy
   std::map<std::string, NodeHandles> handles;
   std::map<caf::actor_addr, Routed> routed;
+  wire::AutoscalerStatus autoscaler;  // the front's autoscaler's last report, if it has one
   static inline const char* name = "router";
 
   // The end of a routed request, by its release or its bridge's end: counted once.
@@ -79,6 +80,11 @@ caf::behavior router(Self* self, RouterSetup setup) {
   self->state.policy = std::make_unique<cluster::Router>(setup.strategy);
   self->state.membership = cluster::Membership({setup.model, setup.unhealthy_after});
   self->state.setup = std::move(setup);
+  // A stray error message (an answer bounced back as unexpected) must not stop the cluster's
+  // router: CAF's default error handler would end the actor.
+  self->set_error_handler([](caf::error& error) {
+    spdlog::warn("cluster: router ignored an error message: {}", to_string(error));
+  });
   self->set_down_handler([self](caf::down_msg& down) {
     auto& s = self->state;
     s.end_routed(down.source);  // a bridge gone without its release
@@ -150,7 +156,13 @@ caf::behavior router(Self* self, RouterSetup setup) {
       },
       [self](status_atom) {
         return wire::ClusterStatus{std::string(cluster::routing_name(self->state.setup.strategy)),
-                                   self->state.membership.statuses()};
+                                   self->state.membership.statuses(), self->state.autoscaler};
+      },
+      // Only the front's own autoscaler reports: a message from another node is ignored.
+      [self](autoscale_atom, wire::AutoscalerStatus& status) {
+        const caf::strong_actor_ptr sender = self->current_sender();
+        if (!sender || sender->node() != self->node()) return;
+        self->state.autoscaler = std::move(status);
       },
       [self](tick_atom) { poll_members(self); },
       // A member node's own heartbeat: its health, pushed (besides the router's probes).

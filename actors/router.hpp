@@ -40,6 +40,8 @@ struct RouterSetup {
 //       is a remote node already leaving
 //   (status_atom) -> wire::ClusterStatus
 //   (heartbeat_atom, std::string name, wire::HealthReport): a member node's pushed health
+//   (autoscale_atom, wire::AutoscalerStatus): the front's autoscaler's last decision, shown in
+//       the ClusterStatus; ignored from another node
 caf::actor spawn_router(caf::actor_system& system, RouterSetup setup);
 
 }  // namespace troupe

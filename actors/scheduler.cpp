@@ -26,6 +26,10 @@ struct SchedulerState {
   bool draining = false;
   std::vector<caf::response_promise> drain_waiters;
   std::chrono::steady_clock::time_point step_start;
+  // Since this scheduler started, for the autoscaler: time in steps, and queue times.
+  double busy_seconds = 0;
+  double queue_seconds = 0;
+  int64_t queued_requests = 0;
   static inline const char* name = "scheduler";
 };
 
@@ -52,7 +56,8 @@ void publish_stats(Self* self, double step_seconds) {
   self->send(s.setup.stats_subscriber,
              wire::ReplicaStats{s.setup.replica, e.running, e.waiting, e.kv_blocks_used,
                                 e.kv_blocks_free, e.preemptions, e.prefix_cache_queries,
-                                e.prefix_cache_hits, e.computed_tokens, step_seconds});
+                                e.prefix_cache_hits, e.computed_tokens, step_seconds,
+                                s.busy_seconds, s.queue_seconds, s.queued_requests});
 }
 
 // The worker is gone (it crashed, or its step failed): start over from the live requests.
@@ -100,6 +105,10 @@ void take_result(Self* self, const StepResult& result) {
         r.tokens == 0
             ? std::chrono::duration<double>(u.timings.first_scheduled - u.timings.arrival).count()
             : -1;
+    if (queue_seconds >= 0) {
+      s.queue_seconds += queue_seconds;
+      ++s.queued_requests;
+    }
     ++r.tokens;
     self->send(r.client, wire::TokenDelta{u.request_id, u.index, u.token, u.finish, queue_seconds});
     if (u.finish != FinishReason::none && ++r.finished_samples == r.request.sampling.n) {
@@ -108,8 +117,10 @@ void take_result(Self* self, const StepResult& result) {
   }
   for (const std::string& id : s.deferred_aborts) drop(self, id);
   s.deferred_aborts.clear();
-  publish_stats(
-      self, std::chrono::duration<double>(std::chrono::steady_clock::now() - s.step_start).count());
+  const double step_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - s.step_start).count();
+  s.busy_seconds += step_seconds;
+  publish_stats(self, step_seconds);
   check_drained(self);
   kick(self);
 }

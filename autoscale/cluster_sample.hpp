@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "net/metrics/serving_metrics.hpp"
+#include "net/wire/messages.hpp"
+
 namespace troupe::autoscale {
 
 using TimePoint = std::chrono::steady_clock::time_point;
@@ -41,5 +44,11 @@ struct ClusterSample {
   // Replicas the actuator started that have not joined and become ready: when each was asked for.
   std::vector<TimePoint> starting;
 };
+
+// A sample from what the front has: the router's view of the nodes, the front's own latency
+// histograms and request counts, and the actuator's replicas on their way.
+ClusterSample sample_of(const wire::ClusterStatus& cluster,
+                        const metrics::ServiceLevelCounts& service, std::vector<TimePoint> starting,
+                        TimePoint now);
 
 }  // namespace troupe::autoscale

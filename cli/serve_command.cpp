@@ -12,6 +12,8 @@
 #include "actors/model_replica.hpp"
 #include "actors/process_runtime.hpp"
 #include "actors/termination.hpp"
+#include "autoscale/actuators/local_actuator.hpp"
+#include "cli/autoscale_options.hpp"
 #include "cli/cluster_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/engine_options.hpp"
@@ -54,6 +56,7 @@ CommandSpec serve_spec() {
           {"request-timeout", "S", "seconds a generation may take (default 600)"},
       }};
   for (auto& f : front_cluster_flags()) spec.flags.push_back(std::move(f));
+  for (auto& f : autoscale_flags()) spec.flags.push_back(std::move(f));
   for (auto& f : node_flags()) spec.flags.push_back(std::move(f));
   for (auto& f : engine_flags()) spec.flags.push_back(std::move(f));
   return spec;
@@ -133,6 +136,12 @@ int serve_command(const Args& args) {
   if (!cluster_options) return input_error(cluster_options.message());
   auto node_opts = node_options(flags, "front");
   if (!node_opts) return input_error(node_opts.message());
+  auto autoscaling = autoscale_options(flags);
+  if (!autoscaling) return input_error(autoscaling.message());
+  if (*autoscaling && (*autoscaling)->mode == "local" && !cluster_options->port)
+    return input_error("--autoscale local starts workers that join this front: give --cluster-port");
+  if (*autoscaling && (*autoscaling)->mode == "kubernetes")
+    return input_error("--autoscale kubernetes is not built yet; use --autoscale local");
   auto path = resolve_model_path(flags.get("model").value_or(""));
   if (!path) return input_error(path.message());
   auto model = load_model(*path);
@@ -176,9 +185,11 @@ int serve_command(const Args& args) {
       !joined) {
     return input_error("the local node could not join the router: " + joined.message());
   }
+  uint16_t cluster_port = 0;
   if (cluster_options->port) {
     auto port = runtime.publish_router(cluster_options->host, *cluster_options->port);
     if (!port) return input_error(port.message());
+    cluster_port = *port;
     std::fprintf(stderr,
                  "troupe: cluster port %s:%u (routing %s, %s); join with troupe worker --join\n",
                  cluster_options->host.c_str(), *port,
@@ -198,9 +209,25 @@ int serve_command(const Args& args) {
                                  .count();
   options->gateway.limits.max_model_len = layout->config.max_model_len;
   options->gateway.limits.vocab_size = static_cast<int>(model->tokenizer.vocab_size());
-  metrics::ServingMetrics metrics(name);
+  // Shared: the autoscaler reads its latency histograms from its own thread.
+  auto metrics = std::make_shared<metrics::ServingMetrics>(name);
+  if (*autoscaling) {
+    const AutoscaleOptions& a = **autoscaling;
+    const std::string host =
+        cluster_options->host == "0.0.0.0" ? "127.0.0.1" : cluster_options->host;
+    autoscale::LocalActuatorSetup local_setup{
+        "/proc/self/exe", local_worker_args(flags, *path, host + ":" + std::to_string(cluster_port)),
+        node_opts->name + "-auto", node_opts->drain_timeout + std::chrono::seconds(5)};
+    runtime.start_autoscaler(AutoscalerSetup{
+        a.policy, a.advisory, a.tick,
+        std::make_shared<autoscale::LocalActuator>(std::move(local_setup)),
+        [metrics] { return metrics->service_level_counts(); }});
+    std::fprintf(stderr, "troupe: autoscaling %s between %d and %d replicas%s\n", a.mode.c_str(),
+                 a.policy.min_replicas, a.policy.max_replicas,
+                 a.advisory ? " (advisory: decisions are reported, not acted on)" : "");
+  }
   auth::RateLimiter limiter;
-  api::GatewayParts parts{&front, &model->tokenizer, &*keys, &limiter, ledger->get(), &metrics};
+  api::GatewayParts parts{&front, &model->tokenizer, &*keys, &limiter, ledger->get(), metrics.get()};
   api::Gateway gateway(options->gateway, parts);
   auto server = http::Server::start(options->http, gateway, gateway);
   if (!server) return input_error(server.message());

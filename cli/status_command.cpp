@@ -1,5 +1,6 @@
 // troupe status: the cluster as a front's router sees it (GET /cluster): every node, whether it
-// takes requests, its requests in flight and in all, its queue and its KV cache use.
+// takes requests, its requests in flight and in all, its batch, queue and KV cache use; and the
+// autoscaler's last decision and recent scale events when the front autoscales.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -37,15 +38,35 @@ int status_command(const Args& args) {
   }
   try {  // a front of another version, or a proxy's page, must not crash the command
     std::printf("routing: %s\n", body.value("routing", "").c_str());
-    std::printf("%-24s %-9s %8s %8s %8s %7s %7s\n", "NODE", "STATE", "IN-FLIGHT", "ROUTED",
-                "WAITING", "KV", "WEIGHT");
+    std::printf("%-24s %-9s %8s %8s %8s %8s %7s %7s\n", "NODE", "STATE", "IN-FLIGHT", "ROUTED",
+                "RUNNING", "WAITING", "KV", "WEIGHT");
     for (const auto& n : body["nodes"]) {
       const char* state = n.value("routable", false)    ? "routable"
-                          : n.value("connected", false) ? "down"
-                                                        : "gone";
-      std::printf("%-24s %-9s %8d %8lld %8d %6.1f%% %7.2f\n", n.value("name", "").c_str(), state,
-                  n.value("outstanding", 0), static_cast<long long>(n.value("routed", int64_t{0})),
+                          : !n.value("connected", false) ? "gone"
+                          : n.value("draining", false)  ? "draining"
+                                                        : "down";
+      std::printf("%-24s %-9s %8d %8lld %8d %8d %6.1f%% %7.2f\n", n.value("name", "").c_str(),
+                  state, n.value("outstanding", 0),
+                  static_cast<long long>(n.value("routed", int64_t{0})), n.value("running", 0),
                   n.value("waiting", 0), 100 * n.value("kv_usage", 0.0), n.value("weight", 1.0));
+    }
+    if (body.contains("autoscaler") && body["autoscaler"].is_object()) {
+      const auto& a = body["autoscaler"];
+      std::printf("autoscaler: %s%s, %d to %d replicas; desired %d (ready %d, starting %d)%s\n",
+                  a.value("mode", "").c_str(), a.value("advisory", false) ? " (advisory)" : "",
+                  a.value("min_replicas", 0), a.value("max_replicas", 0), a.value("desired", 0),
+                  a.value("ready", 0), a.value("starting", 0), a.value("panic", false) ? ", panic" : "");
+      std::printf("  last decision by %s: %s\n", a.value("rule", "-").c_str(),
+                  a.value("reason", "").c_str());
+      if (!a.value("error", "").empty()) std::printf("  error: %s\n", a.value("error", "").c_str());
+      if (a.contains("events") && a["events"].is_array()) {
+        const auto& events = a["events"];
+        for (size_t i = events.size() > 5 ? events.size() - 5 : 0; i < events.size(); ++i) {
+          const auto& e = events[i];
+          std::printf("  scaled %d -> %d by %s: %s\n", e.value("from", 0), e.value("to", 0),
+                      e.value("rule", "").c_str(), e.value("reason", "").c_str());
+        }
+      }
     }
   } catch (const nlohmann::json::exception&) {
     return input_error("the front's /cluster answer is not the cluster's JSON");

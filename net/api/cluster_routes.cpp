@@ -1,31 +1,19 @@
 // The cluster's admin routes on a front (admin key, or loopback without keys: admin_access.hpp):
-// GET /cluster (the nodes as the router sees them), POST /cluster/drain and /cluster/undrain.
+// GET /cluster (the nodes as the router sees them, and the autoscaler's decisions), POST
+// /cluster/drain and /cluster/undrain.
 #include <nlohmann/json.hpp>
 
 #include "net/api/gateway_impl.hpp"
 #include "net/api/json_fields.hpp"
+#include "net/wire/json_view.hpp"
 
 namespace troupe::api {
 
 void GatewayCore::cluster(Call& call) {
   const wire::ClusterStatus status = parts.service->cluster();
-  nlohmann::json nodes = nlohmann::json::array();
-  for (const auto& n : status.nodes) {
-    nodes.push_back({{"name", n.name},
-                     {"routable", n.routable},
-                     {"connected", n.connected},
-                     {"outstanding", n.outstanding},
-                     {"routed", n.routed},
-                     {"waiting", n.waiting},
-                     {"kv_usage", n.kv_usage},
-                     {"weight", n.weight},
-                     {"prefix_cache_queries", n.prefix_cache_queries},
-                     {"prefix_cache_hits", n.prefix_cache_hits},
-                     {"health_reports", n.health_reports}});
-  }
-  reply_json(call, 200,
-             nlohmann::json{{"routing", status.routing}, {"nodes", nodes}}.dump(
-                 -1, ' ', false, nlohmann::json::error_handler_t::replace));
+  nlohmann::json body = wire::json_view(status);
+  if (status.autoscaler.mode.empty()) body.erase("autoscaler");  // this front does not autoscale
+  reply_json(call, 200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 namespace {

@@ -1,8 +1,10 @@
 // The operational routes every node answers: GET /health (liveness and readiness, for load
-// balancers and Kubernetes probes) and GET /metrics (Prometheus text).
+// balancers and Kubernetes probes) and GET /metrics (Prometheus text: the serving metrics, then,
+// on a routing front, the cluster's nodes and the autoscaler).
 #include <nlohmann/json.hpp>
 
 #include "net/api/gateway_impl.hpp"
+#include "net/metrics/cluster_metrics.hpp"
 #include "net/wire/replica_totals.hpp"
 
 namespace troupe::api {
@@ -25,8 +27,9 @@ void GatewayCore::metrics(Call& call) {
     const wire::ReplicaTotals t = wire::sum_replicas(report.replicas);
     parts.metrics->set_replica_load(t.running, t.waiting, t.kv_usage(), t.prefix_cache_queries,
                                     t.prefix_cache_hits, t.preemptions);
-    call.sink->respond(
-        {200, "text/plain; version=0.0.4; charset=utf-8", parts.metrics->render(), call.cors});
+    std::string text = parts.metrics->render();
+    text += metrics::render_cluster_metrics(parts.service->cluster());
+    call.sink->respond({200, "text/plain; version=0.0.4; charset=utf-8", std::move(text), call.cors});
   });
 }
 

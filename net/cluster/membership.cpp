@@ -33,9 +33,18 @@ std::string name_taken_refusal(const std::string& name) {
 
 wire::NodeStatus node_status(const Member& m) {
   const NodeLoad& l = m.load;
-  return {l.name,          l.routable, m.connected, l.outstanding,          m.routed,
-          l.waiting,       l.kv_usage, l.weight,    m.prefix_cache_queries, m.prefix_cache_hits,
-          m.health_reports};
+  const wire::ReplicaTotals& r = m.reported;
+  wire::NodeStatus status{l.name,     l.routable, m.connected, l.outstanding,          m.routed,
+                          l.waiting,  l.kv_usage, l.weight,    r.prefix_cache_queries, r.prefix_cache_hits,
+                          m.health_reports};
+  status.running = r.running;
+  status.capacity = l.capacity;
+  status.draining = m.drain_requested || !m.admitting;
+  status.busy_seconds = r.busy_seconds;
+  status.preemptions = r.preemptions;
+  status.queue_seconds = r.queue_seconds;
+  status.queued_requests = r.queued_requests;
+  return status;
 }
 
 namespace {
@@ -110,8 +119,7 @@ MembershipChanges Membership::heard_from(const std::string& name, const wire::He
   const wire::ReplicaTotals totals = wire::sum_replicas(report.replicas);
   m->load.waiting = totals.waiting;
   m->load.kv_usage = totals.kv_usage();
-  m->prefix_cache_queries = totals.prefix_cache_queries;
-  m->prefix_cache_hits = totals.prefix_cache_hits;
+  m->reported = totals;
   refresh(*m, now, changes);
   return changes;
 }

@@ -21,6 +21,7 @@
 #include "net/api/generation_service.hpp"
 #include "net/cluster/routing.hpp"
 #include "net/wire/messages.hpp"
+#include "net/wire/replica_totals.hpp"
 
 namespace troupe::cluster {
 
@@ -42,7 +43,7 @@ struct Member {
   // admitting: its scheduler queues requests until the worker is up.
   bool admitting = true;
   int64_t routed = 0;                                       // requests routed there in all
-  int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // as its replicas last reported
+  wire::ReplicaTotals reported;  // its replicas summed, as they last reported
   int64_t health_reports = 0;  // heard in all: a newer count means a later report's numbers
   TimePoint joined_at{};       // its last accepted join (not in wire::NodeStatus yet)
   TimePoint last_heard{};      // its last join, health answer or heartbeat

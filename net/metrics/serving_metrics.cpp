@@ -1,5 +1,7 @@
 #include "net/metrics/serving_metrics.hpp"
 
+#include "engine/serve/generate_request.hpp"
+
 #include "net/metrics/process_sample.hpp"
 
 #include <utility>
@@ -154,12 +156,17 @@ void ServingMetrics::record_request_end(const std::string& key, double e2e_secon
   prompt_tokens_.inc(prompt_tokens);
   generation_tokens_.inc(completion_tokens);
   request_success_.with({model_name_, finished_reason}).inc();
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  if (finished_reason == "error") errors_.fetch_add(1, std::memory_order_relaxed);
   key_prompt_tokens_.with({key}).inc(prompt_tokens);
   key_generation_tokens_.with({key}).inc(completion_tokens);
 }
 
 void ServingMetrics::record_request_rejected(const std::string& key, const std::string& reason) {
   request_rejected_.with({model_name_, reason}).inc();
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  if (reason == request_error::kOverloaded || reason == request_error::kUnavailable)
+    errors_.fetch_add(1, std::memory_order_relaxed);
   key_prompt_tokens_.with({key});  // the key's series exist from its first request
 }
 
@@ -167,6 +174,17 @@ void ServingMetrics::record_http_response(const std::string& route, int status,
                                           const std::string& key) {
   http_requests_.with({route, std::to_string(status)}).inc();
   if (!key.empty()) key_requests_.with({key, std::to_string(status)}).inc();
+}
+
+ServiceLevelCounts ServingMetrics::service_level_counts() const {
+  ServiceLevelCounts counts;
+  counts.time_to_first_token = {time_to_first_token_.bounds(),
+                                time_to_first_token_.cumulative_counts()};
+  counts.inter_token_latency = {inter_token_latency_.bounds(),
+                                inter_token_latency_.cumulative_counts()};
+  counts.requests = requests_.load(std::memory_order_relaxed);
+  counts.errors = errors_.load(std::memory_order_relaxed);
+  return counts;
 }
 
 void ServingMetrics::set_open_connections(int open) {

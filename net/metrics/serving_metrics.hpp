@@ -4,13 +4,30 @@
 // Prometheus reserves for recording rules). Every series carries the served model's name,
 // except the per-route HTTP counter. Methods are safe to call from any thread; the per-token
 // ones touch only atomics.
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "net/metrics/registry.hpp"
 
 namespace troupe::metrics {
+
+// A histogram's cumulative counts at one moment: one per bound, then +Inf.
+struct HistogramCounts {
+  std::vector<double> bounds;
+  std::vector<uint64_t> cumulative;
+};
+
+// What an autoscaler reads each tick: the latency histograms and how many requests ended and
+// failed on the server's side, all cumulative since the process started.
+struct ServiceLevelCounts {
+  HistogramCounts time_to_first_token;
+  HistogramCounts inter_token_latency;
+  int64_t requests = 0;  // ended or refused
+  int64_t errors = 0;    // ended in an error, or refused as overloaded or unavailable
+};
 
 class ServingMetrics {
  public:
@@ -38,6 +55,8 @@ class ServingMetrics {
   // with the status the client was left with (499 when it went away first).
   void record_http_response(const std::string& route, int status, const std::string& key);
   void set_open_connections(int open);
+
+  ServiceLevelCounts service_level_counts() const;
 
   // Reads the process's resident memory and open descriptors, then renders every series.
   std::string render();
@@ -68,6 +87,9 @@ class ServingMetrics {
   Gauge& open_connections_;
   Gauge& resident_memory_;
   Gauge& open_fds_;
+
+  std::atomic<int64_t> requests_{0};
+  std::atomic<int64_t> errors_{0};
 
   std::mutex prefix_mutex_;  // guards the last reported cumulative numbers
   int64_t last_prefix_queries_ = 0;

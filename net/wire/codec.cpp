@@ -57,6 +57,10 @@ const char* wire_kind<ClusterStatus>() {
   return "cluster_status";
 }
 template <>
+const char* wire_kind<AutoscalerStatus>() {
+  return "autoscaler_status";
+}
+template <>
 const char* wire_kind<JoinReply>() {
   return "join_reply";
 }
@@ -379,6 +383,7 @@ TROUPE_WIRE_MESSAGE(JoinRequest)
 TROUPE_WIRE_MESSAGE(JoinReply)
 TROUPE_WIRE_MESSAGE(NodeStatus)
 TROUPE_WIRE_MESSAGE(ClusterStatus)
+TROUPE_WIRE_MESSAGE(AutoscalerStatus)
 TROUPE_WIRE_MESSAGE(StepPlan)
 TROUPE_WIRE_MESSAGE(StepResult)
 TROUPE_WIRE_MESSAGE(GenerateRequest)

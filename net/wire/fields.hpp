@@ -40,7 +40,8 @@ void describe(V& v, ReplicaStats& x) {
       "kv_blocks_used", x.kv_blocks_used)("kv_blocks_free", x.kv_blocks_free)(
       "preemptions", x.preemptions)("prefix_cache_queries", x.prefix_cache_queries)(
       "prefix_cache_hits", x.prefix_cache_hits)("computed_tokens", x.computed_tokens)(
-      "step_seconds", x.step_seconds);
+      "step_seconds", x.step_seconds)("busy_seconds", x.busy_seconds)(
+      "queue_seconds", x.queue_seconds)("queued_requests", x.queued_requests);
 }
 template <class V>
 void describe(V& v, SubmitReply& x) {
@@ -69,11 +70,26 @@ void describe(V& v, NodeStatus& x) {
   v("name", x.name)("routable", x.routable)("connected", x.connected)("outstanding", x.outstanding)(
       "routed", x.routed)("waiting", x.waiting)("kv_usage", x.kv_usage)("weight", x.weight)(
       "prefix_cache_queries", x.prefix_cache_queries)("prefix_cache_hits", x.prefix_cache_hits)(
-      "health_reports", x.health_reports);
+      "health_reports", x.health_reports)("running", x.running)("capacity", x.capacity)(
+      "draining", x.draining)("busy_seconds", x.busy_seconds)("preemptions", x.preemptions)(
+      "queue_seconds", x.queue_seconds)("queued_requests", x.queued_requests);
+}
+template <class V>
+void describe(V& v, ScaleEventRecord& x) {
+  v("unix_seconds", x.unix_seconds)("from", x.from)("to", x.to)("rule", x.rule)("reason",
+                                                                                x.reason);
+}
+template <class V>
+void describe(V& v, AutoscalerStatus& x) {
+  v("mode", x.mode)("advisory", x.advisory)("min_replicas", x.min_replicas)(
+      "max_replicas", x.max_replicas)("desired", x.desired)("ready", x.ready)(
+      "starting", x.starting)("stuck", x.stuck)("rule", x.rule)("reason", x.reason)(
+      "panic", x.panic)("error", x.error)("scale_ups", x.scale_ups)("scale_downs", x.scale_downs)(
+      "events", x.events);
 }
 template <class V>
 void describe(V& v, ClusterStatus& x) {
-  v("routing", x.routing)("nodes", x.nodes);
+  v("routing", x.routing)("nodes", x.nodes)("autoscaler", x.autoscaler);
 }
 template <class V>
 void describe(V& v, JoinReply& x) {

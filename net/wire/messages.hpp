@@ -46,6 +46,11 @@ struct ReplicaStats {
   int64_t prefix_cache_hits = 0;
   int64_t computed_tokens = 0;
   double step_seconds = 0;  // the last step's duration
+  // Since the replica's scheduler started: time its worker spent in steps (its rate is the
+  // compute utilisation), and the queue time of requests that got their first token.
+  double busy_seconds = 0;
+  double queue_seconds = 0;
+  int64_t queued_requests = 0;  // requests counted in queue_seconds
   bool operator==(const ReplicaStats&) const = default;
 };
 
@@ -114,13 +119,52 @@ struct NodeStatus {
   int64_t prefix_cache_hits = 0;     // of which found there
   int64_t health_reports = 0;        // health reports heard from it, in all: a newer count
                                      // means the other fields are from a later report
+  // As its replicas last reported (the cumulative ones since each replica started).
+  int32_t running = 0;     // sequences in its batches
+  int32_t capacity = 0;    // sequences it runs at once (--max-num-seqs)
+  bool draining = false;   // drained by troupe drain, or said so in its health
+  double busy_seconds = 0;
+  int64_t preemptions = 0;
+  double queue_seconds = 0;
+  int64_t queued_requests = 0;
   bool operator==(const NodeStatus&) const = default;
+};
+
+// One change of the replica count the autoscaler decided (or advised).
+struct ScaleEventRecord {
+  double unix_seconds = 0;
+  int32_t from = 0;
+  int32_t to = 0;
+  std::string rule;
+  std::string reason;
+  bool operator==(const ScaleEventRecord&) const = default;
+};
+
+// The autoscaler's state on the front (actors/autoscaler): its last decision and recent events.
+struct AutoscalerStatus {
+  std::string mode;  // "local", "kubernetes"; empty when the front does not autoscale
+  bool advisory = false;  // decides and reports, does not act
+  int32_t min_replicas = 0;
+  int32_t max_replicas = 0;
+  int32_t desired = 0;
+  int32_t ready = 0;
+  int32_t starting = 0;
+  int32_t stuck = 0;
+  std::string rule;    // whose vote decided the last tick
+  std::string reason;  // why
+  bool panic = false;
+  std::string error;   // the actuator's last failure, if it failed
+  int64_t scale_ups = 0;    // decisions to add replicas, in all
+  int64_t scale_downs = 0;  // decisions to remove replicas, in all
+  std::vector<ScaleEventRecord> events;  // the most recent, oldest first
+  bool operator==(const AutoscalerStatus&) const = default;
 };
 
 // The cluster as the front sees it: GET /cluster and `troupe status`.
 struct ClusterStatus {
   std::string routing;
   std::vector<NodeStatus> nodes;
+  AutoscalerStatus autoscaler;
   bool operator==(const ClusterStatus&) const = default;
 };
 

@@ -15,6 +15,9 @@ struct ReplicaTotals {
   int64_t preemptions = 0;
   int64_t prefix_cache_queries = 0;
   int64_t prefix_cache_hits = 0;
+  double busy_seconds = 0;
+  double queue_seconds = 0;
+  int64_t queued_requests = 0;
 
   // Used KV blocks over all blocks, 0 for a node without replicas.
   double kv_usage() const {
@@ -32,6 +35,9 @@ inline ReplicaTotals sum_replicas(const std::vector<ReplicaStats>& replicas) {
     t.preemptions += r.preemptions;
     t.prefix_cache_queries += r.prefix_cache_queries;
     t.prefix_cache_hits += r.prefix_cache_hits;
+    t.busy_seconds += r.busy_seconds;
+    t.queue_seconds += r.queue_seconds;
+    t.queued_requests += r.queued_requests;
   }
   return t;
 }

@@ -167,8 +167,8 @@ TEST_CASE("a health report gives the node's load, and admitting is live and not 
   const Member& a = *cluster.find("a");
   CHECK(a.load.waiting == 5);
   CHECK(a.load.kv_usage == Approx(0.5));
-  CHECK(a.prefix_cache_queries == 150);
-  CHECK(a.prefix_cache_hits == 50);
+  CHECK(a.reported.prefix_cache_queries == 150);
+  CHECK(a.reported.prefix_cache_hits == 50);
   CHECK(a.admitting);  // not ready yet, but its scheduler queues requests
   CHECK(a.load.routable);
 
@@ -375,6 +375,8 @@ TEST_CASE("requests routed and released are counted, never below zero, and show 
   cluster.routed_to("a");
   const auto statuses = cluster.statuses();
   REQUIRE(statuses.size() == 1);
-  CHECK(statuses[0] == wire::NodeStatus{"a", true, true, 1, 3, 4, 0.25, 2.0, 7, 5, 1});
+  wire::NodeStatus expected{"a", true, true, 1, 3, 4, 0.25, 2.0, 7, 5, 1};
+  expected.capacity = 8;  // the join's
+  CHECK(statuses[0] == expected);
   CHECK(cluster.loads()[0].outstanding == 1);
 }

@@ -63,7 +63,8 @@ struct Random {
   }
   wire::ReplicaStats stats() {
     return {text(),  int32(), int32(), int32(), int32(),
-            int64(), int64(), int64(), int64(), coin() ? 0.0 : 1.5e-3 * int32()};
+            int64(), int64(), int64(), int64(), coin() ? 0.0 : 1.5e-3 * int32(),
+            real(),  real(),  int64()};
   }
   StepPlan plan() {
     StepPlan p;
@@ -104,11 +105,22 @@ void for_each_message_type(Random& r, F&& f) {
   f(wire::JoinRequest{r.int32(), r.text(), r.text(), r.coin() ? 0.5 : 2.0, r.int32()});
   f(wire::JoinReply{r.coin(), r.text()});
   auto node = [&] {
-    return wire::NodeStatus{r.text(),  r.coin(), r.coin(), r.int32(), r.int64(),
-                            r.int32(), r.real(), r.real(), r.int64(), r.int64(), r.int64()};
+    return wire::NodeStatus{r.text(),  r.coin(),  r.coin(),  r.int32(), r.int64(), r.int32(),
+                            r.real(),  r.real(),  r.int64(), r.int64(), r.int64(), r.int32(),
+                            r.int32(), r.coin(),  r.real(),  r.int64(), r.real(),  r.int64()};
   };
   f(node());
-  f(wire::ClusterStatus{r.text(), r.list(node, 3)});
+  auto autoscaler = [&] {
+    auto event = [&] {
+      return wire::ScaleEventRecord{r.real(), r.int32(), r.int32(), r.text(), r.text()};
+    };
+    return wire::AutoscalerStatus{r.text(),  r.coin(),  r.int32(), r.int32(), r.int32(),
+                                  r.int32(), r.int32(), r.int32(), r.text(),  r.text(),
+                                  r.coin(),  r.text(),  r.int64(), r.int64(),
+                                  r.list(event, 3)};
+  };
+  f(autoscaler());
+  f(wire::ClusterStatus{r.text(), r.list(node, 3), autoscaler()});
   f(r.plan());
   f(StepResult{r.list([&] { return SequenceSample{r.int64(), r.token()}; }, 5)});
   f(r.generate_request());

@@ -1,0 +1,39 @@
+#pragma once
+// What carries an autoscaling decision out: starts replicas, picks the ones that leave, and
+// says which replicas it started are still on their way. A replica leaves by draining (the
+// autoscaler drains it through the router: out of routing at once, its requests finish), never
+// by being killed. Calls may block (processes, an API server): the autoscaler actor runs
+// detached.
+#include <string>
+#include <vector>
+
+#include "autoscale/cluster_sample.hpp"
+#include "autoscale/policy.hpp"
+#include "engine/result.hpp"
+
+namespace troupe::autoscale {
+
+class Actuator {
+ public:
+  virtual ~Actuator() = default;
+
+  // "local", "kubernetes": for logs, /metrics and troupe status.
+  virtual std::string mode() const = 0;
+
+  // The replicas asked for that have not joined yet (`joined`: every node the router knows,
+  // ready or not), with when each was asked for.
+  virtual std::vector<TimePoint> starting(const std::vector<std::string>& joined,
+                                          TimePoint now) = 0;
+
+  // Carries out `decision` (desired != current): starts replicas, or picks which of `ready`
+  // leave. Returns the nodes the autoscaler drains (empty when growing), or why it cannot.
+  virtual Result<std::vector<std::string>> scale(const Decision& decision,
+                                                 const std::vector<std::string>& ready,
+                                                 TimePoint now) = 0;
+
+  // Replicas asked for before `asked_before` that never joined: stop counting on them (the
+  // policy asks for a replacement). Nothing to do where something else restarts them.
+  virtual void give_up(TimePoint asked_before) {}
+};
+
+}  // namespace troupe::autoscale

@@ -1,0 +1,56 @@
+#pragma once
+// The local actuator: replicas are `troupe worker --join` processes on this host. It starts
+// them (each asks the kernel for SIGTERM should the front die), removes them by draining (the
+// router tells the member, which sends its own process SIGTERM: requests in flight finish),
+// reaps those that exited, and gives up on one that never joined by asking it to stop. Only
+// the processes it started are ever chosen to leave.
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "autoscale/actuators/actuator.hpp"
+
+namespace troupe::autoscale {
+
+struct LocalActuatorSetup {
+  std::string program;                   // the troupe binary (/proc/self/exe)
+  std::vector<std::string> worker_args;  // `worker --join HOST:PORT --model ...`, no name
+  std::string name_prefix;               // a replica is named prefix + number
+  std::chrono::milliseconds stop_grace{30000};  // at shutdown: SIGTERM, then this, then SIGKILL
+};
+
+class LocalActuator final : public Actuator {
+ public:
+  explicit LocalActuator(LocalActuatorSetup setup);
+  // Stops every replica it started (SIGTERM: they drain) and waits for them.
+  ~LocalActuator() override;
+
+  std::string mode() const override { return "local"; }
+  std::vector<TimePoint> starting(const std::vector<std::string>& joined, TimePoint now) override;
+  Result<std::vector<std::string>> scale(const Decision& decision,
+                                         const std::vector<std::string>& ready,
+                                         TimePoint now) override;
+  void give_up(TimePoint asked_before) override;
+
+  // The processes it started that have not exited, for tests and logs.
+  std::vector<pid_t> live_processes() const;
+
+ private:
+  struct Replica {
+    std::string name;
+    pid_t pid = -1;
+    TimePoint asked_at{};
+    bool joined = false;    // the router has known it
+    bool leaving = false;   // drained, or told to stop
+  };
+  Result<pid_t> start(const std::string& name);
+  void reap();
+
+  LocalActuatorSetup setup_;
+  std::vector<Replica> replicas_;
+  int next_number_ = 1;
+};
+
+}  // namespace troupe::autoscale

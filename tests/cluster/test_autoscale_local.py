@@ -1,0 +1,146 @@
+"""The local autoscaler end to end: a front with --autoscale local (min 1, max 3) under a load
+that ramps from 1 to 24 concurrent streams and back. Replicas rise to 3 (troupe worker processes
+the front starts) and return to 1 by draining; every request completes, none is lost on
+scale-down (requests are in flight on the replicas it drains). Waits on the cluster's own state
+and log lines, never on time; /metrics passes promtool with the cluster's and the autoscaler's
+series."""
+import json
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+
+from conftest import Cluster
+
+RULES = """
+min_replicas: 1
+max_replicas: 3
+tick_seconds: 0.5
+scale_up_cooldown_seconds: 3
+scale_down_cooldown_seconds: 6
+panic_window_seconds: 2
+rules:
+  - {name: batch, metric: running_per_replica, scale_up_above: 6, scale_down_below: 2,
+     window_seconds: 3}
+"""
+
+
+class Load:
+    """`level` user threads each stream one completion after another while their number is
+    under the level; every stream's outcome is kept."""
+
+    def __init__(self, base_url, users=24):
+        self.base_url = base_url
+        self.level = 0
+        self.stop = False
+        self.outcomes = []  # (status, tokens, finish_reason, error text)
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.user, args=(i,), daemon=True)
+                        for i in range(users)]
+        for t in self.threads:
+            t.start()
+
+    def stream_once(self, i):
+        body = {"prompt": f"User {i} writes a story:", "max_tokens": 24, "temperature": 0,
+                "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True}}
+        request = urllib.request.Request(self.base_url + "/v1/completions",
+                                         data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        tokens, finish, error = 0, None, ""
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:
+                status = response.status
+                for raw in response:
+                    line = raw.decode().strip()
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    chunk = json.loads(line[6:])
+                    if "error" in chunk:
+                        error = json.dumps(chunk["error"])
+                        continue
+                    if chunk.get("usage"):
+                        tokens = chunk["usage"]["completion_tokens"]
+                    for choice in chunk["choices"]:
+                        finish = choice.get("finish_reason") or finish
+        except urllib.error.HTTPError as e:
+            status, error = e.code, e.read().decode()
+        except Exception as e:  # a dropped connection is a lost request
+            status, error = 0, repr(e)
+        with self.lock:
+            self.outcomes.append((status, tokens, finish, error))
+
+    def user(self, i):
+        while not self.stop:
+            if i < self.level:
+                self.stream_once(i)
+            else:
+                time.sleep(0.05)
+
+    def finish(self):
+        self.stop = True
+        for t in self.threads:
+            t.join(timeout=300)
+
+
+def check_metrics(base_url, nodes):
+    """The front's /metrics passes promtool and has each node's series and the autoscaler's."""
+    text = urllib.request.urlopen(base_url + "/metrics", timeout=10).read().decode()
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: run scripts/setup-deps"
+    result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for node in nodes:
+        for series in ("troupe_node_num_requests_running", "troupe_node_kv_cache_usage_perc",
+                       "troupe_node_busy_seconds_total", "troupe_node_queue_time_seconds_total",
+                       "troupe_node_num_preemptions_total"):
+            assert f'{series}{{node="{node}"}}' in text, (series, node)
+    assert "troupe_autoscaler_desired_replicas 3" in text
+    assert 'troupe_autoscaler_replicas{state="ready"} 3' in text
+    assert 'troupe_autoscaler_scale_events_total{direction="up"}' in text
+
+
+def ready_nodes(nodes):
+    return sorted(name for name, n in nodes.items() if n["routable"])
+
+
+def test_replicas_follow_the_load_up_and_back_and_no_request_is_lost(tmp_path):
+    rules = tmp_path / "autoscale.yaml"
+    rules.write_text(RULES)
+    cluster = Cluster(0, extra_front_args=["--autoscale", "local", "--autoscale-rules",
+                                           str(rules)])
+    load = Load(cluster.base_url)
+    seen = set()
+    try:
+        # Ramp: one more stream every 0.25 s up to 24, then hold until the cluster has grown.
+        for level in range(1, 25):
+            load.level = level
+            time.sleep(0.25)  # the load's shape, not a synchronisation
+        cluster.wait_for(lambda nodes: (seen.update(ready_nodes(nodes)) or True) and
+                         len(ready_nodes(nodes)) == 3, timeout=180)
+        assert len(seen) == 3, seen  # front + two started workers
+        cluster.wait_for(lambda nodes: all(n["busy_seconds"] > 0 for n in nodes.values()))
+        check_metrics(cluster.base_url, seen)
+        # Back down to one stream: the autoscaler drains its workers one at a time.
+        load.level = 1
+        cluster.wait_for(lambda nodes: ready_nodes(nodes) == ["front"], timeout=180)
+        cluster.front.wait_for_line("drained and exited", timeout=120)
+    finally:
+        load.finish()
+        status = json.load(urllib.request.urlopen(cluster.base_url + "/cluster", timeout=10))
+        code = cluster.stop()
+    # Every request completed with all its tokens: none lost on scale-up or scale-down.
+    assert load.outcomes
+    failed = [o for o in load.outcomes if o[0] != 200 or o[3] or o[2] != "length" or o[1] != 24]
+    assert not failed, failed[:5]
+    # The decisions are on record: up to 3, down to 1.
+    events = status["autoscaler"]["events"]
+    assert max(e["to"] for e in events) == 3, events
+    assert events[-1]["to"] == 1, events
+    assert all(abs(e["to"] - e["from"]) >= 1 for e in events)
+    assert status["autoscaler"]["mode"] == "local"
+    log = "".join(cluster.front.log)
+    assert log.count("autoscaler: started replica") == 2, log[-3000:]
+    assert log.count("drained and exited") == 2, log[-3000:]
+    assert code == 0
