@@ -2,7 +2,7 @@
 // The health monitor: takes every replica's statistics (after each step, and on the scheduler's
 // heartbeat) and the supervisors' worker reports, and keeps the node's liveness and readiness.
 // Ready means admitting: not draining, and some replica has a worker and reported within
-// `stale_after`. Subscribers (router, autoscaler, /health) get a HealthReport whenever
+// `stale_after`. Subscribers (the front watcher for /health) get a HealthReport whenever
 // readiness, draining or the restart count changes.
 #include <chrono>
 

@@ -36,6 +36,7 @@ class Fields {
     return std::optional<std::string>{value.Scalar()};
   }
   void allow(const std::string& key) { known_.insert(key); }  // read by the caller
+  const std::string& where() const { return where_; }
   Status unknown_keys() const {
     for (const auto& entry : map_) {
       const std::string key = entry.first.Scalar();
@@ -55,7 +56,7 @@ Status set_int(Fields& f, const std::string& key, int32_t& target) {
   if (!value) return value.error();
   if (!*value) return Ok{};
   if (**value != std::floor(**value) || std::abs(**value) > 1e6)
-    return make_error(key + " must be a whole number");
+    return make_error(f.where() + ": " + key + " must be a whole number");
   target = static_cast<int32_t>(**value);
   return Ok{};
 }
@@ -71,7 +72,8 @@ Status set_seconds(Fields& f, const std::string& key, Milliseconds& target) {
   auto value = f.number(key);
   if (!value) return value.error();
   if (!*value) return Ok{};
-  if (**value <= 0 || **value > 86400) return make_error(key + " must be in (0, 86400]");
+  if (**value <= 0 || **value > 86400)
+    return make_error(f.where() + ": " + key + " must be in (0, 86400]");
   target = Milliseconds(static_cast<int64_t>(std::llround(**value * 1000)));
   return Ok{};
 }

@@ -1,6 +1,6 @@
 #pragma once
 // The autoscaler's settings as a YAML file (`troupe serve --autoscale-rules FILE`; an example
-// in configs/autoscale.yaml): the policy's bounds, windows, cooldowns, step limits, SLO
+// in configs/autoscale-rules.yaml): the policy's bounds, windows, cooldowns, step limits, SLO
 // targets and rules, under the same names as the flags (snake_case). A key the file does not
 // know is an error, so a typo is not silently a default. Flags given on the command line win.
 #include <chrono>

@@ -11,10 +11,15 @@ std::vector<FlagSpec> autoscale_flags() {
        "kubernetes (a StatefulSet)"},
       {"min-replicas", "N", "fewest replicas, this node's included (default 1)"},
       {"max-replicas", "N", "most replicas (default: the rules file's, else 4)"},
-      {"autoscale-rules", "FILE", "YAML: rules, windows, cooldowns, SLO targets (configs/autoscale.yaml)"},
+      {"autoscale-rules", "FILE", "YAML: rules, windows, cooldowns, SLO targets (configs/autoscale-rules.yaml)"},
       {"slo-ttft-ms", "MS", "scale to keep p90 time to first token under MS"},
       {"slo-itl-ms", "MS", "scale to keep p90 inter-token latency under MS"},
       {"autoscale-advisory", "", "decide and report, but do not start or drain replicas"},
+      {"kube-statefulset", "NAME", "kubernetes: the StatefulSet whose pods are the replicas"},
+      {"kube-namespace", "NS", "kubernetes: its namespace (default: the pod's or kubeconfig's)"},
+      {"kubeconfig", "FILE",
+       "kubernetes: the API server, CA and token of FILE's current context (default: the pod's "
+       "service account)"},
   };
 }
 
@@ -74,6 +79,13 @@ Result<std::optional<AutoscaleOptions>> autoscale_options(const Flags& flags) {
   if (!itl) return itl.error();
   if (*ttft) o.policy.slo.ttft_ms = **ttft;
   if (*itl) o.policy.slo.itl_ms = **itl;
+  o.statefulset = flags.get("kube-statefulset").value_or("");
+  o.namespace_name = flags.get("kube-namespace").value_or("");
+  o.kubeconfig = flags.get("kubeconfig").value_or("");
+  if (o.mode == "kubernetes" && o.statefulset.empty())
+    return make_error("--autoscale kubernetes needs --kube-statefulset NAME");
+  if (o.mode == "local" && (!o.statefulset.empty() || flags.has("kubeconfig")))
+    return make_error("--kube-statefulset and --kubeconfig are for --autoscale kubernetes");
   if (auto problem = autoscale::check(o.policy)) return make_error("autoscaler: " + *problem);
   return std::optional<AutoscaleOptions>{std::move(o)};
 }

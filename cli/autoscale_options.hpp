@@ -17,6 +17,10 @@ struct AutoscaleOptions {
   autoscale::PolicyConfig policy;
   std::chrono::milliseconds tick{1000};
   bool advisory = false;
+  // kubernetes: the StatefulSet of replicas, its namespace, and a kubeconfig (else in-cluster).
+  std::string statefulset;
+  std::string namespace_name;
+  std::string kubeconfig;
 };
 
 std::vector<FlagSpec> autoscale_flags();

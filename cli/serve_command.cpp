@@ -12,6 +12,7 @@
 #include "actors/model_replica.hpp"
 #include "actors/process_runtime.hpp"
 #include "actors/termination.hpp"
+#include "autoscale/actuators/kubernetes_actuator.hpp"
 #include "autoscale/actuators/local_actuator.hpp"
 #include "cli/autoscale_options.hpp"
 #include "cli/cluster_options.hpp"
@@ -138,10 +139,20 @@ int serve_command(const Args& args) {
   if (!node_opts) return input_error(node_opts.message());
   auto autoscaling = autoscale_options(flags);
   if (!autoscaling) return input_error(autoscaling.message());
-  if (*autoscaling && (*autoscaling)->mode == "local" && !cluster_options->port)
-    return input_error("--autoscale local starts workers that join this front: give --cluster-port");
-  if (*autoscaling && (*autoscaling)->mode == "kubernetes")
-    return input_error("--autoscale kubernetes is not built yet; use --autoscale local");
+  if (*autoscaling && !cluster_options->port)
+    return input_error("--autoscale adds replicas that join this front: give --cluster-port");
+  std::shared_ptr<autoscale::KubernetesActuator> kubernetes;
+  if (*autoscaling && (*autoscaling)->mode == "kubernetes") {
+    const AutoscaleOptions& a = **autoscaling;
+    auto target = a.kubeconfig.empty()
+                      ? autoscale::in_cluster_target(a.statefulset, a.namespace_name)
+                      : autoscale::kubeconfig_target(a.kubeconfig, a.statefulset, a.namespace_name);
+    if (!target) return input_error(target.message());
+    kubernetes = std::make_shared<autoscale::KubernetesActuator>(autoscale::KubernetesActuatorSetup{
+        std::move(*target), cluster_options->local_replica ? 1 : 0});
+    if (auto checked = kubernetes->check(); !checked && !a.advisory)
+      return input_error(checked.message());
+  }
   auto path = resolve_model_path(flags.get("model").value_or(""));
   if (!path) return input_error(path.message());
   auto model = load_model(*path);
@@ -213,14 +224,17 @@ int serve_command(const Args& args) {
   auto metrics = std::make_shared<metrics::ServingMetrics>(name);
   if (*autoscaling) {
     const AutoscaleOptions& a = **autoscaling;
-    const std::string host =
-        cluster_options->host == "0.0.0.0" ? "127.0.0.1" : cluster_options->host;
-    autoscale::LocalActuatorSetup local_setup{
-        "/proc/self/exe", local_worker_args(flags, *path, host + ":" + std::to_string(cluster_port)),
-        node_opts->name + "-auto", node_opts->drain_timeout + std::chrono::seconds(5)};
+    std::shared_ptr<autoscale::Actuator> actuator = kubernetes;
+    if (!actuator) {
+      const std::string host =
+          cluster_options->host == "0.0.0.0" ? "127.0.0.1" : cluster_options->host;
+      actuator = std::make_shared<autoscale::LocalActuator>(autoscale::LocalActuatorSetup{
+          "/proc/self/exe",
+          local_worker_args(flags, *path, host + ":" + std::to_string(cluster_port)),
+          node_opts->name + "-auto", node_opts->drain_timeout + std::chrono::seconds(5)});
+    }
     runtime.start_autoscaler(AutoscalerSetup{
-        a.policy, a.advisory, a.tick,
-        std::make_shared<autoscale::LocalActuator>(std::move(local_setup)),
+        a.policy, a.advisory, a.tick, std::move(actuator),
         [metrics] { return metrics->service_level_counts(); }});
     std::fprintf(stderr, "troupe: autoscaling %s between %d and %d replicas%s\n", a.mode.c_str(),
                  a.policy.min_replicas, a.policy.max_replicas,

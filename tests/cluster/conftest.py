@@ -139,6 +139,18 @@ class Cluster:
             time.sleep(0.1)
         raise AssertionError(f"the cluster never got there: {self.nodes()}")
 
+    def wait_for_autoscaler(self, condition, timeout=60):
+        """Polls GET /cluster until condition(its autoscaler's status) holds; returns it."""
+        deadline = time.monotonic() + timeout
+        status = {}
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(self.base_url + "/cluster", timeout=10) as response:
+                status = json.load(response).get("autoscaler", {})
+            if status and condition(status):
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"the autoscaler never got there: {status}")
+
     def wait_for_fresh_counters(self, before, expected_requests):
         """The nodes once every one of `expected_requests` has ended and each node's counters
         come from health reports taken after that (they come with the router's health polls:

@@ -121,6 +121,7 @@ def test_replicas_follow_the_load_up_and_back_and_no_request_is_lost(tmp_path):
                          len(ready_nodes(nodes)) == 3, timeout=180)
         assert len(seen) == 3, seen  # front + two started workers
         cluster.wait_for(lambda nodes: all(n["busy_seconds"] > 0 for n in nodes.values()))
+        cluster.wait_for_autoscaler(lambda a: a["ready"] == 3 and a["desired"] == 3)
         check_metrics(cluster.base_url, seen)
         # Back down to one stream: the autoscaler drains its workers one at a time.
         load.level = 1

@@ -1,0 +1,164 @@
+#include "autoscale/actuators/kubernetes_actuator.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace troupe::autoscale {
+namespace {
+
+constexpr int kConflictRetries = 3;
+
+// The API server's own words for a failure (its Status object's message), else the body.
+std::string api_message(const http::ClientResponse& response) {
+  const auto body = nlohmann::json::parse(response.body, nullptr, false);
+  if (body.is_object() && body.contains("message") && body["message"].is_string())
+    return body["message"].get<std::string>();
+  return response.body.substr(0, 200);
+}
+
+}  // namespace
+
+KubernetesActuator::KubernetesActuator(KubernetesActuatorSetup setup) : setup_(std::move(setup)) {}
+
+std::string KubernetesActuator::pod_name(int32_t ordinal) const {
+  return setup_.target.statefulset + "-" + std::to_string(ordinal);
+}
+
+Result<KubernetesActuator::Scale> KubernetesActuator::read_scale() {
+  const KubernetesTarget& t = setup_.target;
+  const std::string path = "/apis/apps/v1/namespaces/" + t.namespace_name + "/statefulsets/" +
+                           t.statefulset + "/scale";
+  auto response = http::fetch_tls(
+      t.server, "GET", path,
+      {{"Authorization", "Bearer " + t.token}, {"Accept", "application/json"}}, "", t.timeout);
+  if (!response) return response.error();
+  if (response->status == 403)
+    return make_error("kubernetes: forbidden to read " + path + " (the service account needs "
+                      "get and patch on statefulsets/scale): " + api_message(*response));
+  if (response->status != 200)
+    return make_error("kubernetes: GET " + path + " answered " +
+                      std::to_string(response->status) + ": " + api_message(*response));
+  const auto body = nlohmann::json::parse(response->body, nullptr, false);
+  try {
+    Scale scale;
+    scale.replicas = body.at("spec").value("replicas", 0);
+    scale.resource_version = body.at("metadata").at("resourceVersion").get<std::string>();
+    spec_replicas_ = scale.replicas;
+    return scale;
+  } catch (const nlohmann::json::exception&) {
+    return make_error("kubernetes: GET " + path + " did not answer a Scale object");
+  }
+}
+
+Status KubernetesActuator::set_replicas(int32_t replicas) {
+  const KubernetesTarget& t = setup_.target;
+  const std::string path = "/apis/apps/v1/namespaces/" + t.namespace_name + "/statefulsets/" +
+                           t.statefulset + "/scale";
+  for (int attempt = 0;; ++attempt) {
+    auto scale = read_scale();
+    if (!scale) return scale.error();
+    if (scale->replicas == replicas) return Ok{};
+    // A merge patch carrying the version it read: the server answers 409 if another writer
+    // changed the scale since, and it is read again.
+    const nlohmann::json patch = {{"metadata", {{"resourceVersion", scale->resource_version}}},
+                                  {"spec", {{"replicas", replicas}}}};
+    auto response = http::fetch_tls(t.server, "PATCH", path,
+                                    {{"Authorization", "Bearer " + t.token},
+                                     {"Content-Type", "application/merge-patch+json"},
+                                     {"Accept", "application/json"}},
+                                    patch.dump(), t.timeout);
+    if (!response) return response.error();
+    if (response->status == 200 || response->status == 201) {
+      spec_replicas_ = replicas;
+      spdlog::info("autoscaler: kubernetes: statefulset {}/{} scaled {} -> {}", t.namespace_name,
+                   t.statefulset, scale->replicas, replicas);
+      return Ok{};
+    }
+    if (response->status == 409 && attempt + 1 < kConflictRetries) {
+      spdlog::info("autoscaler: kubernetes: the scale changed under us (409); reading it again");
+      continue;
+    }
+    if (response->status == 403)
+      return make_error("kubernetes: forbidden to patch " + path + " (the service account "
+                        "needs patch on statefulsets/scale): " + api_message(*response));
+    return make_error("kubernetes: PATCH " + path + " answered " +
+                      std::to_string(response->status) + ": " + api_message(*response));
+  }
+}
+
+Status KubernetesActuator::refuse_if_an_hpa_owns_it() {
+  const KubernetesTarget& t = setup_.target;
+  const std::string path =
+      "/apis/autoscaling/v2/namespaces/" + t.namespace_name + "/horizontalpodautoscalers";
+  auto response = http::fetch_tls(
+      t.server, "GET", path,
+      {{"Authorization", "Bearer " + t.token}, {"Accept", "application/json"}}, "", t.timeout);
+  if (!response) return response.error();
+  if (response->status == 403 || response->status == 404) {
+    // Not allowed to look (a Role limited to the scale subresource), or no autoscaling/v2.
+    return Ok{};
+  }
+  if (response->status != 200)
+    return make_error("kubernetes: GET " + path + " answered " +
+                      std::to_string(response->status) + ": " + api_message(*response));
+  const auto body = nlohmann::json::parse(response->body, nullptr, false);
+  if (!body.is_object() || !body.contains("items") || !body["items"].is_array()) return Ok{};
+  for (const auto& hpa : body["items"]) {
+    const auto target = hpa.value("spec", nlohmann::json::object())
+                            .value("scaleTargetRef", nlohmann::json::object());
+    if (target.value("kind", "") == "StatefulSet" && target.value("name", "") == t.statefulset) {
+      const std::string name =
+          hpa.value("metadata", nlohmann::json::object()).value("name", std::string("?"));
+      return make_error("kubernetes: the HorizontalPodAutoscaler '" + name +
+                        "' scales statefulset " + t.statefulset +
+                        "; one owner only: delete it, or run troupe's autoscaler with "
+                        "--autoscale-advisory");
+    }
+  }
+  return Ok{};
+}
+
+Status KubernetesActuator::check() {
+  auto scale = read_scale();
+  if (!scale) return scale.error();
+  return refuse_if_an_hpa_owns_it();
+}
+
+std::vector<TimePoint> KubernetesActuator::starting(const std::vector<std::string>& joined,
+                                                    TimePoint now) {
+  if (auto scale = read_scale(); !scale)
+    spdlog::warn("autoscaler: {}", scale.message());  // the last known count stands
+  std::vector<TimePoint> on_the_way;
+  const int32_t replicas = spec_replicas_.value_or(0);
+  std::erase_if(missing_since_, [&](const auto& entry) { return entry.first >= replicas; });
+  for (int32_t ordinal = 0; ordinal < replicas; ++ordinal) {
+    const std::string name = pod_name(ordinal);
+    if (std::find(joined.begin(), joined.end(), name) != joined.end()) {
+      missing_since_.erase(ordinal);
+      continue;
+    }
+    on_the_way.push_back(missing_since_.emplace(ordinal, now).first->second);
+  }
+  return on_the_way;
+}
+
+Result<std::vector<std::string>> KubernetesActuator::scale(const Decision& decision,
+                                                           const std::vector<std::string>& ready,
+                                                           TimePoint now) {
+  if (Status owned = refuse_if_an_hpa_owns_it(); !owned) return owned.error();
+  const int32_t replicas = std::max(0, decision.desired - setup_.replicas_outside);
+  const int32_t before = spec_replicas_.value_or(0);
+  if (Status set = set_replicas(replicas); !set) return set.error();
+  // The pods the StatefulSet removes: the highest ordinals. Those still routable are drained.
+  std::vector<std::string> leaving;
+  for (int32_t ordinal = before - 1; ordinal >= replicas; --ordinal) {
+    const std::string name = pod_name(ordinal);
+    if (std::find(ready.begin(), ready.end(), name) != ready.end()) leaving.push_back(name);
+  }
+  for (int32_t ordinal = before; ordinal < replicas; ++ordinal) missing_since_[ordinal] = now;
+  return leaving;
+}
+
+}  // namespace troupe::autoscale

@@ -1,0 +1,53 @@
+#pragma once
+// The Kubernetes actuator: replicas are the pods of a StatefulSet, named <statefulset>-<ordinal>
+// (each pod's node name). It reads and patches the StatefulSet's `scale` subresource through the
+// API server, with optimistic concurrency (the patch carries the resourceVersion it read; a 409
+// is read again and retried). Scaling down removes the highest ordinals, as the StatefulSet
+// does; the autoscaler drains them through the router first, and the pods drain on their own
+// SIGTERM. It refuses to act while a HorizontalPodAutoscaler targets the same StatefulSet: one
+// owner of the replica count.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "autoscale/actuators/actuator.hpp"
+#include "autoscale/actuators/kubernetes_target.hpp"
+
+namespace troupe::autoscale {
+
+struct KubernetesActuatorSetup {
+  KubernetesTarget target;
+  // Replicas the StatefulSet does not hold: the front's own (0 with --no-local-replica).
+  int32_t replicas_outside = 1;
+};
+
+class KubernetesActuator final : public Actuator {
+ public:
+  explicit KubernetesActuator(KubernetesActuatorSetup setup);
+
+  // The StatefulSet's scale can be read and no HPA owns it: for a clear error at startup.
+  Status check();
+
+  std::string mode() const override { return "kubernetes"; }
+  std::vector<TimePoint> starting(const std::vector<std::string>& joined, TimePoint now) override;
+  Result<std::vector<std::string>> scale(const Decision& decision,
+                                         const std::vector<std::string>& ready,
+                                         TimePoint now) override;
+
+ private:
+  struct Scale {
+    int32_t replicas = 0;
+    std::string resource_version;
+  };
+  Result<Scale> read_scale();
+  Status set_replicas(int32_t replicas);
+  Status refuse_if_an_hpa_owns_it();
+  std::string pod_name(int32_t ordinal) const;
+
+  KubernetesActuatorSetup setup_;
+  std::optional<int32_t> spec_replicas_;      // as last read or written
+  std::map<int32_t, TimePoint> missing_since_;  // ordinals not joined yet
+};
+
+}  // namespace troupe::autoscale
