@@ -130,15 +130,23 @@ Result<KubernetesTarget> in_cluster_target(const std::string& statefulset,
                           statefulset};
 }
 
+Result<KubernetesTarget> parse_kubeconfig(const std::string& text, const std::string& path,
+                                          const std::string& statefulset,
+                                          const std::string& namespace_name) {
+  try {
+    const YAML::Node root = YAML::Load(text);
+    if (!root.IsMap()) return make_error("kubeconfig " + path + " is not a mapping");
+    return from_kubeconfig(root, path, statefulset, namespace_name);
+  } catch (const YAML::Exception& e) {
+    return make_error("kubeconfig " + path + ": " + e.msg);
+  }
+}
+
 Result<KubernetesTarget> kubeconfig_target(const std::string& path, const std::string& statefulset,
                                            const std::string& namespace_name) {
   auto text = read_file(path, "the kubeconfig");
   if (!text) return text.error();
-  try {
-    return from_kubeconfig(YAML::Load(*text), path, statefulset, namespace_name);
-  } catch (const YAML::Exception& e) {
-    return make_error("kubeconfig " + path + ": " + e.msg);
-  }
+  return parse_kubeconfig(*text, path, statefulset, namespace_name);
 }
 
 }  // namespace troupe::autoscale

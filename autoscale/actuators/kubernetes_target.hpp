@@ -25,6 +25,12 @@ Result<KubernetesTarget> in_cluster_target(
     const std::string& statefulset, const std::string& namespace_name,
     const std::string& account_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
 
+// The current context of a kubeconfig's text; `path` names it in errors and anchors relative
+// file names in it.
+Result<KubernetesTarget> parse_kubeconfig(const std::string& text, const std::string& path,
+                                          const std::string& statefulset,
+                                          const std::string& namespace_name);
+
 // The current context of the kubeconfig at `path`. An empty namespace takes the context's
 // (else "default").
 Result<KubernetesTarget> kubeconfig_target(const std::string& path, const std::string& statefulset,
