@@ -122,6 +122,8 @@ const Route kRoutes[] = {
     {"POST", "/generate_stream", &GatewayCore::tgi_generate_stream, false, true},
     {"GET", "/info", &GatewayCore::tgi_info, false, false},
     {"GET", "/", &GatewayCore::chat_page, true, false},
+    // The page only; the data it shows comes from the admin route /cluster.
+    {"GET", "/operator", &GatewayCore::operator_page, true, false},
     {"GET", "/health", &GatewayCore::health, true, false},
     {"GET", "/cluster", &GatewayCore::cluster, false, false, true},
     {"POST", "/cluster/drain", &GatewayCore::drain_node, false, false, true},

@@ -1,7 +1,7 @@
 #pragma once
 // The gateway's inside, shared by its route files (gateway.cpp: routing, auth, limits, records;
 // openai_routes.cpp, tgi_routes.cpp, tokenize_routes.cpp, health_routes.cpp, cluster_routes.cpp
-// and chat_page.cpp: one family of endpoints each).
+// chat_page.cpp and operator_page.cpp: one family of endpoints each).
 #include <atomic>
 
 #include "net/api/api_error.hpp"
@@ -89,6 +89,7 @@ struct GatewayCore {
   void tgi_generate_stream(Call& call);
   void tgi_info(Call& call);
   void chat_page(Call& call);
+  void operator_page(Call& call);
   void health(Call& call);
   void cluster(Call& call);
   void drain_node(Call& call);

@@ -3,8 +3,9 @@ that ramps from 1 to 24 concurrent streams and back. Replicas rise to 3 (troupe 
 the front starts) and return to 1 by draining; every request completes, none is lost on
 scale-down (requests are in flight on the replicas it drains). Waits on the cluster's own state
 and log lines, never on time; /metrics passes promtool with the cluster's and the autoscaler's
-series."""
+series; the operator view (GET /operator, headless Chromium) shows the nodes and a scale event."""
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -12,6 +13,11 @@ import time
 import urllib.request
 
 from conftest import Cluster
+
+CHROMEDRIVER = "/usr/bin/chromedriver"
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ARTIFACTS_DIR = os.environ.get("TROUPE_ARTIFACTS_DIR") or os.path.join(REPO, "build",
+                                                                       "test-artifacts")
 
 RULES = """
 min_replicas: 1
@@ -101,6 +107,41 @@ def check_metrics(base_url, nodes):
     assert 'troupe_autoscaler_scale_events_total{direction="up"}' in text
 
 
+def check_operator_view(base_url):
+    """GET /operator in headless Chromium under load: more than one node routable and a scale
+    event with its reason; a screenshot goes to ARTIFACTS_DIR/operator_view.png."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    assert os.path.exists(CHROMEDRIVER) and shutil.which("chromium"), \
+        "chromium and chromium-driver are not installed (scripts/setup-deps installs them)"
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1200,1000"):
+        options.add_argument(arg)
+    options.binary_location = shutil.which("chromium")
+    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        browser.get(base_url + "/operator")
+        assert browser.title == "troupe operator"
+        routable = lambda b: [r for r in b.find_elements(By.CSS_SELECTOR, "#nodes tr")
+                              if "routable" in r.text]
+        WebDriverWait(browser, 30).until(lambda b: len(routable(b)) >= 2)
+        WebDriverWait(browser, 30).until(
+            lambda b: b.find_elements(By.CSS_SELECTOR, "#events tr"))
+        # A few polls, so the charts have a line to draw.
+        WebDriverWait(browser, 30).until(lambda b: len(b.find_element(
+            By.CSS_SELECTOR, "#chart-tokens polyline").get_attribute("points").split()) >= 3)
+        event = browser.find_elements(By.CSS_SELECTOR, "#events tr")[-1].text
+        assert "1 → " in event and "batch" in event, event
+        assert "desired" in browser.find_element(By.ID, "autoscaler").text
+        os.makedirs(ARTIFACTS_DIR, exist_ok=True)
+        browser.save_screenshot(os.path.join(ARTIFACTS_DIR, "operator_view.png"))
+    finally:
+        browser.quit()
+
+
 def ready_nodes(nodes):
     return sorted(name for name, n in nodes.items() if n["routable"])
 
@@ -123,6 +164,7 @@ def test_replicas_follow_the_load_up_and_back_and_no_request_is_lost(tmp_path):
         cluster.wait_for(lambda nodes: all(n["busy_seconds"] > 0 for n in nodes.values()))
         cluster.wait_for_autoscaler(lambda a: a["ready"] == 3 and a["desired"] == 3)
         check_metrics(cluster.base_url, seen)
+        check_operator_view(cluster.base_url)
         # Back down to one stream: the autoscaler drains its workers one at a time.
         load.level = 1
         cluster.wait_for(lambda nodes: ready_nodes(nodes) == ["front"], timeout=180)
