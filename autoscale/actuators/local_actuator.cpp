@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,7 +18,10 @@ LocalActuator::LocalActuator(LocalActuatorSetup setup) : setup_(std::move(setup)
 
 LocalActuator::~LocalActuator() {
   reap();
-  for (const Replica& r : replicas_) kill(r.pid, SIGTERM);
+  for (Replica& r : replicas_) {
+    r.leaving = true;
+    kill(r.pid, SIGTERM);  // it drains, then exits
+  }
   const auto deadline = std::chrono::steady_clock::now() + setup_.stop_grace;
   while (!replicas_.empty() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // not a test: a shutdown poll
@@ -46,6 +50,11 @@ Result<pid_t> LocalActuator::start(const std::string& name) {
     // Should the front die, the replica is told to drain and stop (SIGTERM) by the kernel.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(1);
+    // The front's sockets (its HTTP and cluster ports) are not the replica's: were they
+    // inherited, they would outlive the front and hold its ports.
+    if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0) {
+      for (int fd = 3; fd < 65536; ++fd) close(fd);
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }

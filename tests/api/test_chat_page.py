@@ -6,34 +6,22 @@ A screenshot of the answered chat is saved to $TROUPE_ARTIFACTS_DIR/chat_page.pn
 """
 import json
 import os
-import shutil
 import urllib.request
 
 import pytest
-from selenium import webdriver
+from headless_browser import open_chromium, save_screenshot
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMEDRIVER = "/usr/bin/chromedriver"
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ARTIFACTS_DIR = os.environ.get("TROUPE_ARTIFACTS_DIR") or os.path.join(REPO, "build", "test-artifacts")
 ANSWER_TIMEOUT = 120  # one short answer on the CPU
 PAGE_TIMEOUT = 15     # page load, the model name, an error turn
 
 
 @pytest.fixture
 def browser():
-    if not (os.path.exists(CHROMEDRIVER) and shutil.which("chromium")):
-        pytest.fail("chromium and chromium-driver are not installed (scripts/setup-deps installs them)")
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1000,800"):
-        options.add_argument(arg)
-    options.binary_location = shutil.which("chromium")
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver = open_chromium()
     driver.set_page_load_timeout(PAGE_TIMEOUT)
     yield driver
     driver.quit()
@@ -93,9 +81,7 @@ def test_chat_streams_an_answer_and_shows_the_model(server, browser):
     assert browser.execute_script("return localStorage.getItem('troupe-key')") == server.api_key
     assert browser.find_element(By.ID, "message").get_attribute("value") == ""
 
-    os.makedirs(ARTIFACTS_DIR, exist_ok=True)
-    screenshot = os.path.join(ARTIFACTS_DIR, "chat_page.png")
-    assert browser.save_screenshot(screenshot)
+    screenshot = save_screenshot(browser, "chat_page.png")
     with open(screenshot, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert os.path.getsize(screenshot) > 5000, "the screenshot is suspiciously small"

@@ -5,7 +5,6 @@ scale-down (requests are in flight on the replicas it drains). Waits on the clus
 and log lines, never on time; /metrics passes promtool with the cluster's and the autoscaler's
 series; the operator view (GET /operator, headless Chromium) shows the nodes and a scale event."""
 import json
-import os
 import shutil
 import subprocess
 import threading
@@ -13,11 +12,6 @@ import time
 import urllib.request
 
 from conftest import Cluster
-
-CHROMEDRIVER = "/usr/bin/chromedriver"
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ARTIFACTS_DIR = os.environ.get("TROUPE_ARTIFACTS_DIR") or os.path.join(REPO, "build",
-                                                                       "test-artifacts")
 
 RULES = """
 min_replicas: 1
@@ -110,18 +104,10 @@ def check_metrics(base_url, nodes):
 def check_operator_view(base_url):
     """GET /operator in headless Chromium under load: more than one node routable and a scale
     event with its reason; a screenshot goes to ARTIFACTS_DIR/operator_view.png."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from headless_browser import open_chromium, save_screenshot
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
-    assert os.path.exists(CHROMEDRIVER) and shutil.which("chromium"), \
-        "chromium and chromium-driver are not installed (scripts/setup-deps installs them)"
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1200,1000"):
-        options.add_argument(arg)
-    options.binary_location = shutil.which("chromium")
-    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    browser = open_chromium("1200,1000")
     try:
         browser.get(base_url + "/operator")
         assert browser.title == "troupe operator"
@@ -136,8 +122,7 @@ def check_operator_view(base_url):
         event = browser.find_elements(By.CSS_SELECTOR, "#events tr")[-1].text
         assert "1 → " in event and "batch" in event, event
         assert "desired" in browser.find_element(By.ID, "autoscaler").text
-        os.makedirs(ARTIFACTS_DIR, exist_ok=True)
-        browser.save_screenshot(os.path.join(ARTIFACTS_DIR, "operator_view.png"))
+        assert save_screenshot(browser, "operator_view.png")
     finally:
         browser.quit()
 
