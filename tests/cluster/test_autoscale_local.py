@@ -172,3 +172,17 @@ def test_replicas_follow_the_load_up_and_back_and_no_request_is_lost(tmp_path):
     assert log.count("autoscaler: started replica") == 2, log[-3000:]
     assert log.count("drained and exited") == 2, log[-3000:]
     assert code == 0
+
+
+def test_advisory_mode_decides_and_reports_but_starts_nothing():
+    cluster = Cluster(0, extra_front_args=["--autoscale", "local", "--autoscale-advisory",
+                                           "--min-replicas", "2", "--max-replicas", "2"])
+    try:
+        status = cluster.wait_for_autoscaler(lambda a: a["events"])
+        assert status["advisory"] and status["desired"] == 2 and status["ready"] == 1, status
+        assert status["events"][0]["rule"] == "min_replicas"
+        cluster.front.wait_for_line("autoscaler (advisory, not acting): 1 -> 2 replicas")
+        assert list(cluster.nodes()) == ["front"]
+    finally:
+        assert cluster.stop() == 0
+    assert "started replica" not in "".join(cluster.front.log)

@@ -112,6 +112,14 @@ expect_error "is not a port number" worker --join host:99999
 expect_error "--node NAME is required" drain
 expect_error "give at least one --upstream HOST:PORT" deploy nginx
 expect_error "/cluster failed: connect: Connection refused" status --url http://127.0.0.1:1
+# The autoscaler's: its flags, its rules file, and where it needs a cluster port.
+expect_error "flag --autoscale must be local or kubernetes, got 'k8s'" serve --autoscale k8s
+expect_error "flag --min-replicas needs --autoscale local|kubernetes" serve --min-replicas 2
+expect_error "--autoscale adds replicas that join this front: give --cluster-port" serve --autoscale local
+expect_error "autoscaler: min replicas (3) is above max replicas (2)" serve --autoscale local --min-replicas 3 --max-replicas 2
+expect_error "--autoscale kubernetes needs --kube-statefulset NAME" serve --autoscale kubernetes
+expect_error "cannot read the autoscale rules file /nonexistent.yaml" serve --autoscale local --autoscale-rules /nonexistent.yaml
+expect_error "flag --slo-ttft-ms must be a positive number, got '-5'" serve --autoscale local --slo-ttft-ms -5
 
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]
