@@ -47,28 +47,34 @@ void record(AutoscalerState& s, const autoscale::Decision& d) {
   if (s.status.events.size() > kEventsKept) s.status.events.erase(s.status.events.begin());
 }
 
-void act(Self* self, const autoscale::Decision& d, const std::vector<std::string>& ready) {
+// Carries out a decision that scales; false when the actuator could not (the decision is then
+// not remembered as a scale event: no cooldown or step budget spent on what did not happen).
+bool act(Self* self, const autoscale::Decision& d, const std::vector<std::string>& ready) {
   auto& s = self->state;
   const char* mode = s.setup.advisory ? "autoscaler (advisory, not acting)" : "autoscaler";
   spdlog::info("{}: {} -> {} replicas ({}: {})", mode, d.current, d.desired, d.rule, d.reason);
-  if (s.setup.advisory) return;
+  if (s.setup.advisory) return true;
   auto leaving = s.setup.actuator->scale(d, ready, d.at);
   if (!leaving) {
     s.status.error = leaving.message();
     spdlog::warn("autoscaler: {}", leaving.message());
-    return;
+    return false;
   }
   s.status.error.clear();
   for (const std::string& name : *leaving) {
     spdlog::info("autoscaler: draining {}", name);
+    const auto failed = [self, name](const std::string& why) {
+      spdlog::warn("autoscaler: draining {} failed: {}", name, why);
+      self->state.setup.actuator->drain_failed(name);  // it may be chosen again
+    };
     self->request(s.router, std::chrono::seconds(5), drain_atom::value, name)
-        .then([name](bool known) {
-          if (!known) spdlog::warn("autoscaler: the router does not know {}", name);
-        },
-              [name](caf::error& error) {
-                spdlog::warn("autoscaler: draining {} failed: {}", name, to_string(error));
-              });
+        .then(
+            [failed](bool known) {
+              if (!known) failed("the router does not know it");
+            },
+            [failed](caf::error& error) { failed(to_string(error)); });
   }
+  return true;
 }
 
 void on_cluster(Self* self, const wire::ClusterStatus& cluster) {
@@ -84,11 +90,14 @@ void on_cluster(Self* self, const wire::ClusterStatus& cluster) {
                                            s.setup.actuator->starting(joined, now), now));
   while (s.samples.size() > 2 && now - s.samples.front().at > s.history()) s.samples.pop_front();
   const std::vector<autoscale::ClusterSample> window(s.samples.begin(), s.samples.end());
-  const autoscale::Decision d = autoscale::decide(window, s.setup.policy, s.policy);
-  s.policy = autoscale::remember(std::move(s.policy), d, s.setup.policy);
+  autoscale::Decision d = autoscale::decide(window, s.setup.policy, s.policy);
   if (d.stuck > 0 && !s.setup.advisory) s.setup.actuator->give_up(now - s.setup.policy.ready_timeout);
+  if (d.scales() && !act(self, d, ready)) {
+    d.reason += "; not carried out: " + s.status.error;
+    d.desired = d.current;
+  }
+  s.policy = autoscale::remember(std::move(s.policy), d, s.setup.policy);
   record(s, d);
-  if (d.scales()) act(self, d, ready);
   self->send(s.router, autoscale_atom::value, s.status);
 }
 

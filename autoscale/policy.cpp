@@ -203,7 +203,9 @@ std::vector<Rule> default_rules() {
 }
 
 std::optional<std::string> check(const PolicyConfig& config) {
-  if (config.min_replicas < 0) return "min replicas must be 0 or more";
+  // Scale to zero would need a signal that exists with no replica (requests the front could not
+  // route); the rules all measure replicas.
+  if (config.min_replicas < 1) return "min replicas must be at least 1";
   if (config.max_replicas < 1) return "max replicas must be at least 1";
   if (config.min_replicas > config.max_replicas)
     return "min replicas (" + std::to_string(config.min_replicas) + ") is above max replicas (" +

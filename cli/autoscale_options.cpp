@@ -64,7 +64,7 @@ Result<std::optional<AutoscaleOptions>> autoscale_options(const Flags& flags) {
   o.tick = file.tick.value_or(o.tick);
   o.advisory = flags.has("autoscale-advisory") || file.advisory.value_or(false);
   if (flags.has("min-replicas")) {
-    auto n = ranged_int(flags, "min-replicas", 1, 0, 1000);
+    auto n = ranged_int(flags, "min-replicas", 1, 1, 1000);
     if (!n) return n.error();
     o.policy.min_replicas = static_cast<int32_t>(*n);
   }

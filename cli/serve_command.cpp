@@ -148,8 +148,8 @@ int serve_command(const Args& args) {
                       ? autoscale::in_cluster_target(a.statefulset, a.namespace_name)
                       : autoscale::kubeconfig_target(a.kubeconfig, a.statefulset, a.namespace_name);
     if (!target) return input_error(target.message());
-    kubernetes = std::make_shared<autoscale::KubernetesActuator>(autoscale::KubernetesActuatorSetup{
-        std::move(*target), cluster_options->local_replica ? 1 : 0});
+    kubernetes = std::make_shared<autoscale::KubernetesActuator>(
+        autoscale::KubernetesActuatorSetup{std::move(*target)});
     if (auto checked = kubernetes->check(); !checked && !a.advisory)
       return input_error(checked.message());
   }

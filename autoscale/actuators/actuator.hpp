@@ -34,6 +34,9 @@ class Actuator {
   // Replicas asked for before `asked_before` that never joined: stop counting on them (the
   // policy asks for a replacement). Nothing to do where something else restarts them.
   virtual void give_up(TimePoint asked_before) {}
+
+  // The router did not take `node` out of routing: it may be chosen to leave again.
+  virtual void drain_failed(const std::string& node) {}
 };
 
 }  // namespace troupe::autoscale

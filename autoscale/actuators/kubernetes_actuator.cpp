@@ -32,7 +32,7 @@ Result<KubernetesActuator::Scale> KubernetesActuator::read_scale() {
                            t.statefulset + "/scale";
   auto response = http::fetch_tls(
       t.server, "GET", path,
-      {{"Authorization", "Bearer " + t.token}, {"Accept", "application/json"}}, "", t.timeout);
+      {{"Authorization", "Bearer " + t.bearer()}, {"Accept", "application/json"}}, "", t.timeout);
   if (!response) return response.error();
   if (response->status == 403)
     return make_error("kubernetes: forbidden to read " + path + " (the service account needs "
@@ -65,7 +65,7 @@ Status KubernetesActuator::set_replicas(int32_t replicas) {
     const nlohmann::json patch = {{"metadata", {{"resourceVersion", scale->resource_version}}},
                                   {"spec", {{"replicas", replicas}}}};
     auto response = http::fetch_tls(t.server, "PATCH", path,
-                                    {{"Authorization", "Bearer " + t.token},
+                                    {{"Authorization", "Bearer " + t.bearer()},
                                      {"Content-Type", "application/merge-patch+json"},
                                      {"Accept", "application/json"}},
                                     patch.dump(), t.timeout);
@@ -94,7 +94,7 @@ Status KubernetesActuator::refuse_if_an_hpa_owns_it() {
       "/apis/autoscaling/v2/namespaces/" + t.namespace_name + "/horizontalpodautoscalers";
   auto response = http::fetch_tls(
       t.server, "GET", path,
-      {{"Authorization", "Bearer " + t.token}, {"Accept", "application/json"}}, "", t.timeout);
+      {{"Authorization", "Bearer " + t.bearer()}, {"Accept", "application/json"}}, "", t.timeout);
   if (!response) return response.error();
   if (response->status == 403 || response->status == 404) {
     // Not allowed to look (a Role limited to the scale subresource), or no autoscaling/v2.
@@ -148,8 +148,13 @@ Result<std::vector<std::string>> KubernetesActuator::scale(const Decision& decis
                                                            const std::vector<std::string>& ready,
                                                            TimePoint now) {
   if (Status owned = refuse_if_an_hpa_owns_it(); !owned) return owned.error();
-  const int32_t replicas = std::max(0, decision.desired - setup_.replicas_outside);
-  const int32_t before = spec_replicas_.value_or(0);
+  auto scale = read_scale();
+  if (!scale) return scale.error();
+  // The change the policy asked for, applied to the StatefulSet as it is: the policy counts
+  // ready and starting replicas, which need not match the spec (a pod stuck pending, the
+  // front's own replica out of routing, a worker joined by hand).
+  const int32_t before = scale->replicas;
+  const int32_t replicas = std::max(0, before + decision.desired - decision.current);
   if (Status set = set_replicas(replicas); !set) return set.error();
   // The pods the StatefulSet removes: the highest ordinals. Those still routable are drained.
   std::vector<std::string> leaving;

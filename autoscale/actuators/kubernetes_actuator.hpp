@@ -18,8 +18,6 @@ namespace troupe::autoscale {
 
 struct KubernetesActuatorSetup {
   KubernetesTarget target;
-  // Replicas the StatefulSet does not hold: the front's own (0 with --no-local-replica).
-  int32_t replicas_outside = 1;
 };
 
 class KubernetesActuator final : public Actuator {

@@ -86,22 +86,31 @@ Result<KubernetesTarget> from_kubeconfig(const YAML::Node& root, const std::stri
   if (!server) return make_error(where + ": " + server.message());
 
   std::string token = scalar(user, "token");
+  std::string token_file;
   if (token.empty()) {
     if (std::string file = scalar(user, "tokenFile"); !file.empty()) {
       if (std::filesystem::path(file).is_relative()) file = (base / file).string();
       auto read = read_file(file, "the token file");
       if (!read) return read.error();
       token = trimmed(std::move(*read));
+      token_file = file;
     }
   }
   if (token.empty())
     return make_error(where + ": the user has no token (only bearer tokens are supported)");
   std::string ns = namespace_name.empty() ? scalar(context, "namespace") : namespace_name;
   if (ns.empty()) ns = "default";
-  return KubernetesTarget{std::move(*server), std::move(token), std::move(ns), statefulset};
+  return KubernetesTarget{std::move(*server), std::move(token), std::move(token_file),
+                          std::move(ns), statefulset};
 }
 
 }  // namespace
+
+std::string KubernetesTarget::bearer() const {
+  if (token_file.empty()) return token;
+  auto read = read_file(token_file, "the token file");
+  return read && !trimmed(*read).empty() ? trimmed(std::move(*read)) : token;
+}
 
 Result<KubernetesTarget> in_cluster_target(const std::string& statefulset,
                                            const std::string& namespace_name,
@@ -126,8 +135,8 @@ Result<KubernetesTarget> in_cluster_target(const std::string& statefulset,
   auto server = http::parse_https_url(
       "https://" + host_text + ":" + (port && *port ? port : "443"), std::move(*ca));
   if (!server) return server.error();
-  return KubernetesTarget{std::move(*server), trimmed(std::move(*token)), std::move(ns),
-                          statefulset};
+  return KubernetesTarget{std::move(*server), trimmed(std::move(*token)),
+                          account_dir + "/token", std::move(ns), statefulset};
 }
 
 Result<KubernetesTarget> parse_kubeconfig(const std::string& text, const std::string& path,

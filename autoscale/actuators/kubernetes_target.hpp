@@ -14,9 +14,15 @@ namespace troupe::autoscale {
 struct KubernetesTarget {
   http::TlsEndpoint server;  // the API server, and the CA its certificate must lead to
   std::string token;         // sent as a bearer token; never logged
+  // Where the token came from, if a file: read again for every call, since the kubelet rotates
+  // a projected service-account token (about hourly).
+  std::string token_file;
   std::string namespace_name;
   std::string statefulset;
   std::chrono::milliseconds timeout{10000};  // per API call
+
+  // The token to send now: the file's current content, else `token`.
+  std::string bearer() const;
 };
 
 // The service account's view from inside a pod (files under `account_dir`, by default

@@ -125,10 +125,16 @@ Result<std::vector<std::string>> LocalActuator::scale(const Decision& decision,
 void LocalActuator::give_up(TimePoint asked_before) {
   for (Replica& r : replicas_) {
     if (r.joined || r.leaving || r.asked_at >= asked_before) continue;
-    spdlog::warn("autoscaler: replica {} (pid {}) never joined; asking it to stop", r.name, r.pid);
-    kill(r.pid, SIGTERM);  // it has no request: its drain is immediate
+    spdlog::warn("autoscaler: replica {} (pid {}) never joined; stopping it", r.name, r.pid);
+    // It serves nothing, and a worker still loading its model reads SIGTERM only once it runs.
+    kill(r.pid, SIGKILL);
     r.leaving = true;
   }
+}
+
+void LocalActuator::drain_failed(const std::string& node) {
+  for (Replica& r : replicas_)
+    if (r.name == node) r.leaving = false;
 }
 
 std::vector<pid_t> LocalActuator::live_processes() const {

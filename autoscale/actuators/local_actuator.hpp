@@ -2,8 +2,9 @@
 // The local actuator: replicas are `troupe worker --join` processes on this host. It starts
 // them (each asks the kernel for SIGTERM should the front die), removes them by draining (the
 // router tells the member, which sends its own process SIGTERM: requests in flight finish),
-// reaps those that exited, and gives up on one that never joined by asking it to stop. Only
-// the processes it started are ever chosen to leave.
+// reaps those that exited, and gives up on one that never joined by killing it (it serves
+// nothing, and a worker still loading does not read SIGTERM yet). Only the processes it started
+// are ever chosen to leave.
 #include <sys/types.h>
 
 #include <chrono>
@@ -33,6 +34,7 @@ class LocalActuator final : public Actuator {
                                          const std::vector<std::string>& ready,
                                          TimePoint now) override;
   void give_up(TimePoint asked_before) override;
+  void drain_failed(const std::string& node) override;
 
   // The processes it started that have not exited, for tests and logs.
   std::vector<pid_t> live_processes() const;

@@ -63,7 +63,10 @@ TEST_CASE("a kubeconfig's CA and token files are read relative to it") {
       (dir / "config").string(), "s", "");
   REQUIRE(target);
   CHECK(target->server.ca_pem == "CA");
-  CHECK(target->token == "from-file");
+  CHECK(target->bearer() == "from-file");
+  // The kubelet rotates a projected token: each call sends the file's current one.
+  std::ofstream(dir / "token") << "rotated\n";
+  CHECK(target->bearer() == "rotated");
   std::filesystem::remove_all(dir);
 }
 
@@ -96,7 +99,7 @@ TEST_CASE("in a pod, the service account's files and the service environment") {
   auto target = in_cluster_target("troupe", "", dir.string());
   REQUIRE(target);
   CHECK(target->server.host == "10.96.0.1");
-  CHECK(target->token == "sa-token");
+  CHECK(target->bearer() == "sa-token");
   CHECK(target->namespace_name == "prod");
   ::unsetenv("KUBERNETES_SERVICE_HOST");
   CHECK(in_cluster_target("troupe", "", dir.string()).message().find("--kubeconfig") !=
