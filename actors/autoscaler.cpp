@@ -29,8 +29,7 @@ struct AutoscalerState {
 using Self = caf::stateful_actor<AutoscalerState>;
 
 double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void record(AutoscalerState& s, const autoscale::Decision& d) {
@@ -91,7 +90,8 @@ void on_cluster(Self* self, const wire::ClusterStatus& cluster) {
   while (s.samples.size() > 2 && now - s.samples.front().at > s.history()) s.samples.pop_front();
   const std::vector<autoscale::ClusterSample> window(s.samples.begin(), s.samples.end());
   autoscale::Decision d = autoscale::decide(window, s.setup.policy, s.policy);
-  if (d.stuck > 0 && !s.setup.advisory) s.setup.actuator->give_up(now - s.setup.policy.ready_timeout);
+  if (d.stuck > 0 && !s.setup.advisory)
+    s.setup.actuator->give_up(now - s.setup.policy.ready_timeout);
   if (d.scales() && !act(self, d, ready)) {
     d.reason += "; not carried out: " + s.status.error;
     d.desired = d.current;

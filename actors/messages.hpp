@@ -60,7 +60,7 @@ using undrain_atom = caf::atom_constant<caf::atom("undrain")>;
 // anyone -> router: (status_atom) -> wire::ClusterStatus
 using status_atom = caf::atom_constant<caf::atom("status")>;
 // autoscaler -> router: (autoscale_atom, wire::AutoscalerStatus) after each decision, shown in
-// the ClusterStatus; autoscaler -> itself: (autoscale_atom) when the router answered a tick
+// the ClusterStatus
 using autoscale_atom = caf::atom_constant<caf::atom("autoscale")>;
 
 using wire::HealthReport;

@@ -19,11 +19,11 @@ using Milliseconds = std::chrono::milliseconds;
 
 struct NodeSample {
   std::string name;
-  bool ready = false;     // routable: connected, answering its health polls, not draining
-  int32_t running = 0;    // sequences in its batch
-  int32_t waiting = 0;    // requests in its queue
-  int32_t capacity = 0;   // sequences it runs at once (--max-num-seqs); 0 = unknown
-  double kv_usage = 0;    // KV cache in use, 0..1
+  bool ready = false;       // routable: connected, answering its health polls, not draining
+  int32_t running = 0;      // sequences in its batch
+  int32_t waiting = 0;      // requests in its queue
+  int32_t capacity = 0;     // sequences it runs at once (--max-num-seqs); 0 = unknown
+  double kv_usage = 0;      // KV cache in use, 0..1
   double busy_seconds = 0;  // time its workers spent computing, in all: utilisation is its rate
 };
 

@@ -11,6 +11,7 @@ struct Vote {
   int32_t desired = 0;
   std::string rule;
   std::string reason;
+  bool panic = false;  // the short window's vote: it passes the up cooldown
 };
 
 std::string number(double value) {
@@ -19,7 +20,9 @@ std::string number(double value) {
   return text;
 }
 
-std::string seconds(Milliseconds duration) { return number(duration.count() / 1000.0) + " s"; }
+std::string seconds(Milliseconds duration) {
+  return number(duration.count() / 1000.0) + " s";
+}
 
 double seconds_between(TimePoint earlier, TimePoint later) {
   return std::chrono::duration<double>(later - earlier).count();
@@ -87,11 +90,13 @@ std::optional<Vote> rule_vote(std::span<const ClusterSample> samples, const Rule
   if (*value > rule.scale_up_above) {
     const std::string above = measured + " > " + number(rule.scale_up_above) + window;
     if (!is_per_replica_load(rule.metric) && capacity.starting > 0)
-      return Vote{n, rule.name, above + "; waiting for " + std::to_string(capacity.starting) +
-                                    " starting replica(s)"};
+      return Vote{
+          n, rule.name,
+          above + "; waiting for " + std::to_string(capacity.starting) + " starting replica(s)"};
     if (over(n) <= rule.scale_up_above)
-      return Vote{n, rule.name, above + "; the " + std::to_string(capacity.starting) +
-                                    " starting replica(s) will take it"};
+      return Vote{n, rule.name,
+                  above + "; the " + std::to_string(capacity.starting) +
+                      " starting replica(s) will take it"};
     return Vote{n + rule.step_up, rule.name, above};
   }
   if (*value < rule.scale_down_below) {
@@ -101,12 +106,14 @@ std::optional<Vote> rule_vote(std::span<const ClusterSample> samples, const Rule
     const int32_t fewer = n - rule.step_down;
     if (fewer < 1) return Vote{n, rule.name, below};
     if (over(fewer) >= rule.scale_up_above)
-      return Vote{n, rule.name, below + ", but over " + std::to_string(fewer) + " replica(s) it would be " +
-                                    number(over(fewer)) + " >= " + number(rule.scale_up_above)};
+      return Vote{n, rule.name,
+                  below + ", but over " + std::to_string(fewer) + " replica(s) it would be " +
+                      number(over(fewer)) + " >= " + number(rule.scale_up_above)};
     return Vote{fewer, rule.name, below};
   }
-  return Vote{n, rule.name, measured + " within [" + number(rule.scale_down_below) + ", " +
-                                number(rule.scale_up_above) + "]" + window};
+  return Vote{n, rule.name,
+              measured + " within [" + number(rule.scale_down_below) + ", " +
+                  number(rule.scale_up_above) + "]" + window};
 }
 
 // The worst latency over its target (p90), or nothing without data.
@@ -139,15 +146,15 @@ std::optional<Vote> slo_vote(std::span<const ClusterSample> samples, const SloTa
   const std::string measured = which + " over " + seconds(slo.window);
   if (*ratio > 1) {
     const int32_t needed = replicas_for(*ratio, capacity.ready, 1.0);
-    if (needed <= n)
-      return Vote{n, "slo", measured + "; the starting replica(s) will take it"};
+    if (needed <= n) return Vote{n, "slo", measured + "; the starting replica(s) will take it"};
     return Vote{needed, "slo", measured};
   }
   if (capacity.starting > 0 || n <= 1) return Vote{n, "slo", measured};
   const double projected = *ratio * n / (n - 1);
   if (projected < slo.scale_down_below)
-    return Vote{n - 1, "slo", measured + "; over " + std::to_string(n - 1) + " replica(s) " +
-                                  number(projected) + " of the target"};
+    return Vote{n - 1, "slo",
+                measured + "; over " + std::to_string(n - 1) + " replica(s) " + number(projected) +
+                    " of the target"};
   return Vote{n, "slo", measured};
 }
 
@@ -162,9 +169,9 @@ std::optional<Vote> panic_vote(std::span<const ClusterSample> samples, const Pol
     const int32_t needed = replicas_for(value, capacity.ready, threshold);
     if (!vote || needed > vote->desired)
       vote = Vote{needed, rule,
-                  "panic: " + what + " " + number(value) + " >= " +
-                      number(config.panic_threshold) + " x " + number(threshold) + " over " +
-                      seconds(config.panic_window)};
+                  "panic: " + what + " " + number(value) + " >= " + number(config.panic_threshold) +
+                      " x " + number(threshold) + " over " + seconds(config.panic_window),
+                  true};
   };
   for (const Rule& rule : config.rules)
     if (const auto value =
@@ -216,8 +223,9 @@ std::optional<std::string> check(const PolicyConfig& config) {
     const std::string named = "rule '" + rule.name + "'";
     if (rule.name.empty()) return "a rule has no name";
     if (!(rule.scale_down_below < rule.scale_up_above))
-      return named + ": scale_down_below must be under scale_up_above (the band between them "
-                     "keeps it from flapping)";
+      return named +
+             ": scale_down_below must be under scale_up_above (the band between them "
+             "keeps it from flapping)";
     if (!(rule.scale_up_above > 0)) return named + ": scale_up_above must be positive";
     if (rule.step_up < 1 || rule.step_down < 1) return named + ": steps must be at least 1";
     if (rule.window.count() <= 0) return named + ": the window must be positive";
@@ -259,8 +267,6 @@ Decision decide(std::span<const ClusterSample> samples, const PolicyConfig& conf
     for (const Vote& vote : votes)
       if (vote.desired > winner.desired) winner = vote;
   }
-  const bool panic_won = panic && winner.desired == panic->desired && winner.rule == panic->rule &&
-                         winner.reason == panic->reason;
   int32_t desired = winner.desired;
   d.rule = winner.rule;
   d.reason = winner.reason;
@@ -297,7 +303,7 @@ Decision decide(std::span<const ClusterSample> samples, const PolicyConfig& conf
     desired = d.current;
   };
   if (desired > d.current) {
-    if (!panic_won && state.last_scale_up &&
+    if (!winner.panic && state.last_scale_up &&
         now - *state.last_scale_up < config.scale_up_cooldown)
       hold("scaled up " + number(seconds_between(*state.last_scale_up, now)) +
            " s ago, up cooldown " + seconds(config.scale_up_cooldown));
@@ -305,16 +311,16 @@ Decision decide(std::span<const ClusterSample> samples, const PolicyConfig& conf
     if (d.panic || (state.last_panic && now - *state.last_panic < stable_window(config)))
       hold("in panic mode until a stable window passes without panic");
     else if (state.last_scale && now - *state.last_scale < config.scale_down_cooldown)
-      hold("scaled " + number(seconds_between(*state.last_scale, now)) +
-           " s ago, down cooldown " + seconds(config.scale_down_cooldown));
+      hold("scaled " + number(seconds_between(*state.last_scale, now)) + " s ago, down cooldown " +
+           seconds(config.scale_down_cooldown));
   }
   if (desired > d.current) {
     const int32_t allowed =
         config.max_scale_up_per_period - scaled_in_period(state, config, now, true);
     if (desired - d.current > allowed) {
       desired = d.current + std::max(0, allowed);
-      d.reason += "; limited to " + std::to_string(config.max_scale_up_per_period) +
-                  " up per " + seconds(config.scale_period);
+      d.reason += "; limited to " + std::to_string(config.max_scale_up_per_period) + " up per " +
+                  seconds(config.scale_period);
     }
   } else if (desired < d.current) {
     const int32_t allowed =

@@ -102,7 +102,8 @@ Result<Rule> parse_rule(const YAML::Node& node, const std::string& where) {
   if (!up) return up.error();
   auto down = f.number("scale_down_below");
   if (!down) return down.error();
-  if (!*up || !*down) return make_error(where + ": scale_up_above and scale_down_below are required");
+  if (!*up || !*down)
+    return make_error(where + ": scale_up_above and scale_down_below are required");
   rule.scale_up_above = **up;
   rule.scale_down_below = **down;
   TROUPE_TRY(set_int(f, "step_up", rule.step_up));

@@ -13,7 +13,7 @@
 namespace troupe::autoscale {
 
 struct PolicyFile {
-  PolicyConfig policy;  // the defaults, with what the file sets
+  PolicyConfig policy;                            // the defaults, with what the file sets
   std::optional<std::chrono::milliseconds> tick;  // tick_seconds
   std::optional<bool> advisory;
 };

@@ -89,8 +89,7 @@ std::optional<double> utilisation(const WindowSpan& window) {
 
 std::optional<double> quantile_ms(const WindowSpan& window, LatencyHistogram ClusterSample::*field,
                                   double q) {
-  const auto seconds =
-      quantile_between(window.base->*field, window.inside.back().*field, q);
+  const auto seconds = quantile_between(window.base->*field, window.inside.back().*field, q);
   if (!seconds) return std::nullopt;
   return *seconds * 1000.0;
 }

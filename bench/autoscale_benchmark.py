@@ -22,6 +22,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "cluster"))
 from conftest import Cluster  # noqa: E402  (the test suite's cluster launcher)
+from streaming_users import StreamingUsers  # noqa: E402  (tests/support, on the path by conftest)
 
 RULES = """
 tick_seconds: 0.5
@@ -48,51 +49,6 @@ def trace(args):
     return points
 
 
-class Users:
-    def __init__(self, base_url, count, max_tokens):
-        self.base_url, self.max_tokens = base_url, max_tokens
-        self.level, self.stop = 0, False
-        self.records = []  # (start, ttft seconds or None, ok)
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.run, args=(i,), daemon=True)
-                        for i in range(count)]
-        for t in self.threads:
-            t.start()
-
-    def one(self, i):
-        body = {"prompt": f"User {i} asks about the weather in town number {i}:",
-                "max_tokens": self.max_tokens, "temperature": 0, "ignore_eos": True,
-                "stream": True}
-        request = urllib.request.Request(self.base_url + "/v1/completions",
-                                         data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        start, ttft, ok = time.monotonic(), None, False
-        try:
-            with urllib.request.urlopen(request, timeout=600) as response:
-                for raw in response:
-                    line = raw.decode().strip()
-                    if line.startswith("data: {") and ttft is None:
-                        ttft = time.monotonic() - start
-                    if line == "data: [DONE]":
-                        ok = True
-        except Exception:
-            pass
-        with self.lock:
-            self.records.append((start, ttft, ok))
-
-    def run(self, i):
-        while not self.stop:
-            if i < self.level:
-                self.one(i)
-            else:
-                time.sleep(0.05)
-
-    def finish(self):
-        self.stop = True
-        for t in self.threads:
-            t.join(timeout=600)
-
-
 def percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else None
@@ -100,7 +56,8 @@ def percentile(values, q):
 
 def run_one(name, args, front_args, workers):
     cluster = Cluster(workers, extra_front_args=front_args)
-    users = Users(cluster.base_url, args.peak_streams, args.max_tokens)
+    users = StreamingUsers(cluster.base_url, args.peak_streams, args.max_tokens,
+                           prompt="User {i} asks about the weather in town number {i}:")
     samples = []  # (t, routable nodes)
     stop = threading.Event()
 
@@ -118,8 +75,8 @@ def run_one(name, args, front_args, workers):
         for t, level in trace(args):
             while time.monotonic() - start < t:
                 time.sleep(0.01)  # the trace's clock
-            users.level = level
-        users.level = 0
+            users.set_level(level)
+        users.set_level(0)
         users.finish()
         end = time.monotonic()
         with urllib.request.urlopen(cluster.base_url + "/cluster", timeout=10) as response:
@@ -131,17 +88,18 @@ def run_one(name, args, front_args, workers):
     replica_seconds = sum((b[0] - a[0]) * a[1] for a, b in zip(samples, samples[1:]))
     first = samples[0][1]
     grown = next((t for t, n in samples if t >= ramp_start and n > first), None)
-    ttfts = [r[1] for r in users.records if r[1] is not None]
+    ok = [o for o in users.outcomes if o.status == 200 and not o.error]
+    ttfts = [o.ttft for o in ok if o.ttft is not None]
     events = status.get("autoscaler", {}).get("events", [])
     directions = [1 if e["to"] > e["from"] else -1 for e in events]
     result = {
         "config": name,
-        "requests": len(users.records),
-        "failed": sum(1 for r in users.records if not r[2]),
+        "requests": len(users.outcomes),
+        "failed": len(users.outcomes) - len(ok),
         "p50_ttft_ms": round(1000 * percentile(ttfts, 0.50), 1),
         "p95_ttft_ms": round(1000 * percentile(ttfts, 0.95), 1),
         "slo_attainment": round(sum(1 for v in ttfts if v * 1000 <= args.slo_ttft_ms) /
-                                max(1, len(users.records)), 4),
+                                max(1, len(users.outcomes)), 4),
         "replica_seconds": round(replica_seconds, 1),
         "seconds": round(end - start, 1),
         "ramp_to_new_replica_s": round(grown - ramp_start, 2) if grown else None,

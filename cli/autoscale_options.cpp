@@ -11,7 +11,8 @@ std::vector<FlagSpec> autoscale_flags() {
        "kubernetes (a StatefulSet)"},
       {"min-replicas", "N", "fewest replicas, this node's included (default 1)"},
       {"max-replicas", "N", "most replicas (default: the rules file's, else 4)"},
-      {"autoscale-rules", "FILE", "YAML: rules, windows, cooldowns, SLO targets (configs/autoscale-rules.yaml)"},
+      {"autoscale-rules", "FILE",
+       "YAML: rules, windows, cooldowns, SLO targets (configs/autoscale-rules.yaml)"},
       {"slo-ttft-ms", "MS", "scale to keep p90 time to first token under MS"},
       {"slo-itl-ms", "MS", "scale to keep p90 inter-token latency under MS"},
       {"autoscale-advisory", "", "decide and report, but do not start or drain replicas"},
@@ -25,17 +26,16 @@ std::vector<FlagSpec> autoscale_flags() {
 
 namespace {
 
-Result<std::optional<double>> positive_number(const Flags& flags, const char* name) {
-  const auto text = flags.get(name);
-  if (!text) return std::optional<double>{};
-  try {
-    size_t used = 0;
-    const double value = std::stod(*text, &used);
-    if (used == text->size() && value > 0 && value < 1e9) return std::optional<double>{value};
-  } catch (const std::exception&) {
-  }
-  return make_error(std::string("flag --") + name + " must be a positive number, got '" + *text +
-                    "'");
+// A positive number (an SLO target in milliseconds) into `target`, if the flag is given.
+Status set_positive(const Flags& flags, const char* name, double& target) {
+  if (!flags.has(name)) return Ok{};
+  auto value = flags.get_double(name, 0);
+  if (!value) return value.error();
+  if (!(*value > 0))
+    return make_error(std::string("flag --") + name + " must be a positive number, got '" +
+                      *flags.get(name) + "'");
+  target = *value;
+  return Ok{};
 }
 
 }  // namespace
@@ -73,12 +73,10 @@ Result<std::optional<AutoscaleOptions>> autoscale_options(const Flags& flags) {
     if (!n) return n.error();
     o.policy.max_replicas = static_cast<int32_t>(*n);
   }
-  auto ttft = positive_number(flags, "slo-ttft-ms");
-  if (!ttft) return ttft.error();
-  auto itl = positive_number(flags, "slo-itl-ms");
-  if (!itl) return itl.error();
-  if (*ttft) o.policy.slo.ttft_ms = **ttft;
-  if (*itl) o.policy.slo.itl_ms = **itl;
+  for (auto [name, target] : {std::pair{"slo-ttft-ms", &o.policy.slo.ttft_ms},
+                              std::pair{"slo-itl-ms", &o.policy.slo.itl_ms}}) {
+    if (Status set = set_positive(flags, name, *target); !set) return set.error();
+  }
   o.statefulset = flags.get("kube-statefulset").value_or("");
   o.namespace_name = flags.get("kube-namespace").value_or("");
   o.kubeconfig = flags.get("kubeconfig").value_or("");
@@ -93,10 +91,11 @@ Result<std::optional<AutoscaleOptions>> autoscale_options(const Flags& flags) {
 std::vector<std::string> local_worker_args(const Flags& flags, const std::string& model_path,
                                            const std::string& join) {
   std::vector<std::string> args{"worker", "--join", join, "--model", model_path};
-  for (const char* name : {"device", "threads", "kv-cache-memory", "block-size", "max-model-len",
-                           "max-num-seqs", "max-num-batched-tokens", "max-waiting",
-                           "drain-timeout", "cluster-secret-file"}) {
-    if (const auto value = flags.get(name)) args.insert(args.end(), {std::string("--") + name, *value});
+  for (const char* name :
+       {"device", "threads", "kv-cache-memory", "block-size", "max-model-len", "max-num-seqs",
+        "max-num-batched-tokens", "max-waiting", "drain-timeout", "cluster-secret-file"}) {
+    if (const auto value = flags.get(name))
+      args.insert(args.end(), {std::string("--") + name, *value});
   }
   for (const char* name : {"no-enable-prefix-caching", "no-enable-chunked-prefill"}) {
     if (flags.has(name)) args.push_back(std::string("--") + name);

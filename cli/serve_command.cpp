@@ -233,15 +233,16 @@ int serve_command(const Args& args) {
           local_worker_args(flags, *path, host + ":" + std::to_string(cluster_port)),
           node_opts->name + "-auto", node_opts->drain_timeout + std::chrono::seconds(5)});
     }
-    runtime.start_autoscaler(AutoscalerSetup{
-        a.policy, a.advisory, a.tick, std::move(actuator),
-        [metrics] { return metrics->service_level_counts(); }});
+    runtime.start_autoscaler(
+        AutoscalerSetup{a.policy, a.advisory, a.tick, std::move(actuator),
+                        [metrics] { return metrics->service_level_counts(); }});
     std::fprintf(stderr, "troupe: autoscaling %s between %d and %d replicas%s\n", a.mode.c_str(),
                  a.policy.min_replicas, a.policy.max_replicas,
                  a.advisory ? " (advisory: decisions are reported, not acted on)" : "");
   }
   auth::RateLimiter limiter;
-  api::GatewayParts parts{&front, &model->tokenizer, &*keys, &limiter, ledger->get(), metrics.get()};
+  api::GatewayParts parts{&front,   &model->tokenizer, &*keys,
+                          &limiter, ledger->get(),     metrics.get()};
   api::Gateway gateway(options->gateway, parts);
   auto server = http::Server::start(options->http, gateway, gateway);
   if (!server) return input_error(server.message());

@@ -41,10 +41,10 @@ int status_command(const Args& args) {
     std::printf("%-24s %-9s %8s %8s %8s %8s %7s %7s\n", "NODE", "STATE", "IN-FLIGHT", "ROUTED",
                 "RUNNING", "WAITING", "KV", "WEIGHT");
     for (const auto& n : body["nodes"]) {
-      const char* state = n.value("routable", false)    ? "routable"
+      const char* state = n.value("routable", false)     ? "routable"
                           : !n.value("connected", false) ? "gone"
-                          : n.value("draining", false)  ? "draining"
-                                                        : "down";
+                          : n.value("draining", false)   ? "draining"
+                                                         : "down";
       std::printf("%-24s %-9s %8d %8lld %8d %8d %6.1f%% %7.2f\n", n.value("name", "").c_str(),
                   state, n.value("outstanding", 0),
                   static_cast<long long>(n.value("routed", int64_t{0})), n.value("running", 0),
@@ -55,7 +55,8 @@ int status_command(const Args& args) {
       std::printf("autoscaler: %s%s, %d to %d replicas; desired %d (ready %d, starting %d)%s\n",
                   a.value("mode", "").c_str(), a.value("advisory", false) ? " (advisory)" : "",
                   a.value("min_replicas", 0), a.value("max_replicas", 0), a.value("desired", 0),
-                  a.value("ready", 0), a.value("starting", 0), a.value("panic", false) ? ", panic" : "");
+                  a.value("ready", 0), a.value("starting", 0),
+                  a.value("panic", false) ? ", panic" : "");
       std::printf("  last decision by %s: %s\n", a.value("rule", "-").c_str(),
                   a.value("reason", "").c_str());
       if (!a.value("error", "").empty()) std::printf("  error: %s\n", a.value("error", "").c_str());

@@ -28,18 +28,20 @@ std::string KubernetesActuator::pod_name(int32_t ordinal) const {
 
 Result<KubernetesActuator::Scale> KubernetesActuator::read_scale() {
   const KubernetesTarget& t = setup_.target;
-  const std::string path = "/apis/apps/v1/namespaces/" + t.namespace_name + "/statefulsets/" +
-                           t.statefulset + "/scale";
+  const std::string path =
+      "/apis/apps/v1/namespaces/" + t.namespace_name + "/statefulsets/" + t.statefulset + "/scale";
   auto response = http::fetch_tls(
       t.server, "GET", path,
       {{"Authorization", "Bearer " + t.bearer()}, {"Accept", "application/json"}}, "", t.timeout);
   if (!response) return response.error();
   if (response->status == 403)
-    return make_error("kubernetes: forbidden to read " + path + " (the service account needs "
-                      "get and patch on statefulsets/scale): " + api_message(*response));
+    return make_error("kubernetes: forbidden to read " + path +
+                      " (the service account needs "
+                      "get and patch on statefulsets/scale): " +
+                      api_message(*response));
   if (response->status != 200)
-    return make_error("kubernetes: GET " + path + " answered " +
-                      std::to_string(response->status) + ": " + api_message(*response));
+    return make_error("kubernetes: GET " + path + " answered " + std::to_string(response->status) +
+                      ": " + api_message(*response));
   const auto body = nlohmann::json::parse(response->body, nullptr, false);
   try {
     Scale scale;
@@ -52,17 +54,20 @@ Result<KubernetesActuator::Scale> KubernetesActuator::read_scale() {
   }
 }
 
-Status KubernetesActuator::set_replicas(int32_t replicas) {
+Status KubernetesActuator::set_replicas(int32_t replicas, Scale scale) {
   const KubernetesTarget& t = setup_.target;
-  const std::string path = "/apis/apps/v1/namespaces/" + t.namespace_name + "/statefulsets/" +
-                           t.statefulset + "/scale";
+  const std::string path =
+      "/apis/apps/v1/namespaces/" + t.namespace_name + "/statefulsets/" + t.statefulset + "/scale";
   for (int attempt = 0;; ++attempt) {
-    auto scale = read_scale();
-    if (!scale) return scale.error();
-    if (scale->replicas == replicas) return Ok{};
+    if (attempt > 0) {
+      auto again = read_scale();
+      if (!again) return again.error();
+      scale = std::move(*again);
+    }
+    if (scale.replicas == replicas) return Ok{};
     // A merge patch carrying the version it read: the server answers 409 if another writer
     // changed the scale since, and it is read again.
-    const nlohmann::json patch = {{"metadata", {{"resourceVersion", scale->resource_version}}},
+    const nlohmann::json patch = {{"metadata", {{"resourceVersion", scale.resource_version}}},
                                   {"spec", {{"replicas", replicas}}}};
     auto response = http::fetch_tls(t.server, "PATCH", path,
                                     {{"Authorization", "Bearer " + t.bearer()},
@@ -73,7 +78,7 @@ Status KubernetesActuator::set_replicas(int32_t replicas) {
     if (response->status == 200 || response->status == 201) {
       spec_replicas_ = replicas;
       spdlog::info("autoscaler: kubernetes: statefulset {}/{} scaled {} -> {}", t.namespace_name,
-                   t.statefulset, scale->replicas, replicas);
+                   t.statefulset, scale.replicas, replicas);
       return Ok{};
     }
     if (response->status == 409 && attempt + 1 < kConflictRetries) {
@@ -81,8 +86,10 @@ Status KubernetesActuator::set_replicas(int32_t replicas) {
       continue;
     }
     if (response->status == 403)
-      return make_error("kubernetes: forbidden to patch " + path + " (the service account "
-                        "needs patch on statefulsets/scale): " + api_message(*response));
+      return make_error("kubernetes: forbidden to patch " + path +
+                        " (the service account "
+                        "needs patch on statefulsets/scale): " +
+                        api_message(*response));
     return make_error("kubernetes: PATCH " + path + " answered " +
                       std::to_string(response->status) + ": " + api_message(*response));
   }
@@ -101,8 +108,8 @@ Status KubernetesActuator::refuse_if_an_hpa_owns_it() {
     return Ok{};
   }
   if (response->status != 200)
-    return make_error("kubernetes: GET " + path + " answered " +
-                      std::to_string(response->status) + ": " + api_message(*response));
+    return make_error("kubernetes: GET " + path + " answered " + std::to_string(response->status) +
+                      ": " + api_message(*response));
   const auto body = nlohmann::json::parse(response->body, nullptr, false);
   if (!body.is_object() || !body.contains("items") || !body["items"].is_array()) return Ok{};
   for (const auto& hpa : body["items"]) {
@@ -155,7 +162,7 @@ Result<std::vector<std::string>> KubernetesActuator::scale(const Decision& decis
   // front's own replica out of routing, a worker joined by hand).
   const int32_t before = scale->replicas;
   const int32_t replicas = std::max(0, before + decision.desired - decision.current);
-  if (Status set = set_replicas(replicas); !set) return set.error();
+  if (Status set = set_replicas(replicas, std::move(*scale)); !set) return set.error();
   // The pods the StatefulSet removes: the highest ordinals. Those still routable are drained.
   std::vector<std::string> leaving;
   for (int32_t ordinal = before - 1; ordinal >= replicas; --ordinal) {

@@ -39,12 +39,13 @@ class KubernetesActuator final : public Actuator {
     std::string resource_version;
   };
   Result<Scale> read_scale();
-  Status set_replicas(int32_t replicas);
+  // Patches the spec to `replicas`, starting from `scale` as just read (read again after a 409).
+  Status set_replicas(int32_t replicas, Scale scale);
   Status refuse_if_an_hpa_owns_it();
   std::string pod_name(int32_t ordinal) const;
 
   KubernetesActuatorSetup setup_;
-  std::optional<int32_t> spec_replicas_;      // as last read or written
+  std::optional<int32_t> spec_replicas_;        // as last read or written
   std::map<int32_t, TimePoint> missing_since_;  // ordinals not joined yet
 };
 

@@ -79,8 +79,9 @@ Result<KubernetesTarget> from_kubeconfig(const YAML::Node& root, const std::stri
     if (!read) return read.error();
     ca = std::move(*read);
   } else {
-    return make_error(where + ": the cluster has no certificate-authority: troupe does not "
-                              "talk to an API server it cannot verify");
+    return make_error(where +
+                      ": the cluster has no certificate-authority: troupe does not "
+                      "talk to an API server it cannot verify");
   }
   auto server = http::parse_https_url(scalar(cluster, "server"), std::move(ca));
   if (!server) return make_error(where + ": " + server.message());
@@ -132,11 +133,11 @@ Result<KubernetesTarget> in_cluster_target(const std::string& statefulset,
   const std::string host_text = std::string(host).find(':') != std::string::npos
                                     ? "[" + std::string(host) + "]"
                                     : std::string(host);
-  auto server = http::parse_https_url(
-      "https://" + host_text + ":" + (port && *port ? port : "443"), std::move(*ca));
+  auto server = http::parse_https_url("https://" + host_text + ":" + (port && *port ? port : "443"),
+                                      std::move(*ca));
   if (!server) return server.error();
-  return KubernetesTarget{std::move(*server), trimmed(std::move(*token)),
-                          account_dir + "/token", std::move(ns), statefulset};
+  return KubernetesTarget{std::move(*server), trimmed(std::move(*token)), account_dir + "/token",
+                          std::move(ns), statefulset};
 }
 
 Result<KubernetesTarget> parse_kubeconfig(const std::string& text, const std::string& path,

@@ -28,8 +28,7 @@ LocalActuator::~LocalActuator() {
     reap();
   }
   for (const Replica& r : replicas_) {
-    spdlog::warn("autoscaler: replica {} (pid {}) did not stop in time; killing it", r.name,
-                 r.pid);
+    spdlog::warn("autoscaler: replica {} (pid {}) did not stop in time; killing it", r.name, r.pid);
     kill(r.pid, SIGKILL);
     waitpid(r.pid, nullptr, 0);
   }
@@ -45,7 +44,8 @@ Result<pid_t> LocalActuator::start(const std::string& name) {
   argv.push_back(nullptr);
   const pid_t parent = getpid();
   const pid_t pid = fork();
-  if (pid < 0) return make_error(std::string("cannot start a replica: fork: ") + std::strerror(errno));
+  if (pid < 0)
+    return make_error(std::string("cannot start a replica: fork: ") + std::strerror(errno));
   if (pid == 0) {
     // Should the front die, the replica is told to drain and stop (SIGTERM) by the kernel.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -117,8 +117,9 @@ Result<std::vector<std::string>> LocalActuator::scale(const Decision& decision,
     leaving.push_back(r->name);
   }
   if (leaving.empty())
-    return make_error("no replica this autoscaler started is ready to leave (it never removes "
-                      "nodes it did not start)");
+    return make_error(
+        "no replica this autoscaler started is ready to leave (it never removes "
+        "nodes it did not start)");
   return leaving;
 }
 

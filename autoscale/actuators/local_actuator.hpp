@@ -16,9 +16,9 @@
 namespace troupe::autoscale {
 
 struct LocalActuatorSetup {
-  std::string program;                   // the troupe binary (/proc/self/exe)
-  std::vector<std::string> worker_args;  // `worker --join HOST:PORT --model ...`, no name
-  std::string name_prefix;               // a replica is named prefix + number
+  std::string program;                          // the troupe binary (/proc/self/exe)
+  std::vector<std::string> worker_args;         // `worker --join HOST:PORT --model ...`, no name
+  std::string name_prefix;                      // a replica is named prefix + number
   std::chrono::milliseconds stop_grace{30000};  // at shutdown: SIGTERM, then this, then SIGKILL
 };
 
@@ -44,8 +44,8 @@ class LocalActuator final : public Actuator {
     std::string name;
     pid_t pid = -1;
     TimePoint asked_at{};
-    bool joined = false;    // the router has known it
-    bool leaving = false;   // drained, or told to stop
+    bool joined = false;   // the router has known it
+    bool leaving = false;  // drained, or told to stop
   };
   Result<pid_t> start(const std::string& name);
   void reap();

@@ -142,7 +142,7 @@ loadModel();
 )html";
 
 void GatewayCore::chat_page(Call& call) {
-  call.sink->respond({200, "text/html; charset=utf-8", std::string(kChatPageHtml), call.cors});
+  reply_html(call, kChatPageHtml);
 }
 
 }  // namespace troupe::api

@@ -176,6 +176,10 @@ void GatewayCore::reply_json(Call& call, int status, std::string body) {
   call.sink->respond({status, "application/json", std::move(body), call.cors});
 }
 
+void GatewayCore::reply_html(Call& call, std::string_view page) {
+  call.sink->respond({200, "text/html; charset=utf-8", std::string(page), call.cors});
+}
+
 void GatewayCore::reply_error(Call& call, const ApiError& error) {
   call.sink->respond(error_response(error, call.cors));
 }

@@ -3,6 +3,7 @@
 // openai_routes.cpp, tgi_routes.cpp, tokenize_routes.cpp, health_routes.cpp, cluster_routes.cpp
 // chat_page.cpp and operator_page.cpp: one family of endpoints each).
 #include <atomic>
+#include <string_view>
 
 #include "net/api/api_error.hpp"
 #include "net/api/exchange_observer.hpp"
@@ -69,6 +70,7 @@ struct GatewayCore {
 
   std::string new_id(const char* kind);  // e.g. "chatcmpl-3f2a…"
   void reply_json(Call& call, int status, std::string body);
+  void reply_html(Call& call, std::string_view page);  // a page built into the binary
   void reply_error(Call& call, const ApiError& error);
   // The observer of a call that will submit `requests`: it reserves their tokens at once.
   std::shared_ptr<ExchangeObserver> observer(const Call& call,

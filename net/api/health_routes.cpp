@@ -29,7 +29,8 @@ void GatewayCore::metrics(Call& call) {
                                     t.prefix_cache_hits, t.preemptions);
     std::string text = parts.metrics->render();
     text += metrics::render_cluster_metrics(parts.service->cluster());
-    call.sink->respond({200, "text/plain; version=0.0.4; charset=utf-8", std::move(text), call.cors});
+    call.sink->respond(
+        {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text), call.cors});
   });
 }
 

@@ -164,7 +164,7 @@ setInterval(poll, 1000);
 )html";
 
 void GatewayCore::operator_page(Call& call) {
-  call.sink->respond({200, "text/html; charset=utf-8", std::string(kOperatorPageHtml), call.cors});
+  reply_html(call, kOperatorPageHtml);
 }
 
 }  // namespace troupe::api

@@ -34,9 +34,10 @@ std::string name_taken_refusal(const std::string& name) {
 wire::NodeStatus node_status(const Member& m) {
   const NodeLoad& l = m.load;
   const wire::ReplicaTotals& r = m.reported;
-  wire::NodeStatus status{l.name,     l.routable, m.connected, l.outstanding,          m.routed,
-                          l.waiting,  l.kv_usage, l.weight,    r.prefix_cache_queries, r.prefix_cache_hits,
-                          m.health_reports};
+  wire::NodeStatus status{
+      l.name,          l.routable, m.connected, l.outstanding,          m.routed,
+      l.waiting,       l.kv_usage, l.weight,    r.prefix_cache_queries, r.prefix_cache_hits,
+      m.health_reports};
   status.running = r.running;
   status.capacity = l.capacity;
   status.draining = m.drain_requested || !m.admitting;

@@ -42,11 +42,11 @@ struct Member {
   // Its last health answer said live and not draining. A node still starting its worker is
   // admitting: its scheduler queues requests until the worker is up.
   bool admitting = true;
-  int64_t routed = 0;                                       // requests routed there in all
+  int64_t routed = 0;            // requests routed there in all
   wire::ReplicaTotals reported;  // its replicas summed, as they last reported
-  int64_t health_reports = 0;  // heard in all: a newer count means a later report's numbers
-  TimePoint joined_at{};       // its last accepted join (not in wire::NodeStatus yet)
-  TimePoint last_heard{};      // its last join, health answer or heartbeat
+  int64_t health_reports = 0;    // heard in all: a newer count means a later report's numbers
+  TimePoint joined_at{};         // its last accepted join (not in wire::NodeStatus yet)
+  TimePoint last_heard{};        // its last join, health answer or heartbeat
 };
 
 // A node whose routability changed, for the router's log line.

@@ -37,7 +37,6 @@ Result<TlsEndpoint> parse_https_url(std::string_view url, std::string ca_pem) {
   return endpoint;
 }
 
-
 Result<ClientResponse> fetch_tls(const TlsEndpoint& endpoint, const std::string& method,
                                  const std::string& path, const Headers& headers,
                                  const std::string& body, std::chrono::milliseconds timeout) {

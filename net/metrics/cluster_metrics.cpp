@@ -14,17 +14,17 @@ void render_nodes(MetricsRegistry& registry, const wire::ClusterStatus& status) 
                                  "Requests in the node's queues.", {"node"});
   auto& outstanding = registry.gauge("troupe_node_requests_outstanding",
                                      "Requests routed to the node that have not ended.", {"node"});
-  auto& kv = registry.gauge("troupe_node_kv_cache_usage_perc",
-                            "The node's KV cache in use, 0..1.", {"node"});
+  auto& kv = registry.gauge("troupe_node_kv_cache_usage_perc", "The node's KV cache in use, 0..1.",
+                            {"node"});
   auto& busy = registry.counter(
       "troupe_node_busy_seconds_total",
       "Time the node's workers spent computing; its rate is the compute utilisation.", {"node"});
-  auto& queue = registry.counter("troupe_node_queue_time_seconds_total",
-                                 "Time requests waited from arrival to their first step.",
-                                 {"node"});
-  auto& queued = registry.counter("troupe_node_queued_requests_total",
-                                  "Requests counted in troupe_node_queue_time_seconds_total.",
-                                  {"node"});
+  auto& queue =
+      registry.counter("troupe_node_queue_time_seconds_total",
+                       "Time requests waited from arrival to their first step.", {"node"});
+  auto& queued =
+      registry.counter("troupe_node_queued_requests_total",
+                       "Requests counted in troupe_node_queue_time_seconds_total.", {"node"});
   auto& preemptions = registry.counter("troupe_node_num_preemptions_total",
                                        "Sequences the node preempted.", {"node"});
   auto& routed = registry.counter("troupe_node_routed_requests_total",
@@ -47,8 +47,9 @@ void render_nodes(MetricsRegistry& registry, const wire::ClusterStatus& status) 
 }
 
 void render_autoscaler(MetricsRegistry& registry, const wire::AutoscalerStatus& a) {
-  registry.gauge("troupe_autoscaler_desired_replicas",
-                 "The replicas the autoscaler's last decision wants.")
+  registry
+      .gauge("troupe_autoscaler_desired_replicas",
+             "The replicas the autoscaler's last decision wants.")
       .with({})
       .set(a.desired);
   auto& replicas = registry.gauge("troupe_autoscaler_replicas",

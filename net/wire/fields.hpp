@@ -76,8 +76,7 @@ void describe(V& v, NodeStatus& x) {
 }
 template <class V>
 void describe(V& v, ScaleEventRecord& x) {
-  v("unix_seconds", x.unix_seconds)("from", x.from)("to", x.to)("rule", x.rule)("reason",
-                                                                                x.reason);
+  v("unix_seconds", x.unix_seconds)("from", x.from)("to", x.to)("rule", x.rule)("reason", x.reason);
 }
 template <class V>
 void describe(V& v, AutoscalerStatus& x) {

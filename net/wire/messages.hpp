@@ -120,9 +120,9 @@ struct NodeStatus {
   int64_t health_reports = 0;        // health reports heard from it, in all: a newer count
                                      // means the other fields are from a later report
   // As its replicas last reported (the cumulative ones since each replica started).
-  int32_t running = 0;     // sequences in its batches
-  int32_t capacity = 0;    // sequences it runs at once (--max-num-seqs)
-  bool draining = false;   // drained by troupe drain, or said so in its health
+  int32_t running = 0;    // sequences in its batches
+  int32_t capacity = 0;   // sequences it runs at once (--max-num-seqs)
+  bool draining = false;  // drained by troupe drain, or said so in its health
   double busy_seconds = 0;
   int64_t preemptions = 0;
   double queue_seconds = 0;
@@ -142,7 +142,7 @@ struct ScaleEventRecord {
 
 // The autoscaler's state on the front (actors/autoscaler): its last decision and recent events.
 struct AutoscalerStatus {
-  std::string mode;  // "local", "kubernetes"; empty when the front does not autoscale
+  std::string mode;       // "local", "kubernetes"; empty when the front does not autoscale
   bool advisory = false;  // decides and reports, does not act
   int32_t min_replicas = 0;
   int32_t max_replicas = 0;
@@ -153,9 +153,9 @@ struct AutoscalerStatus {
   std::string rule;    // whose vote decided the last tick
   std::string reason;  // why
   bool panic = false;
-  std::string error;   // the actuator's last failure, if it failed
-  int64_t scale_ups = 0;    // decisions to add replicas, in all
-  int64_t scale_downs = 0;  // decisions to remove replicas, in all
+  std::string error;                     // the actuator's last failure, if it failed
+  int64_t scale_ups = 0;                 // decisions to add replicas, in all
+  int64_t scale_downs = 0;               // decisions to remove replicas, in all
   std::vector<ScaleEventRecord> events;  // the most recent, oldest first
   bool operator==(const AutoscalerStatus&) const = default;
 };

@@ -60,8 +60,8 @@ class ClusterSimulation {
       }
     }
     record_sample(demand, step);
-    decisions_.push_back(decide(std::vector<ClusterSample>(samples_.begin(), samples_.end()),
-                                config_, state_));
+    decisions_.push_back(
+        decide(std::vector<ClusterSample>(samples_.begin(), samples_.end()), config_, state_));
     const Decision& d = decisions_.back();
     state_ = remember(state_, d, config_);
     apply(d);
@@ -141,7 +141,8 @@ class ClusterSimulation {
         ready_.pop_back();  // drained: leaves routing at once
     }
     // A stuck replica is given up on, as the actuator does.
-    std::erase_if(starting_, [&](TimePoint asked) { return now_ - asked >= config_.ready_timeout; });
+    std::erase_if(starting_,
+                  [&](TimePoint asked) { return now_ - asked >= config_.ready_timeout; });
   }
 
   PolicyConfig config_;

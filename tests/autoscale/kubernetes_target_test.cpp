@@ -17,13 +17,15 @@ std::string kubeconfig(const std::string& cluster, const std::string& user,
          "contexts:\n- name: c\n  context: {cluster: k, user: u" +
          (context_namespace.empty() ? "" : ", namespace: " + context_namespace) +
          "}\n"
-         "clusters:\n- name: k\n  cluster: {" + cluster + "}\n"
-         "users:\n- name: u\n  user: {" + user + "}\n";
+         "clusters:\n- name: k\n  cluster: {" +
+         cluster +
+         "}\n"
+         "users:\n- name: u\n  user: {" +
+         user + "}\n";
 }
 
 std::filesystem::path scratch_dir() {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("troupe-kube-" + std::to_string(::getpid()));
+  auto dir = std::filesystem::temp_directory_path() / ("troupe-kube-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return dir;
 }
@@ -48,9 +50,9 @@ TEST_CASE("a kubeconfig's current context gives the server, its CA, the token an
                                     "token: t", "serving"),
                          "k", "s", "other")
             ->namespace_name == "other");
-  CHECK(parse_kubeconfig(kubeconfig(R"(server: "https://h", certificate-authority-data: UEVN)",
-                                    "token: t"),
-                         "k", "s", "")
+  CHECK(parse_kubeconfig(
+            kubeconfig(R"(server: "https://h", certificate-authority-data: UEVN)", "token: t"), "k",
+            "s", "")
             ->namespace_name == "default");
 }
 

@@ -36,7 +36,7 @@ rules:
   CHECK(file->advisory == true);
   CHECK(file->policy.slo.ttft_ms == 400);
   CHECK(file->policy.slo.window == 20s);
-  REQUIRE(file->policy.rules.size() == 1);  // the file's rules replace the defaults
+  REQUIRE(file->policy.rules.size() == 1);          // the file's rules replace the defaults
   CHECK(file->policy.rules[0].name == "kv_usage");  // named after its metric
   CHECK(file->policy.rules[0].step_up == 2);
   CHECK(parse_policy_file("", "empty.yaml")->policy.rules.size() == default_rules().size());

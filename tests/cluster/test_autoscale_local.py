@@ -7,11 +7,10 @@ series; the operator view (GET /operator, headless Chromium) shows the nodes and
 import json
 import shutil
 import subprocess
-import threading
-import time
 import urllib.request
 
 from conftest import Cluster
+from streaming_users import StreamingUsers
 
 RULES = """
 min_replicas: 1
@@ -24,63 +23,6 @@ rules:
   - {name: batch, metric: running_per_replica, scale_up_above: 6, scale_down_below: 2,
      window_seconds: 3}
 """
-
-
-class Load:
-    """`level` user threads each stream one completion after another while their number is
-    under the level; every stream's outcome is kept."""
-
-    def __init__(self, base_url, users=24):
-        self.base_url = base_url
-        self.level = 0
-        self.stop = False
-        self.outcomes = []  # (status, tokens, finish_reason, error text)
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.user, args=(i,), daemon=True)
-                        for i in range(users)]
-        for t in self.threads:
-            t.start()
-
-    def stream_once(self, i):
-        body = {"prompt": f"User {i} writes a story:", "max_tokens": 24, "temperature": 0,
-                "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True}}
-        request = urllib.request.Request(self.base_url + "/v1/completions",
-                                         data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        tokens, finish, error = 0, None, ""
-        try:
-            with urllib.request.urlopen(request, timeout=300) as response:
-                status = response.status
-                for raw in response:
-                    line = raw.decode().strip()
-                    if not line.startswith("data: ") or line == "data: [DONE]":
-                        continue
-                    chunk = json.loads(line[6:])
-                    if "error" in chunk:
-                        error = json.dumps(chunk["error"])
-                        continue
-                    if chunk.get("usage"):
-                        tokens = chunk["usage"]["completion_tokens"]
-                    for choice in chunk["choices"]:
-                        finish = choice.get("finish_reason") or finish
-        except urllib.error.HTTPError as e:
-            status, error = e.code, e.read().decode()
-        except Exception as e:  # a dropped connection is a lost request
-            status, error = 0, repr(e)
-        with self.lock:
-            self.outcomes.append((status, tokens, finish, error))
-
-    def user(self, i):
-        while not self.stop:
-            if i < self.level:
-                self.stream_once(i)
-            else:
-                time.sleep(0.05)
-
-    def finish(self):
-        self.stop = True
-        for t in self.threads:
-            t.join(timeout=300)
 
 
 def check_metrics(base_url, nodes):
@@ -136,13 +78,13 @@ def test_replicas_follow_the_load_up_and_back_and_no_request_is_lost(tmp_path):
     rules.write_text(RULES)
     cluster = Cluster(0, extra_front_args=["--autoscale", "local", "--autoscale-rules",
                                            str(rules)])
-    load = Load(cluster.base_url)
+    load = StreamingUsers(cluster.base_url, users=24, max_tokens=24)
     seen = set()
     try:
-        # Ramp: one more stream every 0.25 s up to 24, then hold until the cluster has grown.
+        # Ramp: one more stream each time a request ends, up to 24; then hold until it grew.
         for level in range(1, 25):
-            load.level = level
-            time.sleep(0.25)  # the load's shape, not a synchronisation
+            load.set_level(level)
+            load.wait_for_outcomes(level - 1)
         cluster.wait_for(lambda nodes: (seen.update(ready_nodes(nodes)) or True) and
                          len(ready_nodes(nodes)) == 3, timeout=180)
         assert len(seen) == 3, seen  # front + two started workers
@@ -150,8 +92,9 @@ def test_replicas_follow_the_load_up_and_back_and_no_request_is_lost(tmp_path):
         cluster.wait_for_autoscaler(lambda a: a["ready"] == 3 and a["desired"] == 3)
         check_metrics(cluster.base_url, seen)
         check_operator_view(cluster.base_url)
-        # Back down to one stream: the autoscaler drains its workers one at a time.
-        load.level = 1
+        # Down to three streams (one per replica: under the rule's 2, and still in flight on
+        # the replicas that leave): the autoscaler drains its workers one at a time.
+        load.set_level(3)
         cluster.wait_for(lambda nodes: ready_nodes(nodes) == ["front"], timeout=180)
         cluster.front.wait_for_line("drained and exited", timeout=120)
     finally:
@@ -160,7 +103,8 @@ def test_replicas_follow_the_load_up_and_back_and_no_request_is_lost(tmp_path):
         code = cluster.stop()
     # Every request completed with all its tokens: none lost on scale-up or scale-down.
     assert load.outcomes
-    failed = [o for o in load.outcomes if o[0] != 200 or o[3] or o[2] != "length" or o[1] != 24]
+    failed = [o for o in load.outcomes
+              if o.status != 200 or o.error or o.finish != "length" or o.tokens != 24]
     assert not failed, failed[:5]
     # The decisions are on record: up to 3, down to 1.
     events = status["autoscaler"]["events"]

@@ -105,9 +105,9 @@ void for_each_message_type(Random& r, F&& f) {
   f(wire::JoinRequest{r.int32(), r.text(), r.text(), r.coin() ? 0.5 : 2.0, r.int32()});
   f(wire::JoinReply{r.coin(), r.text()});
   auto node = [&] {
-    return wire::NodeStatus{r.text(),  r.coin(),  r.coin(),  r.int32(), r.int64(), r.int32(),
-                            r.real(),  r.real(),  r.int64(), r.int64(), r.int64(), r.int32(),
-                            r.int32(), r.coin(),  r.real(),  r.int64(), r.real(),  r.int64()};
+    return wire::NodeStatus{r.text(),  r.coin(), r.coin(),  r.int32(), r.int64(), r.int32(),
+                            r.real(),  r.real(), r.int64(), r.int64(), r.int64(), r.int32(),
+                            r.int32(), r.coin(), r.real(),  r.int64(), r.real(),  r.int64()};
   };
   f(node());
   auto autoscaler = [&] {
@@ -116,8 +116,7 @@ void for_each_message_type(Random& r, F&& f) {
     };
     return wire::AutoscalerStatus{r.text(),  r.coin(),  r.int32(), r.int32(), r.int32(),
                                   r.int32(), r.int32(), r.int32(), r.text(),  r.text(),
-                                  r.coin(),  r.text(),  r.int64(), r.int64(),
-                                  r.list(event, 3)};
+                                  r.coin(),  r.text(),  r.int64(), r.int64(), r.list(event, 3)};
   };
   f(autoscaler());
   f(wire::ClusterStatus{r.text(), r.list(node, 3), autoscaler()});
