@@ -7,11 +7,53 @@
 #include "net/cluster/failover.hpp"
 #include "net/cluster/readiness.hpp"
 #include "net/cluster/routing.hpp"
+#include "net/metrics/latency_counts.hpp"
 
 namespace troupe {
 namespace {
 
 constexpr auto kRouteTimeout = std::chrono::seconds(10);
+
+using Clock = std::chrono::steady_clock;
+
+// The current attempt as the router hears of it when it ends: its node, and the latency and
+// failure the bridge saw there. Shared with the hook that releases it when the bridge stops.
+struct Attempt {
+  std::string node;  // empty before the route's answer, and once released
+  Clock::time_point routed_at{};
+  Clock::time_point last_chunk{};  // none yet: a default time point
+  wire::ServedRequests served;
+
+  void start(std::string on) {
+    node = std::move(on);
+    routed_at = Clock::now();
+    last_chunk = {};
+    served = metrics::no_requests_served();
+  }
+  // A chunk arrived: the attempt's first gives its time to first token, later ones the time
+  // between chunks, as the gateway times its own.
+  void chunk_arrived() {
+    const auto now = Clock::now();
+    const auto since = last_chunk == Clock::time_point{} ? routed_at : last_chunk;
+    metrics::observe(
+        last_chunk == Clock::time_point{} ? served.time_to_first_token : served.inter_token_latency,
+        std::chrono::duration<double>(now - since).count());
+    last_chunk = now;
+  }
+  // The attempt ended with `error` (a request_error code): counted failed when that is the
+  // server's failure, not the client's or a drain's.
+  void ended_with(std::string_view error) {
+    if (metrics::is_server_failure(error)) served.failed = 1;
+  }
+  // The release message's node and measures, once; empty when there is nothing to release.
+  std::optional<std::pair<std::string, wire::ServedRequests>> take() {
+    if (node.empty()) return std::nullopt;
+    served.attempts = 1;
+    auto released = std::make_pair(std::move(node), std::move(served));
+    node.clear();
+    return released;
+  }
+};
 
 struct BridgeState {
   std::shared_ptr<const RequestContext> context;
@@ -19,8 +61,8 @@ struct BridgeState {
   uint64_t prefix_key = 0;
   GenerateRequest request;  // kept to start it again elsewhere
   std::shared_ptr<api::GenerationListener> listener;
-  std::vector<std::string> tried;                                            // nodes, in order
-  std::shared_ptr<std::string> routed_to = std::make_shared<std::string>();  // released at exit
+  std::vector<std::string> tried;                                  // nodes, in order
+  std::shared_ptr<Attempt> current = std::make_shared<Attempt>();  // released at exit
   caf::actor running;     // the request actor of the current attempt
   int attempt = 0;        // answers to an earlier attempt's requests are ignored
   bool streamed = false;  // a chunk reached the client: the request can no longer move
@@ -43,17 +85,22 @@ void ask_once(caf::actor_system& system, const caf::actor& target,
   });
 }
 
-void end_with(Bridge* self, GenerationEnd end) {
-  if (self->state.ended) return;
-  self->state.ended = true;
-  self->state.listener->on_end(std::move(end));
-  self->quit();
+// The router hears the current attempt ended, with its measures. Sent before the bridge quits:
+// the router's monitor on the bridge fires before the bridge's own exit hooks would.
+void release(Bridge* self) {
+  if (auto released = self->state.current->take()) {
+    self->send(self->state.router, release_atom::value, released->first, self->address(),
+               released->second);
+  }
 }
 
-void release(Bridge* self) {
-  auto& routed = *self->state.routed_to;
-  if (!routed.empty()) self->send(self->state.router, release_atom::value, routed, self->address());
-  routed.clear();
+void end_with(Bridge* self, GenerationEnd end) {
+  if (self->state.ended) return;
+  self->state.current->ended_with(end.error);
+  self->state.ended = true;
+  self->state.listener->on_end(std::move(end));
+  release(self);
+  self->quit();
 }
 
 void start_on_next_node(Bridge* self);
@@ -65,6 +112,7 @@ cluster::AttemptHistory history(const BridgeState& s) {
 // The attempt failed: start it on another node (net/cluster/failover's choice), or give up.
 void retry_or_end(Bridge* self, GenerationEnd end) {
   auto& s = self->state;
+  s.current->ended_with(end.error);
   if (cluster::after_failure(history(s)) == cluster::FailoverStep::retry_elsewhere) {
     release(self);
     if (s.running) caf::anon_send_exit(s.running, caf::exit_reason::user_shutdown);
@@ -85,7 +133,7 @@ void start_on_next_node(Bridge* self) {
       .then(
           [self, current](std::string& name, caf::actor& node) {
             if (!current()) return;
-            *self->state.routed_to = name;
+            self->state.current->start(name);
             self->state.tried.push_back(name);
             self->request(node, kRouteTimeout, scheduler_atom::value)
                 .then(
@@ -125,8 +173,16 @@ caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context
   s.prefix_key = prefix_key;
   s.request = std::move(request);
   s.listener = std::move(listener);
-  self->attach_functor([router, routed_to = s.routed_to, bridge = self->address()] {
-    if (!routed_to->empty()) caf::anon_send(router, release_atom::value, *routed_to, bridge);
+  // The client went away (Front::submit's cancel): release with what was measured, then stop.
+  self->set_exit_handler([self](caf::exit_msg& exit) {
+    release(self);
+    self->quit(exit.reason);
+  });
+  // Any other end (the actor system stopping): the router still hears of it.
+  self->attach_functor([router, current = s.current, bridge = self->address()] {
+    if (auto released = current->take()) {
+      caf::anon_send(router, release_atom::value, released->first, bridge, released->second);
+    }
   });
   if (server_draining) {
     end_with(self, GenerationEnd{s.request.id, 0, 0, request_error::kDraining,
@@ -142,6 +198,7 @@ caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context
   return {
       [self, from_current](GenerationChunk& chunk) {
         if (self->state.ended || !from_current()) return;
+        self->state.current->chunk_arrived();
         self->state.streamed = true;
         self->state.listener->on_chunk(std::move(chunk));
       },

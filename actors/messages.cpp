@@ -22,6 +22,7 @@ void configure_actor_system(caf::actor_system_config& config) {
       .add_message_type<wire::JoinRequest>("troupe.JoinRequest")
       .add_message_type<wire::JoinReply>("troupe.JoinReply")
       .add_message_type<wire::NodeStatus>("troupe.NodeStatus")
+      .add_message_type<wire::ServedRequests>("troupe.ServedRequests")
       .add_message_type<wire::ClusterStatus>("troupe.ClusterStatus")
       .add_message_type<wire::AutoscalerStatus>("troupe.AutoscalerStatus");
 }

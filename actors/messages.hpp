@@ -51,7 +51,8 @@ using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using join_atom = caf::atom_constant<caf::atom("join")>;
 // front -> router: (route_atom, prefix key, excluded names) -> (name, node)
 using route_atom = caf::atom_constant<caf::atom("route")>;
-// front -> router: (release_atom, name, bridge address) when a request routed there ends
+// front -> router: (release_atom, name, bridge address, wire::ServedRequests) when a request
+// routed there ends, with what the front measured of that attempt
 using release_atom = caf::atom_constant<caf::atom("release")>;
 // router -> front bridges: (unreachable_atom, name) when a node they use is lost
 using unreachable_atom = caf::atom_constant<caf::atom("unreach")>;

@@ -33,11 +33,12 @@ struct RouterState {
   wire::AutoscalerStatus autoscaler;  // the front's autoscaler's last report, if it has one
   static inline const char* name = "router";
 
-  // The end of a routed request, by its release or its bridge's end: counted once.
-  void end_routed(const caf::actor_addr& bridge) {
+  // The end of a routed request, by its release (with what the front measured of it there) or
+  // its bridge's end: counted once.
+  void end_routed(const caf::actor_addr& bridge, const wire::ServedRequests& served = {}) {
     auto it = routed.find(bridge);
     if (it == routed.end()) return;
-    membership.released(it->second.node);
+    membership.released(it->second.node, served);
     routed.erase(it);
   }
 
@@ -134,9 +135,8 @@ caf::behavior router(Self* self, RouterSetup setup) {
         }
         return {name, s.handles[name].actor};
       },
-      [self](release_atom, const std::string&, const caf::actor_addr& bridge) {
-        self->state.end_routed(bridge);
-      },
+      [self](release_atom, const std::string&, const caf::actor_addr& bridge,
+             const wire::ServedRequests& served) { self->state.end_routed(bridge, served); },
       [self](drain_atom, const std::string& name) -> bool {
         auto& s = self->state;
         const auto outcome = s.membership.drain(name, s.setup.clock());

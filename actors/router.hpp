@@ -30,7 +30,9 @@ struct RouterSetup {
 //       protocol or model, or a name whose node still answers (a silent one gives it up)
 //   (route_atom, uint64_t prefix_key, std::vector<std::string> excluded)
 //       -> (std::string name, caf::actor node), or an error when no node is routable
-//   (release_atom, std::string name, caf::actor_addr bridge): a request routed to `name` ended
+//   (release_atom, std::string name, caf::actor_addr bridge, wire::ServedRequests served): a
+//       request routed to `name` ended; `served` (its latency there, whether it failed) adds to
+//       the node's totals in the ClusterStatus
 //   to each bridge routed to a node that is lost (disconnected or silent):
 //       (unreachable_atom, std::string name)
 //   (drain_atom, std::string name) -> bool (known): the node stops getting requests, finishes

@@ -16,6 +16,15 @@ LatencyHistogram per_bucket(const metrics::HistogramCounts& counts) {
   return histogram;
 }
 
+LatencyHistogram histogram_of(const wire::LatencyCounts& counts) {
+  LatencyHistogram histogram;
+  if (counts.counts.size() != counts.bounds.size() + 1) return histogram;  // no histogram
+  histogram.upper_bounds = counts.bounds;
+  for (int64_t count : counts.counts)
+    histogram.counts.push_back(uint64_t(std::max<int64_t>(0, count)));
+  return histogram;
+}
+
 }  // namespace
 
 ClusterSample sample_of(const wire::ClusterStatus& cluster,
@@ -25,8 +34,10 @@ ClusterSample sample_of(const wire::ClusterStatus& cluster,
   sample.at = now;
   for (const wire::NodeStatus& node : cluster.nodes) {
     if (!node.connected) continue;  // gone: neither capacity nor load
-    sample.nodes.push_back(NodeSample{node.name, node.routable, node.running, node.waiting,
-                                      node.capacity, node.kv_usage, node.busy_seconds});
+    sample.nodes.push_back(NodeSample{
+        node.name, node.routable, node.running, node.waiting, node.capacity, node.kv_usage,
+        node.busy_seconds, histogram_of(node.served.time_to_first_token),
+        histogram_of(node.served.inter_token_latency), node.served.attempts, node.served.failed});
   }
   sample.time_to_first_token = per_bucket(service.time_to_first_token);
   sample.inter_token_latency = per_bucket(service.inter_token_latency);

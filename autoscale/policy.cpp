@@ -75,6 +75,14 @@ int32_t replicas_for(double value, int32_t ready, double target) {
   return static_cast<int32_t>(std::ceil(value * ready / target - 1e-9));
 }
 
+// Where a value over its threshold comes from, for the reason: the node highest on it, when more
+// than one node has data ("; highest on b: 812").
+std::string highest_node(std::span<const ClusterSample> samples, Metric metric, Milliseconds over) {
+  const std::vector<NodeValue> values = measure_per_node(samples, metric, over);
+  if (values.size() < 2) return "";
+  return "; highest on " + values.front().node + ": " + number(values.front().value);
+}
+
 std::optional<Vote> rule_vote(std::span<const ClusterSample> samples, const Rule& rule,
                               const Capacity& capacity) {
   const std::optional<double> value =
@@ -88,7 +96,9 @@ std::optional<Vote> rule_vote(std::span<const ClusterSample> samples, const Rule
   const std::string measured = std::string(metric_name(rule.metric)) + " " + number(*value);
   const std::string window = " over " + seconds(rule.window);
   if (*value > rule.scale_up_above) {
-    const std::string above = measured + " > " + number(rule.scale_up_above) + window;
+    const std::string above =
+        measured + " > " + number(rule.scale_up_above) + window +
+        highest_node(samples_for(samples, rule.metric), rule.metric, rule.window);
     if (!is_per_replica_load(rule.metric) && capacity.starting > 0)
       return Vote{
           n, rule.name,
@@ -129,7 +139,7 @@ std::optional<double> slo_ratio(std::span<const ClusterSample> samples, const Sl
       worst = ratio;
       if (which)
         *which = std::string(metric_name(metric)) + " " + number(*value) + " (target " +
-                 number(target) + ")";
+                 number(target) + highest_node(since_capacity_changed(samples), metric, over) + ")";
     }
   };
   consider(Metric::ttft_p90_ms, slo.ttft_ms);

@@ -94,7 +94,86 @@ std::optional<double> quantile_ms(const WindowSpan& window, LatencyHistogram Clu
   return *seconds * 1000.0;
 }
 
+double quantile_of(Metric metric) {
+  return metric == Metric::ttft_p95_ms || metric == Metric::itl_p95_ms ? 0.95 : 0.90;
+}
+
+const NodeSample* node_named(const ClusterSample& sample, std::string_view name) {
+  for (const NodeSample& node : sample.nodes)
+    if (node.name == name) return &node;
+  return nullptr;
+}
+
+// One node's figure for a metric over the window; `newest` is its entry in the newest sample
+// and `base` its entry in the window's base sample, if it was there.
+std::optional<double> node_measure(const WindowSpan& window, const NodeSample& newest,
+                                   const NodeSample* base, Metric metric) {
+  const NodeSample none;  // a node that joined inside the window: its counts start from zero
+  const NodeSample& before = base ? *base : none;
+  const auto load = [&](auto value) -> std::optional<double> {
+    double sum = 0;
+    int counted = 0;
+    for (const ClusterSample& sample : window.inside) {
+      const NodeSample* node = node_named(sample, newest.name);
+      if (!node || !node->ready) continue;
+      sum += value(*node);
+      ++counted;
+    }
+    if (counted == 0) return std::nullopt;
+    return sum / counted;
+  };
+  switch (metric) {
+    case Metric::queue_per_replica:
+      return load([](const NodeSample& n) { return double(n.waiting); });
+    case Metric::running_per_replica:
+      return load([](const NodeSample& n) { return double(n.running); });
+    case Metric::batch_occupancy:
+      return load([](const NodeSample& n) {
+        return n.capacity > 0 ? std::min(1.0, double(n.running) / n.capacity) : 0.0;
+      });
+    case Metric::kv_usage:
+      return load([](const NodeSample& n) { return n.kv_usage; });
+    case Metric::utilisation: {
+      const double seconds =
+          std::chrono::duration<double>(window.inside.back().at - window.base->at).count();
+      if (!base || seconds <= 0) return std::nullopt;
+      return std::clamp((newest.busy_seconds - base->busy_seconds) / seconds, 0.0, 1.0);
+    }
+    case Metric::ttft_p90_ms:
+    case Metric::ttft_p95_ms:
+    case Metric::itl_p90_ms:
+    case Metric::itl_p95_ms: {
+      const bool ttft = metric == Metric::ttft_p90_ms || metric == Metric::ttft_p95_ms;
+      const auto field = ttft ? &NodeSample::time_to_first_token : &NodeSample::inter_token_latency;
+      const auto seconds = quantile_between(before.*field, newest.*field, quantile_of(metric));
+      if (!seconds) return std::nullopt;
+      return *seconds * 1000.0;
+    }
+    case Metric::error_rate: {
+      const int64_t ended = newest.attempts - before.attempts;
+      if (ended <= 0) return std::nullopt;
+      return std::clamp(double(newest.failed - before.failed) / double(ended), 0.0, 1.0);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::vector<NodeValue> measure_per_node(std::span<const ClusterSample> samples, Metric metric,
+                                        Milliseconds over) {
+  const WindowSpan window = window_of(samples, over);
+  std::vector<NodeValue> values;
+  if (window.inside.empty()) return values;
+  for (const NodeSample& node : window.inside.back().nodes) {
+    const NodeSample* base = node_named(*window.base, node.name);
+    if (auto value = node_measure(window, node, base, metric))
+      values.push_back({node.name, *value});
+  }
+  std::stable_sort(values.begin(), values.end(),
+                   [](const NodeValue& a, const NodeValue& b) { return a.value > b.value; });
+  return values;
+}
 
 bool is_per_replica_load(Metric metric) {
   switch (metric) {

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "autoscale/cluster_sample.hpp"
 
@@ -40,6 +41,17 @@ std::string metric_names();
 // for a rate. `samples` are in time order.
 std::optional<double> measure(std::span<const ClusterSample> samples, Metric metric,
                               Milliseconds over);
+
+// The metric for each node in the newest sample, over the same window: its own load (averaged
+// over the samples it was ready in), utilisation, or the latency and failures the front
+// measured on it. Worst (highest) first; nodes without data for it are left out. It tells
+// which node a cluster-wide value comes from.
+struct NodeValue {
+  std::string node;
+  double value = 0;
+};
+std::vector<NodeValue> measure_per_node(std::span<const ClusterSample> samples, Metric metric,
+                                        Milliseconds over);
 
 // The q-quantile (0..1) of the observations between two cumulative histograms of the same
 // buckets, interpolated linearly inside its bucket (0 as the first bucket's lower bound; the

@@ -1,5 +1,6 @@
 #include "net/cluster/membership.hpp"
 
+#include "net/metrics/latency_counts.hpp"
 #include "net/wire/replica_totals.hpp"
 
 #include <algorithm>
@@ -45,6 +46,7 @@ wire::NodeStatus node_status(const Member& m) {
   status.preemptions = r.preemptions;
   status.queue_seconds = r.queue_seconds;
   status.queued_requests = r.queued_requests;
+  status.served = m.served;
   return status;
 }
 
@@ -88,6 +90,7 @@ JoinOutcome Membership::join(const wire::JoinRequest& request, const Joiner& joi
   if (!m) {
     members_.push_back({});
     m = &members_.back();
+    m->served = metrics::no_requests_served();
   } else if (m->connected && !joiner.holds_the_name) {
     outcome.took_over = true;
     refresh(*m, now, outcome.changes);  // its requests are told, if the last check did not yet
@@ -179,8 +182,11 @@ void Membership::routed_to(const std::string& name) {
   }
 }
 
-void Membership::released(const std::string& name) {
-  if (Member* m = find_mutable(name)) m->load.outstanding = std::max(0, m->load.outstanding - 1);
+void Membership::released(const std::string& name, const wire::ServedRequests& served) {
+  Member* m = find_mutable(name);
+  if (!m) return;
+  m->load.outstanding = std::max(0, m->load.outstanding - 1);
+  metrics::add(m->served, served);
 }
 
 const Member* Membership::find(const std::string& name) const {

@@ -44,6 +44,7 @@ struct Member {
   bool admitting = true;
   int64_t routed = 0;            // requests routed there in all
   wire::ReplicaTotals reported;  // its replicas summed, as they last reported
+  wire::ServedRequests served;   // the front's measure of the attempts it ran there, in all
   int64_t health_reports = 0;    // heard in all: a newer count means a later report's numbers
   TimePoint joined_at{};         // its last accepted join (not in wire::NodeStatus yet)
   TimePoint last_heard{};        // its last join, health answer or heartbeat
@@ -121,9 +122,10 @@ class Membership {
   DrainOutcome drain(const std::string& name, TimePoint now);
   UndrainOutcome undrain(const std::string& name, TimePoint now);
 
-  // Routing bookkeeping: a request was routed to `name`, or ended there (never below zero).
+  // Routing bookkeeping: a request was routed to `name`, or ended there (never below zero),
+  // with what the front measured of it there (nothing when its bridge went without a word).
   void routed_to(const std::string& name);
-  void released(const std::string& name);
+  void released(const std::string& name, const wire::ServedRequests& served = {});
 
   // Heard from within unhealthy_after (exactly at the deadline still counts).
   bool answering(const Member& member, TimePoint now) const;

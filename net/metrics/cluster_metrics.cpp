@@ -1,5 +1,6 @@
 #include "net/metrics/cluster_metrics.hpp"
 
+#include "net/metrics/latency_counts.hpp"
 #include "net/metrics/registry.hpp"
 
 namespace troupe::metrics {
@@ -29,6 +30,21 @@ void render_nodes(MetricsRegistry& registry, const wire::ClusterStatus& status) 
                                        "Sequences the node preempted.", {"node"});
   auto& routed = registry.counter("troupe_node_routed_requests_total",
                                   "Requests the router sent the node.", {"node"});
+  // What the front measured of the attempts each node served (cumulative since the front first
+  // saw the name, so a node's restart is no reset).
+  auto& ttft = registry.histogram(
+      "troupe_node_time_to_first_token_seconds",
+      "Time from the route to the attempt's first token, as the front saw it, in seconds.",
+      {"node"}, kTimeToFirstTokenBounds);
+  auto& itl =
+      registry.histogram("troupe_node_inter_token_latency_seconds",
+                         "Time between consecutive chunks, as the front saw it, in seconds.",
+                         {"node"}, kInterTokenBounds);
+  auto& attempts = registry.counter("troupe_node_request_attempts_total",
+                                    "Request attempts that ended on the node.", {"node"});
+  auto& failures =
+      registry.counter("troupe_node_request_failures_total",
+                       "Request attempts that failed on the server's side there.", {"node"});
   for (const wire::NodeStatus& node : status.nodes) {
     const LabelValues name{node.name};
     routable.with(name).set(node.routable ? 1 : 0);
@@ -43,6 +59,10 @@ void render_nodes(MetricsRegistry& registry, const wire::ClusterStatus& status) 
     queued.with(name).inc(double(std::max<int64_t>(0, node.queued_requests)));
     preemptions.with(name).inc(double(std::max<int64_t>(0, node.preemptions)));
     routed.with(name).inc(double(std::max<int64_t>(0, node.routed)));
+    ttft.with(name).add(node.served.time_to_first_token);
+    itl.with(name).add(node.served.inter_token_latency);
+    attempts.with(name).inc(double(std::max<int64_t>(0, node.served.attempts)));
+    failures.with(name).inc(double(std::max<int64_t>(0, node.served.failed)));
   }
 }
 

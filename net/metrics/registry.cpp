@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "net/metrics/latency_counts.hpp"
+
 namespace troupe::metrics {
 
 namespace {
@@ -130,15 +132,17 @@ Histogram::Histogram(std::shared_ptr<const std::vector<double>> bounds)
     : bounds_(std::move(bounds)), buckets_(bounds_->size() + 1) {}
 
 void Histogram::observe(double v) {
-  // The first bound >= v, since le is inclusive; NaN compares false everywhere and so counts
-  // in +Inf, as Prometheus' own clients do.
-  const auto& bounds = *bounds_;
-  const size_t bucket =
-      std::isnan(v)
-          ? bounds.size()
-          : static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) - bounds.begin());
-  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+  buckets_[bucket_of(*bounds_, v)].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(v, std::memory_order_relaxed);
+}
+
+void Histogram::add(const wire::LatencyCounts& counts) {
+  if (counts.bounds != *bounds_ || counts.counts.size() != buckets_.size()) return;
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    buckets_[i].fetch_add(static_cast<uint64_t>(std::max<int64_t>(0, counts.counts[i])),
+                          std::memory_order_relaxed);
+  }
+  sum_.fetch_add(counts.sum, std::memory_order_relaxed);
 }
 
 std::vector<uint64_t> Histogram::cumulative_counts() const {

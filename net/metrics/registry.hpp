@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "net/wire/messages.hpp"
+
 namespace troupe::metrics {
 
 using LabelValues = std::vector<std::string>;
@@ -44,6 +46,8 @@ class Histogram {
  public:
   explicit Histogram(std::shared_ptr<const std::vector<double>> bounds);
   void observe(double v);
+  // Adds observations counted elsewhere over the same bounds (ignored over other bounds).
+  void add(const wire::LatencyCounts& counts);
 
   const std::vector<double>& bounds() const { return *bounds_; }
   // Cumulative counts, one per bound and a last one for +Inf (which equals count()).

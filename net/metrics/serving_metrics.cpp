@@ -2,6 +2,7 @@
 
 #include "engine/serve/generate_request.hpp"
 
+#include "net/metrics/latency_counts.hpp"
 #include "net/metrics/process_sample.hpp"
 
 #include <utility>
@@ -10,17 +11,6 @@
 namespace troupe::metrics {
 
 namespace {
-
-// vLLM's bucket bounds, so that latency dashboards compare like with like.
-const std::vector<double> kTimeToFirstTokenBounds = {
-    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.25,  0.5,   0.75,
-    1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
-const std::vector<double> kInterTokenBounds = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
-                                               0.3,  0.4,   0.5,  0.75,  1.0, 2.5,  5.0,
-                                               7.5,  10.0,  20.0, 40.0,  80.0};
-const std::vector<double> kRequestLatencyBounds = {
-    0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
-    30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 
 // Adds to `counter` what a cumulative number grew by since `last`; a drop means its source
 // restarted from zero, so it only becomes the new base.

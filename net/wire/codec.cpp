@@ -53,6 +53,10 @@ const char* wire_kind<NodeStatus>() {
   return "node_status";
 }
 template <>
+const char* wire_kind<ServedRequests>() {
+  return "served_requests";
+}
+template <>
 const char* wire_kind<ClusterStatus>() {
   return "cluster_status";
 }
@@ -384,6 +388,7 @@ TROUPE_WIRE_MESSAGE(JoinReply)
 TROUPE_WIRE_MESSAGE(NodeStatus)
 TROUPE_WIRE_MESSAGE(ClusterStatus)
 TROUPE_WIRE_MESSAGE(AutoscalerStatus)
+TROUPE_WIRE_MESSAGE(ServedRequests)
 TROUPE_WIRE_MESSAGE(StepPlan)
 TROUPE_WIRE_MESSAGE(StepResult)
 TROUPE_WIRE_MESSAGE(GenerateRequest)

@@ -30,10 +30,10 @@ inline constexpr bool kIsMessage =
     std::is_same_v<T, RequestFailure> || std::is_same_v<T, WorkerStatus> ||
     std::is_same_v<T, HealthReport> || std::is_same_v<T, JoinRequest> ||
     std::is_same_v<T, JoinReply> || std::is_same_v<T, NodeStatus> ||
-    std::is_same_v<T, ClusterStatus> || std::is_same_v<T, AutoscalerStatus> ||
-    std::is_same_v<T, StepPlan> || std::is_same_v<T, StepResult> ||
-    std::is_same_v<T, GenerateRequest> || std::is_same_v<T, GenerationChunk> ||
-    std::is_same_v<T, GenerationEnd>;
+    std::is_same_v<T, ServedRequests> || std::is_same_v<T, ClusterStatus> ||
+    std::is_same_v<T, AutoscalerStatus> || std::is_same_v<T, StepPlan> ||
+    std::is_same_v<T, StepResult> || std::is_same_v<T, GenerateRequest> ||
+    std::is_same_v<T, GenerationChunk> || std::is_same_v<T, GenerationEnd>;
 
 template <typename Message>
 std::string encode(const Message& message);

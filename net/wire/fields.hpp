@@ -66,13 +66,22 @@ void describe(V& v, JoinRequest& x) {
                                                                                   x.capacity);
 }
 template <class V>
+void describe(V& v, LatencyCounts& x) {
+  v("bounds", x.bounds)("counts", x.counts)("sum", x.sum);
+}
+template <class V>
+void describe(V& v, ServedRequests& x) {
+  v("time_to_first_token", x.time_to_first_token)("inter_token_latency", x.inter_token_latency)(
+      "attempts", x.attempts)("failed", x.failed);
+}
+template <class V>
 void describe(V& v, NodeStatus& x) {
   v("name", x.name)("routable", x.routable)("connected", x.connected)("outstanding", x.outstanding)(
       "routed", x.routed)("waiting", x.waiting)("kv_usage", x.kv_usage)("weight", x.weight)(
       "prefix_cache_queries", x.prefix_cache_queries)("prefix_cache_hits", x.prefix_cache_hits)(
       "health_reports", x.health_reports)("running", x.running)("capacity", x.capacity)(
       "draining", x.draining)("busy_seconds", x.busy_seconds)("preemptions", x.preemptions)(
-      "queue_seconds", x.queue_seconds)("queued_requests", x.queued_requests);
+      "queue_seconds", x.queue_seconds)("queued_requests", x.queued_requests)("served", x.served);
 }
 template <class V>
 void describe(V& v, ScaleEventRecord& x) {

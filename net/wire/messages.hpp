@@ -105,6 +105,26 @@ struct JoinRequest {
   bool operator==(const JoinRequest&) const = default;
 };
 
+// A latency histogram as plain data: counts[i] observations fell at or under bounds[i] (seconds)
+// and above the bound before it; the last count, one past the bounds, is for +Inf.
+struct LatencyCounts {
+  std::vector<double> bounds;
+  std::vector<int64_t> counts;
+  double sum = 0;  // of the observations, in seconds
+  bool operator==(const LatencyCounts&) const = default;
+};
+
+// What the front saw of the requests it routed to one node, attempt by attempt: the latency
+// that node gave and how often it failed. The front's bridge sends its attempt's with the release;
+// the router adds them up per node (cumulative since the front first saw the name).
+struct ServedRequests {
+  LatencyCounts time_to_first_token;  // from the route's answer to the attempt's first chunk
+  LatencyCounts inter_token_latency;  // between consecutive chunks
+  int64_t attempts = 0;               // attempts that ended there
+  int64_t failed = 0;                 // of which on the server's side (net/metrics/latency_counts)
+  bool operator==(const ServedRequests&) const = default;
+};
+
 // One node as the front's router sees it.
 struct NodeStatus {
   std::string name;
@@ -127,6 +147,7 @@ struct NodeStatus {
   int64_t preemptions = 0;
   double queue_seconds = 0;
   int64_t queued_requests = 0;
+  ServedRequests served = {};  // as the front measured it
   bool operator==(const NodeStatus&) const = default;
 };
 

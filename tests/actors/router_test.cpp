@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "actors/router.hpp"
+#include "net/metrics/latency_counts.hpp"
 
 using namespace troupe;
 
@@ -109,6 +110,22 @@ TEST_CASE("the router refuses other protocols, other models and taken names, nam
           [&](caf::error& e) { FAIL(system.render(e)); });
   // With n1 tried already, nothing is left.
   CHECK_FALSE(route(self, router, {"n1"}));
+
+  // Released with what the front measured there: no longer in flight, and the node's totals
+  // have the attempt (its first token, its failure).
+  wire::ServedRequests served = metrics::no_requests_served();
+  metrics::observe(served.time_to_first_token, 0.2);
+  served.attempts = 1;
+  served.failed = 1;
+  self->send(router, release_atom::value, std::string("n1"), self->address(), served);
+  self->request(router, std::chrono::seconds(5), status_atom::value)
+      .receive(
+          [&](wire::ClusterStatus& s) {
+            REQUIRE(s.nodes.size() == 1);
+            CHECK(s.nodes[0].outstanding == 0);
+            CHECK(s.nodes[0].served == served);
+          },
+          [&](caf::error& e) { FAIL(system.render(e)); });
 
   for (const auto& actor : {router, a, b}) self->send_exit(actor, caf::exit_reason::user_shutdown);
 }

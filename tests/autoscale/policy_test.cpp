@@ -87,6 +87,49 @@ TEST_CASE("utilisation is the rate of the workers' busy time") {
   CHECK_FALSE(measure(std::span(window).first(1), Metric::utilisation, 10s));  // one sample
 }
 
+TEST_CASE("each node's load, latency and error rate over the window, worst first") {
+  const LatencyHistogram empty{{0.1, 0.5, 1.0}, {0, 0, 0, 0}};
+  auto window = steady_window(2, 4, 3);
+  for (ClusterSample& sample : window) {
+    sample.time_to_first_token = empty;
+    for (NodeSample& n : sample.nodes) n.time_to_first_token = empty;
+  }
+  window[0].nodes[1].time_to_first_token.counts = {5, 0, 0, 0};  // before the window: not counted
+  ClusterSample& newest = window.back();
+  newest.nodes[0].time_to_first_token.counts = {10, 0, 0, 0};  // r0: all under 100 ms
+  newest.nodes[1].time_to_first_token.counts = {5, 0, 10, 0};  // r1: 10 more in (0.5, 1]
+  newest.time_to_first_token.counts = {10, 0, 10, 0};          // the front's: both together
+  newest.nodes[0].attempts = 10;
+  newest.nodes[1].attempts = 10;
+  newest.nodes[1].failed = 2;
+  newest.nodes[1].running = 8;
+
+  // A latency rule over its threshold names the node the latency comes from.
+  PolicyConfig config = running_rule_config(1, 4);
+  config.rules = {{"ttft", Metric::ttft_p90_ms, 500, 100, 1, 1, 10s}};
+  const Decision d = decide(window, config, {});
+  CHECK(d.desired == 3);
+  CHECK(d.reason.find("ttft_p90_ms 900 > 500") != std::string::npos);
+  CHECK(d.reason.find("highest on r1: 950") != std::string::npos);
+
+  newest.nodes.push_back(node("new", 1));  // joined in the newest sample: no latency yet
+
+  const auto ttft = measure_per_node(window, Metric::ttft_p90_ms, 10s);
+  REQUIRE(ttft.size() == 2);
+  CHECK(ttft[0].node == "r1");
+  CHECK(std::abs(ttft[0].value - 950) < 1e-6);  // 9 of 10 into (0.5, 1]
+  CHECK(ttft[1].node == "r0");
+  CHECK(std::abs(ttft[1].value - 90) < 1e-6);
+  const auto errors = measure_per_node(window, Metric::error_rate, 10s);
+  REQUIRE(errors.size() == 2);
+  CHECK((errors[0].node == "r1" && errors[0].value == 0.2));
+  CHECK((errors[1].node == "r0" && errors[1].value == 0.0));
+  const auto running = measure_per_node(window, Metric::running_per_replica, 1s);
+  REQUIRE(running.size() == 3);
+  CHECK((running[0].node == "r1" && running[0].value == 8));
+  CHECK(running[2].node == "new");
+}
+
 TEST_CASE("a configuration that cannot work is refused with the reason") {
   PolicyConfig config = running_rule_config(1, 3);
   CHECK_FALSE(check(config));

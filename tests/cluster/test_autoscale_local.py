@@ -5,6 +5,7 @@ scale-down (requests are in flight on the replicas it drains). Waits on the clus
 and log lines, never on time; /metrics passes promtool with the cluster's and the autoscaler's
 series; the operator view (GET /operator, headless Chromium) shows the nodes and a scale event."""
 import json
+import re
 import shutil
 import subprocess
 import urllib.request
@@ -38,6 +39,12 @@ def check_metrics(base_url, nodes):
                        "troupe_node_busy_seconds_total", "troupe_node_queue_time_seconds_total",
                        "troupe_node_num_preemptions_total"):
             assert f'{series}{{node="{node}"}}' in text, (series, node)
+        # The latency the front measured on each node: every node has served first tokens.
+        count = re.search(r'^troupe_node_time_to_first_token_seconds_count\{node="%s"\} (\S+)$'
+                          % re.escape(node), text, re.M)
+        assert count and float(count.group(1)) > 0, (node, count)
+        assert f'troupe_node_inter_token_latency_seconds_bucket{{node="{node}",le="+Inf"}}' in text
+        assert f'troupe_node_request_failures_total{{node="{node}"}} 0' in text
     assert "troupe_autoscaler_desired_replicas 3" in text
     assert 'troupe_autoscaler_replicas{state="ready"} 3' in text
     assert 'troupe_autoscaler_scale_events_total{direction="up"}' in text
@@ -89,6 +96,7 @@ def test_replicas_follow_the_load_up_and_back_and_no_request_is_lost(tmp_path):
                          len(ready_nodes(nodes)) == 3, timeout=180)
         assert len(seen) == 3, seen  # front + two started workers
         cluster.wait_for(lambda nodes: all(n["busy_seconds"] > 0 for n in nodes.values()))
+        cluster.wait_for(lambda nodes: all(n["served"]["attempts"] > 0 for n in nodes.values()))
         cluster.wait_for_autoscaler(lambda a: a["ready"] == 3 and a["desired"] == 3)
         check_metrics(cluster.base_url, seen)
         check_operator_view(cluster.base_url)
@@ -97,6 +105,12 @@ def test_replicas_follow_the_load_up_and_back_and_no_request_is_lost(tmp_path):
         load.set_level(3)
         cluster.wait_for(lambda nodes: ready_nodes(nodes) == ["front"], timeout=180)
         cluster.front.wait_for_line("drained and exited", timeout=120)
+        load.finish()
+        # Per node, the front measured every attempt: each request's first token is in some
+        # node's histogram once its release is in (the nodes that left included).
+        first_tokens = lambda nodes: sum(sum(n["served"]["time_to_first_token"]["counts"])
+                                         for n in nodes.values())
+        cluster.wait_for(lambda nodes: first_tokens(nodes) == len(load.outcomes))
     finally:
         load.finish()
         status = json.load(urllib.request.urlopen(cluster.base_url + "/cluster", timeout=10))
@@ -111,6 +125,10 @@ def test_replicas_follow_the_load_up_and_back_and_no_request_is_lost(tmp_path):
     assert max(e["to"] for e in events) == 3, events
     assert events[-1]["to"] == 1, events
     assert all(abs(e["to"] - e["from"]) >= 1 for e in events)
+    # None failed on any node; a request drained away before its first token tried twice.
+    served = [n["served"] for n in status["nodes"]]
+    assert sum(s["failed"] for s in served) == 0, served
+    assert sum(s["attempts"] for s in served) >= len(load.outcomes)
     assert status["autoscaler"]["mode"] == "local"
     log = "".join(cluster.front.log)
     assert log.count("autoscaler: started replica") == 2, log[-3000:]

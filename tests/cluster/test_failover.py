@@ -60,6 +60,10 @@ def test_kill_9_under_load_loses_nothing_and_the_node_comes_back(cluster):
     errors = sum(1 for outcome, _ in results if outcome == "error")
     assert errors > 0, "the kill hit no stream in flight: the test did not test failover"
     assert errors <= len(results) // 2, results
+    # The front counts the failed attempts against the node that failed them, and only it: each
+    # cut stream, and each request that moved before its first token.
+    cluster.wait_for(lambda nodes: nodes["r1"]["served"]["failed"] >= errors)
+    assert all(n["served"]["failed"] == 0 for name, n in cluster.nodes().items() if name != "r1")
 
     cluster.start_worker("r1")  # the same name: it takes the old node's place
     cluster.wait_for(lambda nodes: nodes["r1"]["routable"] and nodes["r1"]["connected"])

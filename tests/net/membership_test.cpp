@@ -4,6 +4,9 @@
 #include <cmath>
 
 #include "net/cluster/membership.hpp"
+#include "net/metrics/latency_counts.hpp"
+
+#include <numeric>
 
 using namespace troupe;
 using namespace troupe::cluster;
@@ -376,7 +379,53 @@ TEST_CASE("requests routed and released are counted, never below zero, and show 
   const auto statuses = cluster.statuses();
   REQUIRE(statuses.size() == 1);
   wire::NodeStatus expected{"a", true, true, 1, 3, 4, 0.25, 2.0, 7, 5, 1};
-  expected.capacity = 8;  // the join's
+  expected.capacity = 8;                            // the join's
+  expected.served = metrics::no_requests_served();  // released without measures
   CHECK(statuses[0] == expected);
   CHECK(cluster.loads()[0].outstanding == 1);
+}
+
+TEST_CASE("what the front measured of each attempt adds up in the node's status") {
+  auto cluster = cluster_of();
+  REQUIRE(cluster.join(request("a"), {}, t0).reply.accepted);
+  REQUIRE(cluster.join(request("b"), {}, t0).reply.accepted);
+  auto attempt = [](double ttft, std::vector<double> gaps, bool failed) {
+    wire::ServedRequests served = metrics::no_requests_served();
+    if (ttft >= 0) metrics::observe(served.time_to_first_token, ttft);
+    for (double gap : gaps) metrics::observe(served.inter_token_latency, gap);
+    served.attempts = 1;
+    served.failed = failed ? 1 : 0;
+    return served;
+  };
+  for (int i = 0; i < 3; ++i) cluster.routed_to("a");
+  cluster.released("a", attempt(0.03, {0.02, 0.02}, false));
+  cluster.released("a", attempt(0.3, {0.2}, false));
+  cluster.released("a", attempt(-1, {}, true));  // failed before its first token
+  // Measures on other bounds (a peer of another release) are not added to the wrong buckets.
+  wire::ServedRequests odd = attempt(0.03, {}, false);
+  odd.time_to_first_token.bounds = {1.0};
+  odd.time_to_first_token.counts = {1, 0};
+  cluster.routed_to("b");
+  cluster.released("b", odd);
+
+  const auto statuses = cluster.statuses();
+  const wire::ServedRequests& a = statuses[0].served;
+  CHECK(a.attempts == 3);
+  CHECK(a.failed == 1);
+  const auto& ttft = a.time_to_first_token;
+  REQUIRE(ttft.bounds == metrics::kTimeToFirstTokenBounds);
+  REQUIRE(ttft.counts.size() == ttft.bounds.size() + 1);
+  CHECK(ttft.counts[metrics::bucket_of(ttft.bounds, 0.03)] == 1);  // in (0.02, 0.04]
+  CHECK(ttft.counts[metrics::bucket_of(ttft.bounds, 0.3)] == 1);   // in (0.25, 0.5]
+  CHECK(std::accumulate(ttft.counts.begin(), ttft.counts.end(), int64_t{0}) == 2);
+  CHECK(ttft.sum == Approx(0.33));
+  const auto& itl = a.inter_token_latency;
+  CHECK(std::accumulate(itl.counts.begin(), itl.counts.end(), int64_t{0}) == 3);
+  CHECK(itl.counts[metrics::bucket_of(itl.bounds, 0.02)] == 2);
+  CHECK(itl.sum == Approx(0.24));
+
+  const wire::ServedRequests& b = statuses[1].served;
+  CHECK(b.attempts == 1);
+  CHECK(std::accumulate(b.time_to_first_token.counts.begin(), b.time_to_first_token.counts.end(),
+                        int64_t{0}) == 0);
 }

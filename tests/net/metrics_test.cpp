@@ -5,10 +5,14 @@
 #include <thread>
 #include <vector>
 
+#include "engine/serve/generate_request.hpp"
+#include "net/metrics/cluster_metrics.hpp"
+#include "net/metrics/latency_counts.hpp"
 #include "net/metrics/registry.hpp"
 #include "net/metrics/serving_metrics.hpp"
 
 using namespace troupe::metrics;
+namespace wire = troupe::wire;
 
 namespace {
 
@@ -93,6 +97,54 @@ TEST_CASE("histograms render cumulative buckets with an inclusive le, +Inf, _sum
         "empty_seconds_sum 0\n"
         "empty_seconds_count 0\n");
   CHECK(latency.cumulative_counts() == std::vector<uint64_t>{1, 3, 4, 5});
+}
+
+TEST_CASE("a histogram adds counts made elsewhere over its own bounds, and only those") {
+  MetricsRegistry registry;
+  auto& latency = registry.histogram("wait_seconds", "Waits.", {}, {0.25, 1}).with({});
+  wire::LatencyCounts counts = empty_latency({0.25, 1});
+  for (double v : {0.1, 0.5, 0.5, 3.0}) observe(counts, v);
+  CHECK(counts.counts == std::vector<int64_t>{1, 2, 1});
+  latency.add(counts);
+  latency.observe(0.2);
+  CHECK(latency.cumulative_counts() == std::vector<uint64_t>{2, 4, 5});
+  CHECK(latency.sum() == Approx(4.3));
+  latency.add(empty_latency({0.5, 1}));  // other bounds: not added into the wrong buckets
+  wire::LatencyCounts torn{{0.25, 1}, {1}, 1.0};
+  latency.add(torn);  // counts that do not match its bounds: not added
+  CHECK(latency.cumulative_counts() == std::vector<uint64_t>{2, 4, 5});
+}
+
+TEST_CASE("an attempt failed on the server's side unless it was the client's fault or a drain") {
+  CHECK_FALSE(is_server_failure(""));
+  CHECK_FALSE(is_server_failure(troupe::request_error::kInvalid));
+  CHECK_FALSE(is_server_failure(troupe::request_error::kContextLength));
+  CHECK_FALSE(is_server_failure(troupe::request_error::kDraining));
+  CHECK(is_server_failure(troupe::request_error::kOverloaded));
+  CHECK(is_server_failure(troupe::request_error::kTimeout));
+  CHECK(is_server_failure(troupe::request_error::kWorkerFailed));
+  CHECK(is_server_failure(troupe::request_error::kUnavailable));
+}
+
+TEST_CASE("the cluster's series carry each node's measured latency and failures") {
+  wire::ClusterStatus status;
+  status.nodes.push_back({.name = "a", .routable = true, .connected = true});
+  status.nodes[0].served = no_requests_served();
+  observe(status.nodes[0].served.time_to_first_token, 0.03);
+  observe(status.nodes[0].served.inter_token_latency, 0.02);
+  status.nodes[0].served.attempts = 2;
+  status.nodes[0].served.failed = 1;
+  const std::string text = render_cluster_metrics(status);
+  CHECK(text.find("troupe_node_time_to_first_token_seconds_bucket{node=\"a\",le=\"0.02\"} 0\n") !=
+        std::string::npos);
+  CHECK(text.find("troupe_node_time_to_first_token_seconds_bucket{node=\"a\",le=\"0.04\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("troupe_node_time_to_first_token_seconds_sum{node=\"a\"} 0.03\n") !=
+        std::string::npos);
+  CHECK(text.find("troupe_node_inter_token_latency_seconds_count{node=\"a\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("troupe_node_request_attempts_total{node=\"a\"} 2\n") != std::string::npos);
+  CHECK(text.find("troupe_node_request_failures_total{node=\"a\"} 1\n") != std::string::npos);
 }
 
 TEST_CASE("label values escape backslash, quote and newline; help escapes backslash, newline") {

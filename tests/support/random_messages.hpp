@@ -104,10 +104,17 @@ void for_each_message_type(Random& r, F&& f) {
                        r.list([&] { return r.stats(); }, 3)});
   f(wire::JoinRequest{r.int32(), r.text(), r.text(), r.coin() ? 0.5 : 2.0, r.int32()});
   f(wire::JoinReply{r.coin(), r.text()});
+  auto latency = [&] {
+    return wire::LatencyCounts{r.list([&] { return double(r.real()); }, 4),
+                               r.list([&] { return r.int64(); }, 5), r.real()};
+  };
+  auto served = [&] { return wire::ServedRequests{latency(), latency(), r.int64(), r.int64()}; };
+  f(served());
   auto node = [&] {
-    return wire::NodeStatus{r.text(),  r.coin(), r.coin(),  r.int32(), r.int64(), r.int32(),
-                            r.real(),  r.real(), r.int64(), r.int64(), r.int64(), r.int32(),
-                            r.int32(), r.coin(), r.real(),  r.int64(), r.real(),  r.int64()};
+    return wire::NodeStatus{r.text(),  r.coin(),  r.coin(),  r.int32(), r.int64(),
+                            r.int32(), r.real(),  r.real(),  r.int64(), r.int64(),
+                            r.int64(), r.int32(), r.int32(), r.coin(),  r.real(),
+                            r.int64(), r.real(),  r.int64(), served()};
   };
   f(node());
   auto autoscaler = [&] {
