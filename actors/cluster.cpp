@@ -36,6 +36,7 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
       spdlog::warn("cluster: lost the front at {}:{}; rejoining", self->state.setup.host,
                    self->state.setup.port);
       self->state.router = nullptr;
+      if (self->state.setup.on_joined) self->state.setup.on_joined(false);
       self->send(self, try_join_atom::value);
     }
   });
@@ -100,6 +101,7 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
                                s.setup.host, s.setup.port);
                   s.router = router;
                   self->monitor(router);
+                  if (s.setup.on_joined) s.setup.on_joined(true);
                   if (!s.beating) {
                     s.beating = true;
                     self->send(self, tick_atom::value);

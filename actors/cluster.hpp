@@ -38,6 +38,8 @@ struct MemberSetup {
   std::chrono::milliseconds retry{1000};
   // Called once if the front refuses the node (model or protocol mismatch, name taken).
   std::function<void(const std::string& reason)> on_refused;
+  // Called with true when the front accepts the node, false when it is lost (then it rejoins).
+  std::function<void(bool joined)> on_joined;
 };
 
 // Connects to the front's router, joins, and rejoins whenever the router goes away.

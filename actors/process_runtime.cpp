@@ -82,6 +82,19 @@ void ProcessRuntime::join_cluster(MemberSetup setup) {
   actors_->member = spawn_cluster_member(actors_->system, std::move(setup));
 }
 
+void ProcessRuntime::node_health(std::function<void(wire::HealthReport)> done) {
+  actors_->system.spawn(
+      [node = actors_->node, done = std::move(done)](caf::event_based_actor* self) {
+        self->request(node, std::chrono::seconds(1), health_atom::value)
+            .then([done](wire::HealthReport& report) { done(std::move(report)); },
+                  [done](caf::error&) {
+                    wire::HealthReport silent;
+                    silent.reason = "the node did not answer";
+                    done(std::move(silent));
+                  });
+      });
+}
+
 int ProcessRuntime::drain_on_termination_signal(std::chrono::steady_clock::time_point* signalled) {
   return troupe::drain_on_termination_signal(actors_->system, actors_->node, signalled);
 }

@@ -52,6 +52,10 @@ class ProcessRuntime {
   // node, and rejoins whenever the front comes back.
   void join_cluster(MemberSetup setup);
 
+  // Asks this process's node for its health; `done` runs on an actor's thread, with a report
+  // that says not live when the node did not answer within a second.
+  void node_health(std::function<void(wire::HealthReport)> done);
+
   // Waits for SIGTERM or SIGINT, then drains the node (termination.hpp): the exit code.
   int drain_on_termination_signal(std::chrono::steady_clock::time_point* signalled = nullptr);
   // A front after its node's drain (`drain_status`): requests routed to other nodes and last

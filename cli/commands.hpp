@@ -32,5 +32,11 @@ int input_error(const std::string& message);
 // Parses a command's flags into `flags`. Returns the exit code when the command is already
 // done: 0 after printing its --help, 2 after naming a bad flag; nullopt to go on.
 std::optional<int> parse_flags(const CommandSpec& spec, const Args& args, Flags& flags);
+// The same for a command with settings (cli/settings: --config, TROUPE_*, flags), which also
+// answers --print-config.
+std::optional<int> parse_settings(const CommandSpec& spec, const Args& args, Flags& flags);
+// input_error for a message about settings: a value from a file or a variable is named by its
+// key and file, or its variable.
+int input_error(const Flags& flags, const std::string& message);
 
 }  // namespace troupe::cli

@@ -3,8 +3,10 @@
 // (troupe worker), leaves and exits as it would on SIGTERM. troupe undrain --node NAME takes a
 // drain of the front's own node back. Both are admin routes: an admin key, or loopback when the
 // front has no keys.
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/front_client.hpp"
@@ -13,15 +15,57 @@
 namespace troupe::cli {
 namespace {
 
+// The node as GET /cluster shows it has finished its drain: gone, or idle and out of routing.
+bool drain_finished(const nlohmann::json& cluster, const std::string& node) {
+  if (!cluster.is_object() || !cluster.contains("nodes") || !cluster["nodes"].is_array())
+    return false;
+  for (const auto& n : cluster["nodes"]) {
+    if (!n.is_object() || n.value("name", "") != node) continue;
+    if (!n.value("connected", false)) return true;  // a replica node that left
+    return n.value("draining", false) && n.value("outstanding", 1) == 0 &&
+           n.value("running", 1) == 0;
+  }
+  return true;  // not in the cluster (any more)
+}
+
+// Polls GET /cluster until the node has left it or is idle: 0 when it did, 1 when the timeout
+// passed first (the node may still finish on its own).
+int wait_until_drained(const Flags& flags, const std::string& node,
+                       std::chrono::milliseconds timeout) {
+  constexpr auto kPoll = std::chrono::milliseconds(250);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto response = ask_front(flags, "GET", "/cluster");
+    if (response && response->status == 200) {
+      const auto body = api::parse_bounded_json_or_discarded(response->body);
+      if (drain_finished(body, node)) {
+        std::printf("node %s drained\n", node.c_str());
+        return 0;
+      }
+    }
+    std::this_thread::sleep_for(kPoll);  // a poll of another process's state, not a test's sync
+  }
+  std::fprintf(stderr, "troupe: node %s had not drained after %.0f s\n", node.c_str(),
+               timeout.count() / 1000.0);
+  return 1;
+}
+
 // `verb` is "drain" or "undrain": the command, the route /cluster/<verb> and the message.
 int node_command(const Args& args, const std::string& verb, const char* summary) {
   CommandSpec spec{verb,
                    "troupe " + verb + " --node NAME [--url URL] [--api-key KEY]",
                    summary,
                    {{"node", "NAME", "the node to " + verb + " (troupe status lists them)"}}};
+  if (verb == "drain") {
+    spec.flags.push_back({"wait", "",
+                          "wait until the node has left the cluster (a replica node) or has no "
+                          "requests in flight (the front's own), e.g. in a preStop hook"});
+    spec.flags.push_back({"wait-timeout", "S", "give up waiting after S seconds (default 600)"});
+  }
   for (auto& f : front_flags()) spec.flags.push_back(std::move(f));
   Flags flags;
-  if (auto done = parse_flags(spec, args, flags)) return *done;
+  // Settings from TROUPE_<FLAG> variables too: TROUPE_API_KEY keeps the key off the command line.
+  if (auto done = parse_settings(spec, args, flags)) return *done;
   if (!flags.positional().empty()) {
     return input_error("unexpected argument '" + flags.positional()[0] + "'");
   }
@@ -40,7 +84,11 @@ int node_command(const Args& args, const std::string& verb, const char* summary)
     return input_error("the front answered " + std::to_string(response->status) + ": " + message);
   }
   std::printf("%s node %s\n", verb == "drain" ? "draining" : "undrained", node->c_str());
-  return 0;
+  if (!flags.has("wait")) return 0;
+  std::fflush(stdout);
+  auto timeout = seconds_flag(flags, "wait-timeout", 600);
+  if (!timeout) return input_error(flags, timeout.message());
+  return wait_until_drained(flags, *node, *timeout);
 }
 
 }  // namespace

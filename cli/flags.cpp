@@ -1,5 +1,6 @@
 #include "cli/flags.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -75,6 +76,34 @@ std::vector<std::string> Flags::get_all(const std::string& name) const {
   std::vector<std::string> out;
   auto [begin, end] = values_.equal_range(name);
   for (auto it = begin; it != end; ++it) out.push_back(it->second);
+  return out;
+}
+
+void Flags::set(const std::string& name, const std::vector<std::string>& values,
+                std::string origin) {
+  values_.erase(name);
+  for (const std::string& v : values) values_.emplace(name, v);
+  origins_[name] = std::move(origin);
+}
+
+std::string Flags::attribute(const std::string& message) const {
+  std::string out = message;
+  for (const auto& [name, origin] : origins_) {
+    for (const std::string& said : {"flag --" + name, "--" + name}) {
+      size_t at = 0;
+      while ((at = out.find(said, at)) != std::string::npos) {
+        const size_t end = at + said.size();
+        const bool whole = end == out.size() ||
+                           !(std::isalnum(static_cast<unsigned char>(out[end])) || out[end] == '-');
+        if (!whole) {
+          at = end;
+          continue;
+        }
+        out.replace(at, said.size(), origin);
+        at += origin.size();
+      }
+    }
+  }
   return out;
 }
 

@@ -49,8 +49,17 @@ class Flags {
   Result<long long> get_int(const std::string& name, long long fallback) const;
   Result<double> get_double(const std::string& name, double fallback) const;
 
+  // Sets a setting that came from elsewhere than the command line (cli/settings): its values
+  // (one empty value for a boolean that is on; none removes it) and where it came from, as an
+  // error should name it ("key 'port' in serve.yaml", "TROUPE_PORT").
+  void set(const std::string& name, const std::vector<std::string>& values, std::string origin);
+  // `message` with every "flag --name" and "--name" of a setting that did not come from the
+  // command line put as its origin.
+  std::string attribute(const std::string& message) const;
+
  private:
   std::multimap<std::string, std::string> values_;
+  std::map<std::string, std::string> origins_;  // settings from a file or the environment
   std::vector<std::string> positional_;
 };
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/settings.hpp"
 
 namespace {
 
@@ -48,6 +49,22 @@ std::optional<int> parse_flags(const CommandSpec& spec, const Args& args, Flags&
   }
   flags = std::move(*parsed);
   return std::nullopt;
+}
+
+std::optional<int> parse_settings(const CommandSpec& spec, const Args& args, Flags& flags) {
+  if (auto done = parse_flags(spec, args, flags)) return done;
+  auto merged = merge_settings(spec, std::move(flags));
+  if (!merged) return input_error(merged.message());
+  flags = std::move(*merged);
+  if (flags.has("print-config")) {
+    std::fputs(settings_yaml(spec, flags).c_str(), stdout);
+    return 0;
+  }
+  return std::nullopt;
+}
+
+int input_error(const Flags& flags, const std::string& message) {
+  return input_error(flags.attribute(message));
 }
 
 }  // namespace troupe::cli

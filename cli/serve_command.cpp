@@ -19,6 +19,7 @@
 #include "cli/commands.hpp"
 #include "cli/engine_options.hpp"
 #include "cli/model_store.hpp"
+#include "cli/settings.hpp"
 #include "engine/serve/byte_size.hpp"
 #include "net/api/gateway.hpp"
 
@@ -60,6 +61,7 @@ CommandSpec serve_spec() {
   for (auto& f : autoscale_flags()) spec.flags.push_back(std::move(f));
   for (auto& f : node_flags()) spec.flags.push_back(std::move(f));
   for (auto& f : engine_flags()) spec.flags.push_back(std::move(f));
+  for (auto& f : config_flags()) spec.flags.push_back(std::move(f));
   return spec;
 }
 
@@ -121,56 +123,58 @@ Result<ServeOptions> serve_options(const Flags& flags) {
 int serve_command(const Args& args) {
   block_termination_signals();  // before any thread starts: signals are taken by sigwait
   Flags flags;
-  if (auto done = parse_flags(serve_spec(), args, flags)) return *done;
+  if (auto done = parse_settings(serve_spec(), args, flags)) return *done;
   if (!flags.positional().empty()) {
-    return input_error("serve takes no positional arguments, got '" + flags.positional()[0] + "'");
+    return input_error(flags,
+                       "serve takes no positional arguments, got '" + flags.positional()[0] + "'");
   }
   auto options = serve_options(flags);
-  if (!options) return input_error(options.message());
+  if (!options) return input_error(flags, options.message());
   auto keys =
       auth::ApiKeys::create(flags.get_all("api-key"), flags.get("api-keys-file").value_or(""),
                             flags.get_all("admin-api-key"));
-  if (!keys) return input_error(keys.message());
+  if (!keys) return input_error(flags, keys.message());
   auto engine = engine_config_from_flags(flags);
-  if (!engine) return input_error(engine.message());
+  if (!engine) return input_error(flags, engine.message());
   auto cluster_options = front_cluster_options(flags);
-  if (!cluster_options) return input_error(cluster_options.message());
+  if (!cluster_options) return input_error(flags, cluster_options.message());
   auto node_opts = node_options(flags, "front");
-  if (!node_opts) return input_error(node_opts.message());
+  if (!node_opts) return input_error(flags, node_opts.message());
   auto autoscaling = autoscale_options(flags);
-  if (!autoscaling) return input_error(autoscaling.message());
+  if (!autoscaling) return input_error(flags, autoscaling.message());
   if (*autoscaling && !cluster_options->port)
-    return input_error("--autoscale adds replicas that join this front: give --cluster-port");
+    return input_error(flags,
+                       "--autoscale adds replicas that join this front: give --cluster-port");
   std::shared_ptr<autoscale::KubernetesActuator> kubernetes;
   if (*autoscaling && (*autoscaling)->mode == "kubernetes") {
     const AutoscaleOptions& a = **autoscaling;
     auto target = a.kubeconfig.empty()
                       ? autoscale::in_cluster_target(a.statefulset, a.namespace_name)
                       : autoscale::kubeconfig_target(a.kubeconfig, a.statefulset, a.namespace_name);
-    if (!target) return input_error(target.message());
+    if (!target) return input_error(flags, target.message());
     kubernetes = std::make_shared<autoscale::KubernetesActuator>(
         autoscale::KubernetesActuatorSetup{std::move(*target)});
     if (auto checked = kubernetes->check(); !checked && !a.advisory)
-      return input_error(checked.message());
+      return input_error(flags, checked.message());
   }
   auto path = resolve_model_path(flags.get("model").value_or(""));
-  if (!path) return input_error(path.message());
+  if (!path) return input_error(flags, path.message());
   auto model = load_model(*path);
-  if (!model) return input_error(model.message());
+  if (!model) return input_error(flags, model.message());
   auto layout = plan_engine_layout(*engine, model->config);
-  if (!layout) return input_error(layout.message());
+  if (!layout) return input_error(flags, layout.message());
   auto prompts = PromptBuilder::create(*model);
-  if (!prompts) return input_error(prompts.message());
+  if (!prompts) return input_error(flags, prompts.message());
   std::error_code ignored;  // a directory that cannot be made is reported by the ledger's open
   std::filesystem::create_directories(std::filesystem::path(options->usage_db).parent_path(),
                                       ignored);
   auto ledger = UsageLedger::open(options->usage_db);
-  if (!ledger) return input_error(ledger.message());
+  if (!ledger) return input_error(flags, ledger.message());
 
   std::optional<cluster::ClusterCredentials> credentials;
   if (cluster_options->port && cluster_options->secret) {
     auto derived = cluster::ClusterCredentials::derive(*cluster_options->secret);
-    if (!derived) return input_error(derived.message());
+    if (!derived) return input_error(flags, derived.message());
     credentials.emplace(std::move(*derived));
   }
   ProcessRuntime runtime(
@@ -194,12 +198,12 @@ int serve_command(const Args& args) {
   if (auto joined = runtime.start_router(
           RouterSetup{cluster_options->routing, identity, cluster_options->unhealthy_after}, local);
       !joined) {
-    return input_error("the local node could not join the router: " + joined.message());
+    return input_error(flags, "the local node could not join the router: " + joined.message());
   }
   uint16_t cluster_port = 0;
   if (cluster_options->port) {
     auto port = runtime.publish_router(cluster_options->host, *cluster_options->port);
-    if (!port) return input_error(port.message());
+    if (!port) return input_error(flags, port.message());
     cluster_port = *port;
     std::fprintf(stderr,
                  "troupe: cluster port %s:%u (routing %s, %s); join with troupe worker --join\n",
@@ -245,7 +249,7 @@ int serve_command(const Args& args) {
                           &limiter, ledger->get(),     metrics.get()};
   api::Gateway gateway(options->gateway, parts);
   auto server = http::Server::start(options->http, gateway, gateway);
-  if (!server) return input_error(server.message());
+  if (!server) return input_error(flags, server.message());
   std::fprintf(stderr, "troupe: serving %s on http://%s:%u (%s); SIGTERM or ctrl-c drains\n",
                name.c_str(), options->http.host.c_str(), (*server)->port(),
                keys->enabled() ? "API keys required" : "no API key required");

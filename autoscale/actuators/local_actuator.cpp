@@ -42,6 +42,13 @@ Result<pid_t> LocalActuator::start(const std::string& name) {
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  // The front's environment, less its settings file (TROUPE_CONFIG): that file is the front's,
+  // and its settings reach the replica as the flags above.
+  std::vector<char*> envp;
+  for (char** variable = environ; *variable; ++variable) {
+    if (std::strncmp(*variable, "TROUPE_CONFIG=", 14) != 0) envp.push_back(*variable);
+  }
+  envp.push_back(nullptr);
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0)
@@ -55,7 +62,7 @@ Result<pid_t> LocalActuator::start(const std::string& name) {
     if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0) {
       for (int fd = 3; fd < 65536; ++fd) close(fd);
     }
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   return pid;

@@ -125,6 +125,7 @@ const Route kRoutes[] = {
     // The page only; the data it shows comes from the admin route /cluster.
     {"GET", "/operator", &GatewayCore::operator_page, true, false},
     {"GET", "/health", &GatewayCore::health, true, false},
+    {"GET", "/live", &GatewayCore::live, true, false},
     {"GET", "/cluster", &GatewayCore::cluster, false, false, true},
     {"POST", "/cluster/drain", &GatewayCore::drain_node, false, false, true},
     {"POST", "/cluster/undrain", &GatewayCore::undrain_node, false, false, true},
@@ -308,7 +309,7 @@ void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> 
   const auto started = Clock::now();
   (impl.*(route->handler))(call);
   if (!route->generation && route->handler != &GatewayCore::health &&
-      route->handler != &GatewayCore::metrics) {
+      route->handler != &GatewayCore::live && route->handler != &GatewayCore::metrics) {
     log_line(impl.config.log_json, "-", call.key_name, call.route, recording->status(), 0, 0, -1,
              std::chrono::duration<double>(Clock::now() - started).count(), "");
   }

@@ -93,6 +93,7 @@ struct GatewayCore {
   void chat_page(Call& call);
   void operator_page(Call& call);
   void health(Call& call);
+  void live(Call& call);
   void cluster(Call& call);
   void drain_node(Call& call);
   void undrain_node(Call& call);

@@ -1,6 +1,8 @@
-// The operational routes every node answers: GET /health (liveness and readiness, for load
-// balancers and Kubernetes probes) and GET /metrics (Prometheus text: the serving metrics, then,
-// on a routing front, the cluster's nodes and the autoscaler).
+// The operational routes every node answers: GET /health (readiness, for load balancers and
+// Kubernetes' readiness probe: 503 while loading, draining, or on a routing front while no node
+// is routable), GET /live (liveness: 200 while the process answers, draining included, so that a
+// drain is never mistaken for a hang and restarted) and GET /metrics (Prometheus text: the serving
+// metrics, then, on a routing front, the cluster's nodes and the autoscaler).
 #include <nlohmann/json.hpp>
 
 #include "net/api/gateway_impl.hpp"
@@ -19,6 +21,10 @@ void GatewayCore::health(Call& call) {
                          {"restarts", report.restarts}};
   if (!report.reason.empty()) body["reason"] = report.reason;
   reply_json(call, report.ready ? 200 : 503, body.dump());
+}
+
+void GatewayCore::live(Call& call) {
+  reply_json(call, 200, R"({"status":"alive"})");
 }
 
 void GatewayCore::metrics(Call& call) {

@@ -142,6 +142,9 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones():
         health = poll("/health to report draining", draining_health, deadline_s=5)
         assert health["status"] == "draining", health
         assert health["draining"] is True and health["ready"] is False, health
+        # Liveness stays 200 while draining: a drain is not a hang to restart.
+        status, _, body = call(server, "GET", "/live", key=None, timeout=5)
+        assert status == 200 and json.loads(body) == {"status": "alive"}, (status, body)
 
         # A new generation is refused while the stream is still running.
         status, headers, body = call(server, "POST", CHAT, chat(4), timeout=10)

@@ -1,0 +1,34 @@
+#pragma once
+// The probe port of a node without the API (troupe worker --health-port): what Kubernetes'
+// probes and a load balancer ask, and nothing else. GET /live: 200 while the process answers,
+// draining included. GET /health: 200 once the model is loaded, the node has joined its front
+// and it admits requests; 503 while loading, joining or draining. Any other path is a 404, any
+// other method a 405, in OpenAI's error shape.
+#include <functional>
+#include <memory>
+
+#include "net/http/http_exchange.hpp"
+#include "net/http/http_server.hpp"
+#include "net/wire/messages.hpp"
+
+namespace troupe::api {
+
+struct ProbeSources {
+  // Asks the node for its health and answers on any thread (a report that says not live when
+  // the node did not answer).
+  std::function<void(std::function<void(wire::HealthReport)>)> node_health;
+  // Whether the front has accepted the node and is still there.
+  std::function<bool()> joined;
+};
+
+class ProbeRoutes final : public http::Handler, public http::TransportEvents {
+ public:
+  explicit ProbeRoutes(ProbeSources sources) : sources_(std::move(sources)) {}
+  void handle(http::Request request, std::shared_ptr<http::ResponseSink> sink) override;
+  http::Response transport_error(int status, const std::string& message) const override;
+
+ private:
+  ProbeSources sources_;
+};
+
+}  // namespace troupe::api

@@ -1,0 +1,91 @@
+"""A replica node's probe port (troupe worker --health-port), as Kubernetes' probes see it:
+/live is 200 from before the model loads to the end of a drain; /health is 503 while the model
+loads, 200 once the node has joined the front, and 503 again while it drains a request in
+flight, which still completes."""
+import json
+import os
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from conftest import SMALL, Cluster, Process
+
+PROBES = r"probes on http://[^:]+:(\d+)"
+
+
+def get(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def until(what, condition, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+def test_probes_while_loading_joined_and_draining(tmp_path):
+    cluster = Cluster(0, extra_front_args=["--no-local-replica"])
+    try:
+        # Loading: the model is a FIFO nobody writes, so the load waits as long as the test.
+        fifo = tmp_path / "model.gguf"
+        os.mkfifo(fifo)
+        loading = Process(["worker", "--join", f"127.0.0.1:{cluster.cluster_port}",
+                           "--node-name", "loading", "--health-port", "0", "--model", str(fifo)],
+                          PROBES)
+        port = loading.match.group(1)
+        status, body = get(port, "/health")
+        assert (status, body["status"], body["ready"]) == (503, "loading", False), body
+        assert get(port, "/live") == (200, {"status": "alive"})
+        loading.process.kill()  # termination signals wait for the load: kill it
+        loading.process.wait()
+
+        worker = Process(["worker", "--join", f"127.0.0.1:{cluster.cluster_port}",
+                          "--node-name", "r1", "--health-port", "0", *SMALL], PROBES)
+        port = worker.match.group(1)
+        status, body = until("ready", lambda: (lambda r: r if r[0] == 200 else None)(
+            get(port, "/health")))
+        assert body["joined"] is True and body["status"] == "ok", body
+
+        # A stream in flight on r1 (the only node), then SIGTERM: the node drains.
+        first_token = threading.Event()
+        outcome = {}
+
+        def stream():
+            response = cluster.post("/v1/completions", {
+                "prompt": "Once upon a time", "max_tokens": 300, "ignore_eos": True,
+                "temperature": 0, "stream": True})
+            tokens = 0
+            for raw in response:
+                line = raw.decode().strip()
+                if line.startswith("data: {"):
+                    event = json.loads(line[len("data: "):])
+                    tokens += 1
+                    first_token.set()
+                    outcome["finish"] = event["choices"][0].get("finish_reason") or \
+                        outcome.get("finish")
+            outcome["tokens"] = tokens
+
+        client = threading.Thread(target=stream)
+        client.start()
+        assert first_token.wait(60)
+        worker.process.send_signal(signal.SIGTERM)
+        status, body = until("draining", lambda: (lambda r: r if r[0] == 503 else None)(
+            get(port, "/health")))
+        assert body["status"] == "draining" and body["draining"] is True, body
+        assert get(port, "/live") == (200, {"status": "alive"})
+        assert client.is_alive() or outcome.get("finish") == "length"  # still streaming, or done
+        client.join(120)
+        assert outcome.get("finish") == "length", outcome
+        assert worker.process.wait(timeout=60) == 0
+    finally:
+        cluster.stop()
