@@ -25,6 +25,7 @@ int bench_serve_command(const Args& args);    // troupe bench serve
 int bench_latency_command(const Args& args);  // troupe bench latency
 int serve_command(const Args& args);
 int usage_command(const Args& args);
+int plan_command(const Args& args);  // troupe plan --device-memory BYTES
 
 // Prints "troupe: <message>" to stderr and returns 2.
 int input_error(const std::string& message);

@@ -27,6 +27,7 @@ constexpr const char* kUsage =
     "  bench      'troupe bench offline|latency|serve': the engine's throughput, one sequence's\n"
     "             speed (like llama-bench), a server's latency (like vLLM's benchmarks)\n"
     "  usage      the HTTP gateway's usage ledger: requests and tokens per API key\n"
+    "  plan       how a model fits in memory: KV tokens, sequences at once, pod memory\n"
     "\n"
     "'troupe <command> --help' describes every flag. Without --model, commands use the\n"
     "default model, SmolLM2-135M-Instruct (Q4_1), fetched by 'troupe model pull'.\n";
@@ -90,5 +91,6 @@ int main(int argc, char** argv) {
   if (command == "deploy") return deploy_command(args);
   if (command == "serve") return serve_command(args);
   if (command == "usage") return usage_command(args);
+  if (command == "plan") return plan_command(args);
   return input_error("unknown command '" + command + "' (see troupe --help)");
 }

@@ -1,0 +1,51 @@
+"""troupe plan on the command line: the default model's GGUF (23,040 bytes of F16 KV per token,
+its parameters as its tensors sum), Llama-3.1-8B from its published config.json (131,072), the
+JSON form for tools, and memory too small for the model: one line, exit 2."""
+import json
+import os
+import pathlib
+import subprocess
+
+TROUPE = os.environ["TROUPE_BIN"]
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "hf"
+
+
+def plan(*args):
+    return subprocess.run([TROUPE, "plan", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_the_default_model():
+    result = plan("--device-memory", "2GiB", "--max-model-len", "2048", "--json")
+    assert result.returncode == 0, result.stderr
+    p = json.loads(result.stdout)
+    assert p["kv_bytes_per_token"] == 23040
+    assert (p["layers"], p["kv_heads"], p["head_dim"]) == (30, 3, 64)
+    assert p["parameters"] == 134515008
+    assert p["kv_tokens"] == p["kv_cache_bytes"] // 23040
+    assert p["concurrent_sequences"] == p["kv_tokens"] // 2048
+    assert p["memory_request_bytes"] == p["weight_bytes"] + p["kv_cache_bytes"] + (512 << 20)
+    text = plan("--device-memory", "2GiB").stdout
+    assert "KV per token    23,040 bytes" in text, text
+
+
+def test_a_published_config():
+    result = plan("--hf-config", str(FIXTURES / "Llama-3.1-8B-config.json"), "--device",
+                  "cuda", "--device-memory", "80GiB", "--max-model-len", "8192", "--json")
+    assert result.returncode == 0, result.stderr
+    p = json.loads(result.stdout)
+    assert p["kv_bytes_per_token"] == 131072
+    assert p["parameters"] == 8030261248
+    assert p["weight_bytes"] == 2 * 8030261248
+
+
+def test_memory_too_small_is_one_line_and_exit_2():
+    result = plan("--hf-config", str(FIXTURES / "Llama-3.1-8B-config.json"),
+                  "--device-memory", "12GiB", "--max-model-len", "8192")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not fit in 12.00 GiB" in lines[0], result.stderr
+    assert "quantized to Q8_0" in lines[0]
+    result = plan("--device-memory", "100MiB")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    result = plan()
+    assert result.returncode == 2 and "--device-memory BYTES is required" in result.stderr

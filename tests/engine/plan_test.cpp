@@ -1,0 +1,102 @@
+// The deployment planner against figures computed by hand: KV bytes per token for the default
+// model (23,040: 2 x 30 layers x 3 KV heads x 64 x 2 bytes) and for Llama-3.1-8B from its
+// published config.json (131,072: 2 x 32 x 8 x 128 x 2), the parameters counted from a config
+// (Llama-3.1-8B: 8,030,261,248; SmolLM2-135M: 134,515,008, as its GGUF's tensors sum), the KV
+// tokens and sequences that fit, and the quantization suggested when the weights do not fit.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/plan/model_shape.hpp"
+
+using namespace troupe::plan;
+
+namespace {
+
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(TROUPE_FIXTURES_DIR) + "/hf/" + name);
+  REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+constexpr int64_t kGiB = int64_t{1} << 30;
+constexpr int64_t kMiB = int64_t{1} << 20;
+
+}  // namespace
+
+TEST_CASE("a Hugging Face config gives the shape, the parameters and the KV bytes per token") {
+  auto llama = shape_of_hf_config(fixture("Llama-3.1-8B-config.json"), "llama");
+  REQUIRE(llama);
+  CHECK(llama->layers == 32);
+  CHECK(llama->kv_heads == 8);
+  CHECK(llama->head_dim == 128);
+  CHECK(llama->context_length == 131072);
+  CHECK(llama->parameters == 8'030'261'248);
+  CHECK(llama->weight_type == "BF16");
+  CHECK(llama->weight_bytes == 2 * 8'030'261'248);
+
+  auto smol = shape_of_hf_config(fixture("SmolLM2-135M-Instruct-config.json"), "smol", "Q8_0");
+  REQUIRE(smol);
+  CHECK(smol->parameters == 134'515'008);  // tied embeddings: no separate output matrix
+  CHECK(smol->weight_bytes == int64_t(134'515'008 * 8.5 / 8));
+
+  PlanRequest request{*llama, 80 * kGiB, 8192};
+  auto plan = plan_deployment(request);
+  REQUIRE(plan);
+  CHECK(plan->kv_bytes_per_token == 131'072);
+  request.model = *smol;
+  CHECK(plan_deployment(request)->kv_bytes_per_token == 23'040);
+}
+
+TEST_CASE("the KV cache takes what the weights and the overhead leave of the usable memory") {
+  ModelShape shape{"m", 30, 3, 64, 8192, 134'515'008, 96'576'768, "Q4_1"};
+  PlanRequest request{shape, 2 * kGiB, 2048};
+  auto plan = plan_deployment(request);
+  REQUIRE(plan);
+  const int64_t usable = int64_t(2 * kGiB * 0.9);
+  CHECK(plan->kv_cache_bytes == usable - 96'576'768 - 512 * kMiB);
+  CHECK(plan->kv_tokens == plan->kv_cache_bytes / 23'040);
+  CHECK(plan->concurrent_sequences == plan->kv_tokens / 2048);
+  CHECK(plan->max_model_len == 2048);
+  CHECK(plan->memory_request == usable);  // on the CPU: weights, KV cache and overhead
+  CHECK(plan->memory_limit == usable + usable / 10);
+  request.max_model_len = 0;  // the model's context
+  CHECK(plan_deployment(request)->max_model_len == 8192);
+  request.on_gpu = true;  // the pod holds the weights and the process, the GPU the KV cache
+  CHECK(plan_deployment(request)->memory_request == 96'576'768 + 512 * kMiB);
+}
+
+TEST_CASE("a model that does not fit names the quantization that would, or says none would") {
+  auto llama = shape_of_hf_config(fixture("Llama-3.1-8B-config.json"), "llama");
+  REQUIRE(llama);
+  PlanRequest request{*llama, 12 * kGiB, 8192};
+  auto plan = plan_deployment(request);
+  REQUIRE_FALSE(plan);
+  CHECK(plan.message().find("does not fit in 12.00 GiB") != std::string::npos);
+  CHECK(plan.message().find("quantized to Q8_0") != std::string::npos);
+  request.device_memory = 8 * kGiB;  // Q8_0 (7.95 GiB) no longer fits; Q5_K (5.14 GiB) does
+  CHECK(plan_deployment(request).message().find("quantized to Q5_K") != std::string::npos);
+  request.device_memory = 2 * kGiB;
+  CHECK(plan_deployment(request).message().find("no quantization troupe runs") !=
+        std::string::npos);
+}
+
+TEST_CASE("bad shapes and configs are refused with the reason") {
+  CHECK_FALSE(plan_deployment({ModelShape{"m", 0, 3, 64, 8192, 1, 1, "F16"}, kGiB, 0}));
+  CHECK(plan_deployment({ModelShape{"m", 1, 1, 64, 0, 1, 1, "F16"}, kGiB, 0})
+            .message()
+            .find("give --max-model-len") != std::string::npos);
+  CHECK(shape_of_hf_config("[1]", "c.json").message() == "c.json is not a JSON object");
+  CHECK(shape_of_hf_config("{\"hidden_size\": 8}", "c.json").message() ==
+        "c.json has no 'num_hidden_layers'");
+  CHECK(shape_of_hf_config("not json", "c.json").message() == "c.json is not a JSON object");
+  auto bad = fixture("Llama-3.1-8B-config.json");
+  bad.replace(bad.find("\"hidden_size\": 4096"), 19, "\"hidden_size\": -1");
+  CHECK(shape_of_hf_config(bad, "c.json").message() ==
+        "c.json: 'hidden_size' must be a positive integer");
+  CHECK(shape_of_hf_config(fixture("Llama-3.1-8B-config.json"), "c", "Q3_K").message() ==
+        "unknown weight type 'Q3_K'");
+}
