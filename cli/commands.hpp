@@ -20,7 +20,8 @@ int worker_command(const Args& args);         // troupe worker --join HOST:PORT
 int status_command(const Args& args);         // troupe status
 int drain_command(const Args& args);          // troupe drain --node NAME
 int undrain_command(const Args& args);        // troupe undrain --node NAME
-int deploy_command(const Args& args);         // troupe deploy nginx
+int deploy_command(const Args& args);         // troupe deploy nginx, troupe deploy k8s
+int deploy_k8s_command(const Args& args);     // troupe deploy k8s (after "k8s")
 int bench_serve_command(const Args& args);    // troupe bench serve
 int bench_latency_command(const Args& args);  // troupe bench latency
 int serve_command(const Args& args);

@@ -1,7 +1,7 @@
-// troupe deploy nginx: an nginx configuration that balances several `troupe serve` instances:
-// least connections (a generation holds its connection for its whole length), server-sent
-// events passed on as they come (no buffering), timeouts long enough for a generation, and
-// kept-alive upstream connections.
+// troupe deploy nginx (troupe deploy k8s: deploy_k8s_command.cpp): an nginx configuration that
+// balances several `troupe serve` instances: least connections (a generation holds its connection
+// for its whole length), server-sent events passed on as they come (no buffering), timeouts long
+// enough for a generation, and kept-alive upstream connections.
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -66,8 +66,12 @@ std::string standalone(const std::string& http_block, const std::string& prefix)
 }  // namespace
 
 int deploy_command(const Args& args) {
+  if (!args.empty() && args[0] == "k8s")
+    return deploy_k8s_command(Args(args.begin() + 1, args.end()));
   if (args.empty() || args[0] != "nginx") {
-    return input_error("usage: troupe deploy nginx --upstream HOST:PORT ... (see --help)");
+    return input_error(
+        "usage: troupe deploy nginx --upstream HOST:PORT ... | troupe deploy k8s [flags] (see "
+        "--help)");
   }
   CommandSpec spec{
       "deploy nginx",

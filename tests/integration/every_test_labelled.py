@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-LABELS = {"unit", "model", "kernels", "api", "cluster"}
+LABELS = {"unit", "model", "kernels", "api", "cluster", "deploy"}
 
 listing = json.loads(subprocess.run(
     ["ctest", "--test-dir", sys.argv[1], "--show-only=json-v1"],
