@@ -8,7 +8,8 @@ namespace troupe::cli {
 namespace {
 
 // A settings file's text (configs/*.yaml in the ConfigMap) with `key` set to `value`, in its
-// line when it has one (comments and order kept) or at the end; removed when `value` is empty.
+// line when it has one (its comment, the file's comments and order kept) or at the end; removed
+// when `value` is empty.
 std::string with_setting(const std::string& text, const std::string& key,
                          const std::optional<std::string>& value) {
   std::istringstream in(text);
@@ -18,7 +19,11 @@ std::string with_setting(const std::string& text, const std::string& key,
   while (std::getline(in, line)) {
     if (line.rfind(key + ":", 0) == 0) {
       found = true;
-      if (value) out += key + ": " + *value + "\n";
+      size_t comment = line.find(" #");  // the line's comment stays, spaces and all
+      while (comment != std::string::npos && comment > 0 && line[comment - 1] == ' ') --comment;
+      if (value)
+        out +=
+            key + ": " + *value + (comment == std::string::npos ? "" : line.substr(comment)) + "\n";
       continue;
     }
     out += line + "\n";

@@ -58,10 +58,13 @@ FLAG_SETS = [
 ]
 
 
-def test_with_the_base_bounds_it_is_the_cpu_overlay():
+def test_with_the_base_bounds_and_size_it_is_the_cpu_overlay():
+    """The base's replicas are sized by the planner for a 2 GiB pod: the same flags make the
+    same objects, resources and KV cache included."""
     key = lambda o: (o["kind"], o["metadata"]["name"])  # noqa: E731
     rendered = {key(o): o for o in kustomize_subset.render(K8S / "overlays" / "cpu")}
-    written = {key(o): o for o in deploy("--autoscale", "--replicas", "4")}
+    written = {key(o): o for o in deploy("--autoscale", "--replicas", "4", "--device-memory",
+                                         "2GiB")}
     assert written == rendered
 
 

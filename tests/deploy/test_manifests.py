@@ -415,8 +415,10 @@ def test_disruption_budget_and_spread(rendered):
 
 def test_resources_for_the_default_model(rendered):
     rc = container(replicas(rendered["cpu"]), "replica")
-    assert rc["resources"] == {"requests": {"cpu": "2", "memory": "2Gi"},
-                               "limits": {"memory": "3Gi"}}
+    # The planner's for a 2 GiB pod (troupe plan --device-memory 2GiB; test_deploy_k8s.py checks
+    # troupe deploy k8s makes the same).
+    assert rc["resources"] == {"requests": {"cpu": "2", "memory": "1844Mi"},
+                               "limits": {"memory": "2028Mi"}}
     # The compute threads follow the CPUs requested.
     assert env(rc)["TROUPE_THREADS"]["valueFrom"]["resourceFieldRef"] == {
         "containerName": "replica", "resource": "requests.cpu", "divisor": "1"}
