@@ -86,7 +86,7 @@ void on_cluster(Self* self, const wire::ClusterStatus& cluster) {
     if (node.routable) ready.push_back(node.name);
   }
   s.samples.push_back(autoscale::sample_of(cluster, s.setup.service_levels(),
-                                           s.setup.actuator->starting(joined, now), now));
+                                           s.setup.actuator->starting(joined, ready, now), now));
   while (s.samples.size() > 2 && now - s.samples.front().at > s.history()) s.samples.pop_front();
   const std::vector<autoscale::ClusterSample> window(s.samples.begin(), s.samples.end());
   autoscale::Decision d = autoscale::decide(window, s.setup.policy, s.policy);

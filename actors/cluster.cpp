@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/termination.hpp"
 #include "actors/tls_session_hooks.hpp"
 
 #include <spdlog/spdlog.h>
@@ -60,11 +61,12 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
                 [](caf::error&) {});
         self->delayed_send(self, kHeartbeat, tick_atom::value);
       },
-      // The front drains this node: the same as SIGTERM on it (termination.hpp drains and exits).
+      // The front drains this node: the drain SIGTERM starts (termination.hpp drains and exits),
+      // through the drain signal, so that the kubelet's SIGTERM after it is not a second signal.
       [self](drain_atom) {
-        if (self->state.draining) return;  // a second SIGTERM would end the process at once
+        if (self->state.draining) return;
         self->state.draining = true;
-        ::kill(::getpid(), SIGTERM);
+        ::kill(::getpid(), kDrainSignal);
       },
       [self](try_join_atom) {
         auto& s = self->state;

@@ -2,15 +2,19 @@
 // SIGTERM and SIGINT as a graceful drain: the first signal drains the node (no new requests,
 // in-flight ones finish, up to its drain timeout) and the process then exits 0; a second
 // signal exits at once. Signals are taken synchronously by sigwait, so nothing runs in a signal
-// handler.
+// handler. A front that drains a replica node raises kDrainSignal in it: the same drain, after
+// which the kubelet's SIGTERM (a pod being deleted) is not yet the second signal.
 #include <chrono>
+#include <csignal>
 
 #include "actors/messages.hpp"
 
 namespace troupe {
 
-// Blocks SIGTERM and SIGINT in the calling thread and every thread started after it: call it
-// first in main, before the actor system exists.
+inline constexpr int kDrainSignal = SIGUSR1;
+
+// Blocks SIGTERM, SIGINT and kDrainSignal in the calling thread and every thread started after it:
+// call it first in main, before the actor system exists.
 void block_termination_signals();
 
 // Waits for the first signal, drains `node` (see spawn_node) and returns the process's exit code:

@@ -320,6 +320,10 @@ Decision decide(std::span<const ClusterSample> samples, const PolicyConfig& conf
   } else if (desired < d.current) {
     if (d.panic || (state.last_panic && now - *state.last_panic < stable_window(config)))
       hold("in panic mode until a stable window passes without panic");
+    // A fresh autoscaler (a front just started) has seen too little to shrink on.
+    else if (now - samples.front().at < stable_window(config))
+      hold("samples over " + number(seconds_between(samples.front().at, now)) +
+           " s only; the stable window is " + seconds(stable_window(config)));
     else if (state.last_scale && now - *state.last_scale < config.scale_down_cooldown)
       hold("scaled " + number(seconds_between(*state.last_scale, now)) + " s ago, down cooldown " +
            seconds(config.scale_down_cooldown));

@@ -20,10 +20,10 @@ class Actuator {
   // "local", "kubernetes": for logs, /metrics and troupe status.
   virtual std::string mode() const = 0;
 
-  // The replicas asked for that have not joined yet (`joined`: every node the router knows,
-  // ready or not), with when each was asked for.
+  // The replicas asked for that are not there yet, with when each was asked for. `joined`: the
+  // nodes connected to the router, ready or not; `ready`: those of them it routes to.
   virtual std::vector<TimePoint> starting(const std::vector<std::string>& joined,
-                                          TimePoint now) = 0;
+                                          const std::vector<std::string>& ready, TimePoint now) = 0;
 
   // Carries out `decision` (desired != current): starts replicas, or picks which of `ready`
   // leave. Returns the nodes the autoscaler drains (empty when growing), or why it cannot.

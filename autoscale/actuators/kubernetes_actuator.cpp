@@ -133,7 +133,8 @@ Status KubernetesActuator::check() {
   return refuse_if_an_hpa_owns_it();
 }
 
-std::vector<TimePoint> KubernetesActuator::starting(const std::vector<std::string>& joined,
+std::vector<TimePoint> KubernetesActuator::starting(const std::vector<std::string>&,
+                                                    const std::vector<std::string>& ready,
                                                     TimePoint now) {
   if (auto scale = read_scale(); !scale)
     spdlog::warn("autoscaler: {}", scale.message());  // the last known count stands
@@ -142,7 +143,7 @@ std::vector<TimePoint> KubernetesActuator::starting(const std::vector<std::strin
   std::erase_if(missing_since_, [&](const auto& entry) { return entry.first >= replicas; });
   for (int32_t ordinal = 0; ordinal < replicas; ++ordinal) {
     const std::string name = pod_name(ordinal);
-    if (std::find(joined.begin(), joined.end(), name) != joined.end()) {
+    if (std::find(ready.begin(), ready.end(), name) != ready.end()) {
       missing_since_.erase(ordinal);
       continue;
     }

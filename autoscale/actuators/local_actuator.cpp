@@ -85,7 +85,7 @@ void LocalActuator::reap() {
 }
 
 std::vector<TimePoint> LocalActuator::starting(const std::vector<std::string>& joined,
-                                               TimePoint now) {
+                                               const std::vector<std::string>&, TimePoint now) {
   reap();
   std::vector<TimePoint> on_the_way;
   for (Replica& r : replicas_) {

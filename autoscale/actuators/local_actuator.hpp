@@ -29,7 +29,8 @@ class LocalActuator final : public Actuator {
   ~LocalActuator() override;
 
   std::string mode() const override { return "local"; }
-  std::vector<TimePoint> starting(const std::vector<std::string>& joined, TimePoint now) override;
+  std::vector<TimePoint> starting(const std::vector<std::string>& joined,
+                                  const std::vector<std::string>& ready, TimePoint now) override;
   Result<std::vector<std::string>> scale(const Decision& decision,
                                          const std::vector<std::string>& ready,
                                          TimePoint now) override;

@@ -130,6 +130,15 @@ TEST_CASE("each node's load, latency and error rate over the window, worst first
   CHECK(running[2].node == "new");
 }
 
+TEST_CASE("a fresh autoscaler does not shrink before it has seen a stable window") {
+  const PolicyConfig config = running_rule_config(1, 4);  // a 30 s window, down below 3
+  const auto idle = steady_window(2, 0, 40);              // 39 s of two idle replicas
+  const Decision fresh = decide(std::span(idle).last(10), config, {});  // 9 s of them
+  CHECK(fresh.desired == 2);
+  CHECK(fresh.reason.find("the stable window is 30 s") != std::string::npos);
+  CHECK(decide(idle, config, {}).desired == 1);
+}
+
 TEST_CASE("a configuration that cannot work is refused with the reason") {
   PolicyConfig config = running_rule_config(1, 3);
   CHECK_FALSE(check(config));

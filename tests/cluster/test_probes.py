@@ -1,10 +1,11 @@
 """A replica node's probe port (troupe worker --health-port), as Kubernetes' probes see it:
 /live is 200 from before the model loads to the end of a drain; /health is 503 while the model
 loads, 200 once the node has joined the front, and 503 again while it drains a request in
-flight, which still completes."""
+flight, which still completes, though the kubelet's SIGTERM comes after the front's drain."""
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 import urllib.error
@@ -78,7 +79,15 @@ def test_probes_while_loading_joined_and_draining(tmp_path):
         client = threading.Thread(target=stream)
         client.start()
         assert first_token.wait(60)
+        # As Kubernetes deletes the pod: its preStop hook asks the front to drain the node, then
+        # the kubelet's SIGTERM comes while it drains, which is not a second signal: the drain
+        # goes on and the stream completes.
+        drain = subprocess.run([os.environ["TROUPE_BIN"], "drain", "--node", "r1", "--url",
+                                cluster.base_url], capture_output=True, text=True, timeout=30)
+        assert drain.returncode == 0, drain.stderr
+        worker.wait_for_line("drain: the front drains this node")
         worker.process.send_signal(signal.SIGTERM)
+        worker.wait_for_line("drain: signal received; the drain goes on")
         status, body = until("draining", lambda: (lambda r: r if r[0] == 503 else None)(
             get(port, "/health")))
         assert body["status"] == "draining" and body["draining"] is True, body
