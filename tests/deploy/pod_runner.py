@@ -527,16 +527,21 @@ class Pod:
         else:
             lines.append(f"{self.ip}\t{self.name}")
         lines.append("# Not kubelet's: the Services' names, which cluster DNS would resolve.")
+        for service, ip in self.services():
+            name = service["metadata"]["name"]
+            lines.append(f"{ip}\t{name}\t{name}.{self.namespace}\t{name}.{self.namespace}.svc"
+                         f"\t{name}.{self.namespace}.svc.cluster.local")
+        return "\n".join(lines) + "\n"
+
+    def services(self):
+        """(Service, its IP here) for each Service of the pod's namespace that has one."""
         for service in self.objects:
             if service["kind"] != "Service" or \
                     service["metadata"].get("namespace", "default") != self.namespace:
                 continue
             ip = self.node.service_ip(self.objects, service)
             if ip:
-                name = service["metadata"]["name"]
-                lines.append(f"{ip}\t{name}\t{name}.{self.namespace}\t{name}.{self.namespace}.svc"
-                             f"\t{name}.{self.namespace}.svc.cluster.local")
-        return "\n".join(lines) + "\n"
+                yield service, ip
 
     def service_env(self):
         """The variables kubelet adds for each Service of the namespace (enableServiceLinks),
@@ -562,13 +567,8 @@ class Pod:
                 env[f"{key}_ADDR"] = ip
 
         if self.spec.get("enableServiceLinks", True):
-            for service in self.objects:
-                if service["kind"] != "Service" or \
-                        service["metadata"].get("namespace", "default") != self.namespace:
-                    continue
-                ip = self.node.service_ip(self.objects, service)
-                if ip:
-                    add(service["metadata"]["name"], ip, service["spec"]["ports"])
+            for service, ip in self.services():
+                add(service["metadata"]["name"], ip, service["spec"]["ports"])
         if self.node.kube_api:
             host, port = self.node.kube_api
             add("kubernetes", host, [{"name": "https", "port": port}])
