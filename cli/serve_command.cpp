@@ -22,6 +22,7 @@
 #include "cli/settings.hpp"
 #include "engine/serve/byte_size.hpp"
 #include "net/api/gateway.hpp"
+#include "net/api/probe_routes.hpp"
 
 namespace troupe::cli {
 namespace {
@@ -157,6 +158,20 @@ int serve_command(const Args& args) {
     if (auto checked = kubernetes->check(); !checked && !a.advisory)
       return input_error(flags, checked.message());
   }
+  // While the model loads, the HTTP port already answers the probes: /live 200, /health 503
+  // "loading" (net/api/probe_routes); the API's server takes the port over once it is ready.
+  api::ProbeRoutes loading_probes({[](auto done) {
+                                     wire::HealthReport loading;
+                                     loading.live = true;
+                                     loading.reason = "loading the model";
+                                     done(std::move(loading));
+                                   },
+                                   [] { return false; }});
+  auto loading_server = http::Server::start(options->http, loading_probes, loading_probes);
+  if (!loading_server) return input_error(flags, loading_server.message());
+  // The same port for the API, when 0 asked for any. (Nothing printed: a bad model must stay a
+  // one-line error.)
+  options->http.port = (*loading_server)->port();
   auto path = resolve_model_path(flags.get("model").value_or(""));
   if (!path) return input_error(flags, path.message());
   auto model = load_model(*path);
@@ -248,6 +263,7 @@ int serve_command(const Args& args) {
   api::GatewayParts parts{&front,   &model->tokenizer, &*keys,
                           &limiter, ledger->get(),     metrics.get()};
   api::Gateway gateway(options->gateway, parts);
+  loading_server->reset();  // closed and joined: the port is free again
   auto server = http::Server::start(options->http, gateway, gateway);
   if (!server) return input_error(flags, server.message());
   std::fprintf(stderr, "troupe: serving %s on http://%s:%u (%s); SIGTERM or ctrl-c drains\n",

@@ -99,8 +99,6 @@ int worker_command(const Args& args) {
     auto started = http::Server::start(config, probes, probes);
     if (!started) return input_error(flags, started.message());
     probe_server = std::move(*started);
-    std::fprintf(stderr, "troupe: probes on http://0.0.0.0:%u (/live, /health)\n",
-                 probe_server->port());
   }
   auto secret = cluster_secret(flags);
   if (!secret) return input_error(flags, secret.message());
@@ -141,8 +139,10 @@ int worker_command(const Args& args) {
   member.on_joined = [probe_state](bool now) { probe_state->joined.store(now); };
   runtime.join_cluster(std::move(member));
   probe_state->set_runtime(&runtime);
-  std::fprintf(stderr, "troupe: worker %s joining %s:%u; SIGTERM or ctrl-c drains\n",
-               node_opts->name.c_str(), front->first.c_str(), front->second);
+  const std::string probe_port =
+      probe_server ? "; probes at http://0.0.0.0:" + std::to_string(probe_server->port()) : "";
+  std::fprintf(stderr, "troupe: worker %s joining %s:%u%s; SIGTERM or ctrl-c drains\n",
+               node_opts->name.c_str(), front->first.c_str(), front->second, probe_port.c_str());
   const int status = runtime.drain_on_termination_signal();
   probe_server.reset();  // before the runtime it asks goes
   probe_state->set_runtime(nullptr);

@@ -5,6 +5,7 @@ flight, which still completes, though the kubelet's SIGTERM comes after the fron
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -13,7 +14,7 @@ import urllib.request
 
 from conftest import SMALL, Cluster, Process
 
-PROBES = r"probes on http://[^:]+:(\d+)"
+PROBES = r"probes at http://[^:]+:(\d+)"
 
 
 def get(port, path):
@@ -34,21 +35,37 @@ def until(what, condition, timeout=60):
     raise AssertionError(f"never: {what}")
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answering(port):
+    """GET /health's answer, or None while nothing listens on the port."""
+    try:
+        return get(port, "/health")
+    except OSError:
+        return None
+
+
 def test_probes_while_loading_joined_and_draining(tmp_path):
     cluster = Cluster(0, extra_front_args=["--no-local-replica"])
     try:
         # Loading: the model is a FIFO nobody writes, so the load waits as long as the test.
         fifo = tmp_path / "model.gguf"
         os.mkfifo(fifo)
-        loading = Process(["worker", "--join", f"127.0.0.1:{cluster.cluster_port}",
-                           "--node-name", "loading", "--health-port", "0", "--model", str(fifo)],
-                          PROBES)
-        port = loading.match.group(1)
+        port = free_port()
+        loading = subprocess.Popen([os.environ["TROUPE_BIN"], "worker", "--join",
+                                    f"127.0.0.1:{cluster.cluster_port}", "--node-name", "loading",
+                                    "--health-port", str(port), "--model", str(fifo)],
+                                   stderr=subprocess.PIPE)
+        until("the probe port answers", lambda: answering(port))
         status, body = get(port, "/health")
         assert (status, body["status"], body["ready"]) == (503, "loading", False), body
         assert get(port, "/live") == (200, {"status": "alive"})
-        loading.process.kill()  # termination signals wait for the load: kill it
-        loading.process.wait()
+        loading.kill()  # termination signals wait for the load: kill it
+        loading.wait()
 
         worker = Process(["worker", "--join", f"127.0.0.1:{cluster.cluster_port}",
                           "--node-name", "r1", "--health-port", "0", *SMALL], PROBES)
@@ -98,3 +115,22 @@ def test_probes_while_loading_joined_and_draining(tmp_path):
         assert worker.process.wait(timeout=60) == 0
     finally:
         cluster.stop()
+
+
+def test_the_fronts_port_answers_the_probes_while_the_model_loads(tmp_path):
+    """troupe serve opens its port before the model loads: /live 200, /health 503 "loading"
+    (Kubernetes' readiness), until the API's server takes the port over."""
+    fifo = tmp_path / "model.gguf"
+    os.mkfifo(fifo)  # nobody writes it: the load waits as long as the test
+    port = free_port()
+    front = subprocess.Popen([os.environ["TROUPE_BIN"], "serve", "--host", "127.0.0.1", "--port",
+                              str(port), "--model", str(fifo)], stderr=subprocess.PIPE)
+    try:
+        status, body = until("the port answers", lambda: answering(port))
+        assert (status, body["status"], body["ready"]) == (503, "loading", False), body
+        assert get(port, "/live") == (200, {"status": "alive"})
+        assert get(port, "/v1/models")[0] == 404  # the API is not there yet
+    finally:
+        front.kill()
+        front.wait()
+
