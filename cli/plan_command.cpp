@@ -20,6 +20,7 @@ CommandSpec plan_spec() {
       "request and limit. When the model does not fit: one line naming a quantization\n"
       "that would, exit 2.",
       plan_flags()};
+  for (auto& f : tensor_parallel_plan_flags()) spec.flags.push_back(std::move(f));
   spec.flags.push_back({"json", "", "print the plan as JSON"});
   return spec;
 }
@@ -59,6 +60,12 @@ int plan_command(const Args& args) {
                                 {"concurrent_sequences", p->concurrent_sequences},
                                 {"memory_request_bytes", p->memory_request},
                                 {"memory_limit_bytes", p->memory_limit},
+                                {"tensor_parallel_size", p->tensor_parallel},
+                                {"valid_tensor_parallel_sizes", plan::tensor_parallel_sizes(m)},
+                                {"weight_bytes_per_rank", p->weight_bytes_per_rank},
+                                {"kv_heads_per_rank", p->kv_heads_per_rank},
+                                {"kv_heads_replicated", p->kv_heads_replicated},
+                                {"kv_bytes_per_token_per_rank", p->kv_bytes_per_token_per_rank},
                                 {"device", device}};
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
@@ -69,6 +76,21 @@ int plan_command(const Args& args) {
               with_commas(p->weight_bytes).c_str());
   std::printf("KV per token    %s bytes (2 x %d layers x %d KV heads x %d x 2 bytes, F16)\n",
               with_commas(p->kv_bytes_per_token).c_str(), m.layers, m.kv_heads, m.head_dim);
+  if (p->tensor_parallel > 1 || planned->devices > 0) {
+    std::string sizes;
+    for (int n : plan::tensor_parallel_sizes(m))
+      sizes += (sizes.empty() ? "" : ", ") + std::to_string(n);
+    std::printf(
+        "tensor parallel %d rank(s)%s (valid sizes: %s)\n", p->tensor_parallel,
+        planned->devices > 0
+            ? (", the fewest of " + std::to_string(planned->devices) + " devices that fit").c_str()
+            : "",
+        sizes.c_str());
+    std::printf("per rank        %s of weights, %s bytes of KV per token (%d KV head(s)%s)\n",
+                plan::human_bytes(p->weight_bytes_per_rank).c_str(),
+                with_commas(p->kv_bytes_per_token_per_rank).c_str(), p->kv_heads_per_rank,
+                p->kv_heads_replicated ? ", replicated" : "");
+  }
   std::printf("KV cache        %s of %s at %.0f%% (--kv-cache-memory %lldMiB)\n",
               plan::human_bytes(p->kv_cache_bytes).c_str(), plan::human_bytes(memory).c_str(),
               share * 100, static_cast<long long>(p->kv_cache_bytes >> 20));

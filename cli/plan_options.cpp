@@ -40,6 +40,11 @@ std::vector<FlagSpec> plan_flags() {
           {"gpu-memory-utilization", "F", "the share of the memory to use (default 0.9)"}};
 }
 
+std::vector<FlagSpec> tensor_parallel_plan_flags() {
+  return {{"tensor-parallel-size", "N", "plan each rank of a group of N (default 1)"},
+          {"devices", "N", "recommend the smallest tensor-parallel size up to N that fits"}};
+}
+
 Result<PlannedDeployment> plan_from_flags(const Flags& flags) {
   const auto memory_text = flags.get("device-memory");
   if (!memory_text) return make_error("--device-memory BYTES is required, e.g. 24GiB");
@@ -63,6 +68,19 @@ Result<PlannedDeployment> plan_from_flags(const Flags& flags) {
   planned.request.max_model_len = flags.has("max-model-len") ? static_cast<int>(*max_len) : 0;
   planned.request.utilisation = *share;
   planned.request.on_gpu = planned.device == "cuda";
+  if (flags.has("tensor-parallel-size") && flags.has("devices"))
+    return make_error("give --tensor-parallel-size or --devices, not both");
+  auto size = ranged_int(flags, "tensor-parallel-size", 1, 1, 4096);
+  auto devices = ranged_int(flags, "devices", 1, 1, 4096);
+  for (const auto* r : {&size, &devices})
+    if (!*r) return r->error();
+  planned.request.tensor_parallel = static_cast<int>(*size);
+  if (flags.has("devices")) {
+    planned.devices = static_cast<int>(*devices);
+    auto recommended = plan::recommend_tensor_parallel(planned.request, planned.devices);
+    if (!recommended) return recommended.error();
+    planned.request.tensor_parallel = *recommended;
+  }
   auto p = plan::plan_deployment(planned.request);
   if (!p) return p.error();
   planned.plan = *p;

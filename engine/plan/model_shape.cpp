@@ -17,6 +17,7 @@ Result<ModelShape> shape_of_gguf(const gguf::File& file) {
   shape.layers = config->layers;
   shape.kv_heads = config->kv_heads;
   shape.head_dim = config->head_dim;
+  shape.heads = config->heads;
   shape.context_length = config->context_length;
   std::map<std::string, int64_t> bytes_by_type;  // of the matrices: norms are F32 everywhere
   for (const gguf::TensorInfo& tensor : file.tensors()) {
@@ -64,6 +65,7 @@ Result<ModelShape> shape_of_hf_config(const std::string& json_text, const std::s
   shape.name = name;
   shape.layers = static_cast<int>(*layers);
   shape.kv_heads = static_cast<int>(*kv_heads);
+  shape.heads = static_cast<int>(*heads);
   shape.head_dim = static_cast<int>(*head_dim);
   shape.context_length = static_cast<int>(*context);
   // A Llama-style decoder: attention (Q and O over all heads, K and V over the KV heads), a

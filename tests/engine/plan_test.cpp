@@ -100,3 +100,44 @@ TEST_CASE("bad shapes and configs are refused with the reason") {
   CHECK(shape_of_hf_config(fixture("Llama-3.1-8B-config.json"), "c", "Q3_K").message() ==
         "unknown weight type 'Q3_K'");
 }
+
+TEST_CASE("tensor parallelism: the valid sizes, each rank's share, and the size to recommend") {
+  auto smol = shape_of_hf_config(fixture("SmolLM2-135M-Instruct-config.json"), "smol", "Q8_0");
+  auto llama = shape_of_hf_config(fixture("Llama-3.1-8B-config.json"), "llama");
+  REQUIRE(smol);
+  REQUIRE(llama);
+  // 9 query heads and 3 KV heads: 3 splits both, 9 splits the queries and replicates the KV.
+  CHECK(tensor_parallel_sizes(*smol) == std::vector<int>{1, 3, 9});
+  CHECK(tensor_parallel_sizes(*llama) == std::vector<int>{1, 2, 4, 8, 16, 32});
+  CHECK(*tensor_parallel_refusal(*smol, 2) ==
+        "tensor-parallel size 2 does not split the model's 9 query heads and 3 KV heads evenly; "
+        "valid sizes: 1, 3, 9");
+  CHECK_FALSE(tensor_parallel_refusal(*smol, 3));
+
+  PlanRequest request{*smol, 2 * kGiB, 2048};
+  request.tensor_parallel = 3;
+  auto three = plan_deployment(request);
+  REQUIRE(three);
+  CHECK(three->kv_bytes_per_token_per_rank == 2 * 30 * 1 * 64 * 2);  // 7,680: one KV head each
+  CHECK_FALSE(three->kv_heads_replicated);
+  CHECK(three->weight_bytes_per_rank == (smol->weight_bytes + 2) / 3);
+  CHECK(three->kv_tokens == three->kv_cache_bytes / 7'680);
+  request.tensor_parallel = 9;
+  auto nine = plan_deployment(request);
+  REQUIRE(nine);
+  CHECK(nine->kv_heads_replicated);
+  CHECK(nine->kv_bytes_per_token_per_rank == 7'680);
+  request.tensor_parallel = 2;
+  CHECK(plan_deployment(request).message().find("does not split") != std::string::npos);
+
+  PlanRequest big{*llama, 8 * kGiB, 8192};
+  big.on_gpu = true;
+  big.tensor_parallel = 4;
+  auto four = plan_deployment(big);
+  REQUIRE(four);
+  CHECK(four->kv_bytes_per_token_per_rank == 2 * 32 * 2 * 128 * 2);  // 32,768
+  CHECK(four->memory_request == llama->weight_bytes + 4 * 512 * kMiB);
+  // 8 GiB devices: one holds no BF16 8B model, two do not either (7.5 GiB of weights each).
+  CHECK(*recommend_tensor_parallel(big, 8) == 4);
+  CHECK(recommend_tensor_parallel(big, 2).message().find("one rank's of 2") != std::string::npos);
+}
