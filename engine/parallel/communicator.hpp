@@ -1,0 +1,40 @@
+#pragma once
+// The collective operations the ranks of a tensor-parallel group share one forward pass through
+// (Megatron's layout: two all-reduces per layer, a gather of the vocabulary-parallel logits).
+// Every rank of a group calls the same operations in the same order, with buffers of the same
+// length; each call returns on a rank once every rank has made it. Implementations: in-process
+// (ranks that are threads of one process: in_process_group.hpp); shared memory across processes
+// and NCCL come with the tensor-parallel issue.
+#include <cstdint>
+#include <span>
+
+namespace troupe::parallel {
+
+// What /metrics reports per rank: collectives and the time spent in them (waiting included).
+struct CollectiveStats {
+  int64_t all_reduces = 0;
+  int64_t all_gathers = 0;
+  int64_t broadcasts = 0;
+  double seconds = 0;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+
+  // Sums `data` element-wise over the ranks, in place. The sum is taken in rank order, so every
+  // rank ends with bit-identical values.
+  virtual void all_reduce_sum(std::span<float> data) = 0;
+  // Every rank's `mine` (the same length on each), in rank order, into `all` (size() times as
+  // long).
+  virtual void all_gather(std::span<const float> mine, std::span<float> all) = 0;
+  // Rank `root`'s `data` into every rank's.
+  virtual void broadcast(std::span<float> data, int root) = 0;
+  virtual void barrier() = 0;
+
+  virtual CollectiveStats stats() const = 0;
+};
+
+}  // namespace troupe::parallel
