@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/model_store.hpp"
+#include "cli/hf_config.hpp"
 #include "engine/plan/model_shape.hpp"
 #include "engine/serve/byte_size.hpp"
 
@@ -17,7 +18,7 @@ Result<plan::ModelShape> model_shape(const Flags& flags) {
     if (!in) return make_error("cannot read --hf-config '" + *hf + "'");
     std::stringstream text;
     text << in.rdbuf();
-    return plan::shape_of_hf_config(text.str(), *hf, flags.get("weight-type").value_or(""));
+    return shape_of_hf_config(text.str(), *hf, flags.get("weight-type").value_or(""));
   }
   if (flags.has("weight-type")) return make_error("--weight-type is for --hf-config");
   auto path = resolve_model_path(flags.get("model").value_or(""));

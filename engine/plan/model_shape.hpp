@@ -1,6 +1,7 @@
 #pragma once
-// A model's shape for the planner (engine/plan/deployment_plan.hpp), from a GGUF file or from
-// a Hugging Face config.json (so a model not yet downloaded as GGUF can be planned).
+// A model's shape for the planner (engine/plan/deployment_plan.hpp), from a GGUF file or from a
+// decoder's dimensions (a Hugging Face config.json's: a model not yet downloaded as GGUF).
+#include <cstdint>
 #include <string>
 
 #include "engine/gguf/gguf_file.hpp"
@@ -12,12 +13,23 @@ namespace troupe::plan {
 // The layers, heads and context from the GGUF's metadata; parameters and bytes from its tensors.
 Result<ModelShape> shape_of_gguf(const gguf::File& file);
 
-// From config.json's text: hidden_size, num_hidden_layers, num_attention_heads,
-// num_key_value_heads (default: the attention heads), head_dim (default hidden / heads),
-// intermediate_size, vocab_size, max_position_embeddings, tie_word_embeddings; the parameters
-// counted for a Llama-style decoder, stored as `weight_type` ("BF16" by config.json's
-// torch_dtype when empty, or a quantization troupe runs). Errors name the missing or bad key.
-Result<ModelShape> shape_of_hf_config(const std::string& json_text, const std::string& name,
-                                      const std::string& weight_type = "");
+// A Llama-style decoder's dimensions, as a Hugging Face config.json gives them
+// (cli/hf_config reads that file).
+struct DecoderDims {
+  int64_t hidden = 0;
+  int64_t layers = 0;
+  int64_t heads = 0;
+  int64_t kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t intermediate = 0;
+  int64_t vocab = 0;
+  int64_t context_length = 0;
+  bool tied_embeddings = false;
+};
+
+// The shape of such a decoder with its parameters counted, stored as `weight_type` (a
+// quantization troupe runs, F16, BF16 or F32); an unknown type is refused by name.
+Result<ModelShape> shape_of_decoder(const DecoderDims& dims, const std::string& name,
+                                    const std::string& weight_type);
 
 }  // namespace troupe::plan

@@ -6,7 +6,7 @@ import os
 import pathlib
 import subprocess
 
-TROUPE = os.environ["TROUPE_BIN"]
+TROUPE = os.path.abspath(os.environ["TROUPE_BIN"])
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "hf"
 
 
@@ -64,3 +64,29 @@ def test_tensor_parallel_sizes_per_rank_figures_and_a_size_that_does_not_split()
                         "cuda", "--device-memory", "8GiB", "--max-model-len", "8192",
                         "--devices", "8", "--json").stdout)
     assert p["tensor_parallel_size"] == 4 and p["kv_bytes_per_token_per_rank"] == 32768
+
+
+def test_a_bad_config_json_is_one_line_naming_the_file_and_key(tmp_path):
+    """The reading of config.json (cli/hf_config): each problem names the file and the key."""
+    published = (FIXTURES / "Llama-3.1-8B-config.json").read_text()
+    cases = [
+        ("[1]", "c.json is not a JSON object"),
+        ("not json", "c.json is not a JSON object"),
+        ('{"hidden_size": 8}', "c.json has no 'num_hidden_layers'"),
+        (published.replace('"hidden_size": 4096', '"hidden_size": -1'),
+         "c.json: 'hidden_size' must be a positive integer"),
+    ]
+    for text, message in cases:
+        config = tmp_path / "c.json"
+        config.write_text(text)
+        result = subprocess.run([TROUPE, "plan", "--hf-config", "c.json", "--device-memory",
+                                 "80GiB"], capture_output=True, text=True, timeout=60,
+                                cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.strip() == "troupe: " + message, result.stderr
+    result = plan("--hf-config", str(FIXTURES / "Llama-3.1-8B-config.json"), "--weight-type",
+                  "Q3_K", "--device-memory", "80GiB")
+    assert result.returncode == 2 and "unknown weight type 'Q3_K'" in result.stderr
+    p = json.loads(plan("--hf-config", str(FIXTURES / "SmolLM2-135M-Instruct-config.json"),
+                        "--device-memory", "2GiB", "--json").stdout)
+    assert p["parameters"] == 134515008  # tied embeddings: no separate output matrix

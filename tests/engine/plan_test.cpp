@@ -5,30 +5,24 @@
 // tokens and sequences that fit, and the quantization suggested when the weights do not fit.
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "engine/plan/model_shape.hpp"
 
 using namespace troupe::plan;
 
 namespace {
 
-std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(TROUPE_FIXTURES_DIR) + "/hf/" + name);
-  REQUIRE(in);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+// The published configs' dimensions (tests/fixtures/hf/*-config.json, which troupe plan
+// --hf-config reads in tests/deploy/test_plan.py).
+constexpr DecoderDims kLlama31_8B{4096, 32, 32, 8, 128, 14336, 128256, 131072, false};
+constexpr DecoderDims kSmolLM2_135M{576, 30, 9, 3, 64, 1536, 49152, 8192, true};
 
 constexpr int64_t kGiB = int64_t{1} << 30;
 constexpr int64_t kMiB = int64_t{1} << 20;
 
 }  // namespace
 
-TEST_CASE("a Hugging Face config gives the shape, the parameters and the KV bytes per token") {
-  auto llama = shape_of_hf_config(fixture("Llama-3.1-8B-config.json"), "llama");
+TEST_CASE("a decoder's dimensions give the shape, the parameters and the KV bytes per token") {
+  auto llama = shape_of_decoder(kLlama31_8B, "llama", "BF16");
   REQUIRE(llama);
   CHECK(llama->layers == 32);
   CHECK(llama->kv_heads == 8);
@@ -38,7 +32,7 @@ TEST_CASE("a Hugging Face config gives the shape, the parameters and the KV byte
   CHECK(llama->weight_type == "BF16");
   CHECK(llama->weight_bytes == 2 * 8'030'261'248);
 
-  auto smol = shape_of_hf_config(fixture("SmolLM2-135M-Instruct-config.json"), "smol", "Q8_0");
+  auto smol = shape_of_decoder(kSmolLM2_135M, "smol", "Q8_0");
   REQUIRE(smol);
   CHECK(smol->parameters == 134'515'008);  // tied embeddings: no separate output matrix
   CHECK(smol->weight_bytes == int64_t(134'515'008 * 8.5 / 8));
@@ -70,7 +64,7 @@ TEST_CASE("the KV cache takes what the weights and the overhead leave of the usa
 }
 
 TEST_CASE("a model that does not fit names the quantization that would, or says none would") {
-  auto llama = shape_of_hf_config(fixture("Llama-3.1-8B-config.json"), "llama");
+  auto llama = shape_of_decoder(kLlama31_8B, "llama", "BF16");
   REQUIRE(llama);
   PlanRequest request{*llama, 12 * kGiB, 8192};
   auto plan = plan_deployment(request);
@@ -89,21 +83,12 @@ TEST_CASE("bad shapes and configs are refused with the reason") {
   CHECK(plan_deployment({ModelShape{"m", 1, 1, 64, 0, 1, 1, "F16"}, kGiB, 0})
             .message()
             .find("give --max-model-len") != std::string::npos);
-  CHECK(shape_of_hf_config("[1]", "c.json").message() == "c.json is not a JSON object");
-  CHECK(shape_of_hf_config("{\"hidden_size\": 8}", "c.json").message() ==
-        "c.json has no 'num_hidden_layers'");
-  CHECK(shape_of_hf_config("not json", "c.json").message() == "c.json is not a JSON object");
-  auto bad = fixture("Llama-3.1-8B-config.json");
-  bad.replace(bad.find("\"hidden_size\": 4096"), 19, "\"hidden_size\": -1");
-  CHECK(shape_of_hf_config(bad, "c.json").message() ==
-        "c.json: 'hidden_size' must be a positive integer");
-  CHECK(shape_of_hf_config(fixture("Llama-3.1-8B-config.json"), "c", "Q3_K").message() ==
-        "unknown weight type 'Q3_K'");
+  CHECK(shape_of_decoder(kLlama31_8B, "c", "Q3_K").message() == "unknown weight type 'Q3_K'");
 }
 
 TEST_CASE("tensor parallelism: the valid sizes, each rank's share, and the size to recommend") {
-  auto smol = shape_of_hf_config(fixture("SmolLM2-135M-Instruct-config.json"), "smol", "Q8_0");
-  auto llama = shape_of_hf_config(fixture("Llama-3.1-8B-config.json"), "llama");
+  auto smol = shape_of_decoder(kSmolLM2_135M, "smol", "Q8_0");
+  auto llama = shape_of_decoder(kLlama31_8B, "llama", "BF16");
   REQUIRE(smol);
   REQUIRE(llama);
   // 9 query heads and 3 KV heads: 3 splits both, 9 splits the queries and replicates the KV.
