@@ -160,13 +160,8 @@ int serve_command(const Args& args) {
   }
   // While the model loads, the HTTP port already answers the probes: /live 200, /health 503
   // "loading" (net/api/probe_routes); the API's server takes the port over once it is ready.
-  api::ProbeRoutes loading_probes({[](auto done) {
-                                     wire::HealthReport loading;
-                                     loading.live = true;
-                                     loading.reason = "loading the model";
-                                     done(std::move(loading));
-                                   },
-                                   [] { return false; }});
+  api::ProbeRoutes loading_probes(
+      {[](auto done) { done(api::loading_report()); }, [] { return false; }});
   auto loading_server = http::Server::start(options->http, loading_probes, loading_probes);
   if (!loading_server) return input_error(flags, loading_server.message());
   // The same port for the API, when 0 asked for any. (Nothing printed: a bad model must stay a

@@ -57,10 +57,7 @@ struct ProbeState {
   void node_health(std::function<void(wire::HealthReport)> done) {
     std::lock_guard lock(mutex);
     if (runtime) return runtime->node_health(std::move(done));
-    wire::HealthReport loading;
-    loading.live = true;
-    loading.reason = "loading the model";
-    done(std::move(loading));
+    done(api::loading_report());
   }
 };
 

@@ -13,6 +13,13 @@ http::Response json_response(int status, const nlohmann::json& body) {
 
 }  // namespace
 
+wire::HealthReport loading_report() {
+  wire::HealthReport loading;
+  loading.live = true;
+  loading.reason = "loading the model";
+  return loading;
+}
+
 void ProbeRoutes::handle(http::Request request, std::shared_ptr<http::ResponseSink> sink) {
   const bool known = request.path == "/live" || request.path == "/health";
   if (!known || request.method != "GET") {

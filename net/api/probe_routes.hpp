@@ -21,6 +21,9 @@ struct ProbeSources {
   std::function<bool()> joined;
 };
 
+// What a node says while its model loads: live, not ready, "loading the model".
+wire::HealthReport loading_report();
+
 class ProbeRoutes final : public http::Handler, public http::TransportEvents {
  public:
   explicit ProbeRoutes(ProbeSources sources) : sources_(std::move(sources)) {}
