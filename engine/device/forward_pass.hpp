@@ -9,6 +9,7 @@
 #include <span>
 
 #include "engine/model/model_config.hpp"
+#include "engine/parallel/communicator.hpp"
 
 namespace troupe {
 
@@ -46,6 +47,10 @@ class ForwardPass {
 
   // Copy-on-write: block `to` of every layer gets block `from`'s keys and values.
   virtual void copy_block(int32_t from, int32_t to) = 0;
+
+  // What a tensor-parallel rank spent in its collectives so far (rank 0's for a group); none for
+  // a pass that is not part of a group.
+  virtual parallel::CollectiveStats collective_stats() const { return {}; }
 };
 
 }  // namespace troupe

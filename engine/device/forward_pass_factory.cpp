@@ -1,14 +1,18 @@
 #include "engine/device/forward_pass_factory.hpp"
 
 #include "engine/model/transformer.hpp"
+#include "engine/parallel/in_process_ranks.hpp"
 
 namespace troupe {
 
 Result<std::unique_ptr<ForwardPass>> make_forward_pass(const Model& model,
                                                        const DeviceOptions& options, KvShape kv) {
   if (auto s = check_device(options.device); !s) return s.error();
-  if (!model.weights.shard.whole()) {
-    return make_error("tensor parallelism is not built yet: load the whole model");
+  if (!model.weights.shard.whole())
+    return make_error("a forward pass takes the whole model; its ranks load their own shards");
+  if (options.tensor_parallel_size > 1) {
+    return parallel::make_in_process_group(
+        model, {options.tensor_parallel_size, options.threads, options.output_split}, kv);
   }
   return std::unique_ptr<ForwardPass>(std::make_unique<Transformer>(
       model.config, model.weights, std::make_shared<ThreadPool>(options.threads), kv));

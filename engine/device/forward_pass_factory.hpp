@@ -5,17 +5,24 @@
 #include "engine/device/device.hpp"
 #include "engine/device/forward_pass.hpp"
 #include "engine/model/model.hpp"
+#include "engine/model/shard_spec.hpp"
 #include "engine/result.hpp"
 
 namespace troupe {
 
 struct DeviceOptions {
   Device device = Device::cpu;
-  int threads = 0;  // CPU: threads of the forward pass's pool, 0 for every core
+  int threads = 0;  // CPU: threads of the forward pass's pool(s), 0 for every core
+  // Ranks of a tensor-parallel group (vLLM's --tensor-parallel-size), each with its share of
+  // the threads; and which ranks compute the logits.
+  int tensor_parallel_size = 1;
+  OutputSplit output_split = OutputSplit::vocabulary;
 };
 
-// A forward pass over `model`'s weights with a KV cache of `kv`'s size, independent of any
-// other pass over the same model. Errors: check_device's; a tensor-parallel shard (not built yet).
+// A forward pass over `model`'s weights (the whole model's, loaded unsharded) with a KV cache of
+// `kv`'s size, independent of any other pass over the same model: one pass, or a group of
+// tensor-parallel ranks behind its leader. Errors: check_device's; a model that does not split
+// among the ranks.
 Result<std::unique_ptr<ForwardPass>> make_forward_pass(const Model& model,
                                                        const DeviceOptions& options, KvShape kv);
 

@@ -65,7 +65,9 @@ const float* slice(const float* bias, const ShardRange& range) {
 // Replaces the layer's matrices with the rank's share (shard_spec.hpp says which way each is cut).
 Status shard_layer(LayerWeights& l, const std::string& prefix, const ModelConfig& c,
                    const ShardSpec& shard) {
-  const ShardRange q = shard_range(c.q_dim(), shard), kv = shard_range(c.kv_dim(), shard);
+  const ShardRange q = shard_range(c.q_dim(), shard);
+  const ShardRange kv_heads = kv_head_range(c, shard);
+  const ShardRange kv{kv_heads.first * c.head_dim, kv_heads.count * c.head_dim};
   const ShardRange ff = shard_range(c.feed_forward_dim, shard);
   if (auto s = check_columns(l.wo, prefix + "attn_output.weight", q); !s) return s;
   if (auto s = check_columns(l.w_down, prefix + "ffn_down.weight", ff); !s) return s;
@@ -133,9 +135,11 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
       if (auto s = shard_layer(l, p, c, shard); !s) return s.error();
     }
   }
+  const ShardRange vocabulary = output_rows(c.vocab_size, shard);
+  w.output = row_slice(w.output, vocabulary.first, vocabulary.count);
 #undef TROUPE_TRY_ASSIGN
   const auto pack = [&w](WeightMatrix& m) {
-    if (!can_pack_rows(m.type, m.rows, m.cols)) return;
+    if (m.rows == 0 || !can_pack_rows(m.type, m.rows, m.cols)) return;
     w.packed.push_back(std::make_shared<const PackedRows>(m));
     m.packed = w.packed.back().get();
   };

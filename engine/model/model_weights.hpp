@@ -30,7 +30,9 @@ struct ModelWeights {
   WeightMatrix token_embedding;            // [vocab][embedding_dim]
   std::vector<LayerWeights> layers;
   const float* output_norm = nullptr;
-  WeightMatrix output;                                    // the token embedding itself when tied
+  // The rank's rows of the output matrix (shard_spec.hpp's output_rows); the token embedding
+  // itself when tied.
+  WeightMatrix output;
   std::vector<std::shared_ptr<const PackedRows>> packed;  // what the matrices' `packed` point into
 };
 

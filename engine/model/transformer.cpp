@@ -39,12 +39,55 @@ void Transformer::for_each_token(int64_t tokens, const std::function<void(int64_
 }
 
 Transformer::Transformer(ModelConfig config, ModelWeights weights, std::shared_ptr<ThreadPool> pool,
-                         KvShape kv)
+                         KvShape kv, std::shared_ptr<parallel::Communicator> group)
     : config_(std::move(config)),
+      local_(rank_config(config_, weights.shard)),
       weights_(std::move(weights)),
+      group_(std::move(group)),
       pool_(std::move(pool)),
-      cache_(config_, kv.blocks, kv.block_size) {
-  if (!weights_.shard.whole()) throw std::logic_error("Transformer: a tensor-parallel shard");
+      cache_(local_, kv.blocks, kv.block_size) {
+  const ShardSpec& shard = weights_.shard;
+  if (!shard.whole() && (!group_ || group_->size() != shard.size || group_->rank() != shard.rank)) {
+    throw std::logic_error("Transformer: a shard needs its rank's communicator");
+  }
+}
+
+void Transformer::reduce(std::vector<float>& partial, int64_t tokens) {
+  if (group_)
+    group_->all_reduce_sum({partial.data(), static_cast<size_t>(tokens * local_.embedding_dim)});
+}
+
+void Transformer::compute_logits(int64_t rows) {
+  const int64_t vocab = config_.vocab_size;
+  const ShardSpec& shard = weights_.shard;
+  logits_.resize(static_cast<size_t>(rows * vocab));
+  if (shard.whole() || shard.output == OutputSplit::leader) {
+    if (weights_.output.rows == 0) return logits_.clear();  // not rank 0: no logits here
+    return matmul(weights_.output, normed_.data(), rows, logits_.data());
+  }
+  // Every rank's share padded to the same width, gathered in rank order, then each row put
+  // together from the ranks' pieces.
+  const int64_t share = output_rows(vocab, {0, shard.size}).count;
+  rank_logits_.assign(static_cast<size_t>(rows * share), 0.0f);
+  if (weights_.output.rows > 0) {
+    if (weights_.output.rows == share) {
+      matmul(weights_.output, normed_.data(), rows, rank_logits_.data());
+    } else {  // the last rank's shorter share: computed apart, then padded
+      gathered_logits_.resize(static_cast<size_t>(rows * weights_.output.rows));
+      matmul(weights_.output, normed_.data(), rows, gathered_logits_.data());
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy_n(gathered_logits_.data() + r * weights_.output.rows, weights_.output.rows,
+                    rank_logits_.data() + r * share);
+    }
+  }
+  gathered_logits_.resize(static_cast<size_t>(shard.size * rows * share));
+  group_->all_gather(rank_logits_, gathered_logits_);
+  for (int rank = 0; rank < shard.size; ++rank) {
+    const ShardRange mine = output_rows(vocab, {rank, shard.size});
+    for (int64_t r = 0; r < rows; ++r)
+      std::copy_n(gathered_logits_.data() + (rank * rows + r) * share, mine.count,
+                  logits_.data() + r * vocab + mine.first);
+  }
 }
 
 void Transformer::matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y) {
@@ -98,8 +141,7 @@ std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch
     rms_norm(hidden_.data() + logit_rows_[static_cast<size_t>(r)] * d, weights_.output_norm,
              config_.rms_eps, d, normed_.data() + r * d);
   }
-  logits_.resize(static_cast<size_t>(rows * config_.vocab_size));
-  matmul(weights_.output, normed_.data(), rows, logits_.data());
+  compute_logits(rows);
   return logits_;
 }
 
@@ -123,8 +165,8 @@ void Transformer::normed_products(const float* norm_weight, std::span<const Matm
 
 void Transformer::run_layer(int index, int64_t tokens) {
   const LayerWeights& w = weights_.layers[static_cast<size_t>(index)];
-  const int64_t d = config_.embedding_dim, qd = config_.q_dim(), kvd = config_.kv_dim();
-  const int64_t ff = config_.feed_forward_dim;
+  const int64_t d = local_.embedding_dim, qd = local_.q_dim(), kvd = local_.kv_dim();
+  const int64_t ff = local_.feed_forward_dim;
   normed_.resize(static_cast<size_t>(tokens * d));
   q_.resize(static_cast<size_t>(tokens * qd));
   k_.resize(static_cast<size_t>(tokens * kvd));
@@ -142,14 +184,15 @@ void Transformer::run_layer(int index, int64_t tokens) {
 
   const PagedKvLayer kv = cache_.layer(index);
   for_each_token(tokens, [&](int64_t t) {
-    rope_.apply(config_.rope, t, q_.data() + t * qd, config_.heads, config_.head_dim);
-    store_rotated_kv(kv, places_[static_cast<size_t>(t)], rope_, config_.rope, t, config_.head_dim,
+    rope_.apply(local_.rope, t, q_.data() + t * qd, local_.heads, local_.head_dim);
+    store_rotated_kv(kv, places_[static_cast<size_t>(t)], rope_, local_.rope, t, local_.head_dim,
                      k_.data() + t * kvd, v_.data() + t * kvd);
   });
-  const AttentionShape shape{config_.heads, config_.kv_heads, config_.head_dim,
-                             1.0f / std::sqrt(static_cast<float>(config_.head_dim))};
+  const AttentionShape shape{local_.heads, local_.kv_heads, local_.head_dim,
+                             1.0f / std::sqrt(static_cast<float>(local_.head_dim))};
   paged_attention(*pool_, shape, kv, q_.data(), places_.data(), tokens, attention_.data());
   matmul(w.wo, attention_.data(), tokens, normed_.data());
+  reduce(normed_, tokens);
 
   // Feed-forward block (SwiGLU), after the attention's residual add.
   for_each_token(
@@ -169,6 +212,7 @@ void Transformer::run_layer(int index, int64_t tokens) {
                    [&](int64_t t) { silu_mul(gate_.data() + t * ff, up_.data() + t * ff, ff); });
     matmul(w.w_down, gate_.data(), tokens, normed_.data());
   }
+  reduce(normed_, tokens);
   for_each_token(
       tokens, [&](int64_t t) { add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d); });
 }

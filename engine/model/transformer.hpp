@@ -2,6 +2,10 @@
 // The CPU forward pass of a Llama-family decoder over a paged KV cache it owns. One call runs
 // every token of every scheduled sequence together — prefill chunks and single decode tokens
 // mixed — so each weight matrix is read once per step for the whole batch.
+// A tensor-parallel rank runs the same pass over its shard (shard_spec.hpp): its heads' KV cache,
+// an all-reduce after the attention's output projection and one after the feed-forward's down
+// projection, and its share of the logits gathered (or rank 0's alone). Every rank of the group
+// must run forward() on the same batch at the same time.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,6 +16,7 @@
 #include "engine/kv/kv_cache.hpp"
 #include "engine/model/model_config.hpp"
 #include "engine/model/model_weights.hpp"
+#include "engine/parallel/communicator.hpp"
 #include "kernels/cpu/matmul.hpp"
 #include "kernels/cpu/paged_attention.hpp"
 #include "kernels/cpu/rope.hpp"
@@ -21,15 +26,20 @@ namespace troupe {
 
 class Transformer final : public ForwardPass {
  public:
-  // `weights` must be the whole model's (not a tensor-parallel shard). The pool may be shared
-  // with other passes that never run at the same time.
+  // The pool may be shared with other passes that never run at the same time. A shard's weights
+  // need the group's communicator (the rank's place in it matches the shard's); the whole
+  // model's need none.
   Transformer(ModelConfig config, ModelWeights weights, std::shared_ptr<ThreadPool> pool,
-              KvShape kv);
+              KvShape kv, std::shared_ptr<parallel::Communicator> group = nullptr);
 
   const ModelConfig& config() const override { return config_; }
   KvShape kv_shape() const override { return {cache_.blocks(), cache_.block_size()}; }
+  // On a rank of a group with OutputSplit::leader, only rank 0 returns logits (others: none).
   std::span<const float> forward(std::span<const SequenceChunk> batch) override;
   void copy_block(int32_t from, int32_t to) override { cache_.copy_block(from, to); }
+  parallel::CollectiveStats collective_stats() const override {
+    return group_ ? group_->stats() : parallel::CollectiveStats{};
+  }
 
  private:
   void run_layer(int index, int64_t tokens);
@@ -40,16 +50,23 @@ class Transformer final : public ForwardPass {
                        int64_t tokens);
   // fn(t) for every token of the batch, over the pool when the batch is big enough to gain.
   void for_each_token(int64_t tokens, const std::function<void(int64_t)>& fn);
+  // A row-parallel product's partial sums, added over the group (nothing when whole).
+  void reduce(std::vector<float>& partial, int64_t tokens);
+  // The logits of the rows normed_ holds: this rank's rows of the vocabulary, gathered.
+  void compute_logits(int64_t rows);
 
-  ModelConfig config_;
+  ModelConfig config_;  // the whole model's
+  ModelConfig local_;   // what this rank computes: its heads and features (rank_config)
   ModelWeights weights_;
+  std::shared_ptr<parallel::Communicator> group_;
   std::shared_ptr<ThreadPool> pool_;
   KvCache cache_;
   RopeTable rope_;
   MatmulScratch matmul_scratch_;
   // Activations of the current batch, [tokens][width].
   std::vector<float> hidden_, normed_, q_, k_, v_, attention_, gate_, up_, logits_;
-  std::vector<ActivationBlock> quantized_;  // a fused activation, [tokens][width / 32]
+  std::vector<float> rank_logits_, gathered_logits_;  // a group's vocabulary-parallel output
+  std::vector<ActivationBlock> quantized_;            // a fused activation, [tokens][width / 32]
   std::vector<int32_t> positions_;
   std::vector<TokenPlace> places_;
   std::vector<int64_t> logit_rows_;  // token indices whose logits are wanted

@@ -5,8 +5,10 @@
 // length; each call returns on a rank once every rank has made it. Implementations: in-process
 // (ranks that are threads of one process: in_process_group.hpp); shared memory across processes
 // and NCCL come with the tensor-parallel issue.
+#include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 
 namespace troupe::parallel {
 
@@ -16,6 +18,12 @@ struct CollectiveStats {
   int64_t all_gathers = 0;
   int64_t broadcasts = 0;
   double seconds = 0;
+};
+
+// What a collective throws once its group is aborted: a rank failed or left, so no rank waits
+// for it forever.
+struct CollectiveAborted : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 class Communicator {
@@ -30,9 +38,12 @@ class Communicator {
   // Every rank's `mine` (the same length on each), in rank order, into `all` (size() times as
   // long).
   virtual void all_gather(std::span<const float> mine, std::span<float> all) = 0;
-  // Rank `root`'s `data` into every rank's.
-  virtual void broadcast(std::span<float> data, int root) = 0;
+  // Rank `root`'s `data` into every rank's (raw bytes: a step's command, not only floats).
+  virtual void broadcast(std::span<std::byte> data, int root) = 0;
   virtual void barrier() = 0;
+  // This rank gives up (its own work failed): every rank's waits, present and future, end with
+  // CollectiveAborted.
+  virtual void abort() = 0;
 
   virtual CollectiveStats stats() const = 0;
 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <stdexcept>
 #include <string>
 
 namespace troupe::parallel {
@@ -20,8 +22,10 @@ class InProcessCommunicator final : public Communicator {
     // Each rank sums every rank's buffer, in rank order, into its scratch; nobody writes a
     // published buffer until all have read them.
     scratch_.assign(data.size(), 0.0f);
-    for (const float* theirs : group_.published())
+    for (const void* published : group_.published()) {
+      const auto* theirs = static_cast<const float*>(published);
       for (size_t i = 0; i < data.size(); ++i) scratch_[i] += theirs[i];
+    }
     group_.arrive_and_wait();
     std::copy(scratch_.begin(), scratch_.end(), data.begin());
   }
@@ -31,21 +35,22 @@ class InProcessCommunicator final : public Communicator {
     ++stats_.all_gathers;
     publish(mine.data());
     for (int r = 0; r < size(); ++r)
-      std::copy_n(group_.published()[r], mine.size(), all.begin() + r * mine.size());
+      std::copy_n(static_cast<const float*>(group_.published()[r]), mine.size(),
+                  all.begin() + r * mine.size());
     group_.arrive_and_wait();
   }
 
-  void broadcast(std::span<float> data, int root) override {
+  void broadcast(std::span<std::byte> data, int root) override {
     const Timer timer(stats_);
     ++stats_.broadcasts;
     publish(data.data());
-    if (rank_ != root)
-      scratch_.assign(group_.published()[root], group_.published()[root] + data.size());
+    // The root's buffer stays untouched until every rank has copied it.
+    if (rank_ != root) std::memcpy(data.data(), group_.published()[root], data.size());
     group_.arrive_and_wait();
-    if (rank_ != root) std::copy(scratch_.begin(), scratch_.end(), data.begin());
   }
 
   void barrier() override { group_.arrive_and_wait(); }
+  void abort() override { group_.abort(); }
 
   CollectiveStats stats() const override { return stats_; }
 
@@ -62,7 +67,7 @@ class InProcessCommunicator final : public Communicator {
   };
 
   // Puts this rank's buffer where the others read it, and waits until every rank has.
-  void publish(const float* buffer) {
+  void publish(const void* buffer) {
     group_.published()[rank_] = buffer;
     group_.arrive_and_wait();
   }

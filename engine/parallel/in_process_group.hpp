@@ -7,16 +7,11 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <stdexcept>
 #include <vector>
 
 #include "engine/parallel/communicator.hpp"
 
 namespace troupe::parallel {
-
-struct CollectiveAborted : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 class InProcessGroup {
  public:
@@ -29,7 +24,7 @@ class InProcessGroup {
   // For the communicators: waits until every rank has arrived (throws CollectiveAborted).
   void arrive_and_wait();
   // The buffers the ranks publish for the collective in progress: rank r's at slot r.
-  std::vector<const float*>& published() { return published_; }
+  std::vector<const void*>& published() { return published_; }
 
  private:
   const int size_;
@@ -38,7 +33,7 @@ class InProcessGroup {
   int arrived_ = 0;
   int64_t generation_ = 0;
   bool aborted_ = false;
-  std::vector<const float*> published_;
+  std::vector<const void*> published_;
 };
 
 }  // namespace troupe::parallel

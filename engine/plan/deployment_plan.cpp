@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "engine/model/shard_spec.hpp"
+
 namespace troupe::plan {
 namespace {
 
@@ -55,10 +57,8 @@ std::string human_bytes(int64_t bytes) {
 
 std::vector<int> tensor_parallel_sizes(const ModelShape& m) {
   std::vector<int> sizes;
-  for (int n = 1; n <= m.heads; ++n) {
-    if (m.heads % n == 0 && m.kv_heads > 0 && (m.kv_heads % n == 0 || n % m.kv_heads == 0))
-      sizes.push_back(n);
-  }
+  for (int n = 1; n <= m.heads; ++n)
+    if (splits_evenly(m.heads, m.kv_heads, m.feed_forward, n)) sizes.push_back(n);
   return sizes;
 }
 
@@ -72,8 +72,9 @@ std::optional<std::string> tensor_parallel_refusal(const ModelShape& m, int size
   std::string valid;
   for (int n : sizes) valid += (valid.empty() ? "" : ", ") + std::to_string(n);
   return "tensor-parallel size " + std::to_string(size) + " does not split the model's " +
-         std::to_string(m.heads) + " query heads and " + std::to_string(m.kv_heads) +
-         " KV heads evenly; valid sizes: " + valid;
+         std::to_string(m.heads) + " query heads, " + std::to_string(m.kv_heads) +
+         " KV heads and " + std::to_string(m.feed_forward) +
+         " feed-forward features evenly; valid sizes: " + valid;
 }
 
 Result<int> recommend_tensor_parallel(PlanRequest request, int devices) {

@@ -24,7 +24,8 @@ struct ModelShape {
   int64_t parameters = 0;    // weights, in elements
   int64_t weight_bytes = 0;  // as stored (GGUF: the tensors' bytes; config.json: its dtype's)
   std::string weight_type;   // "Q4_1", "BF16", "mixed" ...
-  int heads = 0;             // query heads: they bound the tensor-parallel sizes
+  int heads = 0;             // query heads and feed-forward features: with the KV heads they
+  int64_t feed_forward = 0;  // bound the tensor-parallel sizes
 };
 
 struct PlanRequest {

@@ -16,6 +16,7 @@ Result<ModelShape> shape_of_gguf(const gguf::File& file) {
   shape.kv_heads = config->kv_heads;
   shape.head_dim = config->head_dim;
   shape.heads = config->heads;
+  shape.feed_forward = config->feed_forward_dim;
   shape.context_length = config->context_length;
   std::map<std::string, int64_t> bytes_by_type;  // of the matrices: norms are F32 everywhere
   for (const gguf::TensorInfo& tensor : file.tensors()) {
@@ -41,6 +42,7 @@ Result<ModelShape> shape_of_decoder(const DecoderDims& d, const std::string& nam
   shape.layers = static_cast<int>(d.layers);
   shape.kv_heads = static_cast<int>(d.kv_heads);
   shape.heads = static_cast<int>(d.heads);
+  shape.feed_forward = d.intermediate;
   shape.head_dim = static_cast<int>(d.head_dim);
   shape.context_length = static_cast<int>(d.context_length);
   // A Llama-style decoder: attention (Q and O over all heads, K and V over the KV heads), a

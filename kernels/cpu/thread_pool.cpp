@@ -59,13 +59,13 @@ int ThreadPool::size_for(int threads) {
   return threads > 0 ? threads : std::max<int>(1, static_cast<int>(allowed_cpus().size()));
 }
 
-ThreadPool::ThreadPool(int threads, bool pin) {
+ThreadPool::ThreadPool(int threads, bool pin, int first_cpu) {
   const std::vector<int> cpus = allowed_cpus();
   const int available = std::max<int>(1, static_cast<int>(cpus.size()));
   size_ = size_for(threads);
-  const bool pinned = pin && size_ > 1 && size_ <= available;
+  const bool pinned = pin && size_ > 1 && first_cpu >= 0 && first_cpu + size_ <= available;
   for (int i = 1; i < size_; ++i) {
-    const int cpu = pinned ? cpus[static_cast<size_t>(i)] : -1;
+    const int cpu = pinned ? cpus[static_cast<size_t>(first_cpu + i)] : -1;
     workers_.emplace_back([this, i, cpu] { worker_loop(i, cpu); });
   }
 }

@@ -14,9 +14,10 @@ namespace troupe {
 class ThreadPool {
  public:
   // `threads` counts the caller; 0 means every CPU this process may run on. With `pin`, worker i
-  // stays on the i-th of those CPUs (when there are at least as many), so its cache stays warm
-  // and two workers never share a core; the caller is left free.
-  explicit ThreadPool(int threads = 0, bool pin = true);
+  // stays on the (first_cpu + i)-th of those CPUs (when there are that many), so its cache stays
+  // warm and two workers never share a core; the caller is left free. Pools that run at the same
+  // time (the ranks of a tensor-parallel group) take disjoint CPUs through `first_cpu`.
+  explicit ThreadPool(int threads = 0, bool pin = true, int first_cpu = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

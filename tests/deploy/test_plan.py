@@ -54,12 +54,12 @@ def test_memory_too_small_is_one_line_and_exit_2():
 def test_tensor_parallel_sizes_per_rank_figures_and_a_size_that_does_not_split():
     p = json.loads(plan("--device-memory", "2GiB", "--max-model-len", "2048",
                         "--tensor-parallel-size", "3", "--json").stdout)
-    assert p["valid_tensor_parallel_sizes"] == [1, 3, 9]
+    assert p["valid_tensor_parallel_sizes"] == [1, 3]
     assert p["kv_bytes_per_token_per_rank"] == 7680  # 2 x 30 x 1 KV head x 64 x 2
     result = plan("--device-memory", "2GiB", "--tensor-parallel-size", "2")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "valid sizes: 1, 3, 9" in lines[0], result.stderr
+    assert len(lines) == 1 and "valid sizes: 1, 3" in lines[0], result.stderr
     p = json.loads(plan("--hf-config", str(FIXTURES / "Llama-3.1-8B-config.json"), "--device",
                         "cuda", "--device-memory", "8GiB", "--max-model-len", "8192",
                         "--devices", "8", "--json").stdout)

@@ -59,7 +59,7 @@ TEST_CASE("an all-gather concatenates in rank order; a broadcast copies the root
     c.all_gather(mine, all);
     gathered[c.rank()] = all;
     std::vector<float> data = {float(c.rank()), -1.0f};
-    c.broadcast(data, 2);
+    c.broadcast(std::as_writable_bytes(std::span(data)), 2);
     broadcast[c.rank()] = data;
   });
   for (int r = 0; r < kRanks; ++r) {

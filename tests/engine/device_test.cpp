@@ -31,5 +31,5 @@ TEST_CASE("the factory builds the CPU pass with its own KV cache, and refuses wh
   auto shard = load_model(test::write_tiny_model("device-shard", {.feed_forward = 128}), {0, 2});
   REQUIRE(shard.ok());
   CHECK_THAT(make_forward_pass(*shard, DeviceOptions{}, KvShape{3, 16}).message(),
-             Catch::Contains("tensor parallelism is not built yet"));
+             Catch::Contains("takes the whole model"));
 }

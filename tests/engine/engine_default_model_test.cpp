@@ -5,6 +5,7 @@
 #include "engine/model/model.hpp"
 #include "engine/serve/engine.hpp"
 #include "tests/support/default_model.hpp"
+#include "tests/support/default_model_requests.hpp"
 #include "tests/support/engine_runner.hpp"
 
 using namespace troupe;
@@ -25,54 +26,24 @@ struct DefaultModel {
   }
 };
 
-constexpr const char* kTexts[] = {
-    "The quick brown fox jumps over the lazy dog. ",
-    "def fibonacci(n):\n    if n < 2:\n        return n\n",
-    "Paris is the capital of France, and Berlin is ",
-    "In 1969, astronauts landed on the Moon for the first time, and ",
-    "Write a haiku about autumn leaves falling slowly: ",
-    "SELECT name, price FROM products WHERE price > 100 ORDER BY ",
-    "東京は日本の首都です。 ",
-    "1, 1, 2, 3, 5, 8, 13, 21, ",
-};
-
-std::vector<TestRequest> requests(const Tokenizer& tok, bool seeded) {
-  std::vector<TestRequest> out;
-  for (int i = 0; i < 32; ++i) {
-    std::string text;
-    for (int k = 0; k <= i % 5; ++k) text += kTexts[(i + k) % std::size(kTexts)];
-    TestRequest r{"r" + std::to_string(i), tok.encode(text, true, false), {}, i % 7};
-    r.params.max_tokens = 6 + i % 11;
-    r.params.temperature = seeded ? 0.8f : 0.0f;
-    if (seeded) r.params.seed = static_cast<uint64_t>(i);
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-EngineConfig config(int64_t kv_tokens) {
-  EngineConfig c;
-  c.max_model_len = 1024;
-  c.kv_cache_memory = kv_tokens * 2 * 30 * 192 * 2;  // K,V x layers x kv_dim x F16
-  return c;
-}
-
 }  // namespace
 
 TEST_CASE("default model: 32 batched requests each get the tokens they get alone") {
   DefaultModel m;
   const bool seeded = GENERATE(false, true);
   INFO((seeded ? "seeded sampling" : "greedy"));
-  const auto reqs = requests(m.model.tokenizer, seeded);
-  const auto alone = test::run_alone(m.model, config(2048), reqs, m.eog());
+  const auto reqs = test::default_model_requests(m.model.tokenizer, seeded);
+  const auto alone =
+      test::run_alone(m.model, test::default_model_engine_config(2048), reqs, m.eog());
 
-  auto batched = Engine::create(m.model, config(8192), m.eog());
+  auto batched = Engine::create(m.model, test::default_model_engine_config(8192), m.eog());
   REQUIRE(batched.ok());
   CHECK(test::run_engine(**batched, reqs) == alone);
   CHECK((*batched)->stats().kv_blocks_used == 0);
 
-  if (!seeded) {                       // once is enough for the slow part
-    EngineConfig tight = config(160);  // one full-length sequence and two blocks more
+  if (!seeded) {  // once is enough for the slow part
+    EngineConfig tight =
+        test::default_model_engine_config(160);  // one full-length sequence and two blocks more
     tight.max_model_len = 128;
     tight.scheduler.max_num_batched_tokens = 48;  // chunked prefill too
     auto preempting = Engine::create(m.model, tight, m.eog());
@@ -85,7 +56,8 @@ TEST_CASE("default model: 32 batched requests each get the tokens they get alone
 TEST_CASE("default model: a request sharing a 1,000-token prefix computes only the rest") {
   DefaultModel m;
   std::string text;
-  for (int i = 0; text.size() < 6000; ++i) text += kTexts[i % std::size(kTexts)];
+  for (int i = 0; text.size() < 6000; ++i)
+    text += test::kDefaultModelTexts[i % std::size(test::kDefaultModelTexts)];
   auto prefix = m.model.tokenizer.encode(text, true, false);
   prefix.resize(1000);
   TestRequest first{"first", prefix, {}, 0}, second{"second", prefix, {}, 0};
@@ -97,7 +69,7 @@ TEST_CASE("default model: a request sharing a 1,000-token prefix computes only t
     r->params.max_tokens = 8;
     r->params.ignore_eos = true;
   }
-  auto engine = Engine::create(m.model, config(4096), m.eog());
+  auto engine = Engine::create(m.model, test::default_model_engine_config(4096), m.eog());
   REQUIRE(engine.ok());
   test::run_engine(**engine, {first});
   const EngineStats before = (*engine)->stats();
@@ -107,7 +79,7 @@ TEST_CASE("default model: a request sharing a 1,000-token prefix computes only t
   CHECK(after.prefix_cache_hits - before.prefix_cache_hits == 992);  // 62 whole blocks
   CHECK(after.computed_tokens - before.computed_tokens == uncached_prompt + 7);
 
-  EngineConfig no_cache = config(4096);
+  EngineConfig no_cache = test::default_model_engine_config(4096);
   no_cache.enable_prefix_caching = false;
   CHECK(cached == test::run_alone(m.model, no_cache, {second}, m.eog()));
 }

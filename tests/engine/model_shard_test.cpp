@@ -59,17 +59,49 @@ TEST_CASE("a rank's shard views its rows of Q/K/V/gate/up and its columns of O/d
       CHECK(std::equal(p.bk, p.bk + kv, base.bk + rank * kv));
       CHECK(std::equal(p.attention_norm, p.attention_norm + c.embedding_dim, w.attention_norm));
     }
-    CHECK(part.weights.output.rows == c.vocab_size);  // whole on every rank
+    // The output matrix split by vocabulary rows: 265 entries, 133 and 132.
+    const int64_t share = (c.vocab_size + 1) / 2;
+    CHECK(part.weights.output.rows == (rank == 0 ? share : c.vocab_size - share));
+    const WeightMatrix& out = part.weights.output;
+    CHECK(std::equal(out.row(0), out.row(0) + row_bytes(out.type, out.cols),
+                     whole.weights.token_embedding.row(rank * share)));
   }
 }
 
 TEST_CASE("a model that does not divide among the ranks is refused, naming what does not divide") {
   const std::string path = test::write_tiny_model("shard-odd", {.heads = 4, .kv_heads = 2});
-  CHECK_THAT(load_model(path, {0, 4}).message(), Catch::Contains("2 KV heads"));
-  CHECK_THAT(load_model(path, {0, 3}).message(), Catch::Contains("4 attention heads"));
+  CHECK_THAT(load_model(path, {0, 3}).message(),
+             Catch::Contains("4 attention heads, 2 KV heads and 96 feed-forward features"));
+  const std::string odd_features =
+      test::write_tiny_model("shard-odd-ff", {.heads = 4, .kv_heads = 2, .feed_forward = 66});
+  CHECK_THAT(load_model(odd_features, {0, 4}).message(),
+             Catch::Contains("66 feed-forward features do not split among 4"));
   CHECK_THAT(load_model(path, {2, 2}).message(), Catch::Contains("outside a group of 2"));
   // Four ranks of 16 query features each: attn_output's Q4_1 blocks of 32 columns would be cut.
-  const std::string even = test::write_tiny_model("shard-even", {.heads = 4, .kv_heads = 4});
+  const std::string even =
+      test::write_tiny_model("shard-even", {.heads = 4, .kv_heads = 4, .feed_forward = 128});
   CHECK_THAT(load_model(even, {0, 4}).message(), Catch::Contains("blocks of 32"));
   CHECK(load_model(even, {1, 2}).ok());
+}
+
+TEST_CASE("fewer KV heads than ranks: each rank keeps the one its query heads read") {
+  // 8 query heads of 32 over 2 KV heads, 4 ranks: ranks 0 and 1 read KV head 0, 2 and 3 head 1.
+  const test::TinyModelOptions options{
+      .embedding = 256, .heads = 8, .kv_heads = 2, .feed_forward = 256};
+  const Model whole = load(options, {});
+  const LayerWeights& base = whole.weights.layers[0];
+  for (int rank = 0; rank < 4; ++rank) {
+    const Model part = load(options, {rank, 4});
+    INFO("rank " << rank);
+    const LayerWeights& p = part.weights.layers[0];
+    CHECK(p.wk.rows == 32);
+    const auto same_row = [](const WeightMatrix& m, int64_t r, const WeightMatrix& whole_m,
+                             int64_t whole_r) {
+      return std::equal(m.row(r), m.row(r) + row_bytes(m.type, m.cols), whole_m.row(whole_r));
+    };
+    CHECK(same_row(p.wk, 0, base.wk, 32 * (rank / 2)));
+    CHECK(same_row(p.wv, 31, base.wv, 32 * (rank / 2) + 31));
+    CHECK(rank_config(whole.config, {rank, 4}).kv_heads == 1);
+    CHECK(rank_config(whole.config, {rank, 4}).heads == 2);
+  }
 }

@@ -91,12 +91,13 @@ TEST_CASE("tensor parallelism: the valid sizes, each rank's share, and the size 
   auto llama = shape_of_decoder(kLlama31_8B, "llama", "BF16");
   REQUIRE(smol);
   REQUIRE(llama);
-  // 9 query heads and 3 KV heads: 3 splits both, 9 splits the queries and replicates the KV.
-  CHECK(tensor_parallel_sizes(*smol) == std::vector<int>{1, 3, 9});
+  // 9 query heads, 3 KV heads and 1,536 features: 3 splits them all; 9 would split the heads
+  // (the KV replicated) but not the features.
+  CHECK(tensor_parallel_sizes(*smol) == std::vector<int>{1, 3});
   CHECK(tensor_parallel_sizes(*llama) == std::vector<int>{1, 2, 4, 8, 16, 32});
   CHECK(*tensor_parallel_refusal(*smol, 2) ==
-        "tensor-parallel size 2 does not split the model's 9 query heads and 3 KV heads evenly; "
-        "valid sizes: 1, 3, 9");
+        "tensor-parallel size 2 does not split the model's 9 query heads, 3 KV heads and 1536 "
+        "feed-forward features evenly; valid sizes: 1, 3");
   CHECK_FALSE(tensor_parallel_refusal(*smol, 3));
 
   PlanRequest request{*smol, 2 * kGiB, 2048};
@@ -108,10 +109,7 @@ TEST_CASE("tensor parallelism: the valid sizes, each rank's share, and the size 
   CHECK(three->weight_bytes_per_rank == (smol->weight_bytes + 2) / 3);
   CHECK(three->kv_tokens == three->kv_cache_bytes / 7'680);
   request.tensor_parallel = 9;
-  auto nine = plan_deployment(request);
-  REQUIRE(nine);
-  CHECK(nine->kv_heads_replicated);
-  CHECK(nine->kv_bytes_per_token_per_rank == 7'680);
+  CHECK(plan_deployment(request).message().find("1536 feed-forward features") != std::string::npos);
   request.tensor_parallel = 2;
   CHECK(plan_deployment(request).message().find("does not split") != std::string::npos);
 
@@ -122,6 +120,11 @@ TEST_CASE("tensor parallelism: the valid sizes, each rank's share, and the size 
   REQUIRE(four);
   CHECK(four->kv_bytes_per_token_per_rank == 2 * 32 * 2 * 128 * 2);  // 32,768
   CHECK(four->memory_request == llama->weight_bytes + 4 * 512 * kMiB);
+  big.tensor_parallel = 16;  // 8 KV heads among 16 ranks: each keeps one, read by two ranks
+  auto sixteen = plan_deployment(big);
+  REQUIRE(sixteen);
+  CHECK(sixteen->kv_heads_replicated);
+  CHECK(sixteen->kv_bytes_per_token_per_rank == 2 * 32 * 1 * 128 * 2);  // 16,384
   // 8 GiB devices: one holds no BF16 8B model, two do not either (7.5 GiB of weights each).
   CHECK(*recommend_tensor_parallel(big, 8) == 4);
   CHECK(recommend_tensor_parallel(big, 2).message().find("one rank's of 2") != std::string::npos);

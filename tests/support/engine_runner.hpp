@@ -40,13 +40,14 @@ inline EngineOutputs run_engine(Engine& engine, const std::vector<TestRequest>& 
   return outputs;
 }
 
-// Each request on its own, in a fresh engine with `config`.
+// Each request on its own, in a fresh engine with `config` on `device`.
 inline EngineOutputs run_alone(const Model& model, const EngineConfig& config,
                                const std::vector<TestRequest>& requests,
-                               const Engine::EndOfGeneration& end_of_generation = {}) {
+                               const Engine::EndOfGeneration& end_of_generation = {},
+                               const DeviceOptions& device = {}) {
   EngineOutputs outputs;
   for (TestRequest r : requests) {
-    auto engine = Engine::create(model, config, end_of_generation);
+    auto engine = Engine::create(model, config, end_of_generation, device);
     REQUIRE(engine.ok());
     r.join_step = 0;
     auto one = run_engine(**engine, {r});

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "engine/tokenizer/byte_level.hpp"
 #include "tests/support/gguf_writer.hpp"
 
@@ -22,6 +24,7 @@ struct TinyModelOptions {
   int context = 256;
   uint32_t seed = 1;
   bool tied_output = true;
+  bool float_matrices = false;  // every matrix F32: no quantization error in comparisons
 };
 
 // 256 byte tokens, a few merges, then <|endoftext|> (EOS) as a control token.
@@ -70,6 +73,7 @@ inline std::vector<std::byte> tiny_model_gguf(const TinyModelOptions& o = {}) {
                "{% if add_generation_prompt %}<|assistant|>{% endif %}");
 
   auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, DType type) {
+    if (o.float_matrices) type = DType::F32;
     const auto values = random_floats(rng, static_cast<size_t>(rows * cols), 0.5f);
     auto bytes = type == DType::Q4_1   ? quantize_q4_1(values)
                  : type == DType::Q8_0 ? quantize_q8_0(values)
@@ -104,13 +108,18 @@ inline std::vector<std::byte> tiny_model_gguf(const TinyModelOptions& o = {}) {
   return w.bytes();
 }
 
-// Writes the tiny model to a file under the temp directory and returns its path.
+// Writes the tiny model to a file under the temp directory and returns its path. The file is
+// written aside and renamed into place: tests in other processes may have the same name mapped,
+// and truncating a mapped file would kill them with SIGBUS.
 inline std::string write_tiny_model(const std::string& name, const TinyModelOptions& o = {}) {
   const auto path = std::filesystem::temp_directory_path() / ("troupe-test-" + name + ".gguf");
+  auto aside = path;
+  aside += ".tmp-" + std::to_string(::getpid());
   const auto bytes = tiny_model_gguf(o);
-  std::ofstream(path, std::ios::binary)
+  std::ofstream(aside, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()),
              static_cast<std::streamsize>(bytes.size()));
+  std::filesystem::rename(aside, path);
   return path.string();
 }
 
