@@ -30,6 +30,7 @@ struct SchedulerState {
   double busy_seconds = 0;
   double queue_seconds = 0;
   int64_t queued_requests = 0;
+  std::vector<parallel::RankStats> tensor_parallel_ranks;  // as the worker last collected them
   static inline const char* name = "scheduler";
 };
 
@@ -53,11 +54,12 @@ void publish_stats(Self* self, double step_seconds) {
   auto& s = self->state;
   if (!s.setup.stats_subscriber) return;
   const EngineStats e = s.planner->stats();
-  self->send(s.setup.stats_subscriber,
-             wire::ReplicaStats{s.setup.replica, e.running, e.waiting, e.kv_blocks_used,
-                                e.kv_blocks_free, e.preemptions, e.prefix_cache_queries,
-                                e.prefix_cache_hits, e.computed_tokens, step_seconds,
-                                s.busy_seconds, s.queue_seconds, s.queued_requests});
+  self->send(
+      s.setup.stats_subscriber,
+      wire::ReplicaStats{s.setup.replica, e.running, e.waiting, e.kv_blocks_used, e.kv_blocks_free,
+                         e.preemptions, e.prefix_cache_queries, e.prefix_cache_hits,
+                         e.computed_tokens, step_seconds, s.busy_seconds, s.queue_seconds,
+                         s.queued_requests, s.tensor_parallel_ranks});
 }
 
 // The worker is gone (it crashed, or its step failed): start over from the live requests.
@@ -96,6 +98,7 @@ void lose_worker(Self* self) {
 void take_result(Self* self, const StepResult& result) {
   auto& s = self->state;
   s.in_flight = false;
+  if (!result.ranks.empty()) s.tensor_parallel_ranks = result.ranks;
   const StepOutput out = s.planner->complete(result);
   for (const SequenceUpdate& u : out.updates) {
     auto it = s.live.find(u.request_id);

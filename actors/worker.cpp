@@ -2,13 +2,20 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
+#include <optional>
 #include <stdexcept>
 
 namespace troupe {
 namespace {
 
+// How often a tensor-parallel worker collects its ranks' totals for the metrics: each
+// collection is a collective of its own, so not with every step.
+constexpr std::chrono::seconds kRankStatsEvery{1};
+
 struct WorkerState {
   std::unique_ptr<ModelRunner> runner;
+  std::optional<std::chrono::steady_clock::time_point> ranks_collected;
   static inline const char* name = "worker";
 };
 
@@ -17,7 +24,14 @@ caf::behavior worker(caf::stateful_actor<WorkerState>* self, WorkerSetup setup) 
   return {
       [self, setup](execute_atom, const StepPlan& plan) -> StepResult {
         if (setup.before_step) setup.before_step(plan);
-        return self->state.runner->execute(plan);
+        auto& s = self->state;
+        StepResult result = s.runner->execute(plan);
+        const auto now = std::chrono::steady_clock::now();
+        if (!s.ranks_collected || now - *s.ranks_collected >= kRankStatsEvery) {
+          result.ranks = s.runner->rank_stats();
+          s.ranks_collected = now;
+        }
+        return result;
       },
   };
 }

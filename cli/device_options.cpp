@@ -3,7 +3,14 @@
 namespace troupe::cli {
 
 std::vector<FlagSpec> device_flags() {
-  return {{"device", "cpu|cuda", "where the forward pass runs (default cpu)"}, threads_flag()};
+  return {{"device", "cpu|cuda", "where the forward pass runs (default cpu)"},
+          threads_flag(),
+          {"tensor-parallel-size", "N",
+           "split the model over N ranks, each with its share of the threads and its own "
+           "--kv-cache-memory (default 1)"},
+          {"tensor-parallel-logits", "gathered|rank0",
+           "each rank computes its share of the vocabulary and the shares are gathered, or rank 0 "
+           "computes all logits (default gathered)"}};
 }
 
 Result<DeviceOptions> device_options(const Flags& flags) {
@@ -16,6 +23,15 @@ Result<DeviceOptions> device_options(const Flags& flags) {
   auto threads = ranged_int(flags, "threads", 0, 0, 1024);
   if (!threads) return threads.error();
   o.threads = static_cast<int>(*threads);
+  auto ranks = ranged_int(flags, "tensor-parallel-size", 1, 1, 64);
+  if (!ranks) return ranks.error();
+  o.tensor_parallel_size = static_cast<int>(*ranks);
+  if (auto logits = flags.get("tensor-parallel-logits")) {
+    if (*logits != "gathered" && *logits != "rank0")
+      return make_error("flag --tensor-parallel-logits must be gathered or rank0, got '" + *logits +
+                        "'");
+    o.output_split = *logits == "gathered" ? OutputSplit::vocabulary : OutputSplit::leader;
+  }
   if (auto s = check_device(o.device); !s) return s.error();
   return o;
 }

@@ -171,7 +171,7 @@ int serve_command(const Args& args) {
   if (!path) return input_error(flags, path.message());
   auto model = load_model(*path);
   if (!model) return input_error(flags, model.message());
-  auto layout = plan_engine_layout(*engine, model->config);
+  auto layout = plan_engine_layout(*engine, model->config, node_opts->device.tensor_parallel_size);
   if (!layout) return input_error(flags, layout.message());
   auto prompts = PromptBuilder::create(*model);
   if (!prompts) return input_error(flags, prompts.message());

@@ -7,6 +7,7 @@
 // forward_pass_factory.hpp picks one from --device.
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "engine/model/model_config.hpp"
 #include "engine/parallel/communicator.hpp"
@@ -48,9 +49,11 @@ class ForwardPass {
   // Copy-on-write: block `to` of every layer gets block `from`'s keys and values.
   virtual void copy_block(int32_t from, int32_t to) = 0;
 
-  // What a tensor-parallel rank spent in its collectives so far (rank 0's for a group); none for
-  // a pass that is not part of a group.
-  virtual parallel::CollectiveStats collective_stats() const { return {}; }
+  // A tensor-parallel rank's own totals (rank 0's for a group); zeros for a pass not in a group.
+  virtual parallel::RankStats own_stats() const { return {}; }
+  // Every rank's totals, in rank order; none for a pass not in a group. A group asks its ranks
+  // in a collective of its own: call it between steps, and not on every one.
+  virtual std::vector<parallel::RankStats> rank_stats() { return {}; }
 };
 
 }  // namespace troupe

@@ -1,6 +1,7 @@
 #include "engine/model/transformer.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
@@ -94,7 +95,21 @@ void Transformer::matmul(const WeightMatrix& w, const float* x, int64_t tokens, 
   troupe::matmul(*pool_, w, x, tokens, y, matmul_scratch_);
 }
 
+parallel::RankStats Transformer::own_stats() const {
+  if (!group_) return {};
+  return {weights_.shard.rank, steps_, step_seconds_, group_->stats()};
+}
+
 std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch) {
+  const auto start = std::chrono::steady_clock::now();
+  ++steps_;
+  struct AddTime {  // however the step ends
+    const std::chrono::steady_clock::time_point& start;
+    double& total;
+    ~AddTime() {
+      total += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  } add_time{start, step_seconds_};
   const int64_t d = config_.embedding_dim;
   int64_t tokens = 0;
   for (const auto& chunk : batch) tokens += static_cast<int64_t>(chunk.tokens.size());

@@ -37,9 +37,7 @@ class Transformer final : public ForwardPass {
   // On a rank of a group with OutputSplit::leader, only rank 0 returns logits (others: none).
   std::span<const float> forward(std::span<const SequenceChunk> batch) override;
   void copy_block(int32_t from, int32_t to) override { cache_.copy_block(from, to); }
-  parallel::CollectiveStats collective_stats() const override {
-    return group_ ? group_->stats() : parallel::CollectiveStats{};
-  }
+  parallel::RankStats own_stats() const override;
 
  private:
   void run_layer(int index, int64_t tokens);
@@ -59,6 +57,8 @@ class Transformer final : public ForwardPass {
   ModelConfig local_;   // what this rank computes: its heads and features (rank_config)
   ModelWeights weights_;
   std::shared_ptr<parallel::Communicator> group_;
+  int64_t steps_ = 0;
+  double step_seconds_ = 0;
   std::shared_ptr<ThreadPool> pool_;
   KvCache cache_;
   RopeTable rope_;

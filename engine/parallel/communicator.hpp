@@ -18,6 +18,17 @@ struct CollectiveStats {
   int64_t all_gathers = 0;
   int64_t broadcasts = 0;
   double seconds = 0;
+  bool operator==(const CollectiveStats&) const = default;
+};
+
+// One rank's totals since its group started: forward passes, the time in them (its collectives
+// included), and its collectives.
+struct RankStats {
+  int32_t rank = 0;
+  int64_t steps = 0;
+  double step_seconds = 0;
+  CollectiveStats collectives;
+  bool operator==(const RankStats&) const = default;
 };
 
 // What a collective throws once its group is aborted: a rank failed or left, so no rank waits

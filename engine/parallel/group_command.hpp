@@ -12,7 +12,7 @@
 
 namespace troupe::parallel {
 
-enum class GroupCall : int32_t { forward = 1, copy_block = 2, stop = 3 };
+enum class GroupCall : int32_t { forward = 1, copy_block = 2, stop = 3, report = 4 };
 
 struct CommandHeader {
   GroupCall call = GroupCall::stop;

@@ -14,6 +14,18 @@ std::span<std::byte> bytes_of(std::vector<int32_t>& words) {
   return std::as_writable_bytes(std::span(words));
 }
 
+// Every rank's totals into `all` (which holds this rank's own on entry), in rank order: each
+// rank broadcasts its own in turn.
+void exchange_stats(Communicator& group, std::vector<RankStats>& all) {
+  const RankStats mine = all.front();
+  all.assign(static_cast<size_t>(group.size()), RankStats{});
+  for (int rank = 0; rank < group.size(); ++rank) {
+    RankStats& entry = all[static_cast<size_t>(rank)];
+    if (rank == group.rank()) entry = mine;
+    group.broadcast({reinterpret_cast<std::byte*>(&entry), sizeof entry}, rank);
+  }
+}
+
 // Runs `work`; if it throws anything but an abort, aborts the group first.
 template <typename Work>
 auto aborting_on_failure(Communicator& group, Work&& work) {
@@ -74,6 +86,20 @@ void GroupLeaderPass::copy_block(int32_t from, int32_t to) {
   }
 }
 
+std::vector<RankStats> GroupLeaderPass::rank_stats() {
+  try {
+    return aborting_on_failure(*group_, [&] {
+      std::vector<RankStats> all = {rank0_->own_stats()};
+      send({GroupCall::report});
+      exchange_stats(*group_, all);
+      return all;
+    });
+  } catch (...) {
+    aborted_ = true;
+    throw;
+  }
+}
+
 void follow_leader(ForwardPass& pass, Communicator& group) {
   std::vector<int32_t> words;
   for (;;) {
@@ -90,6 +116,11 @@ void follow_leader(ForwardPass& pass, Communicator& group) {
         case GroupCall::copy_block:
           pass.copy_block(header.from, header.to);
           return true;
+        case GroupCall::report: {
+          std::vector<RankStats> all = {pass.own_stats()};
+          exchange_stats(group, all);
+          return true;
+        }
         case GroupCall::stop:
           return false;
       }

@@ -36,7 +36,9 @@ class GroupLeaderPass final : public ForwardPass {
   std::span<const float> forward(std::span<const SequenceChunk> batch) override;
   void copy_block(int32_t from, int32_t to) override;
   // Rank 0's, the broadcasts of each call's command included.
-  parallel::CollectiveStats collective_stats() const override { return group_->stats(); }
+  RankStats own_stats() const override { return rank0_->own_stats(); }
+  // Sends `report`: each rank in turn broadcasts its own totals (taken before the report).
+  std::vector<RankStats> rank_stats() override;
 
  private:
   void send(const CommandHeader& header);

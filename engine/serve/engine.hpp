@@ -23,7 +23,8 @@ class Engine {
                                                 EndOfGeneration is_end_of_generation,
                                                 const DeviceOptions& device = {}) {
     auto planner =
-        StepPlanner::create(model.config, std::move(config), std::move(is_end_of_generation));
+        StepPlanner::create(model.config, std::move(config), std::move(is_end_of_generation),
+                            device.tensor_parallel_size);
     if (!planner) return planner.error();
     auto runner = make_model_runner(
         model, device, KvShape{(*planner)->kv_blocks(), (*planner)->config().block_size});

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/kv/kv_cache.hpp"
+#include "engine/model/shard_spec.hpp"
 
 namespace troupe {
 namespace {
@@ -14,7 +15,8 @@ std::string mib(int64_t bytes) {
 
 }  // namespace
 
-Result<EngineLayout> plan_engine_layout(EngineConfig config, const ModelConfig& model) {
+Result<EngineLayout> plan_engine_layout(EngineConfig config, const ModelConfig& model,
+                                        int tensor_parallel_size) {
   auto bad = [](std::string what) { return Result<EngineLayout>(make_error(std::move(what))); };
   if (config.block_size < 1 || config.block_size > 1024) {
     return bad("block-size must be in [1, 1024], got " + std::to_string(config.block_size));
@@ -42,7 +44,10 @@ Result<EngineLayout> plan_engine_layout(EngineConfig config, const ModelConfig& 
                std::to_string(config.max_model_len) +
                ") so that any prompt fits one step: raise it or lower max-model-len");
   }
-  const int64_t block_bytes = KvCache::bytes_per_block(model, config.block_size);
+  const ShardSpec rank0{0, tensor_parallel_size};
+  if (auto s = check_shard(model, rank0); !s) return s.error();
+  const int64_t block_bytes =
+      KvCache::bytes_per_block(rank_config(model, rank0), config.block_size);
   const int64_t blocks = config.kv_cache_memory / block_bytes;
   const int64_t needed = (config.max_model_len + config.block_size - 1) / config.block_size;
   if (blocks < needed) {

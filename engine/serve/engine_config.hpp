@@ -22,6 +22,10 @@ struct EngineLayout {
   EngineConfig config;
   int kv_blocks = 0;
 };
-Result<EngineLayout> plan_engine_layout(EngineConfig config, const ModelConfig& model);
+// With tensor parallelism each of the `tensor_parallel_size` ranks holds its KV heads' slice of
+// every block, and --kv-cache-memory is each rank's budget (as vLLM's is each device's); the
+// model must split among the ranks.
+Result<EngineLayout> plan_engine_layout(EngineConfig config, const ModelConfig& model,
+                                        int tensor_parallel_size = 1);
 
 }  // namespace troupe

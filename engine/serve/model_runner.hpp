@@ -19,6 +19,10 @@ class ModelRunner {
   // Throws std::logic_error on a plan that names a sequence it was never given: a bug upstream.
   StepResult execute(const StepPlan& plan);
 
+  // A tensor-parallel group's ranks' totals (a collective of the group: between steps, now and
+  // then); empty for one rank.
+  std::vector<parallel::RankStats> rank_stats() { return forward_pass_->rank_stats(); }
+
  private:
   struct SequenceSampling {
     Sampler sampler;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/parallel/communicator.hpp"
 #include "engine/sample/sampler.hpp"
 #include "engine/sample/sampling_params.hpp"
 #include "engine/sched/scheduler.hpp"
@@ -50,6 +51,9 @@ struct SequenceSample {
 // One sample per entry of the chunks' samplers, in plan order.
 struct StepResult {
   std::vector<SequenceSample> samples;
+  // A tensor-parallel group's ranks' totals, in rank order, when the worker collected them with
+  // this step (now and then, for the metrics); empty otherwise.
+  std::vector<parallel::RankStats> ranks;
   bool operator==(const StepResult&) const = default;
 };
 

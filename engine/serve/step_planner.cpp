@@ -7,8 +7,9 @@ namespace troupe {
 
 Result<std::unique_ptr<StepPlanner>> StepPlanner::create(const ModelConfig& model,
                                                          EngineConfig config,
-                                                         EndOfGeneration is_end_of_generation) {
-  auto layout = plan_engine_layout(std::move(config), model);
+                                                         EndOfGeneration is_end_of_generation,
+                                                         int tensor_parallel_size) {
+  auto layout = plan_engine_layout(std::move(config), model, tensor_parallel_size);
   if (!layout) return layout.error();
   return std::unique_ptr<StepPlanner>(
       new StepPlanner(model, *layout, std::move(is_end_of_generation)));

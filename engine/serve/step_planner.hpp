@@ -62,9 +62,11 @@ class StepPlanner {
  public:
   using EndOfGeneration = std::function<bool(int32_t token)>;
 
-  // Errors: the config's, e.g. a KV budget too small for one full-length sequence.
+  // Errors: the config's, e.g. a KV budget too small for one full-length sequence
+  // (plan_engine_layout's: with tensor parallelism the budget is each rank's).
   static Result<std::unique_ptr<StepPlanner>> create(const ModelConfig& model, EngineConfig config,
-                                                     EndOfGeneration is_end_of_generation);
+                                                     EndOfGeneration is_end_of_generation,
+                                                     int tensor_parallel_size = 1);
 
   const EngineConfig& config() const { return config_; }
   int kv_blocks() const { return pool_.total_blocks(); }

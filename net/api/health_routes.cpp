@@ -7,6 +7,7 @@
 
 #include "net/api/gateway_impl.hpp"
 #include "net/metrics/cluster_metrics.hpp"
+#include "net/metrics/tensor_parallel_metrics.hpp"
 #include "net/wire/replica_totals.hpp"
 
 namespace troupe::api {
@@ -34,6 +35,7 @@ void GatewayCore::metrics(Call& call) {
     parts.metrics->set_replica_load(t.running, t.waiting, t.kv_usage(), t.prefix_cache_queries,
                                     t.prefix_cache_hits, t.preemptions);
     std::string text = parts.metrics->render();
+    text += metrics::render_tensor_parallel_metrics(report.replicas);
     text += metrics::render_cluster_metrics(parts.service->cluster());
     call.sink->respond(
         {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text), call.cors});

@@ -47,6 +47,7 @@ wire::NodeStatus node_status(const Member& m) {
   status.queue_seconds = r.queue_seconds;
   status.queued_requests = r.queued_requests;
   status.served = m.served;
+  status.tensor_parallel_ranks = r.tensor_parallel_ranks;
   return status;
 }
 

@@ -2,6 +2,7 @@
 
 #include "net/metrics/latency_counts.hpp"
 #include "net/metrics/registry.hpp"
+#include "net/metrics/tensor_parallel_metrics.hpp"
 
 namespace troupe::metrics {
 namespace {
@@ -45,8 +46,10 @@ void render_nodes(MetricsRegistry& registry, const wire::ClusterStatus& status) 
   auto& failures =
       registry.counter("troupe_node_request_failures_total",
                        "Request attempts that failed on the server's side there.", {"node"});
+  TensorParallelSeries tensor_parallel(registry, "troupe_node_tensor_parallel_", "node");
   for (const wire::NodeStatus& node : status.nodes) {
     const LabelValues name{node.name};
+    tensor_parallel.add(node.name, node.tensor_parallel_ranks);
     routable.with(name).set(node.routable ? 1 : 0);
     running.with(name).set(node.running);
     waiting.with(name).set(node.waiting);

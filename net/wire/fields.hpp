@@ -41,7 +41,8 @@ void describe(V& v, ReplicaStats& x) {
       "preemptions", x.preemptions)("prefix_cache_queries", x.prefix_cache_queries)(
       "prefix_cache_hits", x.prefix_cache_hits)("computed_tokens", x.computed_tokens)(
       "step_seconds", x.step_seconds)("busy_seconds", x.busy_seconds)(
-      "queue_seconds", x.queue_seconds)("queued_requests", x.queued_requests);
+      "queue_seconds", x.queue_seconds)("queued_requests", x.queued_requests)(
+      "tensor_parallel_ranks", x.tensor_parallel_ranks);
 }
 template <class V>
 void describe(V& v, SubmitReply& x) {
@@ -81,7 +82,8 @@ void describe(V& v, NodeStatus& x) {
       "prefix_cache_queries", x.prefix_cache_queries)("prefix_cache_hits", x.prefix_cache_hits)(
       "health_reports", x.health_reports)("running", x.running)("capacity", x.capacity)(
       "draining", x.draining)("busy_seconds", x.busy_seconds)("preemptions", x.preemptions)(
-      "queue_seconds", x.queue_seconds)("queued_requests", x.queued_requests)("served", x.served);
+      "queue_seconds", x.queue_seconds)("queued_requests", x.queued_requests)("served", x.served)(
+      "tensor_parallel_ranks", x.tensor_parallel_ranks);
 }
 template <class V>
 void describe(V& v, ScaleEventRecord& x) {
@@ -125,8 +127,17 @@ void describe(V& v, SequenceSample& x) {
   v("id", x.id)("token", x.token);
 }
 template <class V>
+void describe(V& v, parallel::CollectiveStats& x) {
+  v("all_reduces", x.all_reduces)("all_gathers", x.all_gathers)("broadcasts", x.broadcasts)(
+      "seconds", x.seconds);
+}
+template <class V>
+void describe(V& v, parallel::RankStats& x) {
+  v("rank", x.rank)("steps", x.steps)("step_seconds", x.step_seconds)("collectives", x.collectives);
+}
+template <class V>
 void describe(V& v, StepResult& x) {
-  v("samples", x.samples);
+  v("samples", x.samples)("ranks", x.ranks);
 }
 template <class V>
 void describe(V& v, ChatTurn& x) {

@@ -51,6 +51,8 @@ struct ReplicaStats {
   double busy_seconds = 0;
   double queue_seconds = 0;
   int64_t queued_requests = 0;  // requests counted in queue_seconds
+  // A tensor-parallel replica's ranks, as its worker last collected them; empty for one rank.
+  std::vector<parallel::RankStats> tensor_parallel_ranks;
   bool operator==(const ReplicaStats&) const = default;
 };
 
@@ -148,6 +150,8 @@ struct NodeStatus {
   double queue_seconds = 0;
   int64_t queued_requests = 0;
   ServedRequests served = {};  // as the front measured it
+  // Its replicas' tensor-parallel ranks (summed by rank); empty when each has one rank.
+  std::vector<parallel::RankStats> tensor_parallel_ranks = {};
   bool operator==(const NodeStatus&) const = default;
 };
 

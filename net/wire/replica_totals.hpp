@@ -18,6 +18,8 @@ struct ReplicaTotals {
   double busy_seconds = 0;
   double queue_seconds = 0;
   int64_t queued_requests = 0;
+  // The tensor-parallel ranks of the node's replicas, summed by rank; empty for one rank each.
+  std::vector<parallel::RankStats> tensor_parallel_ranks;
 
   // Used KV blocks over all blocks, 0 for a node without replicas.
   double kv_usage() const {
@@ -38,6 +40,19 @@ inline ReplicaTotals sum_replicas(const std::vector<ReplicaStats>& replicas) {
     t.busy_seconds += r.busy_seconds;
     t.queue_seconds += r.queue_seconds;
     t.queued_requests += r.queued_requests;
+    if (t.tensor_parallel_ranks.size() < r.tensor_parallel_ranks.size())
+      t.tensor_parallel_ranks.resize(r.tensor_parallel_ranks.size());
+    for (size_t i = 0; i < r.tensor_parallel_ranks.size(); ++i) {
+      const parallel::RankStats& mine = r.tensor_parallel_ranks[i];
+      parallel::RankStats& sum = t.tensor_parallel_ranks[i];
+      sum.rank = mine.rank;
+      sum.steps += mine.steps;
+      sum.step_seconds += mine.step_seconds;
+      sum.collectives.all_reduces += mine.collectives.all_reduces;
+      sum.collectives.all_gathers += mine.collectives.all_gathers;
+      sum.collectives.broadcasts += mine.collectives.broadcasts;
+      sum.collectives.seconds += mine.collectives.seconds;
+    }
   }
   return t;
 }

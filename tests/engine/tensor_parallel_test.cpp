@@ -101,10 +101,21 @@ TEST_CASE("a tensor-parallel group gives the whole model's logits, split every w
           argmax(std::span(expected).subspan(row * vocab, vocab)));
   }
 
-  const parallel::CollectiveStats stats = (*group)->collective_stats();
+  const parallel::CollectiveStats stats = (*group)->own_stats().collectives;
   CHECK(stats.all_reduces == 2 * 2 * shape.layers);  // two steps, two per layer
   CHECK(stats.all_gathers == (c.output == OutputSplit::vocabulary ? 2 : 0));
   CHECK(stats.broadcasts == 2 * 2);  // each step's header and batch
+  // Every rank's totals, as the leader collects them for the metrics.
+  const std::vector<parallel::RankStats> ranks = (*group)->rank_stats();
+  REQUIRE(ranks.size() == static_cast<size_t>(c.ranks));
+  for (int r = 0; r < c.ranks; ++r) {
+    INFO("rank " << r);
+    CHECK(ranks[r].rank == r);
+    CHECK(ranks[r].steps == 2);
+    CHECK(ranks[r].step_seconds > 0);
+    CHECK(ranks[r].collectives.all_reduces == 2 * 2 * shape.layers);
+  }
+  CHECK((*whole)->rank_stats().empty());
 }
 
 TEST_CASE("a rank whose step fails ends the group: the leader throws, nobody hangs") {

@@ -14,6 +14,19 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// A replica's load as a worker reports it.
+wire::ReplicaStats replica(const std::string& name, int32_t waiting, int32_t kv_used,
+                           int32_t kv_free, int64_t prefix_queries, int64_t prefix_hits) {
+  wire::ReplicaStats r;
+  r.replica = name;
+  r.waiting = waiting;
+  r.kv_blocks_used = kv_used;
+  r.kv_blocks_free = kv_free;
+  r.prefix_cache_queries = prefix_queries;
+  r.prefix_cache_hits = prefix_hits;
+  return r;
+}
+
 const TimePoint t0 = TimePoint{} + 1h;  // any start; far from the clock's epoch
 
 Membership cluster_of(std::string model = "m", std::chrono::milliseconds unhealthy_after = 3000ms) {
@@ -154,18 +167,8 @@ TEST_CASE("a health report gives the node's load, and admitting is live and not 
   auto cluster = cluster_of();
   REQUIRE(cluster.join(request("a"), {}, t0).reply.accepted);
   wire::HealthReport report{true, false, false, "", 0, {}};  // not ready: still starting
-  report.replicas.push_back({.replica = "r0",
-                             .waiting = 3,
-                             .kv_blocks_used = 10,
-                             .kv_blocks_free = 30,
-                             .prefix_cache_queries = 100,
-                             .prefix_cache_hits = 40});
-  report.replicas.push_back({.replica = "r1",
-                             .waiting = 2,
-                             .kv_blocks_used = 30,
-                             .kv_blocks_free = 10,
-                             .prefix_cache_queries = 50,
-                             .prefix_cache_hits = 10});
+  report.replicas.push_back(replica("r0", 3, 10, 30, 100, 40));
+  report.replicas.push_back(replica("r1", 2, 30, 10, 50, 10));
   CHECK(cluster.heard_from("a", report, t0 + 1s).empty());
   const Member& a = *cluster.find("a");
   CHECK(a.load.waiting == 5);
@@ -368,12 +371,7 @@ TEST_CASE("requests routed and released are counted, never below zero, and show 
   cluster.routed_to("nobody");
   cluster.released("nobody");
   wire::HealthReport report = kAdmitting;
-  report.replicas.push_back({.replica = "r0",
-                             .waiting = 4,
-                             .kv_blocks_used = 1,
-                             .kv_blocks_free = 3,
-                             .prefix_cache_queries = 7,
-                             .prefix_cache_hits = 5});
+  report.replicas.push_back(replica("r0", 4, 1, 3, 7, 5));
   cluster.heard_from("a", report, t0);
   cluster.routed_to("a");
   const auto statuses = cluster.statuses();

@@ -31,7 +31,7 @@ TEST_CASE("a node is ready while a running worker reported within stale_after, e
   CHECK_FALSE(node.report(t0 + 10s).ready);
   CHECK(node.report(t0 + 10s).reason == "no replica has a running worker that reported recently");
 
-  node.stats({.replica = "r0", .running = 2}, t0 + 9s);
+  node.stats({.replica = "r0", .running = 2, .tensor_parallel_ranks = {}}, t0 + 9s);
   CHECK(node.report(t0 + 18s).ready);
   CHECK(node.report(t0 + 18s).replicas.at(0).running == 2);
 
@@ -67,11 +67,12 @@ TEST_CASE("subscribers hear a report only when readiness, draining, reason or re
   NodeReadiness node(10s);
   CHECK(node.recheck_every() == 5s);
   CHECK_FALSE(node.to_publish(t0));  // as it started: nothing to tell
-  node.stats({.replica = "r0", .waiting = 1}, t0);
+  node.stats({.replica = "r0", .waiting = 1, .tensor_parallel_ranks = {}}, t0);
   auto published = node.to_publish(t0);  // the reason changed
   REQUIRE(published);
   CHECK(published->reason == "no replica has a running worker that reported recently");
-  node.stats({.replica = "r0", .waiting = 9}, t0 + 1s);  // statistics alone: no news
+  node.stats({.replica = "r0", .waiting = 9, .tensor_parallel_ranks = {}},
+             t0 + 1s);  // statistics alone: no news
   CHECK_FALSE(node.to_publish(t0 + 1s));
 
   node.worker_status(worker("r0", true), t0 + 2s);
@@ -88,7 +89,7 @@ TEST_CASE("subscribers hear a report only when readiness, draining, reason or re
   REQUIRE(node.to_publish(t0 + 13s));
   wire::HealthReport restarted, with_stats;
   restarted.restarts = 1;
-  with_stats.replicas.push_back({.replica = "r0", .waiting = 3});
+  with_stats.replicas.push_back({.replica = "r0", .waiting = 3, .tensor_parallel_ranks = {}});
   CHECK(worth_publishing(restarted, wire::HealthReport{}));
   CHECK_FALSE(worth_publishing(with_stats, wire::HealthReport{}));
 }

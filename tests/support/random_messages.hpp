@@ -61,10 +61,17 @@ struct Random {
   std::vector<int32_t> ints(int max = 20) {
     return list([&] { return int32(); }, max);
   }
+  parallel::RankStats rank_stats() {
+    return {int32(), int64(), real(), {int64(), int64(), int64(), real()}};
+  }
   wire::ReplicaStats stats() {
-    return {text(),  int32(), int32(), int32(), int32(),
-            int64(), int64(), int64(), int64(), coin() ? 0.0 : 1.5e-3 * int32(),
-            real(),  real(),  int64()};
+    return {text(),  int32(),
+            int32(), int32(),
+            int32(), int64(),
+            int64(), int64(),
+            int64(), coin() ? 0.0 : 1.5e-3 * int32(),
+            real(),  real(),
+            int64(), list([&] { return rank_stats(); }, 3)};
   }
   StepPlan plan() {
     StepPlan p;
@@ -111,10 +118,11 @@ void for_each_message_type(Random& r, F&& f) {
   auto served = [&] { return wire::ServedRequests{latency(), latency(), r.int64(), r.int64()}; };
   f(served());
   auto node = [&] {
-    return wire::NodeStatus{r.text(),  r.coin(),  r.coin(),  r.int32(), r.int64(),
-                            r.int32(), r.real(),  r.real(),  r.int64(), r.int64(),
-                            r.int64(), r.int32(), r.int32(), r.coin(),  r.real(),
-                            r.int64(), r.real(),  r.int64(), served()};
+    return wire::NodeStatus{
+        r.text(),  r.coin(),  r.coin(),  r.int32(), r.int64(),
+        r.int32(), r.real(),  r.real(),  r.int64(), r.int64(),
+        r.int64(), r.int32(), r.int32(), r.coin(),  r.real(),
+        r.int64(), r.real(),  r.int64(), served(),  r.list([&] { return r.rank_stats(); }, 3)};
   };
   f(node());
   auto autoscaler = [&] {
@@ -128,7 +136,12 @@ void for_each_message_type(Random& r, F&& f) {
   f(autoscaler());
   f(wire::ClusterStatus{r.text(), r.list(node, 3), autoscaler()});
   f(r.plan());
-  f(StepResult{r.list([&] { return SequenceSample{r.int64(), r.token()}; }, 5)});
+  f(StepResult{r.list(
+                   [&] {
+                     return SequenceSample{r.int64(), r.token()};
+                   },
+                   5),
+               r.list([&] { return r.rank_stats(); }, 3)});
   f(r.generate_request());
   f(GenerationChunk{r.text(), r.int32(), r.text(), r.list([&] { return r.token(); }, 3), r.text()});
   f(GenerationEnd{r.text(), r.int32(), r.int32(), r.text(), r.text()});
