@@ -97,19 +97,22 @@ void Transformer::matmul(const WeightMatrix& w, const float* x, int64_t tokens, 
 
 parallel::RankStats Transformer::own_stats() const {
   if (!group_) return {};
-  return {weights_.shard.rank, steps_, step_seconds_, group_->stats()};
+  return {weights_.shard.rank, steps_, step_seconds_, step_collective_seconds_, group_->stats()};
 }
 
 std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch) {
-  const auto start = std::chrono::steady_clock::now();
   ++steps_;
   struct AddTime {  // however the step ends
-    const std::chrono::steady_clock::time_point& start;
-    double& total;
+    Transformer& pass;
+    const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    const double collective_start = pass.group_ ? pass.group_->stats().seconds : 0;
     ~AddTime() {
-      total += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      pass.step_seconds_ +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (pass.group_)
+        pass.step_collective_seconds_ += pass.group_->stats().seconds - collective_start;
     }
-  } add_time{start, step_seconds_};
+  } add_time{*this};
   const int64_t d = config_.embedding_dim;
   int64_t tokens = 0;
   for (const auto& chunk : batch) tokens += static_cast<int64_t>(chunk.tokens.size());

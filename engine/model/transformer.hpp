@@ -59,6 +59,7 @@ class Transformer final : public ForwardPass {
   std::shared_ptr<parallel::Communicator> group_;
   int64_t steps_ = 0;
   double step_seconds_ = 0;
+  double step_collective_seconds_ = 0;
   std::shared_ptr<ThreadPool> pool_;
   KvCache cache_;
   RopeTable rope_;

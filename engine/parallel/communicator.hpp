@@ -21,12 +21,14 @@ struct CollectiveStats {
   bool operator==(const CollectiveStats&) const = default;
 };
 
-// One rank's totals since its group started: forward passes, the time in them (its collectives
-// included), and its collectives.
+// One rank's totals since its group started: forward passes, the time in them, the part of it
+// spent in the passes' collectives (waiting for the other ranks included), and all its
+// collectives (a follower's wait for the next command is a broadcast too: idle time).
 struct RankStats {
   int32_t rank = 0;
   int64_t steps = 0;
   double step_seconds = 0;
+  double step_collective_seconds = 0;
   CollectiveStats collectives;
   bool operator==(const RankStats&) const = default;
 };

@@ -30,8 +30,8 @@ TensorParallelSeries::TensorParallelSeries(MetricsRegistry& registry, const std:
                                     "All-gathers the rank took part in (the logits, once a step).",
                                     {scope, "rank"})),
       collective_seconds_(registry.counter(prefix + "collective_seconds_total",
-                                           "Time the rank spent in collectives, waiting for the "
-                                           "other ranks included.",
+                                           "Time the rank's forward passes spent in their "
+                                           "collectives, waiting for the other ranks included.",
                                            {scope, "rank"})) {}
 
 void TensorParallelSeries::add(const std::string& scope_value,
@@ -44,7 +44,7 @@ void TensorParallelSeries::add(const std::string& scope_value,
     step_seconds_.with(labels).inc(seconds(r.step_seconds));
     all_reduces_.with(labels).inc(count(r.collectives.all_reduces));
     all_gathers_.with(labels).inc(count(r.collectives.all_gathers));
-    collective_seconds_.with(labels).inc(seconds(r.collectives.seconds));
+    collective_seconds_.with(labels).inc(seconds(r.step_collective_seconds));
   }
 }
 

@@ -133,7 +133,8 @@ void describe(V& v, parallel::CollectiveStats& x) {
 }
 template <class V>
 void describe(V& v, parallel::RankStats& x) {
-  v("rank", x.rank)("steps", x.steps)("step_seconds", x.step_seconds)("collectives", x.collectives);
+  v("rank", x.rank)("steps", x.steps)("step_seconds", x.step_seconds)(
+      "step_collective_seconds", x.step_collective_seconds)("collectives", x.collectives);
 }
 template <class V>
 void describe(V& v, StepResult& x) {

@@ -48,6 +48,7 @@ inline ReplicaTotals sum_replicas(const std::vector<ReplicaStats>& replicas) {
       sum.rank = mine.rank;
       sum.steps += mine.steps;
       sum.step_seconds += mine.step_seconds;
+      sum.step_collective_seconds += mine.step_collective_seconds;
       sum.collectives.all_reduces += mine.collectives.all_reduces;
       sum.collectives.all_gathers += mine.collectives.all_gathers;
       sum.collectives.broadcasts += mine.collectives.broadcasts;

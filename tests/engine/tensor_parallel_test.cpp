@@ -113,6 +113,8 @@ TEST_CASE("a tensor-parallel group gives the whole model's logits, split every w
     CHECK(ranks[r].rank == r);
     CHECK(ranks[r].steps == 2);
     CHECK(ranks[r].step_seconds > 0);
+    CHECK(ranks[r].step_collective_seconds > 0);
+    CHECK(ranks[r].step_collective_seconds < ranks[r].step_seconds);
     CHECK(ranks[r].collectives.all_reduces == 2 * 2 * shape.layers);
   }
   CHECK((*whole)->rank_stats().empty());

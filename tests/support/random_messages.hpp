@@ -62,7 +62,7 @@ struct Random {
     return list([&] { return int32(); }, max);
   }
   parallel::RankStats rank_stats() {
-    return {int32(), int64(), real(), {int64(), int64(), int64(), real()}};
+    return {int32(), int64(), real(), real(), {int64(), int64(), int64(), real()}};
   }
   wire::ReplicaStats stats() {
     return {text(),  int32(),
