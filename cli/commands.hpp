@@ -27,6 +27,8 @@ int bench_latency_command(const Args& args);  // troupe bench latency
 int serve_command(const Args& args);
 int usage_command(const Args& args);
 int plan_command(const Args& args);  // troupe plan --device-memory BYTES
+// troupe tensor-parallel-rank: a rank process its group's leader starts (not in the usage)
+int tensor_parallel_rank_command(const Args& args);
 
 // Prints "troupe: <message>" to stderr and returns 2.
 int input_error(const std::string& message);

@@ -10,7 +10,10 @@ std::vector<FlagSpec> device_flags() {
            "--kv-cache-memory (default 1)"},
           {"tensor-parallel-logits", "gathered|rank0",
            "each rank computes its share of the vocabulary and the shares are gathered, or rank 0 "
-           "computes all logits (default gathered)"}};
+           "computes all logits (default gathered)"},
+          {"tensor-parallel-ranks", "threads|processes",
+           "ranks 1 .. N-1 as threads of this process, or as processes of their own that meet "
+           "this one in shared memory (default threads)"}};
 }
 
 Result<DeviceOptions> device_options(const Flags& flags) {
@@ -31,6 +34,12 @@ Result<DeviceOptions> device_options(const Flags& flags) {
       return make_error("flag --tensor-parallel-logits must be gathered or rank0, got '" + *logits +
                         "'");
     o.output_split = *logits == "gathered" ? OutputSplit::vocabulary : OutputSplit::leader;
+  }
+  if (auto ranks_as = flags.get("tensor-parallel-ranks")) {
+    if (*ranks_as != "threads" && *ranks_as != "processes")
+      return make_error("flag --tensor-parallel-ranks must be threads or processes, got '" +
+                        *ranks_as + "'");
+    if (*ranks_as == "processes") o.rank_processes = rank_process_launcher();
   }
   if (auto s = check_device(o.device); !s) return s.error();
   return o;

@@ -92,5 +92,6 @@ int main(int argc, char** argv) {
   if (command == "serve") return serve_command(args);
   if (command == "usage") return usage_command(args);
   if (command == "plan") return plan_command(args);
+  if (command == "tensor-parallel-rank") return tensor_parallel_rank_command(args);
   return input_error("unknown command '" + command + "' (see troupe --help)");
 }

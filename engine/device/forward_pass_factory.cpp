@@ -11,8 +11,11 @@ Result<std::unique_ptr<ForwardPass>> make_forward_pass(const Model& model,
   if (!model.weights.shard.whole())
     return make_error("a forward pass takes the whole model; its ranks load their own shards");
   if (options.tensor_parallel_size > 1) {
-    return parallel::make_in_process_group(
-        model, {options.tensor_parallel_size, options.threads, options.output_split}, kv);
+    const parallel::GroupOptions group{options.tensor_parallel_size, options.threads,
+                                       options.output_split};
+    if (options.rank_processes)
+      return parallel::make_process_group(model, group, kv, options.rank_processes);
+    return parallel::make_in_process_group(model, group, kv);
   }
   return std::unique_ptr<ForwardPass>(std::make_unique<Transformer>(
       model.config, model.weights, std::make_shared<ThreadPool>(options.threads), kv));

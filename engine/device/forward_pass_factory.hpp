@@ -6,6 +6,7 @@
 #include "engine/device/forward_pass.hpp"
 #include "engine/model/model.hpp"
 #include "engine/model/shard_spec.hpp"
+#include "engine/parallel/process_ranks.hpp"
 #include "engine/result.hpp"
 
 namespace troupe {
@@ -17,7 +18,20 @@ struct DeviceOptions {
   // the threads; and which ranks compute the logits.
   int tensor_parallel_size = 1;
   OutputSplit output_split = OutputSplit::vocabulary;
+  // Set: ranks 1 .. N-1 run as processes this starts (process_ranks.hpp); empty: as threads.
+  parallel::RankLauncher rank_processes;
 };
+
+// The CPU with `threads` threads, split over `ranks` tensor-parallel ranks (threads of this
+// process).
+inline DeviceOptions on_cpu(int threads, int ranks = 1,
+                            OutputSplit output = OutputSplit::vocabulary) {
+  DeviceOptions o;
+  o.threads = threads;
+  o.tensor_parallel_size = ranks;
+  o.output_split = output;
+  return o;
+}
 
 // A forward pass over `model`'s weights (the whole model's, loaded unsharded) with a KV cache of
 // `kv`'s size, independent of any other pass over the same model: one pass, or a group of

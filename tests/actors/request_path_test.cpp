@@ -16,7 +16,7 @@ TEST_CASE("64 concurrent requests through the actors get the engine's own greedy
 
   test::ActorNode node;
   auto engine =
-      Engine::create(model, node.config(), node.end_of_generation(), DeviceOptions{Device::cpu, 2});
+      Engine::create(model, node.config(), node.end_of_generation(), on_cpu(2));
   REQUIRE(engine.ok());
   const test::EngineOutputs expected = test::run_engine(**engine, reqs);
 

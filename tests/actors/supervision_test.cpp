@@ -17,7 +17,7 @@ TEST_CASE("a worker that throws is restarted: queued requests complete, in-fligh
 
   test::ActorNode node(config);
   auto engine =
-      Engine::create(model, config, node.end_of_generation(), DeviceOptions{Device::cpu, 2});
+      Engine::create(model, config, node.end_of_generation(), on_cpu(2));
   REQUIRE(engine.ok());
   const test::EngineOutputs expected = test::run_engine(**engine, reqs);
 

@@ -23,11 +23,13 @@ TEST_CASE("device names are cpu and cuda; cuda is refused with the reason and wh
 TEST_CASE("the factory builds the CPU pass with its own KV cache, and refuses what it cannot run") {
   auto model = load_model(test::write_tiny_model("device", {}));
   REQUIRE(model.ok());
-  auto pass = make_forward_pass(*model, DeviceOptions{Device::cpu, 2}, KvShape{3, 16});
+  auto pass = make_forward_pass(*model, on_cpu(2), KvShape{3, 16});
   REQUIRE(pass.ok());
   CHECK((*pass)->kv_shape().blocks == 3);
   CHECK((*pass)->config().vocab_size == model->config.vocab_size);
-  CHECK_FALSE(make_forward_pass(*model, DeviceOptions{Device::cuda, 2}, KvShape{3, 16}).ok());
+  DeviceOptions cuda;
+  cuda.device = Device::cuda;
+  CHECK_FALSE(make_forward_pass(*model, cuda, KvShape{3, 16}).ok());
   auto shard = load_model(test::write_tiny_model("device-shard", {.feed_forward = 128}), {0, 2});
   REQUIRE(shard.ok());
   CHECK_THAT(make_forward_pass(*shard, DeviceOptions{}, KvShape{3, 16}).message(),

@@ -15,7 +15,7 @@ struct TinyRuntime {
   explicit TinyRuntime(const test::TinyModelOptions& o = {}) : model(load(o)) {
     auto created = Engine::create(
         model, single_request_config(model.config),
-        [this](int32_t t) { return model.tokenizer.is_eog(t); }, DeviceOptions{Device::cpu, 2});
+        [this](int32_t t) { return model.tokenizer.is_eog(t); }, on_cpu(2));
     REQUIRE(created.ok());
     engine = std::move(*created);
   }

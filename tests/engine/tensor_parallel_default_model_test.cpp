@@ -58,8 +58,8 @@ size_t argmax(const float* row, size_t vocab) {
   return static_cast<size_t>(std::max_element(row, row + vocab) - row);
 }
 
-const DeviceOptions kSingle{Device::cpu, 0};
-const DeviceOptions kThreeRanks{Device::cpu, 0, 3};
+const DeviceOptions kSingle = on_cpu(0);
+const DeviceOptions kThreeRanks = on_cpu(0, 3);
 
 // How close a pass's teacher-forced logits are to the FP32 reference's (logits_f32.json).
 struct Closeness {

@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include "engine/device/forward_pass_factory.hpp"
 #include "engine/model/model.hpp"
 #include "engine/serve/engine.hpp"
@@ -73,11 +76,11 @@ TEST_CASE("a tensor-parallel group gives the whole model's logits, split every w
   REQUIRE(model.ok());
   const KvShape kv{4, 16};
 
-  auto whole = make_forward_pass(*model, DeviceOptions{Device::cpu, 2}, kv);
+  auto whole = make_forward_pass(*model, on_cpu(2), kv);
   REQUIRE(whole.ok());
   const std::vector<float> expected = run_steps(**whole);
 
-  auto group = make_forward_pass(*model, DeviceOptions{Device::cpu, 2, c.ranks, c.output}, kv);
+  auto group = make_forward_pass(*model, on_cpu(2, c.ranks, c.output), kv);
   REQUIRE(group.ok());
   const std::vector<float> got = run_steps(**group);
   REQUIRE(got.size() == expected.size());
@@ -125,7 +128,7 @@ TEST_CASE("a rank whose step fails ends the group: the leader throws, nobody han
       .embedding = 128, .heads = 4, .kv_heads = 2, .feed_forward = 128};
   auto model = load_model(test::write_tiny_model("tensor-parallel-failure", shape));
   REQUIRE(model.ok());
-  auto group = make_forward_pass(*model, DeviceOptions{Device::cpu, 2, 2}, KvShape{2, 16});
+  auto group = make_forward_pass(*model, on_cpu(2, 2), KvShape{2, 16});
   REQUIRE(group.ok());
   const std::vector<int32_t> bad{1, model->config.vocab_size + 5};
   const auto blocks = table({0});
@@ -140,7 +143,7 @@ TEST_CASE("a rank whose step fails ends the group: the leader throws, nobody han
 TEST_CASE("a model the ranks cannot split is refused before any rank starts") {
   auto model = load_model(test::write_tiny_model("tensor-parallel-odd", {}));  // 4 heads, 96 ff
   REQUIRE(model.ok());
-  auto three = make_forward_pass(*model, DeviceOptions{Device::cpu, 2, 3}, KvShape{2, 16});
+  auto three = make_forward_pass(*model, on_cpu(2, 3), KvShape{2, 16});
   CHECK_THAT(three.message(), Catch::Contains("do not split among 3"));
 }
 
@@ -165,13 +168,57 @@ TEST_CASE("on F32 weights, greedy generations of 2 and 4 ranks equal one pass's"
   EngineConfig config;
   config.max_model_len = 64;
   config.kv_cache_memory = 64 * 1024 * 1024;
-  auto one = Engine::create(*model, config, {}, DeviceOptions{Device::cpu, 2});
+  auto one = Engine::create(*model, config, {}, on_cpu(2));
   REQUIRE(one.ok());
   const auto expected = test::run_engine(**one, requests);
   for (int ranks : {2, 4}) {
     INFO(ranks << " ranks");
-    auto group = Engine::create(*model, config, {}, DeviceOptions{Device::cpu, 2, ranks});
+    auto group = Engine::create(*model, config, {}, on_cpu(2, ranks));
     REQUIRE(group.ok());
     CHECK(test::run_engine(**group, requests) == expected);
   }
+}
+
+namespace {
+
+// Starts a rank as a forked process of this test (the troupe binary starts itself instead).
+Result<pid_t> fork_rank(const parallel::RankLaunch& launch) {
+  const pid_t pid = fork();
+  if (pid < 0) return make_error("fork failed");
+  if (pid == 0) _exit(parallel::run_rank_process(launch) ? 0 : 1);
+  return pid;
+}
+
+}  // namespace
+
+TEST_CASE("ranks as processes give the same bits as ranks as threads; a killed one ends the step") {
+  const test::TinyModelOptions shape{
+      .layers = 2, .embedding = 256, .heads = 8, .kv_heads = 2, .feed_forward = 256};
+  auto model = load_model(test::write_tiny_model("tensor-parallel-processes", shape));
+  REQUIRE(model.ok());
+  const KvShape kv{4, 16};
+  auto threads = make_forward_pass(*model, on_cpu(2, 4), kv);
+  REQUIRE(threads.ok());
+  const std::vector<float> expected = run_steps(**threads);
+
+  DeviceOptions processes = on_cpu(2, 4);
+  std::vector<pid_t> pids;
+  processes.rank_processes = [&](const parallel::RankLaunch& launch) {
+    auto pid = fork_rank(launch);
+    if (pid.ok()) pids.push_back(*pid);
+    return pid;
+  };
+  auto group = make_forward_pass(*model, processes, kv);
+  REQUIRE(group.ok());
+  CHECK(run_steps(**group) == expected);
+  const std::vector<parallel::RankStats> ranks = (*group)->rank_stats();
+  REQUIRE(ranks.size() == 4);
+  CHECK(ranks[3].steps == 2);
+  CHECK(ranks[3].collectives.all_reduces == 2 * 2 * shape.layers);
+
+  REQUIRE(pids.size() == 3);
+  kill(pids[1], SIGKILL);
+  CHECK_THROWS_WITH(run_steps(**group), Catch::Contains("rank 2") && Catch::Contains("signal 9"));
+  group->reset();  // reaps every rank; a hang here fails the test by its timeout
+  for (pid_t pid : pids) CHECK(kill(pid, 0) != 0);
 }
