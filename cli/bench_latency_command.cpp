@@ -51,6 +51,25 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// The share of rank `rank`'s step time spent in its collectives between two collections of the
+// group's totals (0 without a group).
+double collective_share(const std::vector<parallel::RankStats>& before,
+                        const std::vector<parallel::RankStats>& after, size_t rank) {
+  if (rank >= before.size() || rank >= after.size()) return 0;
+  const double steps = after[rank].step_seconds - before[rank].step_seconds;
+  const double collectives =
+      after[rank].step_collective_seconds - before[rank].step_collective_seconds;
+  return steps > 0 ? collectives / steps : 0;
+}
+
+// The mean share over the ranks.
+double mean_collective_share(const std::vector<parallel::RankStats>& before,
+                             const std::vector<parallel::RankStats>& after) {
+  double sum = 0;
+  for (size_t r = 0; r < after.size(); ++r) sum += collective_share(before, after, r);
+  return after.empty() ? 0 : sum / static_cast<double>(after.size());
+}
+
 struct AloneTimings {
   RequestTimings request;
   EngineClock::time_point last_token;
@@ -120,13 +139,18 @@ int bench_latency_command(const Args& args) {
     for (auto& t : prompt) t = token(rng);  // fresh tokens: nothing comes from the prefix cache
     return prompt;
   };
-  std::vector<double> prompt_rates, decode_rates;
+  std::vector<double> prompt_rates, decode_rates, prompt_shares, decode_shares;
   for (int round = 0; round <= shape->rounds; ++round) {
+    const auto start = (*engine)->rank_stats();
     auto prompt = run_alone(**engine, random_prompt(shape->input_len), 1);
     if (!prompt) return input_error(prompt.message());
+    const auto prompted = (*engine)->rank_stats();
     auto decode = run_alone(**engine, random_prompt(1), shape->output_len);
     if (!decode) return input_error(decode.message());
+    const auto decoded = (*engine)->rank_stats();
     if (round == 0) continue;  // warm-up
+    prompt_shares.push_back(mean_collective_share(start, prompted));
+    decode_shares.push_back(mean_collective_share(prompted, decoded));
     prompt_rates.push_back(shape->input_len /
                            seconds(prompt->request.first_token - prompt->request.first_scheduled));
     decode_rates.push_back(shape->output_len /
@@ -138,6 +162,14 @@ int bench_latency_command(const Args& args) {
   std::printf(
       "decode (%d tokens): %.1f tokens/s, reading %.1f MB of weights per token (%.1f GB/s)\n",
       shape->output_len, decode_rate, step_bytes / 1e6, decode_rate * step_bytes / 1e9);
+  const int ranks = (*runtime)->device.tensor_parallel_size;
+  const double prompt_share = median(prompt_shares), decode_share = median(decode_shares);
+  if (ranks > 1) {
+    std::printf(
+        "tensor parallel (%d ranks): collectives take %.1f%% of a prompt step and %.1f%% "
+        "of a decode step (mean over the ranks)\n",
+        ranks, 100 * prompt_share, 100 * decode_share);
+  }
 
   if (auto path = flags.get("json")) {
     const nlohmann::json out = {
@@ -150,6 +182,9 @@ int bench_latency_command(const Args& args) {
         {"prompt_tok_per_s_rounds", prompt_rates},
         {"decode_tok_per_s_rounds", decode_rates},
         {"weight_bytes_per_token", step_bytes},
+        {"tensor_parallel_size", ranks},
+        {"prompt_collective_share", prompt_share},
+        {"decode_collective_share", decode_share},
     };
     std::ofstream file(*path);
     if (!(file << out.dump(2) << "\n")) return input_error("cannot write --json file " + *path);

@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/model_store.hpp"
 #include "cli/hf_config.hpp"
+#include "cli/model_store.hpp"
 #include "engine/plan/model_shape.hpp"
 #include "engine/serve/byte_size.hpp"
 

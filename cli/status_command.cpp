@@ -3,8 +3,8 @@
 // autoscaler's last decision and recent scale events when the front autoscales.
 #include <algorithm>
 #include <cstdio>
-#include <string>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "cli/front_client.hpp"
@@ -66,8 +66,8 @@ int status_command(const Args& args) {
   }
   try {  // a front of another version, or a proxy's page, must not crash the command
     std::printf("routing: %s\n", body.value("routing", "").c_str());
-    std::printf("%-24s %-9s %8s %8s %8s %8s %7s %7s %3s\n", "NODE", "STATE", "IN-FLIGHT",
-                "ROUTED", "RUNNING", "WAITING", "KV", "WEIGHT", "TP");
+    std::printf("%-24s %-9s %8s %8s %8s %8s %7s %7s %3s\n", "NODE", "STATE", "IN-FLIGHT", "ROUTED",
+                "RUNNING", "WAITING", "KV", "WEIGHT", "TP");
     for (const auto& n : body["nodes"]) {
       const char* state = n.value("routable", false)     ? "routable"
                           : !n.value("connected", false) ? "gone"

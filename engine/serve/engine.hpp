@@ -43,6 +43,8 @@ class Engine {
 
   bool has_unfinished() const { return planner_->has_unfinished(); }
   EngineStats stats() const { return planner_->stats(); }
+  // A tensor-parallel group's ranks' totals (ModelRunner::rank_stats); empty for one rank.
+  std::vector<parallel::RankStats> rank_stats() { return runner_->rank_stats(); }
 
  private:
   Engine(std::unique_ptr<StepPlanner> planner, std::unique_ptr<ModelRunner> runner)

@@ -128,7 +128,7 @@ TEST_CASE("joining what is not a group is refused") {
   auto group = create_shared_memory_group(2, 4096, {});
   REQUIRE(group.ok());
   const std::string name = shared_memory_name(**group);
-  CHECK_THAT(join_shared_memory_group(name, 2, {}).message(), Catch::Contains("with a rank 2"));
+  CHECK_THAT(join_shared_memory_group(name, 2, {}).message(), Catch::Contains("has no rank 2"));
   release_name(**group);
   CHECK_FALSE(join_shared_memory_group(name, 1, {}).ok());  // the name is gone once released
 }
