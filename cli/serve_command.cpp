@@ -169,7 +169,7 @@ int serve_command(const Args& args) {
   options->http.port = (*loading_server)->port();
   auto path = resolve_model_path(flags.get("model").value_or(""));
   if (!path) return input_error(flags, path.message());
-  auto model = load_model(*path);
+  auto model = load_model(*path, model_shard(node_opts->device));
   if (!model) return input_error(flags, model.message());
   auto layout = plan_engine_layout(*engine, model->config, node_opts->device.tensor_parallel_size);
   if (!layout) return input_error(flags, layout.message());

@@ -103,7 +103,7 @@ int worker_command(const Args& args) {
   if (!engine) return input_error(flags, engine.message());
   auto path = resolve_model_path(flags.get("model").value_or(""));
   if (!path) return input_error(flags, path.message());
-  auto model = load_model(*path);
+  auto model = load_model(*path, model_shard(node_opts->device));
   if (!model) return input_error(flags, model.message());
   auto layout = plan_engine_layout(*engine, model->config, node_opts->device.tensor_parallel_size);
   if (!layout) return input_error(flags, layout.message());

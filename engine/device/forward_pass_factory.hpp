@@ -33,7 +33,13 @@ inline DeviceOptions on_cpu(int threads, int ranks = 1,
   return o;
 }
 
-// A forward pass over `model`'s weights (the whole model's, loaded unsharded) with a KV cache of
+// The shard a process that leads a group needs of the model: rank 0's (all of it for one rank).
+inline ShardSpec model_shard(const DeviceOptions& options) {
+  return {0, options.tensor_parallel_size, options.output_split};
+}
+
+// A forward pass over `model`'s weights (the whole model's, or rank 0's shard when a group's
+// leader loaded only that: load_model(path, model_shard(options))) with a KV cache of
 // `kv`'s size, independent of any other pass over the same model: one pass, or a group of
 // tensor-parallel ranks behind its leader. Errors: check_device's; a model that does not split
 // among the ranks.

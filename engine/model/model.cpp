@@ -21,6 +21,12 @@ Result<Model> load_model(const std::string& path, const ShardSpec& shard) {
                (*file)->get_string("tokenizer.chat_template").value_or("")};
 }
 
+Result<ModelWeights> shard_weights(const Model& model, const ShardSpec& shard) {
+  if (model.weights.shard == shard) return model.weights;
+  ModelConfig config = model.config;
+  return load_model_weights(model.file, config, shard);
+}
+
 std::string model_identity(const Model& model) {
   const gguf::File& file = *model.file;
   uint64_t bytes = 0;

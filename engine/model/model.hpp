@@ -24,6 +24,10 @@ struct Model {
 // `shard`: which tensor-parallel rank's slices of the layers to keep (all of them by default).
 Result<Model> load_model(const std::string& path, const ShardSpec& shard = {});
 
+// The model's weights as rank `shard`'s: its own when it was loaded as that shard, else that
+// shard's views of its file (errors: load_model_weights's).
+Result<ModelWeights> shard_weights(const Model& model, const ShardSpec& shard);
+
 // What nodes of a cluster compare to know they serve the same model, wherever its file lies:
 // the model's name, architecture, tensor count and tensor bytes, e.g.
 // "SmolLM2 135M Instruct (llama, 272 tensors, 101134592 bytes)".

@@ -45,12 +45,11 @@ Result<std::unique_ptr<ForwardPass>> make_in_process_group(const Model& model,
   std::vector<std::unique_ptr<ForwardPass>> passes;
   std::vector<std::shared_ptr<Communicator>> communicators;
   for (int rank = 0; rank < size; ++rank) {
-    ModelConfig config = model.config;
-    auto weights = load_model_weights(model.file, config, ShardSpec{rank, size, options.output});
+    auto weights = shard_weights(model, ShardSpec{rank, size, options.output});
     if (!weights) return weights.error();
     communicators.push_back(group->communicator(rank));
     passes.push_back(std::make_unique<Transformer>(
-        std::move(config), std::move(*weights),
+        model.config, std::move(*weights),
         std::make_shared<ThreadPool>(share, true, rank * share), kv, communicators.back()));
   }
   auto followers = std::make_unique<RankThreads>(std::move(group));

@@ -105,8 +105,7 @@ Result<std::unique_ptr<ForwardPass>> make_process_group(const Model& model,
                                                         const GroupOptions& options, KvShape kv,
                                                         const RankLauncher& launch) {
   const int size = options.size;
-  ModelConfig config = model.config;
-  auto weights = load_model_weights(model.file, config, {0, size, options.output});
+  auto weights = shard_weights(model, {0, size, options.output});
   if (!weights) return weights.error();
   const int share = std::max(1, ThreadPool::size_for(options.threads) / size);
   auto processes = std::make_shared<RankProcesses>();
@@ -133,7 +132,7 @@ Result<std::unique_ptr<ForwardPass>> make_process_group(const Model& model,
     }
     processes->add(rank, *pid);
   }
-  auto leader = rank_pass(std::move(config), std::move(*weights), share, 0, kv, group);
+  auto leader = rank_pass(model.config, std::move(*weights), share, 0, kv, group);
   try {
     group->barrier();  // every rank has loaded its shard and joined
   } catch (const CollectiveAborted& e) {

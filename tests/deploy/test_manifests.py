@@ -33,6 +33,7 @@ VARIANTS = {
     "cpu": K8S / "overlays" / "cpu",
     "gpu": K8S / "overlays" / "gpu",
     "hpa": K8S / "overlays" / "hpa",
+    "tensor-parallel": K8S / "overlays" / "tensor-parallel",
 }
 # The newest Kubernetes release kubernetes-validate 1.37.0 has schemas for.
 KUBERNETES_VERSION = "1.37.0"
@@ -429,6 +430,27 @@ def test_resources_for_the_default_model(rendered):
                 assert "memory" in c["resources"]["requests"], (variant, c["name"])
 
 
+def test_a_tensor_parallel_replica_has_a_cpu_per_rank_and_shared_memory(rendered):
+    r = replicas(rendered["tensor-parallel"])
+    rc = container(r, "replica")
+    ranks = int(env(rc)["TROUPE_TENSOR_PARALLEL_SIZE"]["value"])
+    assert ranks == 3  # the default model's valid sizes are 1 and 3 (troupe plan)
+    assert rc["resources"]["requests"]["cpu"] == str(ranks)
+    base = container(replicas(rendered["cpu"]), "replica")["resources"]
+    mebibytes = lambda text: int(text.removesuffix("Mi"))
+    # The base's memory and 64Mi for each rank process beside the worker.
+    assert mebibytes(rc["resources"]["requests"]["memory"]) == mebibytes(
+        base["requests"]["memory"]) + 64 * (ranks - 1)
+    assert mebibytes(rc["resources"]["limits"]["memory"]) >= 1.1 * mebibytes(
+        rc["resources"]["requests"]["memory"])
+    # Each rank's KV cache: a third of the base's (it keeps a third of every block).
+    assert env(rc)["TROUPE_KV_CACHE_MEMORY"]["value"] == "413MiB"
+    assert config("replica.yaml")["kv-cache-memory"] == "1240MiB"
+    (mount,) = [m for m in rc["volumeMounts"] if m["mountPath"] == "/dev/shm"]
+    (volume,) = [v for v in pod(r)["volumes"] if v["name"] == mount["name"]]
+    assert volume["emptyDir"]["medium"] == "Memory"
+
+
 def troupe_bin():
     path = os.environ.get("TROUPE_BIN", "")
     if not os.access(path, os.X_OK):
@@ -463,6 +485,10 @@ def test_troupe_accepts_every_setting_the_manifests_give(rendered, variant, tmp_
             assert merged["node-name"] == samples["POD_NAME"]
             assert merged["threads"] == "2" and merged["model"] == MODEL
             assert merged.get("device") == ("cuda" if variant == "gpu" else None)
+            if variant == "tensor-parallel":
+                assert merged["tensor-parallel-size"] == "3"
+                assert merged["tensor-parallel-ranks"] == "processes"
+                assert merged["kv-cache-memory"] == "413MiB"
         else:
             has_autoscaler = variant != "hpa"
             assert ("autoscale" in merged) == has_autoscaler, (variant, merged)

@@ -34,4 +34,11 @@ TEST_CASE("the factory builds the CPU pass with its own KV cache, and refuses wh
   REQUIRE(shard.ok());
   CHECK_THAT(make_forward_pass(*shard, DeviceOptions{}, KvShape{3, 16}).message(),
              Catch::Contains("takes the whole model"));
+  // A group's leader may hold rank 0's shard only: the other ranks load theirs.
+  auto rank0 = load_model(test::write_tiny_model("device-shard", {.feed_forward = 128}),
+                          model_shard(on_cpu(2, 2)));
+  REQUIRE(rank0.ok());
+  auto group = make_forward_pass(*rank0, on_cpu(2, 2), KvShape{3, 16});
+  REQUIRE(group.ok());
+  CHECK((*group)->rank_stats().size() == 2);
 }
