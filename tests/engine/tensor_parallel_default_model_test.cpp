@@ -5,6 +5,8 @@
 // runs equal to alone.
 #include <catch2/catch.hpp>
 #include <cmath>
+
+#include <unistd.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -148,4 +150,20 @@ TEST_CASE("default model, 3 ranks: batched and preempted requests get the tokens
   WARN(equal << " of " << single.size() << " greedy generations equal to one pass's");
   CHECK(equal * 3 >= static_cast<int>(single.size()));
   CHECK(equal_tokens * 2 >= tokens);
+}
+
+TEST_CASE("default model, 3 ranks as processes: the same bits as 3 ranks as threads") {
+  DeviceOptions processes = kThreeRanks;
+  processes.rank_processes = [](const parallel::RankLaunch& launch) -> Result<pid_t> {
+    const pid_t pid = fork();  // the troupe binary starts itself instead
+    if (pid < 0) return make_error("fork failed");
+    if (pid == 0) _exit(parallel::run_rank_process(launch) ? 0 : 1);
+    return pid;
+  };
+  int prompts = 0;
+  for (const auto& prompt : reference_prompts("logits_f32.json")) {
+    if (prompts++ == 3) break;
+    const auto ids = prompt["ids"].get<std::vector<int32_t>>();
+    CHECK(teacher_forced(ids, processes) == teacher_forced(ids, kThreeRanks));
+  }
 }
