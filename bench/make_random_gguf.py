@@ -18,6 +18,8 @@ import numpy as np
 import gguf
 from gguf.quants import quantize
 
+from gguf_metadata import copy_metadata
+
 DEFAULT_LIKE = os.path.join(os.environ.get("TROUPE_HOME", os.path.expanduser("~/.cache/troupe")),
                             "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 SHAPE_KEYS = ("block_count", "embedding_length", "feed_forward_length", "attention.head_count",
@@ -40,16 +42,8 @@ def main() -> int:
     like = gguf.GGUFReader(args.like)
     arch = like.fields["general.architecture"].contents()
     writer = gguf.GGUFWriter(args.out, arch)
-    skip = {f"{arch}.{k}" for k in SHAPE_KEYS} | {"general.architecture", "general.name",
-                                                   "general.file_type"}
-    for name, field in like.fields.items():
-        if name.startswith("GGUF.") or name in skip:
-            continue
-        kind = field.types[0]
-        if kind == gguf.GGUFValueType.ARRAY:
-            writer.add_key_value(name, field.contents(), kind, sub_type=field.types[-1])
-        else:
-            writer.add_key_value(name, field.contents(), kind)
+    copy_metadata(like, writer,
+                  {f"{arch}.{k}" for k in SHAPE_KEYS} | {"general.name", "general.file_type"})
     d, heads, kv_heads, ff = args.embedding, args.heads, args.kv_heads, args.feed_forward
     head_dim = d // heads
     writer.add_name(f"random llama {args.layers}x{d} ({heads} heads, {kv_heads} KV) {args.type}")

@@ -56,8 +56,14 @@ parallel::RankLauncher rank_process_launcher() {
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    // The rank gets stdin, stdout and stderr, nothing else: a listening socket it inherited
+    // would keep the leader's port taken after the leader closed it.
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addclosefrom_np(&files, 3);
     pid_t pid = 0;
-    const int failed = posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, args.data(), environ);
+    const int failed = posix_spawn(&pid, "/proc/self/exe", &files, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&files);
     if (failed != 0) return make_error(std::string("posix_spawn: ") + std::strerror(failed));
     return pid;
   };

@@ -27,6 +27,8 @@ from gguf.quants import dequantize
 from llama_cpp import Llama
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from gguf_metadata import copy_metadata  # noqa: E402
 from make_fixtures import (DEFAULT_MODEL, DEFAULT_OUT, N_CTX, N_IDS, N_THREADS, PROMPTS,  # noqa: E402
                            dump, fmt_lp, sha256_of)
 
@@ -38,14 +40,7 @@ def write_f32(source: str, target: str) -> None:
     reader = gguf.GGUFReader(source)
     arch = reader.fields["general.architecture"].contents()
     writer = gguf.GGUFWriter(target, arch)
-    for name, field in reader.fields.items():
-        if name.startswith("GGUF.") or name == "general.architecture":
-            continue
-        kind = field.types[0]
-        if kind == gguf.GGUFValueType.ARRAY:
-            writer.add_key_value(name, field.contents(), kind, sub_type=field.types[-1])
-        else:
-            writer.add_key_value(name, field.contents(), kind)
+    copy_metadata(reader, writer)
     for tensor in reader.tensors:
         values = dequantize(tensor.data, tensor.tensor_type).astype(np.float32)
         values = values.reshape([int(d) for d in reversed(tensor.shape)])

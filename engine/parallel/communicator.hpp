@@ -5,6 +5,7 @@
 // length; each call returns on a rank once every rank has made it. Implementations: in-process
 // (ranks that are threads of one process: in_process_group.hpp); shared memory across processes
 // and NCCL come with the tensor-parallel issue.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -37,6 +38,23 @@ struct RankStats {
 // for it forever.
 struct CollectiveAborted : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// Adds the wall time of one collective to `stats`, whatever way it ends (an implementation's
+// helper).
+class CollectiveTimer {
+ public:
+  explicit CollectiveTimer(CollectiveStats& stats) : stats_(stats) {}
+  ~CollectiveTimer() {
+    stats_.seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  CollectiveTimer(const CollectiveTimer&) = delete;
+  CollectiveTimer& operator=(const CollectiveTimer&) = delete;
+
+ private:
+  CollectiveStats& stats_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 class Communicator {

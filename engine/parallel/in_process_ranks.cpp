@@ -49,8 +49,8 @@ Result<std::unique_ptr<ForwardPass>> make_in_process_group(const Model& model,
     if (!weights) return weights.error();
     communicators.push_back(group->communicator(rank));
     passes.push_back(std::make_unique<Transformer>(
-        model.config, std::move(*weights),
-        std::make_shared<ThreadPool>(share, true, rank * share), kv, communicators.back()));
+        model.config, std::move(*weights), std::make_shared<ThreadPool>(share, true, rank * share),
+        kv, communicators.back()));
   }
   auto followers = std::make_unique<RankThreads>(std::move(group));
   for (int rank = 1; rank < size; ++rank)

@@ -62,17 +62,17 @@ class NcclCommunicator final : public Communicator {
   int size() const override { return size_; }
 
   void all_reduce_sum(std::span<float> data) override {
-    const Timer timer(stats_);
+    const CollectiveTimer timer(stats_);
     ++stats_.all_reduces;
     check(comm_->all_reduce_sum(data.data(), data.size()));
   }
   void all_gather(std::span<const float> mine, std::span<float> all) override {
-    const Timer timer(stats_);
+    const CollectiveTimer timer(stats_);
     ++stats_.all_gathers;
     check(comm_->all_gather(mine.data(), mine.size(), all.data()));
   }
   void broadcast(std::span<std::byte> data, int root) override {
-    const Timer timer(stats_);
+    const CollectiveTimer timer(stats_);
     ++stats_.broadcasts;
     check(comm_->broadcast(data.data(), data.size(), root));
   }
@@ -84,15 +84,6 @@ class NcclCommunicator final : public Communicator {
   CollectiveStats stats() const override { return stats_; }
 
  private:
-  struct Timer {
-    explicit Timer(CollectiveStats& stats) : stats(stats) {}
-    ~Timer() {
-      stats.seconds +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    }
-    CollectiveStats& stats;
-    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  };
   static void check(const std::string& error) {
     if (!error.empty()) throw CollectiveAborted(error);
   }

@@ -71,7 +71,7 @@ class SlotCommunicator final : public Communicator {
   SlotMemory& memory() { return *memory_; }
 
   void all_reduce_sum(std::span<float> data) override {
-    const Timer timer(stats_);
+    const CollectiveTimer timer(stats_);
     ++stats_.all_reduces;
     const size_t piece = header_->slot_bytes / sizeof(float);
     for (size_t first = 0; first < data.size(); first += piece) {
@@ -88,7 +88,7 @@ class SlotCommunicator final : public Communicator {
   }
 
   void all_gather(std::span<const float> mine, std::span<float> all) override {
-    const Timer timer(stats_);
+    const CollectiveTimer timer(stats_);
     ++stats_.all_gathers;
     const size_t piece = header_->slot_bytes / sizeof(float);
     for (size_t first = 0; first < mine.size(); first += piece) {
@@ -101,7 +101,7 @@ class SlotCommunicator final : public Communicator {
   }
 
   void broadcast(std::span<std::byte> data, int root) override {
-    const Timer timer(stats_);
+    const CollectiveTimer timer(stats_);
     ++stats_.broadcasts;
     const size_t piece = header_->slot_bytes;
     for (size_t first = 0; first < data.size(); first += piece) {
@@ -117,17 +117,6 @@ class SlotCommunicator final : public Communicator {
   CollectiveStats stats() const override { return stats_; }
 
  private:
-  // Adds the wall time of one collective to the stats, whatever way it ends.
-  struct Timer {
-    explicit Timer(CollectiveStats& stats) : stats(stats) {}
-    ~Timer() {
-      stats.seconds +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    }
-    CollectiveStats& stats;
-    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  };
-
   std::byte* slot(int rank) const {
     auto* slots = reinterpret_cast<std::byte*>(header_ + 1);
     return slots + (static_cast<size_t>(set_) * header_->size + rank) * header_->slot_bytes;

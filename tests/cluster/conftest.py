@@ -67,6 +67,16 @@ class Process:
         return self.process.returncode
 
 
+def post_json(base_url, path, body):
+    """POSTs JSON; returns the response (a file of lines), or the HTTPError."""
+    request = urllib.request.Request(base_url + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        return urllib.request.urlopen(request, timeout=180)
+    except urllib.error.HTTPError as error:
+        return error
+
+
 def write_secret(path, secret):
     """A cluster secret file, readable by its owner only (troupe refuses others)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -110,13 +120,7 @@ class Cluster:
         return self.workers[name]
 
     def post(self, path, body):
-        """POSTs JSON; returns the response (a file of lines), or the HTTPError."""
-        request = urllib.request.Request(self.base_url + path, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        try:
-            return urllib.request.urlopen(request, timeout=180)
-        except urllib.error.HTTPError as error:
-            return error
+        return post_json(self.base_url, path, body)
 
     def health(self):
         """(status code, JSON body) of the front's GET /health."""

@@ -8,13 +8,12 @@ import json
 import os
 import signal
 import time
-import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import SMALL, Process
+from conftest import SMALL, Process, post_json
 from test_failover import stream
 
 
@@ -27,12 +26,7 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.process.match.group(1)}"
 
     def post(self, path, body):
-        request = urllib.request.Request(self.base_url + path, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        try:
-            return urllib.request.urlopen(request, timeout=180)
-        except urllib.error.HTTPError as error:
-            return error
+        return post_json(self.base_url, path, body)
 
     def ranks(self, timeout=60):
         """{rank: pid} of the server's two rank processes, once both run (the worker starts its
@@ -77,7 +71,12 @@ def server():
 
 
 def test_two_rank_processes_serve_beside_rank_0(server):
-    assert sorted(server.ranks()) == [1, 2]
+    ranks = server.ranks()
+    assert sorted(ranks) == [1, 2]
+    # A rank inherits stdin, stdout and stderr only: nothing of the server's (its listening
+    # sockets, its ledger) stays open in another process.
+    for pid in ranks.values():
+        assert sorted(os.listdir(f"/proc/{pid}/fd")) == ["0", "1", "2"]
     assert stream(server, 0, max_tokens=8) == ("done", 8)
     # Every rank has joined: the segment's name is gone (the ranks keep it mapped).
     assert not [n for n in shared_memory_groups() if f"-{server.process.process.pid}-" in n]

@@ -53,10 +53,11 @@ caf::behavior client(caf::stateful_actor<Client>* self, int expected) {
         finished();
         return promise;
       },
-      [self](caf::get_atom) {
+      [self](caf::get_atom) -> caf::result<void> {
         auto& s = self->state;
         std::cout << "ended " << s.ok + s.draining + s.other << ": ok " << s.ok << ", draining "
                   << s.draining << ", failed " << s.other << std::endl;
+        return caf::unit;
       },
   };
 }
@@ -117,7 +118,9 @@ int main(int argc, char** argv) {
     self->request(sink, caf::infinite, drain_atom::value)
         .receive([](drain_atom) {}, [](caf::error&) {});
   }
-  self->send(sink, caf::get_atom::value);
+  // The sink prints its line before this thread prints its own: two threads writing std::cout at
+  // once interleave their lines.
+  self->request(sink, caf::infinite, caf::get_atom::value).receive([] {}, [](caf::error&) {});
   self->send_exit(sink, caf::exit_reason::user_shutdown);
   std::cout << "exit " << status << std::endl;
   return status;
