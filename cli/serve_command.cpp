@@ -23,6 +23,7 @@
 #include "engine/serve/byte_size.hpp"
 #include "net/api/gateway.hpp"
 #include "net/api/probe_routes.hpp"
+#include "net/http/handler_switch.hpp"
 
 namespace troupe::cli {
 namespace {
@@ -159,14 +160,13 @@ int serve_command(const Args& args) {
       return input_error(flags, checked.message());
   }
   // While the model loads, the HTTP port already answers the probes: /live 200, /health 503
-  // "loading" (net/api/probe_routes); the API's server takes the port over once it is ready.
+  // "loading" (net/api/probe_routes); the same server then switches to the API's gateway.
+  // (Nothing printed: a bad model must stay a one-line error.)
   api::ProbeRoutes loading_probes(
       {[](auto done) { done(api::loading_report()); }, [] { return false; }});
-  auto loading_server = http::Server::start(options->http, loading_probes, loading_probes);
-  if (!loading_server) return input_error(flags, loading_server.message());
-  // The same port for the API, when 0 asked for any. (Nothing printed: a bad model must stay a
-  // one-line error.)
-  options->http.port = (*loading_server)->port();
+  http::HandlerSwitch routes(loading_probes, loading_probes);
+  auto server = http::Server::start(options->http, routes, routes);
+  if (!server) return input_error(flags, server.message());
   auto path = resolve_model_path(flags.get("model").value_or(""));
   if (!path) return input_error(flags, path.message());
   auto model = load_model(*path, model_shard(node_opts->device));
@@ -258,9 +258,7 @@ int serve_command(const Args& args) {
   api::GatewayParts parts{&front,   &model->tokenizer, &*keys,
                           &limiter, ledger->get(),     metrics.get()};
   api::Gateway gateway(options->gateway, parts);
-  loading_server->reset();  // closed and joined: the port is free again
-  auto server = http::Server::start(options->http, gateway, gateway);
-  if (!server) return input_error(flags, server.message());
+  routes.switch_to(gateway, gateway);
   std::fprintf(stderr, "troupe: serving %s on http://%s:%u (%s); SIGTERM or ctrl-c drains\n",
                name.c_str(), options->http.host.c_str(), (*server)->port(),
                keys->enabled() ? "API keys required" : "no API key required");
