@@ -10,8 +10,9 @@ Result<std::unique_ptr<ForwardPass>> make_forward_pass(const Model& model,
   if (auto s = check_device(options.device); !s) return s.error();
   const ShardSpec rank0{0, options.tensor_parallel_size, options.output_split};
   if (!model.weights.shard.whole() && model.weights.shard != rank0)
-    return make_error("a forward pass takes the whole model or, for a tensor-parallel group, rank "
-                      "0's shard; the other ranks load their own");
+    return make_error(
+        "a forward pass takes the whole model or, for a tensor-parallel group, rank "
+        "0's shard; the other ranks load their own");
   if (options.tensor_parallel_size > 1) {
     const parallel::GroupOptions group{options.tensor_parallel_size, options.threads,
                                        options.output_split};

@@ -13,8 +13,8 @@ int32_t length(size_t n) {
 
 }  // namespace
 
-std::vector<int32_t> encode_batch(std::span<const SequenceChunk> batch) {
-  std::vector<int32_t> words{length(batch.size())};
+void encode_batch(std::span<const SequenceChunk> batch, std::vector<int32_t>& words) {
+  words.assign(1, length(batch.size()));
   for (const SequenceChunk& c : batch) {
     words.insert(words.end(), {length(c.tokens.size()), c.start_position,
                                length(c.block_table.size()), static_cast<int32_t>(c.logits)});
@@ -22,7 +22,6 @@ std::vector<int32_t> encode_batch(std::span<const SequenceChunk> batch) {
   for (const SequenceChunk& c : batch) words.insert(words.end(), c.tokens.begin(), c.tokens.end());
   for (const SequenceChunk& c : batch)
     words.insert(words.end(), c.block_table.begin(), c.block_table.end());
-  return words;
 }
 
 std::vector<SequenceChunk> decode_batch(std::span<const int32_t> words) {

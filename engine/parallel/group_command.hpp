@@ -21,7 +21,8 @@ struct CommandHeader {
   int32_t to = 0;
 };
 
-std::vector<int32_t> encode_batch(std::span<const SequenceChunk> batch);
+// The batch as words, into `words` (replaced; its memory reused).
+void encode_batch(std::span<const SequenceChunk> batch, std::vector<int32_t>& words);
 
 // The batch `words` encodes; its chunks view `words`, which must outlive them. Throws
 // std::logic_error on words that are not a whole batch (lengths that do not add up).

@@ -60,44 +60,39 @@ void GroupLeaderPass::send(const CommandHeader& header) {
   group_->broadcast(bytes_of(copy), 0);
 }
 
-std::span<const float> GroupLeaderPass::forward(std::span<const SequenceChunk> batch) {
+template <typename Work>
+auto GroupLeaderPass::lead(Work&& work) {
   try {
-    return aborting_on_failure(*group_, [&] {
-      std::vector<int32_t> words = encode_batch(batch);
-      send({GroupCall::forward, static_cast<int32_t>(words.size())});
-      group_->broadcast(bytes_of(words), 0);
-      return rank0_->forward(batch);
-    });
+    return aborting_on_failure(*group_, std::forward<Work>(work));
   } catch (...) {
-    aborted_ = true;
+    aborted_ = true;  // no stop at the end: the followers' waits have ended
     throw;
   }
+}
+
+std::span<const float> GroupLeaderPass::forward(std::span<const SequenceChunk> batch) {
+  return lead([&] {
+    encode_batch(batch, words_);
+    send({GroupCall::forward, static_cast<int32_t>(words_.size())});
+    group_->broadcast(bytes_of(words_), 0);
+    return rank0_->forward(batch);
+  });
 }
 
 void GroupLeaderPass::copy_block(int32_t from, int32_t to) {
-  try {
-    aborting_on_failure(*group_, [&] {
-      send({GroupCall::copy_block, 0, from, to});
-      rank0_->copy_block(from, to);
-    });
-  } catch (...) {
-    aborted_ = true;
-    throw;
-  }
+  lead([&] {
+    send({GroupCall::copy_block, 0, from, to});
+    rank0_->copy_block(from, to);
+  });
 }
 
 std::vector<RankStats> GroupLeaderPass::rank_stats() {
-  try {
-    return aborting_on_failure(*group_, [&] {
-      std::vector<RankStats> all = {rank0_->own_stats()};
-      send({GroupCall::report});
-      exchange_stats(*group_, all);
-      return all;
-    });
-  } catch (...) {
-    aborted_ = true;
-    throw;
-  }
+  return lead([&] {
+    std::vector<RankStats> all = {rank0_->own_stats()};
+    send({GroupCall::report});
+    exchange_stats(*group_, all);
+    return all;
+  });
 }
 
 void follow_leader(ForwardPass& pass, Communicator& group) {

@@ -7,6 +7,7 @@
 // collective throws CollectiveAborted, so the leader's caller sees the failure and the whole
 // group is rebuilt (no rank keeps a half-step's cache).
 #include <memory>
+#include <vector>
 
 #include "engine/device/forward_pass.hpp"
 #include "engine/parallel/communicator.hpp"
@@ -42,11 +43,16 @@ class GroupLeaderPass final : public ForwardPass {
 
  private:
   void send(const CommandHeader& header);
+  // Runs a call of the leader's; a failure marks the group aborted (and aborts it, unless the
+  // failure was the abort).
+  template <typename Work>
+  auto lead(Work&& work);
 
   std::unique_ptr<ForwardPass> rank0_;
   std::shared_ptr<Communicator> group_;
   std::unique_ptr<FollowerRanks> followers_;
   bool aborted_ = false;
+  std::vector<int32_t> words_;  // the batch as sent, reused step after step
 };
 
 // A follower rank's loop: receives each command from rank 0 and runs it on `pass`, until stop.

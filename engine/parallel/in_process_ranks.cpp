@@ -13,7 +13,6 @@ namespace {
 
 class RankThreads final : public FollowerRanks {
  public:
-  explicit RankThreads(std::unique_ptr<InProcessGroup> group) : group_(std::move(group)) {}
   ~RankThreads() override {
     for (std::thread& t : threads_) t.join();
   }
@@ -29,7 +28,6 @@ class RankThreads final : public FollowerRanks {
   }
 
  private:
-  std::unique_ptr<InProcessGroup> group_;  // outlives the threads: declared before them
   std::vector<std::thread> threads_;
 };
 
@@ -41,18 +39,18 @@ Result<std::unique_ptr<ForwardPass>> make_in_process_group(const Model& model,
   const int size = options.size;
   // Each rank's pool on cores of its own: rank r's after rank r-1's.
   const int share = std::max(1, ThreadPool::size_for(options.threads) / size);
-  auto group = std::make_unique<InProcessGroup>(size);
+  InProcessGroup group(size);  // its communicators keep its memory
   std::vector<std::unique_ptr<ForwardPass>> passes;
   std::vector<std::shared_ptr<Communicator>> communicators;
   for (int rank = 0; rank < size; ++rank) {
     auto weights = shard_weights(model, ShardSpec{rank, size, options.output});
     if (!weights) return weights.error();
-    communicators.push_back(group->communicator(rank));
+    communicators.push_back(group.communicator(rank));
     passes.push_back(std::make_unique<Transformer>(
         model.config, std::move(*weights), std::make_shared<ThreadPool>(share, true, rank * share),
         kv, communicators.back()));
   }
-  auto followers = std::make_unique<RankThreads>(std::move(group));
+  auto followers = std::make_unique<RankThreads>();
   for (int rank = 1; rank < size; ++rank)
     followers->start(std::move(passes[rank]), communicators[rank]);
   return std::unique_ptr<ForwardPass>(std::make_unique<GroupLeaderPass>(

@@ -15,8 +15,7 @@ TEST_CASE("64 concurrent requests through the actors get the engine's own greedy
   const auto reqs = test::greedy_requests(model.tokenizer, 64);
 
   test::ActorNode node;
-  auto engine =
-      Engine::create(model, node.config(), node.end_of_generation(), on_cpu(2));
+  auto engine = Engine::create(model, node.config(), node.end_of_generation(), on_cpu(2));
   REQUIRE(engine.ok());
   const test::EngineOutputs expected = test::run_engine(**engine, reqs);
 

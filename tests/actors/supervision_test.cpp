@@ -16,8 +16,7 @@ TEST_CASE("a worker that throws is restarted: queued requests complete, in-fligh
   config.scheduler.max_num_seqs = 4;  // 4 run, 12 wait without a token
 
   test::ActorNode node(config);
-  auto engine =
-      Engine::create(model, config, node.end_of_generation(), on_cpu(2));
+  auto engine = Engine::create(model, config, node.end_of_generation(), on_cpu(2));
   REQUIRE(engine.ok());
   const test::EngineOutputs expected = test::run_engine(**engine, reqs);
 

@@ -7,7 +7,7 @@ the server stops its rank processes."""
 import json
 import os
 import signal
-import time
+import threading
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,17 +28,11 @@ class Server:
     def post(self, path, body):
         return post_json(self.base_url, path, body)
 
-    def ranks(self, timeout=60):
-        """{rank: pid} of the server's two rank processes, once both run (the worker starts its
-        group after the server's first line)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self._rank_processes()
-            if len(found) == 2 or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
-
-    def _rank_processes(self):
+    def ranks(self):
+        """{rank: pid} of the server's rank processes, once a request has been served (the
+        worker starts its group after the server's first line; a served request means every
+        rank has joined)."""
+        assert stream(self, "ranks", max_tokens=1) == ("done", 1)
         found = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
@@ -57,6 +51,22 @@ class Server:
     def health(self):
         with urllib.request.urlopen(self.base_url + "/health", timeout=10) as response:
             return json.load(response)
+
+
+class TokenCount(list):
+    """The tokens streams append as they arrive; `reached` is set at `enough` of them."""
+
+    def __init__(self, enough):
+        super().__init__()
+        self.enough = enough
+        self.lock = threading.Lock()
+        self.reached = threading.Event()
+
+    def append(self, item):
+        with self.lock:
+            super().append(item)
+            if len(self) >= self.enough:
+                self.reached.set()
 
 
 def shared_memory_groups():
@@ -84,12 +94,10 @@ def test_two_rank_processes_serve_beside_rank_0(server):
 
 def test_a_killed_rank_restarts_the_group_and_loses_nothing(server):
     before = server.ranks()
-    progress = []
+    progress = TokenCount(24)
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(stream, server, i, 96, progress) for i in range(12)]
-        deadline = time.monotonic() + 120
-        while len(progress) < 24 and time.monotonic() < deadline:  # load flows through the group
-            time.sleep(0.01)
+        assert progress.reached.wait(120)  # load flows through the group
         os.kill(before[2], signal.SIGKILL)
         results = [f.result(timeout=180) for f in futures]  # none hangs
     for outcome, tokens in results:

@@ -8,13 +8,12 @@
 #include "engine/model/model.hpp"
 #include "engine/model/transformer.hpp"
 #include "tests/support/default_model.hpp"
+#include "tests/support/teacher_forced.hpp"
 
 using namespace troupe;
 
 TEST_CASE("default model: teacher-forced logits agree with llama.cpp") {
-  std::ifstream in(TROUPE_FIXTURES_DIR "/reference/logits.json");
-  REQUIRE(in);
-  const auto fixture = nlohmann::json::parse(in);
+  const auto prompts = test::reference_prompts("logits.json");
   auto model = load_model(test::default_model_path());
   REQUIRE(model.ok());
   const auto pool = std::make_shared<ThreadPool>();
@@ -22,27 +21,18 @@ TEST_CASE("default model: teacher-forced logits agree with llama.cpp") {
 
   int positions = 0, top1_agree = 0, compared = 0;
   double abs_delta = 0;
-  for (const auto& prompt : fixture["prompts"]) {
+  for (const auto& prompt : prompts) {
     const auto ids = prompt["ids"].get<std::vector<int32_t>>();
-    const int blocks = static_cast<int>(ids.size() + 15) / 16;
-    Transformer transformer(model->config, model->weights, pool, KvShape{blocks, 16});
-    std::vector<int32_t> table(static_cast<size_t>(blocks));
-    for (size_t b = 0; b < table.size(); ++b) table[b] = static_cast<int32_t>(b);
-    const SequenceChunk chunk{ids, 0, table, ChunkLogits::every};
-    const auto logits = transformer.forward(std::span(&chunk, 1));
+    Transformer transformer(model->config, model->weights, pool, test::kv_for(ids.size()));
+    const auto logits = test::teacher_forced(transformer, ids);
     const auto& expected = prompt["positions"];
     for (size_t p = 0; p < expected.size(); ++p) {
       const float* row = logits.data() + p * vocab;
-      const float max = *std::max_element(row, row + vocab);
-      double z = 0;
-      for (size_t i = 0; i < vocab; ++i) z += std::exp(double(row[i]) - max);
-      const double log_z = max + std::log(z);
-      const auto top1 = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
       ++positions;
-      top1_agree += top1 == expected[p]["top1"].get<int32_t>();
+      top1_agree += test::argmax(row, vocab) == expected[p]["top1"].get<size_t>();
       for (const auto& entry : expected[p]["top5"]) {
-        const auto id = entry[0].get<size_t>();
-        abs_delta += std::abs(double(row[id]) - log_z - entry[1].get<double>());
+        abs_delta += std::abs(test::log_softmax_at(row, vocab, entry[0].get<size_t>()) -
+                              entry[1].get<double>());
         ++compared;
       }
     }
@@ -63,12 +53,8 @@ TEST_CASE("default model: teacher-forced logits agree with llama.cpp") {
 // quantized path must be at least as close to it as llama.cpp's quantized path (logits.json),
 // both measured here on the same positions.
 TEST_CASE("default model: as close to the FP32 function as llama.cpp's quantized path") {
-  std::ifstream f32_in(TROUPE_FIXTURES_DIR "/reference/logits_f32.json");
-  std::ifstream q_in(TROUPE_FIXTURES_DIR "/reference/logits.json");
-  REQUIRE(f32_in);
-  REQUIRE(q_in);
-  const auto f32 = nlohmann::json::parse(f32_in)["prompts"];
-  const auto llama = nlohmann::json::parse(q_in)["prompts"];
+  const auto f32 = test::reference_prompts("logits_f32.json");
+  const auto llama = test::reference_prompts("logits.json");
   REQUIRE(f32.size() == llama.size());
   auto model = load_model(test::default_model_path());
   REQUIRE(model.ok());
@@ -80,23 +66,16 @@ TEST_CASE("default model: as close to the FP32 function as llama.cpp's quantized
   for (size_t i = 0; i < f32.size(); ++i) {
     const auto ids = f32[i]["ids"].get<std::vector<int32_t>>();
     REQUIRE(ids == llama[i]["ids"].get<std::vector<int32_t>>());
-    const int blocks = static_cast<int>(ids.size() + 15) / 16;
-    Transformer transformer(model->config, model->weights, pool, KvShape{blocks, 16});
-    std::vector<int32_t> table(static_cast<size_t>(blocks));
-    for (size_t b = 0; b < table.size(); ++b) table[b] = static_cast<int32_t>(b);
-    const SequenceChunk chunk{ids, 0, table, ChunkLogits::every};
-    const auto logits = transformer.forward(std::span(&chunk, 1));
+    Transformer transformer(model->config, model->weights, pool, test::kv_for(ids.size()));
+    const auto logits = test::teacher_forced(transformer, ids);
     for (size_t p = 0; p < f32[i]["positions"].size(); ++p) {
       const auto& reference = f32[i]["positions"][p]["top5"][0];
       const auto top = reference[0].get<size_t>();
       const double reference_logprob = reference[1].get<double>();
       const float* row = logits.data() + p * vocab;
-      const float max = *std::max_element(row, row + vocab);
-      double z = 0;
-      for (size_t v = 0; v < vocab; ++v) z += std::exp(double(row[v]) - max);
       ++positions;
-      troupe_top1 += static_cast<size_t>(std::max_element(row, row + vocab) - row) == top;
-      troupe_delta += std::abs(double(row[top]) - max - std::log(z) - reference_logprob);
+      troupe_top1 += test::argmax(row, vocab) == top;
+      troupe_delta += std::abs(test::log_softmax_at(row, vocab, top) - reference_logprob);
       // llama.cpp's quantized path: its log-prob of the reference's top token from its top 5
       // (the token is always among them on these prompts; a miss would fail below).
       const auto& theirs = llama[i]["positions"][p];

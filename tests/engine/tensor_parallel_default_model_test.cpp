@@ -16,8 +16,12 @@
 #include "tests/support/default_model.hpp"
 #include "tests/support/default_model_requests.hpp"
 #include "tests/support/engine_runner.hpp"
+#include "tests/support/teacher_forced.hpp"
 
 using namespace troupe;
+using test::argmax;
+using test::log_softmax_at;
+using test::reference_prompts;
 using test::TestRequest;
 
 namespace {
@@ -31,33 +35,11 @@ const Model& default_model() {
   return model;
 }
 
-nlohmann::json reference_prompts(const std::string& fixture) {
-  std::ifstream in(TROUPE_FIXTURES_DIR "/reference/" + fixture);
-  REQUIRE(in);
-  return nlohmann::json::parse(in)["prompts"];
-}
-
 // Every position's logits of `ids` in one prefill through a fresh pass.
 std::vector<float> teacher_forced(const std::vector<int32_t>& ids, const DeviceOptions& device) {
-  const int blocks = static_cast<int>(ids.size() + 15) / 16;
-  auto pass = make_forward_pass(default_model(), device, KvShape{blocks, 16});
+  auto pass = make_forward_pass(default_model(), device, test::kv_for(ids.size()));
   REQUIRE(pass.ok());
-  std::vector<int32_t> table(static_cast<size_t>(blocks));
-  for (size_t b = 0; b < table.size(); ++b) table[b] = static_cast<int32_t>(b);
-  const SequenceChunk chunk{ids, 0, table, ChunkLogits::every};
-  const auto logits = (*pass)->forward(std::span(&chunk, 1));
-  return {logits.begin(), logits.end()};
-}
-
-double log_softmax_at(const float* row, size_t vocab, size_t id) {
-  const float max = *std::max_element(row, row + vocab);
-  double z = 0;
-  for (size_t i = 0; i < vocab; ++i) z += std::exp(double(row[i]) - max);
-  return double(row[id]) - max - std::log(z);
-}
-
-size_t argmax(const float* row, size_t vocab) {
-  return static_cast<size_t>(std::max_element(row, row + vocab) - row);
+  return test::teacher_forced(**pass, ids);
 }
 
 const DeviceOptions kSingle = on_cpu(0);

@@ -121,8 +121,7 @@ class ActorNode {
 
   WorkerSetup worker_setup(std::function<void(const StepPlan&)> before_step) {
     WorkerSetup setup;
-    setup.make_runner = runner_factory(model_, on_cpu(2),
-                                       KvShape{kv_blocks_, config_.block_size});
+    setup.make_runner = runner_factory(model_, on_cpu(2), KvShape{kv_blocks_, config_.block_size});
     setup.before_step = std::move(before_step);
     return setup;
   }
