@@ -35,7 +35,7 @@ struct KernelTable {
                        int64_t blocks, float out[2][4]);
 
   // packed_rows.hpp: 16 rows of a packed group against `tokens` tokens, each result equal to
-  // this level's dot_q4_1 / dot_q8_0 on the unpacked row; null where the level has no packing.
+  // block_dot (vec_dot.hpp) on the unpacked row; null where the level has no packing.
   void (*packed_q4_1)(const std::byte* group, const PackedGroupLayout& layout,
                       const ActivationBlock* x, int64_t tokens, float* y, int64_t y_stride);
   void (*packed_q8_0)(const std::byte* group, const PackedGroupLayout& layout,

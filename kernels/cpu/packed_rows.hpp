@@ -3,11 +3,13 @@
 // 16, each 32-column block stored so that one 512-bit register holds 4 consecutive weights of
 // all 16 rows. A token's 4 activation bytes, broadcast, then meet 16 rows in one vpdpbusd and
 // the 16 row sums land in one register with no horizontal reduction; the weights are read from
-// memory once per call and unpacked once per block for every 2 tokens.
+// memory once per call and unpacked once per block for up to 8 tokens.
 //
-// Every output equals dot_quantized (and so llama.cpp's vec_dot) bit for bit: the same integer
-// products per 4 elements, the same float operations in the same order. A batch never changes a
-// result, and the engine's logits stay those of the reference.
+// Every output equals block_dot (vec_dot.hpp) bit for bit: each block's products summed exactly
+// as integers, then one float step per block. That is not llama.cpp's order (8 partial sums per
+// block, each converted and scaled): it takes a quarter of the float work and is closer to the
+// FP32 function of the same weights (tests/engine/reference_logits_test.cpp). A batch never
+// changes a result.
 #include <cstddef>
 #include <cstdint>
 #include <memory>

@@ -49,14 +49,15 @@ static_assert(sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
 
 // Activations quantized to 8 bits per block of 32 for integer dot products with Q4_0, Q4_1 and
-// Q8_0 weights. `sum` is the block's sum as the quantized values represent it (d * sum of qs);
-// both d and sum hold half-precision values, as in llama.cpp's Q8_1 blocks. `offsets[j]` is
-// -128 times the sum of qs[4j..4j+3]: what the packed Q8_0 kernel, whose weights carry +128,
-// takes back out of each 4-byte product.
+// Q8_0 weights: x[j] ~ d * qs[j]. `sum` is d times the sum of qs, the block's sum as the quantized
+// values represent it: Q4_1's minimum term (m * sum) then carries the same quantization error as
+// its main term, and the two cancel where the row's values are far from zero. Unlike llama.cpp's
+// Q8_1 blocks, d and sum stay floats. `offset` is -128 times the sum of qs: what the packed Q8_0
+// kernel, whose weights carry +128, takes back out of the block's integer sum.
 struct ActivationBlock {
   float d;
   float sum;
-  int32_t offsets[kQK / 4];
+  int32_t offset;
   int8_t qs[kQK];
 };
 

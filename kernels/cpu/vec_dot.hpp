@@ -22,6 +22,12 @@ float dot_quantized(DType type, const std::byte* row, const ActivationBlock* x, 
 
 float dot_f32(const float* a, const float* b, int64_t n);
 
+// The arithmetic of the packed kernels (packed_rows.hpp), which they equal bit for bit: each
+// block's 32 products summed as integers, exactly, then one float step per block, in block
+// order: acc = fma(d_w * d_x, sum, acc), and for Q4_1 then acc = fma(m_w, sum_x, acc). Plain
+// C++, one row against one token; Q4_1 and Q8_0 only.
+float block_dot(DType type, const std::byte* row, const ActivationBlock* x, int64_t elements);
+
 // Two Q4_1 rows against four quantized activation vectors at once: out[r][t] equals
 // dot_quantized(Q4_1, rows[r], x[t], elements) bit for bit, with each weight block unpacked once
 // for the four tokens and each activation block loaded once for the two rows. False when the

@@ -61,7 +61,9 @@ float dot_q4_1(const BlockQ4_1* w, const ActivationBlock* x, int64_t blocks) {
     const __m256i q = unpack_nibbles(w[i].qs);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(w[i].d) * x[i].d),
                           dot_u8_s8(q, load_activations(x[i])), acc);
-    sum += half_to_float(w[i].m) * x[i].sum;
+    // One fused step, written out: left to the compiler, the two kernels could contract
+    // differently, and a batch would change a result.
+    sum = __builtin_fmaf(half_to_float(w[i].m), x[i].sum, sum);
   }
   return sum + horizontal_sum(acc);
 }
@@ -98,7 +100,7 @@ void dot_q4_1_2x4(const BlockQ4_1* const rows[2], const ActivationBlock* const x
       for (int r = 0; r < 2; ++r) {
         // The same operations in the same order as dot_q4_1, per (row, token).
         acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * a.d), dot_u8_s8(q[r], qa), acc[r][t]);
-        sums[r][t] += m[r] * a.sum;
+        sums[r][t] = __builtin_fmaf(m[r], a.sum, sums[r][t]);
       }
     }
   }

@@ -3,7 +3,6 @@
 // rounds half to even as nearbyint does.
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
 #include "kernels/cpu/kernel_variants.hpp"
-#include "kernels/cpu/simd_half.hpp"
 
 namespace troupe::avx512 {
 
@@ -18,14 +17,9 @@ void quantize_activations(const float* x, ActivationBlock* out, int64_t elements
     _mm_storeu_si128(reinterpret_cast<__m128i*>(block.qs), _mm512_cvtepi32_epi8(qlo));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(block.qs + 16), _mm512_cvtepi32_epi8(qhi));
     const int isum = _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
-    const float d = amax / 127.0f;
-    block.d = simd::half_to_float(simd::float_to_half(d));
-    block.sum = simd::half_to_float(simd::float_to_half(d * static_cast<float>(isum)));
-    // offsets[j] = -128 * (sum of qs[4j..4j+3]): pairs, then quads, of the 32 values.
-    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qs));
-    const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
-    const __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(-128));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(block.offsets), quads);
+    block.d = amax / 127.0f;
+    block.sum = block.d * static_cast<float>(isum);
+    block.offset = -128 * isum;
   }
 }
 

@@ -9,8 +9,8 @@
 namespace troupe::scalar {
 
 void quantize_activations(const float* x, ActivationBlock* out, int64_t elements) {
-  // The rounding follows llama.cpp's Q8_0/Q8_1 activations exactly (scale and sum stored as
-  // halves, values rounded half to even), so both engines see the same integers.
+  // The values round as llama.cpp's Q8_0/Q8_1 activations do (half to even), but the scale and
+  // the sum stay floats, where llama.cpp rounds them to halves.
   for (int64_t b = 0; b < elements / kQK; ++b, x += kQK) {
     ActivationBlock& block = out[b];
     float amax = 0;
@@ -22,13 +22,9 @@ void quantize_activations(const float* x, ActivationBlock* out, int64_t elements
       block.qs[j] = static_cast<int8_t>(q);
       isum += q;
     }
-    const float d = amax / 127.0f;
-    block.d = half_to_float(float_to_half(d));
-    block.sum = half_to_float(float_to_half(d * static_cast<float>(isum)));
-    for (int j = 0; j < kQK / 4; ++j) {
-      const int8_t* q = block.qs + 4 * j;
-      block.offsets[j] = -128 * (q[0] + q[1] + q[2] + q[3]);
-    }
+    block.d = amax / 127.0f;
+    block.sum = block.d * static_cast<float>(isum);
+    block.offset = -128 * isum;
   }
 }
 

@@ -52,11 +52,12 @@ TEST_CASE("row and column slices of a matrix multiply as the same rows stored de
         CHECK(product(slice, x, tokens) == product(dense, x, tokens));
       }
       if (can_pack_rows(type, slice.rows, slice.cols)) {
-        WeightMatrix packed_slice = slice;
-        const PackedRows packed(slice);
+        WeightMatrix packed_slice = slice, packed_dense = dense;
+        const PackedRows packed(slice), packed_copy(dense);
         packed_slice.packed = &packed;
+        packed_dense.packed = &packed_copy;
         const auto x = test::random_floats(rng, size_t(3 * slice.cols), 2.0f);
-        CHECK(product(packed_slice, x, 3) == product(dense, x, 3));
+        CHECK(product(packed_slice, x, 3) == product(packed_dense, x, 3));
       }
     }
   }
