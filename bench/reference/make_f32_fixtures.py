@@ -35,16 +35,26 @@ from make_fixtures import (DEFAULT_MODEL, DEFAULT_OUT, N_CTX, N_IDS, N_THREADS, 
 GGML_TYPE_F32 = 0
 
 
-def write_f32(source: str, target: str) -> None:
-    """The same GGUF with every tensor dequantized to F32 and all metadata kept."""
+def write_f32(source: str, target: str, bf16: bool = False) -> None:
+    """The same GGUF with every tensor dequantized to F32 and all metadata kept. With `bf16`,
+    the matrices are then rounded to BF16 (1-D tensors, the norms, stay F32 as in llama.cpp's
+    own BF16 conversions) and general.file_type says so (bench/peers/setup-vllm's BF16 GGUF)."""
     reader = gguf.GGUFReader(source)
     arch = reader.fields["general.architecture"].contents()
     writer = gguf.GGUFWriter(target, arch)
-    copy_metadata(reader, writer)
+    if bf16:
+        copy_metadata(reader, writer, skip=("general.file_type",))
+        writer.add_file_type(gguf.LlamaFileType.MOSTLY_BF16)
+    else:
+        copy_metadata(reader, writer)
     for tensor in reader.tensors:
         values = dequantize(tensor.data, tensor.tensor_type).astype(np.float32)
         values = values.reshape([int(d) for d in reversed(tensor.shape)])
-        writer.add_tensor(tensor.name, values, raw_dtype=gguf.GGMLQuantizationType.F32)
+        if bf16 and values.ndim > 1:
+            bf16_type = gguf.GGMLQuantizationType.BF16
+            writer.add_tensor(tensor.name, gguf.quants.quantize(values, bf16_type), raw_dtype=bf16_type)
+        else:
+            writer.add_tensor(tensor.name, values, raw_dtype=gguf.GGMLQuantizationType.F32)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
