@@ -12,6 +12,10 @@ namespace {
 constexpr float kMagic = 12582912.0f;
 constexpr int32_t kMagicBits = 0x4B400000;
 
+// How far ahead of the block being read a single-token product prefetches its weights: about 5
+// Q4_1 blocks of 16 rows (measured 1-3 KiB best on Sapphire Rapids, decode 1.3-1.5x).
+constexpr int64_t kPrefetchBytes = 1536;
+
 // Sixteen rows times `T` tokens over every block, in block_dot's arithmetic (vec_dot.hpp): per
 // (row, token) the block's 32 products summed as integers by 8 vpdpbusd, then one float step
 // per block, acc = fma(d_w * d_x, sum, acc) and, for Q4_1, acc = fma(m_w, sum_x, acc). acc[t]
@@ -35,6 +39,13 @@ void group_tile(const std::byte* group, const PackedGroupLayout& layout, const A
   // and one subtraction, on either vector port, gives float(s) exactly as the conversion does.
   const __m512 magic = _mm512_set1_ps(kMagic);
   for (int64_t i = 0; i < blocks; ++i) {
+    if constexpr (T == 1) {
+      // One token reads each weight once: the loop waits on memory, and one core's streams
+      // reach only ~60% of its read bandwidth on the hardware prefetcher alone.
+      const auto* ahead = reinterpret_cast<const char*>(values + i * kValueBytes) + kPrefetchBytes;
+      for (int64_t line = 0; line < kValueBytes; line += 64)
+        _mm_prefetch(ahead + line, _MM_HINT_T0);
+    }
     const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(scales + i));
     const __m512 mw = kQ4_1 ? _mm512_cvtph_ps(_mm256_load_si256(mins + i)) : _mm512_setzero_ps();
     __m512i q[8];
