@@ -25,6 +25,7 @@ import re
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 
 
@@ -35,13 +36,16 @@ def run_json(cmd):
         return json.load(open(out.name))
 
 
-def start_server(troupe):
+def start_server(troupe, model=None, threads=None):
+    flags = (["--model", model] if model else []) + (["--threads", str(threads)] if threads else [])
     server = subprocess.Popen([troupe, "serve", "--host", "127.0.0.1", "--port", "0",
-                               "--kv-cache-memory", "1GiB", "--usage-db", "/tmp/troupe-bench-usage.db"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               "--kv-cache-memory", "1GiB", "--usage-db", "/tmp/troupe-bench-usage.db",
+                               *flags], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for line in server.stderr:
         match = re.search(r"on http://[^:]+:(\d+)", line)
         if match:
+            # It logs every request: keep reading, or a full pipe would stall it mid-benchmark.
+            threading.Thread(target=server.stderr.read, daemon=True).start()
             return server, f"http://127.0.0.1:{match.group(1)}"
     raise RuntimeError("troupe serve did not start")
 
