@@ -51,4 +51,11 @@ void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);
 }  // namespace avx512
 
+// AVX-512 with BF16 (vdpbf16ps), a part of some AVX-512 CPUs: taken only where the CPU has it.
+namespace avx512bf16 {
+void packed_bf16(const std::byte* group, int64_t cols, const uint16_t* x, int64_t tokens, float* y,
+                 int64_t y_stride);
+void to_bf16(const float* x, uint16_t* out, int64_t n);
+}  // namespace avx512bf16
+
 }  // namespace troupe

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "kernels/cpu/dequantize.hpp"
+#include "kernels/cpu/kernel_table.hpp"
 #include "kernels/cpu/vec_dot.hpp"
 
 namespace troupe {
@@ -15,9 +16,11 @@ constexpr int64_t kParallelQuantizeTokens = 4;
 
 // Products of packed matrices (16-row groups), all tokens at once. One parallel region over the
 // row groups of every matrix (Q, K and V; gate and up): the threads meet once instead of once
-// per matrix, and share out more pieces of work.
-void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs,
-                     const ActivationBlock* xq, int64_t tokens) {
+// per matrix, and share out more pieces of work. `Activation`: ActivationBlock for Q4_1 and
+// Q8_0, uint16_t (BF16) for BF16.
+template <typename Activation>
+void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs, const Activation* xq,
+                     int64_t tokens) {
   int64_t total = 0;
   for (const MatmulOutput& out : outputs) total += out.weights->packed->groups();
   pool.parallel_for(total, [&](int64_t begin, int64_t end) {
@@ -91,15 +94,26 @@ void float_rows(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t
 
 void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs, const float* x,
                          int64_t tokens, MatmulScratch& scratch) {
-  // Quantize each token's activations once for every matrix that takes integer dot products.
+  // Quantize each token's activations once for every matrix that takes integer dot products, and
+  // round them to BF16 once for every packed BF16 matrix.
   auto& integer = scratch.integer_outputs;
+  auto& bf16 = scratch.bf16_outputs;
   integer.clear();
+  bf16.clear();
   for (const MatmulOutput& out : outputs) {
     if (has_quantized_dot(out.weights->type)) {
       integer.push_back(out);
+    } else if (out.weights->packed) {
+      bf16.push_back(out);
     } else {
       float_rows(pool, *out.weights, x, tokens, out.y, scratch);
     }
+  }
+  if (!bf16.empty()) {
+    const int64_t elements = bf16.front().weights->cols * tokens;
+    scratch.bf16.resize(static_cast<size_t>(elements));
+    kernels().to_bf16(x, scratch.bf16.data(), elements);
+    packed_products(pool, bf16, scratch.bf16.data(), tokens);
   }
   if (integer.empty()) return;
   const int64_t cols = integer.front().weights->cols, blocks_per_token = cols / kQK;

@@ -24,6 +24,8 @@ struct MatmulScratch {
   std::vector<ActivationBlock> quantized;
   std::vector<std::vector<float>> dequantized_rows;  // one per thread
   std::vector<MatmulOutput> integer_outputs;         // the products over quantized activations
+  std::vector<uint16_t> bf16;                        // the input rounded to BF16
+  std::vector<MatmulOutput> bf16_outputs;            // the products of packed BF16 matrices
 };
 
 // y[t * w.rows + r] = dot(w.row(r), x[t * w.cols ...]) for t < tokens, over the pool's threads.

@@ -17,7 +17,8 @@ namespace {
 // with each table padded to 64 bytes. Q4_1 has 4 chunks per block: byte b of row r in chunk h is
 // the row's qs[4h + b], whose low nibble is element 4h + b and high nibble element 16 + 4h + b.
 // Q8_0 has 8 chunks: byte b of row r in chunk j is element 4j + b plus 128, unsigned, since
-// vpdpbusd multiplies unsigned by signed bytes.
+// vpdpbusd multiplies unsigned by signed bytes. BF16 has no tables: values [pair][16 rows][2],
+// columns 2k and 2k + 1 of row r side by side, as vdpbf16ps takes them.
 constexpr int64_t kAlign = 64;
 constexpr int64_t kChunkBytes = kPackedRows * 4;
 
@@ -31,6 +32,7 @@ int64_t value_bytes_per_block(DType type) {
   return type == DType::Q4_1 ? 4 * kChunkBytes : 8 * kChunkBytes;
 }
 int64_t group_bytes(DType type, int64_t blocks) {
+  if (type == DType::BF16) return kPackedRows * blocks * kQK * 2;
   const int64_t tables = type == DType::Q4_1 ? 2 : 1;
   return tables * scale_table_bytes(blocks) + blocks * value_bytes_per_block(type);
 }
@@ -62,12 +64,23 @@ void pack_group(DType type, const Block* const rows[kPackedRows], int64_t blocks
   }
 }
 
+void pack_bf16_group(const uint16_t* const rows[kPackedRows], int64_t cols, std::byte* out) {
+  auto* values = reinterpret_cast<uint16_t*>(out);
+  for (int64_t pair = 0; pair < cols / 2; ++pair) {
+    for (int r = 0; r < kPackedRows; ++r) {
+      values[(pair * kPackedRows + r) * 2] = rows[r][2 * pair];
+      values[(pair * kPackedRows + r) * 2 + 1] = rows[r][2 * pair + 1];
+    }
+  }
+}
+
 }  // namespace
 
 bool can_pack_rows(DType type, int64_t rows, int64_t cols) {
   const KernelTable& k = kernels();
-  const bool has_kernel =
-      (type == DType::Q4_1 && k.packed_q4_1) || (type == DType::Q8_0 && k.packed_q8_0);
+  const bool has_kernel = (type == DType::Q4_1 && k.packed_q4_1) ||
+                          (type == DType::Q8_0 && k.packed_q8_0) ||
+                          (type == DType::BF16 && k.packed_bf16);
   return has_kernel && rows > 0 && rows % kPackedRows == 0 && cols > 0 && cols % kQK == 0;
 }
 
@@ -90,7 +103,13 @@ PackedRows::PackedRows(const WeightMatrix& matrix)
   for (int64_t g = 0; g < groups(); ++g) {
     std::byte* out = bytes_.get() + g * group_bytes_;
     const int64_t first = g * kPackedRows;
-    if (type == DType::Q4_1) {
+    if (type == DType::BF16) {
+      const uint16_t* group_rows[kPackedRows];
+      for (int r = 0; r < kPackedRows; ++r) {
+        group_rows[r] = reinterpret_cast<const uint16_t*>(matrix.row(first + r));
+      }
+      pack_bf16_group(group_rows, cols_, out);
+    } else if (type == DType::Q4_1) {
       const BlockQ4_1* group_rows[kPackedRows];
       for (int r = 0; r < kPackedRows; ++r) {
         group_rows[r] = reinterpret_cast<const BlockQ4_1*>(matrix.row(first + r));
@@ -104,6 +123,13 @@ PackedRows::PackedRows(const WeightMatrix& matrix)
       pack_group(type, group_rows, blocks, out);
     }
   }
+}
+
+void PackedRows::dot_group(int64_t group, const uint16_t* x, int64_t tokens, float* y,
+                           int64_t y_stride) const {
+  if (type_ != DType::BF16) throw std::logic_error("PackedRows: BF16 activations for BF16 rows");
+  kernels().packed_bf16(bytes_.get() + group * group_bytes_, cols_, x, tokens,
+                        y + group * kPackedRows, y_stride);
 }
 
 void PackedRows::dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,

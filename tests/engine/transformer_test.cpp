@@ -138,9 +138,10 @@ std::vector<int32_t> identity_table(int blocks) {
 
 }  // namespace
 
-TEST_CASE("Transformer matches a float reference, for llama and qwen2") {
-  for (const std::string arch : {"llama", "qwen2"}) {
-    Loaded m = load({.architecture = arch});
+TEST_CASE("Transformer matches a float reference, for llama and qwen2, quantized and BF16") {
+  for (const auto& [arch, bf16] :
+       {std::pair{"llama", false}, std::pair{"qwen2", false}, std::pair{"llama", true}}) {
+    Loaded m = load({.architecture = arch, .bf16_matrices = bf16});
     Transformer model(m.config, m.weights, std::make_shared<ThreadPool>(2), KvShape{4, 16});
     const std::vector<int32_t> tokens{3, 70, 256, 257, 100, 7, 33, 258, 1, 264, 200, 50};
     const auto table = identity_table(4);
@@ -156,7 +157,8 @@ TEST_CASE("Transformer matches a float reference, for llama and qwen2") {
         scale = std::max(scale, double(std::abs(expected[t][i])));
       }
     }
-    INFO(arch << ": max |difference| " << worst << " with logits up to " << scale);
+    INFO(arch << (bf16 ? " BF16" : "") << ": max |difference| " << worst << " with logits up to "
+              << scale);
     // 8-bit activations (as llama.cpp uses) and an F16 KV cache leave a few percent of error
     // on random weights, whose dot products cancel heavily; a wrong rotation, mask or head
     // mapping is off by the whole scale.

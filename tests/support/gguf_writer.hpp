@@ -115,6 +115,18 @@ inline std::vector<std::byte> as_bytes(const std::vector<float>& v) {
   return out;
 }
 
+// Each float's upper 16 bits: a BF16 matrix (rounded toward zero, which any test data allows).
+inline std::vector<std::byte> truncate_to_bf16(const std::vector<float>& v) {
+  std::vector<std::byte> out(v.size() * 2);
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &v[i], 4);
+    const auto half = static_cast<uint16_t>(bits >> 16);
+    std::memcpy(&out[2 * i], &half, 2);
+  }
+  return out;
+}
+
 // Quantizes rows of 32-multiples to Q4_1 / Q8_0 the simple way (min/max and absmax scaling):
 // enough to make realistic quantized test weights.
 inline std::vector<std::byte> quantize_q4_1(const std::vector<float>& v) {

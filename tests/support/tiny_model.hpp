@@ -25,6 +25,7 @@ struct TinyModelOptions {
   uint32_t seed = 1;
   bool tied_output = true;
   bool float_matrices = false;  // every matrix F32: no quantization error in comparisons
+  bool bf16_matrices = false;   // every matrix BF16 (the F32 values truncated)
 };
 
 // 256 byte tokens, a few merges, then <|endoftext|> (EOS) as a control token.
@@ -74,9 +75,11 @@ inline std::vector<std::byte> tiny_model_gguf(const TinyModelOptions& o = {}) {
 
   auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, DType type) {
     if (o.float_matrices) type = DType::F32;
+    if (o.bf16_matrices) type = DType::BF16;
     const auto values = random_floats(rng, static_cast<size_t>(rows * cols), 0.5f);
     auto bytes = type == DType::Q4_1   ? quantize_q4_1(values)
                  : type == DType::Q8_0 ? quantize_q8_0(values)
+                 : type == DType::BF16 ? truncate_to_bf16(values)
                                        : as_bytes(values);
     w.add_tensor(name, {cols, rows}, type, std::move(bytes));
   };
