@@ -97,14 +97,19 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
 
 void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn) {
   if (count <= 0) return;
-  // Chunks taken from a shared counter: a thread slowed by the machine's other load takes fewer.
-  const int64_t chunk = std::max<int64_t>(1, count / (int64_t{size_} * 4));
+  // Chunks taken from a shared counter, a thread slowed by the machine's other load taking fewer;
+  // each chunk is a share of what is left (guided scheduling), so the last ones are small and
+  // the threads finish together instead of one waiting on the other's last large chunk.
+  const int64_t divisor = int64_t{size_} * 2;
   std::atomic<int64_t> next{0};
   run([&](int, int) {
+    int64_t begin = next.load(std::memory_order_relaxed);
     for (;;) {
-      const int64_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
       if (begin >= count) return;
-      fn(begin, std::min(count, begin + chunk));
+      const int64_t end = begin + std::max<int64_t>(1, (count - begin) / divisor);
+      if (!next.compare_exchange_weak(begin, end, std::memory_order_relaxed)) continue;
+      fn(begin, end);
+      begin = next.load(std::memory_order_relaxed);
     }
   });
 }
