@@ -37,15 +37,6 @@ CpuIsa best_supported_isa() {
 #endif
 }
 
-bool cpu_has_avx512_bf16() {
-#if defined(TROUPE_SIMD_VARIANTS)
-  __builtin_cpu_init();
-  return best_supported_isa() == CpuIsa::avx512 && __builtin_cpu_supports("avx512bf16");
-#else
-  return false;
-#endif
-}
-
 bool isa_supported(CpuIsa isa) {
   return isa <= best_supported_isa();
 }

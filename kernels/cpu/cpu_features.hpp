@@ -21,8 +21,6 @@ std::optional<CpuIsa> parse_isa(std::string_view name);
 // The best level this CPU runs and this build has kernels for.
 CpuIsa best_supported_isa();
 bool isa_supported(CpuIsa isa);
-// AVX-512 BF16 (vdpbf16ps), which some AVX-512 CPUs add: the packed BF16 kernel's level.
-bool cpu_has_avx512_bf16();
 
 // The level the kernels use: the best supported, or the environment variable TROUPE_CPU_ISA
 // (scalar, avx2 or avx512) to measure or test a lower one; a level above the supported one is

@@ -19,7 +19,6 @@ constexpr KernelTable kScalar{
     .packed_q4_1 = nullptr,
     .packed_q8_0 = nullptr,
     .packed_bf16 = nullptr,
-    .to_bf16 = nullptr,
     .attention_scores = scalar::attention_scores,
     .attention_values = scalar::attention_values,
     .silu_mul = scalar::silu_mul,
@@ -39,15 +38,13 @@ constexpr KernelTable kAvx2{
     .packed_q4_1 = nullptr,
     .packed_q8_0 = nullptr,
     .packed_bf16 = nullptr,
-    .to_bf16 = nullptr,
     .attention_scores = scalar::attention_scores,
     .attention_values = scalar::attention_values,
     .silu_mul = scalar::silu_mul,
     .exp_shifted_sum = scalar::exp_shifted_sum,
 };
 
-// AVX-512 keeps AVX2's one-row dot products, for the matrices that do not pack; BF16 packing is
-// added where the CPU has it (kernel_table).
+// AVX-512 keeps AVX2's one-row dot products, for the matrices that do not pack.
 constexpr KernelTable kAvx512{
     .isa = CpuIsa::avx512,
     .quantize_activations = avx512::quantize_activations,
@@ -58,8 +55,7 @@ constexpr KernelTable kAvx512{
     .dot_q4_1_2x4 = avx2::dot_q4_1_2x4,
     .packed_q4_1 = avx512::packed_q4_1,
     .packed_q8_0 = avx512::packed_q8_0,
-    .packed_bf16 = nullptr,
-    .to_bf16 = nullptr,
+    .packed_bf16 = avx512::packed_bf16,
     .attention_scores = avx512::attention_scores,
     .attention_values = avx512::attention_values,
     .silu_mul = avx512::silu_mul,
@@ -74,15 +70,7 @@ const KernelTable& kernel_table(CpuIsa isa) {
     throw std::logic_error("kernel_table: this CPU does not run " + std::string(isa_name(isa)));
   }
 #if defined(TROUPE_SIMD_VARIANTS)
-  if (isa == CpuIsa::avx512) {
-    static const KernelTable with_bf16 = [] {
-      KernelTable table = kAvx512;
-      table.packed_bf16 = avx512bf16::packed_bf16;
-      table.to_bf16 = avx512bf16::to_bf16;
-      return table;
-    }();
-    return cpu_has_avx512_bf16() ? with_bf16 : kAvx512;
-  }
+  if (isa == CpuIsa::avx512) return kAvx512;
   if (isa == CpuIsa::avx2) return kAvx2;
 #endif
   return kScalar;

@@ -40,12 +40,10 @@ struct KernelTable {
                       const ActivationBlock* x, int64_t tokens, float* y, int64_t y_stride);
   void (*packed_q8_0)(const std::byte* group, const PackedGroupLayout& layout,
                       const ActivationBlock* x, int64_t tokens, float* y, int64_t y_stride);
-  // 16 rows of a packed BF16 group (columns in pairs) against `tokens` tokens of BF16
-  // activations, `cols` apart, and the conversion of activations to BF16 (rounding to nearest
-  // even); null where the CPU has no AVX-512 BF16.
-  void (*packed_bf16)(const std::byte* group, int64_t cols, const uint16_t* x, int64_t tokens,
+  // 16 rows of a packed BF16 group (columns in pairs) against `tokens` tokens of FP32
+  // activations, `cols` apart; null where the level has no packing.
+  void (*packed_bf16)(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
                       float* y, int64_t y_stride);
-  void (*to_bf16)(const float* x, uint16_t* out, int64_t n);
 
   // paged_attention.hpp, in the arithmetic of llama.cpp's tiled flash attention, for `queries`
   // query heads sharing one KV head (query g at q + g * head_dim, its results at out + g * ...):

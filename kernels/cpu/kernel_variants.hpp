@@ -42,6 +42,8 @@ void packed_q4_1(const std::byte* group, const PackedGroupLayout& layout, const 
                  int64_t tokens, float* y, int64_t y_stride);
 void packed_q8_0(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
                  int64_t tokens, float* y, int64_t y_stride);
+void packed_bf16(const std::byte* group, int64_t cols, const float* x, int64_t tokens, float* y,
+                 int64_t y_stride);
 void attention_scores(const float* q, int queries, const uint16_t* const* key_blocks,
                       int block_size, int first, int count, int head_dim, float scale, float* out);
 void attention_values(const float* weight, int queries, const uint16_t* const* value_blocks,
@@ -50,12 +52,5 @@ void attention_values(const float* weight, int queries, const uint16_t* const* v
 void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);
 }  // namespace avx512
-
-// AVX-512 with BF16 (vdpbf16ps), a part of some AVX-512 CPUs: taken only where the CPU has it.
-namespace avx512bf16 {
-void packed_bf16(const std::byte* group, int64_t cols, const uint16_t* x, int64_t tokens, float* y,
-                 int64_t y_stride);
-void to_bf16(const float* x, uint16_t* out, int64_t n);
-}  // namespace avx512bf16
 
 }  // namespace troupe

@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include "kernels/cpu/dequantize.hpp"
-#include "kernels/cpu/kernel_table.hpp"
 #include "kernels/cpu/vec_dot.hpp"
 
 namespace troupe {
@@ -17,7 +16,7 @@ constexpr int64_t kParallelQuantizeTokens = 4;
 // Products of packed matrices (16-row groups), all tokens at once. One parallel region over the
 // row groups of every matrix (Q, K and V; gate and up): the threads meet once instead of once
 // per matrix, and share out more pieces of work. `Activation`: ActivationBlock for Q4_1 and
-// Q8_0, uint16_t (BF16) for BF16.
+// Q8_0, float for BF16.
 template <typename Activation>
 void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs, const Activation* xq,
                      int64_t tokens) {
@@ -94,8 +93,8 @@ void float_rows(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t
 
 void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs, const float* x,
                          int64_t tokens, MatmulScratch& scratch) {
-  // Quantize each token's activations once for every matrix that takes integer dot products, and
-  // round them to BF16 once for every packed BF16 matrix.
+  // Quantize each token's activations once for every matrix that takes integer dot products;
+  // packed BF16 matrices take them as they are.
   auto& integer = scratch.integer_outputs;
   auto& bf16 = scratch.bf16_outputs;
   integer.clear();
@@ -109,12 +108,7 @@ void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs
       float_rows(pool, *out.weights, x, tokens, out.y, scratch);
     }
   }
-  if (!bf16.empty()) {
-    const int64_t elements = bf16.front().weights->cols * tokens;
-    scratch.bf16.resize(static_cast<size_t>(elements));
-    kernels().to_bf16(x, scratch.bf16.data(), elements);
-    packed_products(pool, bf16, scratch.bf16.data(), tokens);
-  }
+  if (!bf16.empty()) packed_products(pool, bf16, x, tokens);
   if (integer.empty()) return;
   const int64_t cols = integer.front().weights->cols, blocks_per_token = cols / kQK;
   scratch.quantized.resize(static_cast<size_t>(blocks_per_token * tokens));

@@ -24,7 +24,6 @@ struct MatmulScratch {
   std::vector<ActivationBlock> quantized;
   std::vector<std::vector<float>> dequantized_rows;  // one per thread
   std::vector<MatmulOutput> integer_outputs;         // the products over quantized activations
-  std::vector<uint16_t> bf16;                        // the input rounded to BF16
   std::vector<MatmulOutput> bf16_outputs;            // the products of packed BF16 matrices
 };
 

@@ -18,7 +18,7 @@ namespace {
 // the row's qs[4h + b], whose low nibble is element 4h + b and high nibble element 16 + 4h + b.
 // Q8_0 has 8 chunks: byte b of row r in chunk j is element 4j + b plus 128, unsigned, since
 // vpdpbusd multiplies unsigned by signed bytes. BF16 has no tables: values [pair][16 rows][2],
-// columns 2k and 2k + 1 of row r side by side, as vdpbf16ps takes them.
+// columns 2k and 2k + 1 of row r side by side in one 32-bit lane.
 constexpr int64_t kAlign = 64;
 constexpr int64_t kChunkBytes = kPackedRows * 4;
 
@@ -125,7 +125,7 @@ PackedRows::PackedRows(const WeightMatrix& matrix)
   }
 }
 
-void PackedRows::dot_group(int64_t group, const uint16_t* x, int64_t tokens, float* y,
+void PackedRows::dot_group(int64_t group, const float* x, int64_t tokens, float* y,
                            int64_t y_stride) const {
   if (type_ != DType::BF16) throw std::logic_error("PackedRows: BF16 activations for BF16 rows");
   kernels().packed_bf16(bytes_.get() + group * group_bytes_, cols_, x, tokens,

@@ -1,7 +1,7 @@
 #pragma once
-// Q4_1 and Q8_0 weight matrices repacked once, at load time, for AVX-512 VNNI (BF16 ones for
-// AVX-512 BF16, alike with pairs of columns for quads): rows in groups of 16, each 32-column block
-// stored so that one 512-bit register holds 4 consecutive weights of all 16 rows. A token's 4
+// Q4_1 and Q8_0 weight matrices repacked once, at load time, for AVX-512 VNNI (BF16 ones alike,
+// with pairs of columns for quads, for FP32 multiply-adds): rows in groups of 16, each 32-column
+// block stored so that one 512-bit register holds 4 consecutive weights of all 16 rows. A token's 4
 // activation bytes, broadcast, then meet 16 rows in one vpdpbusd and the 16 row sums land in one
 // register with no horizontal reduction; the weights are read from memory once per call and
 // unpacked once per block for up to 8 tokens.
@@ -23,9 +23,8 @@ namespace troupe {
 
 constexpr int kPackedRows = 16;
 
-// True when the CPU has the kernel (AVX-512 F/BW/VL and VNNI for Q4_1 and Q8_0, and AVX-512 BF16
-// for BF16: kernel_table.hpp) and `type` is one of those, with rows a multiple of 16 and cols a
-// multiple of 32.
+// True when the CPU has the kernel (AVX-512 F/BW/VL and VNNI: kernel_table.hpp) and `type` is
+// Q4_1, Q8_0 or BF16, with rows a multiple of 16 and cols a multiple of 32.
 bool can_pack_rows(DType type, int64_t rows, int64_t cols);
 
 // A repacked matrix; owns its 64-byte aligned bytes.
@@ -43,11 +42,9 @@ class PackedRows {
   // activation blocks start at x + t * cols / 32.
   void dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,
                  int64_t y_stride) const;
-  // The same for BF16 rows, against activations rounded to BF16 (to_bf16), token t's at
-  // x + t * cols. Each (row, token) sums its column pairs in a fixed order: a batch never
-  // changes a result.
-  void dot_group(int64_t group, const uint16_t* x, int64_t tokens, float* y,
-                 int64_t y_stride) const;
+  // The same for BF16 rows, against FP32 activations, token t's at x + t * cols: exact
+  // products, each (row, token) summing in a fixed order, so a batch never changes a result.
+  void dot_group(int64_t group, const float* x, int64_t tokens, float* y, int64_t y_stride) const;
 
  private:
   struct Free {
