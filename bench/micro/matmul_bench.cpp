@@ -25,6 +25,9 @@ constexpr Shape kShapes[] = {
     {"ffn_up", DType::Q4_1, 1536, 576},
     {"ffn_down", DType::Q4_1, 576, 1536},
     {"output", DType::Q8_0, 49152, 576},
+    {"ffn_up", DType::BF16, 1536,
+     576},  // the same model's weights in BF16 (bench/peers/setup-vllm)
+    {"ffn_down", DType::BF16, 576, 1536},
 };
 
 // Valid random blocks: small positive scales and small negative minimums (as a model's), random
@@ -35,6 +38,17 @@ std::vector<std::byte> random_rows(const Shape& s) {
   std::uniform_real_distribution<float> scale(0.001f, 0.02f), min(-0.2f, 0.0f);
   std::uniform_int_distribution<int> byte(0, 255), int8(-127, 127);
   std::byte* at = bytes.data();
+  if (s.type == DType::BF16) {
+    std::normal_distribution<float> weight(0.0f, 0.05f);
+    for (int64_t i = 0; i < s.rows * s.cols; ++i) {
+      const float value = weight(rng());
+      uint32_t bits;
+      std::memcpy(&bits, &value, 4);
+      const auto upper = static_cast<uint16_t>(bits >> 16);
+      std::memcpy(at + 2 * i, &upper, 2);
+    }
+    return bytes;
+  }
   for (int64_t b = 0; b < blocks; ++b) {
     if (s.type == DType::Q4_1) {
       BlockQ4_1 block{float_to_half(scale(rng())), float_to_half(min(rng())), {}};
@@ -59,7 +73,7 @@ struct Matrix {
 
 const Matrix& matrix(const Shape& s) {
   static std::map<std::string, std::unique_ptr<Matrix>> built;
-  auto& m = built[s.role];
+  auto& m = built[std::string(s.role) + std::string(dtype_name(s.type))];
   if (!m) {
     m = std::make_unique<Matrix>();
     m->bytes = random_rows(s);
