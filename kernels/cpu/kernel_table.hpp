@@ -40,7 +40,7 @@ struct KernelTable {
                       const ActivationBlock* x, int64_t tokens, float* y, int64_t y_stride);
   void (*packed_q8_0)(const std::byte* group, const PackedGroupLayout& layout,
                       const ActivationBlock* x, int64_t tokens, float* y, int64_t y_stride);
-  // 16 rows of a packed BF16 group (columns in pairs) against `tokens` tokens of FP32
+  // 32 rows of a packed BF16 group (columns in pairs) against `tokens` tokens of FP32
   // activations, `cols` apart; null where the level has no packing.
   void (*packed_bf16)(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
                       float* y, int64_t y_stride);

@@ -14,29 +14,41 @@ namespace {
 constexpr int64_t kPrefetchBytes = 2048;
 
 // Every (row, token) sums the even columns in one chain and the odd ones in another, added at
-// the end, whatever the tile: a batch never changes a result.
+// the end, whatever the tile: a batch never changes a result. A group is 32 rows, two registers.
 template <int T>
 void bf16_tile(const int32_t* w, int64_t pairs, const float* x, int64_t x_stride, float* y,
                int64_t y_stride) {
-  __m512 even_sum[T], odd_sum[T];
-  for (int t = 0; t < T; ++t) even_sum[t] = odd_sum[t] = _mm512_setzero_ps();
+  __m512 even_sum[T][2], odd_sum[T][2];
+  for (int t = 0; t < T; ++t) {
+    for (int h = 0; h < 2; ++h) even_sum[t][h] = odd_sum[t][h] = _mm512_setzero_ps();
+  }
   const __m512i upper = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
   for (int64_t k = 0; k < pairs; ++k) {
+    const int32_t* at = w + k * 32;
     if constexpr (T == 1) {
       // One token reads each weight once: the loop waits on memory (packed_rows_avx512.cpp).
-      _mm_prefetch(reinterpret_cast<const char*>(w + k * 16) + kPrefetchBytes, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes + 64, _MM_HINT_T0);
     }
-    const __m512i pair = _mm512_load_si512(w + k * 16);
-    const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(pair, 16));
-    const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(pair, upper));
+    __m512 even[2], odd[2];
+    for (int h = 0; h < 2; ++h) {
+      const __m512i pair = _mm512_load_si512(at + 16 * h);
+      even[h] = _mm512_castsi512_ps(_mm512_slli_epi32(pair, 16));
+      odd[h] = _mm512_castsi512_ps(_mm512_and_si512(pair, upper));
+    }
     for (int t = 0; t < T; ++t) {
       const float* xt = x + t * x_stride + 2 * k;
-      even_sum[t] = _mm512_fmadd_ps(even, _mm512_set1_ps(xt[0]), even_sum[t]);
-      odd_sum[t] = _mm512_fmadd_ps(odd, _mm512_set1_ps(xt[1]), odd_sum[t]);
+      const __m512 x_even = _mm512_set1_ps(xt[0]), x_odd = _mm512_set1_ps(xt[1]);
+      for (int h = 0; h < 2; ++h) {
+        even_sum[t][h] = _mm512_fmadd_ps(even[h], x_even, even_sum[t][h]);
+        odd_sum[t][h] = _mm512_fmadd_ps(odd[h], x_odd, odd_sum[t][h]);
+      }
     }
   }
   for (int t = 0; t < T; ++t) {
-    _mm512_storeu_ps(y + t * y_stride, _mm512_add_ps(even_sum[t], odd_sum[t]));
+    for (int h = 0; h < 2; ++h) {
+      _mm512_storeu_ps(y + t * y_stride + 16 * h, _mm512_add_ps(even_sum[t][h], odd_sum[t][h]));
+    }
   }
 }
 
@@ -54,7 +66,7 @@ int64_t bf16_tiles(const int32_t* w, int64_t cols, const float* x, int64_t t, in
 void packed_bf16(const std::byte* group, int64_t cols, const float* x, int64_t tokens, float* y,
                  int64_t y_stride) {
   const auto* w = reinterpret_cast<const int32_t*>(group);
-  int64_t t = bf16_tiles<8>(w, cols, x, 0, tokens, y, y_stride);
+  int64_t t = bf16_tiles<6>(w, cols, x, 0, tokens, y, y_stride);
   t = bf16_tiles<4>(w, cols, x, t, tokens, y, y_stride);
   t = bf16_tiles<2>(w, cols, x, t, tokens, y, y_stride);
   bf16_tiles<1>(w, cols, x, t, tokens, y, y_stride);

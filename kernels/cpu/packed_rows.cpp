@@ -17,7 +17,7 @@ namespace {
 // with each table padded to 64 bytes. Q4_1 has 4 chunks per block: byte b of row r in chunk h is
 // the row's qs[4h + b], whose low nibble is element 4h + b and high nibble element 16 + 4h + b.
 // Q8_0 has 8 chunks: byte b of row r in chunk j is element 4j + b plus 128, unsigned, since
-// vpdpbusd multiplies unsigned by signed bytes. BF16 has no tables: values [pair][16 rows][2],
+// vpdpbusd multiplies unsigned by signed bytes. BF16 has no tables: values [pair][32 rows][2],
 // columns 2k and 2k + 1 of row r side by side in one 32-bit lane.
 constexpr int64_t kAlign = 64;
 constexpr int64_t kChunkBytes = kPackedRows * 4;
@@ -32,7 +32,7 @@ int64_t value_bytes_per_block(DType type) {
   return type == DType::Q4_1 ? 4 * kChunkBytes : 8 * kChunkBytes;
 }
 int64_t group_bytes(DType type, int64_t blocks) {
-  if (type == DType::BF16) return kPackedRows * blocks * kQK * 2;
+  if (type == DType::BF16) return kPackedBf16Rows * blocks * kQK * 2;
   const int64_t tables = type == DType::Q4_1 ? 2 : 1;
   return tables * scale_table_bytes(blocks) + blocks * value_bytes_per_block(type);
 }
@@ -64,12 +64,12 @@ void pack_group(DType type, const Block* const rows[kPackedRows], int64_t blocks
   }
 }
 
-void pack_bf16_group(const uint16_t* const rows[kPackedRows], int64_t cols, std::byte* out) {
+void pack_bf16_group(const uint16_t* const rows[kPackedBf16Rows], int64_t cols, std::byte* out) {
   auto* values = reinterpret_cast<uint16_t*>(out);
   for (int64_t pair = 0; pair < cols / 2; ++pair) {
-    for (int r = 0; r < kPackedRows; ++r) {
-      values[(pair * kPackedRows + r) * 2] = rows[r][2 * pair];
-      values[(pair * kPackedRows + r) * 2 + 1] = rows[r][2 * pair + 1];
+    for (int r = 0; r < kPackedBf16Rows; ++r) {
+      values[(pair * kPackedBf16Rows + r) * 2] = rows[r][2 * pair];
+      values[(pair * kPackedBf16Rows + r) * 2 + 1] = rows[r][2 * pair + 1];
     }
   }
 }
@@ -81,7 +81,8 @@ bool can_pack_rows(DType type, int64_t rows, int64_t cols) {
   const bool has_kernel = (type == DType::Q4_1 && k.packed_q4_1) ||
                           (type == DType::Q8_0 && k.packed_q8_0) ||
                           (type == DType::BF16 && k.packed_bf16);
-  return has_kernel && rows > 0 && rows % kPackedRows == 0 && cols > 0 && cols % kQK == 0;
+  const int64_t group_rows = type == DType::BF16 ? kPackedBf16Rows : kPackedRows;
+  return has_kernel && rows > 0 && rows % group_rows == 0 && cols > 0 && cols % kQK == 0;
 }
 
 void PackedRows::Free::operator()(std::byte* p) const {
@@ -102,10 +103,10 @@ PackedRows::PackedRows(const WeightMatrix& matrix)
   std::memset(bytes_.get(), 0, total);
   for (int64_t g = 0; g < groups(); ++g) {
     std::byte* out = bytes_.get() + g * group_bytes_;
-    const int64_t first = g * kPackedRows;
+    const int64_t first = g * rows_per_group();
     if (type == DType::BF16) {
-      const uint16_t* group_rows[kPackedRows];
-      for (int r = 0; r < kPackedRows; ++r) {
+      const uint16_t* group_rows[kPackedBf16Rows];
+      for (int r = 0; r < kPackedBf16Rows; ++r) {
         group_rows[r] = reinterpret_cast<const uint16_t*>(matrix.row(first + r));
       }
       pack_bf16_group(group_rows, cols_, out);
@@ -129,7 +130,7 @@ void PackedRows::dot_group(int64_t group, const float* x, int64_t tokens, float*
                            int64_t y_stride) const {
   if (type_ != DType::BF16) throw std::logic_error("PackedRows: BF16 activations for BF16 rows");
   kernels().packed_bf16(bytes_.get() + group * group_bytes_, cols_, x, tokens,
-                        y + group * kPackedRows, y_stride);
+                        y + group * kPackedBf16Rows, y_stride);
 }
 
 void PackedRows::dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,

@@ -22,6 +22,9 @@
 namespace troupe {
 
 constexpr int kPackedRows = 16;
+// BF16 groups hold 32 rows: each activation, broadcast once, meets two registers of 16 rows,
+// which halves the loads per multiply-add, the loop's limit.
+constexpr int kPackedBf16Rows = 32;
 
 // True when the CPU has the kernel (AVX-512 F/BW/VL and VNNI: kernel_table.hpp) and `type` is
 // Q4_1, Q8_0 or BF16, with rows a multiple of 16 and cols a multiple of 32.
@@ -36,10 +39,11 @@ class PackedRows {
   DType type() const { return type_; }
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
-  int64_t groups() const { return rows_ / kPackedRows; }
+  int64_t rows_per_group() const { return type_ == DType::BF16 ? kPackedBf16Rows : kPackedRows; }
+  int64_t groups() const { return rows_ / rows_per_group(); }
 
-  // y[t * y_stride + r] = row r . x[t] for the 16 rows of `group` and t < tokens, where token t's
-  // activation blocks start at x + t * cols / 32.
+  // y[t * y_stride + r] = row r . x[t] for the rows_per_group() rows of `group` and t < tokens,
+  // where token t's activation blocks start at x + t * cols / 32.
   void dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,
                  int64_t y_stride) const;
   // The same for BF16 rows, against FP32 activations, token t's at x + t * cols: exact

@@ -71,12 +71,12 @@ TEST_CASE("packing rejects what the kernel does not take") {
 }
 
 TEST_CASE("packed BF16 rows: the float dot product of BF16 weights, whatever the batch") {
-  if (!can_pack_rows(DType::BF16, kPackedRows, kQK)) {
+  if (!can_pack_rows(DType::BF16, kPackedBf16Rows, kQK)) {
     WARN("this build has no AVX-512 packed rows: nothing to compare");
     return;
   }
   std::mt19937 rng(29);
-  const int rows = 48, cols = 576, tokens = 15;  // tiles of 8, 4, 2 and 1 tokens
+  const int rows = 64, cols = 576, tokens = 13;  // tiles of 6, 4, 2 and 1 tokens
   std::vector<uint16_t> w(size_t(rows * cols));
   const auto values = test::random_floats(rng, w.size(), 0.5f);
   for (size_t i = 0; i < w.size(); ++i) {
