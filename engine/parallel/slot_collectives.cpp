@@ -73,9 +73,8 @@ class SlotCommunicator final : public Communicator {
   void all_reduce_sum(std::span<float> data) override {
     const CollectiveTimer timer(stats_);
     ++stats_.all_reduces;
-    const size_t piece = header_->slot_bytes / sizeof(float);
-    for (size_t first = 0; first < data.size(); first += piece) {
-      const auto mine = data.subspan(first, std::min(piece, data.size() - first));
+    in_pieces(data.size(), sizeof(float), [&](size_t first, size_t length) {
+      const auto mine = data.subspan(first, length);
       publish(std::as_bytes(mine));
       // In rank order, from 0: every rank ends with the same bits.
       std::fill(mine.begin(), mine.end(), 0.0f);
@@ -83,33 +82,28 @@ class SlotCommunicator final : public Communicator {
         const auto* theirs = reinterpret_cast<const float*>(slot(r));
         for (size_t i = 0; i < mine.size(); ++i) mine[i] += theirs[i];
       }
-      flip();
-    }
+    });
   }
 
   void all_gather(std::span<const float> mine, std::span<float> all) override {
     const CollectiveTimer timer(stats_);
     ++stats_.all_gathers;
-    const size_t piece = header_->slot_bytes / sizeof(float);
-    for (size_t first = 0; first < mine.size(); first += piece) {
-      const auto part = mine.subspan(first, std::min(piece, mine.size() - first));
+    in_pieces(mine.size(), sizeof(float), [&](size_t first, size_t length) {
+      const auto part = mine.subspan(first, length);
       publish(std::as_bytes(part));
       for (int r = 0; r < size(); ++r)
         std::memcpy(all.data() + r * mine.size() + first, slot(r), part.size_bytes());
-      flip();
-    }
+    });
   }
 
   void broadcast(std::span<std::byte> data, int root) override {
     const CollectiveTimer timer(stats_);
     ++stats_.broadcasts;
-    const size_t piece = header_->slot_bytes;
-    for (size_t first = 0; first < data.size(); first += piece) {
-      const auto part = data.subspan(first, std::min(piece, data.size() - first));
+    in_pieces(data.size(), 1, [&](size_t first, size_t length) {
+      const auto part = data.subspan(first, length);
       publish(rank_ == root ? std::span<const std::byte>(part) : std::span<const std::byte>{});
       if (rank_ != root) std::memcpy(part.data(), slot(root), part.size());
-      flip();
-    }
+    });
   }
 
   void barrier() override { arrive_and_wait(); }
@@ -122,6 +116,17 @@ class SlotCommunicator final : public Communicator {
     return slots + (static_cast<size_t>(set_) * header_->size + rank) * header_->slot_bytes;
   }
   void flip() { set_ ^= 1; }
+
+  // A collective over `count` elements of `element_bytes` runs in slot-sized pieces:
+  // round(first, length) publishes and combines one piece, then the slot sets flip.
+  template <typename Round>
+  void in_pieces(size_t count, size_t element_bytes, Round round) {
+    const size_t piece = header_->slot_bytes / element_bytes;
+    for (size_t first = 0; first < count; first += piece) {
+      round(first, std::min(piece, count - first));
+      flip();
+    }
+  }
 
   // Writes this rank's part into its slot of the current set, then waits for every rank.
   void publish(std::span<const std::byte> part) {

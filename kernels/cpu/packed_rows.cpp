@@ -81,8 +81,8 @@ bool can_pack_rows(DType type, int64_t rows, int64_t cols) {
   const bool has_kernel = (type == DType::Q4_1 && k.packed_q4_1) ||
                           (type == DType::Q8_0 && k.packed_q8_0) ||
                           (type == DType::BF16 && k.packed_bf16);
-  const int64_t group_rows = type == DType::BF16 ? kPackedBf16Rows : kPackedRows;
-  return has_kernel && rows > 0 && rows % group_rows == 0 && cols > 0 && cols % kQK == 0;
+  return has_kernel && rows > 0 && rows % packed_group_rows(type) == 0 && cols > 0 &&
+         cols % kQK == 0;
 }
 
 void PackedRows::Free::operator()(std::byte* p) const {

@@ -26,8 +26,13 @@ constexpr int kPackedRows = 16;
 // which halves the loads per multiply-add, the loop's limit.
 constexpr int kPackedBf16Rows = 32;
 
+// The rows of one packed group of `type`: 32 for BF16, 16 for Q4_1 and Q8_0.
+constexpr int64_t packed_group_rows(DType type) {
+  return type == DType::BF16 ? kPackedBf16Rows : kPackedRows;
+}
+
 // True when the CPU has the kernel (AVX-512 F/BW/VL and VNNI: kernel_table.hpp) and `type` is
-// Q4_1, Q8_0 or BF16, with rows a multiple of 16 and cols a multiple of 32.
+// Q4_1, Q8_0 or BF16, with rows a multiple of packed_group_rows(type) and cols a multiple of 32.
 bool can_pack_rows(DType type, int64_t rows, int64_t cols);
 
 // A repacked matrix; owns its 64-byte aligned bytes.
@@ -39,7 +44,7 @@ class PackedRows {
   DType type() const { return type_; }
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
-  int64_t rows_per_group() const { return type_ == DType::BF16 ? kPackedBf16Rows : kPackedRows; }
+  int64_t rows_per_group() const { return packed_group_rows(type_); }
   int64_t groups() const { return rows_ / rows_per_group(); }
 
   // y[t * y_stride + r] = row r . x[t] for the rows_per_group() rows of `group` and t < tokens,
