@@ -76,7 +76,8 @@ TEST_CASE("packed BF16 rows: the float dot product of BF16 weights, whatever the
     return;
   }
   std::mt19937 rng(29);
-  const int rows = 64, cols = 576, tokens = 13;  // tiles of 6, 4, 2 and 1 tokens
+  const int rows = 64, cols = 576;
+  const int tokens = GENERATE(23, 7);  // tiles of 12, 8, 2, 1 tokens; of 4, 2, 1
   std::vector<uint16_t> w(size_t(rows * cols));
   const auto values = test::random_floats(rng, w.size(), 0.5f);
   for (size_t i = 0; i < w.size(); ++i) {
