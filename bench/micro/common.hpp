@@ -48,6 +48,7 @@ void set_bandwidth_counter(benchmark::State& state, double bytes_per_call);
 void register_matmul_benchmarks();
 void register_attention_benchmarks();
 void register_elementwise_benchmarks();
+void register_sampler_benchmarks();
 void register_quantize_benchmarks();
 
 }  // namespace troupe::micro

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   register_attention_benchmarks();
   register_quantize_benchmarks();
   register_elementwise_benchmarks();
+  register_sampler_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

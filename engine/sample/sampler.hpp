@@ -35,6 +35,7 @@ class Sampler {
                       std::span<const int32_t> output);
 
  private:
+  bool changes_logits() const;  // any logit bias or penalty
   void apply_bias_and_penalties(std::span<const int32_t> prompt, std::span<const int32_t> output);
   int32_t draw();
 

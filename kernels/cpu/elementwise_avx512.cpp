@@ -42,4 +42,26 @@ double exp_shifted_sum(float* x, int64_t n, float max) {
   return sum;
 }
 
+int64_t argmax(const float* x, int64_t n) {
+  // Each lane keeps its first largest value and that value's index; then the smallest index
+  // among the lanes that hold the overall largest.
+  __m512 best = _mm512_set1_ps(-INFINITY);
+  __m512i at = _mm512_set1_epi32(-1);
+  __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_set1_epi32(16);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 valid = first_lanes(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(valid, x + i);
+    const __mmask16 larger = _mm512_mask_cmp_ps_mask(valid, v, best, _CMP_GT_OQ);
+    best = _mm512_mask_mov_ps(best, larger, v);
+    at = _mm512_mask_mov_epi32(at, larger, index);
+    index = _mm512_add_epi32(index, step);
+  }
+  const float largest = _mm512_reduce_max_ps(best);
+  const __mmask16 holders = _mm512_cmp_ps_mask(best, _mm512_set1_ps(largest), _CMP_EQ_OQ) &
+                            _mm512_cmpge_epi32_mask(at, _mm512_setzero_si512());
+  if (holders == 0) return 0;
+  return _mm512_mask_reduce_min_epi32(holders, at);
+}
+
 }  // namespace troupe::avx512

@@ -1,5 +1,6 @@
 // The scalar reference of the element-wise kernels that have SIMD variants.
 #include <algorithm>
+#include <cmath>
 
 #include "kernels/cpu/elementwise.hpp"
 #include "kernels/cpu/fast_exp.hpp"
@@ -27,6 +28,18 @@ double exp_shifted_sum(float* x, int64_t n, float max) {
     sum += reduce_16_lanes(lanes);
   }
   return sum;
+}
+
+int64_t argmax(const float* x, int64_t n) {
+  int64_t at = 0;
+  float best = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) {
+    if (x[i] > best) {
+      best = x[i];
+      at = i;
+    }
+  }
+  return at;
 }
 
 }  // namespace troupe::scalar

@@ -23,6 +23,7 @@ constexpr KernelTable kScalar{
     .attention_values = scalar::attention_values,
     .silu_mul = scalar::silu_mul,
     .exp_shifted_sum = scalar::exp_shifted_sum,
+    .argmax = scalar::argmax,
 };
 
 #if defined(TROUPE_SIMD_VARIANTS)
@@ -42,6 +43,7 @@ constexpr KernelTable kAvx2{
     .attention_values = scalar::attention_values,
     .silu_mul = scalar::silu_mul,
     .exp_shifted_sum = scalar::exp_shifted_sum,
+    .argmax = scalar::argmax,
 };
 
 // AVX-512 keeps AVX2's one-row dot products, for the matrices that do not pack.
@@ -60,6 +62,7 @@ constexpr KernelTable kAvx512{
     .attention_values = avx512::attention_values,
     .silu_mul = avx512::silu_mul,
     .exp_shifted_sum = avx512::exp_shifted_sum,
+    .argmax = avx512::argmax,
 };
 #endif
 

@@ -64,6 +64,8 @@ struct KernelTable {
   void (*silu_mul)(float* gate, const float* up, int64_t n);
   // x[i] = fast_exp(x[i] - max) for i < n, returning their sum in softmax's order.
   double (*exp_shifted_sum)(float* x, int64_t n, float max);
+  // The first index of the largest of x[0 .. n), NaNs passed over; 0 when there is none.
+  int64_t (*argmax)(const float* x, int64_t n);
 };
 
 // The table of `isa`, which must be supported (isa_supported).

@@ -25,6 +25,7 @@ void attention_values(const float* weight, int queries, const uint16_t* const* v
                       float* out);
 void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);
+int64_t argmax(const float* x, int64_t n);
 }  // namespace scalar
 
 namespace avx2 {
@@ -51,6 +52,7 @@ void attention_values(const float* weight, int queries, const uint16_t* const* v
                       float* out);
 void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);
+int64_t argmax(const float* x, int64_t n);
 }  // namespace avx512
 
 }  // namespace troupe

@@ -40,6 +40,37 @@ TEST_CASE("sampler: the same seed gives the same tokens, and sampling follows th
   CHECK(double(counts[1]) / 4000 == Approx(0.75).margin(0.03));
 }
 
+TEST_CASE("sampler: over a vocabulary of many runs, draws follow the tempered distribution") {
+  // Three likely tokens in different runs of 64, the first one in a tie for greedy, and a long
+  // tail whose mass is not negligible; at temperature 0.5 the probabilities are squared.
+  std::vector<float> logits(5000, -3.0f);
+  logits[70] = 2.0f;
+  logits[130] = std::log(2.0f) + 2.0f;
+  logits[4999] = 2.0f;
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  CHECK(Sampler(greedy).sample(logits, {}, {}).token == 130);
+  logits[4999] = logits[130];
+  CHECK(Sampler(greedy).sample(logits, {}, {}).token == 130);  // the first of equals
+
+  SamplingParams p;
+  p.temperature = 0.5f;
+  p.seed = 99;
+  Sampler s(p);
+  double weight[3] = {std::exp(4.0), std::exp(2 * (std::log(2.0) + 2.0)), std::exp(4.0)};
+  weight[2] = weight[1];
+  const double tail = 4997 * std::exp(-6.0);
+  const double total = weight[0] + weight[1] + weight[2] + tail;
+  std::map<int32_t, int> counts;
+  const int draws = 20000;
+  for (int i = 0; i < draws; ++i) ++counts[s.sample(logits, {}, {}).token];
+  CHECK(double(counts[70]) / draws == Approx(weight[0] / total).margin(0.015));
+  CHECK(double(counts[130]) / draws == Approx(weight[1] / total).margin(0.015));
+  CHECK(double(counts[4999]) / draws == Approx(weight[2] / total).margin(0.015));
+  const int in_tail = draws - counts[70] - counts[130] - counts[4999];
+  CHECK(double(in_tail) / draws == Approx(tail / total).margin(0.01));
+}
+
 TEST_CASE("sampler: top_p and min_p cut the tail") {
   const auto logits = logits_of({std::log(0.6f), std::log(0.3f), std::log(0.1f)});
   SamplingParams p;

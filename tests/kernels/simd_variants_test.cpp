@@ -288,6 +288,29 @@ TEST_CASE("SIMD SiLU and softmax exponentials equal the scalar ones bit for bit"
   }
 }
 
+TEST_CASE("SIMD argmax gives the first index of the largest value, as std::max_element does") {
+  std::mt19937 rng(11);
+  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512}) {
+    if (!isa_supported(isa)) continue;
+    const KernelTable& k = kernel_table(isa);
+    for (int n : {1, 15, 16, 17, 1000, 49152}) {
+      INFO(isa_name(isa) << ", n = " << n);
+      auto x = test::random_floats(rng, size_t(n), 5.0f);
+      REQUIRE(k.argmax(x.data(), n) == std::max_element(x.begin(), x.end()) - x.begin());
+      // Ties: the first one wins, across lanes and within one.
+      x[size_t(n - 1)] = 9.0f;
+      if (n > 3) x[size_t(n / 3)] = 9.0f;
+      REQUIRE(k.argmax(x.data(), n) == std::max_element(x.begin(), x.end()) - x.begin());
+      // A NaN is passed over; all -inf or nothing gives 0.
+      x[0] = NAN;
+      if (n > 1) REQUIRE(k.argmax(x.data(), n) == (n > 3 ? n / 3 : n - 1));
+      std::fill(x.begin(), x.end(), -INFINITY);
+      REQUIRE(k.argmax(x.data(), n) == 0);
+    }
+    REQUIRE(k.argmax(nullptr, 0) == 0);
+  }
+}
+
 TEST_CASE("the selected level is one this CPU runs, and names parse back") {
   REQUIRE(isa_supported(selected_isa()));
   REQUIRE(kernels().isa == selected_isa());
