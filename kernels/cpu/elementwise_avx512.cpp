@@ -2,7 +2,6 @@
 // bit (the same fast_exp, the same 16-lane sums). Compiled for AVX-512, called only where the
 // CPU has it.
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
-#include "kernels/cpu/elementwise.hpp"
 #include "kernels/cpu/fast_exp_avx512.hpp"
 #include "kernels/cpu/kernel_variants.hpp"
 
@@ -35,9 +34,7 @@ double exp_shifted_sum(float* x, int64_t n, float max) {
         _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, x + chunk), _mm512_set1_ps(max));
     const __m512 e = _mm512_maskz_mov_ps(valid, fast_exp(shifted));
     _mm512_mask_storeu_ps(x + chunk, valid, e);
-    float lanes[16];
-    _mm512_storeu_ps(lanes, e);
-    sum += reduce_16_lanes(lanes);
+    sum += _mm512_reduce_add_ps(e);  // reduce_16_lanes' order, in registers
   }
   return sum;
 }

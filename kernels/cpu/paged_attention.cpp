@@ -28,7 +28,7 @@ void attend(const float* q, int queries, const uint16_t* const* key_blocks,
     k.attention_scores(q, queries, key_blocks, block_size, first, n, head_dim, scale, scores);
     for (int g = 0; g < queries; ++g) {
       float* row = scores + g * kAttentionTile;
-      const float new_max = std::fmax(max[g], *std::max_element(row, row + n));
+      const float new_max = std::fmax(max[g], row[k.argmax(row, n)]);  // SIMD: one compare a lane
       if (new_max > max[g]) {
         const float shrink = std::exp(max[g] - new_max);
         for (int d = 0; d < head_dim; ++d) out[g * head_dim + d] *= shrink;
