@@ -14,6 +14,8 @@
 
 namespace troupe {
 
+class ThreadPool;
+
 // Which rows of a chunk's logits a step returns.
 enum class ChunkLogits { last, every, none };
 
@@ -48,6 +50,10 @@ class ForwardPass {
 
   // Copy-on-write: block `to` of every layer gets block `from`'s keys and values.
   virtual void copy_block(int32_t from, int32_t to) = 0;
+
+  // The host threads this pass computes on, for per-sequence work between passes (sampling);
+  // null where it has none to lend.
+  virtual ThreadPool* host_threads() { return nullptr; }
 
   // A tensor-parallel rank's own totals (rank 0's for a group); zeros for a pass not in a group.
   virtual parallel::RankStats own_stats() const { return {}; }

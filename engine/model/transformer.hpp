@@ -37,6 +37,7 @@ class Transformer final : public ForwardPass {
   // On a rank of a group with OutputSplit::leader, only rank 0 returns logits (others: none).
   std::span<const float> forward(std::span<const SequenceChunk> batch) override;
   void copy_block(int32_t from, int32_t to) override { cache_.copy_block(from, to); }
+  ThreadPool* host_threads() override { return pool_.get(); }
   parallel::RankStats own_stats() const override;
 
  private:

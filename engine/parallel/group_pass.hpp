@@ -36,6 +36,8 @@ class GroupLeaderPass final : public ForwardPass {
   // throws, so the others do not wait for it.
   std::span<const float> forward(std::span<const SequenceChunk> batch) override;
   void copy_block(int32_t from, int32_t to) override;
+  // Rank 0's threads: between steps the other ranks only wait for the next command.
+  ThreadPool* host_threads() override { return rank0_->host_threads(); }
   // Rank 0's, the broadcasts of each call's command included.
   RankStats own_stats() const override { return rank0_->own_stats(); }
   // Sends `report`: each rank in turn broadcasts its own totals (taken before the report).

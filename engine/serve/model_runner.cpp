@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cpu/thread_pool.hpp"
+
 namespace troupe {
 
 ModelRunner::ModelRunner(std::unique_ptr<ForwardPass> forward_pass)
@@ -26,6 +28,7 @@ StepResult ModelRunner::execute(const StepPlan& plan) {
   const std::span<const float> logits = forward_pass_->forward(chunks_);
 
   const auto vocab = static_cast<size_t>(forward_pass_->config().vocab_size);
+  draws_.clear();
   size_t row = 0;
   for (const ChunkWork& chunk : plan.chunks) {
     if (chunk.samplers.empty()) continue;
@@ -35,13 +38,28 @@ StepResult ModelRunner::execute(const StepPlan& plan) {
       if (it == sequences_.end()) {
         throw std::logic_error("ModelRunner: sequence " + std::to_string(id) + " was never added");
       }
-      SequenceSampling& s = it->second;
-      const std::span<const int32_t> tokens(s.tokens);
-      SampledToken sampled = s.sampler.sample(row_logits, tokens.first(s.prompt_length),
-                                              tokens.subspan(s.prompt_length));
-      s.tokens.push_back(sampled.token);
-      result.samples.push_back({id, std::move(sampled)});
+      draws_.push_back({id, &it->second, row_logits, {}});
     }
+  }
+  // Each sequence draws from its own seeded generator: sharing them out over the threads changes
+  // no token (a draw at temperature 1 over 49,152 logits is ~76 us, 32 of them ~8% of a step).
+  const auto sample = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      Draw& d = draws_[static_cast<size_t>(i)];
+      const std::span<const int32_t> tokens(d.sequence->tokens);
+      d.sampled = d.sequence->sampler.sample(d.logits, tokens.first(d.sequence->prompt_length),
+                                             tokens.subspan(d.sequence->prompt_length));
+    }
+  };
+  ThreadPool* threads = forward_pass_->host_threads();
+  if (threads != nullptr && draws_.size() > 1) {
+    threads->parallel_for(std::ssize(draws_), sample);
+  } else {
+    sample(0, std::ssize(draws_));
+  }
+  for (Draw& d : draws_) {
+    d.sequence->tokens.push_back(d.sampled.token);
+    result.samples.push_back({d.id, std::move(d.sampled)});
   }
   return result;
 }

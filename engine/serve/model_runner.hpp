@@ -30,9 +30,17 @@ class ModelRunner {
     size_t prompt_length = 0;
   };
 
+  struct Draw {  // one sample of a step
+    SequenceId id;
+    SequenceSampling* sequence;
+    std::span<const float> logits;
+    SampledToken sampled;
+  };
+
   std::unique_ptr<ForwardPass> forward_pass_;
   std::unordered_map<SequenceId, SequenceSampling> sequences_;
   std::vector<SequenceChunk> chunks_;
+  std::vector<Draw> draws_;
 };
 
 // A runner over `model`'s weights with a forward pass of its own on `device`. Errors:
