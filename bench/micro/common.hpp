@@ -49,6 +49,7 @@ void register_matmul_benchmarks();
 void register_attention_benchmarks();
 void register_elementwise_benchmarks();
 void register_sampler_benchmarks();
+void register_grammar_benchmarks();
 void register_quantize_benchmarks();
 
 }  // namespace troupe::micro

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   register_quantize_benchmarks();
   register_elementwise_benchmarks();
   register_sampler_benchmarks();
+  register_grammar_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

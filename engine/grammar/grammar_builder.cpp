@@ -1,0 +1,139 @@
+#include "engine/grammar/grammar_builder.hpp"
+
+#include <algorithm>
+
+#include "engine/grammar/utf8_ranges.hpp"
+
+namespace troupe::grammar {
+namespace {
+
+constexpr uint32_t kLastCodepoint = 0x10FFFF;
+
+// Sorted, overlaps and neighbours merged.
+CodepointRanges merged(CodepointRanges ranges) {
+  std::sort(ranges.begin(), ranges.end());
+  CodepointRanges out;
+  for (const auto& [lo, hi] : ranges) {
+    if (!out.empty() && lo <= out.back().second + 1) {
+      out.back().second = std::max(out.back().second, hi);
+    } else {
+      out.emplace_back(lo, hi);
+    }
+  }
+  return out;
+}
+
+CodepointRanges complement(const CodepointRanges& sorted) {
+  CodepointRanges out;
+  uint32_t next = 0;
+  for (const auto& [lo, hi] : sorted) {
+    if (lo > next) out.emplace_back(next, lo - 1);
+    next = hi + 1;
+  }
+  if (next <= kLastCodepoint) out.emplace_back(next, kLastCodepoint);
+  return out;
+}
+
+}  // namespace
+
+int32_t GrammarBuilder::rule(std::string_view name) {
+  const std::string key(name);
+  if (auto it = by_name_.find(key); it != by_name_.end()) return it->second;
+  const auto index = static_cast<int32_t>(rules_.size());
+  rules_.push_back({key, {}});
+  defined_.push_back(false);
+  by_name_.emplace(key, index);
+  return index;
+}
+
+int32_t GrammarBuilder::fresh_rule(std::string_view base) {
+  // Names with a character GBNF names cannot hold, so they never meet a user's rule.
+  std::string name(base);
+  name += '#' + std::to_string(++fresh_count_[name]);
+  const auto index = static_cast<int32_t>(rules_.size());
+  rules_.push_back({name, {}});
+  defined_.push_back(false);
+  return index;
+}
+
+bool GrammarBuilder::define(int32_t index, std::vector<Sequence> alternatives) {
+  if (defined_[static_cast<size_t>(index)]) return false;
+  rules_[static_cast<size_t>(index)].alternatives = std::move(alternatives);
+  defined_[static_cast<size_t>(index)] = true;
+  return true;
+}
+
+bool GrammarBuilder::defined(int32_t index) const {
+  return defined_[static_cast<size_t>(index)];
+}
+
+Sequence GrammarBuilder::literal(std::string_view text) {
+  Sequence out;
+  for (char c : text) out.push_back(Element::byte(static_cast<uint8_t>(c)));
+  return out;
+}
+
+Element GrammarBuilder::char_class(CodepointRanges ranges, bool negated, std::string_view base) {
+  for (auto& [lo, hi] : ranges) hi = std::min(hi, kLastCodepoint);
+  ranges = merged(std::move(ranges));
+  if (negated) ranges = complement(ranges);
+  if (ranges.size() == 1 && ranges[0].second < 0x80) {
+    return Element::byte_range(static_cast<uint8_t>(ranges[0].first),
+                               static_cast<uint8_t>(ranges[0].second));
+  }
+  std::vector<ByteRanges> encodings;
+  for (const auto& [lo, hi] : ranges) utf8_sequences(lo, hi, encodings);
+  std::vector<Sequence> alternatives;
+  for (const ByteRanges& bytes : encodings) {
+    Sequence seq;
+    for (const auto& [lo, hi] : bytes) seq.push_back(Element::byte_range(lo, hi));
+    alternatives.push_back(std::move(seq));
+  }
+  // A class of nothing (e.g. [^\x00-\U0010FFFF]) can never match: a rule with an impossible
+  // alternative says so without being an empty rule.
+  if (alternatives.empty()) alternatives.push_back({Element::byte_range(0xFF, 0xFF)});
+  const int32_t r = fresh_rule(base);
+  define(r, std::move(alternatives));
+  return Element::ref(r);
+}
+
+Element GrammarBuilder::as_element(Sequence sequence, std::string_view base) {
+  if (sequence.size() == 1) return sequence[0];
+  const int32_t r = fresh_rule(base);
+  define(r, {std::move(sequence)});
+  return Element::ref(r);
+}
+
+Sequence GrammarBuilder::repeat(const Element& item, int min, int max, std::string_view base) {
+  Sequence out(static_cast<size_t>(min), item);
+  if (max < 0) {  // item*: star ::= item star | (nothing)
+    const int32_t star = fresh_rule(base);
+    define(star, {{item, Element::ref(star)}, {}});
+    out.push_back(Element::ref(star));
+    return out;
+  }
+  // Up to max - min more, each optional after the one before: opt_k ::= item opt_k-1 | (nothing).
+  int32_t tail = -1;
+  for (int k = 0; k < max - min; ++k) {
+    const int32_t opt = fresh_rule(base);
+    Sequence more{item};
+    if (tail >= 0) more.push_back(Element::ref(tail));
+    define(opt, {std::move(more), {}});
+    tail = opt;
+  }
+  if (tail >= 0) out.push_back(Element::ref(tail));
+  return out;
+}
+
+Result<Grammar> GrammarBuilder::finish(std::string_view root_name) {
+  const auto root = by_name_.find(std::string(root_name));
+  if (root == by_name_.end() || !defined_[static_cast<size_t>(root->second)]) {
+    return make_error("the grammar has no rule named '" + std::string(root_name) + "'");
+  }
+  for (size_t r = 0; r < rules_.size(); ++r) {
+    if (!defined_[r]) return make_error("grammar rule '" + rules_[r].name + "' is not defined");
+  }
+  return Grammar{rules_, root->second};
+}
+
+}  // namespace troupe::grammar
