@@ -1,0 +1,23 @@
+#pragma once
+// JSON Schema, as OpenAI's response_format and function tools carry it, compiled to the grammar
+// of the JSON texts it accepts (engine/grammar), for constrained decoding. Supported: type (one
+// or a list), properties / required / additionalProperties (absent means false, as in OpenAI's
+// strict mode), items / prefixItems / minItems / maxItems, enum, const, anyOf / oneOf, $ref into
+// $defs or definitions (recursion allowed), minLength / maxLength, string formats date, time,
+// date-time, uuid and email, and integer minimum 0 or 1 (exclusiveMinimum 0). Annotations
+// (title, description, default, examples, ...) are ignored. Any other keyword is an error that
+// names it, never silently dropped: the output must always validate against the schema.
+// Properties come out in the order the schema declares them: parse it as ordered_json.
+#include <nlohmann/json.hpp>
+
+#include "engine/grammar/grammar.hpp"
+#include "engine/result.hpp"
+
+namespace troupe::api {
+
+Result<grammar::Grammar> json_schema_grammar(const nlohmann::ordered_json& schema);
+
+// JSON mode (response_format json_object): any JSON object.
+grammar::Grammar json_object_grammar();
+
+}  // namespace troupe::api
