@@ -7,7 +7,9 @@ namespace troupe::grammar {
 
 VocabularyTrie::VocabularyTrie(const std::vector<std::string>& token_bytes,
                                std::vector<int32_t> end_tokens)
-    : size_(static_cast<int32_t>(token_bytes.size())), end_tokens_(std::move(end_tokens)) {
+    : size_(static_cast<int32_t>(token_bytes.size())),
+      bytes_(token_bytes),
+      end_tokens_(std::move(end_tokens)) {
   // Built as a tree of maps, then laid out breadth-first in flat arrays.
   struct Building {
     std::map<uint8_t, int32_t> children;
@@ -41,6 +43,10 @@ VocabularyTrie::VocabularyTrie(const std::vector<std::string>& token_bytes,
     n.token_count = static_cast<int32_t>(tree[i].tokens.size());
     tokens_.insert(tokens_.end(), tree[i].tokens.begin(), tree[i].tokens.end());
   }
+}
+
+bool VocabularyTrie::is_end(int32_t token) const {
+  return std::find(end_tokens_.begin(), end_tokens_.end(), token) != end_tokens_.end();
 }
 
 namespace {

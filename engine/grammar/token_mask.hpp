@@ -20,6 +20,8 @@ class VocabularyTrie {
   VocabularyTrie(const std::vector<std::string>& token_bytes, std::vector<int32_t> end_tokens);
 
   int32_t size() const { return size_; }
+  const std::string& bytes(int32_t token) const { return bytes_[static_cast<size_t>(token)]; }
+  bool is_end(int32_t token) const;
   const std::vector<int32_t>& end_tokens() const { return end_tokens_; }
 
   struct Node {
@@ -36,6 +38,7 @@ class VocabularyTrie {
 
  private:
   int32_t size_ = 0;
+  std::vector<std::string> bytes_;
   std::vector<int32_t> end_tokens_;
   std::vector<Node> nodes_;  // 0 is the root (the empty prefix)
   std::vector<Child> children_;

@@ -71,19 +71,32 @@ Sampler::Sampler(SamplingParams params)
     : params_(std::move(params)), rng_(params_.seed ? *params_.seed : std::random_device{}()) {}
 
 SampledToken Sampler::sample(std::span<const float> logits, std::span<const int32_t> prompt,
-                             std::span<const int32_t> output) {
+                             std::span<const int32_t> output, const grammar::TokenMask* allowed) {
   const bool greedy = params_.temperature < kGreedyTemperature;
   int32_t token = 0;
-  if (greedy && !changes_logits()) {
+  if (greedy && !changes_logits() && allowed == nullptr) {
     token = argmax(logits);  // no copy: the row as the model wrote it
   } else {
     logits_.assign(logits.begin(), logits.end());
     apply_bias_and_penalties(prompt, output);
+    if (allowed != nullptr) mask_out(*allowed);
     token = greedy ? argmax(logits_) : draw();
   }
   // Log-probabilities cost a pass over the vocabulary: only when the request asks for them.
   if (params_.logprobs == 0) return SampledToken{token, 0.0f, {}};
   return raw_logprobs(logits, token, params_.logprobs);
+}
+
+void Sampler::mask_out(const grammar::TokenMask& allowed) {
+  const std::vector<uint64_t>& words = allowed.words();
+  const size_t n = std::min(logits_.size(), words.size() * 64);
+  for (size_t w = 0; w * 64 < n; ++w) {
+    if (words[w] == ~uint64_t{0}) continue;  // all 64 allowed
+    for (size_t i = w * 64; i < std::min(n, w * 64 + 64); ++i) {
+      if (!((words[w] >> (i % 64)) & 1)) logits_[i] = -std::numeric_limits<float>::infinity();
+    }
+  }
+  for (size_t i = n; i < logits_.size(); ++i) logits_[i] = -std::numeric_limits<float>::infinity();
 }
 
 bool Sampler::changes_logits() const {

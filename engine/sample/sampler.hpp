@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "engine/grammar/token_mask.hpp"
 #include "engine/sample/sampling_params.hpp"
 
 namespace troupe {
@@ -30,12 +31,14 @@ class Sampler {
 
   const SamplingParams& params() const { return params_; }
 
-  // `prompt` and `output` are the sequence's tokens so far, for the penalties.
+  // `prompt` and `output` are the sequence's tokens so far, for the penalties. With `allowed`,
+  // only its tokens can be drawn (a grammar's mask); it must allow one.
   SampledToken sample(std::span<const float> logits, std::span<const int32_t> prompt,
-                      std::span<const int32_t> output);
+                      std::span<const int32_t> output, const grammar::TokenMask* allowed = nullptr);
 
  private:
-  bool changes_logits() const;  // any logit bias or penalty
+  bool changes_logits() const;                       // any logit bias or penalty
+  void mask_out(const grammar::TokenMask& allowed);  // -inf for every token it does not allow
   void apply_bias_and_penalties(std::span<const int32_t> prompt, std::span<const int32_t> output);
   int32_t draw();
 

@@ -1,5 +1,8 @@
 #include "engine/sample/sampling_params.hpp"
 
+#include "engine/grammar/compiled_grammar.hpp"
+#include "engine/grammar/grammar_words.hpp"
+
 #include <cmath>
 
 namespace troupe {
@@ -37,6 +40,11 @@ Status validate(const SamplingParams& p, int vocab_size) {
                  ", outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
     }
     if (!(bias >= -100 && bias <= 100)) return bad("logit_bias values must be in [-100, 100]");
+  }
+  if (!p.grammar.empty()) {
+    auto g = grammar::from_words(p.grammar);
+    if (!g) return bad(g.message());
+    if (auto c = grammar::CompiledGrammar::compile(*g); !c) return bad(c.message());
   }
   for (int32_t token : p.stop_token_ids) {
     if (token < 0 || token >= vocab_size) {

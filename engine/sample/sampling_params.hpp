@@ -27,6 +27,9 @@ struct SamplingParams {
   std::vector<int32_t> stop_token_ids;
   bool ignore_eos = false;
   int logprobs = 0;  // top-n log-probabilities to report per token, 0 for none
+  // Constrained decoding: empty, or the grammar every output must match, as words
+  // (engine/grammar/grammar_words.hpp); the end-of-generation tokens only where it is complete.
+  std::vector<int32_t> grammar;
 
   bool operator==(const SamplingParams&) const = default;
 };

@@ -3,17 +3,72 @@
 #include <stdexcept>
 #include <string>
 
+#include <algorithm>
+
+#include "engine/grammar/grammar_words.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 
 namespace troupe {
 
-ModelRunner::ModelRunner(std::unique_ptr<ForwardPass> forward_pass)
-    : forward_pass_(std::move(forward_pass)) {}
+namespace {
+
+constexpr size_t kKeptGrammars = 64;
+
+}  // namespace
+
+ModelRunner::ModelRunner(std::unique_ptr<ForwardPass> forward_pass,
+                         std::shared_ptr<const grammar::VocabularyTrie> vocabulary)
+    : forward_pass_(std::move(forward_pass)), vocabulary_(std::move(vocabulary)) {}
+
+std::unique_ptr<ModelRunner::GrammarState> ModelRunner::grammar_state(
+    const std::vector<int32_t>& words) {
+  if (!vocabulary_) throw std::logic_error("ModelRunner: a grammar, and no vocabulary to mask");
+  auto& compiled = grammars_[words];
+  if (!compiled) {
+    // validate() compiled these words where the request came in: failing here is a bug.
+    auto g = grammar::from_words(words);
+    if (!g) throw std::logic_error("ModelRunner: " + g.message());
+    auto c = grammar::CompiledGrammar::compile(*g);
+    if (!c) throw std::logic_error("ModelRunner: " + c.message());
+    compiled = *c;
+  }
+  auto state = std::make_unique<GrammarState>(GrammarState{{compiled, vocabulary_}, 0});
+  state->state = state->masker.states().state_of(grammar::start_stacks(*compiled));
+  if (grammars_.size() > kKeptGrammars) grammars_.clear();  // the sequences keep theirs
+  return state;
+}
+
+SampledToken ModelRunner::sample(SequenceSampling& s, std::span<const float> logits) const {
+  const std::span<const int32_t> tokens(s.tokens);
+  const auto prompt = tokens.first(s.prompt_length);
+  const auto output = tokens.subspan(s.prompt_length);
+  if (!s.grammar) return s.sampler.sample(logits, prompt, output);
+  GrammarState& g = *s.grammar;
+  const grammar::TokenMask& allowed = g.masker.mask(g.state);
+  const bool any = std::any_of(allowed.words().begin(), allowed.words().end(),
+                               [](uint64_t w) { return w != 0; });
+  // Nothing allowed: the grammar is finished and nothing may follow, and the vocabulary has
+  // no end token to allow either. End the sequence as an end token would.
+  if (!any)
+    return SampledToken{
+        vocabulary_->end_tokens().empty() ? 0 : vocabulary_->end_tokens()[0], 0.0f, {}};
+  SampledToken sampled = s.sampler.sample(logits, prompt, output, &allowed);
+  if (!vocabulary_->is_end(sampled.token)) {
+    for (char c : vocabulary_->bytes(sampled.token)) {
+      const int32_t next = g.masker.states().next(g.state, static_cast<uint8_t>(c));
+      if (next == grammar::StateCache::kDead) break;  // the mask allowed it: cannot happen
+      g.state = next;
+    }
+  }
+  return sampled;
+}
 
 StepResult ModelRunner::execute(const StepPlan& plan) {
   for (const NewSequence& s : plan.added) {
-    sequences_.insert_or_assign(s.id,
-                                SequenceSampling{Sampler(s.params), s.prompt, s.prompt.size()});
+    sequences_.insert_or_assign(
+        s.id,
+        SequenceSampling{Sampler(s.params), s.prompt, s.prompt.size(),
+                         s.params.grammar.empty() ? nullptr : grammar_state(s.params.grammar)});
   }
   for (SequenceId id : plan.released) sequences_.erase(id);
   StepResult result;
@@ -43,19 +98,17 @@ StepResult ModelRunner::execute(const StepPlan& plan) {
   }
   // Each sequence draws from its own seeded generator: sharing them out over the threads changes
   // no token (a draw at temperature 1 over 49,152 logits is ~76 us, 32 of them ~8% of a step).
-  const auto sample = [&](int64_t begin, int64_t end) {
+  const auto sample_range = [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       Draw& d = draws_[static_cast<size_t>(i)];
-      const std::span<const int32_t> tokens(d.sequence->tokens);
-      d.sampled = d.sequence->sampler.sample(d.logits, tokens.first(d.sequence->prompt_length),
-                                             tokens.subspan(d.sequence->prompt_length));
+      d.sampled = sample(*d.sequence, d.logits);
     }
   };
   ThreadPool* threads = forward_pass_->host_threads();
   if (threads != nullptr && draws_.size() > 1) {
-    threads->parallel_for(std::ssize(draws_), sample);
+    threads->parallel_for(std::ssize(draws_), sample_range);
   } else {
-    sample(0, std::ssize(draws_));
+    sample_range(0, std::ssize(draws_));
   }
   for (Draw& d : draws_) {
     d.sequence->tokens.push_back(d.sampled.token);
@@ -64,11 +117,23 @@ StepResult ModelRunner::execute(const StepPlan& plan) {
   return result;
 }
 
+std::shared_ptr<const grammar::VocabularyTrie> grammar_vocabulary(const Tokenizer& tokenizer) {
+  std::vector<std::string> bytes(tokenizer.vocab_size());
+  std::vector<int32_t> ends;
+  for (size_t id = 0; id < bytes.size(); ++id) {
+    const auto token = static_cast<int32_t>(id);
+    bytes[id] = std::string(tokenizer.render(token, true));  // control tokens: none
+    if (tokenizer.is_eog(token)) ends.push_back(token);
+  }
+  return std::make_shared<const grammar::VocabularyTrie>(bytes, std::move(ends));
+}
+
 Result<std::unique_ptr<ModelRunner>> make_model_runner(const Model& model,
                                                        const DeviceOptions& device, KvShape kv) {
   auto forward_pass = make_forward_pass(model, device, kv);
   if (!forward_pass) return forward_pass.error();
-  return std::make_unique<ModelRunner>(std::move(*forward_pass));
+  return std::make_unique<ModelRunner>(std::move(*forward_pass),
+                                       grammar_vocabulary(model.tokenizer));
 }
 
 }  // namespace troupe

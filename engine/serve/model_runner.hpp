@@ -3,18 +3,22 @@
 // KV cache memory) and each sequence's sampler. execute() runs one StepPlan — block copies, one
 // forward over every chunk, then the samples — and knows nothing of requests, queues or finish
 // rules. The worker actor owns one.
+#include <map>
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "engine/device/forward_pass_factory.hpp"
+#include "engine/grammar/token_mask.hpp"
 #include "engine/serve/step_plan.hpp"
 
 namespace troupe {
 
 class ModelRunner {
  public:
-  explicit ModelRunner(std::unique_ptr<ForwardPass> forward_pass);
+  // `vocabulary`: the tokens' bytes for grammar-constrained sequences; null refuses them.
+  explicit ModelRunner(std::unique_ptr<ForwardPass> forward_pass,
+                       std::shared_ptr<const grammar::VocabularyTrie> vocabulary = nullptr);
 
   // Throws std::logic_error on a plan that names a sequence it was never given: a bug upstream.
   StepResult execute(const StepPlan& plan);
@@ -24,11 +28,21 @@ class ModelRunner {
   std::vector<parallel::RankStats> rank_stats() { return forward_pass_->rank_stats(); }
 
  private:
+  // A constrained sequence's place in its grammar: a state of its masker's automaton, which
+  // advances with each sampled token's bytes (and so survives preemption with the sequence).
+  struct GrammarState {
+    grammar::TokenMasker masker;
+    int32_t state;
+  };
   struct SequenceSampling {
     Sampler sampler;
     std::vector<int32_t> tokens;  // prompt, then every token sampled
     size_t prompt_length = 0;
+    std::unique_ptr<GrammarState> grammar;
   };
+
+  std::unique_ptr<GrammarState> grammar_state(const std::vector<int32_t>& words);
+  SampledToken sample(SequenceSampling& s, std::span<const float> logits) const;
 
   struct Draw {  // one sample of a step
     SequenceId id;
@@ -41,7 +55,13 @@ class ModelRunner {
   std::unordered_map<SequenceId, SequenceSampling> sequences_;
   std::vector<SequenceChunk> chunks_;
   std::vector<Draw> draws_;
+  std::shared_ptr<const grammar::VocabularyTrie> vocabulary_;
+  // Compiled grammars by their words: a batch of requests with one schema compiles it once.
+  std::map<std::vector<int32_t>, std::shared_ptr<const grammar::CompiledGrammar>> grammars_;
 };
+
+// The trie of `tokenizer`'s token bytes, its end-of-generation tokens as the end tokens.
+std::shared_ptr<const grammar::VocabularyTrie> grammar_vocabulary(const Tokenizer& tokenizer);
 
 // A runner over `model`'s weights with a forward pass of its own on `device`. Errors:
 // make_forward_pass's.

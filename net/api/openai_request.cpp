@@ -3,6 +3,7 @@
 #include <set>
 
 #include "net/api/json_fields.hpp"
+#include "net/api/structured_output.hpp"
 
 namespace troupe::api {
 namespace {
@@ -102,8 +103,8 @@ const std::set<std::string> kChatFields = {"messages", "top_logprobs"};
 const std::set<std::string> kCompletionFields = {"prompt", "echo", "suffix", "best_of"};
 
 // OpenAI features troupe does not have yet: refused rather than silently ignored, so a client
-// relying on one learns at once (tools and structured output come with their own issue).
-void refuse_unsupported(JsonFields& fields, bool chat) {
+// relying on one learns at once (tools come with their own part of issue 21).
+void refuse_tools(JsonFields& fields) {
   auto refuse = [&](const char* name, const char* what) {
     if (fields.error) return;
     fields.fail(name, std::string("'") + name + "' is not supported by this server (" + what + ")");
@@ -114,18 +115,10 @@ void refuse_unsupported(JsonFields& fields, bool chat) {
     const json& value = fields.json()[name];
     return !(value.is_array() && value.empty());  // an empty list asks for nothing
   };
-  if (chat) {
-    if (non_empty("tools")) refuse("tools", "tool calling");
-    if (fields.has("tool_choice")) refuse("tool_choice", "tool calling");
-    if (non_empty("functions")) refuse("functions", "function calling");
-    if (fields.has("function_call")) refuse("function_call", "function calling");
-  }
-  if (fields.has("response_format")) {
-    const json& format = fields.json()["response_format"];
-    const bool plain_text = format.is_object() && format.size() == 1 && format.contains("type") &&
-                            format["type"] == "text";
-    if (!plain_text) refuse("response_format", "structured output; {\"type\": \"text\"} is");
-  }
+  if (non_empty("tools")) refuse("tools", "tool calling");
+  if (fields.has("tool_choice")) refuse("tool_choice", "tool calling");
+  if (non_empty("functions")) refuse("functions", "function calling");
+  if (fields.has("function_call")) refuse("function_call", "function calling");
 }
 
 // The body's fields that no reader above takes, in the body's order (at most 16, each cut to
@@ -133,11 +126,14 @@ void refuse_unsupported(JsonFields& fields, bool chat) {
 std::vector<std::string> unknown_fields(const JsonFields& fields,
                                         const std::set<std::string>& own) {
   static const std::set<std::string> kRefused = {"tools", "tool_choice", "functions",
-                                                 "function_call", "response_format"};
+                                                 "function_call"};
   std::vector<std::string> out;
   if (fields.error || !fields.json().is_object()) return out;
   for (const auto& [name, value] : fields.json().items()) {
-    if (kCommonFields.count(name) || own.count(name) || kRefused.count(name)) continue;
+    if (kCommonFields.count(name) || own.count(name) || kRefused.count(name) ||
+        is_structured_output_field(name)) {
+      continue;
+    }
     if (out.size() == 16) break;
     out.push_back(name.substr(0, 64));
   }
@@ -324,7 +320,8 @@ std::optional<ApiError> decode_chat_request(std::string_view body, const ApiLimi
   if (!fields.error && out.top_logprobs > 0 && !out.logprobs) {
     fields.fail("top_logprobs", "'top_logprobs' requires 'logprobs' to be true");
   }
-  refuse_unsupported(fields, true);
+  refuse_tools(fields);
+  read_structured_output(fields, body, request.sampling);
   if (fields.error) return fields.error;
   out.ignored_fields = unknown_fields(fields, kChatFields);
   if (out.logprobs) request.sampling.logprobs = std::max(1, out.top_logprobs);
@@ -347,7 +344,7 @@ std::optional<ApiError> decode_completion_request(std::string_view body, const A
   if (fields.has("suffix")) fields.fail("suffix", "'suffix' is not supported");
   int best_of = 1;
   fields.read_int("best_of", best_of, 1, 1);
-  refuse_unsupported(fields, false);
+  read_structured_output(fields, body, sampling);
   if (fields.error) return fields.error;
   out.ignored_fields = unknown_fields(fields, kCompletionFields);
   if (logprobs >= 0) {

@@ -23,7 +23,7 @@ void describe(V& v, SamplingParams& x) {
       "repetition_penalty", x.repetition_penalty)("presence_penalty", x.presence_penalty)(
       "frequency_penalty", x.frequency_penalty)("logit_bias", x.logit_bias)("seed", x.seed)(
       "n", x.n)("max_tokens", x.max_tokens)("stop", x.stop)("stop_token_ids", x.stop_token_ids)(
-      "ignore_eos", x.ignore_eos)("logprobs", x.logprobs);
+      "ignore_eos", x.ignore_eos)("logprobs", x.logprobs)("grammar", x.grammar);
 }
 template <class V>
 void describe(V& v, EngineRequest& x) {

@@ -524,17 +524,19 @@ CASES = [
          "functions", "unsupported_parameter"),
     case("function-call", post(CHAT, chat(function_call="auto")), 400, "function_call",
          "unsupported_parameter"),
-    case("response-format-json-object", post(CHAT, chat(response_format={"type": "json_object"})),
-         400, "response_format", "unsupported_parameter"),
-    case("response-format-json-schema",
-         post(CHAT, chat(response_format={"type": "json_schema", "json_schema": {
-             "name": "x", "schema": {"type": "object"}}})), 400, "response_format",
-         "unsupported_parameter"),
+    # Structured output that cannot be had: named, never ignored (tests/api/test_structured_output.py
+    # has the rest).
     case("response-format-string", post(CHAT, chat(response_format="json")), 400,
-         "response_format", "unsupported_parameter"),
-    case("completions-response-format",
-         post(COMPLETIONS, completion(response_format={"type": "json_object"})), 400,
-         "response_format", "unsupported_parameter"),
+         "response_format"),
+    case("response-format-unknown-type", post(CHAT, chat(response_format={"type": "xml"})), 400,
+         "response_format"),
+    case("response-format-unsupported-keyword",
+         post(CHAT, chat(response_format={"type": "json_schema", "json_schema": {
+             "name": "x", "schema": {"type": "string", "pattern": "a"}}})), 400, "response_format",
+         says="'pattern' is not supported"),
+    case("completions-guided-regex", post(COMPLETIONS, completion(guided_regex="a+")), 400,
+         "guided_regex", "unsupported_parameter"),
+    case("guided-grammar-not-a-string", post(CHAT, chat(guided_grammar=5)), 400, "guided_grammar"),
     case("completions-suffix", post(COMPLETIONS, completion(suffix="!")), 400, "suffix"),
     # OpenAI: only an assistant's turn may go without content.
     case("user-content-null", post(CHAT, {"messages": [{"role": "user", "content": None}]}), 400,

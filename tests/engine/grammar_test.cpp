@@ -9,6 +9,7 @@
 #include "engine/grammar/compiled_grammar.hpp"
 #include "engine/grammar/gbnf.hpp"
 #include "engine/grammar/grammar_matcher.hpp"
+#include "engine/grammar/grammar_words.hpp"
 #include "engine/grammar/token_mask.hpp"
 #include "engine/grammar/utf8_ranges.hpp"
 #include "engine/tokenizer/unicode.hpp"
@@ -214,4 +215,26 @@ TEST_CASE("grammar: token masks equal a brute-force check of every token, on ran
       REQUIRE(m.accept(vocab[static_cast<size_t>(pick)]));
     }
   }
+}
+
+TEST_CASE("grammar: words carry a grammar whole, and malformed words are an error") {
+  auto g = parse_gbnf(kJson);
+  REQUIRE(g.ok());
+  const std::vector<int32_t> words = to_words(*g);
+  auto back = from_words(words);
+  REQUIRE(back.ok());
+  REQUIRE(back->root == g->root);
+  REQUIRE(back->rules.size() == g->rules.size());
+  for (size_t r = 0; r < g->rules.size(); ++r) {
+    REQUIRE(back->rules[r].alternatives == g->rules[r].alternatives);
+  }
+  REQUIRE(to_words(*back) == words);
+  CHECK_FALSE(from_words(std::vector<int32_t>{}).ok());
+  CHECK_FALSE(from_words(std::vector<int32_t>{0, 5}).ok());  // five rules promised, none there
+  CHECK_FALSE(from_words(std::vector<int32_t>{0, 1, 1, 1, 0x10000}).ok());  // not a byte range
+  CHECK_FALSE(from_words(std::vector<int32_t>{0, 1, 1, 0, 7}).ok());        // a word left over
+  CHECK(from_words(std::vector<int32_t>{0, 1, 1, 1, 'a' | ('z' << 8)}).ok());
+  auto dangling = from_words(std::vector<int32_t>{0, 1, 1, 1, -5});  // a reference to rule 4 of 1
+  REQUIRE(dangling.ok());
+  CHECK_FALSE(CompiledGrammar::compile(*dangling).ok());
 }

@@ -50,6 +50,7 @@ struct Random {
     p.stop_token_ids = list([&] { return int32(); });
     p.ignore_eos = coin();
     p.logprobs = int32();
+    p.grammar = list([&] { return int32(); });
     return p;
   }
   SampledToken token() {

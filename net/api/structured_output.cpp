@@ -1,0 +1,123 @@
+#include "net/api/structured_output.hpp"
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+#include "engine/grammar/compiled_grammar.hpp"
+#include "engine/grammar/gbnf.hpp"
+#include "engine/grammar/grammar_builder.hpp"
+#include "engine/grammar/grammar_words.hpp"
+#include "net/api/bounded_json.hpp"
+#include "net/api/json_schema_grammar.hpp"
+
+namespace troupe::api {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+constexpr std::array<const char*, 5> kFields = {"response_format", "guided_json", "guided_choice",
+                                                "guided_grammar", "guided_regex"};
+
+// The field's value in key order (the body parsed again: JsonFields has bounded its depth).
+ordered_json ordered_field(std::string_view body, const char* name) {
+  return ordered_json::parse(body)[name];
+}
+
+Result<grammar::Grammar> schema_grammar(const ordered_json& schema, const std::string& param) {
+  if (schema.is_string()) {  // vLLM takes guided_json as a JSON text, too
+    const std::string& text = schema.get_ref<const std::string&>();
+    if (json_nesting_depth(text, kMaxJsonDepth + 1) > kMaxJsonDepth) {
+      return make_error("'" + param + "' nests deeper than " + std::to_string(kMaxJsonDepth) +
+                        " levels");
+    }
+    ordered_json parsed = ordered_json::parse(text, nullptr, false);
+    if (parsed.is_discarded()) return make_error("'" + param + "' is not valid JSON");
+    return json_schema_grammar(parsed);
+  }
+  return json_schema_grammar(schema);
+}
+
+Result<grammar::Grammar> choice_grammar(const json& choices) {
+  if (!choices.is_array() || choices.empty()) {
+    return make_error("'guided_choice' must be a non-empty array of strings");
+  }
+  grammar::GrammarBuilder b;
+  std::vector<grammar::Sequence> alternatives;
+  for (const json& c : choices) {
+    if (!c.is_string()) return make_error("'guided_choice' must be a non-empty array of strings");
+    alternatives.push_back(grammar::GrammarBuilder::literal(c.get<std::string>()));
+  }
+  b.define(b.rule("root"), std::move(alternatives));
+  return b.finish("root");
+}
+
+Result<grammar::Grammar> format_grammar(const json& format, std::string_view body, bool& none) {
+  if (!format.is_object() || !format.contains("type") || !format["type"].is_string()) {
+    return make_error("'response_format' must be an object with a string 'type'");
+  }
+  const std::string type = format["type"].get<std::string>();
+  if (type == "text") {
+    none = true;
+    return grammar::Grammar{};
+  }
+  if (type == "json_object") return json_object_grammar();
+  if (type != "json_schema") {
+    return make_error("'response_format.type' must be text, json_object or json_schema, got '" +
+                      type + "'");
+  }
+  if (!format.contains("json_schema") || !format["json_schema"].is_object() ||
+      !format["json_schema"].contains("schema")) {
+    return make_error("'response_format' of type json_schema needs 'json_schema.schema'");
+  }
+  return json_schema_grammar(ordered_field(body, "response_format")["json_schema"]["schema"]);
+}
+
+}  // namespace
+
+bool is_structured_output_field(std::string_view name) {
+  for (const char* f : kFields) {
+    if (name == f) return true;
+  }
+  return false;
+}
+
+void read_structured_output(JsonFields& fields, std::string_view body, SamplingParams& sampling) {
+  if (fields.error) return;
+  const char* given = nullptr;
+  for (const char* f : kFields) {
+    if (!fields.has(f)) continue;
+    if (given) {
+      return fields.fail(f, std::string("'") + f + "' and '" + given +
+                                "' both constrain the output: give one of them");
+    }
+    given = f;
+  }
+  if (!given) return;
+  const std::string param = given;
+  const json& value = fields.json()[given];
+  bool none = false;
+  Result<grammar::Grammar> g = make_error("");
+  if (param == "response_format") {
+    g = format_grammar(value, body, none);
+  } else if (param == "guided_json") {
+    g = schema_grammar(ordered_field(body, given), param);
+  } else if (param == "guided_choice") {
+    g = choice_grammar(value);
+  } else if (param == "guided_grammar") {
+    if (!value.is_string()) return fields.fail(param, "'guided_grammar' must be a string (GBNF)");
+    g = grammar::parse_gbnf(value.get<std::string>());
+  } else {
+    fields.fail(param, "'guided_regex' is not supported yet; guided_grammar (GBNF) is");
+    fields.error->code = "unsupported_parameter";
+    return;
+  }
+  if (none) return;
+  if (!g) return fields.fail(param, "'" + param + "': " + g.message());
+  if (auto c = grammar::CompiledGrammar::compile(*g); !c) {
+    return fields.fail(param, "'" + param + "': " + c.message());
+  }
+  sampling.grammar = grammar::to_words(*g);
+}
+
+}  // namespace troupe::api
