@@ -30,7 +30,7 @@ struct SchemaError {
 
 class SchemaCompiler {
  public:
-  explicit SchemaCompiler(const json& root) : root_(root) {}
+  SchemaCompiler(const json& root, JsonSpacing spacing) : root_(root), spacing_(spacing) {}
 
   Result<grammar::Grammar> run() {
     try {
@@ -45,6 +45,9 @@ class SchemaCompiler {
   // Shared pieces, defined once on first use.
   Element ws() {
     return shared("ws", [&] {
+      if (spacing_ == JsonSpacing::compact) {
+        return std::vector<Sequence>{{}, GrammarBuilder::literal(" ")};
+      }
       const Element blank = b_.char_class({{' ', ' '}, {'\t', '\t'}}, false, "ws");
       Sequence newline = GrammarBuilder::literal("\n");
       const Sequence indent = b_.repeat(blank, 0, 20, "ws");
@@ -561,6 +564,7 @@ class SchemaCompiler {
   }
 
   const json& root_;
+  const JsonSpacing spacing_;
   GrammarBuilder b_;
   std::set<int32_t> defining_;
   std::map<std::string, int32_t> refs_;
@@ -568,8 +572,9 @@ class SchemaCompiler {
 
 }  // namespace
 
-Result<grammar::Grammar> json_schema_grammar(const nlohmann::ordered_json& schema) {
-  return SchemaCompiler(schema).run();
+Result<grammar::Grammar> json_schema_grammar(const nlohmann::ordered_json& schema,
+                                             JsonSpacing spacing) {
+  return SchemaCompiler(schema, spacing).run();
 }
 
 grammar::Grammar json_object_grammar() {

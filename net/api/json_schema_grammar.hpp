@@ -15,7 +15,13 @@
 
 namespace troupe::api {
 
-Result<grammar::Grammar> json_schema_grammar(const nlohmann::ordered_json& schema);
+// Whitespace between a JSON text's tokens: any (a newline and up to 20 spaces or tabs, or one
+// space, or none), or compact (one space or none), where the text is only read by a program
+// and every token spent on indentation is wasted.
+enum class JsonSpacing { any, compact };
+
+Result<grammar::Grammar> json_schema_grammar(const nlohmann::ordered_json& schema,
+                                             JsonSpacing spacing = JsonSpacing::any);
 
 // JSON mode (response_format json_object): any JSON object.
 grammar::Grammar json_object_grammar();

@@ -53,10 +53,18 @@ void OpenAiExchange::on_chunk(int prompt, GenerationChunk chunk) {
   if (chunk.queue_seconds >= 0) observer_->queue_time(chunk.queue_seconds);
   if (!chunk.tokens.empty()) time_tokens(*observer_, summary_, started_, choice.last_token);
   if (!chunk.finish_reason.empty()) choice.result.finish_reason = chunk.finish_reason;
-  if (!stream_) {
+  if (!stream_ || shape_.tools) {
+    // Tool answers are read whole (tool_answer_chunks): streamed once they end.
     choice.result.text += chunk.text;
     choice.result.tokens.insert(choice.result.tokens.end(), chunk.tokens.begin(),
                                 chunk.tokens.end());
+    if (stream_ && !chunk.finish_reason.empty()) {
+      start_stream_locked();
+      for (const std::string& data :
+           tool_answer_chunks(shape_, index, choice.result.text, chunk.finish_reason)) {
+        sink_->write(sse_event(data));
+      }
+    }
     return;
   }
   const bool worth_sending = !chunk.text.empty() || !chunk.finish_reason.empty() ||

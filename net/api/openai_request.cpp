@@ -2,8 +2,11 @@
 
 #include <set>
 
+#include "engine/grammar/compiled_grammar.hpp"
+#include "engine/grammar/grammar_words.hpp"
 #include "net/api/json_fields.hpp"
 #include "net/api/structured_output.hpp"
+#include "net/api/tool_calls.hpp"
 
 namespace troupe::api {
 namespace {
@@ -99,12 +102,13 @@ const std::set<std::string> kCommonFields = {"model",
                                              "stop_token_ids",
                                              "logit_bias",
                                              "logprobs"};
-const std::set<std::string> kChatFields = {"messages", "top_logprobs"};
+const std::set<std::string> kChatFields = {"messages", "top_logprobs", "tools", "tool_choice",
+                                           "parallel_tool_calls"};
 const std::set<std::string> kCompletionFields = {"prompt", "echo", "suffix", "best_of"};
 
-// OpenAI features troupe does not have yet: refused rather than silently ignored, so a client
-// relying on one learns at once (tools come with their own part of issue 21).
-void refuse_tools(JsonFields& fields) {
+// OpenAI's deprecated function-calling fields: refused rather than silently ignored, so a client
+// relying on them learns at once to send `tools`.
+void refuse_legacy_functions(JsonFields& fields) {
   auto refuse = [&](const char* name, const char* what) {
     if (fields.error) return;
     fields.fail(name, std::string("'") + name + "' is not supported by this server (" + what + ")");
@@ -115,8 +119,6 @@ void refuse_tools(JsonFields& fields) {
     const json& value = fields.json()[name];
     return !(value.is_array() && value.empty());  // an empty list asks for nothing
   };
-  if (non_empty("tools")) refuse("tools", "tool calling");
-  if (fields.has("tool_choice")) refuse("tool_choice", "tool calling");
   if (non_empty("functions")) refuse("functions", "function calling");
   if (fields.has("function_call")) refuse("function_call", "function calling");
 }
@@ -125,8 +127,7 @@ void refuse_tools(JsonFields& fields) {
 // 64 bytes: they go into a log line).
 std::vector<std::string> unknown_fields(const JsonFields& fields,
                                         const std::set<std::string>& own) {
-  static const std::set<std::string> kRefused = {"tools", "tool_choice", "functions",
-                                                 "function_call"};
+  static const std::set<std::string> kRefused = {"functions", "function_call"};
   std::vector<std::string> out;
   if (fields.error || !fields.json().is_object()) return out;
   for (const auto& [name, value] : fields.json().items()) {
@@ -228,7 +229,7 @@ void read_messages(JsonFields& fields, std::vector<ChatTurn>& out) {
   const json& messages = fields.json()["messages"];
   if (!messages.is_array()) return fields.fail("messages", "'messages' must be an array");
   if (messages.empty()) return fields.fail("messages", "'messages' must not be empty");
-  static const std::set<std::string> kRoles = {"system", "developer", "user", "assistant"};
+  static const std::set<std::string> kRoles = {"system", "developer", "user", "assistant", "tool"};
   for (size_t i = 0; i < messages.size(); ++i) {
     const json& message = messages[i];
     const std::string param = "messages[" + std::to_string(i) + "]";
@@ -238,8 +239,16 @@ void read_messages(JsonFields& fields, std::vector<ChatTurn>& out) {
     }
     std::string role = message["role"].get<std::string>();
     if (!kRoles.count(role)) {
-      return fields.fail(param + ".role", "unknown role '" + role +
-                                              "' (expected system, developer, user or assistant)");
+      return fields.fail(
+          param + ".role",
+          "unknown role '" + role + "' (expected system, developer, user, assistant or tool)");
+    }
+    // Earlier tool calls and their results, in the generic form the model is asked to write
+    // (tool_calls.hpp): the calls as the assistant's JSON, a result as a user turn naming it.
+    if (role == "assistant" && message.contains("tool_calls") && message["tool_calls"].is_array() &&
+        !message["tool_calls"].empty()) {
+      out.push_back({role, tool_calls_text(message["tool_calls"])});
+      continue;
     }
     static const json kNull;
     const auto content_field = message.find("content");
@@ -247,7 +256,36 @@ void read_messages(JsonFields& fields, std::vector<ChatTurn>& out) {
         message_content(fields, content_field == message.end() ? kNull : *content_field, i, role);
     if (role == "developer") role = "system";  // OpenAI's newer name for the system role
     if (!content) return;
+    if (role == "tool") {
+      const std::string id = message.contains("tool_call_id") && message["tool_call_id"].is_string()
+                                 ? message["tool_call_id"].get<std::string>()
+                                 : "";
+      out.push_back({"user", "Result of the tool call" + (id.empty() ? "" : " " + id) + ": " +
+                                 std::move(*content)});
+      continue;
+    }
     out.push_back({role, std::move(*content)});
+  }
+}
+
+// Function calling in the generic form: the tools described in the system prompt, the answer
+// constrained to their calls (or words, for tool_choice auto).
+void use_tools(JsonFields& fields, const ToolRequest& tools, GenerateRequest& request) {
+  if (!request.sampling.grammar.empty()) {
+    return fields.fail("tools",
+                       "'tools' and a structured output format both constrain the "
+                       "answer: give one of them");
+  }
+  auto g = tool_grammar(tools);
+  if (!g) return fields.fail("tools", g.message());
+  if (auto c = grammar::CompiledGrammar::compile(*g); !c) return fields.fail("tools", c.message());
+  request.sampling.grammar = grammar::to_words(*g);
+  const std::string instructions = tool_instructions(tools);
+  auto& messages = request.messages;
+  if (!messages.empty() && messages.front().role == "system") {
+    messages.front().content += "\n\n" + instructions;
+  } else {
+    messages.insert(messages.begin(), ChatTurn{"system", instructions});
   }
 }
 
@@ -320,8 +358,10 @@ std::optional<ApiError> decode_chat_request(std::string_view body, const ApiLimi
   if (!fields.error && out.top_logprobs > 0 && !out.logprobs) {
     fields.fail("top_logprobs", "'top_logprobs' requires 'logprobs' to be true");
   }
-  refuse_tools(fields);
+  refuse_legacy_functions(fields);
   read_structured_output(fields, body, request.sampling);
+  read_tools(fields, body, out.tools);
+  if (!fields.error && out.tools.active()) use_tools(fields, out.tools, request);
   if (fields.error) return fields.error;
   out.ignored_fields = unknown_fields(fields, kChatFields);
   if (out.logprobs) request.sampling.logprobs = std::max(1, out.top_logprobs);

@@ -8,6 +8,7 @@
 
 #include "engine/serve/generate_request.hpp"
 #include "net/api/api_error.hpp"
+#include "net/api/tool_calls.hpp"
 
 namespace troupe::api {
 
@@ -29,6 +30,7 @@ struct ApiGeneration {
   bool logprobs = false;       // report each token's log-probability
   int top_logprobs = 0;        // and this many alternatives
   std::string user;
+  ToolRequest tools;  // chat: function calling, active when tools were given and not refused
   // Fields of the body that troupe does not know: ignored, as vLLM does, and logged.
   std::vector<std::string> ignored_fields;
 };

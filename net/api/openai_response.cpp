@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "net/api/tool_calls.hpp"
+
 namespace troupe::api {
 namespace {
 
@@ -85,6 +87,19 @@ json finish_json(const std::string& reason) {
   return reason.empty() ? json(nullptr) : json(reason);
 }
 
+// OpenAI's tool_calls list; in a streamed delta each call also carries its index.
+json tool_calls_json(const std::vector<ToolCall>& calls, bool indexed) {
+  json list = json::array();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    json call = {{"id", calls[i].id},
+                 {"type", "function"},
+                 {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}};
+    if (indexed) call["index"] = i;
+    list.push_back(std::move(call));
+  }
+  return list;
+}
+
 }  // namespace
 
 std::string full_response(const ResponseShape& shape, const std::vector<ChoiceResult>& choices,
@@ -96,7 +111,15 @@ std::string full_response(const ResponseShape& shape, const std::vector<ChoiceRe
     json choice = {{"index", i},
                    {"logprobs", logprobs_of(shape, c.tokens)},
                    {"finish_reason", finish_json(c.finish_reason)}};
-    if (shape.chat) {
+    if (shape.chat && shape.tools) {
+      const ToolAnswer answer = parse_tool_answer(c.text);
+      choice["message"] = {{"role", "assistant"}, {"content", answer.content}};
+      if (!answer.calls.empty()) {
+        choice["message"]["content"] = nullptr;
+        choice["message"]["tool_calls"] = tool_calls_json(answer.calls, false);
+        if (c.finish_reason == "stop") choice["finish_reason"] = "tool_calls";
+      }
+    } else if (shape.chat) {
       choice["message"] = {{"role", "assistant"}, {"content", c.text}};
     } else {
       choice["text"] = c.text;
@@ -129,6 +152,29 @@ std::string delta_chunk(const ResponseShape& shape, int index, const GenerationC
   }
   body["choices"] = json::array({std::move(choice)});
   return dump(body);
+}
+
+std::vector<std::string> tool_answer_chunks(const ResponseShape& shape, int index,
+                                            const std::string& text,
+                                            const std::string& finish_reason) {
+  const ToolAnswer answer = parse_tool_answer(text);
+  std::vector<std::string> out;
+  auto chunk = [&](json delta, const std::string& finish) {
+    json body = envelope(shape, true);
+    body["choices"] = json::array({{{"index", index},
+                                    {"delta", std::move(delta)},
+                                    {"logprobs", nullptr},
+                                    {"finish_reason", finish_json(finish)}}});
+    out.push_back(dump(body));
+  };
+  if (answer.calls.empty()) {
+    chunk({{"content", answer.content}}, finish_reason);
+    return out;
+  }
+  const json calls = tool_calls_json(answer.calls, true);
+  for (const json& call : calls) chunk({{"tool_calls", json::array({call})}}, "");
+  chunk(json::object(), finish_reason == "stop" ? "tool_calls" : finish_reason);
+  return out;
 }
 
 std::string usage_chunk(const ResponseShape& shape, Usage usage) {

@@ -21,6 +21,7 @@ struct ResponseShape {
   bool logprobs = false;
   int top_logprobs = 0;
   const Tokenizer* tokenizer = nullptr;  // spells tokens in logprobs
+  bool tools = false;  // chat answers are tool_calls.hpp's JSON, read back into tool_calls
 };
 
 struct Usage {
@@ -41,6 +42,11 @@ std::string full_response(const ResponseShape& shape, const std::vector<ChoiceRe
 std::string role_chunk(const ResponseShape& shape, int index);
 std::string delta_chunk(const ResponseShape& shape, int index, const GenerationChunk& chunk);
 std::string usage_chunk(const ResponseShape& shape, Usage usage);
+// With shape.tools, a choice is streamed once whole, when it ends: its calls (one chunk each,
+// arguments complete) or its content, then the finish.
+std::vector<std::string> tool_answer_chunks(const ResponseShape& shape, int index,
+                                            const std::string& text,
+                                            const std::string& finish_reason);
 
 std::string sse_event(std::string_view data);
 inline constexpr std::string_view kSseDone = "data: [DONE]\n\n";

@@ -54,6 +54,7 @@ void run_openai(GatewayCore& gateway, Call& call, bool chat) {
   shape.logprobs = decoded.logprobs;
   shape.top_logprobs = decoded.top_logprobs;
   shape.tokenizer = gateway.parts.tokenizer;
+  shape.tools = decoded.tools.active();
   for (size_t i = 0; i < decoded.requests.size(); ++i) {
     decoded.requests[i].id =
         shape.id + (decoded.requests.size() > 1 ? "-" + std::to_string(i) : "");
