@@ -33,7 +33,7 @@ MESSAGES = [{"role": "user", "content": "List what to pack for a picnic, as JSON
 
 
 def one_request(url, constrained, seed, max_tokens):
-    body = {"model": "m", "messages": MESSAGES, "max_tokens": max_tokens, "temperature": 1.0,
+    body = {"messages": MESSAGES, "max_tokens": max_tokens, "temperature": 1.0,
             "seed": seed, "stream": True, "stream_options": {"include_usage": True}}
     if constrained:
         body["response_format"] = {"type": "json_schema",
@@ -70,7 +70,11 @@ def run(url, constrained, concurrency, requests, seed, max_tokens):
                 i = next(next_index, None)
             if i is None:
                 return
-            results[i] = one_request(url, constrained, seed + i, max_tokens)
+            try:
+                results[i] = one_request(url, constrained, seed + i, max_tokens)
+            except Exception as e:  # noqa: BLE001: reported below, with the server's answer
+                detail = e.read().decode()[:500] if hasattr(e, "read") else ""
+                results[i] = e, detail
 
     start = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
@@ -79,11 +83,13 @@ def run(url, constrained, concurrency, requests, seed, max_tokens):
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
+    for r in results:
+        if isinstance(r[0], Exception):
+            raise RuntimeError(f"{url}: {r[0]!r} {r[1]}")
     tokens = sum(r[0] for r in results)
     decode_tokens = sum(max(r[0] - 1, 0) for r in results)
     decode_time = sum(r[1] for r in results)
     return {"requests": requests, "concurrency": concurrency, "completion_tokens": tokens,
-            "decode_tok_per_s": decode_tokens / decode_time * (1 if concurrency == 1 else 1),
             "per_stream_decode_tok_per_s": decode_tokens / decode_time,
             "output_tok_per_s": tokens / wall, "wall_s": wall}
 

@@ -1,5 +1,7 @@
 #include "engine/grammar/state_cache.hpp"
 
+#include <algorithm>
+
 namespace troupe::grammar {
 
 size_t StateCache::Hash::operator()(const StackSet& s) const {
@@ -25,12 +27,31 @@ int32_t StateCache::state_of(const StackSet& stacks) {
 }
 
 int32_t StateCache::next(int32_t state, uint8_t byte) {
-  int32_t known = next_[static_cast<size_t>(state)][byte];
+  const int32_t known = next_[static_cast<size_t>(state)][byte];
   if (known != kUnknown) return known;
-  advance(*grammar_, sets_[static_cast<size_t>(state)], byte, scratch_);
-  known = scratch_.empty() ? kDead : state_of(scratch_);
-  next_[static_cast<size_t>(state)][byte] = known;  // after state_of: it may grow next_
-  return known;
+  fill_row(state);
+  return next_[static_cast<size_t>(state)][byte];
+}
+
+void StateCache::fill_row(int32_t state) {
+  // The stacks' top ranges cut the bytes into intervals within which every byte is taken by the
+  // same stacks, and so leads to the same state: one advance() per interval, not per byte (a
+  // state inside a JSON string has a handful of intervals).
+  std::vector<int> cuts = {0, 256};
+  for (const Stack& stack : sets_[static_cast<size_t>(state)]) {
+    if (stack.empty()) continue;
+    const FlatElement& top = grammar_->at(stack.back());
+    cuts.push_back(top.lo);
+    cuts.push_back(top.hi + 1);
+  }
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+    advance(*grammar_, sets_[static_cast<size_t>(state)], static_cast<uint8_t>(cuts[i]), scratch_);
+    const int32_t to = scratch_.empty() ? kDead : state_of(scratch_);  // may grow next_
+    auto& row = next_[static_cast<size_t>(state)];
+    std::fill(row.begin() + cuts[i], row.begin() + cuts[i + 1], to);
+  }
 }
 
 }  // namespace troupe::grammar

@@ -35,6 +35,7 @@ class StateCache {
     size_t operator()(const StackSet& s) const;
   };
   static constexpr int32_t kUnknown = -2;
+  void fill_row(int32_t state);  // every byte's next state from `state`
 
   std::shared_ptr<const CompiledGrammar> grammar_;
   std::vector<StackSet> sets_;

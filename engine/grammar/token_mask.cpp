@@ -10,7 +10,7 @@ VocabularyTrie::VocabularyTrie(const std::vector<std::string>& token_bytes,
     : size_(static_cast<int32_t>(token_bytes.size())),
       bytes_(token_bytes),
       end_tokens_(std::move(end_tokens)) {
-  // Built as a tree of maps, then laid out breadth-first in flat arrays.
+  // Built as a tree of maps, then laid out in flat arrays.
   struct Building {
     std::map<uint8_t, int32_t> children;
     std::vector<int32_t> tokens;
@@ -33,15 +33,31 @@ VocabularyTrie::VocabularyTrie(const std::vector<std::string>& token_bytes,
     }
     tree[static_cast<size_t>(at)].tokens.push_back(id);
   }
+  // Depth-first preorder: a node's subtree is one run of the arrays, so a mask's walk reads
+  // them front to back instead of jumping between nodes made at different times.
+  std::vector<int32_t> order;  // new index -> building index
+  std::vector<int32_t> renumbered(tree.size());
+  std::vector<int32_t> pending = {0};
+  while (!pending.empty()) {
+    const int32_t at = pending.back();
+    pending.pop_back();
+    renumbered[static_cast<size_t>(at)] = static_cast<int32_t>(order.size());
+    order.push_back(at);
+    const auto& children = tree[static_cast<size_t>(at)].children;
+    for (auto it = children.rbegin(); it != children.rend(); ++it) pending.push_back(it->second);
+  }
   nodes_.resize(tree.size());
-  for (size_t i = 0; i < tree.size(); ++i) {
+  for (size_t i = 0; i < order.size(); ++i) {
+    const Building& b = tree[static_cast<size_t>(order[i])];
     Node& n = nodes_[i];
     n.first_child = static_cast<int32_t>(children_.size());
-    n.child_count = static_cast<int32_t>(tree[i].children.size());
-    for (const auto& [byte, node] : tree[i].children) children_.push_back({byte, node});
+    n.child_count = static_cast<int32_t>(b.children.size());
+    for (const auto& [byte, node] : b.children) {
+      children_.push_back({byte, renumbered[static_cast<size_t>(node)]});
+    }
     n.first_token = static_cast<int32_t>(tokens_.size());
-    n.token_count = static_cast<int32_t>(tree[i].tokens.size());
-    tokens_.insert(tokens_.end(), tree[i].tokens.begin(), tree[i].tokens.end());
+    n.token_count = static_cast<int32_t>(b.tokens.size());
+    tokens_.insert(tokens_.end(), b.tokens.begin(), b.tokens.end());
   }
 }
 

@@ -23,17 +23,21 @@ ModelRunner::ModelRunner(std::unique_ptr<ForwardPass> forward_pass,
 std::unique_ptr<ModelRunner::GrammarState> ModelRunner::grammar_state(
     const std::vector<int32_t>& words) {
   if (!vocabulary_) throw std::logic_error("ModelRunner: a grammar, and no vocabulary to mask");
-  auto& compiled = grammars_[words];
-  if (!compiled) {
+  auto& shared = grammars_[words];
+  if (!shared) {
     // validate() compiled these words where the request came in: failing here is a bug.
     auto g = grammar::from_words(words);
     if (!g) throw std::logic_error("ModelRunner: " + g.message());
     auto c = grammar::CompiledGrammar::compile(*g);
     if (!c) throw std::logic_error("ModelRunner: " + c.message());
-    compiled = *c;
+    shared = std::make_shared<SharedMasker>(grammar::TokenMasker(*c, vocabulary_));
   }
-  auto state = std::make_unique<GrammarState>(GrammarState{{compiled, vocabulary_}, 0});
-  state->state = state->masker.states().state_of(grammar::start_stacks(*compiled));
+  auto state = std::make_unique<GrammarState>(GrammarState{shared, 0});
+  {
+    std::lock_guard lock(shared->mutex);
+    state->state =
+        shared->masker.states().state_of(grammar::start_stacks(shared->masker.states().grammar()));
+  }
   if (grammars_.size() > kKeptGrammars) grammars_.clear();  // the sequences keep theirs
   return state;
 }
@@ -44,7 +48,10 @@ SampledToken ModelRunner::sample(SequenceSampling& s, std::span<const float> log
   const auto output = tokens.subspan(s.prompt_length);
   if (!s.grammar) return s.sampler.sample(logits, prompt, output);
   GrammarState& g = *s.grammar;
-  const grammar::TokenMask& allowed = g.masker.mask(g.state);
+  grammar::TokenMasker& masker = g.shared->masker;
+  std::unique_lock lock(g.shared->mutex);
+  const grammar::TokenMask& allowed = masker.mask(g.state);  // never changes once made
+  lock.unlock();
   const bool any = std::any_of(allowed.words().begin(), allowed.words().end(),
                                [](uint64_t w) { return w != 0; });
   // Nothing allowed: the grammar is finished and nothing may follow, and the vocabulary has
@@ -54,8 +61,9 @@ SampledToken ModelRunner::sample(SequenceSampling& s, std::span<const float> log
         vocabulary_->end_tokens().empty() ? 0 : vocabulary_->end_tokens()[0], 0.0f, {}};
   SampledToken sampled = s.sampler.sample(logits, prompt, output, &allowed);
   if (!vocabulary_->is_end(sampled.token)) {
+    lock.lock();
     for (char c : vocabulary_->bytes(sampled.token)) {
-      const int32_t next = g.masker.states().next(g.state, static_cast<uint8_t>(c));
+      const int32_t next = masker.states().next(g.state, static_cast<uint8_t>(c));
       if (next == grammar::StateCache::kDead) break;  // the mask allowed it: cannot happen
       g.state = next;
     }

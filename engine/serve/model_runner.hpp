@@ -5,6 +5,7 @@
 // rules. The worker actor owns one.
 #include <map>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -28,10 +29,18 @@ class ModelRunner {
   std::vector<parallel::RankStats> rank_stats() { return forward_pass_->rank_stats(); }
 
  private:
-  // A constrained sequence's place in its grammar: a state of its masker's automaton, which
+  // One grammar's automaton and masks, shared by every sequence constrained by it (a batch of
+  // requests with one schema meets the same states): locked, since a step samples its
+  // sequences on several threads.
+  struct SharedMasker {
+    explicit SharedMasker(grammar::TokenMasker m) : masker(std::move(m)) {}
+    std::mutex mutex;
+    grammar::TokenMasker masker;
+  };
+  // A constrained sequence's place in its grammar: a state of the shared automaton, which
   // advances with each sampled token's bytes (and so survives preemption with the sequence).
   struct GrammarState {
-    grammar::TokenMasker masker;
+    std::shared_ptr<SharedMasker> shared;
     int32_t state;
   };
   struct SequenceSampling {
@@ -56,8 +65,8 @@ class ModelRunner {
   std::vector<SequenceChunk> chunks_;
   std::vector<Draw> draws_;
   std::shared_ptr<const grammar::VocabularyTrie> vocabulary_;
-  // Compiled grammars by their words: a batch of requests with one schema compiles it once.
-  std::map<std::vector<int32_t>, std::shared_ptr<const grammar::CompiledGrammar>> grammars_;
+  // Grammars by their words: a batch of requests with one schema compiles it once.
+  std::map<std::vector<int32_t>, std::shared_ptr<SharedMasker>> grammars_;
 };
 
 // The trie of `tokenizer`'s token bytes, its end-of-generation tokens as the end tokens.
