@@ -99,6 +99,11 @@ void Sampler::mask_out(const grammar::TokenMask& allowed) {
   for (size_t i = n; i < logits_.size(); ++i) logits_[i] = -std::numeric_limits<float>::infinity();
 }
 
+bool Sampler::draws_from_whole_distribution() const {
+  return params_.temperature < kGreedyTemperature ||
+         ((params_.top_k <= 0) && params_.top_p >= 1.0f && params_.min_p <= 0.0f);
+}
+
 bool Sampler::changes_logits() const {
   return !params_.logit_bias.empty() || params_.repetition_penalty != 1.0f ||
          params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;

@@ -30,6 +30,10 @@ class Sampler {
   explicit Sampler(SamplingParams params);
 
   const SamplingParams& params() const { return params_; }
+  // Greedy, or a draw from the whole tempered distribution (no top-k, top-p or min-p): then a
+  // token drawn without a mask and kept only if the mask allows it is distributed as a draw
+  // with the mask (rejection sampling), and a grammar's mask need not be made for every step.
+  bool draws_from_whole_distribution() const;
 
   // `prompt` and `output` are the sequence's tokens so far, for the penalties. With `allowed`,
   // only its tokens can be drawn (a grammar's mask); it must allow one.

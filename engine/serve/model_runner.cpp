@@ -50,23 +50,43 @@ SampledToken ModelRunner::sample(SequenceSampling& s, std::span<const float> log
   GrammarState& g = *s.grammar;
   grammar::TokenMasker& masker = g.shared->masker;
   std::unique_lock lock(g.shared->mutex);
+  // The state after `token`, or kDead where the grammar does not allow it.
+  auto after = [&](int32_t token) {
+    if (vocabulary_->is_end(token)) {
+      return masker.states().complete(g.state) ? g.state : grammar::StateCache::kDead;
+    }
+    int32_t state = g.state;
+    for (char c : vocabulary_->bytes(token)) {
+      state = masker.states().next(state, static_cast<uint8_t>(c));
+      if (state == grammar::StateCache::kDead) break;
+    }
+    return vocabulary_->bytes(token).empty() ? grammar::StateCache::kDead : state;
+  };
+  if (s.sampler.draws_from_whole_distribution()) {
+    // Most steps of a JSON string allow nearly every token: draw first, and make the mask only
+    // if the grammar rejects the draw (llama.cpp samples so too).
+    lock.unlock();
+    SampledToken sampled = s.sampler.sample(logits, prompt, output);
+    lock.lock();
+    if (const int32_t next = after(sampled.token); next != grammar::StateCache::kDead) {
+      g.state = next;
+      return sampled;
+    }
+  }
   const grammar::TokenMask& allowed = masker.mask(g.state);  // never changes once made
   lock.unlock();
   const bool any = std::any_of(allowed.words().begin(), allowed.words().end(),
                                [](uint64_t w) { return w != 0; });
   // Nothing allowed: the grammar is finished and nothing may follow, and the vocabulary has
   // no end token to allow either. End the sequence as an end token would.
-  if (!any)
+  if (!any) {
     return SampledToken{
         vocabulary_->end_tokens().empty() ? 0 : vocabulary_->end_tokens()[0], 0.0f, {}};
+  }
   SampledToken sampled = s.sampler.sample(logits, prompt, output, &allowed);
-  if (!vocabulary_->is_end(sampled.token)) {
-    lock.lock();
-    for (char c : vocabulary_->bytes(sampled.token)) {
-      const int32_t next = masker.states().next(g.state, static_cast<uint8_t>(c));
-      if (next == grammar::StateCache::kDead) break;  // the mask allowed it: cannot happen
-      g.state = next;
-    }
+  lock.lock();
+  if (const int32_t next = after(sampled.token); next != grammar::StateCache::kDead) {
+    g.state = next;  // an end token leaves the state as it is
   }
   return sampled;
 }
