@@ -73,7 +73,34 @@ Result<grammar::Grammar> format_grammar(const json& format, std::string_view bod
   return json_schema_grammar(ordered_field(body, "response_format")["json_schema"]["schema"]);
 }
 
+// The grammar's words, or the field's error.
+void use_grammar(JsonFields& fields, const std::string& param, Result<grammar::Grammar> g,
+                 SamplingParams& sampling) {
+  if (!g) return fields.fail(param, "'" + param + "': " + g.message());
+  if (auto c = grammar::CompiledGrammar::compile(*g); !c) {
+    return fields.fail(param, "'" + param + "': " + c.message());
+  }
+  sampling.grammar = grammar::to_words(*g);
+}
+
 }  // namespace
+
+void read_tgi_grammar(JsonFields& params, std::string_view body, SamplingParams& sampling) {
+  if (params.error || !params.has("grammar")) return;
+  const json& g = params.json()["grammar"];
+  if (!g.is_object() || !g.contains("type") || !g["type"].is_string() || !g.contains("value")) {
+    return params.fail("grammar", "'grammar' must be {\"type\": \"json\", \"value\": ...}");
+  }
+  const std::string type = g["type"].get<std::string>();
+  if (type == "regex") {
+    return params.fail("grammar", "'grammar' of type regex is not supported yet; json is");
+  }
+  if (type != "json" && type != "json_schema") {
+    return params.fail("grammar", "'grammar.type' must be json or regex, got '" + type + "'");
+  }
+  const ordered_json value = ordered_field(body, "parameters")["grammar"]["value"];
+  use_grammar(params, "grammar", schema_grammar(value, "grammar"), sampling);
+}
 
 bool is_structured_output_field(std::string_view name) {
   for (const char* f : kFields) {
@@ -113,11 +140,7 @@ void read_structured_output(JsonFields& fields, std::string_view body, SamplingP
     return;
   }
   if (none) return;
-  if (!g) return fields.fail(param, "'" + param + "': " + g.message());
-  if (auto c = grammar::CompiledGrammar::compile(*g); !c) {
-    return fields.fail(param, "'" + param + "': " + c.message());
-  }
-  sampling.grammar = grammar::to_words(*g);
+  use_grammar(fields, param, std::move(g), sampling);
 }
 
 }  // namespace troupe::api

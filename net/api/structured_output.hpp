@@ -14,6 +14,10 @@ namespace troupe::api {
 // the parsed fields (sorted keys) lose.
 void read_structured_output(JsonFields& fields, std::string_view body, SamplingParams& sampling);
 
+// TGI's `parameters.grammar` ({"type": "json", "value": schema}; "regex" is refused for now),
+// read from `params` (the parameters object) and, in key order, from the body.
+void read_tgi_grammar(JsonFields& params, std::string_view body, SamplingParams& sampling);
+
 // The fields read_structured_output takes.
 bool is_structured_output_field(std::string_view name);
 

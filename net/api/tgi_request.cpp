@@ -1,6 +1,7 @@
 #include "net/api/tgi_request.hpp"
 
 #include "net/api/json_fields.hpp"
+#include "net/api/structured_output.hpp"
 
 namespace troupe::api {
 
@@ -50,6 +51,7 @@ std::optional<ApiError> decode_tgi_request(std::string_view body, const ApiLimit
     int best_of = 1;
     params.read_int("best_of", best_of, 1, 1);
   }
+  read_tgi_grammar(params, body, sampling);
   if (params.error) return params.error;
   if (do_sample || params.has("temperature")) sampling.temperature = temperature;
   return std::nullopt;

@@ -17,6 +17,7 @@ import threading
 # tests/support/raw_http.py and its neighbours are shared by the suites.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 
+import openai
 import pytest
 
 KEYS_FILE = """\
@@ -81,3 +82,18 @@ def server():
     s.stop()
     assert s.process.returncode == 0, "troupe serve exited with %s:\n%s" % (
         s.process.returncode, "".join(s.log[-30:]))
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    """The official SDK on the server, retries off (a 429 or 5xx must show). A test file may
+    define its own (test_openai_sdk counts the calls it makes)."""
+    c = openai.OpenAI(base_url=server.base_url + "/v1", api_key=server.api_key, max_retries=0,
+                      timeout=300)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def model(client):
+    return client.models.list().data[0].id

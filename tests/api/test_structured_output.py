@@ -75,19 +75,6 @@ SCHEMAS = {
 assert len(SCHEMAS) >= 30
 
 
-@pytest.fixture(scope="module")
-def client(server):
-    c = openai.OpenAI(base_url=server.base_url + "/v1", api_key=server.api_key, max_retries=0,
-                      timeout=300)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def model(client):
-    return client.models.list().data[0].id
-
-
 def generate(client, model, schema, temperature, seed):
     response = client.chat.completions.create(
         model=model, messages=ASK, temperature=temperature, seed=seed, max_tokens=300,

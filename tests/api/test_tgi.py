@@ -69,6 +69,23 @@ def test_validation_error_is_422_in_tgi_shape(server):
     assert response.status == 422 and "inputs" in json.loads(raw)["error"]
 
 
+def test_grammar_json_constrains_the_answer(server):
+    """TGI's grammar parameter: {"type": "json", "value": schema}; the answer parses and has
+    the schema's keys in its order; regex is refused (422) until it lands."""
+    schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20},
+                                               "sunny": {"type": "boolean"}},
+              "required": ["city", "sunny"], "additionalProperties": False}
+    body = {"inputs": "The weather in Rome, as JSON:", "parameters": {
+        "max_new_tokens": 60, "grammar": {"type": "json", "value": schema}}}
+    response, raw = post(server, "/generate", body)
+    assert response.status == 200
+    answer = json.loads(json.loads(raw)["generated_text"])
+    assert list(answer) == ["city", "sunny"] and isinstance(answer["sunny"], bool)
+    response, raw = post(server, "/generate", {"inputs": "x", "parameters": {
+        "grammar": {"type": "regex", "value": "a+"}}})
+    assert response.status == 422 and "regex is not supported" in json.loads(raw)["error"]
+
+
 def test_info(server):
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     conn.request("GET", "/info", headers=AUTH)

@@ -25,19 +25,6 @@ SCHEMAS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
 ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
-@pytest.fixture(scope="module")
-def client(server):
-    c = openai.OpenAI(base_url=server.base_url + "/v1", api_key=server.api_key, max_retries=0,
-                      timeout=300)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def model(client):
-    return client.models.list().data[0].id
-
-
 def check_call(call, names=SCHEMAS):
     assert call.type == "function"
     assert call.id.startswith("call_") and len(call.id) == 29
