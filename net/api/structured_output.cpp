@@ -7,6 +7,7 @@
 #include "engine/grammar/gbnf.hpp"
 #include "engine/grammar/grammar_builder.hpp"
 #include "engine/grammar/grammar_words.hpp"
+#include "engine/grammar/regex.hpp"
 #include "net/api/bounded_json.hpp"
 #include "net/api/json_schema_grammar.hpp"
 
@@ -93,7 +94,9 @@ void read_tgi_grammar(JsonFields& params, std::string_view body, SamplingParams&
   }
   const std::string type = g["type"].get<std::string>();
   if (type == "regex") {
-    return params.fail("grammar", "'grammar' of type regex is not supported yet; json is");
+    if (!g["value"].is_string()) return params.fail("grammar", "'grammar.value' must be a string");
+    return use_grammar(params, "grammar", grammar::parse_regex(g["value"].get<std::string>()),
+                       sampling);
   }
   if (type != "json" && type != "json_schema") {
     return params.fail("grammar", "'grammar.type' must be json or regex, got '" + type + "'");
@@ -135,9 +138,8 @@ void read_structured_output(JsonFields& fields, std::string_view body, SamplingP
     if (!value.is_string()) return fields.fail(param, "'guided_grammar' must be a string (GBNF)");
     g = grammar::parse_gbnf(value.get<std::string>());
   } else {
-    fields.fail(param, "'guided_regex' is not supported yet; guided_grammar (GBNF) is");
-    fields.error->code = "unsupported_parameter";
-    return;
+    if (!value.is_string()) return fields.fail(param, "'guided_regex' must be a string");
+    g = grammar::parse_regex(value.get<std::string>());
   }
   if (none) return;
   use_grammar(fields, param, std::move(g), sampling);

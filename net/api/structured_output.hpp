@@ -1,8 +1,8 @@
 #pragma once
 // A request's structured-output fields turned into the grammar its output must match
 // (SamplingParams::grammar): OpenAI's response_format (json_object, json_schema) and vLLM's
-// guided_json, guided_choice and guided_grammar (GBNF). At most one of them; a schema or grammar
-// the engine cannot take is a 400 naming the field and the problem.
+// guided_json, guided_choice, guided_regex and guided_grammar (GBNF). At most one of them; a schema
+// or grammar the engine cannot take is a 400 naming the field and the problem.
 #include <string_view>
 
 #include "engine/sample/sampling_params.hpp"
@@ -14,7 +14,7 @@ namespace troupe::api {
 // the parsed fields (sorted keys) lose.
 void read_structured_output(JsonFields& fields, std::string_view body, SamplingParams& sampling);
 
-// TGI's `parameters.grammar` ({"type": "json", "value": schema}; "regex" is refused for now),
+// TGI's `parameters.grammar` ({"type": "json", "value": schema} or {"type": "regex", ...}),
 // read from `params` (the parameters object) and, in key order, from the body.
 void read_tgi_grammar(JsonFields& params, std::string_view body, SamplingParams& sampling);
 

@@ -534,8 +534,8 @@ CASES = [
          post(CHAT, chat(response_format={"type": "json_schema", "json_schema": {
              "name": "x", "schema": {"type": "string", "pattern": "a"}}})), 400, "response_format",
          says="'pattern' is not supported"),
-    case("completions-guided-regex", post(COMPLETIONS, completion(guided_regex="a+")), 400,
-         "guided_regex", "unsupported_parameter"),
+    case("completions-guided-regex-unclosed", post(COMPLETIONS, completion(guided_regex="(a")),
+         400, "guided_regex", says="expected ')'"),
     case("guided-grammar-not-a-string", post(CHAT, chat(guided_grammar=5)), 400, "guided_grammar"),
     case("completions-suffix", post(COMPLETIONS, completion(suffix="!")), 400, "suffix"),
     # OpenAI: only an assistant's turn may go without content.

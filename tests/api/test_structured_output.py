@@ -14,6 +14,7 @@ tests/net/json_schema_grammar_test.cpp.
 import concurrent.futures
 import enum
 import json
+import re
 import typing
 
 import jsonschema
@@ -159,6 +160,10 @@ def test_vllm_guided_choice_and_grammar(client, model):
             extra_body={"guided_grammar": 'root ::= " " [0-9]{3} ("-" [0-9]{2})?'})
         text = r.choices[0].text
         assert text[0] == " " and text[1:4].isdigit() and (len(text) == 4 or text[4] == "-")
+        r = client.completions.create(
+            model=model, temperature=temperature, max_tokens=20, prompt="Call me at",
+            extra_body={"guided_regex": r" \(\d{3}\) \d{3}-\d{4}"})
+        assert re.fullmatch(r" \(\d{3}\) \d{3}-\d{4}", r.choices[0].text)
 
 
 def test_a_grammar_that_cannot_finish_says_length(client, model):

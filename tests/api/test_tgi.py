@@ -1,6 +1,7 @@
 """TGI's routes with plain HTTP and SSE parsing: /generate, /generate_stream, /info."""
 import http.client
 import json
+import re
 
 AUTH = {"Authorization": "Bearer sk-test", "Content-Type": "application/json"}
 
@@ -70,8 +71,8 @@ def test_validation_error_is_422_in_tgi_shape(server):
 
 
 def test_grammar_json_constrains_the_answer(server):
-    """TGI's grammar parameter: {"type": "json", "value": schema}; the answer parses and has
-    the schema's keys in its order; regex is refused (422) until it lands."""
+    """TGI's grammar parameter: {"type": "json", "value": schema}: the answer parses and has
+    the schema's keys in its order; {"type": "regex", "value": pattern}: it matches whole."""
     schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20},
                                                "sunny": {"type": "boolean"}},
               "required": ["city", "sunny"], "additionalProperties": False}
@@ -81,9 +82,13 @@ def test_grammar_json_constrains_the_answer(server):
     assert response.status == 200
     answer = json.loads(json.loads(raw)["generated_text"])
     assert list(answer) == ["city", "sunny"] and isinstance(answer["sunny"], bool)
+    response, raw = post(server, "/generate", {"inputs": "Today's date:", "parameters": {
+        "max_new_tokens": 20, "grammar": {"type": "regex", "value": r" \d{4}-\d{2}-\d{2}"}}})
+    assert response.status == 200
+    assert re.fullmatch(r" \d{4}-\d{2}-\d{2}", json.loads(raw)["generated_text"])
     response, raw = post(server, "/generate", {"inputs": "x", "parameters": {
-        "grammar": {"type": "regex", "value": "a+"}}})
-    assert response.status == 422 and "regex is not supported" in json.loads(raw)["error"]
+        "grammar": {"type": "regex", "value": "(a"}}})
+    assert response.status == 422 and "expected ')'" in json.loads(raw)["error"]
 
 
 def test_info(server):

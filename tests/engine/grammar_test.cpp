@@ -10,6 +10,7 @@
 #include "engine/grammar/gbnf.hpp"
 #include "engine/grammar/grammar_matcher.hpp"
 #include "engine/grammar/grammar_words.hpp"
+#include "engine/grammar/regex.hpp"
 #include "engine/grammar/token_mask.hpp"
 #include "engine/grammar/utf8_ranges.hpp"
 #include "engine/tokenizer/unicode.hpp"
@@ -237,4 +238,44 @@ TEST_CASE("grammar: words carry a grammar whole, and malformed words are an erro
   auto dangling = from_words(std::vector<int32_t>{0, 1, 1, 1, -5});  // a reference to rule 4 of 1
   REQUIRE(dangling.ok());
   CHECK_FALSE(CompiledGrammar::compile(*dangling).ok());
+}
+
+TEST_CASE("grammar: regular expressions match whole strings, and what they cannot do is named") {
+  auto compile_regex = [](const std::string& pattern) {
+    auto g = parse_regex(pattern);
+    INFO(pattern);
+    REQUIRE(g.ok());
+    auto c = CompiledGrammar::compile(*g);
+    REQUIRE(c.ok());
+    return *c;
+  };
+  const auto phone = compile_regex(R"(^\(?\d{3}\)?[- ]?\d{3}-\d{4}$)");
+  CHECK(accepts(phone, "(555) 123-4567"));
+  CHECK(accepts(phone, "555-123-4567"));
+  CHECK_FALSE(accepts(phone, "555-123-456"));
+  CHECK_FALSE(accepts(phone, "x555-123-4567"));
+  const auto words = compile_regex(R"((?:cat|dog)s?( [a-z\u00e9]+){1,2}\.|\w+!)");
+  CHECK(accepts(words, "cats purr."));
+  CHECK(accepts(words, "dog barks loud."));
+  CHECK(accepts(words, "dog caf\xC3\xA9."));
+  CHECK(accepts(words, "x_9!"));
+  CHECK_FALSE(accepts(words, "cats."));
+  CHECK_FALSE(accepts(words, "cow moos."));
+  const auto any = compile_regex("a.c[^x]*");
+  CHECK(accepts(any,
+                "a\xE2\x82\xAC"
+                "cyy"));  // . is any character, € too
+  CHECK_FALSE(accepts(any, "a\ncx"));
+  auto error = [](const std::string& p) {
+    auto g = parse_regex(p);
+    return g.ok() ? std::string() : g.message();
+  };
+  CHECK(error("(a").find("expected ')'") != std::string::npos);
+  CHECK(error("a)") == "regex at 1: unexpected ')'");
+  CHECK(error("*a").find("nothing to repeat") != std::string::npos);
+  CHECK(error("(a)\\1").find("back references") != std::string::npos);
+  CHECK(error("(?=a)").find("lookaround") != std::string::npos);
+  CHECK(error("a{3,1}").find("below its minimum") != std::string::npos);
+  CHECK(error("[z-a]").find("below its start") != std::string::npos);
+  CHECK(error("\\q").find("unknown escape") != std::string::npos);
 }

@@ -1,5 +1,6 @@
-// libFuzzer entry point for the grammar engine: the input up to its first NUL byte is GBNF text,
-// the rest bytes to match. A grammar that parses and compiles is run over those bytes one at a
+// libFuzzer entry point for the grammar engine: the input up to its first NUL byte is GBNF text
+// (or, after a leading '/', a regular expression, parsed and compiled only), the rest bytes to
+// match. A grammar that parses and compiles is run over those bytes one at a
 // time, and at each state the token mask of a small vocabulary must agree with matching each
 // token alone. Nothing may crash, hang or disagree, whatever the grammar.
 //
@@ -13,6 +14,7 @@
 #include "engine/grammar/compiled_grammar.hpp"
 #include "engine/grammar/gbnf.hpp"
 #include "engine/grammar/grammar_matcher.hpp"
+#include "engine/grammar/regex.hpp"
 #include "engine/grammar/token_mask.hpp"
 
 using namespace troupe::grammar;
@@ -33,6 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t split = input.find('\0');
   const std::string_view text = input.substr(0, split);
   const std::string_view bytes = split == std::string_view::npos ? "" : input.substr(split + 1);
+  if (!text.empty() && text[0] == '/') {  // a regular expression instead of GBNF
+    auto regex = parse_regex(text.substr(1));
+    if (regex.ok()) (void)CompiledGrammar::compile(*regex);
+    return 0;
+  }
   auto grammar = parse_gbnf(text);
   if (!grammar.ok()) return 0;
   auto compiled = CompiledGrammar::compile(*grammar);
