@@ -4,13 +4,13 @@
 #include <string>
 
 #include "engine/grammar/grammar_builder.hpp"
+#include "engine/grammar/syntax_reading.hpp"
 #include "engine/tokenizer/unicode.hpp"
 
 namespace troupe::grammar {
 namespace {
 
-constexpr int kMaxRepetition = 1000;  // {m,n} bounds: each copy is a rule or an element
-constexpr int kMaxNesting = 100;      // parentheses within parentheses
+constexpr int kMaxNesting = 100;  // parentheses within parentheses
 constexpr size_t kMaxRules = 20000;
 
 bool is_name_char(char c) {
@@ -156,15 +156,9 @@ class Parser {
   }
 
   int parse_count() {
-    const size_t start = pos_;
-    int value = 0;
-    while (!at_end() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-      value = value * 10 + (text_[pos_++] - '0');
-      if (value > kMaxRepetition) {
-        fail("a repetition count above " + std::to_string(kMaxRepetition));
-      }
-    }
-    if (pos_ == start) fail("expected a number in the repetition");
+    const int value = read_count(text_, pos_);
+    if (value == -2) fail("a repetition count above " + std::to_string(kMaxRepetition));
+    if (value < 0) fail("expected a number in the repetition");
     return value;
   }
 
@@ -229,23 +223,10 @@ class Parser {
   }
 
   uint32_t parse_hex(int digits) {
-    uint32_t value = 0;
-    for (int i = 0; i < digits; ++i) {
-      const char h = peek();
-      int d;
-      if (h >= '0' && h <= '9')
-        d = h - '0';
-      else if (h >= 'a' && h <= 'f')
-        d = h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F')
-        d = h - 'A' + 10;
-      else
-        fail("expected " + std::to_string(digits) + " hexadecimal digits");
-      value = value * 16 + static_cast<uint32_t>(d);
-      ++pos_;
-    }
-    if (value > 0x10FFFF) fail("a code point above U+10FFFF");
-    return value;
+    const auto value = read_hex(text_, pos_, digits);
+    if (!value) fail("expected " + std::to_string(digits) + " hexadecimal digits");
+    if (*value > 0x10FFFF) fail("a code point above U+10FFFF");
+    return *value;
   }
 
   Sequence parse_literal() {

@@ -3,12 +3,12 @@
 #include <string>
 
 #include "engine/grammar/grammar_builder.hpp"
+#include "engine/grammar/syntax_reading.hpp"
 #include "engine/tokenizer/unicode.hpp"
 
 namespace troupe::grammar {
 namespace {
 
-constexpr int kMaxRepetition = 1000;
 constexpr int kMaxNesting = 100;
 
 struct RegexError {
@@ -88,14 +88,9 @@ class RegexParser {
   }
 
   int parse_count() {
-    const size_t start = pos_;
-    int value = 0;
-    while (!at_end() && peek() >= '0' && peek() <= '9') {
-      value = value * 10 + (text_[pos_++] - '0');
-      if (value > kMaxRepetition)
-        fail("a repetition count above " + std::to_string(kMaxRepetition));
-    }
-    if (pos_ == start) fail("expected a number");
+    const int value = read_count(text_, pos_);
+    if (value == -2) fail("a repetition count above " + std::to_string(kMaxRepetition));
+    if (value < 0) fail("expected a number");
     return value;
   }
 
@@ -199,22 +194,9 @@ class RegexParser {
   }
 
   uint32_t hex(int digits) {
-    uint32_t v = 0;
-    for (int i = 0; i < digits; ++i) {
-      const char h = peek();
-      int d;
-      if (h >= '0' && h <= '9')
-        d = h - '0';
-      else if (h >= 'a' && h <= 'f')
-        d = h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F')
-        d = h - 'A' + 10;
-      else
-        fail("expected " + std::to_string(digits) + " hexadecimal digits");
-      v = v * 16 + static_cast<uint32_t>(d);
-      ++pos_;
-    }
-    return v;
+    const auto value = read_hex(text_, pos_, digits);
+    if (!value) fail("expected " + std::to_string(digits) + " hexadecimal digits");
+    return *value;
   }
 
   uint32_t class_char() {
