@@ -33,13 +33,18 @@ bool matches(const std::vector<ByteRanges>& sequences, const std::string& bytes)
   return false;
 }
 
-std::shared_ptr<const CompiledGrammar> compile_gbnf(const std::string& text) {
-  auto grammar = parse_gbnf(text);
+// `grammar`, parsed from `text`, compiled; the test fails where either step does.
+std::shared_ptr<const CompiledGrammar> compiled(const Result<Grammar>& grammar,
+                                                const std::string& text) {
   INFO(text);
   REQUIRE(grammar.ok());
   auto compiled = CompiledGrammar::compile(*grammar);
   REQUIRE(compiled.ok());
   return *compiled;
+}
+
+std::shared_ptr<const CompiledGrammar> compile_gbnf(const std::string& text) {
+  return compiled(parse_gbnf(text), text);
 }
 
 bool accepts(const std::shared_ptr<const CompiledGrammar>& g, const std::string& text) {
@@ -242,12 +247,7 @@ TEST_CASE("grammar: words carry a grammar whole, and malformed words are an erro
 
 TEST_CASE("grammar: regular expressions match whole strings, and what they cannot do is named") {
   auto compile_regex = [](const std::string& pattern) {
-    auto g = parse_regex(pattern);
-    INFO(pattern);
-    REQUIRE(g.ok());
-    auto c = CompiledGrammar::compile(*g);
-    REQUIRE(c.ok());
-    return *c;
+    return compiled(parse_regex(pattern), pattern);
   };
   const auto phone = compile_regex(R"(^\(?\d{3}\)?[- ]?\d{3}-\d{4}$)");
   CHECK(accepts(phone, "(555) 123-4567"));
