@@ -106,7 +106,8 @@ caf::behavior request_actor(Self* self, std::shared_ptr<const RequestContext> co
   return {
       [self](wire::TokenDelta& delta) {
         auto& s = self->state;
-        auto chunk = s.output->add(delta.index, delta.token, delta.finish);
+        auto chunk = delta.embedding.empty() ? s.output->add(delta.index, delta.token, delta.finish)
+                                             : s.output->add_embedding(std::move(delta.embedding));
         if (!s.prompt_reported) {  // a token means the prompt has been computed: it is owed
           s.prompt_reported = true;
           if (!chunk) {

@@ -113,7 +113,8 @@ void take_result(Self* self, const StepResult& result) {
       ++s.queued_requests;
     }
     ++r.tokens;
-    self->send(r.client, wire::TokenDelta{u.request_id, u.index, u.token, u.finish, queue_seconds});
+    self->send(r.client, wire::TokenDelta{u.request_id, u.index, u.token, u.finish, queue_seconds,
+                                          u.embedding});
     if (u.finish != FinishReason::none && ++r.finished_samples == r.request.sampling.n) {
       s.live.erase(it);
     }

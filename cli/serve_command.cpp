@@ -234,6 +234,7 @@ int serve_command(const Args& args) {
                                  .count();
   options->gateway.limits.max_model_len = layout->config.max_model_len;
   options->gateway.limits.vocab_size = static_cast<int>(model->tokenizer.vocab_size());
+  options->gateway.limits.embedding_dim = model->config.embedding_dim;
   // Shared: the autoscaler reads its latency histograms from its own thread.
   auto metrics = std::make_shared<metrics::ServingMetrics>(name);
   if (*autoscaling) {

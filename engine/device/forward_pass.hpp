@@ -26,6 +26,7 @@ struct SequenceChunk {
   int32_t start_position = 0;
   std::span<const int32_t> block_table;
   ChunkLogits logits = ChunkLogits::last;  // none for a prompt chunk that does not end it
+  bool hidden = false;  // also return every token's final hidden state (hidden_states())
 };
 
 // The KV cache's size: `blocks` blocks of `block_size` token slots, for every layer.
@@ -47,6 +48,11 @@ class ForwardPass {
   // std::logic_error on a malformed batch (an empty chunk, a short block table, a token outside
   // the vocabulary): the planner validated it, so that is a bug upstream.
   virtual std::span<const float> forward(std::span<const SequenceChunk> batch) = 0;
+
+  // After forward(): the final hidden states (after the output norm, what the logits are made
+  // from), embedding_dim floats per token of each chunk that asked (`hidden`), in chunk order.
+  // Empty where the pass cannot give them (a rank that is not its group's leader).
+  virtual std::span<const float> hidden_states() const { return {}; }
 
   // Copy-on-write: block `to` of every layer gets block `from`'s keys and values.
   virtual void copy_block(int32_t from, int32_t to) = 0;

@@ -120,6 +120,7 @@ std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch
   positions_.clear();
   places_.clear();
   logit_rows_.clear();
+  hidden_rows_.clear();
   for (const auto& chunk : batch) {
     const auto n = static_cast<int32_t>(chunk.tokens.size());
     const size_t needed_blocks = static_cast<size_t>(
@@ -133,6 +134,7 @@ std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch
       if (chunk.logits == ChunkLogits::every || (chunk.logits == ChunkLogits::last && i == n - 1)) {
         logit_rows_.push_back(static_cast<int64_t>(places_.size()) - 1);
       }
+      if (chunk.hidden) hidden_rows_.push_back(static_cast<int64_t>(places_.size()) - 1);
     }
   }
 
@@ -152,6 +154,11 @@ std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch
 
   for (int layer = 0; layer < config_.layers; ++layer) run_layer(layer, tokens);
 
+  final_hidden_.resize(hidden_rows_.size() * static_cast<size_t>(d));
+  for (size_t r = 0; r < hidden_rows_.size(); ++r) {
+    rms_norm(hidden_.data() + hidden_rows_[r] * d, weights_.output_norm, config_.rms_eps, d,
+             final_hidden_.data() + static_cast<int64_t>(r) * d);
+  }
   // Final norm and the output projection, only for the rows whose logits are wanted.
   const auto rows = static_cast<int64_t>(logit_rows_.size());
   normed_.resize(static_cast<size_t>(rows * d));

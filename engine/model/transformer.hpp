@@ -36,6 +36,7 @@ class Transformer final : public ForwardPass {
   KvShape kv_shape() const override { return {cache_.blocks(), cache_.block_size()}; }
   // On a rank of a group with OutputSplit::leader, only rank 0 returns logits (others: none).
   std::span<const float> forward(std::span<const SequenceChunk> batch) override;
+  std::span<const float> hidden_states() const override { return final_hidden_; }
   void copy_block(int32_t from, int32_t to) override { cache_.copy_block(from, to); }
   ThreadPool* host_threads() override { return pool_.get(); }
   parallel::RankStats own_stats() const override;
@@ -71,7 +72,9 @@ class Transformer final : public ForwardPass {
   std::vector<ActivationBlock> quantized_;            // a fused activation, [tokens][width / 32]
   std::vector<int32_t> positions_;
   std::vector<TokenPlace> places_;
-  std::vector<int64_t> logit_rows_;  // token indices whose logits are wanted
+  std::vector<int64_t> logit_rows_;   // token indices whose logits are wanted
+  std::vector<int64_t> hidden_rows_;  // token indices whose final hidden states are wanted
+  std::vector<float> final_hidden_;   // their hidden states after the output norm
 };
 
 }  // namespace troupe

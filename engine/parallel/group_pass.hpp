@@ -38,6 +38,7 @@ class GroupLeaderPass final : public ForwardPass {
   void copy_block(int32_t from, int32_t to) override;
   // Rank 0's threads: between steps the other ranks only wait for the next command.
   ThreadPool* host_threads() override { return rank0_->host_threads(); }
+  std::span<const float> hidden_states() const override { return rank0_->hidden_states(); }
   // Rank 0's, the broadcasts of each call's command included.
   RankStats own_stats() const override { return rank0_->own_stats(); }
   // Sends `report`: each rank in turn broadcasts its own totals (taken before the report).

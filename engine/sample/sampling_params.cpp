@@ -55,6 +55,9 @@ Status validate(const SamplingParams& p, int vocab_size) {
   for (const auto& s : p.stop) {
     if (s.empty()) return bad("stop strings must not be empty");
   }
+  if (p.pooling != Pooling::none && (p.n != 1 || !p.grammar.empty())) {
+    return bad("an embedding request has one sample and no grammar");
+  }
   return Ok{};
 }
 

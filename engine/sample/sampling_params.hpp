@@ -10,6 +10,11 @@
 
 namespace troupe {
 
+// An embedding request's pooling (POST /v1/embeddings, llama.cpp's --pooling): nothing is
+// sampled; the prompt's final hidden states (after the output norm) are averaged, or the last
+// one taken, and scaled to unit length.
+enum class Pooling : int32_t { none, mean, last };
+
 struct SamplingParams {
   float temperature = 1.0f;         // 0 means greedy
   float top_p = 1.0f;               // in (0, 1]
@@ -30,6 +35,7 @@ struct SamplingParams {
   // Constrained decoding: empty, or the grammar every output must match, as words
   // (engine/grammar/grammar_words.hpp); the end-of-generation tokens only where it is complete.
   std::vector<int32_t> grammar;
+  Pooling pooling = Pooling::none;  // not none: an embedding, not a generation
 
   bool operator==(const SamplingParams&) const = default;
 };

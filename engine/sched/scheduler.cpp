@@ -47,10 +47,12 @@ void Scheduler::insert_running(SequenceId id) {
   at(id).status = SequenceStatus::running;
 }
 
-void Scheduler::add(SequenceId id, std::vector<int32_t> tokens, int priority) {
+void Scheduler::add(SequenceId id, std::vector<int32_t> tokens, int priority,
+                    bool reuses_cached_prefix) {
   if (sequences_.count(id)) throw std::logic_error("Scheduler::add: sequence id in use");
   Sequence seq;
   seq.id = id;
+  seq.reuses_cached_prefix = reuses_cached_prefix;
   seq.priority = priority;
   seq.arrival = next_arrival_++;
   seq.prompt_length = static_cast<int>(tokens.size());
@@ -142,6 +144,7 @@ void Scheduler::schedule_running(Sequence& seq, int length, int& budget, Schedul
 std::vector<int32_t> Scheduler::cached_prefix(const Sequence& seq,
                                               std::vector<BlockHash>& hashes) const {
   std::vector<int32_t> blocks;
+  if (!seq.reuses_cached_prefix) return blocks;
   const int block_size = pool_.block_size();
   // At least one token is left to compute: its logits give the next token.
   const int max_blocks = (static_cast<int>(seq.tokens.size()) - 1) / block_size;
@@ -174,8 +177,10 @@ bool Scheduler::admit(Sequence& seq, int& budget, SchedulePlan& plan) {
   seq.full_block_hashes = std::move(hashes);
   seq.computed = cached_tokens;
   for (int i = 0; i < new_blocks; ++i) seq.block_table.push_back(*pool_.allocate());
-  prefix_cache_.queried_tokens += static_cast<int64_t>(seq.tokens.size());
-  prefix_cache_.hit_tokens += cached_tokens;
+  if (seq.reuses_cached_prefix) {
+    prefix_cache_.queried_tokens += static_cast<int64_t>(seq.tokens.size());
+    prefix_cache_.hit_tokens += cached_tokens;
+  }
 
   waiting_.erase(std::find(waiting_.begin(), waiting_.end(), seq.id));
   insert_running(seq.id);

@@ -56,7 +56,8 @@ class Scheduler {
   Scheduler(SchedulerConfig config, BlockPool& pool);
 
   // A new sequence joins the waiting queue. Its id must be unused.
-  void add(SequenceId id, std::vector<int32_t> tokens, int priority);
+  void add(SequenceId id, std::vector<int32_t> tokens, int priority,
+           bool reuses_cached_prefix = true);
   // A copy of a running sequence that shares its blocks (parallel sampling): copy-on-write
   // happens when either writes into a shared partly filled block.
   void fork(SequenceId parent, SequenceId child);

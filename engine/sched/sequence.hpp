@@ -22,6 +22,9 @@ struct Sequence {
   std::vector<BlockHash> full_block_hashes;  // prefix-cache keys of the leading full blocks
   SequenceStatus status = SequenceStatus::waiting;
   int preemptions = 0;
+  // False: every prompt token runs through the model, cached or not (an embedding's mean pools
+  // every token's hidden state).
+  bool reuses_cached_prefix = true;
 
   int uncomputed() const { return static_cast<int>(tokens.size()) - computed; }
 };

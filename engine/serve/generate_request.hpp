@@ -39,7 +39,8 @@ struct GenerationChunk {
   // On the request's first chunk: its prompt's length in tokens, computed by then (0 on the
   // others). A client that leaves afterwards is still charged for it.
   int32_t prompt_tokens = 0;
-  double queue_seconds = -1;  // on the first chunk: from arrival at the engine to its first step
+  double queue_seconds = -1;     // on the first chunk: from arrival at the engine to its first step
+  std::vector<float> embedding;  // an embedding request's vector (SamplingParams::pooling)
   bool operator==(const GenerationChunk&) const = default;
 };
 

@@ -1,5 +1,6 @@
 #include "engine/serve/model_runner.hpp"
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -91,12 +92,51 @@ SampledToken ModelRunner::sample(SequenceSampling& s, std::span<const float> log
   return sampled;
 }
 
+ModelRunner::SequenceSampling& ModelRunner::sequence(SequenceId id) {
+  auto it = sequences_.find(id);
+  if (it == sequences_.end()) {
+    throw std::logic_error("ModelRunner: sequence " + std::to_string(id) + " was never added");
+  }
+  return it->second;
+}
+
+void ModelRunner::pool(SequenceSampling& s, const ChunkWork& chunk, std::span<const float> hidden,
+                       int64_t dim) {
+  const auto rows = static_cast<int64_t>(chunk.tokens.size());
+  if (s.pooling == Pooling::last) {
+    const auto last = hidden.subspan(static_cast<size_t>((rows - 1) * dim));
+    s.pooled.assign(last.begin(), last.end());
+    return;
+  }
+  if (chunk.start == 0 || std::ssize(s.pooled) != dim) {  // again after a preemption
+    s.pooled.assign(static_cast<size_t>(dim), 0.0f);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < dim; ++i) s.pooled[i] += hidden[static_cast<size_t>(r * dim + i)];
+  }
+}
+
+// The pool as the embedding: the mean (or last state) scaled to unit length, as OpenAI's
+// embeddings and llama.cpp's server (its default normalization) give them.
+static std::vector<float> embedding_of(std::vector<float> pooled) {
+  double norm = 0;
+  for (float x : pooled) norm += static_cast<double>(x) * x;
+  norm = std::sqrt(norm);
+  if (norm > 0) {
+    for (float& x : pooled) x = static_cast<float>(x / norm);
+  }
+  return pooled;
+}
+
 StepResult ModelRunner::execute(const StepPlan& plan) {
   for (const NewSequence& s : plan.added) {
     sequences_.insert_or_assign(
-        s.id,
-        SequenceSampling{Sampler(s.params), s.prompt, s.prompt.size(),
-                         s.params.grammar.empty() ? nullptr : grammar_state(s.params.grammar)});
+        s.id, SequenceSampling{Sampler(s.params),
+                               s.prompt,
+                               s.prompt.size(),
+                               s.params.grammar.empty() ? nullptr : grammar_state(s.params.grammar),
+                               s.params.pooling,
+                               {}});
   }
   for (SequenceId id : plan.released) sequences_.erase(id);
   StepResult result;
@@ -105,24 +145,40 @@ StepResult ModelRunner::execute(const StepPlan& plan) {
   for (const BlockCopy& copy : plan.copies) forward_pass_->copy_block(copy.from, copy.to);
   chunks_.clear();
   for (const ChunkWork& chunk : plan.chunks) {
+    const Pooling pooling = sequence(chunk.id).pooling;
+    const bool ends_prompt = !chunk.samplers.empty();
+    const bool hidden = pooling == Pooling::mean || (pooling == Pooling::last && ends_prompt);
+    const bool logits = ends_prompt && pooling == Pooling::none;
     chunks_.push_back({chunk.tokens, chunk.start, chunk.block_table,
-                       chunk.samplers.empty() ? ChunkLogits::none : ChunkLogits::last});
+                       logits ? ChunkLogits::last : ChunkLogits::none, hidden});
   }
   const std::span<const float> logits = forward_pass_->forward(chunks_);
+  const std::span<const float> hidden = forward_pass_->hidden_states();
 
   const auto vocab = static_cast<size_t>(forward_pass_->config().vocab_size);
+  const auto dim = static_cast<int64_t>(forward_pass_->config().embedding_dim);
   draws_.clear();
-  size_t row = 0;
-  for (const ChunkWork& chunk : plan.chunks) {
-    if (chunk.samplers.empty()) continue;
-    const std::span<const float> row_logits = logits.subspan(row++ * vocab, vocab);
-    for (SequenceId id : chunk.samplers) {
-      auto it = sequences_.find(id);
-      if (it == sequences_.end()) {
-        throw std::logic_error("ModelRunner: sequence " + std::to_string(id) + " was never added");
+  size_t logit_row = 0, hidden_row = 0;
+  for (size_t c = 0; c < plan.chunks.size(); ++c) {
+    const ChunkWork& chunk = plan.chunks[c];
+    if (chunks_[c].hidden) {
+      SequenceSampling& s = sequence(chunk.id);
+      const size_t rows = chunk.tokens.size();
+      if (hidden.size() < (hidden_row + rows) * static_cast<size_t>(dim)) {
+        throw std::logic_error("ModelRunner: the forward pass gave no hidden states");
       }
-      draws_.push_back({id, &it->second, row_logits, {}});
+      pool(s, chunk, hidden.subspan(hidden_row * static_cast<size_t>(dim), rows * dim), dim);
+      hidden_row += rows;
+      if (!chunk.samplers.empty()) {
+        if (s.pooling == Pooling::mean) {
+          for (float& x : s.pooled) x /= static_cast<float>(s.prompt_length);
+        }
+        result.samples.push_back({chunk.id, SampledToken{-1, 0.0f, {}}, embedding_of(s.pooled)});
+      }
     }
+    if (chunks_[c].logits == ChunkLogits::none) continue;
+    const std::span<const float> row_logits = logits.subspan(logit_row++ * vocab, vocab);
+    for (SequenceId id : chunk.samplers) draws_.push_back({id, &sequence(id), row_logits, {}});
   }
   // Each sequence draws from its own seeded generator: sharing them out over the threads changes
   // no token (a draw at temperature 1 over 49,152 logits is ~76 us, 32 of them ~8% of a step).
@@ -140,7 +196,7 @@ StepResult ModelRunner::execute(const StepPlan& plan) {
   }
   for (Draw& d : draws_) {
     d.sequence->tokens.push_back(d.sampled.token);
-    result.samples.push_back({d.id, std::move(d.sampled)});
+    result.samples.push_back({d.id, std::move(d.sampled), {}});
   }
   return result;
 }

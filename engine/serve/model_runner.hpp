@@ -48,10 +48,16 @@ class ModelRunner {
     std::vector<int32_t> tokens;  // prompt, then every token sampled
     size_t prompt_length = 0;
     std::unique_ptr<GrammarState> grammar;
+    Pooling pooling = Pooling::none;  // an embedding sequence: pooled, never sampled
+    std::vector<float> pooled;        // the sum of its hidden states so far (or the last one)
   };
 
   std::unique_ptr<GrammarState> grammar_state(const std::vector<int32_t>& words);
   SampledToken sample(SequenceSampling& s, std::span<const float> logits) const;
+  SequenceSampling& sequence(SequenceId id);
+  // Adds a chunk's final hidden states to its embedding sequence's pool.
+  static void pool(SequenceSampling& s, const ChunkWork& chunk, std::span<const float> hidden,
+                   int64_t dim);
 
   struct Draw {  // one sample of a step
     SequenceId id;

@@ -47,6 +47,18 @@ std::optional<GenerationChunk> RequestOutput::add(int index, const SampledToken&
   return chunk;
 }
 
+GenerationChunk RequestOutput::add_embedding(std::vector<float> embedding) {
+  for (Sample& s : samples_) {
+    s.ended = s.engine_finished = true;
+  }
+  ended_ = engine_finished_ = static_cast<int>(samples_.size());
+  GenerationChunk chunk;
+  chunk.request_id = request_id_;
+  chunk.finish_reason = "stop";
+  chunk.embedding = std::move(embedding);
+  return chunk;
+}
+
 GenerationEnd RequestOutput::end() const {
   GenerationEnd e;
   e.request_id = request_id_;

@@ -23,6 +23,8 @@ class RequestOutput {
   // (its text may be empty while a character or a possible stop string is incomplete); nothing
   // for a sample that already ended, e.g. on a stop string the engine has not seen.
   std::optional<GenerationChunk> add(int index, const SampledToken& token, FinishReason finish);
+  // An embedding request's vector: its one chunk, which ends it.
+  GenerationChunk add_embedding(std::vector<float> embedding);
 
   // Every sample has ended, by the engine's finish or a stop string. When the engine has not
   // finished them all, the caller aborts the request there.

@@ -42,13 +42,15 @@ struct StepPlan {
   bool operator==(const StepPlan&) const = default;
 };
 
+// A sampled token; or, for an embedding sequence at its prompt's end, its pooled vector.
 struct SequenceSample {
   SequenceId id = 0;
   SampledToken token;
+  std::vector<float> embedding;
   bool operator==(const SequenceSample&) const = default;
 };
 
-// One sample per entry of the chunks' samplers, in plan order.
+// One sample per entry of the chunks' samplers: the embeddings, then the tokens in plan order.
 struct StepResult {
   std::vector<SequenceSample> samples;
   // A tensor-parallel group's ranks' totals, in rank order, when the worker collected them with

@@ -42,8 +42,9 @@ Status StepPlanner::add_request(const std::string& id, std::vector<int32_t> prom
   RequestState& request = requests_[id];
   request.params = std::move(params);
   request.timings.arrival = EngineClock::now();
+  const bool pools_every_token = request.params.pooling == Pooling::mean;
   const SequenceId seq = add_sequence(id, 0, prompt);
-  scheduler_.add(seq, std::move(prompt), priority);
+  scheduler_.add(seq, std::move(prompt), priority, !pools_every_token);
   return Ok{};
 }
 
@@ -144,10 +145,18 @@ void StepPlanner::take_sample(const SequenceSample& sample, EngineClock::time_po
   auto state = sequences_.find(sample.id);
   if (state == sequences_.end()) return;  // its request ended earlier in this step
   RequestState& request = requests_.at(state->second.request_id);
+  if (request.timings.first_token == EngineClock::time_point{}) request.timings.first_token = now;
+  if (request.params.pooling != Pooling::none) {  // an embedding: done at its prompt's end
+    out.updates.push_back({state->second.request_id, state->second.index, sample.token,
+                           FinishReason::stop, sample.embedding, now, request.timings});
+    const std::string request_id = state->second.request_id;
+    finish_sequence(sample.id);
+    requests_.erase(request_id);
+    return;
+  }
   const Sequence& seq = *scheduler_.find(sample.id);
   scheduler_.append_token(sample.id, sample.token.token);
   const auto generated = static_cast<int>(seq.tokens.size()) - seq.prompt_length;
-  if (request.timings.first_token == EngineClock::time_point{}) request.timings.first_token = now;
 
   const SamplingParams& params = request.params;
   const int32_t token = sample.token.token;
@@ -160,8 +169,13 @@ void StepPlanner::take_sample(const SequenceSample& sample, EngineClock::time_po
              static_cast<int>(seq.tokens.size()) >= config_.max_model_len) {
     finish = FinishReason::length;
   }
-  out.updates.push_back(
-      {state->second.request_id, state->second.index, sample.token, finish, now, request.timings});
+  out.updates.push_back({state->second.request_id,
+                         state->second.index,
+                         sample.token,
+                         finish,
+                         {},
+                         now,
+                         request.timings});
   if (finish == FinishReason::none) return;
 
   const std::string request_id = state->second.request_id;

@@ -36,6 +36,7 @@ struct SequenceUpdate {
   int index = 0;  // which of the request's n samples
   SampledToken token;
   FinishReason finish = FinishReason::none;
+  std::vector<float> embedding;  // an embedding request's vector: its only update
   EngineClock::time_point time;  // when the token was sampled
   RequestTimings timings;
 };

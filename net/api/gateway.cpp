@@ -115,6 +115,8 @@ struct Route {
 const Route kRoutes[] = {
     {"POST", "/v1/chat/completions", &GatewayCore::chat_completions, false, true},
     {"POST", "/v1/completions", &GatewayCore::completions, false, true},
+    {"POST", "/v1/responses", &GatewayCore::responses, false, true},
+    {"POST", "/v1/embeddings", &GatewayCore::embeddings, false, true},
     {"GET", "/v1/models", &GatewayCore::models, false, false},
     {"POST", "/tokenize", &GatewayCore::tokenize, false, false},
     {"POST", "/detokenize", &GatewayCore::detokenize, false, false},

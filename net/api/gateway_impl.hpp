@@ -84,6 +84,8 @@ struct GatewayCore {
   // Routes.
   void chat_completions(Call& call);
   void completions(Call& call);
+  void responses(Call& call);
+  void embeddings(Call& call);
   void models(Call& call);
   void tokenize(Call& call);
   void detokenize(Call& call);

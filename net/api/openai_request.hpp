@@ -17,6 +17,7 @@ struct ApiLimits {
   int max_n = 16;            // samples per prompt
   int max_prompts = 64;      // prompts in one /v1/completions request
   int vocab_size = 0;        // token ids (prompts, logit_bias) must be below; 0: unchecked
+  int embedding_dim = 0;     // the width of /v1/embeddings' vectors; 0: unchecked
 };
 
 // One API call: one engine request per prompt (completions may batch several prompts; chat has

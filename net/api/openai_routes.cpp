@@ -1,10 +1,15 @@
-// POST /v1/chat/completions, POST /v1/completions, GET /v1/models.
+// POST /v1/chat/completions, POST /v1/completions, POST /v1/responses, GET /v1/models.
 #include <spdlog/spdlog.h>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "net/api/completion_format.hpp"
+#include "net/api/embeddings_format.hpp"
+#include "net/api/embeddings_request.hpp"
 #include "net/api/gateway_impl.hpp"
 #include "net/api/openai_exchange.hpp"
+#include "net/api/responses_format.hpp"
+#include "net/api/responses_request.hpp"
 
 namespace troupe::api {
 namespace {
@@ -59,14 +64,72 @@ void run_openai(GatewayCore& gateway, Call& call, bool chat) {
     decoded.requests[i].id =
         shape.id + (decoded.requests.size() > 1 ? "-" + std::to_string(i) : "");
   }
+  OpenAiExchange::Flow flow{decoded.stream, decoded.requests.front().sampling.n,
+                            static_cast<int>(decoded.requests.size()), shape.id};
   auto exchange = std::make_shared<OpenAiExchange>(
-      shape, decoded, call.sink, gateway.observer(call, decoded.requests), call.cors);
+      std::move(flow), std::make_unique<CompletionFormat>(std::move(shape)), call.sink,
+      gateway.observer(call, decoded.requests), call.cors);
   gateway.submit_all(
       call, std::move(decoded.requests), [&](int prompt) { return exchange->listener(prompt); },
       [exchange] { exchange->cancelled(); });
 }
 
+// POST /v1/responses: one chat request, answered as a response object or its events.
+void run_responses(GatewayCore& gateway, Call& call) {
+  ResponsesCall decoded;
+  auto error = decode_responses_request(call.request.body, gateway.config.limits, decoded);
+  if (!error) error = unknown_model(decoded.generation, gateway.config.model_name);
+  if (error) return gateway.reply_error(call, *error);
+  ApiGeneration& generation = decoded.generation;
+
+  ResponsesShape shape;
+  shape.id = gateway.new_id("resp");
+  if (!generation.ignored_fields.empty()) warn_ignored_fields(shape.id, generation.ignored_fields);
+  shape.model = gateway.config.model_name;
+  shape.created = unix_now();
+  shape.tools = generation.tools.active();
+  shape.echoed = std::move(decoded.echoed);
+  generation.requests.front().id = shape.id;
+  OpenAiExchange::Flow flow{generation.stream, 1, 1, shape.id};
+  auto exchange = std::make_shared<OpenAiExchange>(
+      std::move(flow), std::make_unique<ResponsesFormat>(std::move(shape)), call.sink,
+      gateway.observer(call, generation.requests), call.cors);
+  gateway.submit_all(
+      call, std::move(generation.requests), [&](int prompt) { return exchange->listener(prompt); },
+      [exchange] { exchange->cancelled(); });
+}
+
+// POST /v1/embeddings: one engine request per input, answered together.
+void run_embeddings(GatewayCore& gateway, Call& call) {
+  EmbeddingsCall decoded;
+  auto error = decode_embeddings_request(call.request.body, gateway.config.limits, decoded);
+  if (!error) error = unknown_model(decoded.generation, gateway.config.model_name);
+  if (error) return gateway.reply_error(call, *error);
+  auto& requests = decoded.generation.requests;
+  const std::string id = gateway.new_id("embd");
+  if (!decoded.generation.ignored_fields.empty()) {
+    warn_ignored_fields(id, decoded.generation.ignored_fields);
+  }
+  for (size_t i = 0; i < requests.size(); ++i) requests[i].id = id + "-" + std::to_string(i);
+  OpenAiExchange::Flow flow{false, 1, static_cast<int>(requests.size()), id};
+  auto exchange = std::make_shared<OpenAiExchange>(
+      std::move(flow),
+      std::make_unique<EmbeddingsFormat>(gateway.config.model_name, decoded.base64), call.sink,
+      gateway.observer(call, requests), call.cors);
+  gateway.submit_all(
+      call, std::move(requests), [&](int prompt) { return exchange->listener(prompt); },
+      [exchange] { exchange->cancelled(); });
+}
+
 }  // namespace
+
+void GatewayCore::embeddings(Call& call) {
+  run_embeddings(*this, call);
+}
+
+void GatewayCore::responses(Call& call) {
+  run_responses(*this, call);
+}
 
 void GatewayCore::chat_completions(Call& call) {
   run_openai(*this, call, true);

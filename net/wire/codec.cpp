@@ -102,6 +102,7 @@ struct FieldCounter {
 
 void put(Packer& p, const std::pair<int32_t, float>& v);
 void put(Packer& p, FinishReason v);
+void put(Packer& p, Pooling v);
 template <Described T>
 void put(Packer& p, const T& v);
 
@@ -144,6 +145,10 @@ void put(Packer& p, FinishReason v) {
   p.pack(std::string(v == FinishReason::stop     ? "stop"
                      : v == FinishReason::length ? "length"
                                                  : "none"));
+}
+
+void put(Packer& p, Pooling v) {
+  p.pack(std::string(v == Pooling::mean ? "mean" : v == Pooling::last ? "last" : "none"));
 }
 
 // A map body written field by field: fields("name", value)...
@@ -264,6 +269,20 @@ Status get(const Object& o, const std::string& f, FinishReason& out) {
     out = FinishReason::length;
   } else {
     return field_error(f, "must be \"none\", \"stop\" or \"length\"");
+  }
+  return Ok{};
+}
+Status get(const Object& o, const std::string& f, Pooling& out) {
+  std::string s;
+  if (auto r = get(o, f, s); !r) return r;
+  if (s == "none") {
+    out = Pooling::none;
+  } else if (s == "mean") {
+    out = Pooling::mean;
+  } else if (s == "last") {
+    out = Pooling::last;
+  } else {
+    return field_error(f, "must be \"none\", \"mean\" or \"last\"");
   }
   return Ok{};
 }

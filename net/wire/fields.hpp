@@ -23,7 +23,8 @@ void describe(V& v, SamplingParams& x) {
       "repetition_penalty", x.repetition_penalty)("presence_penalty", x.presence_penalty)(
       "frequency_penalty", x.frequency_penalty)("logit_bias", x.logit_bias)("seed", x.seed)(
       "n", x.n)("max_tokens", x.max_tokens)("stop", x.stop)("stop_token_ids", x.stop_token_ids)(
-      "ignore_eos", x.ignore_eos)("logprobs", x.logprobs)("grammar", x.grammar);
+      "ignore_eos", x.ignore_eos)("logprobs", x.logprobs)("grammar", x.grammar)("pooling",
+                                                                                x.pooling);
 }
 template <class V>
 void describe(V& v, EngineRequest& x) {
@@ -32,7 +33,7 @@ void describe(V& v, EngineRequest& x) {
 template <class V>
 void describe(V& v, TokenDelta& x) {
   v("request_id", x.request_id)("index", x.index)("token", x.token)("finish", x.finish)(
-      "queue_seconds", x.queue_seconds);
+      "queue_seconds", x.queue_seconds)("embedding", x.embedding);
 }
 template <class V>
 void describe(V& v, ReplicaStats& x) {
@@ -124,7 +125,7 @@ void describe(V& v, StepPlan& x) {
 }
 template <class V>
 void describe(V& v, SequenceSample& x) {
-  v("id", x.id)("token", x.token);
+  v("id", x.id)("token", x.token)("embedding", x.embedding);
 }
 template <class V>
 void describe(V& v, parallel::CollectiveStats& x) {
@@ -152,8 +153,8 @@ void describe(V& v, GenerateRequest& x) {
 template <class V>
 void describe(V& v, GenerationChunk& x) {
   v("request_id", x.request_id)("index", x.index)("text", x.text)("tokens", x.tokens)(
-      "finish_reason", x.finish_reason)("prompt_tokens", x.prompt_tokens)("queue_seconds",
-                                                                          x.queue_seconds);
+      "finish_reason", x.finish_reason)("prompt_tokens", x.prompt_tokens)(
+      "queue_seconds", x.queue_seconds)("embedding", x.embedding);
 }
 template <class V>
 void describe(V& v, GenerationEnd& x) {

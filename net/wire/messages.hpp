@@ -31,6 +31,7 @@ struct TokenDelta {
   FinishReason finish = FinishReason::none;
   // On a request's first token: how long it waited from arrival to its first step (else < 0).
   double queue_seconds = -1;
+  std::vector<float> embedding;  // an embedding request's vector, with its finish
   bool operator==(const TokenDelta&) const = default;
 };
 

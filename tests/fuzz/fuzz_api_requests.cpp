@@ -1,6 +1,6 @@
-// libFuzzer entry point for the HTTP API's parsers: any bytes, as the body of a chat, completions
-// or TGI request, must decode or give an error naming what was wrong, never a crash; a decoded
-// request must hold only what the engine accepts (parameters in range, token ids inside the
+// libFuzzer entry point for the HTTP API's parsers: any bytes, as the body of a chat, completions,
+// responses or TGI request, must decode or give an error naming what was wrong, never a crash; a
+// decoded request must hold only what the engine accepts (parameters in range, token ids inside the
 // vocabulary). The same bytes also go through the SSE reader and the URL parser.
 //
 //   make fuzz FUZZ_SECONDS=300    (builds tests/fuzz/* with clang and runs each)
@@ -13,6 +13,7 @@
 
 #include "engine/sample/sampling_params.hpp"
 #include "net/api/openai_request.hpp"
+#include "net/api/responses_request.hpp"
 #include "net/api/tgi_request.hpp"
 #include "net/http/http_client.hpp"
 #include "net/http/sse_reader.hpp"
@@ -30,6 +31,12 @@ const char* const kSeeds[] = {
     R"({"inputs":"hello","parameters":{"max_new_tokens":5,"do_sample":true,"temperature":0.5,)"
     R"("stop":["."],"details":true,"seed":7}})",
     "data: {\"a\":1}\n\ndata:[DONE]\n\n",
+    R"({"input":[{"role":"user","content":[{"type":"input_text","text":"hi"}]},)"
+    R"({"type":"function_call","call_id":"c","name":"f","arguments":"{}"},)"
+    R"({"type":"function_call_output","call_id":"c","output":"ok"}],"instructions":"be brief",)"
+    R"("tools":[{"type":"function","name":"f","parameters":{"type":"object"}}],)"
+    R"("text":{"format":{"type":"json_schema","name":"x","schema":{"type":"object"}}},)"
+    R"("max_output_tokens":9})",
 };
 
 void check(const api::ApiGeneration& call) {
@@ -61,6 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   api::ApiGeneration call;
   if (!api::decode_chat_request(bytes, limits, call)) check(call);
   if (!api::decode_completion_request(bytes, limits, call)) check(call);
+  api::ResponsesCall responses;
+  if (!api::decode_responses_request(bytes, limits, responses)) check(responses.generation);
   api::TgiGeneration tgi;
   if (!api::decode_tgi_request(bytes, limits, tgi) && !validate(tgi.request.sampling, kVocab)) {
     std::abort();

@@ -29,7 +29,7 @@ TEST_CASE("every message type round-trips through msgpack (1000 random values ea
 }
 
 TEST_CASE("decoding refuses the wrong kind, version or field type with a message naming it") {
-  const std::string delta = encode(TokenDelta{"r1", 0, {}, FinishReason::stop});
+  const std::string delta = encode(TokenDelta{"r1", 0, {}, FinishReason::stop, -1, {}});
   auto wrong_kind = decode<EngineRequest>(delta);
   REQUIRE_FALSE(wrong_kind.ok());
   CHECK(wrong_kind.message() == "wire: expected a engine_request message, got token_delta");
@@ -77,7 +77,7 @@ TEST_CASE("corrupted and truncated payloads give errors, never a crash (fuzz, fi
   for (int i = 0; i < 20000; ++i) {
     std::string bytes =
         i % 2 ? encode(EngineRequest{r.text(), {1, 2, 3}, r.sampling(), 0})
-              : encode(TokenDelta{r.text(), r.int32(), r.token(), FinishReason::length});
+              : encode(TokenDelta{r.text(), r.int32(), r.token(), FinishReason::length, -1, {}});
     switch (r.integer(0, 2)) {
       case 0:  // flip a few bytes
         for (int64_t k = r.integer(1, 4); k > 0; --k) {

@@ -51,6 +51,7 @@ struct Random {
     p.ignore_eos = coin();
     p.logprobs = int32();
     p.grammar = list([&] { return int32(); });
+    p.pooling = static_cast<Pooling>(integer(0, 2));
     return p;
   }
   SampledToken token() {
@@ -103,7 +104,9 @@ struct Random {
 template <typename F>
 void for_each_message_type(Random& r, F&& f) {
   f(wire::EngineRequest{r.text(), r.ints(50), r.sampling(), r.int32()});
-  f(wire::TokenDelta{r.text(), r.int32(), r.token(), static_cast<FinishReason>(r.integer(0, 2))});
+  auto floats = [&] { return r.list([&] { return r.real(); }, 6); };
+  f(wire::TokenDelta{r.text(), r.int32(), r.token(), static_cast<FinishReason>(r.integer(0, 2)),
+                     r.real(), floats()});
   f(r.stats());
   f(wire::SubmitReply{r.coin(), r.text(), r.text()});
   f(wire::RequestFailure{r.text(), r.text(), r.text()});
@@ -139,12 +142,13 @@ void for_each_message_type(Random& r, F&& f) {
   f(r.plan());
   f(StepResult{r.list(
                    [&] {
-                     return SequenceSample{r.int64(), r.token()};
+                     return SequenceSample{r.int64(), r.token(), floats()};
                    },
                    5),
                r.list([&] { return r.rank_stats(); }, 3)});
   f(r.generate_request());
-  f(GenerationChunk{r.text(), r.int32(), r.text(), r.list([&] { return r.token(); }, 3), r.text()});
+  f(GenerationChunk{r.text(), r.int32(), r.text(), r.list([&] { return r.token(); }, 3), r.text(),
+                    r.int32(), r.real(), floats()});
   f(GenerationEnd{r.text(), r.int32(), r.int32(), r.text(), r.text()});
 }
 

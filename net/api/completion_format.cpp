@@ -1,4 +1,4 @@
-#include "net/api/openai_response.hpp"
+#include "net/api/completion_format.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -8,12 +8,6 @@ namespace troupe::api {
 namespace {
 
 using nlohmann::json;
-
-// Token text may end inside a UTF-8 character: dump() replaces such bytes instead of throwing,
-// and `bytes` carries them exactly, as OpenAI does.
-std::string dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 json byte_array(const std::string& text) {
   json bytes = json::array();
@@ -100,8 +94,6 @@ json tool_calls_json(const std::vector<ToolCall>& calls, bool indexed) {
   return list;
 }
 
-}  // namespace
-
 std::string full_response(const ResponseShape& shape, const std::vector<ChoiceResult>& choices,
                           Usage usage) {
   json body = envelope(shape, false);
@@ -128,7 +120,7 @@ std::string full_response(const ResponseShape& shape, const std::vector<ChoiceRe
   }
   body["choices"] = std::move(list);
   body["usage"] = usage_json(usage);
-  return dump(body);
+  return dump_lossy(body);
 }
 
 std::string role_chunk(const ResponseShape& shape, int index) {
@@ -137,7 +129,7 @@ std::string role_chunk(const ResponseShape& shape, int index) {
                                   {"delta", {{"role", "assistant"}, {"content", ""}}},
                                   {"logprobs", nullptr},
                                   {"finish_reason", nullptr}}});
-  return dump(body);
+  return dump_lossy(body);
 }
 
 std::string delta_chunk(const ResponseShape& shape, int index, const GenerationChunk& chunk) {
@@ -151,7 +143,7 @@ std::string delta_chunk(const ResponseShape& shape, int index, const GenerationC
     choice["text"] = chunk.text;
   }
   body["choices"] = json::array({std::move(choice)});
-  return dump(body);
+  return dump_lossy(body);
 }
 
 std::vector<std::string> tool_answer_chunks(const ResponseShape& shape, int index,
@@ -165,7 +157,7 @@ std::vector<std::string> tool_answer_chunks(const ResponseShape& shape, int inde
                                     {"delta", std::move(delta)},
                                     {"logprobs", nullptr},
                                     {"finish_reason", finish_json(finish)}}});
-    out.push_back(dump(body));
+    out.push_back(dump_lossy(body));
   };
   if (answer.calls.empty()) {
     chunk({{"content", answer.content}}, finish_reason);
@@ -181,14 +173,60 @@ std::string usage_chunk(const ResponseShape& shape, Usage usage) {
   json body = envelope(shape, true);
   body["choices"] = json::array();
   body["usage"] = usage_json(usage);
-  return dump(body);
+  return dump_lossy(body);
 }
+
+}  // namespace
 
 std::string sse_event(std::string_view data) {
   std::string out = "data: ";
   out.append(data);
   out += "\n\n";
   return out;
+}
+
+std::string dump_lossy(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string dump_lossy(const nlohmann::ordered_json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+SseEvents CompletionFormat::opening(int choices) {
+  SseEvents out;
+  if (!shape_.chat) return out;
+  for (int i = 0; i < choices; ++i) out.push_back(sse_event(role_chunk(shape_, i)));
+  return out;
+}
+
+SseEvents CompletionFormat::delta(int index, const GenerationChunk& chunk) {
+  const bool worth_sending = !chunk.text.empty() || !chunk.finish_reason.empty() ||
+                             (shape_.logprobs && !chunk.tokens.empty());
+  if (!worth_sending) return {};
+  return {sse_event(delta_chunk(shape_, index, chunk))};
+}
+
+SseEvents CompletionFormat::whole_choice(int index, const ChoiceResult& choice) {
+  SseEvents out;
+  for (const std::string& data :
+       tool_answer_chunks(shape_, index, choice.text, choice.finish_reason)) {
+    out.push_back(sse_event(data));
+  }
+  return out;
+}
+
+SseEvents CompletionFormat::closing(const std::vector<ChoiceResult>&,
+                                    const std::optional<ApiError>& error, Usage usage) {
+  SseEvents out;
+  if (error) out.push_back(sse_event(error_json(*error)));
+  if (shape_.include_usage) out.push_back(sse_event(usage_chunk(shape_, usage)));
+  out.emplace_back(kSseDone);
+  return out;
+}
+
+std::string CompletionFormat::body(const std::vector<ChoiceResult>& choices, Usage usage) {
+  return full_response(shape_, choices, usage);
 }
 
 }  // namespace troupe::api
