@@ -1,5 +1,6 @@
 #include "cli/run_options.hpp"
 
+#include "cli/model_loading.hpp"
 #include "cli/model_store.hpp"
 #include "engine/chat/chat_template.hpp"
 #include "engine/serve/single_request.hpp"
@@ -46,7 +47,7 @@ Result<SamplingParams> sampling_from_flags(const Flags& flags, int vocab_size) {
 }  // namespace
 
 std::vector<FlagSpec> run_flags() {
-  std::vector<FlagSpec> flags{model_flag()};
+  std::vector<FlagSpec> flags{model_flag(), chat_template_flag()};
   for (FlagSpec& f : device_flags()) flags.push_back(std::move(f));
   for (FlagSpec& f : std::vector<FlagSpec>{
            {"max-tokens", "N", "most tokens to generate (default 256)"},
@@ -69,9 +70,7 @@ std::vector<FlagSpec> run_flags() {
 Result<std::unique_ptr<LoadedRuntime>> load_runtime(const Flags& flags) {
   auto device = device_options(flags);
   if (!device) return device.error();
-  auto path = resolve_model_path(flags.get("model").value_or(""));
-  if (!path) return path.error();
-  auto model = load_model(*path);
+  auto model = load_model_for(flags);
   if (!model) return model.error();
   auto sampling = sampling_from_flags(flags, model->config.vocab_size);
   if (!sampling) return sampling.error();

@@ -18,6 +18,7 @@
 #include "cli/cluster_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/engine_options.hpp"
+#include "cli/model_loading.hpp"
 #include "cli/model_store.hpp"
 #include "cli/settings.hpp"
 #include "engine/serve/byte_size.hpp"
@@ -39,6 +40,7 @@ CommandSpec serve_spec() {
       "cut some off (the log says how many), 130 on a second signal; 2 for bad flags.",
       {
           model_flag(),
+          chat_template_flag(),
           {"served-model-name", "NAME", "the model's name in the API (default: the file's name)"},
           {"host", "ADDR", "address to listen on (default 0.0.0.0)"},
           {"port", "N", "port to listen on, 0 for any free one (default 8000)"},
@@ -169,7 +171,7 @@ int serve_command(const Args& args) {
   if (!server) return input_error(flags, server.message());
   auto path = resolve_model_path(flags.get("model").value_or(""));
   if (!path) return input_error(flags, path.message());
-  auto model = load_model(*path, model_shard(node_opts->device));
+  auto model = load_model_for(flags, model_shard(node_opts->device));
   if (!model) return input_error(flags, model.message());
   auto layout = plan_engine_layout(*engine, model->config, node_opts->device.tensor_parallel_size);
   if (!layout) return input_error(flags, layout.message());
@@ -235,6 +237,7 @@ int serve_command(const Args& args) {
   options->gateway.limits.max_model_len = layout->config.max_model_len;
   options->gateway.limits.vocab_size = static_cast<int>(model->tokenizer.vocab_size());
   options->gateway.limits.embedding_dim = model->config.embedding_dim;
+  options->gateway.limits.tool_syntax = api::tool_syntax_of(model->chat_template);
   // Shared: the autoscaler reads its latency histograms from its own thread.
   auto metrics = std::make_shared<metrics::ServingMetrics>(name);
   if (*autoscaling) {
@@ -260,6 +263,8 @@ int serve_command(const Args& args) {
                           &limiter, ledger->get(),     metrics.get()};
   api::Gateway gateway(options->gateway, parts);
   routes.switch_to(gateway, gateway);
+  std::fprintf(stderr, "troupe: tool calls in the %s form\n",
+               api::tool_syntax_name(options->gateway.limits.tool_syntax));
   std::fprintf(stderr, "troupe: serving %s on http://%s:%u (%s); SIGTERM or ctrl-c drains\n",
                name.c_str(), options->http.host.c_str(), (*server)->port(),
                keys->enabled() ? "API keys required" : "no API key required");

@@ -14,6 +14,7 @@
 #include "cli/cluster_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/engine_options.hpp"
+#include "cli/model_loading.hpp"
 #include "cli/model_store.hpp"
 #include "cli/settings.hpp"
 #include "net/api/probe_routes.hpp"
@@ -36,6 +37,7 @@ CommandSpec worker_spec() {
            "answer GET /live and /health on this port, for probes (default: none)"},
           cluster_secret_flag(),
           model_flag(),
+          chat_template_flag(),
       }};
   for (auto& f : node_flags()) spec.flags.push_back(std::move(f));
   for (auto& f : engine_flags()) spec.flags.push_back(std::move(f));
@@ -101,9 +103,7 @@ int worker_command(const Args& args) {
   if (!secret) return input_error(flags, secret.message());
   auto engine = engine_config_from_flags(flags);
   if (!engine) return input_error(flags, engine.message());
-  auto path = resolve_model_path(flags.get("model").value_or(""));
-  if (!path) return input_error(flags, path.message());
-  auto model = load_model(*path, model_shard(node_opts->device));
+  auto model = load_model_for(flags, model_shard(node_opts->device));
   if (!model) return input_error(flags, model.message());
   auto layout = plan_engine_layout(*engine, model->config, node_opts->device.tensor_parallel_size);
   if (!layout) return input_error(flags, layout.message());

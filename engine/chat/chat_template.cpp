@@ -15,11 +15,15 @@ Value make_chat_context(const std::vector<ChatMessage>& messages,
                         const ChatTemplateOptions& options) {
   std::vector<Value> list;
   list.reserve(messages.size());
-  for (const ChatMessage& m : messages)
-    list.push_back(Value::object({{"role", Value(m.role)}, {"content", Value(m.content)}}));
+  for (const ChatMessage& m : messages) {
+    ObjectEntries entries = {{"role", Value(m.role)}, {"content", Value(m.content)}};
+    if (!m.tool_calls.is_undefined()) entries.emplace_back("tool_calls", m.tool_calls);
+    if (!m.tool_call_id.empty()) entries.emplace_back("tool_call_id", Value(m.tool_call_id));
+    list.push_back(Value::object(std::move(entries)));
+  }
   return Value::object({
       {"messages", Value::array(std::move(list))},
-      {"tools", Value::none()},
+      {"tools", options.tools},
       {"documents", Value::none()},
       {"add_generation_prompt", Value(options.add_generation_prompt)},
       {"bos_token", Value(options.bos_token)},

@@ -15,14 +15,24 @@ namespace troupe::chat {
 struct Program;
 
 struct ChatMessage {
+  ChatMessage(std::string r, std::string c, Value calls = Value(), std::string call_id = {})
+      : role(std::move(r)),
+        content(std::move(c)),
+        tool_calls(std::move(calls)),
+        tool_call_id(std::move(call_id)) {}
   std::string role;
   std::string content;  // already flattened to text
+  // An assistant's calls (a list of {"id", "type", "function": {"name", "arguments"}}), or
+  // undefined: the message then has no "tool_calls" key, as templates test ('tool_calls' in m).
+  Value tool_calls;
+  std::string tool_call_id;  // a tool message's answer to; empty: no such key
 };
 
 struct ChatTemplateOptions {
   bool add_generation_prompt = true;
   std::string bos_token;
   std::string eos_token;
+  Value tools = Value::none();  // the request's tools, as OpenAI lists them
 };
 
 class ChatTemplate {

@@ -12,8 +12,18 @@
 namespace troupe {
 
 struct ChatTurn {
+  ChatTurn() = default;
+  ChatTurn(std::string r, std::string c, std::string calls = {}, std::string call_id = {})
+      : role(std::move(r)),
+        content(std::move(c)),
+        tool_calls(std::move(calls)),
+        tool_call_id(std::move(call_id)) {}
   std::string role;
   std::string content;
+  // For templates that know tools: an assistant's calls as a JSON array in OpenAI's shape, and
+  // the call a tool message answers. Empty: none.
+  std::string tool_calls;
+  std::string tool_call_id;
   bool operator==(const ChatTurn&) const = default;
 };
 
@@ -23,6 +33,7 @@ struct GenerateRequest {
   std::vector<ChatTurn> messages;
   std::vector<int32_t> prompt_tokens;
   std::string prompt;
+  std::string tools;  // with messages: the tools as a JSON array, for the chat template; or empty
   SamplingParams sampling;
   int32_t priority = 0;
   int64_t timeout_ms = 0;  // 0: the server's --request-timeout

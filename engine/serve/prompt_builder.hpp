@@ -18,7 +18,9 @@ class PromptBuilder {
   static Result<PromptBuilder> create(const Model& model);
 
   Result<std::vector<int32_t>> tokens(const GenerateRequest& request) const;
-  Result<std::vector<int32_t>> chat(const std::vector<ChatTurn>& messages) const;
+  // `tools`: a JSON array of tools for the template, or empty.
+  Result<std::vector<int32_t>> chat(const std::vector<ChatTurn>& messages,
+                                    std::string_view tools = {}) const;
 
  private:
   PromptBuilder(const Model& model, std::optional<chat::ChatTemplate> chat_template)

@@ -104,7 +104,7 @@ std::string full_response(const ResponseShape& shape, const std::vector<ChoiceRe
                    {"logprobs", logprobs_of(shape, c.tokens)},
                    {"finish_reason", finish_json(c.finish_reason)}};
     if (shape.chat && shape.tools) {
-      const ToolAnswer answer = parse_tool_answer(c.text);
+      const ToolAnswer answer = parse_tool_answer(c.text, shape.tool_syntax);
       choice["message"] = {{"role", "assistant"}, {"content", answer.content}};
       if (!answer.calls.empty()) {
         choice["message"]["content"] = nullptr;
@@ -149,7 +149,7 @@ std::string delta_chunk(const ResponseShape& shape, int index, const GenerationC
 std::vector<std::string> tool_answer_chunks(const ResponseShape& shape, int index,
                                             const std::string& text,
                                             const std::string& finish_reason) {
-  const ToolAnswer answer = parse_tool_answer(text);
+  const ToolAnswer answer = parse_tool_answer(text, shape.tool_syntax);
   std::vector<std::string> out;
   auto chunk = [&](json delta, const std::string& finish) {
     json body = envelope(shape, true);

@@ -9,6 +9,7 @@
 
 #include "engine/tokenizer/tokenizer.hpp"
 #include "net/api/answer_format.hpp"
+#include "net/api/tool_syntax.hpp"
 
 namespace troupe::api {
 
@@ -22,7 +23,8 @@ struct ResponseShape {
   bool logprobs = false;
   int top_logprobs = 0;
   const Tokenizer* tokenizer = nullptr;  // spells tokens in logprobs
-  bool tools = false;  // chat answers are tool_calls.hpp's JSON, read back into tool_calls
+  bool tools = false;  // chat answers hold tool calls (tool_calls.hpp), read back into tool_calls
+  ToolSyntax tool_syntax = ToolSyntax::generic;  // written in the model's own syntax
 };
 
 class CompletionFormat final : public AnswerFormat {

@@ -64,7 +64,10 @@ std::optional<ApiError> decode_embeddings_request(std::string_view body, const A
   sampling.temperature = 0;
   const json& input = fields.json()["input"];
   std::vector<const json*> inputs;
-  if (input.is_string() || is_token_list(input, limits.vocab_size)) {
+  // One input: a string, or token ids (an array of numbers, checked below).
+  const bool single =
+      input.is_string() || (input.is_array() && !input.empty() && input[0].is_number());
+  if (single) {
     inputs.push_back(&input);
   } else if (input.is_array() && !input.empty()) {
     for (const json& one : input) inputs.push_back(&one);
@@ -79,7 +82,7 @@ std::optional<ApiError> decode_embeddings_request(std::string_view body, const A
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     const json& one = *inputs[i];
-    const std::string param = inputs.size() > 1 ? "input[" + std::to_string(i) + "]" : "input";
+    const std::string param = single ? "input" : "input[" + std::to_string(i) + "]";
     GenerateRequest request;
     request.sampling = sampling;
     if (one.is_string() && !one.get_ref<const std::string&>().empty()) {

@@ -224,7 +224,9 @@ std::optional<std::string> message_content(JsonFields& fields, const json& conte
   return text;
 }
 
-void read_messages(JsonFields& fields, std::vector<ChatTurn>& out) {
+// `native`: the chat template renders tool calls and results itself (tool_syntax.hpp); else
+// they are written in the generic form the model is asked to use (tool_calls.hpp).
+void read_messages(JsonFields& fields, bool native, std::vector<ChatTurn>& out) {
   if (!fields.has("messages")) return fields.fail("messages", "'messages' is required");
   const json& messages = fields.json()["messages"];
   if (!messages.is_array()) return fields.fail("messages", "'messages' must be an array");
@@ -245,9 +247,10 @@ void read_messages(JsonFields& fields, std::vector<ChatTurn>& out) {
     }
     // Earlier tool calls and their results, in the generic form the model is asked to write
     // (tool_calls.hpp): the calls as the assistant's JSON, a result as a user turn naming it.
-    if (role == "assistant" && message.contains("tool_calls") && message["tool_calls"].is_array() &&
-        !message["tool_calls"].empty()) {
-      out.push_back({role, tool_calls_text(message["tool_calls"])});
+    const bool calls = role == "assistant" && message.contains("tool_calls") &&
+                       message["tool_calls"].is_array() && !message["tool_calls"].empty();
+    if (calls && !native) {
+      out.push_back({role, tool_calls_text(message["tool_calls"]), "", ""});
       continue;
     }
     static const json kNull;
@@ -260,11 +263,17 @@ void read_messages(JsonFields& fields, std::vector<ChatTurn>& out) {
       const std::string id = message.contains("tool_call_id") && message["tool_call_id"].is_string()
                                  ? message["tool_call_id"].get<std::string>()
                                  : "";
-      out.push_back({"user", "Result of the tool call" + (id.empty() ? "" : " " + id) + ": " +
-                                 std::move(*content)});
+      if (native) {
+        out.push_back({"tool", std::move(*content), "", id});
+      } else {
+        out.push_back(
+            {"user",
+             "Result of the tool call" + (id.empty() ? "" : " " + id) + ": " + std::move(*content),
+             "", ""});
+      }
       continue;
     }
-    out.push_back({role, std::move(*content)});
+    out.push_back({role, std::move(*content), calls ? message["tool_calls"].dump() : "", ""});
   }
 }
 
@@ -278,14 +287,22 @@ void use_tools(JsonFields& fields, const ToolRequest& tools, GenerateRequest& re
   }
   auto g = tool_grammar(tools);
   if (!g) return fields.fail("tools", g.message());
-  if (auto c = grammar::CompiledGrammar::compile(*g); !c) return fields.fail("tools", c.message());
-  request.sampling.grammar = grammar::to_words(*g);
+  if (*g) {
+    if (auto c = grammar::CompiledGrammar::compile(**g); !c) {
+      return fields.fail("tools", c.message());
+    }
+    request.sampling.grammar = grammar::to_words(**g);
+  }
+  if (tools.syntax != ToolSyntax::generic) {  // the template renders them its own way
+    request.tools = tools.listed.dump();
+    return;
+  }
   const std::string instructions = tool_instructions(tools);
   auto& messages = request.messages;
   if (!messages.empty() && messages.front().role == "system") {
     messages.front().content += "\n\n" + instructions;
   } else {
-    messages.insert(messages.begin(), ChatTurn{"system", instructions});
+    messages.insert(messages.begin(), ChatTurn{"system", instructions, "", ""});
   }
 }
 
@@ -352,7 +369,7 @@ std::optional<ApiError> decode_chat_request(std::string_view body, const ApiLimi
   out.chat = true;
   GenerateRequest request;
   read_common(fields, limits, out, request.sampling);
-  read_messages(fields, request.messages);
+  read_messages(fields, limits.tool_syntax != ToolSyntax::generic, request.messages);
   fields.read_bool("logprobs", out.logprobs);
   fields.read_int("top_logprobs", out.top_logprobs, 0, 20);
   if (!fields.error && out.top_logprobs > 0 && !out.logprobs) {
@@ -361,6 +378,7 @@ std::optional<ApiError> decode_chat_request(std::string_view body, const ApiLimi
   refuse_legacy_functions(fields);
   read_structured_output(fields, body, request.sampling);
   read_tools(fields, body, out.tools);
+  out.tools.syntax = limits.tool_syntax;
   if (!fields.error && out.tools.active()) use_tools(fields, out.tools, request);
   if (fields.error) return fields.error;
   out.ignored_fields = unknown_fields(fields, kChatFields);

@@ -9,6 +9,7 @@
 #include "engine/serve/generate_request.hpp"
 #include "net/api/api_error.hpp"
 #include "net/api/tool_calls.hpp"
+#include "net/api/tool_syntax.hpp"
 
 namespace troupe::api {
 
@@ -18,6 +19,7 @@ struct ApiLimits {
   int max_prompts = 64;      // prompts in one /v1/completions request
   int vocab_size = 0;        // token ids (prompts, logit_bias) must be below; 0: unchecked
   int embedding_dim = 0;     // the width of /v1/embeddings' vectors; 0: unchecked
+  ToolSyntax tool_syntax = ToolSyntax::generic;  // how the model's chat template writes calls
 };
 
 // One API call: one engine request per prompt (completions may batch several prompts; chat has

@@ -60,6 +60,7 @@ void run_openai(GatewayCore& gateway, Call& call, bool chat) {
   shape.top_logprobs = decoded.top_logprobs;
   shape.tokenizer = gateway.parts.tokenizer;
   shape.tools = decoded.tools.active();
+  shape.tool_syntax = decoded.tools.syntax;
   for (size_t i = 0; i < decoded.requests.size(); ++i) {
     decoded.requests[i].id =
         shape.id + (decoded.requests.size() > 1 ? "-" + std::to_string(i) : "");
@@ -88,6 +89,7 @@ void run_responses(GatewayCore& gateway, Call& call) {
   shape.model = gateway.config.model_name;
   shape.created = unix_now();
   shape.tools = generation.tools.active();
+  shape.tool_syntax = generation.tools.syntax;
   shape.echoed = std::move(decoded.echoed);
   generation.requests.front().id = shape.id;
   OpenAiExchange::Flow flow{generation.stream, 1, 1, shape.id};

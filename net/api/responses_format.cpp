@@ -56,7 +56,7 @@ ordered_json output_items(const ResponsesShape& shape, const ChoiceResult& choic
         message_item(message_id(shape), status, ordered_json::array({text_part(choice.text)})));
     return items;
   }
-  ToolAnswer answer = parse_tool_answer(choice.text);
+  ToolAnswer answer = parse_tool_answer(choice.text, shape.tool_syntax);
   if (answer.calls.empty()) {
     items.push_back(
         message_item(message_id(shape), status, ordered_json::array({text_part(answer.content)})));

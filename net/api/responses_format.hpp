@@ -8,14 +8,16 @@
 #include <string>
 
 #include "net/api/answer_format.hpp"
+#include "net/api/tool_syntax.hpp"
 
 namespace troupe::api {
 
 struct ResponsesShape {
   std::string id;  // "resp_…"
   std::string model;
-  int64_t created = 0;            // unix seconds
-  bool tools = false;             // the answer is tool_calls.hpp's JSON
+  int64_t created = 0;  // unix seconds
+  bool tools = false;   // the answer may hold tool calls (tool_calls.hpp)
+  ToolSyntax tool_syntax = ToolSyntax::generic;
   nlohmann::ordered_json echoed;  // the request's settings (ResponsesCall::echoed)
 };
 

@@ -45,6 +45,7 @@ void read_tools(JsonFields& fields, std::string_view body, ToolRequest& out) {
   }
   const ordered_json tools = ordered_json::parse(body)["tools"];  // JsonFields bounded its depth
   if (!tools.is_array()) return fields.fail("tools", "'tools' must be an array");
+  out.listed = tools;
   for (size_t i = 0; i < tools.size(); ++i) {
     const std::string param = "tools[" + std::to_string(i) + "]";
     const ordered_json& tool = tools[i];
@@ -103,7 +104,9 @@ void read_tools(JsonFields& fields, std::string_view body, ToolRequest& out) {
     fields.fail("tool_choice", "'tool_choice' names '" + out.named + "', not among the tools");
 }
 
-Result<grammar::Grammar> tool_grammar(const ToolRequest& request) {
+Result<std::optional<grammar::Grammar>> tool_grammar(const ToolRequest& request) {
+  // The model's own syntax names the arguments "parameters" in Llama's form.
+  const char* arguments = request.syntax == ToolSyntax::llama3_json ? "parameters" : "arguments";
   ordered_json calls = ordered_json::array();
   for (const ToolSpec& tool : request.tools) {
     if (request.choice == ToolRequest::Choice::named && tool.name != request.named) continue;
@@ -113,11 +116,26 @@ Result<grammar::Grammar> tool_grammar(const ToolRequest& request) {
     }
     calls.push_back(
         {{"type", "object"},
-         {"properties", {{"name", {{"const", tool.name}}}, {"arguments", tool.parameters}}},
-         {"required", {"name", "arguments"}},
+         {"properties", {{"name", {{"const", tool.name}}}, {arguments, tool.parameters}}},
+         {"required", {"name", arguments}},
          {"additionalProperties", false}});
   }
   const bool one = !request.parallel || request.choice == ToolRequest::Choice::named;
+  if (request.syntax != ToolSyntax::generic) {
+    if (request.choice == ToolRequest::Choice::automatic) {
+      return std::optional<grammar::Grammar>();
+    }
+    std::vector<grammar::Grammar> call_grammars;
+    for (const ordered_json& call : calls) {
+      auto g = json_schema_grammar(call, JsonSpacing::compact);
+      if (!g) return g.error();
+      call_grammars.push_back(std::move(*g));
+    }
+    auto g = native_calls_grammar(request.syntax, call_grammars,
+                                  one ? 1 : static_cast<int>(kMaxParallelCalls));
+    if (!g) return g.error();
+    return std::optional<grammar::Grammar>(std::move(*g));
+  }
   ordered_json list = {{"type", "array"},
                        {"items", calls.size() == 1 ? calls[0] : ordered_json{{"anyOf", calls}}},
                        {"minItems", 1},
@@ -133,7 +151,9 @@ Result<grammar::Grammar> tool_grammar(const ToolRequest& request) {
                           {"additionalProperties", false}};
     answer = {{"anyOf", {answer, words}}};
   }
-  return json_schema_grammar(answer, JsonSpacing::compact);
+  auto g = json_schema_grammar(answer, JsonSpacing::compact);
+  if (!g) return g.error();
+  return std::optional<grammar::Grammar>(std::move(*g));
 }
 
 std::string tool_instructions(const ToolRequest& request) {
@@ -167,8 +187,16 @@ std::string tool_calls_text(const json& tool_calls) {
   return json{{"tool_calls", calls}}.dump();
 }
 
-ToolAnswer parse_tool_answer(std::string_view text) {
+ToolAnswer parse_tool_answer(std::string_view text, ToolSyntax syntax) {
   ToolAnswer out;
+  if (syntax != ToolSyntax::generic) {
+    NativeAnswer native = parse_native_answer(syntax, text);
+    out.content = std::move(native.content);
+    for (const NativeCall& call : native.calls) {
+      out.calls.push_back({call_id(), call.name, call.arguments.dump()});
+    }
+    return out;
+  }
   const json answer = parse_bounded_json_or_discarded(text);
   if (answer.is_object() && answer.contains("response") && answer["response"].is_string()) {
     out.content = answer["response"].get<std::string>();

@@ -6,6 +6,7 @@
 // or, when the model may answer in words (tool_choice auto), {"response": "..."}. The answer is
 // then read back into OpenAI's message shape: `tool_calls` with ids, or `content`.
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "engine/grammar/grammar.hpp"
 #include "engine/result.hpp"
 #include "net/api/json_fields.hpp"
+#include "net/api/tool_syntax.hpp"
 
 namespace troupe::api {
 
@@ -24,6 +26,8 @@ struct ToolSpec {
 
 struct ToolRequest {
   std::vector<ToolSpec> tools;
+  nlohmann::ordered_json listed;  // `tools` as the request gave them, for a chat template
+  ToolSyntax syntax = ToolSyntax::generic;
   enum class Choice { automatic, required, named } choice = Choice::automatic;
   std::string named;     // Choice::named: the function that must be called
   bool parallel = true;  // more than one call in an answer
@@ -35,7 +39,8 @@ struct ToolRequest {
 void read_tools(JsonFields& fields, std::string_view body, ToolRequest& out);
 
 // The grammar every answer must match; an error names the tool whose schema cannot be used.
-Result<grammar::Grammar> tool_grammar(const ToolRequest& request);
+// In a native syntax, tool_choice auto leaves the answer free (nullopt): words or calls.
+Result<std::optional<grammar::Grammar>> tool_grammar(const ToolRequest& request);
 
 // The system prompt text that tells the model its tools and the answer's form.
 std::string tool_instructions(const ToolRequest& request);
@@ -55,6 +60,6 @@ struct ToolAnswer {
 
 // The generated text read back: its calls, or its response as content; text that is not the
 // expected JSON (a generation cut by max_tokens) comes back whole as content.
-ToolAnswer parse_tool_answer(std::string_view text);
+ToolAnswer parse_tool_answer(std::string_view text, ToolSyntax syntax = ToolSyntax::generic);
 
 }  // namespace troupe::api

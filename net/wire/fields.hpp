@@ -143,12 +143,13 @@ void describe(V& v, StepResult& x) {
 }
 template <class V>
 void describe(V& v, ChatTurn& x) {
-  v("role", x.role)("content", x.content);
+  v("role", x.role)("content", x.content)("tool_calls", x.tool_calls)("tool_call_id",
+                                                                      x.tool_call_id);
 }
 template <class V>
 void describe(V& v, GenerateRequest& x) {
   v("id", x.id)("messages", x.messages)("prompt_tokens", x.prompt_tokens)("prompt", x.prompt)(
-      "sampling", x.sampling)("priority", x.priority)("timeout_ms", x.timeout_ms);
+      "sampling", x.sampling)("priority", x.priority)("timeout_ms", x.timeout_ms)("tools", x.tools);
 }
 template <class V>
 void describe(V& v, GenerationChunk& x) {

@@ -1,5 +1,5 @@
 // libFuzzer entry point for the HTTP API's parsers: any bytes, as the body of a chat, completions,
-// responses or TGI request, must decode or give an error naming what was wrong, never a crash; a
+// responses, embeddings or TGI request, must decode or give an error naming what was wrong, never a crash; a
 // decoded request must hold only what the engine accepts (parameters in range, token ids inside the
 // vocabulary). The same bytes also go through the SSE reader and the URL parser.
 //
@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "engine/sample/sampling_params.hpp"
+#include "net/api/embeddings_request.hpp"
 #include "net/api/openai_request.hpp"
 #include "net/api/responses_request.hpp"
 #include "net/api/tgi_request.hpp"
@@ -37,6 +38,7 @@ const char* const kSeeds[] = {
     R"("tools":[{"type":"function","name":"f","parameters":{"type":"object"}}],)"
     R"("text":{"format":{"type":"json_schema","name":"x","schema":{"type":"object"}}},)"
     R"("max_output_tokens":9})",
+    R"({"input":["a",[1,2,3]],"encoding_format":"base64","pooling":"last","dimensions":64})",
 };
 
 void check(const api::ApiGeneration& call) {
@@ -65,11 +67,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   api::ApiLimits limits;
   limits.max_model_len = 64;
   limits.vocab_size = kVocab;
+  limits.embedding_dim = 64;
   api::ApiGeneration call;
   if (!api::decode_chat_request(bytes, limits, call)) check(call);
   if (!api::decode_completion_request(bytes, limits, call)) check(call);
   api::ResponsesCall responses;
   if (!api::decode_responses_request(bytes, limits, responses)) check(responses.generation);
+  api::EmbeddingsCall embeddings;
+  if (!api::decode_embeddings_request(bytes, limits, embeddings)) check(embeddings.generation);
   api::TgiGeneration tgi;
   if (!api::decode_tgi_request(bytes, limits, tgi) && !validate(tgi.request.sampling, kVocab)) {
     std::abort();
