@@ -1,6 +1,7 @@
 // libFuzzer entry point for chat templates: the input is parsed as a template and rendered
 // against a small conversation (with tools), checking that every outcome is a value: text
-// within the limits or an error message, never a crash, hang or sanitizer report.
+// within the limits or an error message, never a crash, hang or sanitizer report. The same bytes
+// are read as JSON (parse_json_value: a request's tools and tool calls reach templates so).
 //
 //   make fuzz FUZZ_SECONDS=300    (builds tests/fuzz/* with clang and runs each, with the
 //                                  .dict beside it; add tests/fixtures/chat/templates as seeds)
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "engine/chat/chat_template.hpp"
+#include "engine/chat/json_value.hpp"
 
 using namespace troupe::chat;
 
@@ -63,7 +65,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_loop_iterations = 100'000;
   limits.max_work = 2'000'000;  // keeps each input well under libFuzzer's timeout
 
-  auto tpl = ChatTemplate::parse(std::string_view(reinterpret_cast<const char*>(data), size));
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  if (auto json = parse_json_value(bytes); !json.ok() && json.message().empty()) {
+    fail("JSON error without a message");
+  }
+  auto tpl = ChatTemplate::parse(bytes);
   if (!tpl.ok()) {
     if (tpl.message().empty()) fail("syntax error without a message");
     return 0;
