@@ -56,6 +56,21 @@ int32_t GrammarBuilder::fresh_rule(std::string_view base) {
   return index;
 }
 
+int32_t GrammarBuilder::import(const Grammar& grammar, std::string_view base) {
+  std::vector<int32_t> index_of;
+  for (size_t i = 0; i < grammar.rules.size(); ++i) index_of.push_back(fresh_rule(base));
+  for (size_t i = 0; i < grammar.rules.size(); ++i) {
+    std::vector<Sequence> alternatives = grammar.rules[i].alternatives;
+    for (Sequence& s : alternatives) {
+      for (Element& e : s) {
+        if (e.kind == Element::Kind::rule) e.rule = index_of[static_cast<size_t>(e.rule)];
+      }
+    }
+    define(index_of[i], std::move(alternatives));
+  }
+  return index_of[static_cast<size_t>(grammar.root)];
+}
+
 bool GrammarBuilder::define(int32_t index, std::vector<Sequence> alternatives) {
   if (defined_[static_cast<size_t>(index)]) return false;
   rules_[static_cast<size_t>(index)].alternatives = std::move(alternatives);

@@ -35,6 +35,9 @@ class GrammarBuilder {
   Element as_element(Sequence sequence, std::string_view base);
   // `item` repeated min..max times (max < 0: no limit), as a sequence.
   Sequence repeat(const Element& item, int min, int max, std::string_view base);
+  // Every rule of `grammar` as a new rule named after `base` (its references kept between
+  // them); returns the index of its root here.
+  int32_t import(const Grammar& grammar, std::string_view base);
 
   // The grammar, with `root_name` as its start; an error names a rule used but never defined.
   Result<Grammar> finish(std::string_view root_name);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine/grammar/grammar_builder.hpp"
+#include "engine/grammar/regex.hpp"
 
 namespace troupe::api {
 namespace {
@@ -27,6 +28,70 @@ const std::set<std::string> kAnnotations = {"title",    "description", "default"
 struct SchemaError {
   std::string message;
 };
+
+// A grammar of raw characters as the grammar of their JSON string text: every byte range that
+// holds '"', '\\' or a control character is split, and those go out escaped.
+grammar::Grammar json_escaped(grammar::Grammar g) {
+  auto escape = [](uint8_t c) -> std::string {
+    switch (c) {
+      case '"':
+        return "\\\"";
+      case '\\':
+        return "\\\\";
+      case '\n':
+        return "\\n";
+      case '\r':
+        return "\\r";
+      case '\t':
+        return "\\t";
+      case '\b':
+        return "\\b";
+      case '\f':
+        return "\\f";
+      default: {
+        static const char kHex[] = "0123456789abcdef";
+        return std::string("\\u00") + kHex[c >> 4] + kHex[c & 15];
+      }
+    }
+  };
+  auto special = [](int c) { return c < 0x20 || c == '"' || c == '\\'; };
+  std::map<std::pair<uint8_t, uint8_t>, int32_t> escaped_ranges;
+  const size_t original = g.rules.size();
+  for (size_t r = 0; r < original; ++r) {
+    for (size_t a = 0; a < g.rules[r].alternatives.size(); ++a) {
+      for (size_t e = 0; e < g.rules[r].alternatives[a].size(); ++e) {
+        const Element element = g.rules[r].alternatives[a][e];
+        if (element.kind != Element::Kind::bytes) continue;
+        bool any = false;
+        for (int c = element.lo; c <= element.hi; ++c) any = any || special(c);
+        if (!any) continue;
+        auto [it, fresh] = escaped_ranges.emplace(std::pair(element.lo, element.hi), 0);
+        if (fresh) {
+          grammar::Rule rule{"escaped", {}};
+          int run = -1;  // the start of a run of plain bytes
+          for (int c = element.lo; c <= element.hi + 1; ++c) {
+            if (c <= element.hi && !special(c)) {
+              if (run < 0) run = c;
+              continue;
+            }
+            if (run >= 0) {
+              rule.alternatives.push_back(
+                  {Element::byte_range(static_cast<uint8_t>(run), static_cast<uint8_t>(c - 1))});
+              run = -1;
+            }
+            if (c <= element.hi) {
+              rule.alternatives.push_back(GrammarBuilder::literal(escape(static_cast<uint8_t>(c))));
+            }
+          }
+          it->second = static_cast<int32_t>(g.rules.size());
+          g.rules.push_back(std::move(rule));
+        }
+        g.rules[r].alternatives[a][e] = Element::ref(it->second);
+      }
+    }
+  }
+  return g;
+}
 
 class SchemaCompiler {
  public:
@@ -145,6 +210,26 @@ class SchemaCompiler {
   }
   Element hex() { return b_.char_class({{'0', '9'}, {'a', 'f'}, {'A', 'F'}}, false, "hex"); }
   Element digit() { return Element::byte_range('0', '9'); }
+
+  // A string whose characters match `regex` as JSON Schema does (a search: unanchored sides
+  // match anything), written in the JSON text with the escapes its characters need.
+  Element pattern(const std::string& where, const std::string& regex) {
+    return shared("pattern " + regex, [&] {
+      std::string whole = regex;
+      const bool starts = !whole.empty() && whole.front() == '^';
+      if (starts) whole.erase(0, 1);
+      size_t backslashes = 0;  // an escaped '$' at the end is a dollar sign
+      for (size_t i = whole.size(); i >= 2 && whole[i - 2] == '\\'; --i) ++backslashes;
+      const bool ends = !whole.empty() && whole.back() == '$' && backslashes % 2 == 0;
+      if (ends) whole.pop_back();
+      const std::string anything = "(?:.|\\n)*";  // any characters, newlines too
+      whole = (starts ? "" : anything) + "(?:" + whole + ")" + (ends ? "" : anything);
+      auto g = grammar::parse_regex(whole);
+      if (!g) fail(where + "/pattern", g.message());
+      const int32_t body = b_.import(json_escaped(*g), "pattern");
+      return std::vector<Sequence>{{Element::byte('"'), Element::ref(body), Element::byte('"')}};
+    });
+  }
 
   Element string_rule(int min, int max) {
     const std::string name = "string{" + std::to_string(min) + "," + std::to_string(max) + "}";
@@ -310,27 +395,17 @@ class SchemaCompiler {
     if (!schema.is_object()) fail(where, "a schema must be an object or a boolean");
     std::vector<Sequence> alternatives;
     for (const auto& [key, value] : schema.items()) {
-      static const std::set<std::string> kKnown = {"type",
-                                                   "properties",
-                                                   "required",
-                                                   "additionalProperties",
-                                                   "items",
-                                                   "prefixItems",
-                                                   "minItems",
-                                                   "maxItems",
-                                                   "enum",
-                                                   "const",
-                                                   "anyOf",
-                                                   "oneOf",
-                                                   "allOf",
-                                                   "$ref",
-                                                   "$defs",
-                                                   "definitions",
-                                                   "minLength",
-                                                   "maxLength",
-                                                   "format",
-                                                   "minimum",
-                                                   "exclusiveMinimum"};
+      static const std::set<std::string> kKnown = {"type",      "properties",
+                                                   "required",  "additionalProperties",
+                                                   "items",     "prefixItems",
+                                                   "minItems",  "maxItems",
+                                                   "enum",      "const",
+                                                   "anyOf",     "oneOf",
+                                                   "allOf",     "$ref",
+                                                   "$defs",     "definitions",
+                                                   "minLength", "maxLength",
+                                                   "format",    "pattern",
+                                                   "minimum",   "exclusiveMinimum"};
       if (!kKnown.count(key) && !kAnnotations.count(key)) {
         fail(where, "the keyword '" + key + "' is not supported");
       }
@@ -401,6 +476,13 @@ class SchemaCompiler {
       if (schema.contains("format")) {
         if (!schema["format"].is_string()) fail(where + "/format", "must be a string");
         return format(where, schema["format"].get<std::string>());
+      }
+      if (schema.contains("pattern")) {
+        if (!schema["pattern"].is_string()) fail(where + "/pattern", "must be a string");
+        if (schema.contains("minLength") || schema.contains("maxLength")) {
+          fail(where, "a pattern together with minLength or maxLength is not supported");
+        }
+        return pattern(where, schema["pattern"].get<std::string>());
       }
       const int min = schema.contains("minLength") ? count(schema, "minLength", where) : 0;
       const int max = schema.contains("maxLength") ? count(schema, "maxLength", where) : -1;

@@ -4,7 +4,9 @@
 // or a list), properties / required / additionalProperties (absent means false, as in OpenAI's
 // strict mode), items / prefixItems / minItems / maxItems, enum, const, anyOf / oneOf, $ref into
 // $defs or definitions (recursion allowed), minLength / maxLength, string formats date, time,
-// date-time, uuid and email, and integer minimum 0 or 1 (exclusiveMinimum 0). Annotations
+// date-time, uuid and email, pattern (a regular expression searched for, as JSON Schema reads
+// it: ^ and $ anchor it; not together with minLength / maxLength), and integer minimum 0 or 1
+// (exclusiveMinimum 0). Annotations
 // (title, description, default, examples, ...) are ignored. Any other keyword is an error that
 // names it, never silently dropped: the output must always validate against the schema.
 // Properties come out in the order the schema declares them: parse it as ordered_json.

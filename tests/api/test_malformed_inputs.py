@@ -538,8 +538,8 @@ CASES = [
          "response_format"),
     case("response-format-unsupported-keyword",
          post(CHAT, chat(response_format={"type": "json_schema", "json_schema": {
-             "name": "x", "schema": {"type": "string", "pattern": "a"}}})), 400, "response_format",
-         says="'pattern' is not supported"),
+             "name": "x", "schema": {"type": "integer", "maximum": 5}}})), 400, "response_format",
+         says="'maximum' is not supported"),
     case("completions-guided-regex-unclosed", post(COMPLETIONS, completion(guided_regex="(a")),
          400, "guided_regex", says="expected ')'"),
     case("guided-grammar-not-a-string", post(CHAT, chat(guided_grammar=5)), 400, "guided_grammar"),

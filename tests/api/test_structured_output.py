@@ -56,6 +56,8 @@ SCHEMAS = {
     "anyOf-objects": {"anyOf": [obj({"cat": S}), obj({"dog": {"type": "integer"}})]},
     "oneOf": {"oneOf": [{"type": "boolean"}, obj({"v": {"type": "integer"}})]},
     "type-list": {"type": ["string", "integer"], "maxLength": 10},
+    "pattern-anchored": {"type": "string", "pattern": "^[A-Z][a-z]{2,8} [0-9]{1,3}$"},
+    "pattern-in-object": obj({"code": {"type": "string", "pattern": "^[0-9]{4}-[A-Z]{2}$"}}),
     "ref": {"$defs": {"pt": obj({"x": {"type": "integer"}, "y": {"type": "integer"}})},
             **obj({"from": {"$ref": "#/$defs/pt"}, "to": {"$ref": "#/$defs/pt"}})},
     "nullable-enum": {"anyOf": [{"enum": ["x", "y"]}, {"type": "null"}]},
@@ -176,8 +178,11 @@ def test_a_grammar_that_cannot_finish_says_length(client, model):
 
 @pytest.mark.parametrize("body, param, says", [
     ({"response_format": {"type": "json_schema", "json_schema": {
-        "name": "x", "schema": {"type": "string", "pattern": "a+"}}}},
-     "response_format", "the keyword 'pattern' is not supported"),
+        "name": "x", "schema": {"type": "object", "patternProperties": {"a": {}}}}}},
+     "response_format", "the keyword 'patternProperties' is not supported"),
+    ({"response_format": {"type": "json_schema", "json_schema": {
+        "name": "x", "schema": {"type": "string", "pattern": "(?=a)"}}}},
+     "response_format", "pattern"),
     ({"response_format": {"type": "json_schema", "json_schema": {
         "name": "x", "schema": {"$ref": "#/$defs/nope"}}}}, "response_format", "points at nothing"),
     ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},

@@ -109,9 +109,40 @@ TEST_CASE("json schema: enums, consts, anyOf, refs, arrays, formats") {
   CHECK_FALSE(accepts(list, "[1.5]"));
 }
 
+TEST_CASE("json schema: pattern matches the string's characters, escaped in the JSON text") {
+  auto anchored = compile(json::parse(R"({"type": "string", "pattern": "^[a-z]+@[a-z]+\\.com$"})"));
+  CHECK(accepts(anchored, R"("bob@example.com")"));
+  CHECK_FALSE(accepts(anchored, R"("Bob@example.com")"));
+  CHECK_FALSE(accepts(anchored, R"("x bob@example.com")"));
+  // Unanchored, as JSON Schema reads it: a match anywhere in the string.
+  auto search = compile(json::parse(R"({"type": "string", "pattern": "[0-9]{3}"})"));
+  CHECK(accepts(search, R"("call 555 now")"));
+  CHECK(accepts(search, R"("555")"));
+  CHECK_FALSE(accepts(search, R"("55 5")"));
+  // Quotes, backslashes and controls the pattern allows go out escaped, never raw.
+  auto any = compile(json::parse(R"({"type": "string", "pattern": "^a.b$"})"));
+  CHECK(accepts(any, R"("a\"b")"));
+  CHECK(accepts(any, R"("a\\b")"));
+  CHECK(accepts(any, R"("a\tb")"));
+  CHECK(accepts(any, R"("a\u0001b")"));
+  CHECK(accepts(any,
+                "\"a\xc3\xa9"
+                "b\""));  // é: two bytes, one character
+  CHECK_FALSE(accepts(any, "\"a\"b\""));
+  CHECK_FALSE(accepts(any, "\"a\tb\""));   // a raw tab is not valid JSON
+  CHECK_FALSE(accepts(any, R"("a\nb")"));  // '.' is not a newline
+  auto dollar = compile(json::parse(R"({"type": "string", "pattern": "^cost: [0-9]+\\$"})"));
+  CHECK(accepts(dollar, R"("cost: 5$")"));
+  CHECK(accepts(dollar, R"("cost: 5$ each")"));  // the escaped '$' anchors nothing
+}
+
 TEST_CASE("json schema: what is not supported is an error naming it") {
-  CHECK(error_of(json::parse(R"({"type": "string", "pattern": "^a+$"})")) ==
-        "json_schema at root: the keyword 'pattern' is not supported");
+  CHECK(error_of(json::parse(R"({"type": "object", "patternProperties": {}})")) ==
+        "json_schema at root: the keyword 'patternProperties' is not supported");
+  CHECK(error_of(json::parse(R"({"type": "string", "pattern": "(a"})")).find("root/pattern") !=
+        std::string::npos);
+  CHECK(error_of(json::parse(R"({"type": "string", "pattern": "a", "maxLength": 3})"))
+            .find("pattern together with minLength") != std::string::npos);
   CHECK(error_of(json::parse(R"({"properties": {"a": {"type": "integer", "maximum": 5}}})")) ==
         "json_schema at root/properties/a: the keyword 'maximum' is not supported");
   CHECK(error_of(json::parse(R"({"type": "string", "format": "hostname"})"))
