@@ -2,11 +2,94 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace troupe::grammar {
 
+namespace {
+
+// The well-formed UTF-8 sequences (Unicode's table 3-7): a lead byte range, then the ranges of
+// its continuation bytes. ASCII's plain characters are apart: 0x20..0x7E but '"' and '\\'.
+struct ByteRange {
+  uint8_t lo, hi;
+};
+struct Utf8Form {
+  ByteRange lead;
+  std::vector<ByteRange> rest;
+};
+const std::vector<Utf8Form>& multibyte_forms() {
+  static const std::vector<Utf8Form> forms = {
+      {{0xC2, 0xDF}, {{0x80, 0xBF}}},
+      {{0xE0, 0xE0}, {{0xA0, 0xBF}, {0x80, 0xBF}}},
+      {{0xE1, 0xEC}, {{0x80, 0xBF}, {0x80, 0xBF}}},
+      {{0xED, 0xED}, {{0x80, 0x9F}, {0x80, 0xBF}}},
+      {{0xEE, 0xEF}, {{0x80, 0xBF}, {0x80, 0xBF}}},
+      {{0xF0, 0xF0}, {{0x90, 0xBF}, {0x80, 0xBF}, {0x80, 0xBF}}},
+      {{0xF1, 0xF3}, {{0x80, 0xBF}, {0x80, 0xBF}, {0x80, 0xBF}}},
+      {{0xF4, 0xF4}, {{0x80, 0x8F}, {0x80, 0xBF}, {0x80, 0xBF}}},
+  };
+  return forms;
+}
+
+bool plain_ascii(uint8_t b) {
+  return b >= 0x20 && b < 0x7F && b != '"' && b != '\\';
+}
+
+}  // namespace
+
+int plain_characters(std::string_view bytes) {
+  int chars = 0;
+  size_t at = 0;
+  while (at < bytes.size()) {
+    const auto lead = static_cast<uint8_t>(bytes[at]);
+    size_t length = 0;
+    if (plain_ascii(lead)) {
+      length = 1;
+    } else {
+      for (const Utf8Form& form : multibyte_forms()) {
+        if (lead < form.lead.lo || lead > form.lead.hi) continue;
+        if (at + 1 + form.rest.size() > bytes.size()) return -1;
+        for (size_t k = 0; k < form.rest.size(); ++k) {
+          const auto b = static_cast<uint8_t>(bytes[at + 1 + k]);
+          if (b < form.rest[k].lo || b > form.rest[k].hi) return -1;
+        }
+        length = 1 + form.rest.size();
+      }
+      if (length == 0) return -1;
+    }
+    at += length;
+    ++chars;
+  }
+  return bytes.empty() ? -1 : chars;
+}
+
 VocabularyTrie::VocabularyTrie(const std::vector<std::string>& token_bytes,
                                std::vector<int32_t> end_tokens)
+    : VocabularyTrie(token_bytes, end_tokens, OneLevel{}) {
+  std::vector<int> chars(token_bytes.size());
+  int longest = 0;
+  for (size_t id = 0; id < token_bytes.size(); ++id) {
+    chars[id] = is_end(static_cast<int32_t>(id)) ? -1 : plain_characters(token_bytes[id]);
+    longest = std::max(longest, chars[id]);
+  }
+  plain_up_to_.assign(static_cast<size_t>(longest) + 1, TokenMask(size_));
+  std::vector<std::string> others = token_bytes;
+  for (size_t id = 0; id < token_bytes.size(); ++id) {
+    if (chars[id] < 0) continue;
+    for (int k = chars[id]; k <= longest; ++k) {
+      plain_up_to_[static_cast<size_t>(k)].allow(static_cast<int32_t>(id));
+    }
+    others[id].clear();  // not in the others' trie
+  }
+  others_.reset(new VocabularyTrie(others, end_tokens_, OneLevel{}));
+}
+
+const TokenMask& VocabularyTrie::plain_up_to(int chars) const {
+  return plain_up_to_[static_cast<size_t>(std::clamp(chars, 0, longest_plain()))];
+}
+
+VocabularyTrie::VocabularyTrie(const std::vector<std::string>& token_bytes,
+                               std::vector<int32_t> end_tokens, OneLevel)
     : size_(static_cast<int32_t>(token_bytes.size())),
       bytes_(token_bytes),
       end_tokens_(std::move(end_tokens)) {
@@ -83,11 +166,70 @@ void walk(StateCache& cache, const VocabularyTrie& trie, int32_t node, int32_t s
   }
 }
 
+// The one state every plain character leads `state` to (kDead included), or nothing where two
+// characters lead to different states.
+std::optional<int32_t> plain_successor(StateCache& cache, int32_t state) {
+  std::optional<int32_t> common;
+  const auto agrees = [&](int32_t to) {
+    if (!common) common = to;
+    return *common == to;
+  };
+  for (int b = 0; b < 0x80; ++b) {
+    if (plain_ascii(static_cast<uint8_t>(b)) &&
+        !agrees(cache.next(state, static_cast<uint8_t>(b)))) {
+      return std::nullopt;
+    }
+  }
+  std::vector<int32_t> at, after;
+  for (const Utf8Form& form : multibyte_forms()) {
+    at = {state};
+    std::vector<ByteRange> steps = {form.lead};
+    steps.insert(steps.end(), form.rest.begin(), form.rest.end());
+    for (const ByteRange& r : steps) {
+      after.clear();
+      for (int32_t s : at) {
+        for (int b = r.lo; b <= r.hi; ++b) {
+          const int32_t to = s == StateCache::kDead ? s : cache.next(s, static_cast<uint8_t>(b));
+          if (std::find(after.begin(), after.end(), to) == after.end()) after.push_back(to);
+        }
+      }
+      at.swap(after);
+    }
+    for (int32_t s : at) {
+      if (!agrees(s)) return std::nullopt;
+    }
+  }
+  return common;
+}
+
+// How many plain characters, at most, lead from `state` through states that each send every
+// plain character to one same state, and never to kDead: every plain token that long or shorter
+// is allowed, every longer one refused. -1 where that does not decide (`state` is not such a
+// state, or a later one on the way is not): the walk then decides every token.
+int plain_reach(StateCache& cache, int32_t state, int longest) {
+  int32_t at = state;
+  for (int k = 0; k < longest; ++k) {
+    const auto next = plain_successor(cache, at);
+    if (!next) return -1;
+    if (*next == StateCache::kDead) return k;
+    if (*next == at) return longest;  // a loop: any number of characters
+    at = *next;
+  }
+  return longest;
+}
+
 }  // namespace
 
 TokenMask allowed_tokens(StateCache& cache, int32_t state, const VocabularyTrie& vocabulary) {
   TokenMask mask(vocabulary.size());
-  walk(cache, vocabulary, 0, state, mask);
+  const int reach =
+      vocabulary.others() ? plain_reach(cache, state, vocabulary.longest_plain()) : -1;
+  if (reach >= 0) {
+    mask = vocabulary.plain_up_to(reach);
+    walk(cache, *vocabulary.others(), 0, state, mask);
+  } else {
+    walk(cache, vocabulary, 0, state, mask);
+  }
   if (cache.complete(state)) {
     for (int32_t id : vocabulary.end_tokens()) mask.allow(id);
   }

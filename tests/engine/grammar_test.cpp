@@ -279,3 +279,62 @@ TEST_CASE("grammar: regular expressions match whole strings, and what they canno
   CHECK(error("[z-a]").find("below its start") != std::string::npos);
   CHECK(error("\\q").find("unknown escape") != std::string::npos);
 }
+
+TEST_CASE("grammar: plain tokens decided by their length in characters equal a brute-force check") {
+  // Plain tokens of 1 to 6 characters (ASCII, two-, three- and four-byte UTF-8), tokens that
+  // are not plain (quotes, escapes, controls, cut characters), against bounded and unbounded
+  // strings, a pattern-like class and a number: every state's mask against every token.
+  std::vector<std::string> vocab = {"",
+                                    "\"",
+                                    "\\",
+                                    "\\\"",
+                                    "a",
+                                    "ab",
+                                    "abc",
+                                    "abcdef",
+                                    "é",
+                                    "日本",
+                                    "\xF0\x9F\x98\x80",
+                                    "a\"",
+                                    "\xC3",
+                                    "\xA9",
+                                    "\t",
+                                    " x",
+                                    "\x7F",
+                                    "12",
+                                    "é\xE6\x97",
+                                    "\"}",
+                                    "x\\n",
+                                    "hello wo",
+                                    "Zz9"};
+  for (int b = 0; b < 256; ++b) vocab.push_back(std::string(1, static_cast<char>(b)));
+  CHECK(plain_characters("é日\xF0\x9F\x98\x80"
+                         "a") == 4);
+  CHECK(plain_characters("a\"") == -1);
+  CHECK(plain_characters("\xC3") == -1);
+  CHECK(plain_characters("\xED\xA0\x80") == -1);  // a surrogate is no character
+  const auto trie = std::make_shared<const VocabularyTrie>(vocab, std::vector<int32_t>{0});
+  for (const char* gbnf : {R"(root ::= "\"" [^"\\\x00-\x1F\x7F]{0,5} "\"")",
+                           R"(root ::= "\"" [^"\\\x00-\x1F\x7F]* "\"" | [0-9]+)",
+                           R"(root ::= "\"" [a-z ]{2,7} "\"")"}) {
+    INFO(gbnf);
+    const auto g = compile_gbnf(gbnf);
+    TokenMasker masker(g, trie);
+    std::vector<std::string> prefixes = {"",       "\"",      "\"a",   "\"ab", "\"abc",
+                                         "\"abcd", "\"abcde", "\"é日", "1"};
+    for (const std::string& prefix : prefixes) {
+      GrammarMatcher m(g);
+      if (!m.accept(prefix)) continue;
+      const TokenMask& mask = masker.mask(masker.states().state_of(m.stacks()));
+      for (int32_t id = 0; id < trie->size(); ++id) {
+        bool brute = id == 0 ? m.complete() : false;
+        if (id > 0 && !vocab[static_cast<size_t>(id)].empty()) {
+          GrammarMatcher copy = m;
+          brute = copy.accept(vocab[static_cast<size_t>(id)]);
+        }
+        INFO("prefix '" << prefix << "', token " << id);
+        REQUIRE(mask.allowed(id) == brute);
+      }
+    }
+  }
+}
