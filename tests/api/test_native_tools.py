@@ -8,26 +8,13 @@ import json
 import os
 
 import jsonschema
-import openai
 import pytest
 
 from conftest import Server
+from tool_fixtures import ASK, SCHEMAS, TOOLS, WEATHER, check_call
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "chat",
                         "templates", "qwen25_instruct.jinja")
-WEATHER = {"type": "function", "function": {
-    "name": "get_weather", "description": "The current weather in a city.",
-    "parameters": {"type": "object", "properties": {
-        "city": {"type": "string", "maxLength": 30},
-        "unit": {"enum": ["celsius", "fahrenheit"]}},
-        "required": ["city", "unit"], "additionalProperties": False}}}
-TIME = {"type": "function", "function": {
-    "name": "get_time", "description": "The time now in a timezone.",
-    "parameters": {"type": "object", "properties": {"zone": {"type": "string", "maxLength": 20}},
-                   "required": ["zone"], "additionalProperties": False}}}
-TOOLS = [WEATHER, TIME]
-SCHEMAS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
-ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +23,6 @@ def server():
     yield s
     s.stop()
     assert s.process.returncode == 0
-
-
-def check_call(call):
-    assert call.type == "function" and call.id.startswith("call_")
-    jsonschema.validate(json.loads(call.function.arguments), SCHEMAS[call.function.name])
 
 
 def test_the_server_names_the_syntax_it_found(server):

@@ -6,30 +6,10 @@ tool-call deltas assemble into the same call; tool results go back as role "tool
 """
 import json
 
-import jsonschema
 import openai
 import pytest
 
-WEATHER = {"type": "function", "function": {
-    "name": "get_weather", "description": "The current weather in a city.",
-    "parameters": {"type": "object", "properties": {
-        "city": {"type": "string", "maxLength": 30},
-        "unit": {"enum": ["celsius", "fahrenheit"]}},
-        "required": ["city", "unit"], "additionalProperties": False}}}
-TIME = {"type": "function", "function": {
-    "name": "get_time", "description": "The time now in a timezone.",
-    "parameters": {"type": "object", "properties": {"zone": {"type": "string", "maxLength": 20}},
-                   "required": ["zone"], "additionalProperties": False}}}
-TOOLS = [WEATHER, TIME]
-SCHEMAS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
-ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
-
-
-def check_call(call, names=SCHEMAS):
-    assert call.type == "function"
-    assert call.id.startswith("call_") and len(call.id) == 29
-    assert call.function.name in names
-    jsonschema.validate(json.loads(call.function.arguments), SCHEMAS[call.function.name])
+from tool_fixtures import ASK, TOOLS, WEATHER, check_call
 
 
 @pytest.mark.parametrize("temperature", [0.0, 1.0])

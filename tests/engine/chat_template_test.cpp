@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/chat/chat_template.hpp"
+#include "tests/support/text_file.hpp"
 
 using troupe::chat::ChatMessage;
 using troupe::chat::ChatTemplate;
@@ -20,14 +21,6 @@ using troupe::chat::Value;
 using Json = nlohmann::ordered_json;  // keeps key order: Python dicts iterate in insertion order
 
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 Value to_value(const Json& j) {
   switch (j.type()) {
@@ -84,10 +77,10 @@ bool plain_messages(const Json& messages) {
 
 TEST_CASE("chat templates render exactly what jinja2 renders", "[chat]") {
   const std::string dir = std::string(TROUPE_FIXTURES_DIR) + "/chat/";
-  const Json fixtures = Json::parse(read_file(dir + "expected.json"));
+  const Json fixtures = Json::parse(troupe::test::read_text_file(dir + "expected.json"));
   std::map<std::string, ChatTemplate> templates;
   for (const auto& [name, path] : fixtures["templates"].items()) {
-    auto tpl = ChatTemplate::parse(read_file(dir + path.get<std::string>()));
+    auto tpl = ChatTemplate::parse(troupe::test::read_text_file(dir + path.get<std::string>()));
     INFO("template " << name << ": " << (tpl.ok() ? "" : tpl.message()));
     REQUIRE(tpl.ok());
     templates.emplace(name, std::move(tpl.value()));
@@ -143,8 +136,8 @@ TEST_CASE("chat templates render exactly what jinja2 renders", "[chat]") {
 }
 
 TEST_CASE("SmolLM2's template renders ChatML", "[chat]") {
-  const std::string source =
-      read_file(std::string(TROUPE_FIXTURES_DIR) + "/chat/templates/smollm2.jinja");
+  const std::string source = troupe::test::read_text_file(std::string(TROUPE_FIXTURES_DIR) +
+                                                          "/chat/templates/smollm2.jinja");
   auto tpl = ChatTemplate::parse(source);
   REQUIRE(tpl.ok());
   ChatTemplateOptions options;

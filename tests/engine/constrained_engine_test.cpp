@@ -74,15 +74,8 @@ TEST_CASE("constrained engine: grammar states survive batching, chunking and pre
     CHECK(std::regex_match(text, sentence));
   }
 
-  struct Variant {
-    const char* name;
-    EngineConfig config;
-  };
-  std::vector<Variant> variants = {{"default", config_with(8192)}};
-  variants.push_back({"small chunks", config_with(8192)});
-  variants.back().config.scheduler.max_num_batched_tokens = 24;
-  variants.push_back({"preempting", config_with(288)});
-  for (const Variant& v : variants) {
+  for (const test::EngineVariant& v :
+       test::batching_variants(config_with(8192), config_with(288))) {
     INFO(v.name);
     auto engine = Engine::create(m, v.config, eog);
     REQUIRE(engine.ok());
@@ -92,7 +85,7 @@ TEST_CASE("constrained engine: grammar states survive batching, chunking and pre
       CHECK(batched.at(r.id) == alone.at(r.id));
     }
     CHECK((*engine)->stats().kv_blocks_used == 0);
-    if (std::string(v.name) == "preempting") CHECK((*engine)->stats().preemptions > 0);
-    if (std::string(v.name) == "default") CHECK((*engine)->stats().prefix_cache_hits > 0);
+    if (v.name == "preempting") CHECK((*engine)->stats().preemptions > 0);
+    if (v.name == "default") CHECK((*engine)->stats().prefix_cache_hits > 0);
   }
 }

@@ -10,6 +10,7 @@
 #include "engine/model/transformer.hpp"
 #include "engine/serve/engine.hpp"
 #include "kernels/cpu/thread_pool.hpp"
+#include "tests/support/engine_runner.hpp"
 #include "tests/support/tiny_model.hpp"
 
 using namespace troupe;
@@ -116,17 +117,10 @@ TEST_CASE("embedding: the pooled final hidden states, however the engine runs th
   std::stable_partition(requests.begin(), requests.end(),
                         [](const auto& r) { return r.first.starts_with("generate"); });
 
-  struct Variant {
-    const char* name;
-    EngineConfig config;
-  };
-  std::vector<Variant> variants = {{"default", config_with(8192)}};
-  variants.push_back({"small chunks", config_with(8192)});
-  variants.back().config.scheduler.max_num_batched_tokens = 24;
-  variants.push_back({"preempting", config_with(320)});
+  auto variants = test::batching_variants(config_with(8192), config_with(320));
   variants.push_back({"no prefix caching", config_with(8192)});
   variants.back().config.enable_prefix_caching = false;
-  for (const Variant& v : variants) {
+  for (const test::EngineVariant& v : variants) {
     INFO(v.name << (pooling == Pooling::mean ? ", mean" : ", last"));
     auto engine = Engine::create(m, v.config, eog);
     REQUIRE(engine.ok());
@@ -141,7 +135,7 @@ TEST_CASE("embedding: the pooled final hidden states, however the engine runs th
       CHECK(max_difference(out.vectors.at(id), direct_embedding(m, prompt, pooling)) < 1e-5);
     }
     CHECK((*engine)->stats().kv_blocks_used == 0);
-    if (std::string(v.name) == "preempting") CHECK((*engine)->stats().preemptions > 0);
+    if (v.name == "preempting") CHECK((*engine)->stats().preemptions > 0);
   }
 
   // A tensor-parallel group's leader gives the same states (its residual stream is whole).

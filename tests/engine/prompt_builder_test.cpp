@@ -8,6 +8,7 @@
 
 #include "engine/model/model.hpp"
 #include "engine/serve/prompt_builder.hpp"
+#include "tests/support/text_file.hpp"
 #include "tests/support/tiny_model.hpp"
 
 using namespace troupe;
@@ -15,18 +16,10 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 const std::string kChatFixtures = std::string(TROUPE_SOURCE_DIR) + "/tests/fixtures/chat/";
 
 Json fixture_case(const std::string& name) {
-  const Json fixtures = Json::parse(read_file(kChatFixtures + "expected.json"));
+  const Json fixtures = Json::parse(test::read_text_file(kChatFixtures + "expected.json"));
   for (const Json& c : fixtures["cases"]) {
     if (c["name"] == name) return c;
   }
@@ -56,7 +49,7 @@ std::vector<ChatTurn> openai_turns(const Json& messages) {
 TEST_CASE("prompt builder: tools and tool calls render as transformers renders them") {
   auto model = load_model(test::write_tiny_model("prompt-builder", {}));
   REQUIRE(model.ok());
-  model->chat_template = read_file(kChatFixtures + "templates/qwen25_instruct.jinja");
+  model->chat_template = test::read_text_file(kChatFixtures + "templates/qwen25_instruct.jinja");
   auto builder = PromptBuilder::create(*model);
   REQUIRE(builder.ok());
   for (const char* name : {"qwen25_instruct/tools/gen", "qwen25_instruct/tool_conversation/gen"}) {
@@ -71,7 +64,7 @@ TEST_CASE("prompt builder: tools and tool calls render as transformers renders t
 TEST_CASE("prompt builder: malformed tools or tool calls are errors, not crashes") {
   auto model = load_model(test::write_tiny_model("prompt-builder", {}));
   REQUIRE(model.ok());
-  model->chat_template = read_file(kChatFixtures + "templates/qwen25_instruct.jinja");
+  model->chat_template = test::read_text_file(kChatFixtures + "templates/qwen25_instruct.jinja");
   auto builder = PromptBuilder::create(*model);
   REQUIRE(builder.ok());
   const std::vector<ChatTurn> user = {{"user", "hi"}};

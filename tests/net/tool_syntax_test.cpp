@@ -9,6 +9,7 @@
 #include "engine/grammar/grammar_matcher.hpp"
 #include "net/api/tool_calls.hpp"
 #include "net/api/tool_syntax.hpp"
+#include "tests/support/text_file.hpp"
 
 using namespace troupe;
 using namespace troupe::api;
@@ -17,12 +18,8 @@ using json = nlohmann::ordered_json;
 namespace {
 
 std::string template_text(const std::string& name) {
-  std::ifstream in(std::string(TROUPE_SOURCE_DIR) + "/tests/fixtures/chat/templates/" + name +
-                   ".jinja");
-  REQUIRE(in.good());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return test::read_text_file(std::string(TROUPE_SOURCE_DIR) + "/tests/fixtures/chat/templates/" +
+                              name + ".jinja");
 }
 
 ToolRequest weather_request(ToolSyntax syntax, ToolRequest::Choice choice, bool parallel) {

@@ -40,6 +40,22 @@ inline EngineOutputs run_engine(Engine& engine, const std::vector<TestRequest>& 
   return outputs;
 }
 
+struct EngineVariant {
+  std::string name;
+  EngineConfig config;
+};
+
+// Ways of running a batch that must not change what any request gets: `roomy` as it is (prefix
+// caching on), `roomy` in 24-token steps (chunked prefill), and `preempting` (a KV cache too
+// small for the batch).
+inline std::vector<EngineVariant> batching_variants(const EngineConfig& roomy,
+                                                    const EngineConfig& preempting) {
+  std::vector<EngineVariant> variants = {{"default", roomy}, {"small chunks", roomy}};
+  variants.back().config.scheduler.max_num_batched_tokens = 24;
+  variants.push_back({"preempting", preempting});
+  return variants;
+}
+
 // Each request on its own, in a fresh engine with `config` on `device`.
 inline EngineOutputs run_alone(const Model& model, const EngineConfig& config,
                                const std::vector<TestRequest>& requests,
