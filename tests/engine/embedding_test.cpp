@@ -156,3 +156,19 @@ TEST_CASE("embedding: a request with n > 1 or a grammar is refused") {
   p.n = 2;
   CHECK_THAT(validate(p, 300).message(), Catch::Contains("embedding"));
 }
+
+TEST_CASE("embedding: many inputs are pooled together in one step") {
+  const Model m = tiny_model();
+  auto engine =
+      Engine::create(m, config_with(8192), [&](int32_t t) { return m.tokenizer.is_eog(t); });
+  REQUIRE(engine.ok());
+  SamplingParams p;
+  p.pooling = Pooling::mean;
+  for (int i = 0; i < 16; ++i) {
+    REQUIRE((*engine)->add_request("e" + std::to_string(i), prompt_of(10 + i, 40u + i), p).ok());
+  }
+  const StepOutput first = (*engine)->step();
+  CHECK(first.scheduled_sequences == 16);
+  CHECK(first.updates.size() == 16);
+  CHECK_FALSE((*engine)->has_unfinished());
+}
