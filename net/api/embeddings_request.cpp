@@ -9,9 +9,10 @@ namespace {
 
 using nlohmann::json;
 
-// OpenAI takes up to 2,048 inputs a call; each is a request to the engine here, which batches
-// them into as few steps as its token budget allows.
-constexpr size_t kMaxInputs = 2048;
+// Each input is a request to the engine, which batches them into as few steps as its token
+// budget allows. OpenAI takes up to 2,048 a call; here a call must leave room in the waiting
+// queue (--max-waiting, 1,024 by default) for other clients, or it would fail as overloaded.
+constexpr size_t kMaxInputs = 512;
 
 const std::set<std::string> kFields = {"model",      "input", "encoding_format",
                                        "dimensions", "user",  "pooling"};

@@ -92,6 +92,7 @@ def test_token_id_inputs(client, model):
     ({"input": ["ok", ""]}, "input[1]"),
     ({"input": [[1, -2]]}, "input[0]"),
     ({"input": [1, -2]}, "input"),
+    ({"input": ["a"] * 513}, "input"),
     ({"input": "hi", "encoding_format": "hex"}, "encoding_format"),
     ({"input": "hi", "dimensions": 64}, "dimensions"),
     ({"input": "hi", "pooling": "cls"}, "pooling"),
