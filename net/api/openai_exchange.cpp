@@ -60,11 +60,10 @@ void OpenAiExchange::on_chunk(int prompt, GenerationChunk chunk) {
   choice.tokens.insert(choice.tokens.end(), chunk.tokens.begin(), chunk.tokens.end());
   if (!chunk.embedding.empty()) choice.embedding = std::move(chunk.embedding);
   if (!flow_.stream) return;
+  start_stream_locked();  // a held choice's stream opens now too: the client sees it begin
   if (format_->streams_deltas()) {
-    start_stream_locked();
     write_locked(format_->delta(index, chunk));
   } else if (!chunk.finish_reason.empty()) {
-    start_stream_locked();
     write_locked(format_->whole_choice(index, choice));
   }
 }
