@@ -4,30 +4,20 @@
 #include <map>
 #include <optional>
 
+#include "engine/grammar/utf8_ranges.hpp"
+
 namespace troupe::grammar {
 
 namespace {
 
-// The well-formed UTF-8 sequences (Unicode's table 3-7): a lead byte range, then the ranges of
-// its continuation bytes. ASCII's plain characters are apart: 0x20..0x7E but '"' and '\\'.
-struct ByteRange {
-  uint8_t lo, hi;
-};
-struct Utf8Form {
-  ByteRange lead;
-  std::vector<ByteRange> rest;
-};
-const std::vector<Utf8Form>& multibyte_forms() {
-  static const std::vector<Utf8Form> forms = {
-      {{0xC2, 0xDF}, {{0x80, 0xBF}}},
-      {{0xE0, 0xE0}, {{0xA0, 0xBF}, {0x80, 0xBF}}},
-      {{0xE1, 0xEC}, {{0x80, 0xBF}, {0x80, 0xBF}}},
-      {{0xED, 0xED}, {{0x80, 0x9F}, {0x80, 0xBF}}},
-      {{0xEE, 0xEF}, {{0x80, 0xBF}, {0x80, 0xBF}}},
-      {{0xF0, 0xF0}, {{0x90, 0xBF}, {0x80, 0xBF}, {0x80, 0xBF}}},
-      {{0xF1, 0xF3}, {{0x80, 0xBF}, {0x80, 0xBF}, {0x80, 0xBF}}},
-      {{0xF4, 0xF4}, {{0x80, 0x8F}, {0x80, 0xBF}, {0x80, 0xBF}}},
-  };
+// Every character above ASCII as its UTF-8 byte sequences (utf8_ranges.hpp). ASCII's plain
+// characters are apart: 0x20..0x7E but '"' and '\\'.
+const std::vector<ByteRanges>& multibyte_forms() {
+  static const std::vector<ByteRanges> forms = [] {
+    std::vector<ByteRanges> out;
+    utf8_sequences(0x80, 0x10FFFF, out);
+    return out;
+  }();
   return forms;
 }
 
@@ -35,32 +25,32 @@ bool plain_ascii(uint8_t b) {
   return b >= 0x20 && b < 0x7F && b != '"' && b != '\\';
 }
 
+// The length of the plain character at `at`, or 0 where none starts there.
+size_t plain_character_length(std::string_view bytes, size_t at) {
+  if (plain_ascii(static_cast<uint8_t>(bytes[at]))) return 1;
+  for (const ByteRanges& form : multibyte_forms()) {
+    if (at + form.size() > bytes.size()) continue;
+    size_t k = 0;
+    while (k < form.size() && static_cast<uint8_t>(bytes[at + k]) >= form[k].first &&
+           static_cast<uint8_t>(bytes[at + k]) <= form[k].second) {
+      ++k;
+    }
+    if (k == form.size()) return k;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int plain_characters(std::string_view bytes) {
+  if (bytes.empty()) return -1;
   int chars = 0;
-  size_t at = 0;
-  while (at < bytes.size()) {
-    const auto lead = static_cast<uint8_t>(bytes[at]);
-    size_t length = 0;
-    if (plain_ascii(lead)) {
-      length = 1;
-    } else {
-      for (const Utf8Form& form : multibyte_forms()) {
-        if (lead < form.lead.lo || lead > form.lead.hi) continue;
-        if (at + 1 + form.rest.size() > bytes.size()) return -1;
-        for (size_t k = 0; k < form.rest.size(); ++k) {
-          const auto b = static_cast<uint8_t>(bytes[at + 1 + k]);
-          if (b < form.rest[k].lo || b > form.rest[k].hi) return -1;
-        }
-        length = 1 + form.rest.size();
-      }
-      if (length == 0) return -1;
-    }
+  for (size_t at = 0; at < bytes.size(); ++chars) {
+    const size_t length = plain_character_length(bytes, at);
+    if (length == 0) return -1;
     at += length;
-    ++chars;
   }
-  return bytes.empty() ? -1 : chars;
+  return chars;
 }
 
 VocabularyTrie::VocabularyTrie(const std::vector<std::string>& token_bytes,
@@ -181,14 +171,12 @@ std::optional<int32_t> plain_successor(StateCache& cache, int32_t state) {
     }
   }
   std::vector<int32_t> at, after;
-  for (const Utf8Form& form : multibyte_forms()) {
+  for (const ByteRanges& form : multibyte_forms()) {
     at = {state};
-    std::vector<ByteRange> steps = {form.lead};
-    steps.insert(steps.end(), form.rest.begin(), form.rest.end());
-    for (const ByteRange& r : steps) {
+    for (const auto& [lo, hi] : form) {
       after.clear();
       for (int32_t s : at) {
-        for (int b = r.lo; b <= r.hi; ++b) {
+        for (int b = lo; b <= hi; ++b) {
           const int32_t to = s == StateCache::kDead ? s : cache.next(s, static_cast<uint8_t>(b));
           if (std::find(after.begin(), after.end(), to) == after.end()) after.push_back(to);
         }

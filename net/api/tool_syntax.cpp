@@ -30,20 +30,6 @@ bool read_call(const json& value, std::vector<NativeCall>& out) {
   return true;
 }
 
-// Appends `inner`'s rules to `into`, its references moved along; returns its root's new index.
-int32_t append_rules(grammar::Grammar& into, const grammar::Grammar& inner) {
-  const auto offset = static_cast<int32_t>(into.rules.size());
-  for (grammar::Rule rule : inner.rules) {
-    for (grammar::Sequence& alternative : rule.alternatives) {
-      for (grammar::Element& e : alternative) {
-        if (e.kind == grammar::Element::Kind::rule) e.rule += offset;
-      }
-    }
-    into.rules.push_back(std::move(rule));
-  }
-  return inner.root + offset;
-}
-
 }  // namespace
 
 ToolSyntax tool_syntax_of(std::string_view chat_template) {
@@ -74,35 +60,32 @@ Result<grammar::Grammar> native_calls_grammar(ToolSyntax syntax,
   if (syntax == ToolSyntax::generic || calls.empty()) {
     return make_error("native_calls_grammar: no native syntax or no calls");
   }
-  grammar::Grammar g;
-  grammar::Rule call{"native-call", {}};
+  using grammar::Element;
+  using grammar::GrammarBuilder;
+  GrammarBuilder b;
+  std::vector<grammar::Sequence> call_alternatives;
   for (const grammar::Grammar& one : calls) {
-    const int32_t root = append_rules(g, one);
+    const Element arguments = Element::ref(b.import(one, "call"));
     if (syntax == ToolSyntax::hermes) {
-      grammar::Sequence s = grammar::GrammarBuilder::literal(std::string(kHermesOpen) + "\n");
-      s.push_back(grammar::Element::ref(root));
-      const grammar::Sequence close =
-          grammar::GrammarBuilder::literal("\n" + std::string(kHermesClose));
+      grammar::Sequence s = GrammarBuilder::literal(std::string(kHermesOpen) + "\n");
+      s.push_back(arguments);
+      const grammar::Sequence close = GrammarBuilder::literal("\n" + std::string(kHermesClose));
       s.insert(s.end(), close.begin(), close.end());
-      call.alternatives.push_back(std::move(s));
+      call_alternatives.push_back(std::move(s));
     } else {
-      call.alternatives.push_back({grammar::Element::ref(root)});
+      call_alternatives.push_back({arguments});
     }
   }
-  const auto call_index = static_cast<int32_t>(g.rules.size());
-  g.rules.push_back(std::move(call));
+  const int32_t call = b.rule("native-call");
+  b.define(call, std::move(call_alternatives));
   // 1..max_calls calls, one per line; Llama's syntax holds one.
   const int most = syntax == ToolSyntax::llama3_json ? 1 : std::max(1, max_calls);
-  grammar::Rule root{"native-calls", {}};
-  grammar::Sequence calls_so_far = {grammar::Element::ref(call_index)};
-  for (int n = 1; n <= most; ++n) {
-    root.alternatives.push_back(calls_so_far);
-    calls_so_far.push_back(grammar::Element::byte('\n'));
-    calls_so_far.push_back(grammar::Element::ref(call_index));
-  }
-  g.root = static_cast<int32_t>(g.rules.size());
-  g.rules.push_back(std::move(root));
-  return g;
+  const Element more = b.as_element({Element::byte('\n'), Element::ref(call)}, "native-calls");
+  grammar::Sequence root = {Element::ref(call)};
+  const grammar::Sequence rest = b.repeat(more, 0, most - 1, "native-calls");
+  root.insert(root.end(), rest.begin(), rest.end());
+  b.define(b.rule("native-calls"), {std::move(root)});
+  return b.finish("native-calls");
 }
 
 NativeAnswer parse_native_answer(ToolSyntax syntax, std::string_view text) {

@@ -1,7 +1,7 @@
 // libFuzzer entry point for the HTTP API's parsers: any bytes, as the body of a chat, completions,
-// responses, embeddings or TGI request, must decode or give an error naming what was wrong, never a crash; a
-// decoded request must hold only what the engine accepts (parameters in range, token ids inside the
-// vocabulary). The same bytes also go through the SSE reader and the URL parser.
+// responses, embeddings or TGI request, must decode or give an error naming what was wrong, never a
+// crash; a decoded request must hold only what the engine accepts (parameters in range, token ids
+// inside the vocabulary). The same bytes also go through the SSE reader and the URL parser.
 //
 //   make fuzz FUZZ_SECONDS=300    (builds tests/fuzz/* with clang and runs each)
 //
