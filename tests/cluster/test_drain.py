@@ -65,7 +65,9 @@ def test_sigterm_at_a_front_lets_streams_on_other_nodes_finish():
             results = [f.result(timeout=180) for f in futures]
         assert all(outcome == "done" for outcome, _ in results), results
         # Most of the tokens were relayed after the signal: the drain waited for the streams.
-        assert len(progress) - at_signal > 6 * 400, (at_signal, len(progress))
+        # (How far they got before it depends on how fast the front saw all six start.)
+        assert at_signal < 6 * 440 // 2, at_signal
+        assert len(progress) - at_signal > 6 * 440 // 2, (at_signal, len(progress))
         assert c.front.process.wait(timeout=60) == 0
     finally:
         c.stop()
