@@ -3,6 +3,10 @@
 #include "engine/model/transformer.hpp"
 #include "engine/parallel/in_process_ranks.hpp"
 
+#ifdef TROUPE_HAVE_CUDA
+#include "engine/cuda/cuda_forward_pass.hpp"
+#endif
+
 namespace troupe {
 
 Result<std::unique_ptr<ForwardPass>> make_forward_pass(const Model& model,
@@ -13,6 +17,15 @@ Result<std::unique_ptr<ForwardPass>> make_forward_pass(const Model& model,
     return make_error(
         "a forward pass takes the whole model or, for a tensor-parallel group, rank "
         "0's shard; the other ranks load their own");
+#ifdef TROUPE_HAVE_CUDA
+  if (options.device == Device::cuda) {
+    if (options.tensor_parallel_size > 1)
+      return make_error(
+          "--device cuda: tensor parallelism on CUDA is not built yet; use "
+          "--tensor-parallel-size 1");
+    return make_cuda_forward_pass(model.config, model.weights, kv);
+  }
+#endif
   if (options.tensor_parallel_size > 1) {
     const parallel::GroupOptions group{options.tensor_parallel_size, options.threads,
                                        options.output_split};

@@ -1,6 +1,7 @@
 #pragma once
 // Rotary position embeddings on the CPU: per-batch cos/sin tables, applied in place to Q and K.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "kernels/common/rope_config.hpp"
@@ -16,6 +17,9 @@ class RopeTable {
   // One head of token `t`: out = x rotated (out may be x).
   void rotate_head(const RopeConfig& config, int64_t t, const float* x, int head_dim,
                    float* out) const;
+  // The tables themselves, [tokens][rotary_dims / 2] each (a GPU pass uploads them).
+  std::span<const float> cosines() const { return cos_; }
+  std::span<const float> sines() const { return sin_; }
 
  private:
   int pairs_ = 0;

@@ -1,5 +1,6 @@
-// The device seam's choice: --device names, and CUDA refused in one line until its forward pass
-// exists (without nvcc at build time, without a visible device, or with both).
+// The device seam's choice: --device names, and CUDA refused in one line where it cannot run
+// (a build without nvcc, no visible device); tests/engine/cuda_forward_pass_test.cpp runs it
+// where it can.
 #include <catch2/catch.hpp>
 
 #include "engine/device/forward_pass_factory.hpp"
@@ -7,14 +8,17 @@
 
 using namespace troupe;
 
-TEST_CASE("device names are cpu and cuda; cuda is refused with the reason and what to use") {
+TEST_CASE("device names are cpu and cuda; cuda without a device is refused with the reason") {
   CHECK(parse_device("cpu") == Device::cpu);
   CHECK(parse_device("cuda") == Device::cuda);
   CHECK_FALSE(parse_device("gpu"));
   CHECK(device_name(Device::cuda) == "cuda");
   CHECK(check_device(Device::cpu).ok());
   const Status cuda = check_device(Device::cuda);
-  REQUIRE_FALSE(cuda.ok());
+  if (cuda.ok()) {
+    WARN("a CUDA device is visible: the refusal was not checked");
+    return;
+  }
   CHECK_THAT(cuda.message(), Catch::StartsWith("--device cuda: "));
   CHECK_THAT(cuda.message(), Catch::EndsWith("use --device cpu"));
   CHECK(cuda.message().find('\n') == std::string::npos);
@@ -29,7 +33,8 @@ TEST_CASE("the factory builds the CPU pass with its own KV cache, and refuses wh
   CHECK((*pass)->config().vocab_size == model->config.vocab_size);
   DeviceOptions cuda;
   cuda.device = Device::cuda;
-  CHECK_FALSE(make_forward_pass(*model, cuda, KvShape{3, 16}).ok());
+  if (!check_device(Device::cuda).ok())
+    CHECK_FALSE(make_forward_pass(*model, cuda, KvShape{3, 16}).ok());
   auto shard = load_model(test::write_tiny_model("device-shard", {.feed_forward = 128}), {0, 2});
   REQUIRE(shard.ok());
   CHECK_THAT(make_forward_pass(*shard, DeviceOptions{}, KvShape{3, 16}).message(),

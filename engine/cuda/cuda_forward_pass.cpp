@@ -1,0 +1,302 @@
+#include "engine/cuda/cuda_forward_pass.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/cuda/device_weights.hpp"
+#include "engine/kv/kv_cache.hpp"
+#include "kernels/cpu/rope.hpp"
+#include "kernels/cuda/device_buffer.hpp"
+#include "kernels/cuda/elementwise.hpp"
+#include "kernels/cuda/paged_attention.hpp"
+#include "kernels/cuda/weight_products.hpp"
+
+namespace troupe {
+namespace {
+
+using cuda::DeviceBuffer;
+
+// Tokens a step's activations are sized for at load; a bigger step grows them.
+constexpr int64_t kReservedTokens = 512;
+
+std::string gib(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f GiB", static_cast<double>(bytes) / (1 << 30));
+  return text;
+}
+
+// Values of the model's largest matrix (the batched path's F16 scratch is sized by it).
+int64_t largest_matrix_values(const ModelWeights& weights) {
+  int64_t largest = weights.output.rows * weights.output.cols;
+  for (const LayerWeights& l : weights.layers)
+    for (const WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+      largest = std::max(largest, m->rows * m->cols);
+  return largest;
+}
+
+// Floats of activations a step of `tokens` tokens needs, every buffer together.
+int64_t activation_floats(const ModelConfig& c, int64_t tokens) {
+  return tokens * (3 * c.embedding_dim + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.feed_forward_dim) +
+         tokens * c.vocab_size;
+}
+
+class CudaForwardPass final : public ForwardPass {
+ public:
+  CudaForwardPass(const ModelConfig& config, const ModelWeights& weights, KvShape kv)
+      : config_(config), kv_(kv) {
+    cuda::check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    products_ = std::make_unique<cuda::WeightProducts>(stream_);
+    weights_ = upload_weights(config_, weights);
+    layer_values_ = static_cast<int64_t>(kv_.blocks) * kv_.block_size * config_.kv_dim();
+    cache_.resize(static_cast<size_t>(layer_values_ * 2 * config_.layers));
+    reserve(kReservedTokens);
+    products_->reserve(largest_matrix_values(weights), kReservedTokens * config_.feed_forward_dim);
+  }
+  ~CudaForwardPass() override {
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  const ModelConfig& config() const override { return config_; }
+  KvShape kv_shape() const override { return kv_; }
+  std::span<const float> forward(std::span<const SequenceChunk> batch) override;
+  std::span<const float> hidden_states() const override { return final_hidden_; }
+  void copy_block(int32_t from, int32_t to) override;
+
+ private:
+  uint16_t* keys(int layer) { return cache_.data() + 2 * layer * layer_values_; }
+  uint16_t* values(int layer) { return keys(layer) + layer_values_; }
+  void reserve(int64_t tokens);
+  void prepare(std::span<const SequenceChunk> batch);
+  void run_layer(int index, int tokens);
+
+  ModelConfig config_;
+  KvShape kv_;
+  cudaStream_t stream_ = nullptr;
+  std::unique_ptr<cuda::WeightProducts> products_;
+  DeviceWeights weights_;
+  int64_t layer_values_ = 0;      // halves of one layer's keys (and of its values)
+  DeviceBuffer<uint16_t> cache_;  // per layer: keys, then values
+  DeviceBuffer<float> hidden_, normed_, q_, k_, v_, attention_, gate_, up_, logits_dev_;
+  DeviceBuffer<float> rope_dev_;    // the batch's cos, then sin
+  DeviceBuffer<int32_t> step_dev_;  // the batch's indices (StepIndices' order)
+  // The batch on the host: ids, slots, table starts, lengths, logit rows, hidden rows, tables.
+  std::vector<int32_t> ids_, slots_, table_start_, lengths_, logit_rows_, hidden_rows_, tables_;
+  std::vector<int32_t> positions_, step_host_;
+  RopeTable rope_;
+  std::vector<float> rope_host_, logits_, final_hidden_;
+  // Device addresses of the index arrays of step_dev_.
+  const int32_t *ids_at_ = nullptr, *slots_at_ = nullptr, *table_start_at_ = nullptr,
+                *lengths_at_ = nullptr, *logit_rows_at_ = nullptr, *hidden_rows_at_ = nullptr,
+                *tables_at_ = nullptr;
+};
+
+void CudaForwardPass::reserve(int64_t tokens) {
+  const ModelConfig& c = config_;
+  const auto n = [&](int64_t width) { return static_cast<size_t>(tokens * width); };
+  hidden_.reserve(n(c.embedding_dim));
+  normed_.reserve(n(c.embedding_dim));
+  q_.reserve(n(c.q_dim()));
+  k_.reserve(n(c.kv_dim()));
+  v_.reserve(n(c.kv_dim()));
+  attention_.reserve(n(c.q_dim()));
+  gate_.reserve(n(c.feed_forward_dim));
+  up_.reserve(n(c.feed_forward_dim));
+  logits_dev_.reserve(n(c.vocab_size));
+}
+
+void CudaForwardPass::prepare(std::span<const SequenceChunk> batch) {
+  ids_.clear(), slots_.clear(), table_start_.clear(), lengths_.clear();
+  logit_rows_.clear(), hidden_rows_.clear(), tables_.clear(), positions_.clear();
+  const int bs = kv_.block_size;
+  for (const SequenceChunk& chunk : batch) {
+    const auto n = static_cast<int32_t>(chunk.tokens.size());
+    const size_t needed = static_cast<size_t>((chunk.start_position + n + bs - 1) / bs);
+    if (n == 0 || chunk.block_table.size() < needed)
+      throw std::logic_error("CudaForwardPass::forward: empty chunk or short block table");
+    const auto start = static_cast<int32_t>(tables_.size());
+    for (size_t b = 0; b < needed; ++b) {
+      const int32_t block = chunk.block_table[b];
+      if (block < 0 || block >= kv_.blocks)
+        throw std::logic_error("CudaForwardPass::forward: block outside the cache");
+      tables_.push_back(block);
+    }
+    for (int32_t i = 0; i < n; ++i) {
+      const int32_t id = chunk.tokens[static_cast<size_t>(i)];
+      if (id < 0 || id >= config_.vocab_size)
+        throw std::logic_error("CudaForwardPass::forward: token id out of range");
+      const int32_t position = chunk.start_position + i;
+      const auto row = static_cast<int32_t>(ids_.size());
+      ids_.push_back(id);
+      positions_.push_back(position);
+      slots_.push_back(chunk.block_table[static_cast<size_t>(position / bs)] * bs + position % bs);
+      table_start_.push_back(start);
+      lengths_.push_back(position + 1);
+      if (chunk.logits == ChunkLogits::every || (chunk.logits == ChunkLogits::last && i == n - 1))
+        logit_rows_.push_back(row);
+      if (chunk.hidden) hidden_rows_.push_back(row);
+    }
+  }
+  // One upload of every index array, one of the RoPE tables.
+  step_host_.clear();
+  std::vector<size_t> starts;
+  for (const auto* part :
+       {&ids_, &slots_, &table_start_, &lengths_, &logit_rows_, &hidden_rows_, &tables_}) {
+    starts.push_back(step_host_.size());
+    step_host_.insert(step_host_.end(), part->begin(), part->end());
+  }
+  step_dev_.reserve(step_host_.size());
+  const int32_t* base = step_dev_.data();
+  ids_at_ = base + starts[0], slots_at_ = base + starts[1], table_start_at_ = base + starts[2];
+  lengths_at_ = base + starts[3], logit_rows_at_ = base + starts[4];
+  hidden_rows_at_ = base + starts[5], tables_at_ = base + starts[6];
+  cuda::check(cudaMemcpyAsync(step_dev_.data(), step_host_.data(),
+                              step_host_.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_),
+              "uploading the step");
+  rope_.compute(config_.rope, positions_.data(), static_cast<int64_t>(positions_.size()));
+  rope_host_.assign(rope_.cosines().begin(), rope_.cosines().end());
+  rope_host_.insert(rope_host_.end(), rope_.sines().begin(), rope_.sines().end());
+  rope_dev_.reserve(rope_host_.size());
+  cuda::check(cudaMemcpyAsync(rope_dev_.data(), rope_host_.data(),
+                              rope_host_.size() * sizeof(float), cudaMemcpyHostToDevice, stream_),
+              "uploading the step");
+}
+
+std::span<const float> CudaForwardPass::forward(std::span<const SequenceChunk> batch) {
+  prepare(batch);
+  const auto tokens = static_cast<int>(ids_.size());
+  const int d = config_.embedding_dim;
+  reserve(tokens);
+  cuda::embed_rows(stream_, weights_.token_embedding, ids_at_, tokens, hidden_.data());
+  for (int layer = 0; layer < config_.layers; ++layer) run_layer(layer, tokens);
+
+  const auto rows = static_cast<int>(logit_rows_.size());
+  const auto hidden_rows = static_cast<int>(hidden_rows_.size());
+  final_hidden_.resize(static_cast<size_t>(hidden_rows) * d);
+  if (hidden_rows > 0) {
+    cuda::rms_norm(stream_, hidden_.data(), hidden_rows_at_, hidden_rows, weights_.output_norm,
+                   config_.rms_eps, d, attention_.data());
+    cuda::check(
+        cudaMemcpyAsync(final_hidden_.data(), attention_.data(),
+                        final_hidden_.size() * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+        "reading hidden states");
+  }
+  logits_.resize(static_cast<size_t>(rows) * config_.vocab_size);
+  if (rows > 0) {
+    cuda::rms_norm(stream_, hidden_.data(), logit_rows_at_, rows, weights_.output_norm,
+                   config_.rms_eps, d, normed_.data());
+    products_->run(weights_.output, normed_.data(), rows, logits_dev_.data());
+    cuda::check(cudaMemcpyAsync(logits_.data(), logits_dev_.data(), logits_.size() * sizeof(float),
+                                cudaMemcpyDeviceToHost, stream_),
+                "reading logits");
+  }
+  cuda::check(cudaStreamSynchronize(stream_), "the forward pass");
+  return logits_;
+}
+
+void CudaForwardPass::run_layer(int index, int tokens) {
+  const DeviceLayer& w = weights_.layers[static_cast<size_t>(index)];
+  const ModelConfig& c = config_;
+  const int d = c.embedding_dim, qd = c.q_dim(), kvd = c.kv_dim(), ff = c.feed_forward_dim;
+
+  cuda::rms_norm(stream_, hidden_.data(), nullptr, tokens, w.attention_norm, c.rms_eps, d,
+                 normed_.data());
+  products_->run(w.wq, normed_.data(), tokens, q_.data());
+  products_->run(w.wk, normed_.data(), tokens, k_.data());
+  products_->run(w.wv, normed_.data(), tokens, v_.data());
+  if (w.bq) cuda::add_bias(stream_, q_.data(), w.bq, tokens, qd);
+  if (w.bk) cuda::add_bias(stream_, k_.data(), w.bk, tokens, kvd);
+  if (w.bv) cuda::add_bias(stream_, v_.data(), w.bv, tokens, kvd);
+
+  const float* cos = rope_dev_.data();
+  const float* sin = cos + rope_host_.size() / 2;
+  cuda::rotate(stream_, q_.data(), tokens, c.heads, c.head_dim, qd, c.rope.style,
+               c.rope.rotary_dims, cos, sin);
+  cuda::rotate(stream_, k_.data(), tokens, c.kv_heads, c.head_dim, kvd, c.rope.style,
+               c.rope.rotary_dims, cos, sin);
+  cuda::store_kv(stream_, k_.data(), v_.data(), slots_at_, tokens, kvd, keys(index), values(index));
+  const cuda::DeviceAttentionShape shape{c.heads, c.kv_heads, c.head_dim, kv_.block_size,
+                                         1.0f / std::sqrt(static_cast<float>(c.head_dim))};
+  cuda::paged_attention(stream_, shape, q_.data(), {tables_at_, table_start_at_, lengths_at_},
+                        tokens, keys(index), values(index), attention_.data());
+  products_->run(w.wo, attention_.data(), tokens, normed_.data());
+  cuda::add_in_place(stream_, hidden_.data(), normed_.data(), static_cast<int64_t>(tokens) * d);
+
+  cuda::rms_norm(stream_, hidden_.data(), nullptr, tokens, w.ffn_norm, c.rms_eps, d,
+                 normed_.data());
+  products_->run(w.w_gate, normed_.data(), tokens, gate_.data());
+  products_->run(w.w_up, normed_.data(), tokens, up_.data());
+  cuda::silu_mul(stream_, gate_.data(), up_.data(), static_cast<int64_t>(tokens) * ff);
+  products_->run(w.w_down, gate_.data(), tokens, normed_.data());
+  cuda::add_in_place(stream_, hidden_.data(), normed_.data(), static_cast<int64_t>(tokens) * d);
+}
+
+void CudaForwardPass::copy_block(int32_t from, int32_t to) {
+  const int64_t block_values = static_cast<int64_t>(kv_.block_size) * config_.kv_dim();
+  for (int layer = 0; layer < config_.layers; ++layer) {
+    for (uint16_t* base : {keys(layer), values(layer)}) {
+      cuda::check(cudaMemcpyAsync(base + to * block_values, base + from * block_values,
+                                  static_cast<size_t>(block_values) * sizeof(uint16_t),
+                                  cudaMemcpyDeviceToDevice, stream_),
+                  "copying a KV block");
+    }
+  }
+}
+
+// What the kernels cannot take, or empty.
+std::string unsupported(const ModelConfig& config, const ModelWeights& weights) {
+  if (!weights.shard.whole())
+    return "tensor parallelism on CUDA is not built yet; use --tensor-parallel-size 1";
+  if (!cuda::attention_supports(config.head_dim))
+    return "heads of " + std::to_string(config.head_dim) +
+           " values (the kernels take multiples "
+           "of 32 up to 256)";
+  const auto check = [](const WeightMatrix& m) {
+    return cuda::device_supports(m.type, m.cols) ? std::string()
+                                                 : std::string(dtype_name(m.type)) + " weights";
+  };
+  for (const WeightMatrix* m : {&weights.token_embedding, &weights.output})
+    if (auto why = check(*m); !why.empty()) return why;
+  for (const LayerWeights& l : weights.layers)
+    for (const WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+      if (auto why = check(*m); !why.empty()) return why;
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& config,
+                                                            const ModelWeights& weights,
+                                                            KvShape kv) {
+  if (const std::string why = unsupported(config, weights); !why.empty())
+    return make_error("--device cuda: the CUDA kernels do not take " + why);
+  size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) != cudaSuccess)
+    return make_error("--device cuda: no CUDA device answered (cudaMemGetInfo)");
+  const int64_t weight_bytes = device_weight_bytes(config, weights);
+  const int64_t kv_bytes = KvCache::bytes_per_block(config, kv.block_size) * kv.blocks;
+  const int64_t half_scratch = std::min(largest_matrix_values(weights), cuda::kHalfScratchValues);
+  const int64_t work_bytes = activation_floats(config, kReservedTokens) * 4 + half_scratch * 2 +
+                             kReservedTokens * config.feed_forward_dim * 2 + (256 << 20);
+  const int64_t needed = weight_bytes + kv_bytes + work_bytes;
+  if (needed > static_cast<int64_t>(free)) {
+    return make_error("--device cuda: the model needs " + gib(needed) + " of device memory (" +
+                      gib(weight_bytes) + " weights, " + gib(kv_bytes) + " KV cache, " +
+                      gib(work_bytes) + " work space) and the device has " +
+                      gib(static_cast<int64_t>(free)) + " free of " +
+                      gib(static_cast<int64_t>(total)) +
+                      "; lower --kv-cache-memory or use a smaller quantization");
+  }
+  try {
+    return std::unique_ptr<ForwardPass>(std::make_unique<CudaForwardPass>(config, weights, kv));
+  } catch (const cuda::CudaError& e) {
+    return make_error(std::string("--device cuda: ") + e.what());
+  }
+}
+
+}  // namespace troupe

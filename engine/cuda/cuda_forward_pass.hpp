@@ -1,0 +1,22 @@
+#pragma once
+// The forward pass on an NVIDIA GPU (--device cuda): the model's weights uploaded once in their
+// GGUF types, the paged KV cache in device memory (F16), and every step's layers run as kernels
+// on one stream (kernels/cuda): fused dequantize-GEMV for decode-sized batches, cuBLAS on F16
+// tiles for bigger ones. Logits and hidden states come back to the host for the sampler.
+#include <memory>
+
+#include "engine/device/forward_pass.hpp"
+#include "engine/model/model_config.hpp"
+#include "engine/model/model_weights.hpp"
+#include "engine/result.hpp"
+
+namespace troupe {
+
+// Errors, each one line: no device; a weight type, head size or tensor-parallel shard the
+// kernels do not take; the device's free memory short of weights + KV cache + work space
+// (naming each and what to lower).
+Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& config,
+                                                            const ModelWeights& weights,
+                                                            KvShape kv);
+
+}  // namespace troupe
