@@ -1,0 +1,101 @@
+// The device's weight products against the CPU's dequantized weights in double: every type, at
+// the default model's shapes and at 8B-class shapes, through the GEMV path (1 to 8 tokens) and the
+// cuBLAS path (more). Run where a device is visible; elsewhere they say so and pass.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/dequantize.hpp"
+#include "kernels/cpu/half.hpp"
+#include "kernels/cuda/weight_products.hpp"
+#include "tests/cuda/device_vectors.hpp"
+
+using namespace troupe;
+
+namespace {
+
+// A random matrix in `type`: random bytes with finite scales (every type's d fields).
+std::vector<uint8_t> random_matrix(DType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+  const DTypeTraits t = traits(type);
+  std::vector<uint8_t> bytes(static_cast<size_t>(rows * row_bytes(type, cols)));
+  std::uniform_real_distribution<float> scale(-0.02f, 0.02f);
+  if (t.block_elements == 1) {  // F32, F16, BF16: the values themselves
+    for (int64_t i = 0; i < rows * cols; ++i) {
+      const float v = scale(rng) * 10;
+      uint32_t bits;
+      std::memcpy(&bits, &v, 4);
+      if (type == DType::F32) std::memcpy(bytes.data() + 4 * i, &v, 4);
+      const uint16_t h = type == DType::F16 ? float_to_half(v) : static_cast<uint16_t>(bits >> 16);
+      if (type != DType::F32) std::memcpy(bytes.data() + 2 * i, &h, 2);
+    }
+    return bytes;
+  }
+  for (auto& b : bytes) b = static_cast<uint8_t>(rng());
+  for (size_t at = 0; at < bytes.size(); at += static_cast<size_t>(t.block_bytes)) {
+    const auto put = [&](size_t offset) {
+      const uint16_t h = float_to_half(scale(rng));
+      std::memcpy(bytes.data() + at + offset, &h, 2);
+    };
+    put(type == DType::Q6_K ? 208 : 0);
+    if (type == DType::Q4_1 || type == DType::Q4_K || type == DType::Q5_K) put(2);
+  }
+  return bytes;
+}
+
+struct Shape {
+  int64_t rows, cols;
+};
+
+}  // namespace
+
+TEST_CASE("CUDA weight products equal the dequantized weights' products, every type and path") {
+  if (!test::cuda_device_visible()) return;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  // The default model's q/ffn/down shapes, and an 8B model's gate/down shapes.
+  const Shape shapes[] = {{576, 576}, {1536, 576}, {576, 1536}, {14336, 4096}, {4096, 14336}};
+  cudaStream_t stream = nullptr;
+  cuda::WeightProducts products(stream);
+  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q8_0,
+                     DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    for (const Shape& s : shapes) {
+      if (!cuda::device_supports(type, s.cols)) continue;
+      INFO(dtype_name(type) << " " << s.rows << "x" << s.cols);
+      const auto bytes = random_matrix(type, s.rows, s.cols, rng);
+      std::vector<float> w(static_cast<size_t>(s.rows * s.cols));
+      const int64_t stride = row_bytes(type, s.cols);
+      for (int64_t r = 0; r < s.rows; ++r)
+        dequantize_row(type, reinterpret_cast<const std::byte*>(bytes.data()) + r * stride,
+                       w.data() + r * s.cols, s.cols);
+      const auto device_w = test::to_device(bytes);
+      const cuda::DeviceMatrix m{type, s.rows, s.cols, stride, device_w.data()};
+      for (int tokens : {1, 3, 8, 9, 40}) {
+        INFO(tokens << " tokens");
+        std::vector<float> x(static_cast<size_t>(tokens * s.cols));
+        for (auto& v : x) v = normal(rng);
+        const auto device_x = test::to_device(x);
+        cuda::DeviceBuffer<float> device_y(static_cast<size_t>(tokens * s.rows));
+        products.run(m, device_x.data(), tokens, device_y.data());
+        const auto y = test::to_host(device_y, device_y.size());
+        // F32 sums on the GEMV path; F16 inputs on cuBLAS's: errors relative to sum |w x|.
+        const double tolerance = tokens <= cuda::kGemvMaxTokens ? 1e-4 : 2e-3;
+        int bad = 0;
+        for (int t = 0; t < tokens; ++t) {
+          for (int64_t r = 0; r < s.rows; r += s.rows > 4096 ? 97 : 7) {
+            double exact = 0, magnitude = 0;
+            for (int64_t c = 0; c < s.cols; ++c) {
+              const double p = double(w[r * s.cols + c]) * x[t * s.cols + c];
+              exact += p;
+              magnitude += std::fabs(p);
+            }
+            bad += std::fabs(y[t * s.rows + r] - exact) > tolerance * magnitude + 1e-6;
+          }
+        }
+        CHECK(bad == 0);
+      }
+    }
+  }
+}
