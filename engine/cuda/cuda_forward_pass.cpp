@@ -22,8 +22,9 @@ namespace {
 
 using cuda::DeviceBuffer;
 
-// Tokens a step's activations are sized for at load; a bigger step grows them.
+// Tokens a step's activations are sized for at load, and rows of logits; a bigger step grows them.
 constexpr int64_t kReservedTokens = 512;
+constexpr int64_t kReservedRows = 64;
 
 std::string gib(int64_t bytes) {
   char text[32];
@@ -43,7 +44,7 @@ int64_t largest_matrix_values(const ModelWeights& weights) {
 // Floats of activations a step of `tokens` tokens needs, every buffer together.
 int64_t activation_floats(const ModelConfig& c, int64_t tokens) {
   return tokens * (3 * c.embedding_dim + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.feed_forward_dim) +
-         tokens * c.vocab_size;
+         kReservedRows * c.vocab_size;
 }
 
 class CudaForwardPass final : public ForwardPass {
@@ -55,7 +56,7 @@ class CudaForwardPass final : public ForwardPass {
     weights_ = upload_weights(config_, weights);
     layer_values_ = static_cast<int64_t>(kv_.blocks) * kv_.block_size * config_.kv_dim();
     cache_.resize(static_cast<size_t>(layer_values_ * 2 * config_.layers));
-    reserve(kReservedTokens);
+    reserve(kReservedTokens, kReservedRows);
     products_->reserve(largest_matrix_values(weights), kReservedTokens * config_.feed_forward_dim);
   }
   ~CudaForwardPass() override {
@@ -71,7 +72,7 @@ class CudaForwardPass final : public ForwardPass {
  private:
   uint16_t* keys(int layer) { return cache_.data() + 2 * layer * layer_values_; }
   uint16_t* values(int layer) { return keys(layer) + layer_values_; }
-  void reserve(int64_t tokens);
+  void reserve(int64_t tokens, int64_t logit_rows);
   void prepare(std::span<const SequenceChunk> batch);
   void run_layer(int index, int tokens);
 
@@ -96,7 +97,7 @@ class CudaForwardPass final : public ForwardPass {
                 *tables_at_ = nullptr;
 };
 
-void CudaForwardPass::reserve(int64_t tokens) {
+void CudaForwardPass::reserve(int64_t tokens, int64_t logit_rows) {
   const ModelConfig& c = config_;
   const auto n = [&](int64_t width) { return static_cast<size_t>(tokens * width); };
   hidden_.reserve(n(c.embedding_dim));
@@ -107,7 +108,7 @@ void CudaForwardPass::reserve(int64_t tokens) {
   attention_.reserve(n(c.q_dim()));
   gate_.reserve(n(c.feed_forward_dim));
   up_.reserve(n(c.feed_forward_dim));
-  logits_dev_.reserve(n(c.vocab_size));
+  logits_dev_.reserve(static_cast<size_t>(logit_rows * c.vocab_size));
 }
 
 void CudaForwardPass::prepare(std::span<const SequenceChunk> batch) {
@@ -171,7 +172,7 @@ std::span<const float> CudaForwardPass::forward(std::span<const SequenceChunk> b
   prepare(batch);
   const auto tokens = static_cast<int>(ids_.size());
   const int d = config_.embedding_dim;
-  reserve(tokens);
+  reserve(tokens, static_cast<int64_t>(logit_rows_.size()));
   cuda::embed_rows(stream_, weights_.token_embedding, ids_at_, tokens, hidden_.data());
   for (int layer = 0; layer < config_.layers; ++layer) run_layer(layer, tokens);
 

@@ -38,9 +38,9 @@ TEST_CASE("CUDA paged attention equals softmax(q K^T) V over each token's positi
     std::vector<int32_t> order(blocks);
     std::iota(order.begin(), order.end(), 0);
     std::shuffle(order.begin(), order.end(), rng);
-    const std::vector<std::vector<int32_t>> tables = {
-        {order.begin(), order.begin() + 19}, {order.begin() + 19, order.begin() + 23},
-        {order.begin() + 23, order.begin() + 24}};
+    const std::vector<std::vector<int32_t>> tables = {{order.begin(), order.begin() + 19},
+                                                      {order.begin() + 19, order.begin() + 23},
+                                                      {order.begin() + 23, order.begin() + 24}};
     std::vector<int32_t> token_sequence, lengths;
     token_sequence.push_back(0), lengths.push_back(301);
     for (int i = 0; i < 20; ++i) token_sequence.push_back(1), lengths.push_back(41 + i);
@@ -48,8 +48,9 @@ TEST_CASE("CUDA paged attention equals softmax(q K^T) V over each token's positi
     const int tokens = static_cast<int>(lengths.size());
     std::vector<int32_t> flat, table_start;
     std::vector<int32_t> starts;
-    for (const auto& t : tables) starts.push_back(static_cast<int32_t>(flat.size())),
-        flat.insert(flat.end(), t.begin(), t.end());
+    for (const auto& t : tables)
+      starts.push_back(static_cast<int32_t>(flat.size())),
+          flat.insert(flat.end(), t.begin(), t.end());
     for (int s : token_sequence) table_start.push_back(starts[static_cast<size_t>(s)]);
     // The cache, random halves everywhere.
     std::vector<uint16_t> keys(static_cast<size_t>(blocks * bs * kv_dim)), values(keys.size());
@@ -65,8 +66,8 @@ TEST_CASE("CUDA paged attention equals softmax(q K^T) V over each token's positi
                d_lengths = test::to_device(lengths);
     cuda::DeviceBuffer<float> d_out(q.size());
     cuda::paged_attention(nullptr, {c.heads, c.kv_heads, c.head_dim, bs, scale}, d_q.data(),
-                          {d_flat.data(), d_start.data(), d_lengths.data()}, tokens,
-                          d_keys.data(), d_values.data(), d_out.data());
+                          {d_flat.data(), d_start.data(), d_lengths.data()}, tokens, d_keys.data(),
+                          d_values.data(), d_out.data());
     const auto out = test::to_host(d_out, q.size());
 
     double worst = 0;
@@ -90,7 +91,8 @@ TEST_CASE("CUDA paged attention equals softmax(q K^T) V over each token's positi
           double expected = 0;
           for (size_t p = 0; p < scores.size(); ++p) {
             const int64_t slot = int64_t{table[p / bs]} * bs + static_cast<int64_t>(p % bs);
-            expected += scores[p] / sum * half_to_float(values[slot * kv_dim + kv * c.head_dim + i]);
+            expected +=
+                scores[p] / sum * half_to_float(values[slot * kv_dim + kv * c.head_dim + i]);
           }
           worst = std::max(worst, std::fabs(out[(t * c.heads + h) * c.head_dim + i] - expected));
         }
@@ -126,8 +128,8 @@ TEST_CASE("CUDA RoPE and the KV store write the host's rotated keys as halves at
     cuda::DeviceBuffer<uint16_t> d_keys(64 * kv_dim), d_values(64 * kv_dim);
     cuda::rotate(nullptr, d_k.data(), tokens, kv_heads, head_dim, kv_dim, style, head_dim,
                  d_tables.data(), d_tables.data() + tables.size() / 2);
-    cuda::store_kv(nullptr, d_k.data(), d_v.data(), d_slots.data(), tokens, kv_dim,
-                   d_keys.data(), d_values.data());
+    cuda::store_kv(nullptr, d_k.data(), d_v.data(), d_slots.data(), tokens, kv_dim, d_keys.data(),
+                   d_values.data());
     const auto keys = test::to_host(d_keys, d_keys.size());
     const auto values = test::to_host(d_values, d_values.size());
     int bad = 0;

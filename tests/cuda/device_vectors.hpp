@@ -1,8 +1,8 @@
 #pragma once
 // Host vectors to and from device memory for the CUDA kernel tests, and the skip every test
 // takes where no device is visible (CI): it says so and passes.
-#include <catch2/catch.hpp>
 #include <cuda_runtime_api.h>
+#include <catch2/catch.hpp>
 
 #include <vector>
 

@@ -84,7 +84,7 @@ TEST_CASE("CUDA weight products equal the dequantized weights' products, every t
         const double tolerance = tokens <= cuda::kGemvMaxTokens ? 1e-4 : 2e-3;
         int bad = 0;
         for (int t = 0; t < tokens; ++t) {
-          for (int64_t r = 0; r < s.rows; r += s.rows > 4096 ? 97 : 7) {
+          for (int64_t r = 0; r<s.rows; r += s.rows> 4096 ? 97 : 7) {
             double exact = 0, magnitude = 0;
             for (int64_t c = 0; c < s.cols; ++c) {
               const double p = double(w[r * s.cols + c]) * x[t * s.cols + c];

@@ -69,8 +69,8 @@ TEST_CASE("default model on CUDA: teacher-forced top-1 agrees with the CPU pass 
     }
     const auto& expected = prompt["positions"];
     for (size_t p = 0; p < expected.size(); ++p)
-      reference_agree += test::argmax(gpu.data() + p * vocab, vocab) ==
-                         expected[p]["top5"][0][0].get<size_t>();
+      reference_agree +=
+          test::argmax(gpu.data() + p * vocab, vocab) == expected[p]["top5"][0][0].get<size_t>();
   }
   WARN(positions << " positions: CUDA top-1 equal to the CPU pass's at " << agree
                  << ", mean |delta log-prob| " << delta / positions
@@ -82,8 +82,9 @@ TEST_CASE("default model on CUDA: teacher-forced top-1 agrees with the CPU pass 
 TEST_CASE("default model on CUDA: a decode step of several sequences equals each alone") {
   if (!cuda_runs()) return;
   const Model& model = default_model();
-  const char* texts[] = {"The capital of France is", "def fibonacci(n):",
-                         "Once upon a time, in a land far away,", "2 + 2 =", "Water boils at"};
+  const char* texts[] = {"The capital of France is",
+                         "def fibonacci(n):", "Once upon a time, in a land far away,",
+                         "2 + 2 =", "Water boils at"};
   const auto vocab = static_cast<size_t>(model.config.vocab_size);
   // Each prompt prefilled alone into its own blocks of one cache, then one decode step of all
   // five; then the same decode step of each alone in a fresh pass.
