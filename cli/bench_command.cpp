@@ -97,6 +97,8 @@ int bench_command(const Args& args) {
   auto runtime = load_runtime(flags);
   if (!runtime) return input_error(runtime.message());
   const Model& model = (*runtime)->model;
+  if (auto sized = size_kv_cache(flags, model, (*runtime)->device, *engine_config); !sized)
+    return input_error(sized.message());
   auto engine = Engine::create(model, *engine_config, {}, (*runtime)->device);
   if (!engine) return input_error(engine.message());
 

@@ -129,6 +129,8 @@ int bench_latency_command(const Args& args) {
     return input_error("--input-len and --output-len must fit the model's context of " +
                        std::to_string(model.config.context_length) + " tokens");
   }
+  if (auto sized = size_kv_cache(flags, model, (*runtime)->device, *engine_config); !sized)
+    return input_error(sized.message());
   auto engine = Engine::create(model, *engine_config, {}, (*runtime)->device);
   if (!engine) return input_error(engine.message());
 

@@ -11,6 +11,10 @@ std::vector<FlagSpec> device_flags() {
           {"tensor-parallel-logits", "gathered|rank0",
            "each rank computes its share of the vocabulary and the shares are gathered, or rank 0 "
            "computes all logits (default gathered)"},
+          {"gpu-memory-utilization", "F",
+           "with --device cuda: the share of the GPU's memory this process may use; the KV "
+           "cache gets what the weights and work space leave (default 0.9; --kv-cache-memory "
+           "sets the KV cache instead)"},
           {"tensor-parallel-ranks", "threads|processes",
            "ranks 1 .. N-1 as threads of this process, or as processes of their own that meet "
            "this one in shared memory (default threads)"}};
@@ -40,6 +44,16 @@ Result<DeviceOptions> device_options(const Flags& flags) {
       return make_error("flag --tensor-parallel-ranks must be threads or processes, got '" +
                         *ranks_as + "'");
     if (*ranks_as == "processes") o.rank_processes = rank_process_launcher();
+  }
+  if (flags.has("gpu-memory-utilization")) {
+    auto share = flags.get_double("gpu-memory-utilization", 0.9);
+    if (!share) return share.error();
+    if (!(*share > 0.0 && *share <= 1.0))
+      return make_error("flag --gpu-memory-utilization must be above 0 and at most 1, got " +
+                        flags.get("gpu-memory-utilization").value_or(""));
+    if (o.device != Device::cuda)
+      return make_error("flag --gpu-memory-utilization is for --device cuda");
+    o.gpu_memory_utilization = *share;
   }
   if (auto s = check_device(o.device); !s) return s.error();
   return o;

@@ -1,5 +1,6 @@
 #include "cli/engine_options.hpp"
 
+#include <cstdio>
 #include <limits>
 
 #include "engine/serve/byte_size.hpp"
@@ -68,6 +69,27 @@ Result<EngineConfig> engine_config_from_flags(const Flags& flags) {
     sched.max_num_batched_tokens = 0;
   }
   return config;
+}
+
+Status size_kv_cache(const Flags& flags, const Model& model, const DeviceOptions& device,
+                     EngineConfig& engine) {
+  if (device.device != Device::cuda || flags.has("kv-cache-memory")) return Ok{};
+  auto budget = device_kv_cache_budget(model, device);
+  if (!budget) return budget.error();
+  engine.kv_cache_memory = *budget;
+  return Ok{};
+}
+
+void report_kv_cache(const EngineLayout& layout, const DeviceOptions& device) {
+  if (device.device != Device::cuda) return;
+  const int64_t tokens = int64_t{layout.kv_blocks} * layout.config.block_size;
+  std::fprintf(stderr,
+               "troupe: KV cache: %lld tokens (%.2f GiB), %.2f concurrent sequences at "
+               "max-model-len %d\n",
+               static_cast<long long>(tokens),
+               static_cast<double>(layout.config.kv_cache_memory) / (1 << 30),
+               static_cast<double>(tokens) / layout.config.max_model_len,
+               layout.config.max_model_len);
 }
 
 }  // namespace troupe::cli

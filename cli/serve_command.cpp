@@ -173,8 +173,11 @@ int serve_command(const Args& args) {
   if (!path) return input_error(flags, path.message());
   auto model = load_model_for(flags, model_shard(node_opts->device));
   if (!model) return input_error(flags, model.message());
+  if (auto sized = size_kv_cache(flags, *model, node_opts->device, *engine); !sized)
+    return input_error(flags, sized.message());
   auto layout = plan_engine_layout(*engine, model->config, node_opts->device.tensor_parallel_size);
   if (!layout) return input_error(flags, layout.message());
+  report_kv_cache(*layout, node_opts->device);
   auto prompts = PromptBuilder::create(*model);
   if (!prompts) return input_error(flags, prompts.message());
   std::error_code ignored;  // a directory that cannot be made is reported by the ledger's open

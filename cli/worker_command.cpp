@@ -105,8 +105,11 @@ int worker_command(const Args& args) {
   if (!engine) return input_error(flags, engine.message());
   auto model = load_model_for(flags, model_shard(node_opts->device));
   if (!model) return input_error(flags, model.message());
+  if (auto sized = size_kv_cache(flags, *model, node_opts->device, *engine); !sized)
+    return input_error(flags, sized.message());
   auto layout = plan_engine_layout(*engine, model->config, node_opts->device.tensor_parallel_size);
   if (!layout) return input_error(flags, layout.message());
+  report_kv_cache(*layout, node_opts->device);
 
   std::optional<cluster::ClusterCredentials> credentials;
   if (*secret) {

@@ -269,6 +269,30 @@ std::string unsupported(const ModelConfig& config, const ModelWeights& weights) 
   return {};
 }
 
+// What a pass needs of the device besides its KV cache.
+struct Footprint {
+  int64_t weights = 0;
+  int64_t work = 0;  // activations for kReservedTokens, the F16 scratch, cuBLAS's own
+};
+
+Footprint footprint(const ModelConfig& config, const ModelWeights& weights) {
+  const int64_t half_scratch = std::min(largest_matrix_values(weights), cuda::kHalfScratchValues);
+  return {device_weight_bytes(config, weights),
+          activation_floats(config, kReservedTokens) * 4 + half_scratch * 2 +
+              kReservedTokens * config.feed_forward_dim * 2 + (int64_t{256} << 20)};
+}
+
+struct DeviceMemory {
+  int64_t free = 0, total = 0;
+};
+
+Result<DeviceMemory> device_memory() {
+  size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) != cudaSuccess)
+    return make_error("--device cuda: no CUDA device answered (cudaMemGetInfo)");
+  return DeviceMemory{static_cast<int64_t>(free), static_cast<int64_t>(total)};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& config,
@@ -276,21 +300,16 @@ Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& c
                                                             KvShape kv) {
   if (const std::string why = unsupported(config, weights); !why.empty())
     return make_error("--device cuda: the CUDA kernels do not take " + why);
-  size_t free = 0, total = 0;
-  if (cudaMemGetInfo(&free, &total) != cudaSuccess)
-    return make_error("--device cuda: no CUDA device answered (cudaMemGetInfo)");
-  const int64_t weight_bytes = device_weight_bytes(config, weights);
+  const auto memory = device_memory();
+  if (!memory) return memory.error();
+  const Footprint needs = footprint(config, weights);
   const int64_t kv_bytes = KvCache::bytes_per_block(config, kv.block_size) * kv.blocks;
-  const int64_t half_scratch = std::min(largest_matrix_values(weights), cuda::kHalfScratchValues);
-  const int64_t work_bytes = activation_floats(config, kReservedTokens) * 4 + half_scratch * 2 +
-                             kReservedTokens * config.feed_forward_dim * 2 + (256 << 20);
-  const int64_t needed = weight_bytes + kv_bytes + work_bytes;
-  if (needed > static_cast<int64_t>(free)) {
+  const int64_t needed = needs.weights + kv_bytes + needs.work;
+  if (needed > memory->free) {
     return make_error("--device cuda: the model needs " + gib(needed) + " of device memory (" +
-                      gib(weight_bytes) + " weights, " + gib(kv_bytes) + " KV cache, " +
-                      gib(work_bytes) + " work space) and the device has " +
-                      gib(static_cast<int64_t>(free)) + " free of " +
-                      gib(static_cast<int64_t>(total)) +
+                      gib(needs.weights) + " weights, " + gib(kv_bytes) + " KV cache, " +
+                      gib(needs.work) + " work space) and the device has " + gib(memory->free) +
+                      " free of " + gib(memory->total) +
                       "; lower --kv-cache-memory or use a smaller quantization");
   }
   try {
@@ -298,6 +317,28 @@ Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& c
   } catch (const cuda::CudaError& e) {
     return make_error(std::string("--device cuda: ") + e.what());
   }
+}
+
+Result<int64_t> cuda_kv_cache_budget(const ModelConfig& config, const ModelWeights& weights,
+                                     double utilization) {
+  const auto memory = device_memory();
+  if (!memory) return memory.error();
+  const Footprint needs = footprint(config, weights);
+  const auto share = static_cast<int64_t>(utilization * static_cast<double>(memory->total));
+  const int64_t kv = share - needs.weights - needs.work;
+  if (kv <= 0) {
+    return make_error("--device cuda: " + std::to_string(utilization) + " of the device's " +
+                      gib(memory->total) + " leaves no room for a KV cache after " +
+                      gib(needs.weights) + " of weights and " + gib(needs.work) +
+                      " of work space; raise --gpu-memory-utilization or use a smaller "
+                      "quantization");
+  }
+  if (share > memory->free) {
+    return make_error("--device cuda: --gpu-memory-utilization " + std::to_string(utilization) +
+                      " asks for " + gib(share) + " but only " + gib(memory->free) + " of " +
+                      gib(memory->total) + " is free (other processes hold the rest); lower it");
+  }
+  return kv;
 }
 
 }  // namespace troupe

@@ -19,4 +19,11 @@ Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& c
                                                             const ModelWeights& weights,
                                                             KvShape kv);
 
+// Bytes of KV cache that fit when this process may use `utilization` of the device's memory
+// (vLLM's --gpu-memory-utilization): that share of the total, less the weights and the pass's
+// work space. Errors: no device; the share already short of the weights and work space; more
+// than the device has free.
+Result<int64_t> cuda_kv_cache_budget(const ModelConfig& config, const ModelWeights& weights,
+                                     double utilization);
+
 }  // namespace troupe

@@ -37,4 +37,13 @@ Result<std::unique_ptr<ForwardPass>> make_forward_pass(const Model& model,
       model.config, model.weights, std::make_shared<ThreadPool>(options.threads), kv));
 }
 
+Result<int64_t> device_kv_cache_budget(const Model& model, const DeviceOptions& options) {
+  if (auto s = check_device(options.device); !s) return s.error();
+#ifdef TROUPE_HAVE_CUDA
+  if (options.device == Device::cuda)
+    return cuda_kv_cache_budget(model.config, model.weights, options.gpu_memory_utilization);
+#endif
+  return make_error("the KV cache on the CPU is sized by --kv-cache-memory");
+}
+
 }  // namespace troupe

@@ -20,6 +20,9 @@ struct DeviceOptions {
   OutputSplit output_split = OutputSplit::vocabulary;
   // Set: ranks 1 .. N-1 run as processes this starts (process_ranks.hpp); empty: as threads.
   parallel::RankLauncher rank_processes;
+  // CUDA: the share of the device's memory the process may use (vLLM's
+  // --gpu-memory-utilization); the KV cache gets what weights and work space leave of it.
+  double gpu_memory_utilization = 0.9;
 };
 
 // The CPU with `threads` threads, split over `ranks` tensor-parallel ranks (threads of this
@@ -45,5 +48,9 @@ inline ShardSpec model_shard(const DeviceOptions& options) {
 // among the ranks.
 Result<std::unique_ptr<ForwardPass>> make_forward_pass(const Model& model,
                                                        const DeviceOptions& options, KvShape kv);
+
+// Bytes of KV cache a GPU pass of `model` may have under options.gpu_memory_utilization (only for
+// --device cuda; the CPU's is --kv-cache-memory). Errors in one line: no device, no room.
+Result<int64_t> device_kv_cache_budget(const Model& model, const DeviceOptions& options);
 
 }  // namespace troupe

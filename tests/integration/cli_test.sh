@@ -40,14 +40,17 @@ expect_error "no usage ledger at '$tmp/missing.db'" usage --db "$tmp/missing.db"
 [ ! -e "$tmp/missing.db" ] && pass || fail "troupe usage created the missing ledger"
 expect_error "'$tmp/text.gguf' is not a SQLite database" usage --db "$tmp/text.gguf"
 expect_error "context" generate --prompt "$(printf 'word %.0s' $(seq 1 9000))" --max-tokens 1
-# --device: every command that runs the model takes it; CUDA is not there (no build, no GPU, or
-# no CUDA forward pass yet), and says so in one line.
+# --device: every command that runs the model takes it; CUDA is not there here (no build or no
+# GPU), and says so in one line. --gpu-memory-utilization is CUDA's, a share in (0, 1].
 expect_error "--device must be cpu or cuda, got 'tpu'" generate --device tpu --prompt hi
 for cmd in "generate --prompt hi" "chat" "serve --port 0" "worker --join 127.0.0.1:1" \
            "bench offline --num-prompts 1 --input-len 4 --output-len 4" "bench latency"; do
   # shellcheck disable=SC2086
   expect_error "--device cuda: " $cmd --device cuda
 done
+expect_error "flag --gpu-memory-utilization is for --device cuda" serve --gpu-memory-utilization 0.5
+expect_error "flag --gpu-memory-utilization must be above 0 and at most 1, got 1.5" \
+  serve --device cuda --gpu-memory-utilization 1.5
 cpu=$("$troupe" generate --device cpu --temperature 0 --max-tokens 4 --prompt "The capital of France is")
 [ -n "$cpu" ] && pass || fail "generate --device cpu printed nothing"
 
