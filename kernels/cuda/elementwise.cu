@@ -1,5 +1,6 @@
 #include "kernels/cuda/elementwise.hpp"
 
+#include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/type_dispatch.hpp"
 #include "kernels/cuda/weight_units.hpp"
 

@@ -111,10 +111,16 @@ __global__ void __launch_bounds__(kWarp* kWarps)
   }
 }
 
-template <int PerLane>
+// The kernel for heads of PerLane * 32 values, or the next size up.
+template <int PerLane = 1>
 void launch_attention(cudaStream_t stream, const DeviceAttentionShape& shape, const float* q,
                       const AttentionPlaces& places, int tokens, const uint16_t* key_cache,
                       const uint16_t* value_cache, float* out) {
+  if constexpr (PerLane < kMaxHeadDim / kWarp) {
+    if (shape.head_dim > PerLane * kWarp)
+      return launch_attention<PerLane + 1>(stream, shape, q, places, tokens, key_cache, value_cache,
+                                           out);
+  }
   attention_kernel<PerLane><<<dim3(tokens, shape.heads), kWarp * kWarps, 0, stream>>>(
       shape, q, places, reinterpret_cast<const __half*>(key_cache),
       reinterpret_cast<const __half*>(value_cache), out);
@@ -151,32 +157,7 @@ void paged_attention(cudaStream_t stream, const DeviceAttentionShape& shape, con
                      const uint16_t* value_cache, float* out) {
   if (tokens == 0) return;
   if (!attention_supports(shape.head_dim)) throw CudaError("paged_attention: head_dim");
-  switch (shape.head_dim / kWarp) {
-    case 1:
-      launch_attention<1>(stream, shape, q, places, tokens, key_cache, value_cache, out);
-      break;
-    case 2:
-      launch_attention<2>(stream, shape, q, places, tokens, key_cache, value_cache, out);
-      break;
-    case 3:
-      launch_attention<3>(stream, shape, q, places, tokens, key_cache, value_cache, out);
-      break;
-    case 4:
-      launch_attention<4>(stream, shape, q, places, tokens, key_cache, value_cache, out);
-      break;
-    case 5:
-      launch_attention<5>(stream, shape, q, places, tokens, key_cache, value_cache, out);
-      break;
-    case 6:
-      launch_attention<6>(stream, shape, q, places, tokens, key_cache, value_cache, out);
-      break;
-    case 7:
-      launch_attention<7>(stream, shape, q, places, tokens, key_cache, value_cache, out);
-      break;
-    default:
-      launch_attention<8>(stream, shape, q, places, tokens, key_cache, value_cache, out);
-      break;
-  }
+  launch_attention(stream, shape, q, places, tokens, key_cache, value_cache, out);
   check_launch("paged_attention");
 }
 

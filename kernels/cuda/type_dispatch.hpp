@@ -1,10 +1,11 @@
 #pragma once
 // Calls fn.template operator()<T>() with a matrix's weight type as a template argument, so that
-// each kernel is compiled once per type with its unit decoding inlined.
+// each kernel is compiled once per type with its unit decoding inlined. Host code only (the
+// unit tests use it without CUDA).
+#include <stdexcept>
 #include <string>
 
 #include "kernels/common/dtype.hpp"
-#include "kernels/cuda/cuda_check.hpp"
 
 namespace troupe::cuda {
 
@@ -30,7 +31,8 @@ void with_weight_type(DType type, Fn&& fn) {
     case DType::Q6_K:
       return fn.template operator()<DType::Q6_K>();
   }
-  throw CudaError("CUDA kernels: no kernel for weight type " + std::string(dtype_name(type)));
+  throw std::invalid_argument("CUDA kernels: no kernel for weight type " +
+                              std::string(dtype_name(type)));
 }
 
 }  // namespace troupe::cuda

@@ -128,15 +128,7 @@ TEST_CASE("default model on CUDA: greedy generations through the engine match th
   auto engine = Engine::create(model, test::default_model_engine_config(8192), eog, on_cuda());
   REQUIRE(engine.ok());
   const auto gpu = test::run_engine(**engine, reqs);
-  int equal = 0, tokens = 0, equal_tokens = 0;
-  for (const auto& [id, samples] : cpu) {
-    const auto& mine = gpu.at(id)[0];
-    const auto& theirs = samples[0];
-    equal += mine == theirs;
-    const auto diverge = std::mismatch(mine.begin(), mine.end(), theirs.begin(), theirs.end());
-    equal_tokens += static_cast<int>(diverge.first - mine.begin());
-    tokens += static_cast<int>(theirs.size());
-  }
+  const auto [equal, equal_tokens, tokens] = test::agreement(gpu, cpu);
   WARN(equal << " of " << cpu.size() << " greedy generations on CUDA equal to the CPU's; "
              << equal_tokens << " of " << tokens << " tokens before the first difference");
   // Two roundings of the same function: equal until a near-tie falls the other way (the CPU's

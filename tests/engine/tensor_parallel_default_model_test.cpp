@@ -117,15 +117,7 @@ TEST_CASE("default model, 3 ranks: batched and preempted requests get the tokens
   // top-1 0.969 against FP32, AVX2 0.979, 3 ranks 0.966 and 0.972). Measured here: 18 of 32
   // equal, 236 of 341 tokens before the first difference (AVX2). A wrong split agrees on none.
   const auto single = test::run_alone(model, test::default_model_engine_config(2048), reqs, eog);
-  int equal = 0, tokens = 0, equal_tokens = 0;
-  for (const auto& [id, samples] : single) {
-    const auto& mine = alone.at(id)[0];
-    const auto& theirs = samples[0];
-    equal += mine == theirs;
-    const auto diverge = std::mismatch(mine.begin(), mine.end(), theirs.begin(), theirs.end());
-    equal_tokens += static_cast<int>(diverge.first - mine.begin());
-    tokens += static_cast<int>(theirs.size());
-  }
+  const auto [equal, equal_tokens, tokens] = test::agreement(alone, single);
   INFO(equal << " of " << single.size() << " greedy generations equal to one pass's; "
              << equal_tokens << " of " << tokens << " tokens before the first difference");
   WARN(equal << " of " << single.size() << " greedy generations equal to one pass's");

@@ -11,6 +11,7 @@
 
 #include "kernels/cpu/dequantize.hpp"
 #include "kernels/cpu/half.hpp"
+#include "kernels/cuda/type_dispatch.hpp"
 #include "kernels/cuda/weight_units.hpp"
 
 using namespace troupe;
@@ -23,35 +24,7 @@ std::vector<float> decode_row(DType type, const std::vector<uint8_t>& bytes, int
     for (int u = 0; u < values / cuda::kUnit; ++u)
       cuda::decode_unit<T>(bytes.data(), u, out.data() + u * cuda::kUnit);
   };
-  switch (type) {
-    case DType::F32:
-      decode.operator()<DType::F32>();
-      break;
-    case DType::F16:
-      decode.operator()<DType::F16>();
-      break;
-    case DType::BF16:
-      decode.operator()<DType::BF16>();
-      break;
-    case DType::Q4_0:
-      decode.operator()<DType::Q4_0>();
-      break;
-    case DType::Q4_1:
-      decode.operator()<DType::Q4_1>();
-      break;
-    case DType::Q8_0:
-      decode.operator()<DType::Q8_0>();
-      break;
-    case DType::Q4_K:
-      decode.operator()<DType::Q4_K>();
-      break;
-    case DType::Q5_K:
-      decode.operator()<DType::Q5_K>();
-      break;
-    case DType::Q6_K:
-      decode.operator()<DType::Q6_K>();
-      break;
-  }
+  cuda::with_weight_type(type, decode);
   return out;
 }
 

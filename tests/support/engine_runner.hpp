@@ -1,6 +1,7 @@
 #pragma once
 // Drives an Engine to completion in tests: requests join at given steps, every sample's tokens
 // are collected, and nothing else is assumed about the engine's order of work.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <string>
@@ -70,6 +71,27 @@ inline EngineOutputs run_alone(const Model& model, const EngineConfig& config,
     outputs[r.id] = one[r.id];
   }
   return outputs;
+}
+
+// How far two runs' first samples agree, request by request: requests with the same tokens, and
+// tokens before each request's first difference, of `reference`'s tokens in all.
+struct Agreement {
+  int equal = 0;
+  int equal_tokens = 0;
+  int tokens = 0;
+};
+
+inline Agreement agreement(const EngineOutputs& mine, const EngineOutputs& reference) {
+  Agreement a;
+  for (const auto& [id, samples] : reference) {
+    const auto& ours = mine.at(id)[0];
+    const auto& theirs = samples[0];
+    a.equal += ours == theirs;
+    const auto diverge = std::mismatch(ours.begin(), ours.end(), theirs.begin(), theirs.end());
+    a.equal_tokens += static_cast<int>(diverge.first - ours.begin());
+    a.tokens += static_cast<int>(theirs.size());
+  }
+  return a;
 }
 
 }  // namespace troupe::test
