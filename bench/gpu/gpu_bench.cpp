@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -37,8 +38,9 @@ namespace {
 // --name value pairs after the positional arguments.
 std::map<std::string, std::string> options(int argc, char** argv, int first) {
   std::map<std::string, std::string> o;
-  for (int i = first; i + 1 < argc; i += 2) {
+  for (int i = first; i < argc; i += 2) {
     if (std::strncmp(argv[i], "--", 2) != 0) fail(std::string("expected a --flag, got ") + argv[i]);
+    if (i + 1 == argc) fail(std::string(argv[i]) + " needs a value");
     o[argv[i] + 2] = argv[i + 1];
   }
   return o;

@@ -12,6 +12,7 @@
 #include "engine/cuda/device_weights.hpp"
 #include "engine/kv/kv_cache.hpp"
 #include "kernels/cpu/rope.hpp"
+#include "kernels/cuda/cuda_stream.hpp"
 #include "kernels/cuda/device_buffer.hpp"
 #include "kernels/cuda/elementwise.hpp"
 #include "kernels/cuda/paged_attention.hpp"
@@ -50,8 +51,7 @@ int64_t activation_floats(const ModelConfig& c, int64_t tokens) {
 class CudaForwardPass final : public ForwardPass {
  public:
   CudaForwardPass(const ModelConfig& config, const ModelWeights& weights, KvShape kv)
-      : config_(config), kv_(kv) {
-    cuda::check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+      : config_(config), kv_(kv), stream_(owned_stream_.get()) {
     products_ = std::make_unique<cuda::WeightProducts>(stream_);
     weights_ = upload_weights(config_, weights);
     layer_values_ = static_cast<int64_t>(kv_.blocks) * kv_.block_size * config_.kv_dim();
@@ -59,10 +59,6 @@ class CudaForwardPass final : public ForwardPass {
     reserve(kReservedTokens, kReservedRows);
     products_->reserve(largest_matrix_values(weights), kReservedTokens * config_.feed_forward_dim);
   }
-  ~CudaForwardPass() override {
-    if (stream_) cudaStreamDestroy(stream_);
-  }
-
   const ModelConfig& config() const override { return config_; }
   KvShape kv_shape() const override { return kv_; }
   std::span<const float> forward(std::span<const SequenceChunk> batch) override;
@@ -78,7 +74,8 @@ class CudaForwardPass final : public ForwardPass {
 
   ModelConfig config_;
   KvShape kv_;
-  cudaStream_t stream_ = nullptr;
+  cuda::CudaStream owned_stream_;  // before what queues work on it, so it outlives them
+  cudaStream_t stream_;
   std::unique_ptr<cuda::WeightProducts> products_;
   DeviceWeights weights_;
   int64_t layer_values_ = 0;      // halves of one layer's keys (and of its values)
@@ -171,6 +168,9 @@ void CudaForwardPass::prepare(std::span<const SequenceChunk> batch) {
 std::span<const float> CudaForwardPass::forward(std::span<const SequenceChunk> batch) {
   prepare(batch);
   const auto tokens = static_cast<int>(ids_.size());
+  logits_.clear();
+  final_hidden_.clear();
+  if (tokens == 0) return logits_;
   const int d = config_.embedding_dim;
   reserve(tokens, static_cast<int64_t>(logit_rows_.size()));
   cuda::embed_rows(stream_, weights_.token_embedding, ids_at_, tokens, hidden_.data());
@@ -181,10 +181,10 @@ std::span<const float> CudaForwardPass::forward(std::span<const SequenceChunk> b
   final_hidden_.resize(static_cast<size_t>(hidden_rows) * d);
   if (hidden_rows > 0) {
     cuda::rms_norm(stream_, hidden_.data(), hidden_rows_at_, hidden_rows, weights_.output_norm,
-                   config_.rms_eps, d, attention_.data());
+                   config_.rms_eps, d, normed_.data());
     cuda::check(
-        cudaMemcpyAsync(final_hidden_.data(), attention_.data(),
-                        final_hidden_.size() * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+        cudaMemcpyAsync(final_hidden_.data(), normed_.data(), final_hidden_.size() * sizeof(float),
+                        cudaMemcpyDeviceToHost, stream_),
         "reading hidden states");
   }
   logits_.resize(static_cast<size_t>(rows) * config_.vocab_size);
@@ -238,6 +238,8 @@ void CudaForwardPass::run_layer(int index, int tokens) {
 }
 
 void CudaForwardPass::copy_block(int32_t from, int32_t to) {
+  if (from < 0 || from >= kv_.blocks || to < 0 || to >= kv_.blocks)
+    throw std::logic_error("CudaForwardPass::copy_block: block outside the cache");
   const int64_t block_values = static_cast<int64_t>(kv_.block_size) * config_.kv_dim();
   for (int layer = 0; layer < config_.layers; ++layer) {
     for (uint16_t* base : {keys(layer), values(layer)}) {

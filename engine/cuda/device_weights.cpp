@@ -91,6 +91,9 @@ DeviceWeights upload_weights(const ModelConfig& config, const ModelWeights& weig
                                static_cast<size_t>(n) * sizeof(float), cudaMemcpyHostToDevice),
                     "uploading weights");
       });
+  // Copies from pageable memory may return before they land; the forward pass's own stream does
+  // not wait for the default one.
+  cuda::check(cudaDeviceSynchronize(), "uploading weights");
   d.token_embedding = device_matrix(weights.token_embedding);
   d.output = device_matrix(weights.output);
   d.output_norm = device_vector(weights.output_norm);

@@ -79,7 +79,7 @@ __global__ void __launch_bounds__(kWarp* kWarps)
     for (int i = 0; i < PerLane; ++i) dot += query[i] * __half2float(k[lane + kWarp * i]);
     const float score = warp_sum(dot);
     const float new_max = fmaxf(max, score);
-    const float shrink = __expf(max - new_max), weight = __expf(score - new_max);
+    const float shrink = expf(max - new_max), weight = expf(score - new_max);
     sum = sum * shrink + weight;
     const __half* v = value_cache + slot * kv_dim + kv_offset;
 #pragma unroll
@@ -100,7 +100,7 @@ __global__ void __launch_bounds__(kWarp* kWarps)
   for (int w = 0; w < kWarps; ++w) total_max = fmaxf(total_max, warp_max[w]);
   float total = 0.0f, factor[kWarps];
   for (int w = 0; w < kWarps; ++w) {
-    factor[w] = warp_max[w] == -INFINITY ? 0.0f : __expf(warp_max[w] - total_max);
+    factor[w] = warp_max[w] == -INFINITY ? 0.0f : expf(warp_max[w] - total_max);
     total += warp_sum_of[w] * factor[w];
   }
   const float inverse = total > 0.0f ? 1.0f / total : 0.0f;

@@ -42,13 +42,18 @@ __global__ void __launch_bounds__(kWarp* kRowsPerBlock)
       if (t >= tokens) break;
       const auto* xs =
           reinterpret_cast<const float4*>(x + t * cols + static_cast<int64_t>(u) * kUnit);
+      // One explicit chain of multiply-adds: the same rounding in every MaxTokens instance, so
+      // a token's result does not depend on the batch it came in.
       float sum = 0.0f;
 #pragma unroll
       for (int j = 0; j < kUnit / 4; ++j) {
         const float4 q = xs[j];
-        sum += v[4 * j] * q.x + v[4 * j + 1] * q.y + v[4 * j + 2] * q.z + v[4 * j + 3] * q.w;
+        sum = __fmaf_rn(v[4 * j], q.x, sum);
+        sum = __fmaf_rn(v[4 * j + 1], q.y, sum);
+        sum = __fmaf_rn(v[4 * j + 2], q.z, sum);
+        sum = __fmaf_rn(v[4 * j + 3], q.w, sum);
       }
-      acc[t] += sum;
+      acc[t] = __fadd_rn(acc[t], sum);
     }
   }
 #pragma unroll
@@ -74,9 +79,32 @@ __global__ void dequantize_kernel(const uint8_t* w, int64_t row_stride, int64_t 
   for (int j = 0; j < kUnit / 2; ++j) o[j] = __floats2half2_rn(v[2 * j], v[2 * j + 1]);
 }
 
-__global__ void to_half_kernel(const float* x, int64_t n, __half* out) {
+// F16 tops out at 65504, and activations can pass it (a feed-forward's down input): a token whose
+// largest value is above kHalfHeadroom is divided by a power of two that brings it under, and
+// its products multiplied back afterwards (scale_rows). Below it nothing changes.
+constexpr float kHalfHeadroom = 16384.0f;
+
+__global__ void to_half_scaled_kernel(const float* x, int cols, __half* out, float* scales) {
+  const int t = blockIdx.x;
+  const float* in = x + static_cast<int64_t>(t) * cols;
+  float largest = 0.0f;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) largest = fmaxf(largest, fabsf(in[i]));
+  __shared__ float partial[32];
+  for (int offset = 16; offset > 0; offset /= 2)
+    largest = fmaxf(largest, __shfl_xor_sync(0xffffffffu, largest, offset));
+  if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = largest;
+  __syncthreads();
+  largest = 0.0f;
+  for (int w = 0; w < static_cast<int>(blockDim.x / 32); ++w) largest = fmaxf(largest, partial[w]);
+  const float scale = largest > kHalfHeadroom ? exp2f(ceilf(log2f(largest / kHalfHeadroom))) : 1.0f;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x)
+    out[static_cast<int64_t>(t) * cols + i] = __float2half_rn(in[i] / scale);
+  if (threadIdx.x == 0) scales[t] = scale;
+}
+
+__global__ void scale_rows_kernel(float* y, int64_t width, int64_t n, const float* scales) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n) out[i] = __float2half_rn(x[i]);
+  if (i < n) y[i] *= scales[i / width];
 }
 
 int blocks_for(int64_t n, int threads) {
@@ -137,11 +165,6 @@ void dequantize_to_half(cudaStream_t stream, const DeviceMatrix& w, uint16_t* ou
   check_launch("dequantize_to_half");
 }
 
-void to_half(cudaStream_t stream, const float* x, int64_t n, uint16_t* out) {
-  to_half_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(x, n, reinterpret_cast<__half*>(out));
-  check_launch("to_half");
-}
-
 WeightProducts::WeightProducts(cudaStream_t stream) : stream_(stream) {
   check_cublas(cublasCreate(&handle_), "cublasCreate");
   check_cublas(cublasSetStream(handle_, stream_), "cublasSetStream");
@@ -159,7 +182,11 @@ void WeightProducts::reserve(int64_t max_matrix_values, int64_t max_activation_v
 void WeightProducts::run(const DeviceMatrix& w, const float* x, int tokens, float* y) {
   if (tokens <= kGemvMaxTokens) return gemv(stream_, w, x, tokens, y, w.rows);
   input_half_.reserve(static_cast<size_t>(tokens * w.cols));
-  to_half(stream_, x, tokens * w.cols, input_half_.data());
+  input_scales_.reserve(static_cast<size_t>(tokens));
+  to_half_scaled_kernel<<<tokens, 256, 0, stream_>>>(x, static_cast<int>(w.cols),
+                                                     reinterpret_cast<__half*>(input_half_.data()),
+                                                     input_scales_.data());
+  check_launch("to_half_scaled");
   // cuBLAS is column-major: W's rows (row-major, `cols` apart) are the columns of a cols x rows
   // matrix, x is cols x tokens and y rows x tokens, so y = (that matrix)^T x. A matrix bigger
   // than the F16 scratch (a large vocabulary's output) goes in slices of rows.
@@ -183,6 +210,9 @@ void WeightProducts::run(const DeviceMatrix& w, const float* x, int tokens, floa
                      CUDA_R_32F, static_cast<int>(w.rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
         "cublasGemmEx");
   }
+  const int64_t n = tokens * w.rows;
+  scale_rows_kernel<<<blocks_for(n, 256), 256, 0, stream_>>>(y, w.rows, n, input_scales_.data());
+  check_launch("scale_rows");
 }
 
 }  // namespace troupe::cuda

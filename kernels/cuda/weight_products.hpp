@@ -39,9 +39,6 @@ void gemv(cudaStream_t stream, const DeviceMatrix& w, const float* x, int tokens
 // W's values as F16, [rows][cols] at `out`.
 void dequantize_to_half(cudaStream_t stream, const DeviceMatrix& w, uint16_t* out);
 
-// F32 values to F16, n of them.
-void to_half(cudaStream_t stream, const float* x, int64_t n, uint16_t* out);
-
 // The product for any number of tokens, choosing the path; owns cuBLAS's handle and the F16
 // scratch the batched path needs (grown to the largest matrix once, then reused).
 class WeightProducts {
@@ -61,6 +58,7 @@ class WeightProducts {
   cudaStream_t stream_;
   cublasContext* handle_ = nullptr;
   DeviceBuffer<uint16_t> weights_half_, input_half_;
+  DeviceBuffer<float> input_scales_;  // per token: what its F16 inputs were divided by
 };
 
 }  // namespace troupe::cuda

@@ -17,6 +17,13 @@
 #define TROUPE_HOST_DEVICE inline
 #endif
 
+// Loops over a unit's values unrolled on the device, so the 32 values stay in registers.
+#ifdef __CUDA_ARCH__
+#define TROUPE_UNROLL _Pragma("unroll")
+#else
+#define TROUPE_UNROLL
+#endif
+
 namespace troupe::cuda {
 
 constexpr int kUnit = 32;
@@ -99,13 +106,15 @@ TROUPE_HOST_DEVICE void k_scale_min(int j, const uint8_t* q, int& scale, int& mi
   }
 }
 
-// The 32 values of unit `u` of the row at `row` into out[0..31], in the CPU's arithmetic.
+// The 32 values of unit `u` of the row at `row` into out[0..31], by the CPU's operations (on the
+// device a multiply and an add may fuse, so values can differ there in the last bit).
 template <DType T>
 TROUPE_HOST_DEVICE void decode_unit(const uint8_t* row, int u, float* out) {
   using L = UnitLayout<T>;
   const uint8_t* b = row + static_cast<int64_t>(u / L::units) * L::block_bytes;
   const int part = u % L::units;
   if constexpr (T == DType::F32) {
+    TROUPE_UNROLL
     for (int j = 0; j < kUnit; ++j) {
       uint32_t bits = static_cast<uint32_t>(b[4 * j]) | (static_cast<uint32_t>(b[4 * j + 1]) << 8) |
                       (static_cast<uint32_t>(b[4 * j + 2]) << 16) |
@@ -115,23 +124,28 @@ TROUPE_HOST_DEVICE void decode_unit(const uint8_t* row, int u, float* out) {
       out[j] = f;
     }
   } else if constexpr (T == DType::F16) {
+    TROUPE_UNROLL
     for (int j = 0; j < kUnit; ++j) out[j] = half_bits(u16_at(b + 2 * j));
   } else if constexpr (T == DType::BF16) {
+    TROUPE_UNROLL
     for (int j = 0; j < kUnit; ++j) out[j] = bf16_bits(u16_at(b + 2 * j));
   } else if constexpr (T == DType::Q4_0) {
     const float d = half_bits(u16_at(b));
+    TROUPE_UNROLL
     for (int j = 0; j < kUnit / 2; ++j) {
       out[j] = static_cast<float>((b[2 + j] & 0xf) - 8) * d;
       out[j + 16] = static_cast<float>((b[2 + j] >> 4) - 8) * d;
     }
   } else if constexpr (T == DType::Q4_1) {
     const float d = half_bits(u16_at(b)), m = half_bits(u16_at(b + 2));
+    TROUPE_UNROLL
     for (int j = 0; j < kUnit / 2; ++j) {
       out[j] = static_cast<float>(b[4 + j] & 0xf) * d + m;
       out[j + 16] = static_cast<float>(b[4 + j] >> 4) * d + m;
     }
   } else if constexpr (T == DType::Q8_0) {
     const float d = half_bits(u16_at(b));
+    TROUPE_UNROLL
     for (int j = 0; j < kUnit; ++j) out[j] = static_cast<float>(static_cast<int8_t>(b[2 + j])) * d;
   } else if constexpr (T == DType::Q4_K || T == DType::Q5_K) {
     // d, dmin, scales[12], (Q5_K: qh[32]), qs[128]: units 2p and 2p + 1 share qs[32p .. 32p + 31],
@@ -143,6 +157,7 @@ TROUPE_HOST_DEVICE void decode_unit(const uint8_t* row, int u, float* out) {
     const uint8_t* qh = b + 16;
     const uint8_t* qs = (T == DType::Q5_K ? b + 48 : b + 16) + 32 * (part / 2);
     const int shift = (part % 2) * 4;
+    TROUPE_UNROLL
     for (int l = 0; l < kUnit; ++l) {
       int q = (qs[l] >> shift) & 0xf;
       if constexpr (T == DType::Q5_K) q += (qh[l] >> part) & 1 ? 16 : 0;
@@ -157,6 +172,7 @@ TROUPE_HOST_DEVICE void decode_unit(const uint8_t* row, int u, float* out) {
     const uint8_t* ql = b + 64 * half + 32 * (g % 2);
     const uint8_t* qh = b + 128 + 32 * half;
     const auto* sc = reinterpret_cast<const int8_t*>(b + 192 + 8 * half);
+    TROUPE_UNROLL
     for (int l = 0; l < kUnit; ++l) {
       const int low = g < 2 ? (ql[l] & 0xf) : (ql[l] >> 4);
       const int q = (low | (((qh[l] >> (2 * g)) & 3) << 4)) - 32;

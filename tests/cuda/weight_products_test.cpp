@@ -99,3 +99,42 @@ TEST_CASE("CUDA weight products equal the dequantized weights' products, every t
     }
   }
 }
+
+TEST_CASE("CUDA batched products keep activations beyond F16's range finite and right") {
+  if (!test::cuda_device_visible()) return;
+  std::mt19937 rng(13);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t rows = 576, cols = 1536;
+  const int tokens = 12;  // the cuBLAS path
+  const auto bytes = random_matrix(DType::Q4_1, rows, cols, rng);
+  std::vector<float> w(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    dequantize_row(
+        DType::Q4_1,
+        reinterpret_cast<const std::byte*>(bytes.data()) + r * row_bytes(DType::Q4_1, cols),
+        w.data() + r * cols, cols);
+  // Token t's values up to about 10^(t / 2): past 65504 from the ninth token on.
+  std::vector<float> x(static_cast<size_t>(tokens * cols));
+  for (int t = 0; t < tokens; ++t)
+    for (int64_t c = 0; c < cols; ++c) x[t * cols + c] = normal(rng) * std::pow(10.0f, t / 2.0f);
+  const auto device_w = test::to_device(bytes);
+  const auto device_x = test::to_device(x);
+  cuda::DeviceBuffer<float> device_y(static_cast<size_t>(tokens * rows));
+  cuda::WeightProducts products(nullptr);
+  products.run({DType::Q4_1, rows, cols, row_bytes(DType::Q4_1, cols), device_w.data()},
+               device_x.data(), tokens, device_y.data());
+  const auto y = test::to_host(device_y, device_y.size());
+  int bad = 0;
+  for (int t = 0; t < tokens; ++t) {
+    for (int64_t r = 0; r < rows; ++r) {
+      double exact = 0, magnitude = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        exact += double(w[r * cols + c]) * x[t * cols + c];
+        magnitude += std::fabs(double(w[r * cols + c]) * x[t * cols + c]);
+      }
+      bad +=
+          !std::isfinite(y[t * rows + r]) || std::fabs(y[t * rows + r] - exact) > 2e-3 * magnitude;
+    }
+  }
+  CHECK(bad == 0);
+}
