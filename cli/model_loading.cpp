@@ -10,7 +10,9 @@ namespace troupe::cli {
 Result<Model> load_model_for(const Flags& flags, const ShardSpec& shard) {
   auto path = resolve_model_path(flags.get("model").value_or(""));
   if (!path) return path.error();
-  auto model = load_model(*path, shard);
+  // A model on the GPU runs from the bytes as stored: no CPU layouts to build.
+  const bool on_gpu = flags.get("device").value_or("cpu") == "cuda";
+  auto model = load_model(*path, shard, on_gpu ? CpuPacking::no : CpuPacking::yes);
   if (!model) return model.error();
   if (auto file = flags.get("chat-template")) {
     std::ifstream in(*file, std::ios::binary);

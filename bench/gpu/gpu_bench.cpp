@@ -145,7 +145,7 @@ int decode(int argc, char** argv) {
   if (!file) fail(file.message());
   auto config = read_model_config(**file);
   if (!config) fail(config.message());
-  auto weights = load_model_weights(*file, *config);
+  auto weights = load_model_weights(*file, *config, {}, CpuPacking::no);
   if (!weights) fail(weights.message());
   const int blocks_each = (prompt + tokens + 15) / 16;
   auto pass = make_cuda_forward_pass(*config, *weights, KvShape{concurrent * blocks_each, 16});

@@ -2,12 +2,12 @@
 
 namespace troupe {
 
-Result<Model> load_model(const std::string& path, const ShardSpec& shard) {
+Result<Model> load_model(const std::string& path, const ShardSpec& shard, CpuPacking packing) {
   auto file = gguf::File::open(path);
   if (!file) return file.error();
   auto config = read_model_config(**file);
   if (!config) return make_error("model file '" + path + "': " + config.message());
-  auto weights = load_model_weights(*file, *config, shard);
+  auto weights = load_model_weights(*file, *config, shard, packing);
   if (!weights) return make_error("model file '" + path + "': " + weights.message());
   auto vocabulary = load_vocabulary(**file);
   if (!vocabulary) return make_error("model file '" + path + "': " + vocabulary.message());

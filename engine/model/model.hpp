@@ -21,8 +21,10 @@ struct Model {
   std::string chat_template;  // tokenizer.chat_template, empty when the file has none
 };
 
-// `shard`: which tensor-parallel rank's slices of the layers to keep (all of them by default).
-Result<Model> load_model(const std::string& path, const ShardSpec& shard = {});
+// `shard`: which tensor-parallel rank's slices of the layers to keep (all of them by default);
+// `packing`: no for a model that runs on a GPU.
+Result<Model> load_model(const std::string& path, const ShardSpec& shard = {},
+                         CpuPacking packing = CpuPacking::yes);
 
 // The model's weights as rank `shard`'s: its own when it was loaded as that shard, else that
 // shard's views of its file (errors: load_model_weights's).

@@ -87,7 +87,7 @@ Status shard_layer(LayerWeights& l, const std::string& prefix, const ModelConfig
 }  // namespace
 
 Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, ModelConfig& c,
-                                        const ShardSpec& shard) {
+                                        const ShardSpec& shard, CpuPacking packing) {
   if (auto s = check_shard(c, shard); !s) return s.error();
   ModelWeights w;
   w.file = file;
@@ -138,8 +138,8 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
   const ShardRange vocabulary = output_rows(c.vocab_size, shard);
   w.output = row_slice(w.output, vocabulary.first, vocabulary.count);
 #undef TROUPE_TRY_ASSIGN
-  const auto pack = [&w](WeightMatrix& m) {
-    if (m.rows == 0 || !can_pack_rows(m.type, m.rows, m.cols)) return;
+  const auto pack = [&w, packing](WeightMatrix& m) {
+    if (packing == CpuPacking::no || m.rows == 0 || !can_pack_rows(m.type, m.rows, m.cols)) return;
     w.packed.push_back(std::make_shared<const PackedRows>(m));
     m.packed = w.packed.back().get();
   };

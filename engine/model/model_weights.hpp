@@ -36,11 +36,16 @@ struct ModelWeights {
   std::vector<std::shared_ptr<const PackedRows>> packed;  // what the matrices' `packed` point into
 };
 
+// Whether the loader also repacks matrices into the CPU kernels' layout: not for a GPU pass,
+// which uploads the bytes as stored.
+enum class CpuPacking { yes, no };
+
 // Finds and shape-checks every tensor the config needs, then keeps `shard`'s slices of the
 // layers; fills config.rope.frequency_factors from `rope_freqs.weight` when the file has it.
 // The config keeps the whole model's shape.
 Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, ModelConfig& config,
-                                        const ShardSpec& shard = {});
+                                        const ShardSpec& shard = {},
+                                        CpuPacking packing = CpuPacking::yes);
 
 // Bytes of weights one decode step reads from memory, however many tokens it computes: every
 // layer's matrices and the output matrix as stored (the roofline of single-stream decode is
