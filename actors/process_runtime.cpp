@@ -36,6 +36,8 @@ struct ProcessRuntime::Actors {
     autoscaler = nullptr;
   }
 
+  // Watches people's signals from the drain's start until the runtime goes (after the actors).
+  std::unique_ptr<DrainSignalWatcher> signal_watcher;
   caf::actor_system_config config;
   caf::actor_system system;
   caf::actor node, router, member, autoscaler;
@@ -96,7 +98,8 @@ void ProcessRuntime::node_health(std::function<void(wire::HealthReport)> done) {
 }
 
 int ProcessRuntime::drain_on_termination_signal(std::chrono::steady_clock::time_point* signalled) {
-  return troupe::drain_on_termination_signal(actors_->system, actors_->node, signalled);
+  return troupe::drain_on_termination_signal(actors_->system, actors_->node,
+                                             actors_->signal_watcher, signalled);
 }
 
 int ProcessRuntime::shut_down_front(int drain_status,

@@ -4,26 +4,30 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdlib>
+#include <initializer_list>
 #include <thread>
 
 namespace troupe {
 namespace {
 
 // SIGTERM and SIGINT from people and the kubelet; kDrainSignal from this process itself when its
-// front drains it (actors/cluster.cpp), which starts the same drain but is not a person's signal.
-sigset_t signals(bool with_drain_signal) {
+// front drains it (actors/cluster.cpp), which starts the same drain but is not a person's signal;
+// kStopWatching from the drain to its signal watcher, when the drain is over.
+constexpr int kStopWatching = SIGUSR2;
+
+sigset_t signals(std::initializer_list<int> numbers) {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  if (with_drain_signal) sigaddset(&set, kDrainSignal);
+  for (int n : numbers) sigaddset(&set, n);
   return set;
 }
 
-int wait_for_signal(bool with_drain_signal) {
-  const sigset_t set = signals(with_drain_signal);
+int wait_for_signal(std::initializer_list<int> numbers) {
+  const sigset_t set = signals(numbers);
   int signal = 0;
   while (sigwait(&set, &signal) != 0) {
   }
@@ -32,28 +36,40 @@ int wait_for_signal(bool with_drain_signal) {
 
 }  // namespace
 
+DrainSignalWatcher::DrainSignalWatcher(bool by_front)
+    : thread_([by_front] {
+        bool second_ends_it = !by_front;
+        for (;;) {
+          const int signal = wait_for_signal({SIGTERM, SIGINT, kStopWatching});
+          if (signal == kStopWatching) return;
+          if (!second_ends_it) {
+            spdlog::info("drain: signal received; the drain goes on");
+            second_ends_it = true;
+            continue;
+          }
+          spdlog::warn("drain: a second signal; exiting at once with status 130");
+          std::_Exit(130);  // the second signal: no more waiting
+        }
+      }) {}
+
+DrainSignalWatcher::~DrainSignalWatcher() {
+  pthread_kill(thread_.native_handle(), kStopWatching);
+  thread_.join();
+}
+
 void block_termination_signals() {
-  const sigset_t set = signals(true);
+  const sigset_t set = signals({SIGTERM, SIGINT, kDrainSignal, kStopWatching});
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 int drain_on_termination_signal(caf::actor_system& system, const caf::actor& node,
+                                std::unique_ptr<DrainSignalWatcher>& watcher,
                                 std::chrono::steady_clock::time_point* signalled) {
-  const bool by_front = wait_for_signal(true) == kDrainSignal;
+  const bool by_front = wait_for_signal({SIGTERM, SIGINT, kDrainSignal}) == kDrainSignal;
   if (signalled) *signalled = std::chrono::steady_clock::now();
   spdlog::info("drain: {}; finishing the requests in flight",
                by_front ? "the front drains this node" : "signal received");
-  // A person's second signal ends the process at once. After the front's drain, the first
-  // SIGTERM (the kubelet's, as a pod is deleted) is not a second one: the drain goes on.
-  std::thread([by_front] {
-    if (by_front) {
-      wait_for_signal(false);
-      spdlog::info("drain: signal received; the drain goes on");
-    }
-    wait_for_signal(false);
-    spdlog::warn("drain: a second signal; exiting at once with status 130");
-    std::_Exit(130);  // the second signal: no more waiting
-  }).detach();
+  watcher = std::make_unique<DrainSignalWatcher>(by_front);
   caf::scoped_actor self{system};
   int status = 1;
   self->request(node, caf::infinite, drain_atom::value)

@@ -6,6 +6,8 @@
 // which the kubelet's SIGTERM (a pod being deleted) is not yet the second signal.
 #include <chrono>
 #include <csignal>
+#include <memory>
+#include <thread>
 
 #include "actors/messages.hpp"
 
@@ -13,15 +15,33 @@ namespace troupe {
 
 inline constexpr int kDrainSignal = SIGUSR1;
 
-// Blocks SIGTERM, SIGINT and kDrainSignal in the calling thread and every thread started after it:
-// call it first in main, before the actor system exists.
+// Blocks SIGTERM, SIGINT, kDrainSignal and SIGUSR2 (the drain's own, to stop its signal watcher)
+// in the calling thread and every thread started after it: call it first in main, before the
+// actor system exists.
 void block_termination_signals();
 
-// Waits for the first signal, drains `node` (see spawn_node) and returns the process's exit code:
-// 0 when the drain finished in time, 1 when its timeout cut it short. A second signal during the
-// drain ends the process at once with status 130. `signalled`, when given, is set to the time
-// the first signal came (a front's own wait for requests on other nodes counts from it).
+// People's signals once a drain has begun: after the front's drain the first one (the kubelet's
+// SIGTERM as a pod is deleted) only says so; a second ends the process at once with status 130.
+// Watches from construction until destroyed, which must come before the process's statics go: a
+// watcher left running then would log through a destroyed spdlog when a late signal came.
+class DrainSignalWatcher {
+ public:
+  explicit DrainSignalWatcher(bool by_front);
+  ~DrainSignalWatcher();
+  DrainSignalWatcher(const DrainSignalWatcher&) = delete;
+  DrainSignalWatcher& operator=(const DrainSignalWatcher&) = delete;
+
+ private:
+  std::thread thread_;
+};
+
+// Waits for the first signal, starts `watcher` (kept by the caller until the process is done:
+// a front still waits for requests on other nodes after this returns), drains `node` (see
+// spawn_node) and returns the process's exit code: 0 when the drain finished in time, 1 when its
+// timeout cut it short. `signalled`, when given, is set to the time the first signal came (a
+// front's own wait for requests on other nodes counts from it).
 int drain_on_termination_signal(caf::actor_system& system, const caf::actor& node,
+                                std::unique_ptr<DrainSignalWatcher>& watcher,
                                 std::chrono::steady_clock::time_point* signalled = nullptr);
 
 }  // namespace troupe

@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
     r.sampling.ignore_eos = true;
     spawn_request(system, context, std::move(r), scheduler, sink);
   }
-  const int status = drain_on_termination_signal(system, node);
+  std::unique_ptr<DrainSignalWatcher> watcher;
+  const int status = drain_on_termination_signal(system, node, watcher);
   if (status == 0) {
     self->request(sink, caf::infinite, drain_atom::value)
         .receive([](drain_atom) {}, [](caf::error&) {});
