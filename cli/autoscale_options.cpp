@@ -91,14 +91,15 @@ Result<std::optional<AutoscaleOptions>> autoscale_options(const Flags& flags) {
 std::vector<std::string> local_worker_args(const Flags& flags, const std::string& model_path,
                                            const std::string& join) {
   std::vector<std::string> args{"worker", "--join", join, "--model", model_path};
-  for (const char* name : {"device", "threads", "gpu-memory-utilization", "kv-cache-memory",
-                           "block-size", "max-model-len",
-                           "max-num-seqs", "max-num-batched-tokens", "max-waiting", "drain-timeout",
-                           "cluster-secret-file", "chat-template"}) {
+  for (const char* name :
+       {"device", "threads", "gpu-memory-utilization", "kv-cache-memory", "block-size",
+        "max-model-len", "max-num-seqs", "max-num-batched-tokens", "max-waiting", "drain-timeout",
+        "cluster-secret-file", "chat-template"}) {
     if (const auto value = flags.get(name))
       args.insert(args.end(), {std::string("--") + name, *value});
   }
-  for (const char* name : {"no-enable-prefix-caching", "no-enable-chunked-prefill"}) {
+  for (const char* name :
+       {"no-enable-prefix-caching", "no-enable-chunked-prefill", "enforce-eager"}) {
     if (flags.has(name)) args.push_back(std::string("--") + name);
   }
   return args;

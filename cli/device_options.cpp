@@ -15,6 +15,8 @@ std::vector<FlagSpec> device_flags() {
            "with --device cuda: the share of the GPU's memory this process may use; the KV "
            "cache gets what the weights and work space leave (default 0.9; --kv-cache-memory "
            "sets the KV cache instead)"},
+          {"enforce-eager", "",
+           "with --device cuda: launch every kernel of every step, without CUDA graphs"},
           {"tensor-parallel-ranks", "threads|processes",
            "ranks 1 .. N-1 as threads of this process, or as processes of their own that meet "
            "this one in shared memory (default threads)"}};
@@ -54,6 +56,10 @@ Result<DeviceOptions> device_options(const Flags& flags) {
     if (o.device != Device::cuda)
       return make_error("flag --gpu-memory-utilization is for --device cuda");
     o.gpu_memory_utilization = *share;
+  }
+  if (flags.has("enforce-eager")) {
+    if (o.device != Device::cuda) return make_error("flag --enforce-eager is for --device cuda");
+    o.cuda_graphs = false;
   }
   if (auto s = check_device(o.device); !s) return s.error();
   return o;

@@ -2,7 +2,7 @@
 //   troupe-gpu-bench bandwidth
 //   troupe-gpu-bench random-model OUT [--layers 32 --embedding 4096 --heads 32 --kv-heads 8
 //                                      --feed-forward 14336 --vocab 128256 --type Q4_K]
-//   troupe-gpu-bench decode MODEL [--concurrent 1 --prompt 128 --tokens 128]
+//   troupe-gpu-bench decode MODEL [--concurrent 1 --prompt 128 --tokens 128 --graphs 1]
 // Each prints one JSON object. Random models have random bytes with small finite scales in
 // every block: decode speed does not depend on the values (correctness is checked on the real
 // model by the tests). Decode runs the forward pass directly: C prompts prefilled together, then
@@ -148,7 +148,9 @@ int decode(int argc, char** argv) {
   auto weights = load_model_weights(*file, *config, {}, CpuPacking::no);
   if (!weights) fail(weights.message());
   const int blocks_each = (prompt + tokens + 15) / 16;
-  auto pass = make_cuda_forward_pass(*config, *weights, KvShape{concurrent * blocks_each, 16});
+  const bool graphs = number(o, "graphs", 1) != 0;
+  auto pass =
+      make_cuda_forward_pass(*config, *weights, KvShape{concurrent * blocks_each, 16}, graphs);
   if (!pass) fail(pass.message());
   ForwardPass& p = **pass;
 
@@ -186,10 +188,11 @@ int decode(int argc, char** argv) {
       "{\"model\": \"%s\", \"weight_bytes_per_step\": %lld, \"concurrent\": %d, "
       "\"prompt\": %d, \"tokens\": %d, \"prefill_tokens_per_s\": %.1f, "
       "\"decode_tokens_per_s\": %.2f, \"output_tokens_per_s_with_prefill\": %.2f, "
-      "\"decode_step_ms\": %.3f}\n",
+      "\"decode_step_ms\": %.3f, \"graphs\": %s}\n",
       config->name.c_str(), static_cast<long long>(weight_bytes_per_step(*weights)), concurrent,
       prompt, tokens, concurrent * prompt / prefill, decode_rate,
-      concurrent * tokens / (prefill + decode_seconds), 1e3 * decode_seconds / tokens);
+      concurrent * tokens / (prefill + decode_seconds), 1e3 * decode_seconds / tokens,
+      graphs ? "true" : "false");
   return 0;
 }
 

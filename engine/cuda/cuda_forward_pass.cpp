@@ -10,12 +10,14 @@
 #include <vector>
 
 #include "engine/cuda/device_weights.hpp"
+#include "engine/device/step_indices.hpp"
 #include "engine/kv/kv_cache.hpp"
 #include "kernels/cpu/rope.hpp"
 #include "kernels/cuda/cuda_stream.hpp"
 #include "kernels/cuda/device_buffer.hpp"
 #include "kernels/cuda/elementwise.hpp"
 #include "kernels/cuda/paged_attention.hpp"
+#include "kernels/cuda/step_graphs.hpp"
 #include "kernels/cuda/weight_products.hpp"
 
 namespace troupe {
@@ -50,13 +52,13 @@ int64_t activation_floats(const ModelConfig& c, int64_t tokens) {
 
 class CudaForwardPass final : public ForwardPass {
  public:
-  CudaForwardPass(const ModelConfig& config, const ModelWeights& weights, KvShape kv)
-      : config_(config), kv_(kv), stream_(owned_stream_.get()) {
+  CudaForwardPass(const ModelConfig& config, const ModelWeights& weights, KvShape kv, bool graphs)
+      : config_(config), kv_(kv), stream_(owned_stream_.get()), use_graphs_(graphs) {
     products_ = std::make_unique<cuda::WeightProducts>(stream_);
     weights_ = upload_weights(config_, weights);
     layer_values_ = static_cast<int64_t>(kv_.blocks) * kv_.block_size * config_.kv_dim();
     cache_.resize(static_cast<size_t>(layer_values_ * 2 * config_.layers));
-    reserve(kReservedTokens, kReservedRows);
+    make_room(kReservedTokens, kReservedRows, kReservedTokens);
     products_->reserve(largest_matrix_values(weights), kReservedTokens * config_.feed_forward_dim);
   }
   const ModelConfig& config() const override { return config_; }
@@ -68,120 +70,100 @@ class CudaForwardPass final : public ForwardPass {
  private:
   uint16_t* keys(int layer) { return cache_.data() + 2 * layer * layer_values_; }
   uint16_t* values(int layer) { return keys(layer) + layer_values_; }
-  void reserve(int64_t tokens, int64_t logit_rows);
-  void prepare(std::span<const SequenceChunk> batch);
+  // Grows the buffers a step of this size needs; a move of any of them bumps layout_version_.
+  void make_room(int64_t tokens, int64_t logit_rows, int64_t table_entries);
+  void upload(const StepIndices& step);
+  // The step's kernels up to its logits (what a graph captures).
+  void compute(int tokens, int logit_rows);
   void run_layer(int index, int tokens);
+  const int32_t* indices(int64_t offset) const { return step_dev_.data() + offset; }
 
   ModelConfig config_;
   KvShape kv_;
   cuda::CudaStream owned_stream_;  // before what queues work on it, so it outlives them
   cudaStream_t stream_;
+  bool use_graphs_;
   std::unique_ptr<cuda::WeightProducts> products_;
   DeviceWeights weights_;
   int64_t layer_values_ = 0;      // halves of one layer's keys (and of its values)
   DeviceBuffer<uint16_t> cache_;  // per layer: keys, then values
   DeviceBuffer<float> hidden_, normed_, q_, k_, v_, attention_, gate_, up_, logits_dev_;
-  DeviceBuffer<float> rope_dev_;    // the batch's cos, then sin
-  DeviceBuffer<int32_t> step_dev_;  // the batch's indices (StepIndices' order)
-  // The batch on the host: ids, slots, table starts, lengths, logit rows, hidden rows, tables.
-  std::vector<int32_t> ids_, slots_, table_start_, lengths_, logit_rows_, hidden_rows_, tables_;
-  std::vector<int32_t> positions_, step_host_;
+  // The step's indices (layout_) and RoPE tables: cos for layout_.tokens tokens, then sin.
+  IndexLayout layout_;
+  int64_t logit_capacity_ = 0;
+  uint64_t layout_version_ = 0;
+  DeviceBuffer<int32_t> step_dev_;
+  DeviceBuffer<float> rope_dev_;
+  cuda::StepGraphs graphs_;
+  std::vector<int32_t> step_host_;
   RopeTable rope_;
-  std::vector<float> rope_host_, logits_, final_hidden_;
-  // Device addresses of the index arrays of step_dev_.
-  const int32_t *ids_at_ = nullptr, *slots_at_ = nullptr, *table_start_at_ = nullptr,
-                *lengths_at_ = nullptr, *logit_rows_at_ = nullptr, *hidden_rows_at_ = nullptr,
-                *tables_at_ = nullptr;
+  std::vector<float> logits_, final_hidden_;
 };
 
-void CudaForwardPass::reserve(int64_t tokens, int64_t logit_rows) {
+void CudaForwardPass::make_room(int64_t tokens, int64_t logit_rows, int64_t table_entries) {
   const ModelConfig& c = config_;
-  const auto n = [&](int64_t width) { return static_cast<size_t>(tokens * width); };
-  hidden_.reserve(n(c.embedding_dim));
-  normed_.reserve(n(c.embedding_dim));
-  q_.reserve(n(c.q_dim()));
-  k_.reserve(n(c.kv_dim()));
-  v_.reserve(n(c.kv_dim()));
-  attention_.reserve(n(c.q_dim()));
-  gate_.reserve(n(c.feed_forward_dim));
-  up_.reserve(n(c.feed_forward_dim));
-  logits_dev_.reserve(static_cast<size_t>(logit_rows * c.vocab_size));
+  bool moved = false;
+  if (tokens > layout_.tokens) {
+    const auto n = [&](int64_t width) { return static_cast<size_t>(tokens * width); };
+    for (auto* b : {&hidden_, &normed_}) moved |= b->reserve(n(c.embedding_dim));
+    for (auto* b : {&q_, &attention_}) moved |= b->reserve(n(c.q_dim()));
+    for (auto* b : {&k_, &v_}) moved |= b->reserve(n(c.kv_dim()));
+    for (auto* b : {&gate_, &up_}) moved |= b->reserve(n(c.feed_forward_dim));
+    layout_.tokens = tokens;
+    moved |= rope_dev_.reserve(static_cast<size_t>(2 * tokens * (c.rope.rotary_dims / 2)));
+    moved = true;  // the index parts move with the token capacity
+  }
+  if (table_entries > layout_.tables) {
+    layout_.tables = std::max(table_entries, 2 * layout_.tables);
+    moved = true;
+  }
+  if (moved) step_dev_.reserve(static_cast<size_t>(layout_.size()));
+  if (logit_rows > logit_capacity_) {
+    moved |= logits_dev_.reserve(static_cast<size_t>(logit_rows * c.vocab_size));
+    logit_capacity_ = logit_rows;
+  }
+  if (moved) ++layout_version_;
 }
 
-void CudaForwardPass::prepare(std::span<const SequenceChunk> batch) {
-  ids_.clear(), slots_.clear(), table_start_.clear(), lengths_.clear();
-  logit_rows_.clear(), hidden_rows_.clear(), tables_.clear(), positions_.clear();
-  const int bs = kv_.block_size;
-  for (const SequenceChunk& chunk : batch) {
-    const auto n = static_cast<int32_t>(chunk.tokens.size());
-    const size_t needed = static_cast<size_t>((chunk.start_position + n + bs - 1) / bs);
-    if (n == 0 || chunk.block_table.size() < needed)
-      throw std::logic_error("CudaForwardPass::forward: empty chunk or short block table");
-    const auto start = static_cast<int32_t>(tables_.size());
-    for (size_t b = 0; b < needed; ++b) {
-      const int32_t block = chunk.block_table[b];
-      if (block < 0 || block >= kv_.blocks)
-        throw std::logic_error("CudaForwardPass::forward: block outside the cache");
-      tables_.push_back(block);
-    }
-    for (int32_t i = 0; i < n; ++i) {
-      const int32_t id = chunk.tokens[static_cast<size_t>(i)];
-      if (id < 0 || id >= config_.vocab_size)
-        throw std::logic_error("CudaForwardPass::forward: token id out of range");
-      const int32_t position = chunk.start_position + i;
-      const auto row = static_cast<int32_t>(ids_.size());
-      ids_.push_back(id);
-      positions_.push_back(position);
-      slots_.push_back(chunk.block_table[static_cast<size_t>(position / bs)] * bs + position % bs);
-      table_start_.push_back(start);
-      lengths_.push_back(position + 1);
-      if (chunk.logits == ChunkLogits::every || (chunk.logits == ChunkLogits::last && i == n - 1))
-        logit_rows_.push_back(row);
-      if (chunk.hidden) hidden_rows_.push_back(row);
-    }
-  }
-  // One upload of every index array, one of the RoPE tables.
-  step_host_.clear();
-  std::vector<size_t> starts;
-  for (const auto* part :
-       {&ids_, &slots_, &table_start_, &lengths_, &logit_rows_, &hidden_rows_, &tables_}) {
-    starts.push_back(step_host_.size());
-    step_host_.insert(step_host_.end(), part->begin(), part->end());
-  }
-  step_dev_.reserve(step_host_.size());
-  const int32_t* base = step_dev_.data();
-  ids_at_ = base + starts[0], slots_at_ = base + starts[1], table_start_at_ = base + starts[2];
-  lengths_at_ = base + starts[3], logit_rows_at_ = base + starts[4];
-  hidden_rows_at_ = base + starts[5], tables_at_ = base + starts[6];
+void CudaForwardPass::upload(const StepIndices& step) {
+  pack(step, layout_, step_host_);
   cuda::check(cudaMemcpyAsync(step_dev_.data(), step_host_.data(),
                               step_host_.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_),
               "uploading the step");
-  rope_.compute(config_.rope, positions_.data(), static_cast<int64_t>(positions_.size()));
-  rope_host_.assign(rope_.cosines().begin(), rope_.cosines().end());
-  rope_host_.insert(rope_host_.end(), rope_.sines().begin(), rope_.sines().end());
-  rope_dev_.reserve(rope_host_.size());
-  cuda::check(cudaMemcpyAsync(rope_dev_.data(), rope_host_.data(),
-                              rope_host_.size() * sizeof(float), cudaMemcpyHostToDevice, stream_),
-              "uploading the step");
+  const auto tokens = static_cast<int64_t>(step.ids.size());
+  rope_.compute(config_.rope, step.positions.data(), tokens);
+  const int64_t pairs = config_.rope.rotary_dims / 2;
+  float* cos = rope_dev_.data();
+  for (const auto& [table, at] :
+       {std::pair{rope_.cosines(), cos}, std::pair{rope_.sines(), cos + layout_.tokens * pairs}}) {
+    cuda::check(cudaMemcpyAsync(at, table.data(), table.size() * sizeof(float),
+                                cudaMemcpyHostToDevice, stream_),
+                "uploading the step");
+  }
 }
 
 std::span<const float> CudaForwardPass::forward(std::span<const SequenceChunk> batch) {
-  prepare(batch);
-  const auto tokens = static_cast<int>(ids_.size());
+  const StepIndices step = step_indices(batch, kv_.block_size, kv_.blocks, config_.vocab_size);
+  const auto tokens = static_cast<int>(step.ids.size());
+  const auto rows = static_cast<int>(step.logit_rows.size());
+  const auto hidden_rows = static_cast<int>(step.hidden_rows.size());
   logits_.clear();
   final_hidden_.clear();
   if (tokens == 0) return logits_;
+  make_room(tokens, rows, static_cast<int64_t>(step.tables.size()));
+  upload(step);
+  // Decode-sized steps (the GEMV path throughout) replay a graph per (tokens, logit rows).
+  if (use_graphs_ && tokens <= cuda::kGemvMaxTokens && hidden_rows == 0) {
+    graphs_.run(stream_, tokens * (cuda::kGemvMaxTokens + 1) + rows, layout_version_,
+                [&] { compute(tokens, rows); });
+  } else {
+    compute(tokens, rows);
+  }
   const int d = config_.embedding_dim;
-  reserve(tokens, static_cast<int64_t>(logit_rows_.size()));
-  cuda::embed_rows(stream_, weights_.token_embedding, ids_at_, tokens, hidden_.data());
-  for (int layer = 0; layer < config_.layers; ++layer) run_layer(layer, tokens);
-
-  const auto rows = static_cast<int>(logit_rows_.size());
-  const auto hidden_rows = static_cast<int>(hidden_rows_.size());
-  final_hidden_.resize(static_cast<size_t>(hidden_rows) * d);
   if (hidden_rows > 0) {
-    cuda::rms_norm(stream_, hidden_.data(), hidden_rows_at_, hidden_rows, weights_.output_norm,
-                   config_.rms_eps, d, normed_.data());
+    final_hidden_.resize(static_cast<size_t>(hidden_rows) * d);
+    cuda::rms_norm(stream_, hidden_.data(), indices(layout_.hidden_rows()), hidden_rows,
+                   weights_.output_norm, config_.rms_eps, d, normed_.data());
     cuda::check(
         cudaMemcpyAsync(final_hidden_.data(), normed_.data(), final_hidden_.size() * sizeof(float),
                         cudaMemcpyDeviceToHost, stream_),
@@ -189,15 +171,22 @@ std::span<const float> CudaForwardPass::forward(std::span<const SequenceChunk> b
   }
   logits_.resize(static_cast<size_t>(rows) * config_.vocab_size);
   if (rows > 0) {
-    cuda::rms_norm(stream_, hidden_.data(), logit_rows_at_, rows, weights_.output_norm,
-                   config_.rms_eps, d, normed_.data());
-    products_->run(weights_.output, normed_.data(), rows, logits_dev_.data());
     cuda::check(cudaMemcpyAsync(logits_.data(), logits_dev_.data(), logits_.size() * sizeof(float),
                                 cudaMemcpyDeviceToHost, stream_),
                 "reading logits");
   }
   cuda::check(cudaStreamSynchronize(stream_), "the forward pass");
   return logits_;
+}
+
+void CudaForwardPass::compute(int tokens, int rows) {
+  cuda::embed_rows(stream_, weights_.token_embedding, indices(layout_.ids()), tokens,
+                   hidden_.data());
+  for (int layer = 0; layer < config_.layers; ++layer) run_layer(layer, tokens);
+  if (rows == 0) return;
+  cuda::rms_norm(stream_, hidden_.data(), indices(layout_.logit_rows()), rows, weights_.output_norm,
+                 config_.rms_eps, config_.embedding_dim, normed_.data());
+  products_->run(weights_.output, normed_.data(), rows, logits_dev_.data());
 }
 
 void CudaForwardPass::run_layer(int index, int tokens) {
@@ -215,16 +204,19 @@ void CudaForwardPass::run_layer(int index, int tokens) {
   if (w.bv) cuda::add_bias(stream_, v_.data(), w.bv, tokens, kvd);
 
   const float* cos = rope_dev_.data();
-  const float* sin = cos + rope_host_.size() / 2;
+  const float* sin = cos + layout_.tokens * (c.rope.rotary_dims / 2);
   cuda::rotate(stream_, q_.data(), tokens, c.heads, c.head_dim, qd, c.rope.style,
                c.rope.rotary_dims, cos, sin);
   cuda::rotate(stream_, k_.data(), tokens, c.kv_heads, c.head_dim, kvd, c.rope.style,
                c.rope.rotary_dims, cos, sin);
-  cuda::store_kv(stream_, k_.data(), v_.data(), slots_at_, tokens, kvd, keys(index), values(index));
+  cuda::store_kv(stream_, k_.data(), v_.data(), indices(layout_.slots()), tokens, kvd, keys(index),
+                 values(index));
   const cuda::DeviceAttentionShape shape{c.heads, c.kv_heads, c.head_dim, kv_.block_size,
                                          1.0f / std::sqrt(static_cast<float>(c.head_dim))};
-  cuda::paged_attention(stream_, shape, q_.data(), {tables_at_, table_start_at_, lengths_at_},
-                        tokens, keys(index), values(index), attention_.data());
+  const cuda::AttentionPlaces places{indices(layout_.table_entries()),
+                                     indices(layout_.table_start()), indices(layout_.lengths())};
+  cuda::paged_attention(stream_, shape, q_.data(), places, tokens, keys(index), values(index),
+                        attention_.data());
   products_->run(w.wo, attention_.data(), tokens, normed_.data());
   cuda::add_in_place(stream_, hidden_.data(), normed_.data(), static_cast<int64_t>(tokens) * d);
 
@@ -298,8 +290,8 @@ Result<DeviceMemory> device_memory() {
 }  // namespace
 
 Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& config,
-                                                            const ModelWeights& weights,
-                                                            KvShape kv) {
+                                                            const ModelWeights& weights, KvShape kv,
+                                                            bool graphs) {
   if (const std::string why = unsupported(config, weights); !why.empty())
     return make_error("--device cuda: the CUDA kernels do not take " + why);
   const auto memory = device_memory();
@@ -315,7 +307,8 @@ Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& c
                       "; lower --kv-cache-memory or use a smaller quantization");
   }
   try {
-    return std::unique_ptr<ForwardPass>(std::make_unique<CudaForwardPass>(config, weights, kv));
+    return std::unique_ptr<ForwardPass>(
+        std::make_unique<CudaForwardPass>(config, weights, kv, graphs));
   } catch (const cuda::CudaError& e) {
     return make_error(std::string("--device cuda: ") + e.what());
   }

@@ -15,9 +15,11 @@ namespace troupe {
 // Errors, each one line: no device; a weight type, head size or tensor-parallel shard the
 // kernels do not take; the device's free memory short of weights + KV cache + work space
 // (naming each and what to lower).
+// `graphs`: decode-sized steps (up to 8 tokens) replay CUDA graphs, one per shape, captured at
+// first use; false runs every kernel launch by launch (vLLM's --enforce-eager).
 Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& config,
-                                                            const ModelWeights& weights,
-                                                            KvShape kv);
+                                                            const ModelWeights& weights, KvShape kv,
+                                                            bool graphs = true);
 
 // Bytes of KV cache that fit when this process may use `utilization` of the device's memory
 // (vLLM's --gpu-memory-utilization): that share of the total, less the weights and the pass's

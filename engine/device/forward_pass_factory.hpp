@@ -23,6 +23,8 @@ struct DeviceOptions {
   // CUDA: the share of the device's memory the process may use (vLLM's
   // --gpu-memory-utilization); the KV cache gets what weights and work space leave of it.
   double gpu_memory_utilization = 0.9;
+  // CUDA: decode-sized steps replay CUDA graphs (false: vLLM's --enforce-eager).
+  bool cuda_graphs = true;
 };
 
 // The CPU with `threads` threads, split over `ranks` tensor-parallel ranks (threads of this

@@ -28,9 +28,11 @@ class DeviceBuffer {
     if (data_) cudaFree(data_);
   }
 
-  // Grows to at least `count` elements; the old contents are not kept.
-  void reserve(size_t count) {
-    if (count > count_) resize(count);
+  // Grows to at least `count` elements, the old contents not kept; whether it moved.
+  bool reserve(size_t count) {
+    if (count <= count_) return false;
+    resize(count);
+    return true;
   }
   void resize(size_t count) {
     if (data_) cudaFree(std::exchange(data_, nullptr));
