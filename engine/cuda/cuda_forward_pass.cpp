@@ -28,6 +28,8 @@ using cuda::DeviceBuffer;
 // Tokens a step's activations are sized for at load, and rows of logits; a bigger step grows them.
 constexpr int64_t kReservedTokens = 512;
 constexpr int64_t kReservedRows = 64;
+// Blocks a decode-sized step's token and head spread their positions over (flash-decoding).
+constexpr int kDecodeSplits = 8;
 
 std::string gib(int64_t bytes) {
   char text[32];
@@ -59,6 +61,8 @@ class CudaForwardPass final : public ForwardPass {
     layer_values_ = static_cast<int64_t>(kv_.blocks) * kv_.block_size * config_.kv_dim();
     cache_.resize(static_cast<size_t>(layer_values_ * 2 * config_.layers));
     make_room(kReservedTokens, kReservedRows, kReservedTokens);
+    attention_partials_.resize(static_cast<size_t>(cuda::attention_partial_floats(
+        cuda::kGemvMaxTokens, {config_.heads, config_.kv_heads, config_.head_dim}, kDecodeSplits)));
     products_->reserve(largest_matrix_values(weights), kReservedTokens * config_.feed_forward_dim);
   }
   const ModelConfig& config() const override { return config_; }
@@ -88,6 +92,7 @@ class CudaForwardPass final : public ForwardPass {
   int64_t layer_values_ = 0;      // halves of one layer's keys (and of its values)
   DeviceBuffer<uint16_t> cache_;  // per layer: keys, then values
   DeviceBuffer<float> hidden_, normed_, q_, k_, v_, attention_, gate_, up_, logits_dev_;
+  DeviceBuffer<float> attention_partials_;  // a decode-sized step's splits (fixed size)
   // The step's indices (layout_) and RoPE tables: cos for layout_.tokens tokens, then sin.
   IndexLayout layout_;
   int64_t logit_capacity_ = 0;
@@ -215,8 +220,11 @@ void CudaForwardPass::run_layer(int index, int tokens) {
                                          1.0f / std::sqrt(static_cast<float>(c.head_dim))};
   const cuda::AttentionPlaces places{indices(layout_.table_entries()),
                                      indices(layout_.table_start()), indices(layout_.lengths())};
+  // Decode-sized steps spread each token's positions over kDecodeSplits blocks (the same for
+  // any such batch, so a sequence's result does not depend on its batch).
+  const int splits = tokens <= cuda::kGemvMaxTokens ? kDecodeSplits : 1;
   cuda::paged_attention(stream_, shape, q_.data(), places, tokens, keys(index), values(index),
-                        attention_.data());
+                        attention_.data(), splits, attention_partials_.data());
   products_->run(w.wo, attention_.data(), tokens, normed_.data());
   cuda::add_in_place(stream_, hidden_.data(), normed_.data(), static_cast<int64_t>(tokens) * d);
 

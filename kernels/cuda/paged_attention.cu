@@ -1,5 +1,6 @@
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cuda/cuda_check.hpp"
@@ -48,14 +49,18 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
-// A block per (token, query head), 4 warps taking every 4th position; lane l holds dimensions
-// l, l + 32, ... of the head. Each warp keeps an online softmax (running maximum, sum and
-// weighted values); the block combines the four at the end.
+// A block per (token, query head, split of its positions), 4 warps taking every 4th position of
+// the split; lane l holds dimensions l, l + 32, ... of the head. Each warp keeps an online
+// softmax (running maximum, sum and weighted values); the block combines the four. One split:
+// the block writes the output. Several (flash-decoding: a long context's positions spread over
+// more blocks than a few tokens' heads make): it writes its maximum, sum and values, relative to
+// that maximum, to `partials` for combine_kernel.
 template <int PerLane>
 __global__ void __launch_bounds__(kWarp* kWarps)
     attention_kernel(DeviceAttentionShape shape, const float* q, AttentionPlaces places,
-                     const __half* key_cache, const __half* value_cache, float* out) {
-  const int t = blockIdx.x, head = blockIdx.y;
+                     const __half* key_cache, const __half* value_cache, float* out,
+                     float* partials) {
+  const int t = blockIdx.x, head = blockIdx.y, split = blockIdx.z, splits = gridDim.z;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int hd = shape.head_dim;
   const int kv_dim = shape.kv_heads * hd;
@@ -69,8 +74,10 @@ __global__ void __launch_bounds__(kWarp* kWarps)
   }
   const int32_t* table = places.tables + places.table_start[t];
   const int length = places.lengths[t];
+  const int per_split = (length + splits - 1) / splits;
+  const int begin = split * per_split, end = min(length, begin + per_split);
   float max = -INFINITY, sum = 0.0f;
-  for (int p = warp; p < length; p += kWarps) {
+  for (int p = begin + warp; p < end; p += kWarps) {
     const int64_t slot =
         static_cast<int64_t>(table[p / shape.block_size]) * shape.block_size + p % shape.block_size;
     const __half* k = key_cache + slot * kv_dim + kv_offset;
@@ -103,11 +110,50 @@ __global__ void __launch_bounds__(kWarp* kWarps)
     factor[w] = warp_max[w] == -INFINITY ? 0.0f : expf(warp_max[w] - total_max);
     total += warp_sum_of[w] * factor[w];
   }
-  const float inverse = total > 0.0f ? 1.0f / total : 0.0f;
+  if (splits == 1) {
+    const float inverse = total > 0.0f ? 1.0f / total : 0.0f;
+    for (int d = threadIdx.x; d < hd; d += blockDim.x) {
+      float value = 0.0f;
+      for (int w = 0; w < kWarps; ++w) value += warp_acc[w][d] * factor[w];
+      out[q_at + d] = value * inverse;
+    }
+    return;
+  }
+  float* part =
+      partials + ((static_cast<int64_t>(t) * shape.heads + head) * splits + split) * (hd + 2);
   for (int d = threadIdx.x; d < hd; d += blockDim.x) {
     float value = 0.0f;
     for (int w = 0; w < kWarps; ++w) value += warp_acc[w][d] * factor[w];
-    out[q_at + d] = value * inverse;
+    part[2 + d] = value;
+  }
+  if (threadIdx.x == 0) {
+    part[0] = total_max;  // -inf for a split past the token's positions (its sum and values 0)
+    part[1] = total;
+  }
+}
+
+// A block per (token, query head): its splits' partial softmaxes rescaled to their common
+// maximum and summed.
+__global__ void combine_kernel(int heads, int head_dim, int splits, const float* partials,
+                               float* out) {
+  const int t = blockIdx.x, head = blockIdx.y;
+  const float* parts =
+      partials + (static_cast<int64_t>(t) * heads + head) * splits * (head_dim + 2);
+  float max = -INFINITY;
+  for (int z = 0; z < splits; ++z) max = fmaxf(max, parts[z * (head_dim + 2)]);
+  float total = 0.0f;
+  for (int z = 0; z < splits; ++z) {
+    const float m = parts[z * (head_dim + 2)];
+    if (m != -INFINITY) total += parts[z * (head_dim + 2) + 1] * expf(m - max);
+  }
+  const float inverse = total > 0.0f ? 1.0f / total : 0.0f;
+  for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    float value = 0.0f;
+    for (int z = 0; z < splits; ++z) {
+      const float m = parts[z * (head_dim + 2)];
+      if (m != -INFINITY) value += parts[z * (head_dim + 2) + 2 + d] * expf(m - max);
+    }
+    out[(static_cast<int64_t>(t) * heads + head) * head_dim + d] = value * inverse;
   }
 }
 
@@ -115,17 +161,16 @@ __global__ void __launch_bounds__(kWarp* kWarps)
 template <int PerLane = 1>
 void launch_attention(cudaStream_t stream, const DeviceAttentionShape& shape, const float* q,
                       const AttentionPlaces& places, int tokens, const uint16_t* key_cache,
-                      const uint16_t* value_cache, float* out) {
+                      const uint16_t* value_cache, float* out, int splits, float* partials) {
   if constexpr (PerLane < kMaxHeadDim / kWarp) {
     if (shape.head_dim > PerLane * kWarp)
       return launch_attention<PerLane + 1>(stream, shape, q, places, tokens, key_cache, value_cache,
-                                           out);
+                                           out, splits, partials);
   }
-  attention_kernel<PerLane><<<dim3(tokens, shape.heads), kWarp * kWarps, 0, stream>>>(
+  attention_kernel<PerLane><<<dim3(tokens, shape.heads, splits), kWarp * kWarps, 0, stream>>>(
       shape, q, places, reinterpret_cast<const __half*>(key_cache),
-      reinterpret_cast<const __half*>(value_cache), out);
+      reinterpret_cast<const __half*>(value_cache), out, partials);
 }
-
 }  // namespace
 
 bool attention_supports(int head_dim) {
@@ -154,11 +199,21 @@ void store_kv(cudaStream_t stream, const float* key, const float* value, const i
 
 void paged_attention(cudaStream_t stream, const DeviceAttentionShape& shape, const float* q,
                      const AttentionPlaces& places, int tokens, const uint16_t* key_cache,
-                     const uint16_t* value_cache, float* out) {
+                     const uint16_t* value_cache, float* out, int splits, float* partials) {
   if (tokens == 0) return;
   if (!attention_supports(shape.head_dim)) throw CudaError("paged_attention: head_dim");
-  launch_attention(stream, shape, q, places, tokens, key_cache, value_cache, out);
+  if (splits < 1 || (splits > 1 && partials == nullptr))
+    throw CudaError("paged_attention: splits need their partials");
+  launch_attention(stream, shape, q, places, tokens, key_cache, value_cache, out, splits, partials);
   check_launch("paged_attention");
+  if (splits == 1) return;
+  combine_kernel<<<dim3(tokens, shape.heads), std::min(shape.head_dim, 256), 0, stream>>>(
+      shape.heads, shape.head_dim, splits, partials, out);
+  check_launch("paged_attention: combine");
+}
+
+int64_t attention_partial_floats(int tokens, const DeviceAttentionShape& shape, int splits) {
+  return static_cast<int64_t>(tokens) * shape.heads * splits * (shape.head_dim + 2);
 }
 
 }  // namespace troupe::cuda

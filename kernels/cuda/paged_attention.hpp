@@ -37,10 +37,16 @@ struct DeviceAttentionShape {
 };
 
 // out[t][h] = softmax(q[t][h] . K^T * scale) V over the token's positions, for every token and
-// query head; q and out are [tokens][heads * head_dim].
+// query head; q and out are [tokens][heads * head_dim]. `splits` > 1 spreads each token's
+// positions over that many blocks (flash-decoding), whose partial results meet in `partials`
+// (attention_partial_floats of them) and are combined in a second kernel: for steps of few
+// tokens, whose heads alone would leave most of the GPU idle over a long context.
 void paged_attention(cudaStream_t stream, const DeviceAttentionShape& shape, const float* q,
                      const AttentionPlaces& places, int tokens, const uint16_t* key_cache,
-                     const uint16_t* value_cache, float* out);
+                     const uint16_t* value_cache, float* out, int splits = 1,
+                     float* partials = nullptr);
+
+int64_t attention_partial_floats(int tokens, const DeviceAttentionShape& shape, int splits);
 
 // Whether paged_attention takes heads of this size.
 bool attention_supports(int head_dim);

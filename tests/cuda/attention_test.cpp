@@ -64,13 +64,7 @@ TEST_CASE("CUDA paged attention equals softmax(q K^T) V over each token's positi
     const auto d_q = test::to_device(q);
     const auto d_flat = test::to_device(flat), d_start = test::to_device(table_start),
                d_lengths = test::to_device(lengths);
-    cuda::DeviceBuffer<float> d_out(q.size());
-    cuda::paged_attention(nullptr, {c.heads, c.kv_heads, c.head_dim, bs, scale}, d_q.data(),
-                          {d_flat.data(), d_start.data(), d_lengths.data()}, tokens, d_keys.data(),
-                          d_values.data(), d_out.data());
-    const auto out = test::to_host(d_out, q.size());
-
-    double worst = 0;
+    std::vector<double> expected(q.size());
     for (int t = 0; t < tokens; ++t) {
       const auto& table = tables[static_cast<size_t>(token_sequence[static_cast<size_t>(t)])];
       for (int h = 0; h < c.heads; ++h) {
@@ -88,18 +82,32 @@ TEST_CASE("CUDA paged attention equals softmax(q K^T) V over each token's positi
         double sum = 0;
         for (auto& s : scores) sum += (s = std::exp(s - max));
         for (int i = 0; i < c.head_dim; ++i) {
-          double expected = 0;
+          double value = 0;
           for (size_t p = 0; p < scores.size(); ++p) {
             const int64_t slot = int64_t{table[p / bs]} * bs + static_cast<int64_t>(p % bs);
-            expected +=
-                scores[p] / sum * half_to_float(values[slot * kv_dim + kv * c.head_dim + i]);
+            value += scores[p] / sum * half_to_float(values[slot * kv_dim + kv * c.head_dim + i]);
           }
-          worst = std::max(worst, std::fabs(out[(t * c.heads + h) * c.head_dim + i] - expected));
+          expected[static_cast<size_t>((t * c.heads + h) * c.head_dim + i)] = value;
         }
       }
     }
-    INFO("largest difference " << worst);
-    CHECK(worst < 1e-4);
+    // In one block per (token, head), and spread over 3 and 8 blocks (flash-decoding).
+    for (const int splits : {1, 3, 8}) {
+      INFO(splits << " splits");
+      const cuda::DeviceAttentionShape shape{c.heads, c.kv_heads, c.head_dim, bs, scale};
+      cuda::DeviceBuffer<float> d_out(q.size());
+      cuda::DeviceBuffer<float> partials(
+          static_cast<size_t>(cuda::attention_partial_floats(tokens, shape, splits)));
+      cuda::paged_attention(nullptr, shape, d_q.data(),
+                            {d_flat.data(), d_start.data(), d_lengths.data()}, tokens,
+                            d_keys.data(), d_values.data(), d_out.data(), splits, partials.data());
+      const auto out = test::to_host(d_out, q.size());
+      double worst = 0;
+      for (size_t i = 0; i < out.size(); ++i)
+        worst = std::max(worst, std::fabs(out[i] - expected[i]));
+      INFO("largest difference " << worst);
+      CHECK(worst < 1e-4);
+    }
   }
 }
 
