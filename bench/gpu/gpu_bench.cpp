@@ -150,7 +150,7 @@ int decode(int argc, char** argv) {
   const int blocks_each = (prompt + tokens + 15) / 16;
   const bool graphs = number(o, "graphs", 1) != 0;
   auto pass =
-      make_cuda_forward_pass(*config, *weights, KvShape{concurrent * blocks_each, 16}, graphs);
+      make_cuda_forward_pass(*config, *weights, KvShape{concurrent * blocks_each, 16}, {graphs});
   if (!pass) fail(pass.message());
   ForwardPass& p = **pass;
 

@@ -13,6 +13,7 @@
 #include "engine/device/step_indices.hpp"
 #include "engine/kv/kv_cache.hpp"
 #include "kernels/cpu/rope.hpp"
+#include "kernels/cpu/thread_pool.hpp"
 #include "kernels/cuda/cuda_stream.hpp"
 #include "kernels/cuda/device_buffer.hpp"
 #include "kernels/cuda/elementwise.hpp"
@@ -54,8 +55,13 @@ int64_t activation_floats(const ModelConfig& c, int64_t tokens) {
 
 class CudaForwardPass final : public ForwardPass {
  public:
-  CudaForwardPass(const ModelConfig& config, const ModelWeights& weights, KvShape kv, bool graphs)
-      : config_(config), kv_(kv), stream_(owned_stream_.get()), use_graphs_(graphs) {
+  CudaForwardPass(const ModelConfig& config, const ModelWeights& weights, KvShape kv,
+                  const CudaPassOptions& options)
+      : config_(config),
+        kv_(kv),
+        stream_(owned_stream_.get()),
+        use_graphs_(options.graphs),
+        host_threads_(std::make_unique<ThreadPool>(options.host_threads, false)) {
     products_ = std::make_unique<cuda::WeightProducts>(stream_);
     weights_ = upload_weights(config_, weights);
     layer_values_ = static_cast<int64_t>(kv_.blocks) * kv_.block_size * config_.kv_dim();
@@ -70,6 +76,7 @@ class CudaForwardPass final : public ForwardPass {
   std::span<const float> forward(std::span<const SequenceChunk> batch) override;
   std::span<const float> hidden_states() const override { return final_hidden_; }
   void copy_block(int32_t from, int32_t to) override;
+  ThreadPool* host_threads() override { return host_threads_.get(); }
 
  private:
   uint16_t* keys(int layer) { return cache_.data() + 2 * layer * layer_values_; }
@@ -87,6 +94,7 @@ class CudaForwardPass final : public ForwardPass {
   cuda::CudaStream owned_stream_;  // before what queues work on it, so it outlives them
   cudaStream_t stream_;
   bool use_graphs_;
+  std::unique_ptr<ThreadPool> host_threads_;  // the sampler's, between steps
   std::unique_ptr<cuda::WeightProducts> products_;
   DeviceWeights weights_;
   int64_t layer_values_ = 0;      // halves of one layer's keys (and of its values)
@@ -107,27 +115,29 @@ class CudaForwardPass final : public ForwardPass {
 
 void CudaForwardPass::make_room(int64_t tokens, int64_t logit_rows, int64_t table_entries) {
   const ModelConfig& c = config_;
-  bool moved = false;
-  if (tokens > layout_.tokens) {
-    const auto n = [&](int64_t width) { return static_cast<size_t>(tokens * width); };
-    for (auto* b : {&hidden_, &normed_}) moved |= b->reserve(n(c.embedding_dim));
-    for (auto* b : {&q_, &attention_}) moved |= b->reserve(n(c.q_dim()));
-    for (auto* b : {&k_, &v_}) moved |= b->reserve(n(c.kv_dim()));
-    for (auto* b : {&gate_, &up_}) moved |= b->reserve(n(c.feed_forward_dim));
-    layout_.tokens = tokens;
-    moved |= rope_dev_.reserve(static_cast<size_t>(2 * tokens * (c.rope.rotary_dims / 2)));
-    moved = true;  // the index parts move with the token capacity
+  const bool more_tokens = tokens > layout_.tokens, more_tables = table_entries > layout_.tables;
+  const bool more_rows = logit_rows > logit_capacity_;
+  if (!more_tokens && !more_tables && !more_rows) return;
+  // Every graph is stale from here, even if an allocation below fails half way.
+  ++layout_version_;
+  IndexLayout grown = layout_;
+  if (more_tokens) {
+    // Geometric growth: a longer prefill now and then does not move everything each time.
+    grown.tokens = std::max(tokens, 2 * layout_.tokens);
+    const auto n = [&](int64_t width) { return static_cast<size_t>(grown.tokens * width); };
+    for (auto* b : {&hidden_, &normed_}) b->reserve(n(c.embedding_dim));
+    for (auto* b : {&q_, &attention_}) b->reserve(n(c.q_dim()));
+    for (auto* b : {&k_, &v_}) b->reserve(n(c.kv_dim()));
+    for (auto* b : {&gate_, &up_}) b->reserve(n(c.feed_forward_dim));
+    rope_dev_.reserve(static_cast<size_t>(2 * grown.tokens * (c.rope.rotary_dims / 2)));
   }
-  if (table_entries > layout_.tables) {
-    layout_.tables = std::max(table_entries, 2 * layout_.tables);
-    moved = true;
-  }
-  if (moved) step_dev_.reserve(static_cast<size_t>(layout_.size()));
-  if (logit_rows > logit_capacity_) {
-    moved |= logits_dev_.reserve(static_cast<size_t>(logit_rows * c.vocab_size));
+  if (more_tables) grown.tables = std::max(table_entries, 2 * layout_.tables);
+  step_dev_.reserve(static_cast<size_t>(grown.size()));
+  layout_ = grown;  // only once everything it needs is there
+  if (more_rows) {
+    logits_dev_.reserve(static_cast<size_t>(logit_rows * c.vocab_size));
     logit_capacity_ = logit_rows;
   }
-  if (moved) ++layout_version_;
 }
 
 void CudaForwardPass::upload(const StepIndices& step) {
@@ -299,7 +309,7 @@ Result<DeviceMemory> device_memory() {
 
 Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& config,
                                                             const ModelWeights& weights, KvShape kv,
-                                                            bool graphs) {
+                                                            const CudaPassOptions& options) {
   if (const std::string why = unsupported(config, weights); !why.empty())
     return make_error("--device cuda: the CUDA kernels do not take " + why);
   const auto memory = device_memory();
@@ -316,7 +326,7 @@ Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& c
   }
   try {
     return std::unique_ptr<ForwardPass>(
-        std::make_unique<CudaForwardPass>(config, weights, kv, graphs));
+        std::make_unique<CudaForwardPass>(config, weights, kv, options));
   } catch (const cuda::CudaError& e) {
     return make_error(std::string("--device cuda: ") + e.what());
   }

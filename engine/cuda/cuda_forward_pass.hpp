@@ -15,11 +15,18 @@ namespace troupe {
 // Errors, each one line: no device; a weight type, head size or tensor-parallel shard the
 // kernels do not take; the device's free memory short of weights + KV cache + work space
 // (naming each and what to lower).
-// `graphs`: decode-sized steps (up to 8 tokens) replay CUDA graphs, one per shape, captured at
-// first use; false runs every kernel launch by launch (vLLM's --enforce-eager).
+struct CudaPassOptions {
+  // Decode-sized steps (up to 8 tokens) replay CUDA graphs, one per shape, captured at first
+  // use; false runs every kernel launch by launch (vLLM's --enforce-eager).
+  bool graphs = true;
+  // Host threads lent to per-sequence work between steps (the sampler over host logits); 0: every
+  // core.
+  int host_threads = 0;
+};
+
 Result<std::unique_ptr<ForwardPass>> make_cuda_forward_pass(const ModelConfig& config,
                                                             const ModelWeights& weights, KvShape kv,
-                                                            bool graphs = true);
+                                                            const CudaPassOptions& options = {});
 
 // Bytes of KV cache that fit when this process may use `utilization` of the device's memory
 // (vLLM's --gpu-memory-utilization): that share of the total, less the weights and the pass's

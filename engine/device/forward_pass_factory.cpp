@@ -23,7 +23,8 @@ Result<std::unique_ptr<ForwardPass>> make_forward_pass(const Model& model,
       return make_error(
           "--device cuda: tensor parallelism on CUDA is not built yet; use "
           "--tensor-parallel-size 1");
-    return make_cuda_forward_pass(model.config, model.weights, kv, options.cuda_graphs);
+    return make_cuda_forward_pass(model.config, model.weights, kv,
+                                  {options.cuda_graphs, options.threads});
   }
 #endif
   if (options.tensor_parallel_size > 1) {

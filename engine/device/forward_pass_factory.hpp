@@ -13,7 +13,8 @@ namespace troupe {
 
 struct DeviceOptions {
   Device device = Device::cpu;
-  int threads = 0;  // CPU: threads of the forward pass's pool(s), 0 for every core
+  int threads =
+      0;  // CPU: threads of the forward pass's pool(s); CUDA: the sampler's; 0: every core
   // Ranks of a tensor-parallel group (vLLM's --tensor-parallel-size), each with its share of
   // the threads; and which ranks compute the logits.
   int tensor_parallel_size = 1;

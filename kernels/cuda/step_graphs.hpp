@@ -20,7 +20,9 @@ class StepGraphs {
   ~StepGraphs();
 
   // Queues the step on `stream`: the graph of `key` at `version`, captured from `record` (which
-  // must only queue work on `stream`) when there is none yet. Throws CudaError.
+  // must only queue work on `stream`) at the second step of that key and version (the first runs
+  // eagerly). A capture the driver refuses turns graphs off for good, saying so once on stderr.
+  // Throws CudaError.
   void run(cudaStream_t stream, int key, uint64_t version, const std::function<void()>& record);
 
   int64_t captures() const { return captures_; }
@@ -30,8 +32,10 @@ class StepGraphs {
   struct Captured {
     cudaGraphExec_t exec = nullptr;
     uint64_t version = 0;
+    bool warmed = false;  // ran eagerly once at `version`
   };
   std::map<int, Captured> graphs_;
+  bool failed_ = false;
   int64_t captures_ = 0, replays_ = 0;
 };
 

@@ -123,25 +123,53 @@ TEST_CASE("default model on CUDA: decode steps replayed as CUDA graphs equal eag
   if (!cuda_runs()) return;
   const Model& model = default_model();
   const auto vocab = static_cast<size_t>(model.config.vocab_size);
-  const std::vector<int32_t> prompt = model.tokenizer.encode("The river flows", true, false);
-  const std::vector<int32_t> table = {0, 1, 2, 3};
+  const std::vector<int32_t> prompt_a = model.tokenizer.encode("The river flows", true, false);
+  std::vector<int32_t> prompt_b(600);  // past the 512 tokens the pass is sized for at load
+  for (size_t i = 0; i < prompt_b.size(); ++i)
+    prompt_b[i] = static_cast<int32_t>(100 + i * 37 % 1000);
+  std::vector<int32_t> table_a(4), table_b(40);
+  std::iota(table_a.begin(), table_a.end(), 0);
+  std::iota(table_b.begin(), table_b.end(), 4);
   DeviceOptions eager = on_cuda();
   eager.cuda_graphs = false;
-  // Greedy decoding of 24 tokens each way: with graphs, the first decode step captures its shape
-  // and the 23 after it replay that graph.
+  // Each way: A decodes alone (one shape captured, then replayed), B's long prefill moves the
+  // pass's buffers (every graph stale), A and B decode together (a second shape), A alone again
+  // (its shape captured anew). Every logit of every step, greedy.
   std::vector<std::vector<float>> runs;
   for (const DeviceOptions& device : {on_cuda(), eager}) {
-    const auto pass = pass_on(device, KvShape{4, 16});
-    const SequenceChunk first{prompt, 0, table, ChunkLogits::last};
-    auto logits = pass->forward(std::span(&first, 1));
-    std::vector<float> all(logits.begin(), logits.end());
-    for (int i = 0; i < 24; ++i) {
-      const auto next = static_cast<int32_t>(test::argmax(logits.data(), vocab));
-      const SequenceChunk step{std::span(&next, 1), static_cast<int32_t>(prompt.size()) + i, table,
-                               ChunkLogits::last};
-      logits = pass->forward(std::span(&step, 1));
+    const auto pass = pass_on(device, KvShape{44, 16});
+    std::vector<float> all;
+    struct Sequence {
+      const std::vector<int32_t>& table;
+      int32_t length;
+      int32_t next;
+    };
+    const auto prefill = [&](const std::vector<int32_t>& prompt,
+                             const std::vector<int32_t>& table) {
+      const SequenceChunk chunk{prompt, 0, table, ChunkLogits::last};
+      const auto logits = pass->forward(std::span(&chunk, 1));
       all.insert(all.end(), logits.begin(), logits.end());
-    }
+      return Sequence{table, static_cast<int32_t>(prompt.size()),
+                      static_cast<int32_t>(test::argmax(logits.data(), vocab))};
+    };
+    const auto decode = [&](std::vector<Sequence*> sequences, int steps) {
+      for (int step = 0; step < steps; ++step) {
+        std::vector<SequenceChunk> chunks;
+        for (Sequence* q : sequences)
+          chunks.push_back({std::span(&q->next, 1), q->length, q->table, ChunkLogits::last});
+        const auto logits = pass->forward(chunks);
+        all.insert(all.end(), logits.begin(), logits.end());
+        for (size_t i = 0; i < sequences.size(); ++i) {
+          ++sequences[i]->length;
+          sequences[i]->next = static_cast<int32_t>(test::argmax(logits.data() + i * vocab, vocab));
+        }
+      }
+    };
+    Sequence a = prefill(prompt_a, table_a);
+    decode({&a}, 8);
+    Sequence b = prefill(prompt_b, table_b);
+    decode({&a, &b}, 8);
+    decode({&a}, 8);
     runs.push_back(std::move(all));
   }
   CHECK(runs[0] == runs[1]);
