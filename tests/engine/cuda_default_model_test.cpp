@@ -12,6 +12,7 @@
 #include "engine/model/model.hpp"
 #include "engine/serve/engine.hpp"
 #include "tests/support/default_model.hpp"
+#include "tests/support/loaded_default_model.hpp"
 #include "tests/support/default_model_requests.hpp"
 #include "tests/support/engine_runner.hpp"
 #include "tests/support/teacher_forced.hpp"
@@ -26,14 +27,7 @@ bool cuda_runs() {
   return s.ok();
 }
 
-const Model& default_model() {
-  static const Model model = [] {
-    auto m = load_model(test::default_model_path());
-    REQUIRE(m.ok());
-    return std::move(*m);
-  }();
-  return model;
-}
+const Model& default_model() { return test::loaded_default_model(); }
 
 DeviceOptions on_cuda() {
   DeviceOptions o;
