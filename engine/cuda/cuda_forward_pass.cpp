@@ -18,6 +18,7 @@
 #include "kernels/cuda/device_buffer.hpp"
 #include "kernels/cuda/elementwise.hpp"
 #include "kernels/cuda/paged_attention.hpp"
+#include "kernels/cuda/pinned_buffer.hpp"
 #include "kernels/cuda/step_graphs.hpp"
 #include "kernels/cuda/weight_products.hpp"
 
@@ -74,7 +75,7 @@ class CudaForwardPass final : public ForwardPass {
   const ModelConfig& config() const override { return config_; }
   KvShape kv_shape() const override { return kv_; }
   std::span<const float> forward(std::span<const SequenceChunk> batch) override;
-  std::span<const float> hidden_states() const override { return final_hidden_; }
+  std::span<const float> hidden_states() const override { return final_hidden_.span(); }
   void copy_block(int32_t from, int32_t to) override;
   ThreadPool* host_threads() override { return host_threads_.get(); }
 
@@ -110,7 +111,7 @@ class CudaForwardPass final : public ForwardPass {
   cuda::StepGraphs graphs_;
   std::vector<int32_t> step_host_;
   RopeTable rope_;
-  std::vector<float> logits_, final_hidden_;
+  cuda::PinnedBuffer<float> logits_, final_hidden_;  // what forward() returns, page-locked
 };
 
 void CudaForwardPass::make_room(int64_t tokens, int64_t logit_rows, int64_t table_entries) {
@@ -162,9 +163,9 @@ std::span<const float> CudaForwardPass::forward(std::span<const SequenceChunk> b
   const auto tokens = static_cast<int>(step.ids.size());
   const auto rows = static_cast<int>(step.logit_rows.size());
   const auto hidden_rows = static_cast<int>(step.hidden_rows.size());
-  logits_.clear();
-  final_hidden_.clear();
-  if (tokens == 0) return logits_;
+  logits_.fill(0);
+  final_hidden_.fill(0);
+  if (tokens == 0) return logits_.span();
   make_room(tokens, rows, static_cast<int64_t>(step.tables.size()));
   upload(step);
   // Decode-sized steps (the GEMV path throughout) replay a graph per (tokens, logit rows).
@@ -176,22 +177,21 @@ std::span<const float> CudaForwardPass::forward(std::span<const SequenceChunk> b
   }
   const int d = config_.embedding_dim;
   if (hidden_rows > 0) {
-    final_hidden_.resize(static_cast<size_t>(hidden_rows) * d);
+    float* hidden = final_hidden_.fill(static_cast<size_t>(hidden_rows) * d);
     cuda::rms_norm(stream_, hidden_.data(), indices(layout_.hidden_rows()), hidden_rows,
                    weights_.output_norm, config_.rms_eps, d, normed_.data());
-    cuda::check(
-        cudaMemcpyAsync(final_hidden_.data(), normed_.data(), final_hidden_.size() * sizeof(float),
-                        cudaMemcpyDeviceToHost, stream_),
-        "reading hidden states");
+    cuda::check(cudaMemcpyAsync(hidden, normed_.data(), final_hidden_.span().size_bytes(),
+                                cudaMemcpyDeviceToHost, stream_),
+                "reading hidden states");
   }
-  logits_.resize(static_cast<size_t>(rows) * config_.vocab_size);
+  float* logits = logits_.fill(static_cast<size_t>(rows) * config_.vocab_size);
   if (rows > 0) {
-    cuda::check(cudaMemcpyAsync(logits_.data(), logits_dev_.data(), logits_.size() * sizeof(float),
+    cuda::check(cudaMemcpyAsync(logits, logits_dev_.data(), logits_.span().size_bytes(),
                                 cudaMemcpyDeviceToHost, stream_),
                 "reading logits");
   }
   cuda::check(cudaStreamSynchronize(stream_), "the forward pass");
-  return logits_;
+  return logits_.span();
 }
 
 void CudaForwardPass::compute(int tokens, int rows) {
