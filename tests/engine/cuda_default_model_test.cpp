@@ -12,9 +12,9 @@
 #include "engine/model/model.hpp"
 #include "engine/serve/engine.hpp"
 #include "tests/support/default_model.hpp"
-#include "tests/support/loaded_default_model.hpp"
 #include "tests/support/default_model_requests.hpp"
 #include "tests/support/engine_runner.hpp"
+#include "tests/support/loaded_default_model.hpp"
 #include "tests/support/teacher_forced.hpp"
 
 using namespace troupe;
@@ -27,7 +27,9 @@ bool cuda_runs() {
   return s.ok();
 }
 
-const Model& default_model() { return test::loaded_default_model(); }
+const Model& default_model() {
+  return test::loaded_default_model();
+}
 
 DeviceOptions on_cuda() {
   DeviceOptions o;

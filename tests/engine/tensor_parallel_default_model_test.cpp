@@ -14,9 +14,9 @@
 #include "engine/model/model.hpp"
 #include "engine/serve/engine.hpp"
 #include "tests/support/default_model.hpp"
-#include "tests/support/loaded_default_model.hpp"
 #include "tests/support/default_model_requests.hpp"
 #include "tests/support/engine_runner.hpp"
+#include "tests/support/loaded_default_model.hpp"
 #include "tests/support/teacher_forced.hpp"
 
 using namespace troupe;
@@ -27,7 +27,9 @@ using test::TestRequest;
 
 namespace {
 
-const Model& default_model() { return test::loaded_default_model(); }
+const Model& default_model() {
+  return test::loaded_default_model();
+}
 
 // Every position's logits of `ids` in one prefill through a fresh pass.
 std::vector<float> teacher_forced(const std::vector<int32_t>& ids, const DeviceOptions& device) {
