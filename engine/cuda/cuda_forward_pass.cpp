@@ -211,9 +211,8 @@ void CudaForwardPass::run_layer(int index, int tokens) {
 
   cuda::rms_norm(stream_, hidden_.data(), nullptr, tokens, w.attention_norm, c.rms_eps, d,
                  normed_.data());
-  products_->run(w.wq, normed_.data(), tokens, q_.data());
-  products_->run(w.wk, normed_.data(), tokens, k_.data());
-  products_->run(w.wv, normed_.data(), tokens, v_.data());
+  products_->run({{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}}, normed_.data(),
+                 tokens);
   if (w.bq) cuda::add_bias(stream_, q_.data(), w.bq, tokens, qd);
   if (w.bk) cuda::add_bias(stream_, k_.data(), w.bk, tokens, kvd);
   if (w.bv) cuda::add_bias(stream_, v_.data(), w.bv, tokens, kvd);
@@ -240,8 +239,7 @@ void CudaForwardPass::run_layer(int index, int tokens) {
 
   cuda::rms_norm(stream_, hidden_.data(), nullptr, tokens, w.ffn_norm, c.rms_eps, d,
                  normed_.data());
-  products_->run(w.w_gate, normed_.data(), tokens, gate_.data());
-  products_->run(w.w_up, normed_.data(), tokens, up_.data());
+  products_->run({{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}}, normed_.data(), tokens);
   cuda::silu_mul(stream_, gate_.data(), up_.data(), static_cast<int64_t>(tokens) * ff);
   products_->run(w.w_down, gate_.data(), tokens, normed_.data());
   cuda::add_in_place(stream_, hidden_.data(), normed_.data(), static_cast<int64_t>(tokens) * d);

@@ -1,6 +1,7 @@
 #include "kernels/cuda/elementwise.hpp"
 
 #include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/device_math.cuh"
 #include "kernels/cuda/type_dispatch.hpp"
 #include "kernels/cuda/weight_units.hpp"
 
@@ -8,10 +9,6 @@ namespace troupe::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-int blocks_for(int64_t n) {
-  return static_cast<int>((n + kThreads - 1) / kThreads);
-}
 
 template <DType T>
 __global__ void embed_kernel(const uint8_t* table, int64_t row_stride, int units,
@@ -29,17 +26,8 @@ __global__ void rms_norm_kernel(const float* x, const int32_t* rows, const float
   const float* in = x + static_cast<int64_t>(rows ? rows[r] : r) * width;
   float sum = 0.0f;
   for (int i = threadIdx.x; i < width; i += blockDim.x) sum += in[i] * in[i];
-  __shared__ float partial[kThreads / 32];
-  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-  if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = sum;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    sum = threadIdx.x < blockDim.x / 32 ? partial[threadIdx.x] : 0.0f;
-    for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-    if (threadIdx.x == 0) partial[0] = sum;
-  }
-  __syncthreads();
-  const float scale = 1.0f / sqrtf(partial[0] / static_cast<float>(width) + eps);
+  sum = block_reduce<false>(sum);
+  const float scale = 1.0f / sqrtf(sum / static_cast<float>(width) + eps);
   float* o = out + static_cast<int64_t>(r) * width;
   for (int i = threadIdx.x; i < width; i += blockDim.x) o[i] = in[i] * scale * weight[i];
 }
@@ -82,20 +70,20 @@ void rms_norm(cudaStream_t stream, const float* x, const int32_t* rows, int coun
 
 void add_in_place(cudaStream_t stream, float* x, const float* y, int64_t n) {
   if (n == 0) return;
-  add_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, y, n);
+  add_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(x, y, n);
   check_launch("add_in_place");
 }
 
 void add_bias(cudaStream_t stream, float* x, const float* bias, int tokens, int width) {
   const int64_t n = static_cast<int64_t>(tokens) * width;
   if (n == 0) return;
-  bias_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, bias, n, width);
+  bias_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(x, bias, n, width);
   check_launch("add_bias");
 }
 
 void silu_mul(cudaStream_t stream, float* gate, const float* up, int64_t n) {
   if (n == 0) return;
-  silu_mul_kernel<<<blocks_for(n), kThreads, 0, stream>>>(gate, up, n);
+  silu_mul_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(gate, up, n);
   check_launch("silu_mul");
 }
 

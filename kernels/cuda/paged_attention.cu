@@ -4,18 +4,14 @@
 #include <cmath>
 
 #include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/device_math.cuh"
 #include "kernels/cuda/paged_attention.hpp"
 
 namespace troupe::cuda {
 namespace {
 
-constexpr int kWarp = 32;
 constexpr int kWarps = 4;
 constexpr int kMaxHeadDim = 256;
-
-int blocks_for(int64_t n, int threads) {
-  return static_cast<int>((n + threads - 1) / threads);
-}
 
 // One thread per rotated pair, in the host's fused form (kernels/cpu/rope.cpp).
 __global__ void rotate_kernel(float* x, int tokens, int heads, int head_dim, int row_width,
@@ -41,12 +37,6 @@ __global__ void store_kv_kernel(const float* key, const float* value, const int3
   const int64_t at = static_cast<int64_t>(slots[t]) * kv_dim + i % kv_dim;
   key_cache[at] = __float2half_rn(key[i]);
   value_cache[at] = __float2half_rn(value[i]);
-}
-
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2)
-    v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
 }
 
 // A block per (token, query head, split of its positions), 4 warps taking every 4th position of
@@ -94,21 +84,21 @@ __global__ void __launch_bounds__(kWarp* kWarps)
       acc[i] = acc[i] * shrink + weight * __half2float(v[lane + kWarp * i]);
     max = new_max;
   }
-  __shared__ float warp_max[kWarps], warp_sum_of[kWarps];
+  __shared__ float max_of[kWarps], sum_of[kWarps];
   __shared__ float warp_acc[kWarps][kMaxHeadDim];
   if (lane == 0) {
-    warp_max[warp] = max;
-    warp_sum_of[warp] = sum;
+    max_of[warp] = max;
+    sum_of[warp] = sum;
   }
 #pragma unroll
   for (int i = 0; i < PerLane; ++i) warp_acc[warp][lane + kWarp * i] = acc[i];
   __syncthreads();
   float total_max = -INFINITY;
-  for (int w = 0; w < kWarps; ++w) total_max = fmaxf(total_max, warp_max[w]);
+  for (int w = 0; w < kWarps; ++w) total_max = fmaxf(total_max, max_of[w]);
   float total = 0.0f, factor[kWarps];
   for (int w = 0; w < kWarps; ++w) {
-    factor[w] = warp_max[w] == -INFINITY ? 0.0f : expf(warp_max[w] - total_max);
-    total += warp_sum_of[w] * factor[w];
+    factor[w] = max_of[w] == -INFINITY ? 0.0f : expf(max_of[w] - total_max);
+    total += sum_of[w] * factor[w];
   }
   if (splits == 1) {
     const float inverse = total > 0.0f ? 1.0f / total : 0.0f;

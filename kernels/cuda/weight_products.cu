@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "kernels/cuda/device_math.cuh"
 #include "kernels/cuda/type_dispatch.hpp"
 #include "kernels/cuda/weight_products.hpp"
 #include "kernels/cuda/weight_units.hpp"
@@ -11,14 +12,7 @@
 namespace troupe::cuda {
 namespace {
 
-constexpr int kWarp = 32;
 constexpr int kRowsPerBlock = 4;  // one warp a row
-
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2)
-    v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
 
 // One warp per row: each lane decodes whole units (32 values) and multiplies them with every
 // token's matching 32 inputs, so a weight is read from memory once for all the tokens.
@@ -89,13 +83,7 @@ __global__ void to_half_scaled_kernel(const float* x, int cols, __half* out, flo
   const float* in = x + static_cast<int64_t>(t) * cols;
   float largest = 0.0f;
   for (int i = threadIdx.x; i < cols; i += blockDim.x) largest = fmaxf(largest, fabsf(in[i]));
-  __shared__ float partial[32];
-  for (int offset = 16; offset > 0; offset /= 2)
-    largest = fmaxf(largest, __shfl_xor_sync(0xffffffffu, largest, offset));
-  if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = largest;
-  __syncthreads();
-  largest = 0.0f;
-  for (int w = 0; w < static_cast<int>(blockDim.x / 32); ++w) largest = fmaxf(largest, partial[w]);
+  largest = block_reduce<true>(largest);
   const float scale = largest > kHalfHeadroom ? exp2f(ceilf(log2f(largest / kHalfHeadroom))) : 1.0f;
   for (int i = threadIdx.x; i < cols; i += blockDim.x)
     out[static_cast<int64_t>(t) * cols + i] = __float2half_rn(in[i] / scale);
@@ -105,10 +93,6 @@ __global__ void to_half_scaled_kernel(const float* x, int cols, __half* out, flo
 __global__ void scale_rows_kernel(float* y, int64_t width, int64_t n, const float* scales) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) y[i] *= scales[i / width];
-}
-
-int blocks_for(int64_t n, int threads) {
-  return static_cast<int>((n + threads - 1) / threads);
 }
 
 template <DType T, int MaxTokens>
@@ -128,20 +112,8 @@ void check_cublas(cublasStatus_t status, const char* what) {
 }  // namespace
 
 bool device_supports(DType type, int64_t cols) {
-  switch (type) {
-    case DType::F32:
-    case DType::F16:
-    case DType::BF16:
-    case DType::Q4_0:
-    case DType::Q4_1:
-    case DType::Q8_0:
-      return cols % kUnit == 0;
-    case DType::Q4_K:
-    case DType::Q5_K:
-    case DType::Q6_K:
-      return cols % 256 == 0;
-  }
-  return false;
+  // Every type troupe reads has a unit decoder; a row must hold whole blocks and whole units.
+  return cols % std::max<int64_t>(kUnit, traits(type).block_elements) == 0;
 }
 
 void gemv(cudaStream_t stream, const DeviceMatrix& w, const float* x, int tokens, float* y,
@@ -180,13 +152,26 @@ void WeightProducts::reserve(int64_t max_matrix_values, int64_t max_activation_v
 }
 
 void WeightProducts::run(const DeviceMatrix& w, const float* x, int tokens, float* y) {
-  if (tokens <= kGemvMaxTokens) return gemv(stream_, w, x, tokens, y, w.rows);
-  input_half_.reserve(static_cast<size_t>(tokens * w.cols));
+  run({{&w, y}}, x, tokens);
+}
+
+void WeightProducts::run(std::initializer_list<Product> products, const float* x, int tokens) {
+  if (tokens <= kGemvMaxTokens) {
+    for (const Product& p : products) gemv(stream_, *p.w, x, tokens, p.y, p.w->rows);
+    return;
+  }
+  // The input once as F16 for every matrix that reads it (they share its width).
+  const int64_t cols = products.begin()->w->cols;
+  input_half_.reserve(static_cast<size_t>(tokens * cols));
   input_scales_.reserve(static_cast<size_t>(tokens));
-  to_half_scaled_kernel<<<tokens, 256, 0, stream_>>>(x, static_cast<int>(w.cols),
+  to_half_scaled_kernel<<<tokens, 256, 0, stream_>>>(x, static_cast<int>(cols),
                                                      reinterpret_cast<__half*>(input_half_.data()),
                                                      input_scales_.data());
   check_launch("to_half_scaled");
+  for (const Product& p : products) multiply_half_input(*p.w, tokens, p.y);
+}
+
+void WeightProducts::multiply_half_input(const DeviceMatrix& w, int tokens, float* y) {
   // cuBLAS is column-major: W's rows (row-major, `cols` apart) are the columns of a cols x rows
   // matrix, x is cols x tokens and y rows x tokens, so y = (that matrix)^T x. A matrix bigger
   // than the F16 scratch (a large vocabulary's output) goes in slices of rows.

@@ -5,6 +5,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "kernels/common/dtype.hpp"
 #include "kernels/cuda/device_buffer.hpp"
@@ -50,11 +51,21 @@ class WeightProducts {
 
   // y = W x as above, y [tokens][w.rows].
   void run(const DeviceMatrix& w, const float* x, int tokens, float* y);
+  // Every product of matrices that read the same input (Q, K and V; gate and up): above
+  // kGemvMaxTokens the input is converted to F16 once for all of them.
+  struct Product {
+    const DeviceMatrix* w;
+    float* y;
+  };
+  void run(std::initializer_list<Product> products, const float* x, int tokens);
   // Sizes the scratch for the largest matrix (up to kHalfScratchValues) and batch ahead of the
   // first step, so that running out of memory shows at load.
   void reserve(int64_t max_matrix_values, int64_t max_activation_values);
 
  private:
+  // y = W (the input run() converted) for more than kGemvMaxTokens tokens, through cuBLAS.
+  void multiply_half_input(const DeviceMatrix& w, int tokens, float* y);
+
   cudaStream_t stream_;
   cublasContext* handle_ = nullptr;
   DeviceBuffer<uint16_t> weights_half_, input_half_;
