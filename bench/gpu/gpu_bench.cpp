@@ -25,6 +25,7 @@
 #include "kernels/cpu/half.hpp"
 #include "kernels/cuda/read_bandwidth.hpp"
 #include "tests/support/gguf_writer.hpp"
+#include "tests/support/random_weights.hpp"
 
 using namespace troupe;
 
@@ -58,24 +59,6 @@ uint64_t splitmix(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-// A rows x cols matrix of `type` with random quantized values and scales of 0.001-0.003.
-std::vector<std::byte> random_matrix(DType type, int64_t rows, int64_t cols, uint64_t& state) {
-  const DTypeTraits t = traits(type);
-  std::vector<std::byte> bytes(static_cast<size_t>(rows * row_bytes(type, cols)));
-  for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-    const uint64_t r = splitmix(state);
-    std::memcpy(bytes.data() + i, &r, 8);
-  }
-  if (t.block_elements == 1) fail("random-model takes quantized types");
-  const uint16_t scale = float_to_half(0.002f);
-  for (size_t at = 0; at < bytes.size(); at += static_cast<size_t>(t.block_bytes)) {
-    std::memcpy(bytes.data() + at + (type == DType::Q6_K ? 208 : 0), &scale, 2);
-    if (type == DType::Q4_1 || type == DType::Q4_K || type == DType::Q5_K)
-      std::memcpy(bytes.data() + at + 2, &scale, 2);
-  }
-  return bytes;
-}
-
 int random_model(int argc, char** argv) {
   if (argc < 3) fail("random-model OUT [flags]");
   const auto o = options(argc, argv, 3);
@@ -101,9 +84,13 @@ int random_model(int argc, char** argv) {
   w.add_u32("llama.vocab_size", static_cast<uint32_t>(vocab));
   w.add_f32("llama.rope.freq_base", 500000.0f);
   w.add_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+  if (traits(*type).block_elements == 1) fail("random-model takes quantized types");
   uint64_t state = 1;
   const auto matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
-    w.add_tensor(name, {cols, rows}, *type, random_matrix(*type, rows, cols, state));
+    const auto bytes =
+        test::random_weights(*type, rows, cols, 0.002f, [&] { return splitmix(state); });
+    const auto* data = reinterpret_cast<const std::byte*>(bytes.data());
+    w.add_tensor(name, {cols, rows}, *type, std::vector<std::byte>(data, data + bytes.size()));
   };
   const auto norm = [&](const std::string& name) {
     w.add_tensor(name, {d}, DType::F32, test::as_bytes(std::vector<float>(d, 1.0f)));

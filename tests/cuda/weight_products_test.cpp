@@ -4,45 +4,20 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <cstring>
 #include <random>
 #include <vector>
 
 #include "kernels/cpu/dequantize.hpp"
-#include "kernels/cpu/half.hpp"
 #include "kernels/cuda/weight_products.hpp"
 #include "tests/cuda/device_vectors.hpp"
+#include "tests/support/random_weights.hpp"
 
 using namespace troupe;
 
 namespace {
 
-// A random matrix in `type`: random bytes with finite scales (every type's d fields).
-std::vector<uint8_t> random_matrix(DType type, int64_t rows, int64_t cols, std::mt19937& rng) {
-  const DTypeTraits t = traits(type);
-  std::vector<uint8_t> bytes(static_cast<size_t>(rows * row_bytes(type, cols)));
-  std::uniform_real_distribution<float> scale(-0.02f, 0.02f);
-  if (t.block_elements == 1) {  // F32, F16, BF16: the values themselves
-    for (int64_t i = 0; i < rows * cols; ++i) {
-      const float v = scale(rng) * 10;
-      uint32_t bits;
-      std::memcpy(&bits, &v, 4);
-      if (type == DType::F32) std::memcpy(bytes.data() + 4 * i, &v, 4);
-      const uint16_t h = type == DType::F16 ? float_to_half(v) : static_cast<uint16_t>(bits >> 16);
-      if (type != DType::F32) std::memcpy(bytes.data() + 2 * i, &h, 2);
-    }
-    return bytes;
-  }
-  for (auto& b : bytes) b = static_cast<uint8_t>(rng());
-  for (size_t at = 0; at < bytes.size(); at += static_cast<size_t>(t.block_bytes)) {
-    const auto put = [&](size_t offset) {
-      const uint16_t h = float_to_half(scale(rng));
-      std::memcpy(bytes.data() + at + offset, &h, 2);
-    };
-    put(type == DType::Q6_K ? 208 : 0);
-    if (type == DType::Q4_1 || type == DType::Q4_K || type == DType::Q5_K) put(2);
-  }
-  return bytes;
+std::vector<uint8_t> random_matrix(DType type, int64_t rows, int64_t cols, std::mt19937_64& rng) {
+  return test::random_weights(type, rows, cols, 0.02f, rng);
 }
 
 struct Shape {
@@ -53,7 +28,7 @@ struct Shape {
 
 TEST_CASE("CUDA weight products equal the dequantized weights' products, every type and path") {
   if (!test::cuda_device_visible()) return;
-  std::mt19937 rng(11);
+  std::mt19937_64 rng(11);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   // The default model's q/ffn/down shapes, and an 8B model's gate/down shapes.
   const Shape shapes[] = {{576, 576}, {1536, 576}, {576, 1536}, {14336, 4096}, {4096, 14336}};
@@ -102,7 +77,7 @@ TEST_CASE("CUDA weight products equal the dequantized weights' products, every t
 
 TEST_CASE("CUDA batched products keep activations beyond F16's range finite and right") {
   if (!test::cuda_device_visible()) return;
-  std::mt19937 rng(13);
+  std::mt19937_64 rng(13);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   const int64_t rows = 576, cols = 1536;
   const int tokens = 12;  // the cuBLAS path
