@@ -49,7 +49,12 @@ std::map<std::string, std::string> options(int argc, char** argv, int first) {
 
 int number(const std::map<std::string, std::string>& o, const std::string& name, int fallback) {
   const auto it = o.find(name);
-  return it == o.end() ? fallback : std::stoi(it->second);
+  if (it == o.end()) return fallback;
+  char* end = nullptr;
+  const long value = std::strtol(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end != '\0' || value < 0 || value > (1 << 24))
+    fail("--" + name + " needs a count, got '" + it->second + "'");
+  return static_cast<int>(value);
 }
 
 uint64_t splitmix(uint64_t& state) {
