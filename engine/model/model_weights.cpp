@@ -138,15 +138,27 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
   const ShardRange vocabulary = output_rows(c.vocab_size, shard);
   w.output = row_slice(w.output, vocabulary.first, vocabulary.count);
 #undef TROUPE_TRY_ASSIGN
-  const auto pack = [&w, packing](WeightMatrix& m) {
-    if (packing == CpuPacking::no || m.rows == 0 || !can_pack_rows(m.type, m.rows, m.cols)) return;
-    w.packed.push_back(std::make_shared<const PackedRows>(m));
-    m.packed = w.packed.back().get();
-  };
-  for (LayerWeights& l : w.layers) {
-    for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*m);
+  std::vector<WeightMatrix*> to_pack;
+  if (packing == CpuPacking::yes) {
+    const auto packable = [](const WeightMatrix& m) {
+      return m.rows > 0 && can_pack_rows(m.type, m.rows, m.cols);
+    };
+    for (LayerWeights& l : w.layers) {
+      for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+        if (packable(*m)) to_pack.push_back(m);
+      }
+    }
+    if (packable(w.output)) to_pack.push_back(&w.output);
   }
-  pack(w.output);
+  if (to_pack.empty()) return w;
+  // Every packed matrix in one arena of huge pages (weight_arena.hpp).
+  size_t bytes = 0;
+  for (const WeightMatrix* m : to_pack) bytes += PackedRows::storage_bytes(*m);
+  const auto arena = std::make_shared<WeightArena>(bytes);
+  for (WeightMatrix* m : to_pack) {
+    w.packed.push_back(std::make_shared<const PackedRows>(*m, arena));
+    m->packed = w.packed.back().get();
+  }
   return w;
 }
 

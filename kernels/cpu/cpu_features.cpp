@@ -51,4 +51,20 @@ CpuIsa selected_isa() {
   return selected;
 }
 
+int64_t stream_prefetch_bytes() {
+  static const int64_t bytes = [] {
+    if (const char* wanted = std::getenv("TROUPE_PREFETCH_BYTES")) {
+      char* end = nullptr;
+      const long long value = std::strtoll(wanted, &end, 10);
+      if (end != wanted && *end == '\0' && value >= 0 && value <= (1 << 20)) return int64_t{value};
+    }
+#if defined(TROUPE_SIMD_VARIANTS)
+    __builtin_cpu_init();
+    if (__builtin_cpu_is("amd")) return int64_t{8192};
+#endif
+    return int64_t{1536};
+  }();
+  return bytes;
+}
+
 }  // namespace troupe

@@ -3,6 +3,7 @@
 // (TROUPE_PORTABLE) still takes AVX2 or AVX-512 VNNI where the CPU has them. The kernels come in
 // one variant per level (kernels/cpu/*_avx2.cpp, *_avx512.cpp, each compiled for its level);
 // kernel_table.hpp picks the variant functions once.
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -26,5 +27,12 @@ bool isa_supported(CpuIsa isa);
 // (scalar, avx2 or avx512) to measure or test a lower one; a level above the supported one is
 // lowered to it. Decided once per process.
 CpuIsa selected_isa();
+
+// How many bytes ahead of its reads a product that reads each weight once (a decode step's)
+// prefetches: enough lines in flight to cover a DRAM latency at one core's share of the read
+// bandwidth. Measured per vendor, not derived (bench/README.md): 8 KiB on a Zen 5 EPYC (decode
+// 1.1x over 1.5 KiB), 1.5 KiB elsewhere (best at 1-3 KiB on Sapphire Rapids). The environment
+// variable TROUPE_PREFETCH_BYTES sets it, to measure another machine. Decided once per process.
+int64_t stream_prefetch_bytes();
 
 }  // namespace troupe

@@ -15,6 +15,8 @@ struct PackedGroupLayout {
   int64_t blocks = 0;         // 32-column blocks per row
   int64_t mins_offset = 0;    // bytes from the group's start to its Q4_1 minimums
   int64_t values_offset = 0;  // bytes to its values
+  // How far past a group's start a single token's product prefetches (stream_prefetch_bytes).
+  int64_t prefetch_bytes = 0;
 };
 
 // Positions per step of the attention's online softmax: llama.cpp's KV tile (GGML_FA_TILE_KV), so

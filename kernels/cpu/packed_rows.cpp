@@ -1,10 +1,10 @@
 #include "kernels/cpu/packed_rows.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
+#include "kernels/cpu/cpu_features.hpp"
 #include "kernels/cpu/kernel_table.hpp"
 
 namespace troupe {
@@ -19,7 +19,7 @@ namespace {
 // Q8_0 has 8 chunks: byte b of row r in chunk j is element 4j + b plus 128, unsigned, since
 // vpdpbusd multiplies unsigned by signed bytes. BF16 has no tables: values [pair][32 rows][2],
 // columns 2k and 2k + 1 of row r side by side in one 32-bit lane.
-constexpr int64_t kAlign = 64;
+constexpr int64_t kAlign = 64;  // WeightArena's alignment too
 constexpr int64_t kChunkBytes = kPackedRows * 4;
 
 int64_t padded(int64_t bytes) {
@@ -85,11 +85,13 @@ bool can_pack_rows(DType type, int64_t rows, int64_t cols) {
          cols % kQK == 0;
 }
 
-void PackedRows::Free::operator()(std::byte* p) const {
-  std::free(p);
+size_t PackedRows::storage_bytes(const WeightMatrix& matrix) {
+  const int64_t groups = matrix.rows / packed_group_rows(matrix.type);
+  return WeightArena::footprint(
+      static_cast<size_t>(groups * group_bytes(matrix.type, matrix.cols / kQK)));
 }
 
-PackedRows::PackedRows(const WeightMatrix& matrix)
+PackedRows::PackedRows(const WeightMatrix& matrix, const std::shared_ptr<WeightArena>& arena)
     : type_(matrix.type), rows_(matrix.rows), cols_(matrix.cols) {
   const DType type = type_;
   if (!can_pack_rows(type, rows_, cols_)) {
@@ -97,10 +99,8 @@ PackedRows::PackedRows(const WeightMatrix& matrix)
   }
   const int64_t blocks = cols_ / kQK;
   group_bytes_ = group_bytes(type, blocks);
-  const auto total = static_cast<size_t>(group_bytes_ * groups());
-  bytes_.reset(static_cast<std::byte*>(std::aligned_alloc(kAlign, total)));
-  if (!bytes_) throw std::bad_alloc();
-  std::memset(bytes_.get(), 0, total);
+  // Zero-filled: the tables' padding stays zero.
+  bytes_ = take_weight_bytes(arena, static_cast<size_t>(group_bytes_ * groups()));
   for (int64_t g = 0; g < groups(); ++g) {
     std::byte* out = bytes_.get() + g * group_bytes_;
     const int64_t first = g * rows_per_group();
@@ -138,7 +138,7 @@ void PackedRows::dot_group(int64_t group, const ActivationBlock* x, int64_t toke
   const int64_t blocks = cols_ / kQK;
   const int64_t tables = type_ == DType::Q4_1 ? 2 : 1;
   const PackedGroupLayout layout{blocks, scale_table_bytes(blocks),
-                                 tables * scale_table_bytes(blocks)};
+                                 tables * scale_table_bytes(blocks), stream_prefetch_bytes()};
   const auto kernel = type_ == DType::Q4_1 ? kernels().packed_q4_1 : kernels().packed_q8_0;
   kernel(bytes_.get() + group * group_bytes_, layout, x, tokens, y + group * kPackedRows, y_stride);
 }

@@ -18,6 +18,7 @@
 #include "kernels/common/dtype.hpp"
 #include "kernels/common/weight_matrix.hpp"
 #include "kernels/cpu/quant_blocks.hpp"
+#include "kernels/cpu/weight_arena.hpp"
 
 namespace troupe {
 
@@ -35,11 +36,15 @@ constexpr int64_t packed_group_rows(DType type) {
 // Q4_1, Q8_0 or BF16, with rows a multiple of packed_group_rows(type) and cols a multiple of 32.
 bool can_pack_rows(DType type, int64_t rows, int64_t cols);
 
-// A repacked matrix; owns its 64-byte aligned bytes.
+// A repacked matrix; shares the ownership of its 64-byte aligned bytes with the arena they are in.
 class PackedRows {
  public:
-  // The rows of `matrix` (whole, or a slice) as stored in GGUF. Requires can_pack_rows.
-  explicit PackedRows(const WeightMatrix& matrix);
+  // The rows of `matrix` (whole, or a slice) as stored in GGUF, packed into `arena` (one of the
+  // matrix's own when null). Requires can_pack_rows.
+  explicit PackedRows(const WeightMatrix& matrix, const std::shared_ptr<WeightArena>& arena = {});
+
+  // The bytes PackedRows takes of an arena for `matrix`. Requires can_pack_rows.
+  static size_t storage_bytes(const WeightMatrix& matrix);
 
   DType type() const { return type_; }
   int64_t rows() const { return rows_; }
@@ -56,13 +61,10 @@ class PackedRows {
   void dot_group(int64_t group, const float* x, int64_t tokens, float* y, int64_t y_stride) const;
 
  private:
-  struct Free {
-    void operator()(std::byte* p) const;
-  };
   DType type_;
   int64_t rows_, cols_;
   int64_t group_bytes_ = 0;
-  std::unique_ptr<std::byte[], Free> bytes_;
+  std::shared_ptr<std::byte> bytes_;
 };
 
 }  // namespace troupe
