@@ -151,10 +151,10 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
     if (packable(w.output)) to_pack.push_back(&w.output);
   }
   if (to_pack.empty()) return w;
-  // Every packed matrix in one arena of huge pages (weight_arena.hpp).
+  // Every packed matrix in one arena of huge pages (huge_page_arena.hpp).
   size_t bytes = 0;
   for (const WeightMatrix* m : to_pack) bytes += PackedRows::storage_bytes(*m);
-  const auto arena = std::make_shared<WeightArena>(bytes);
+  const auto arena = std::make_shared<HugePageArena>(bytes);
   for (WeightMatrix* m : to_pack) {
     w.packed.push_back(std::make_shared<const PackedRows>(*m, arena));
     m->packed = w.packed.back().get();

@@ -19,7 +19,7 @@ namespace {
 // Q8_0 has 8 chunks: byte b of row r in chunk j is element 4j + b plus 128, unsigned, since
 // vpdpbusd multiplies unsigned by signed bytes. BF16 has no tables: values [pair][32 rows][2],
 // columns 2k and 2k + 1 of row r side by side in one 32-bit lane.
-constexpr int64_t kAlign = 64;  // WeightArena's alignment too
+constexpr int64_t kAlign = 64;  // HugePageArena's alignment too
 constexpr int64_t kChunkBytes = kPackedRows * 4;
 
 int64_t padded(int64_t bytes) {
@@ -87,11 +87,11 @@ bool can_pack_rows(DType type, int64_t rows, int64_t cols) {
 
 size_t PackedRows::storage_bytes(const WeightMatrix& matrix) {
   const int64_t groups = matrix.rows / packed_group_rows(matrix.type);
-  return WeightArena::footprint(
+  return HugePageArena::footprint(
       static_cast<size_t>(groups * group_bytes(matrix.type, matrix.cols / kQK)));
 }
 
-PackedRows::PackedRows(const WeightMatrix& matrix, const std::shared_ptr<WeightArena>& arena)
+PackedRows::PackedRows(const WeightMatrix& matrix, const std::shared_ptr<HugePageArena>& arena)
     : type_(matrix.type), rows_(matrix.rows), cols_(matrix.cols) {
   const DType type = type_;
   if (!can_pack_rows(type, rows_, cols_)) {
@@ -100,7 +100,7 @@ PackedRows::PackedRows(const WeightMatrix& matrix, const std::shared_ptr<WeightA
   const int64_t blocks = cols_ / kQK;
   group_bytes_ = group_bytes(type, blocks);
   // Zero-filled: the tables' padding stays zero.
-  bytes_ = take_weight_bytes(arena, static_cast<size_t>(group_bytes_ * groups()));
+  bytes_ = take_huge_page_bytes(arena, static_cast<size_t>(group_bytes_ * groups()));
   for (int64_t g = 0; g < groups(); ++g) {
     std::byte* out = bytes_.get() + g * group_bytes_;
     const int64_t first = g * rows_per_group();

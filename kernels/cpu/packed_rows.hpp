@@ -18,7 +18,7 @@
 #include "kernels/common/dtype.hpp"
 #include "kernels/common/weight_matrix.hpp"
 #include "kernels/cpu/quant_blocks.hpp"
-#include "kernels/cpu/weight_arena.hpp"
+#include "kernels/cpu/huge_page_arena.hpp"
 
 namespace troupe {
 
@@ -41,7 +41,7 @@ class PackedRows {
  public:
   // The rows of `matrix` (whole, or a slice) as stored in GGUF, packed into `arena` (one of the
   // matrix's own when null). Requires can_pack_rows.
-  explicit PackedRows(const WeightMatrix& matrix, const std::shared_ptr<WeightArena>& arena = {});
+  explicit PackedRows(const WeightMatrix& matrix, const std::shared_ptr<HugePageArena>& arena = {});
 
   // The bytes PackedRows takes of an arena for `matrix`. Requires can_pack_rows.
   static size_t storage_bytes(const WeightMatrix& matrix);

@@ -1,4 +1,4 @@
-#include "kernels/cpu/weight_arena.hpp"
+#include "kernels/cpu/huge_page_arena.hpp"
 
 #include <sys/mman.h>
 
@@ -16,7 +16,7 @@ size_t round_up(size_t bytes, size_t to) {
 
 }  // namespace
 
-WeightArena::WeightArena(size_t bytes) : size_(round_up(bytes == 0 ? 1 : bytes, kHugePage)) {
+HugePageArena::HugePageArena(size_t bytes) : size_(round_up(bytes == 0 ? 1 : bytes, kHugePage)) {
   // Over-reserve by one huge page, then give back the ends, so that the arena starts on a huge
   // page boundary: only whole, aligned 2 MiB ranges can become huge pages.
   const size_t reserved = size_ + kHugePage;
@@ -32,21 +32,21 @@ WeightArena::WeightArena(size_t bytes) : size_(round_up(bytes == 0 ? 1 : bytes, 
   madvise(base_, size_, MADV_HUGEPAGE);
 }
 
-WeightArena::~WeightArena() {
+HugePageArena::~HugePageArena() {
   munmap(base_, size_);
 }
 
-std::byte* WeightArena::take(size_t bytes) {
-  const size_t footprint = WeightArena::footprint(bytes);
+std::byte* HugePageArena::take(size_t bytes) {
+  const size_t footprint = HugePageArena::footprint(bytes);
   if (footprint > size_ - used_) throw std::bad_alloc();
   std::byte* p = base_ + used_;
   used_ += footprint;
   return p;
 }
 
-std::shared_ptr<std::byte> take_weight_bytes(const std::shared_ptr<WeightArena>& arena,
-                                             size_t bytes) {
-  std::shared_ptr<WeightArena> owner = arena ? arena : std::make_shared<WeightArena>(bytes);
+std::shared_ptr<std::byte> take_huge_page_bytes(const std::shared_ptr<HugePageArena>& arena,
+                                                size_t bytes) {
+  std::shared_ptr<HugePageArena> owner = arena ? arena : std::make_shared<HugePageArena>(bytes);
   std::byte* p = owner->take(bytes);
   return {std::move(owner), p};  // shares the arena's ownership, points at this share
 }
