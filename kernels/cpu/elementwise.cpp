@@ -8,9 +8,18 @@ namespace troupe {
 
 float rms_scale(const float* x, float eps, int64_t n) {
   // Squares in float summed in double, the mean rounded to float: llama.cpp's rounding, which
-  // the reference tests compare against.
+  // the reference tests compare against. In 8 independent sums rather than llama.cpp's one
+  // chain, which waited on each addition (3% of prompt processing); in double, the order
+  // changes the float mean only when the sum lies within 2^-29 of a rounding boundary.
+  constexpr int kChains = 8;
+  double sums[kChains] = {};
+  int64_t i = 0;
+  for (; i + kChains <= n; i += kChains) {
+    for (int k = 0; k < kChains; ++k) sums[k] += static_cast<double>(x[i + k] * x[i + k]);
+  }
+  for (; i < n; ++i) sums[0] += static_cast<double>(x[i] * x[i]);
   double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+  for (double s : sums) sum += s;
   const auto mean = static_cast<float>(sum / static_cast<double>(n));
   return 1.0f / std::sqrt(mean + eps);
 }
