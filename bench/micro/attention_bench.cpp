@@ -1,5 +1,7 @@
 // paged_attention at decode: 32 sequences, one new token each, attending over their whole
 // context in an F16 cache, with SmolLM2-135M's heads (9 query heads sharing 3 KV heads of 64).
+// decode_32_sequences reads one layer's cache again and again, from cache; the _30_layers rows
+// go through 30 layers' caches in turn, from DRAM, as a decode step does.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -25,16 +27,13 @@ struct Cache {
   std::vector<TokenPlace> places;  // each sequence's newest position
 };
 
-const Cache& cache(int context) {
-  static std::map<int, std::unique_ptr<Cache>> built;
-  auto& c = built[context];
-  if (c) return *c;
-  c = std::make_unique<Cache>();
+std::unique_ptr<Cache> make_cache(int context) {
+  auto c = std::make_unique<Cache>();
   const int blocks_per_sequence = context / kBlockSize;
   const int blocks = kSequences * blocks_per_sequence;
   c->keys.resize(static_cast<size_t>(blocks) * kBlockSize * kKvDim);
   c->values.resize(c->keys.size());
-  c->layer = PagedKvLayer{c->keys.data(), c->values.data(), kBlockSize, kKvDim};
+  c->layer = PagedKvLayer{c->keys.data(), c->values.data(), kBlockSize, kKvDim, kShape.head_dim};
   // Blocks handed out in random order, as a cache that has served a while scatters them.
   c->tables.resize(static_cast<size_t>(blocks));
   for (int b = 0; b < blocks; ++b) c->tables[static_cast<size_t>(b)] = b;
@@ -51,19 +50,34 @@ const Cache& cache(int context) {
     }
     c->places.push_back(TokenPlace{table, context - 1});
   }
+  return c;
+}
+
+const Cache& cache(int context) {
+  static std::map<int, std::unique_ptr<Cache>> built;
+  auto& c = built[context];
+  if (!c) c = make_cache(context);
   return *c;
 }
 
-void bench_attention(benchmark::State& state) {
+void bench_attention(benchmark::State& state, int layers) {
   const int context = static_cast<int>(state.range(0));
-  const Cache& c = cache(context);
+  std::vector<std::unique_ptr<Cache>> caches;
+  for (int l = 1; l < layers; ++l) caches.push_back(make_cache(context));
+  std::vector<const Cache*> in_turn{&cache(context)};
+  for (const auto& c : caches) in_turn.push_back(c.get());
   const std::vector<float> q = random_floats(int64_t{kSequences} * kQDim);
   std::vector<float> out(q.size());
   ThreadPool& pool = bench_pool();
-  paged_attention(pool, kShape, c.layer, q.data(), c.places.data(), kSequences, out.data());
-
-  const double seconds = timed_loop(state, [&] {
+  const auto attend = [&](const Cache& c) {
     paged_attention(pool, kShape, c.layer, q.data(), c.places.data(), kSequences, out.data());
+  };
+  attend(*in_turn.front());
+
+  size_t next = 0;
+  const double seconds = timed_loop(state, [&] {
+    attend(*in_turn[next]);
+    next = (next + 1) % in_turn.size();
     benchmark::DoNotOptimize(out.data());
   });
   // Every position's key and value row, 2 bytes a value; per query head a dot product with
@@ -77,11 +91,16 @@ void bench_attention(benchmark::State& state) {
 }  // namespace
 
 void register_attention_benchmarks() {
-  benchmark::RegisterBenchmark("paged_attention/decode_32_sequences", bench_attention)
+  benchmark::RegisterBenchmark("paged_attention/decode_32_sequences", bench_attention, 1)
       ->ArgName("context")
       ->Arg(128)
       ->Arg(512)
       ->Arg(2048)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("paged_attention/decode_32_sequences_30_layers", bench_attention, 30)
+      ->ArgName("context")
+      ->Arg(192)
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
 }

@@ -9,6 +9,7 @@ KvCache::KvCache(const ModelConfig& config, int blocks, int block_size)
       block_size_(block_size),
       layers_(config.layers),
       kv_dim_(config.kv_dim()),
+      head_dim_(config.head_dim),
       layer_stride_(static_cast<int64_t>(blocks) * block_size * config.kv_dim()),
       storage_(new uint16_t[static_cast<size_t>(layer_stride_ * 2 * config.layers)]) {}
 
@@ -18,7 +19,7 @@ int64_t KvCache::bytes_per_block(const ModelConfig& config, int block_size) {
 
 PagedKvLayer KvCache::layer(int index) {
   uint16_t* base = storage_.get() + 2 * layer_stride_ * index;
-  return PagedKvLayer{base, base + layer_stride_, block_size_, kv_dim_};
+  return PagedKvLayer{base, base + layer_stride_, block_size_, kv_dim_, head_dim_};
 }
 
 void KvCache::copy_block(int32_t from, int32_t to) {

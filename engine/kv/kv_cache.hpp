@@ -27,6 +27,7 @@ class KvCache {
   int block_size_;
   int layers_;
   int kv_dim_;
+  int head_dim_;
   int64_t layer_stride_;  // values per layer per K or V
   // Left uninitialized: a slot is always written before it is read, and untouched pages of a
   // large cache then cost no memory. On ordinary pages: on huge pages (huge_page_arena.hpp)

@@ -15,9 +15,9 @@ namespace {
 // attention: per tile of kAttentionTile positions, scores; each head's running maximum raised,
 // and its output and sum so far scaled down, if the tile holds a larger score; exponentials
 // summed in softmax's order; their values added in. `key_blocks` and `value_blocks` start at the
-// KV head; value rows are `kv_dim` apart. `scores` holds kAttentionTile per query.
+// KV head; value rows are `value_stride` apart. `scores` holds kAttentionTile per query.
 void attend(const float* q, int queries, const uint16_t* const* key_blocks,
-            const uint16_t* const* value_blocks, int block_size, int kv_dim, int length,
+            const uint16_t* const* value_blocks, int block_size, int value_stride, int length,
             int head_dim, float scale, float* scores, float* max, float* sum, float* out) {
   const KernelTable& k = kernels();
   std::fill(out, out + queries * head_dim, 0.0f);
@@ -37,7 +37,8 @@ void attend(const float* q, int queries, const uint16_t* const* key_blocks,
       max[g] = new_max;
       sum[g] = static_cast<float>(sum[g] + k.exp_shifted_sum(row, n, max[g]));  // in double
     }
-    k.attention_values(scores, queries, value_blocks, block_size, kv_dim, first, n, head_dim, out);
+    k.attention_values(scores, queries, value_blocks, block_size, value_stride, first, n, head_dim,
+                       out);
   }
   for (int g = 0; g < queries; ++g) {
     const float inverse = sum[g] == 0.0f ? 0.0f : 1.0f / sum[g];
@@ -55,12 +56,22 @@ void store_halves(const float* x, int n, uint16_t* out, int stride) {
   for (int i = 0; i < n; ++i) out[i * stride] = float_to_half(x[i]);
 }
 
+// A token's value row, head by head into its block's runs.
+void store_value(const PagedKvLayer& layer, const TokenPlace& place, const float* value) {
+  const int32_t block = place.block_table[place.position / layer.block_size];
+  const int slot = place.position % layer.block_size;
+  for (int first = 0; first < layer.kv_dim; first += layer.head_dim) {
+    store_halves(value + first, layer.head_dim,
+                 layer.value_block(block, first) + slot * layer.head_dim, 1);
+  }
+}
+
 }  // namespace
 
 void store_kv(const PagedKvLayer& layer, const TokenPlace& place, const float* key,
               const float* value) {
   store_halves(key, layer.kv_dim, key_slot(layer, place), layer.block_size);
-  store_halves(value, layer.kv_dim, layer.value_slot(place.block_table, place.position), 1);
+  store_value(layer, place, value);
 }
 
 void store_rotated_kv(const PagedKvLayer& layer, const TokenPlace& place, const RopeTable& rope,
@@ -73,7 +84,7 @@ void store_rotated_kv(const PagedKvLayer& layer, const TokenPlace& place, const 
     rope.rotate_head(config, t, key + first, head_dim, rotated.data());
     store_halves(rotated.data(), head_dim, k + first * layer.block_size, layer.block_size);
   }
-  store_halves(value, layer.kv_dim, layer.value_slot(place.block_table, place.position), 1);
+  store_value(layer, place, value);
 }
 
 void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedKvLayer& layer,
@@ -105,10 +116,10 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
       value_blocks.resize(blocks);
       for (size_t b = 0; b < blocks; ++b) {
         key_blocks[b] = layer.key_block(place.block_table[b]) + kv_offset * bs;
-        value_blocks[b] = layer.value_block(place.block_table[b]) + kv_offset;
+        value_blocks[b] = layer.value_block(place.block_table[b], kv_offset);
       }
       const int64_t at = t * q_stride + h * head_dim;
-      attend(q + at, per_task, key_blocks.data(), value_blocks.data(), bs, layer.kv_dim, length,
+      attend(q + at, per_task, key_blocks.data(), value_blocks.data(), bs, head_dim, length,
              head_dim, shape.scale, scores.data(), max.data(), sum.data(), out + at);
     }
   });

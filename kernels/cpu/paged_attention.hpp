@@ -14,23 +14,25 @@
 namespace troupe {
 
 // One layer's K and V caches, half-precision values: keys [blocks][kv_dim][block_size], values
-// [blocks][block_size][kv_dim]. Both take block_size * kv_dim values per block.
+// [blocks][kv_heads][block_size][head_dim]. Both take block_size * kv_dim values per block, and
+// a KV head's share of a block is one contiguous run of either: a decode step streams each
+// sequence's cache from DRAM, and whole runs keep the prefetchers on it (values as rows of all
+// heads, [block_size][kv_dim], split every head's run into 16 pieces).
 struct PagedKvLayer {
   uint16_t* keys = nullptr;
   uint16_t* values = nullptr;
   int block_size = 16;
-  int kv_dim = 0;  // kv_heads * head_dim
+  int kv_dim = 0;    // kv_heads * head_dim
+  int head_dim = 0;  // one KV head's dimensions
 
   // Dimension 0 of a block's keys; dimension i of slot s is at [i * block_size + s].
   uint16_t* key_block(int32_t block) const {
     return keys + static_cast<int64_t>(block) * block_size * kv_dim;
   }
-  // Row 0 of a block's values; slot s is at [s * kv_dim].
-  uint16_t* value_block(int32_t block) const {
-    return values + static_cast<int64_t>(block) * block_size * kv_dim;
-  }
-  uint16_t* value_slot(const int32_t* block_table, int32_t position) const {
-    return value_block(block_table[position / block_size]) + (position % block_size) * kv_dim;
+  // Slot 0 of a block's values at the KV head whose first dimension is `head_offset` (a
+  // multiple of head_dim); slot s of that head is at [s * head_dim].
+  uint16_t* value_block(int32_t block, int head_offset) const {
+    return values + static_cast<int64_t>(block) * block_size * kv_dim + head_offset * block_size;
   }
 };
 

@@ -90,12 +90,12 @@ TEST_CASE("rope applied while storing keys equals rotating then storing, for bot
       for (auto& x : value) x = unit(rng);
       const TokenPlace place{block_table, positions[t]};
       const auto key_before = key;
-      store_rotated_kv(PagedKvLayer{fused_k.data(), fused_v.data(), block_size, kv_dim}, place,
-                       table, config, t, head_dim, key.data(), value.data());
+      store_rotated_kv(PagedKvLayer{fused_k.data(), fused_v.data(), block_size, kv_dim, head_dim},
+                       place, table, config, t, head_dim, key.data(), value.data());
       REQUIRE(key == key_before);
       table.apply(config, t, key.data(), kv_heads, head_dim);
-      store_kv(PagedKvLayer{plain_k.data(), plain_v.data(), block_size, kv_dim}, place, key.data(),
-               value.data());
+      store_kv(PagedKvLayer{plain_k.data(), plain_v.data(), block_size, kv_dim, head_dim}, place,
+               key.data(), value.data());
     }
     REQUIRE(fused_k == plain_k);
     REQUIRE(fused_v == plain_v);
