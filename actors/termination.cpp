@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
 #include <thread>
@@ -53,6 +54,22 @@ DrainSignalWatcher::DrainSignalWatcher(bool by_front)
       }) {}
 
 DrainSignalWatcher::~DrainSignalWatcher() {
+  pthread_kill(thread_.native_handle(), kStopWatching);
+  thread_.join();
+}
+
+LoadSignalWatcher::LoadSignalWatcher()
+    : thread_([] {
+        const int signal = wait_for_signal({SIGTERM, SIGINT, kStopWatching});
+        if (signal == kStopWatching) return;
+        // Not spdlog: this may run while the process's statics are being set up or torn down.
+        std::fprintf(stderr, "troupe: %s while the model was loading; nothing to drain, exiting\n",
+                     signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        std::fflush(stderr);
+        std::_Exit(0);
+      }) {}
+
+LoadSignalWatcher::~LoadSignalWatcher() {
   pthread_kill(thread_.native_handle(), kStopWatching);
   thread_.join();
 }

@@ -35,6 +35,21 @@ class DrainSignalWatcher {
   std::thread thread_;
 };
 
+// People's signals while the model loads, before there is anything to drain: the first one
+// ends the process at once, status 0, with one line on stderr (a large model loads for minutes,
+// and the kubelet would otherwise wait out its grace period and kill it). A signal after the
+// watcher is destroyed waits, blocked, for drain_on_termination_signal.
+class LoadSignalWatcher {
+ public:
+  LoadSignalWatcher();
+  ~LoadSignalWatcher();
+  LoadSignalWatcher(const LoadSignalWatcher&) = delete;
+  LoadSignalWatcher& operator=(const LoadSignalWatcher&) = delete;
+
+ private:
+  std::thread thread_;
+};
+
 // Waits for the first signal, starts `watcher` (kept by the caller until the process is done:
 // a front still waits for requests on other nodes after this returns), drains `node` (see
 // spawn_node) and returns the process's exit code: 0 when the drain finished in time, 1 when its

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "actors/model_replica.hpp"
@@ -169,6 +170,7 @@ int serve_command(const Args& args) {
   http::HandlerSwitch routes(loading_probes, loading_probes);
   auto server = http::Server::start(options->http, routes, routes);
   if (!server) return input_error(flags, server.message());
+  std::optional<LoadSignalWatcher> loading(std::in_place);  // a signal now just exits
   auto path = resolve_model_path(flags.get("model").value_or(""));
   if (!path) return input_error(flags, path.message());
   auto model = load_model_for(flags, model_shard(node_opts->device));
@@ -178,6 +180,7 @@ int serve_command(const Args& args) {
   auto layout = plan_engine_layout(*engine, model->config, node_opts->device.tensor_parallel_size);
   if (!layout) return input_error(flags, layout.message());
   report_kv_cache(*layout, node_opts->device);
+  loading.reset();  // from here a signal drains
   auto prompts = PromptBuilder::create(*model);
   if (!prompts) return input_error(flags, prompts.message());
   std::error_code ignored;  // a directory that cannot be made is reported by the ledger's open

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "actors/model_replica.hpp"
 #include "actors/process_runtime.hpp"
@@ -103,6 +104,7 @@ int worker_command(const Args& args) {
   if (!secret) return input_error(flags, secret.message());
   auto engine = engine_config_from_flags(flags);
   if (!engine) return input_error(flags, engine.message());
+  std::optional<LoadSignalWatcher> loading(std::in_place);  // a signal now just exits
   auto model = load_model_for(flags, model_shard(node_opts->device));
   if (!model) return input_error(flags, model.message());
   if (auto sized = size_kv_cache(flags, *model, node_opts->device, *engine); !sized)
@@ -110,6 +112,7 @@ int worker_command(const Args& args) {
   auto layout = plan_engine_layout(*engine, model->config, node_opts->device.tensor_parallel_size);
   if (!layout) return input_error(flags, layout.message());
   report_kv_cache(*layout, node_opts->device);
+  loading.reset();  // from here a signal drains
 
   std::optional<cluster::ClusterCredentials> credentials;
   if (*secret) {

@@ -64,8 +64,12 @@ def test_probes_while_loading_joined_and_draining(tmp_path):
         status, body = get(port, "/health")
         assert (status, body["status"], body["ready"]) == (503, "loading", False), body
         assert get(port, "/live") == (200, {"status": "alive"})
-        loading.kill()  # termination signals wait for the load: kill it
-        loading.wait()
+        # SIGTERM while loading: nothing to drain, so the worker exits at once (a large model
+        # loads for minutes; the kubelet must not wait out its grace period).
+        loading.send_signal(signal.SIGTERM)
+        assert loading.wait(timeout=30) == 0
+        assert loading.stderr.read().decode().strip().endswith(
+            "troupe: SIGTERM while the model was loading; nothing to drain, exiting")
 
         worker = Process(["worker", "--join", f"127.0.0.1:{cluster.cluster_port}",
                           "--node-name", "r1", "--health-port", "0", *SMALL], PROBES)
@@ -119,7 +123,8 @@ def test_probes_while_loading_joined_and_draining(tmp_path):
 
 def test_the_fronts_port_answers_the_probes_while_the_model_loads(tmp_path):
     """troupe serve opens its port before the model loads: /live 200, /health 503 "loading"
-    (Kubernetes' readiness), until the API's server takes the port over."""
+    (Kubernetes' readiness), until the API's server takes the port over; a signal then ends it
+    at once."""
     fifo = tmp_path / "model.gguf"
     os.mkfifo(fifo)  # nobody writes it: the load waits as long as the test
     port = free_port()
@@ -130,7 +135,12 @@ def test_the_fronts_port_answers_the_probes_while_the_model_loads(tmp_path):
         assert (status, body["status"], body["ready"]) == (503, "loading", False), body
         assert get(port, "/live") == (200, {"status": "alive"})
         assert get(port, "/v1/models")[0] == 404  # the API is not there yet
+        front.send_signal(signal.SIGINT)  # ctrl-c while loading: exits at once, status 0
+        assert front.wait(timeout=30) == 0
+        assert front.stderr.read().decode().strip().endswith(
+            "troupe: SIGINT while the model was loading; nothing to drain, exiting")
     finally:
-        front.kill()
-        front.wait()
+        if front.poll() is None:
+            front.kill()
+            front.wait()
 
