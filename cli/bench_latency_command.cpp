@@ -7,13 +7,16 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "cli/commands.hpp"
 #include "cli/engine_options.hpp"
 #include "cli/run_options.hpp"
+#include "engine/model/model_weights.hpp"
 #include "engine/serve/engine.hpp"
+#include "kernels/cpu/stream_read.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 
 namespace troupe::cli {
@@ -141,6 +144,16 @@ int bench_latency_command(const Args& args) {
     for (auto& t : prompt) t = token(rng);  // fresh tokens: nothing comes from the prefix cache
     return prompt;
   };
+  // The roofline of this minute: the same weight memory read alone, after each decode round,
+  // by as many threads (CPU, one rank: what this process's own weights are).
+  const DeviceOptions& device = (*runtime)->device;
+  const bool read_alone = device.device == Device::cpu && device.tensor_parallel_size == 1;
+  const auto weight_memory = weight_memory_per_step(model.weights);
+  size_t read_bytes = 0;
+  for (const auto& range : weight_memory) read_bytes += range.size();
+  std::unique_ptr<ThreadPool> reader;
+  if (read_alone) reader = std::make_unique<ThreadPool>(device.threads);
+  std::vector<double> read_rates, decode_of_read;
   std::vector<double> prompt_rates, decode_rates, prompt_shares, decode_shares;
   for (int round = 0; round <= shape->rounds; ++round) {
     const auto start = (*engine)->rank_stats();
@@ -157,6 +170,14 @@ int bench_latency_command(const Args& args) {
                            seconds(prompt->request.first_token - prompt->request.first_scheduled));
     decode_rates.push_back(shape->output_len /
                            seconds(decode->last_token - decode->request.first_scheduled));
+    if (reader) {
+      std::vector<double> passes;
+      for (int pass = 0; pass < 3; ++pass) {
+        passes.push_back(read_bytes / stream_read_seconds(*reader, weight_memory));
+      }
+      read_rates.push_back(median(passes));
+      decode_of_read.push_back(decode_rates.back() * read_bytes / read_rates.back());
+    }
   }
   const double prompt_rate = median(prompt_rates), decode_rate = median(decode_rates);
   const int64_t step_bytes = weight_bytes_per_step(model.weights);
@@ -164,6 +185,13 @@ int bench_latency_command(const Args& args) {
   std::printf(
       "decode (%d tokens): %.1f tokens/s, reading %.1f MB of weights per token (%.1f GB/s)\n",
       shape->output_len, decode_rate, step_bytes / 1e6, decode_rate * step_bytes / 1e9);
+  if (reader) {
+    std::printf(
+        "the same %.1f MB of weight memory read alone, after each decode round: %.1f GB/s "
+        "(%.0f tokens/s); decode at %.0f%% of it\n",
+        read_bytes / 1e6, median(read_rates) / 1e9, median(read_rates) / read_bytes,
+        100 * median(decode_of_read));
+  }
   const int ranks = (*runtime)->device.tensor_parallel_size;
   const double prompt_share = median(prompt_shares), decode_share = median(decode_shares);
   if (ranks > 1) {
@@ -184,6 +212,10 @@ int bench_latency_command(const Args& args) {
         {"prompt_tok_per_s_rounds", prompt_rates},
         {"decode_tok_per_s_rounds", decode_rates},
         {"weight_bytes_per_token", step_bytes},
+        {"weight_memory_read_bytes", read_bytes},
+        {"weight_memory_read_bytes_per_s_rounds", read_rates},
+        {"decode_of_weight_memory_read",
+         reader ? nlohmann::json(median(decode_of_read)) : nlohmann::json(nullptr)},
         {"tensor_parallel_size", ranks},
         {"prompt_collective_share", prompt_share},
         {"decode_collective_share", decode_share},

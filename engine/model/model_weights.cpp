@@ -162,6 +162,25 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
   return w;
 }
 
+std::vector<std::span<const std::byte>> weight_memory_per_step(const ModelWeights& weights) {
+  std::vector<std::span<const std::byte>> ranges;
+  auto add = [&ranges](const WeightMatrix& w) {
+    if (w.packed) return ranges.push_back(w.packed->bytes());
+    const auto row = static_cast<size_t>(row_bytes(w.type, w.cols));
+    if (w.row_stride == static_cast<int64_t>(row)) {
+      return ranges.push_back({w.data, static_cast<size_t>(w.bytes())});
+    }
+    for (int64_t r = 0; r < w.rows; ++r) ranges.push_back({w.row(r), row});
+  };
+  add(weights.output);
+  for (const LayerWeights& l : weights.layers) {
+    for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      add(*w);
+    }
+  }
+  return ranges;
+}
+
 int64_t weight_bytes_per_step(const ModelWeights& weights) {
   auto bytes = [](const WeightMatrix& w) { return w.bytes(); };
   int64_t total = bytes(weights.output);

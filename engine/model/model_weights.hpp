@@ -4,6 +4,7 @@
 // type; those the build's fastest CPU kernel takes (Q4_1, Q8_0 with AVX-512 VNNI) are also
 // repacked once into its layout (kernels/cpu/packed_rows), which the weights own.
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "engine/gguf/gguf_file.hpp"
@@ -51,5 +52,9 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
 // layer's matrices and the output matrix as stored (the roofline of single-stream decode is
 // memory bandwidth divided by this).
 int64_t weight_bytes_per_step(const ModelWeights& weights);
+
+// The memory a decode step's products read, matrix by matrix: a packed matrix's packed bytes,
+// another's rows where they lie (one range per row for a column slice).
+std::vector<std::span<const std::byte>> weight_memory_per_step(const ModelWeights& weights);
 
 }  // namespace troupe

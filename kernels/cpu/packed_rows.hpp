@@ -14,11 +14,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "kernels/common/dtype.hpp"
 #include "kernels/common/weight_matrix.hpp"
-#include "kernels/cpu/quant_blocks.hpp"
 #include "kernels/cpu/huge_page_arena.hpp"
+#include "kernels/cpu/quant_blocks.hpp"
 
 namespace troupe {
 
@@ -51,6 +52,10 @@ class PackedRows {
   int64_t cols() const { return cols_; }
   int64_t rows_per_group() const { return packed_group_rows(type_); }
   int64_t groups() const { return rows_ / rows_per_group(); }
+  // The packed bytes, every group's: what a product reads.
+  std::span<const std::byte> bytes() const {
+    return {bytes_.get(), static_cast<size_t>(group_bytes_ * groups())};
+  }
 
   // y[t * y_stride + r] = row r . x[t] for the rows_per_group() rows of `group` and t < tokens,
   // where token t's activation blocks start at x + t * cols / 32.

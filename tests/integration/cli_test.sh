@@ -99,6 +99,9 @@ expect_error "--max-num-batched-tokens must be a positive integer" bench offline
 # bench latency: llama-bench's two tests on the engine, and its flags' errors.
 "$troupe" bench latency --input-len 16 --output-len 8 --rounds 1 --json "$tmp/latency.json" >"$tmp/latency.txt" \
   && grep -q "decode (8 tokens)" "$tmp/latency.txt" && grep -q '"weight_bytes_per_token"' "$tmp/latency.json" \
+  && grep -Eq "weight memory read alone, after each decode round: [0-9.]+ GB/s .* decode at [0-9]+% of it" \
+    "$tmp/latency.txt" \
+  && python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["weight_memory_read_bytes"] > 9e7 and d["decode_of_weight_memory_read"] > 0 and len(d["weight_memory_read_bytes_per_s_rounds"]) == 1' "$tmp/latency.json" \
   && pass || fail "bench latency: $(cat "$tmp/latency.txt")"
 expect_error "flag --rounds must be in" bench latency --rounds 0
 expect_error "must fit the model's context" bench latency --input-len 900000
