@@ -16,6 +16,7 @@
 #include "cli/run_options.hpp"
 #include "engine/model/model_weights.hpp"
 #include "engine/serve/engine.hpp"
+#include "kernels/cpu/cpu_features.hpp"
 #include "kernels/cpu/stream_read.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 
@@ -173,7 +174,9 @@ int bench_latency_command(const Args& args) {
     if (reader) {
       std::vector<double> passes;
       for (int pass = 0; pass < 3; ++pass) {
-        passes.push_back(read_bytes / stream_read_seconds(*reader, weight_memory));
+        passes.push_back(read_bytes /
+                         stream_read_seconds(*reader, weight_memory,
+                                             static_cast<size_t>(stream_prefetch_bytes())));
       }
       read_rates.push_back(median(passes));
       decode_of_read.push_back(decode_rates.back() * read_bytes / read_rates.back());

@@ -8,13 +8,11 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdlib>
 #include <functional>
-#include <memory>
-#include <new>
-#include <utility>
+#include <span>
 
 #include "kernels/cpu/huge_page_arena.hpp"
+#include "kernels/cpu/stream_read.hpp"
 
 namespace troupe::micro {
 
@@ -34,52 +32,6 @@ double seconds_of(ThreadPool& pool, const std::function<void(int, int)>& fn) {
   const auto start = std::chrono::steady_clock::now();
   pool.run(fn);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// Sums n floats with the widest loads this build has; several accumulators, so the adds never
-// wait on each other and only memory sets the pace. With `prefetch_bytes`, each line is also
-// prefetched that far ahead, as the decode kernels do: on some machines (a Zen 5 EPYC) the
-// hardware prefetchers alone reach only ~85% of what software prefetches get.
-float sum_floats(const float* p, size_t n, size_t prefetch_bytes) {
-  float total = 0;
-#if defined(__AVX512F__)
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  size_t i = 0;
-  const char* ahead = reinterpret_cast<const char*>(p) + prefetch_bytes;
-  for (; i + 64 <= n; i += 64) {
-    if (prefetch_bytes > 0) {
-      for (int line = 0; line < 4; ++line) {
-        _mm_prefetch(ahead + 4 * i + 64 * line, _MM_HINT_T0);
-      }
-    }
-    a0 = _mm512_add_ps(a0, _mm512_load_ps(p + i));
-    a1 = _mm512_add_ps(a1, _mm512_load_ps(p + i + 16));
-    a2 = _mm512_add_ps(a2, _mm512_load_ps(p + i + 32));
-    a3 = _mm512_add_ps(a3, _mm512_load_ps(p + i + 48));
-  }
-  // Through memory, not _mm512_reduce_add_ps, which trips GCC 12's -Wuninitialized here.
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-  for (float v : lanes) total += v;
-#elif defined(__AVX2__)
-  (void)prefetch_bytes;
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
-    a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
-    a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
-    a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
-  }
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  for (float v : lanes) total += v;
-#else
-  (void)prefetch_bytes;
-  size_t i = 0;
-#endif
-  for (; i < n; ++i) total += p[i];
-  return total;
 }
 
 // Independent FMA chains, enough to cover the FMA latency on both ports. x = x * a + b converges
@@ -132,28 +84,19 @@ double fma_chains() {
 // Each way's rate is the median of its passes, not its luckiest one: on a shared machine the
 // neighbours make single passes swing (43 to 78 GB/s seen on one 2-core EPYC in an hour).
 void measure_read_bandwidth(ThreadPool& pool) {
-  const size_t n = kReadBytes / sizeof(float);
   HugePageArena arena(kReadBytes);
-  auto* data = reinterpret_cast<float*>(arena.take(kReadBytes));
-  // Each thread's share, 64-byte aligned so every load is a whole cache line.
-  auto share = [n](int thread, int threads) {
-    const size_t lines = n / 16;
-    return std::pair{lines * thread / threads * 16, lines * (thread + 1) / threads * 16};
-  };
-  // First touch by the thread that will read it, so the pages exist (and sit near it).
+  std::byte* data = arena.take(kReadBytes);
+  const std::span<const std::byte> buffer[] = {{data, kReadBytes}};
+  // First touch by the threads that will read it (stream_read's shares), so the pages exist.
   pool.run([&](int thread, int threads) {
-    const auto [begin, end] = share(thread, threads);
-    std::fill(data + begin, data + end, 1.0f);
+    const size_t begin = kReadBytes * static_cast<size_t>(thread) / static_cast<size_t>(threads);
+    const size_t end = kReadBytes * static_cast<size_t>(thread + 1) / static_cast<size_t>(threads);
+    std::fill(data + begin, data + end, std::byte{1});
   });
   double best = 1e30;
   for (const size_t prefetch : {size_t{0}, size_t{1536}, size_t{4096}, size_t{8192}}) {
     std::array<double, kReadPasses> passes{};
-    for (double& seconds : passes) {
-      seconds = seconds_of(pool, [&](int thread, int threads) {
-        const auto [begin, end] = share(thread, threads);
-        benchmark::DoNotOptimize(sum_floats(data + begin, end - begin, prefetch));
-      });
-    }
+    for (double& seconds : passes) seconds = stream_read_seconds(pool, buffer, prefetch);
     std::nth_element(passes.begin(), passes.begin() + kReadPasses / 2, passes.end());
     best = std::min(best, passes[kReadPasses / 2]);
   }

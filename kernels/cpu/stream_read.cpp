@@ -6,8 +6,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kernels/cpu/cpu_features.hpp"
-
 namespace troupe {
 namespace {
 
@@ -16,7 +14,7 @@ uint64_t fold(const std::byte* p, size_t n, size_t ahead) {
   uint64_t lanes[4] = {};
   size_t i = 0;
   for (; i + 64 <= n; i += 64) {
-    __builtin_prefetch(p + i + ahead, 0, 3);
+    if (ahead > 0) __builtin_prefetch(p + i + ahead, 0, 3);
     for (int k = 0; k < 8; ++k) {
       uint64_t word;
       std::memcpy(&word, p + i + 8 * k, sizeof word);
@@ -29,10 +27,10 @@ uint64_t fold(const std::byte* p, size_t n, size_t ahead) {
 
 }  // namespace
 
-double stream_read_seconds(ThreadPool& pool, std::span<const std::span<const std::byte>> ranges) {
+double stream_read_seconds(ThreadPool& pool, std::span<const std::span<const std::byte>> ranges,
+                           size_t prefetch_bytes) {
   size_t total = 0;
   for (const auto& r : ranges) total += r.size();
-  const auto ahead = static_cast<size_t>(stream_prefetch_bytes());
   // What the reads folded to, kept where the compiler must write it: the reads stay.
   static std::atomic<uint64_t> sink{0};
   const auto start = std::chrono::steady_clock::now();
@@ -44,7 +42,7 @@ double stream_read_seconds(ThreadPool& pool, std::span<const std::span<const std
     size_t offset = 0;  // where the current range starts, end to end
     for (const auto& r : ranges) {
       const size_t from = std::max(begin, offset), to = std::min(end, offset + r.size());
-      if (from < to) folded ^= fold(r.data() + (from - offset), to - from, ahead);
+      if (from < to) folded ^= fold(r.data() + (from - offset), to - from, prefetch_bytes);
       offset += r.size();
       if (offset >= end) break;
     }
