@@ -41,10 +41,9 @@ std::string gib(int64_t bytes) {
 
 // Values of the model's largest matrix (the batched path's F16 scratch is sized by it).
 int64_t largest_matrix_values(const ModelWeights& weights) {
-  int64_t largest = weights.output.rows * weights.output.cols;
-  for (const LayerWeights& l : weights.layers)
-    for (const WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-      largest = std::max(largest, m->rows * m->cols);
+  int64_t largest = 0;
+  for_each_step_matrix(
+      weights, [&largest](const WeightMatrix& m) { largest = std::max(largest, m.rows * m.cols); });
   return largest;
 }
 
@@ -271,12 +270,11 @@ std::string unsupported(const ModelConfig& config, const ModelWeights& weights) 
     return cuda::device_supports(m.type, m.cols) ? std::string()
                                                  : std::string(dtype_name(m.type)) + " weights";
   };
-  for (const WeightMatrix* m : {&weights.token_embedding, &weights.output})
-    if (auto why = check(*m); !why.empty()) return why;
-  for (const LayerWeights& l : weights.layers)
-    for (const WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-      if (auto why = check(*m); !why.empty()) return why;
-  return {};
+  std::string why = check(weights.token_embedding);
+  for_each_step_matrix(weights, [&](const WeightMatrix& m) {
+    if (why.empty()) why = check(m);
+  });
+  return why;
 }
 
 // What a pass needs of the device besides its KV cache.

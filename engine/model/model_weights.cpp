@@ -140,15 +140,9 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
 #undef TROUPE_TRY_ASSIGN
   std::vector<WeightMatrix*> to_pack;
   if (packing == CpuPacking::yes) {
-    const auto packable = [](const WeightMatrix& m) {
-      return m.rows > 0 && can_pack_rows(m.type, m.rows, m.cols);
-    };
-    for (LayerWeights& l : w.layers) {
-      for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
-        if (packable(*m)) to_pack.push_back(m);
-      }
-    }
-    if (packable(w.output)) to_pack.push_back(&w.output);
+    for_each_step_matrix(w, [&to_pack](WeightMatrix& m) {
+      if (m.rows > 0 && can_pack_rows(m.type, m.rows, m.cols)) to_pack.push_back(&m);
+    });
   }
   if (to_pack.empty()) return w;
   // Every packed matrix in one arena of huge pages (huge_page_arena.hpp).
@@ -164,31 +158,20 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
 
 std::vector<std::span<const std::byte>> weight_memory_per_step(const ModelWeights& weights) {
   std::vector<std::span<const std::byte>> ranges;
-  auto add = [&ranges](const WeightMatrix& w) {
+  for_each_step_matrix(weights, [&ranges](const WeightMatrix& w) {
     if (w.packed) return ranges.push_back(w.packed->bytes());
     const auto row = static_cast<size_t>(row_bytes(w.type, w.cols));
     if (w.row_stride == static_cast<int64_t>(row)) {
       return ranges.push_back({w.data, static_cast<size_t>(w.bytes())});
     }
     for (int64_t r = 0; r < w.rows; ++r) ranges.push_back({w.row(r), row});
-  };
-  add(weights.output);
-  for (const LayerWeights& l : weights.layers) {
-    for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
-      add(*w);
-    }
-  }
+  });
   return ranges;
 }
 
 int64_t weight_bytes_per_step(const ModelWeights& weights) {
-  auto bytes = [](const WeightMatrix& w) { return w.bytes(); };
-  int64_t total = bytes(weights.output);
-  for (const LayerWeights& l : weights.layers) {
-    for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
-      total += bytes(*w);
-    }
-  }
+  int64_t total = 0;
+  for_each_step_matrix(weights, [&total](const WeightMatrix& w) { total += w.bytes(); });
   return total;
 }
 

@@ -48,6 +48,16 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
                                         const ShardSpec& shard = {},
                                         CpuPacking packing = CpuPacking::yes);
 
+// fn(matrix) for every matrix a decode step reads, in the order it reads them: each layer's
+// seven, then the output matrix. `Weights` is ModelWeights, const or not.
+template <typename Weights, typename Fn>
+void for_each_step_matrix(Weights& weights, Fn&& fn) {
+  for (auto& l : weights.layers) {
+    for (auto* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) fn(*m);
+  }
+  fn(weights.output);
+}
+
 // Bytes of weights one decode step reads from memory, however many tokens it computes: every
 // layer's matrices and the output matrix as stored (the roofline of single-stream decode is
 // memory bandwidth divided by this).
