@@ -37,42 +37,39 @@ int wait_for_signal(std::initializer_list<int> numbers) {
 
 }  // namespace
 
-DrainSignalWatcher::DrainSignalWatcher(bool by_front)
-    : thread_([by_front] {
-        bool second_ends_it = !by_front;
+SignalWatcher::SignalWatcher(std::function<void(int)> on_signal)
+    : thread_([on_signal = std::move(on_signal)] {
         for (;;) {
           const int signal = wait_for_signal({SIGTERM, SIGINT, kStopWatching});
           if (signal == kStopWatching) return;
-          if (!second_ends_it) {
-            spdlog::info("drain: signal received; the drain goes on");
-            second_ends_it = true;
-            continue;
-          }
-          spdlog::warn("drain: a second signal; exiting at once with status 130");
-          std::_Exit(130);  // the second signal: no more waiting
+          on_signal(signal);
         }
       }) {}
 
-DrainSignalWatcher::~DrainSignalWatcher() {
+SignalWatcher::~SignalWatcher() {
   pthread_kill(thread_.native_handle(), kStopWatching);
   thread_.join();
 }
 
+DrainSignalWatcher::DrainSignalWatcher(bool by_front)
+    : SignalWatcher([second_ends_it = !by_front](int) mutable {
+        if (!second_ends_it) {
+          spdlog::info("drain: signal received; the drain goes on");
+          second_ends_it = true;
+          return;
+        }
+        spdlog::warn("drain: a second signal; exiting at once with status 130");
+        std::_Exit(130);  // the second signal: no more waiting
+      }) {}
+
 LoadSignalWatcher::LoadSignalWatcher()
-    : thread_([] {
-        const int signal = wait_for_signal({SIGTERM, SIGINT, kStopWatching});
-        if (signal == kStopWatching) return;
-        // Not spdlog: this may run while the process's statics are being set up or torn down.
+    : SignalWatcher([](int signal) {
+        // Not spdlog: this may run while the process's statics are being set up.
         std::fprintf(stderr, "troupe: %s while the model was loading; nothing to drain, exiting\n",
                      signal == SIGTERM ? "SIGTERM" : "SIGINT");
         std::fflush(stderr);
         std::_Exit(0);
       }) {}
-
-LoadSignalWatcher::~LoadSignalWatcher() {
-  pthread_kill(thread_.native_handle(), kStopWatching);
-  thread_.join();
-}
 
 void block_termination_signals() {
   const sigset_t set = signals({SIGTERM, SIGINT, kDrainSignal, kStopWatching});

@@ -6,6 +6,7 @@
 // which the kubelet's SIGTERM (a pod being deleted) is not yet the second signal.
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -20,34 +21,34 @@ inline constexpr int kDrainSignal = SIGUSR1;
 // actor system exists.
 void block_termination_signals();
 
-// People's signals once a drain has begun: after the front's drain the first one (the kubelet's
-// SIGTERM as a pod is deleted) only says so; a second ends the process at once with status 130.
-// Watches from construction until destroyed, which must come before the process's statics go: a
-// watcher left running then would log through a destroyed spdlog when a late signal came.
-class DrainSignalWatcher {
+// A thread that takes SIGTERM and SIGINT, calling on_signal(signal) for each, from construction
+// until destroyed (which stops and joins it). Destruction must come before the process's
+// statics go: a watcher left running then could log through a destroyed spdlog.
+class SignalWatcher {
  public:
-  explicit DrainSignalWatcher(bool by_front);
-  ~DrainSignalWatcher();
-  DrainSignalWatcher(const DrainSignalWatcher&) = delete;
-  DrainSignalWatcher& operator=(const DrainSignalWatcher&) = delete;
+  explicit SignalWatcher(std::function<void(int)> on_signal);
+  ~SignalWatcher();
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
 
  private:
   std::thread thread_;
+};
+
+// People's signals once a drain has begun: after the front's drain the first one (the kubelet's
+// SIGTERM as a pod is deleted) only says so; a second ends the process at once with status 130.
+class DrainSignalWatcher : public SignalWatcher {
+ public:
+  explicit DrainSignalWatcher(bool by_front);
 };
 
 // People's signals while the model loads, before there is anything to drain: the first one
 // ends the process at once, status 0, with one line on stderr (a large model loads for minutes,
 // and the kubelet would otherwise wait out its grace period and kill it). A signal after the
 // watcher is destroyed waits, blocked, for drain_on_termination_signal.
-class LoadSignalWatcher {
+class LoadSignalWatcher : public SignalWatcher {
  public:
   LoadSignalWatcher();
-  ~LoadSignalWatcher();
-  LoadSignalWatcher(const LoadSignalWatcher&) = delete;
-  LoadSignalWatcher& operator=(const LoadSignalWatcher&) = delete;
-
- private:
-  std::thread thread_;
 };
 
 // Waits for the first signal, starts `watcher` (kept by the caller until the process is done:
