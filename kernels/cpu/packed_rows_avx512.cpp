@@ -39,10 +39,13 @@ void group_tile(const std::byte* group, const PackedGroupLayout& layout, const A
   // the bits of 1.5 * 2^23, so a sum s (|s| < 2^22) reads as the float 1.5 * 2^23 + s, exactly,
   // and one subtraction, on either vector port, gives float(s) exactly as the conversion does.
   const __m512 magic = _mm512_set1_ps(kMagic);
-  // A group's worth of lines from `next_group` on (if asked), spread evenly over the blocks.
+  // A group's worth of lines from `next_group` on (if asked), spread over the blocks.
   const int64_t next_lines = next_group ? (layout.values_offset + blocks * kValueBytes) / 64 : 0;
+  const int64_t lines_per_block = (next_lines + blocks - 1) / blocks;
   for (int64_t i = 0; i < blocks; ++i) {
-    for (int64_t line = i * next_lines / blocks; line < (i + 1) * next_lines / blocks; ++line) {
+    const int64_t end =
+        (i + 1) * lines_per_block < next_lines ? (i + 1) * lines_per_block : next_lines;
+    for (int64_t line = i * lines_per_block; line < end; ++line) {
       _mm_prefetch(next_group + 64 * line, _MM_HINT_T0);
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(scales + i));
