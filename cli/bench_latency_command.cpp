@@ -55,6 +55,19 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// Bytes per second at which `reader` reads `memory` (`bytes` in all) alone, as a decode step
+// reads it: the median of three passes.
+double read_rate(ThreadPool& reader, std::span<const std::span<const std::byte>> memory,
+                 size_t bytes) {
+  std::vector<double> passes;
+  for (int pass = 0; pass < 3; ++pass) {
+    passes.push_back(
+        static_cast<double>(bytes) /
+        stream_read_seconds(reader, memory, static_cast<size_t>(stream_prefetch_bytes())));
+  }
+  return median(passes);
+}
+
 // The share of rank `rank`'s step time spent in its collectives between two collections of the
 // group's totals (0 without a group).
 double collective_share(const std::vector<parallel::RankStats>& before,
@@ -103,7 +116,9 @@ int bench_latency_command(const Args& args) {
       "troupe bench latency [flags] [--input-len I] [--output-len O] [--rounds R]",
       "Measures one sequence at a time through the batching engine, as llama-bench measures\n"
       "llama.cpp: prompt processing of a random I-token prompt in one step, and decoding of O\n"
-      "tokens one step each. Prints the medians of R rounds in tokens/s, after a warm-up round.",
+      "tokens one step each. Prints the medians of R rounds in tokens/s, after a warm-up round;\n"
+      "on the CPU also how fast the same weight memory reads alone after each decode round, the\n"
+      "roofline of that minute, and decode's share of it.",
       {model_flag(),
        {"input-len", "I", "prompt tokens of the prompt-processing test (default 512)"},
        {"output-len", "O", "tokens of the decode test (default 128)"},
@@ -148,12 +163,12 @@ int bench_latency_command(const Args& args) {
   // The roofline of this minute: the same weight memory read alone, after each decode round,
   // by as many threads (CPU, one rank: what this process's own weights are).
   const DeviceOptions& device = (*runtime)->device;
-  const bool read_alone = device.device == Device::cpu && device.tensor_parallel_size == 1;
   const auto weight_memory = weight_memory_per_step(model.weights);
   size_t read_bytes = 0;
   for (const auto& range : weight_memory) read_bytes += range.size();
   std::unique_ptr<ThreadPool> reader;
-  if (read_alone) reader = std::make_unique<ThreadPool>(device.threads);
+  if (device.device == Device::cpu && device.tensor_parallel_size == 1)
+    reader = std::make_unique<ThreadPool>(device.threads);
   std::vector<double> read_rates, decode_of_read;
   std::vector<double> prompt_rates, decode_rates, prompt_shares, decode_shares;
   for (int round = 0; round <= shape->rounds; ++round) {
@@ -172,13 +187,7 @@ int bench_latency_command(const Args& args) {
     decode_rates.push_back(shape->output_len /
                            seconds(decode->last_token - decode->request.first_scheduled));
     if (reader) {
-      std::vector<double> passes;
-      for (int pass = 0; pass < 3; ++pass) {
-        passes.push_back(read_bytes /
-                         stream_read_seconds(*reader, weight_memory,
-                                             static_cast<size_t>(stream_prefetch_bytes())));
-      }
-      read_rates.push_back(median(passes));
+      read_rates.push_back(read_rate(*reader, weight_memory, read_bytes));
       decode_of_read.push_back(decode_rates.back() * read_bytes / read_rates.back());
     }
   }

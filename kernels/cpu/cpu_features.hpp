@@ -32,7 +32,9 @@ CpuIsa selected_isa();
 // prefetches: enough lines in flight to cover a DRAM latency at one core's share of the read
 // bandwidth. Measured per vendor, not derived (bench/README.md): 8 KiB on a Zen 5 EPYC (decode
 // 1.1x over 1.5 KiB), 1.5 KiB elsewhere (best at 1-3 KiB on Sapphire Rapids). The environment
-// variable TROUPE_PREFETCH_BYTES sets it, to measure another machine. Decided once per process.
+// variable TROUPE_PREFETCH_BYTES sets it, to measure another machine: a whole number of bytes up
+// to 1 MiB; anything else is ignored, as TROUPE_CPU_ISA's unknown names are. Decided once per
+// process.
 int64_t stream_prefetch_bytes();
 
 }  // namespace troupe
