@@ -19,6 +19,7 @@
 #include "kernels/common/dtype.hpp"
 #include "kernels/common/weight_matrix.hpp"
 #include "kernels/cpu/huge_page_arena.hpp"
+#include "kernels/cpu/kernel_table.hpp"
 #include "kernels/cpu/quant_blocks.hpp"
 
 namespace troupe {
@@ -69,6 +70,7 @@ class PackedRows {
   DType type_;
   int64_t rows_, cols_;
   int64_t group_bytes_ = 0;
+  PackedGroupLayout layout_;  // Q4_1 and Q8_0: where a group keeps its tables, set once
   std::shared_ptr<std::byte> bytes_;
 };
 
