@@ -1,7 +1,8 @@
-// paged_attention at decode: 32 sequences, one new token each, attending over their whole
-// context in an F16 cache, with SmolLM2-135M's heads (9 query heads sharing 3 KV heads of 64).
+// paged_attention in an F16 cache, with SmolLM2-135M's heads (9 query heads sharing 3 KV heads of
+// 64). At decode: 32 sequences, one new token each, attending over their whole context;
 // decode_32_sequences reads one layer's cache again and again, from cache; the _30_layers rows
-// go through 30 layers' caches in turn, from DRAM, as a decode step does.
+// go through 30 layers' caches in turn, from DRAM, as a decode step does. At prefill: one
+// sequence's whole prompt in one step, each token attending to itself and the tokens before it.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -88,9 +89,42 @@ void bench_attention(benchmark::State& state, int layers) {
   set_kernel_counters(state, bytes, flops, seconds);
 }
 
+void bench_prefill(benchmark::State& state) {
+  const int prompt = static_cast<int>(state.range(0));
+  const int blocks = prompt / kBlockSize;
+  std::vector<uint16_t> keys(static_cast<size_t>(blocks) * kBlockSize * kKvDim);
+  std::vector<uint16_t> values(keys.size());
+  const PagedKvLayer layer{keys.data(), values.data(), kBlockSize, kKvDim, kShape.head_dim};
+  std::vector<int32_t> table(static_cast<size_t>(blocks));
+  for (int b = 0; b < blocks; ++b) table[static_cast<size_t>(b)] = b;
+  const std::vector<float> rows = random_floats(int64_t{prompt} * kKvDim);
+  std::vector<TokenPlace> places;
+  for (int p = 0; p < prompt; ++p) {
+    const float* row = rows.data() + int64_t{p} * kKvDim;
+    store_kv(layer, TokenPlace{table.data(), p}, row, row);
+    places.push_back(TokenPlace{table.data(), p});
+  }
+  const std::vector<float> q = random_floats(int64_t{prompt} * kQDim);
+  std::vector<float> out(q.size());
+  ThreadPool& pool = bench_pool();
+  const double seconds = timed_loop(state, [&] {
+    paged_attention(pool, kShape, layer, q.data(), places.data(), prompt, out.data());
+    benchmark::DoNotOptimize(out.data());
+  });
+  // Token p meets p + 1 positions: per query head a dot product and a value row's multiply-add.
+  const double pairs = static_cast<double>(prompt) * (prompt + 1) / 2;
+  const double bytes = static_cast<double>(prompt) * 2 * kKvDim * sizeof(uint16_t);
+  set_kernel_counters(state, bytes, pairs * kShape.heads * kShape.head_dim * 4.0, seconds);
+}
+
 }  // namespace
 
 void register_attention_benchmarks() {
+  benchmark::RegisterBenchmark("paged_attention/prefill", bench_prefill)
+      ->ArgName("prompt")
+      ->Arg(512)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("paged_attention/decode_32_sequences", bench_attention, 1)
       ->ArgName("context")
       ->Arg(128)

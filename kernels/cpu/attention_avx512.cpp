@@ -4,6 +4,7 @@
 // ([dim][block_size]), so one dimension of 16 consecutive positions is one vector load; each
 // key and value loaded serves every query head of the group (grouped-query attention).
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
+#include "kernels/cpu/fast_exp_avx512.hpp"
 #include "kernels/cpu/kernel_variants.hpp"
 
 namespace troupe::avx512 {
@@ -11,36 +12,55 @@ namespace {
 
 constexpr int kLanes = 16;
 constexpr int kRuns = kAttentionTile / kLanes;  // runs of 16 positions in a tile
-constexpr int kMaxQueries = 4;  // query heads per pass: 4 x 4 accumulators, and the loads
-constexpr int kMaxChunks = 4;   // 16-dimension chunks of the output per pass
+// A pass keeps queries x (runs or 16-dimension chunks) accumulators in registers, at most 24 of
+// the 32 (the loaded keys or values and a broadcast take the rest): up to 6 queries against a
+// tile's 4 runs or 4 chunks, up to kAttentionQueries (12) against 2. The more queries a loaded
+// key or value meets, the fewer conversions from F16 per fused multiply-add.
+constexpr int kQueriesFor4 = 6;
+static_assert(kAttentionQueries * 2 <= 24 && kQueriesFor4 * 4 <= 24);
+
+__mmask16 first_lanes(int count) {
+  return count >= kLanes ? __mmask16(0xffff) : static_cast<__mmask16>((1u << count) - 1);
+}
 
 __m512 load_halves(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// Scores of NQ queries against the tile's runs of 16 slots, run r's dimension 0 at runs[r]. All
-// kRuns runs are computed: a run past the tile's positions repeats a real one and is not kept.
-template <int NQ>
-void score_tile(const float* q, int head_dim, const uint16_t* const runs[kRuns], int block_size,
+// Scores of NQ queries against R runs of 16 slots, run r's dimension 0 at runs[r], into
+// out[g * kAttentionTile + r * 16 ..]. A run past the tile's positions repeats a real one and is
+// not kept.
+template <int NQ, int R>
+void score_tile(const float* q, int head_dim, const uint16_t* const* runs, int block_size,
                 float scale, float* out) {
-  __m512 dot[NQ][kRuns];
+  __m512 dot[NQ][R];
   for (auto& query : dot) {
     for (auto& d : query) d = _mm512_setzero_ps();
   }
   for (int d = 0; d < head_dim; ++d) {
-    __m512 key[kRuns];
-    for (int r = 0; r < kRuns; ++r) key[r] = load_halves(runs[r] + d * block_size);
+    __m512 key[R];
+    for (int r = 0; r < R; ++r) key[r] = load_halves(runs[r] + d * block_size);
     for (int g = 0; g < NQ; ++g) {
       const __m512 qd = _mm512_set1_ps(q[g * head_dim + d]);
-      for (int r = 0; r < kRuns; ++r) dot[g][r] = _mm512_fmadd_ps(qd, key[r], dot[g][r]);
+      for (int r = 0; r < R; ++r) dot[g][r] = _mm512_fmadd_ps(qd, key[r], dot[g][r]);
     }
   }
   const __m512 s = _mm512_set1_ps(scale);
   for (int g = 0; g < NQ; ++g) {
-    for (int r = 0; r < kRuns; ++r) {
+    for (int r = 0; r < R; ++r) {
       _mm512_storeu_ps(out + g * kAttentionTile + r * kLanes, _mm512_mul_ps(dot[g][r], s));
     }
   }
+}
+
+// score_tile for nq <= NQ queries.
+template <int R, int NQ>
+void score_queries(int nq, const float* q, int head_dim, const uint16_t* const* runs,
+                   int block_size, float scale, float* out) {
+  if constexpr (NQ > 1) {
+    if (nq < NQ) return score_queries<R, NQ - 1>(nq, q, head_dim, runs, block_size, scale, out);
+  }
+  score_tile<NQ, R>(q, head_dim, runs, block_size, scale, out);
 }
 
 // out[g][d0 .. d0 + 16 C) += weight[g][i] * row of position first + i, position by position,
@@ -72,24 +92,34 @@ void accumulate_values(const float* weight, const uint16_t* const* value_blocks,
   }
 }
 
-template <int NQ>
-void values_pass(const float* weight, const uint16_t* const* value_blocks, int block_size,
-                 int row_stride, int first, int count, int head_dim, int d0, int chunks,
-                 float* out) {
-  switch (chunks) {
-    case 4:
-      return accumulate_values<NQ, 4>(weight, value_blocks, block_size, row_stride, first, count,
-                                      head_dim, d0, out);
-    case 3:
-      return accumulate_values<NQ, 3>(weight, value_blocks, block_size, row_stride, first, count,
-                                      head_dim, d0, out);
-    case 2:
-      return accumulate_values<NQ, 2>(weight, value_blocks, block_size, row_stride, first, count,
-                                      head_dim, d0, out);
-    default:
-      return accumulate_values<NQ, 1>(weight, value_blocks, block_size, row_stride, first, count,
-                                      head_dim, d0, out);
+// accumulate_values for chunks <= C chunks.
+template <int NQ, int C>
+void value_chunks(int chunks, const float* weight, const uint16_t* const* value_blocks,
+                  int block_size, int row_stride, int first, int count, int head_dim, int d0,
+                  float* out) {
+  if constexpr (C > 1) {
+    if (chunks < C) {
+      return value_chunks<NQ, C - 1>(chunks, weight, value_blocks, block_size, row_stride, first,
+                                     count, head_dim, d0, out);
+    }
   }
+  accumulate_values<NQ, C>(weight, value_blocks, block_size, row_stride, first, count, head_dim, d0,
+                           out);
+}
+
+// value_chunks for nq <= NQ queries.
+template <int C, int NQ>
+void value_queries(int nq, int chunks, const float* weight, const uint16_t* const* value_blocks,
+                   int block_size, int row_stride, int first, int count, int head_dim, int d0,
+                   float* out) {
+  if constexpr (NQ > 1) {
+    if (nq < NQ) {
+      return value_queries<C, NQ - 1>(nq, chunks, weight, value_blocks, block_size, row_stride,
+                                      first, count, head_dim, d0, out);
+    }
+  }
+  value_chunks<NQ, C>(chunks, weight, value_blocks, block_size, row_stride, first, count, head_dim,
+                      d0, out);
 }
 
 }  // namespace
@@ -107,22 +137,17 @@ void attention_scores(const float* q, int queries, const uint16_t* const* key_bl
     const int p = r * kLanes < count ? first + r * kLanes : first;
     runs[r] = key_blocks[p / block_size] + p % block_size;
   }
-  for (int g = 0; g < queries; g += kMaxQueries) {
+  for (int g = 0; g < queries; g += kAttentionQueries) {
     const float* qg = q + g * head_dim;
     float* og = out + g * kAttentionTile;
-    switch (queries - g < kMaxQueries ? queries - g : kMaxQueries) {
-      case 4:
-        score_tile<4>(qg, head_dim, runs, block_size, scale, og);
-        break;
-      case 3:
-        score_tile<3>(qg, head_dim, runs, block_size, scale, og);
-        break;
-      case 2:
-        score_tile<2>(qg, head_dim, runs, block_size, scale, og);
-        break;
-      default:
-        score_tile<1>(qg, head_dim, runs, block_size, scale, og);
-        break;
+    const int nq = queries - g < kAttentionQueries ? queries - g : kAttentionQueries;
+    if (nq <= kQueriesFor4) {
+      score_queries<kRuns, kQueriesFor4>(nq, qg, head_dim, runs, block_size, scale, og);
+      continue;
+    }
+    for (int r = 0; r < kRuns && r * kLanes < count; r += 2) {
+      score_queries<2, kAttentionQueries>(nq, qg, head_dim, runs + r, block_size, scale,
+                                          og + r * kLanes);
     }
   }
 }
@@ -134,32 +159,47 @@ void attention_values(const float* weight, int queries, const uint16_t* const* v
     return scalar::attention_values(weight, queries, value_blocks, block_size, row_stride, first,
                                     count, head_dim, out);
   }
-  for (int g = 0; g < queries; g += kMaxQueries) {
+  for (int g = 0; g < queries; g += kAttentionQueries) {
     const float* wg = weight + g * kAttentionTile;
     float* og = out + g * head_dim;
-    const int nq = queries - g < kMaxQueries ? queries - g : kMaxQueries;
-    for (int d0 = 0; d0 < head_dim; d0 += kMaxChunks * kLanes) {
+    const int nq = queries - g < kAttentionQueries ? queries - g : kAttentionQueries;
+    const int most_chunks = nq <= kQueriesFor4 ? 4 : 2;
+    for (int d0 = 0; d0 < head_dim; d0 += most_chunks * kLanes) {
       const int left = (head_dim - d0) / kLanes;
-      const int chunks = left < kMaxChunks ? left : kMaxChunks;
-      switch (nq) {
-        case 4:
-          values_pass<4>(wg, value_blocks, block_size, row_stride, first, count, head_dim, d0,
-                         chunks, og);
-          break;
-        case 3:
-          values_pass<3>(wg, value_blocks, block_size, row_stride, first, count, head_dim, d0,
-                         chunks, og);
-          break;
-        case 2:
-          values_pass<2>(wg, value_blocks, block_size, row_stride, first, count, head_dim, d0,
-                         chunks, og);
-          break;
-        default:
-          values_pass<1>(wg, value_blocks, block_size, row_stride, first, count, head_dim, d0,
-                         chunks, og);
-          break;
+      const int chunks = left < most_chunks ? left : most_chunks;
+      if (most_chunks == 4) {
+        value_queries<4, kQueriesFor4>(nq, chunks, wg, value_blocks, block_size, row_stride, first,
+                                       count, head_dim, d0, og);
+      } else {
+        value_queries<2, kAttentionQueries>(nq, chunks, wg, value_blocks, block_size, row_stride,
+                                            first, count, head_dim, d0, og);
       }
     }
+  }
+}
+
+void softmax_tile(float* scores, int rows, const int* counts, float* max, double* tile_sum) {
+  // Rows one after the other, no call between them: the out-of-order core overlaps one row's
+  // chains of reductions and exponentials with the next row's.
+  for (int g = 0; g < rows; ++g) {
+    float* row = scores + g * kAttentionTile;
+    const int count = counts[g];
+    __m512 m = _mm512_set1_ps(max[g]);
+    for (int i = 0; i < count; i += kLanes) {
+      const __mmask16 valid = first_lanes(count - i);
+      m = _mm512_mask_max_ps(m, valid, _mm512_loadu_ps(row + i), m);  // a NaN score keeps m
+    }
+    max[g] = _mm512_reduce_max_ps(m);
+    const __m512 shift = _mm512_set1_ps(max[g]);
+    double sum = 0;  // as exp_shifted_sum sums
+    for (int i = 0; i < count; i += kLanes) {
+      const __mmask16 valid = first_lanes(count - i);
+      const __m512 e = _mm512_maskz_mov_ps(
+          valid, fast_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, row + i), shift)));
+      _mm512_mask_storeu_ps(row + i, valid, e);
+      sum += _mm512_reduce_add_ps(e);
+    }
+    tile_sum[g] = sum;
   }
 }
 

@@ -22,6 +22,9 @@ struct PackedGroupLayout {
 // Positions per step of the attention's online softmax: llama.cpp's KV tile (GGML_FA_TILE_KV), so
 // that the running maximum and sum are rescaled where llama.cpp rescales them.
 constexpr int kAttentionTile = 64;
+// Query rows the SIMD attention kernels take in one pass over a tile's keys or values: a GQA
+// group's heads of several consecutive tokens of a sequence (paged_attention.cpp).
+constexpr int kAttentionQueries = 12;
 
 struct KernelTable {
   CpuIsa isa;
@@ -61,6 +64,13 @@ struct KernelTable {
   void (*attention_values)(const float* weight, int queries, const uint16_t* const* value_blocks,
                            int block_size, int row_stride, int first, int count, int head_dim,
                            float* out);
+
+  // One step of attention's online softmax for `rows` query rows of a tile (row g at scores +
+  // g * kAttentionTile): m = the larger of max[g] and the largest of the row's first counts[g]
+  // scores, NaNs passed over, stored to max[g]; those scores become fast_exp(score - m);
+  // tile_sum[g] = their sum in exp_shifted_sum's order. A row whose count is 0 keeps its maximum
+  // and gets a sum of 0.
+  void (*softmax_tile)(float* scores, int rows, const int* counts, float* max, double* tile_sum);
 
   // elementwise.hpp
   void (*silu_mul)(float* gate, const float* up, int64_t n);

@@ -10,37 +10,61 @@
 namespace troupe {
 namespace {
 
-// Query heads `queries` sharing one KV head (query g at q + g * head_dim, its output at
-// out + g * head_dim) against positions 0..length-1 of their sequence, by llama.cpp's tiled flash
-// attention: per tile of kAttentionTile positions, scores; each head's running maximum raised,
-// and its output and sum so far scaled down, if the tile holds a larger score; exponentials
-// summed in softmax's order; their values added in. `key_blocks` and `value_blocks` start at the
-// KV head; value rows are `value_stride` apart. `scores` holds kAttentionTile per query.
-void attend(const float* q, int queries, const uint16_t* const* key_blocks,
-            const uint16_t* const* value_blocks, int block_size, int value_stride, int length,
-            int head_dim, float scale, float* scores, float* max, float* sum, float* out) {
+// Query rows against their sequence's positions, by llama.cpp's tiled flash attention: per tile
+// of kAttentionTile positions, scores; each row's running maximum raised, and its output and
+// sum so far scaled down, if the tile holds a larger score; the exponentials summed
+// (softmax_tile); their values added in. The rows are `tokens` consecutive tokens' query heads
+// sharing one KV head, `heads` rows a token (row g at q + g * head_dim, its output at out + g *
+// head_dim); the first token attends to positions 0..first_length-1, each next one to one more.
+// Each row's arithmetic is the one it would have alone: scores past a row's own positions are
+// computed but not used, and its values stop at its last position. `key_blocks` and
+// `value_blocks` start at the KV head; value rows are `value_stride` apart. `scores` holds
+// kAttentionTile per row.
+void attend(const float* q, int tokens, int heads, int first_length,
+            const uint16_t* const* key_blocks, const uint16_t* const* value_blocks, int block_size,
+            int value_stride, int head_dim, float scale, float* scores, float* out) {
   const KernelTable& k = kernels();
-  std::fill(out, out + queries * head_dim, 0.0f);
-  std::fill(max, max + queries, -INFINITY);
-  std::fill(sum, sum + queries, 0.0f);
-  for (int first = 0; first < length; first += kAttentionTile) {
-    const int n = std::min(kAttentionTile, length - first);
-    k.attention_scores(q, queries, key_blocks, block_size, first, n, head_dim, scale, scores);
-    for (int g = 0; g < queries; ++g) {
-      float* row = scores + g * kAttentionTile;
-      const float new_max = std::fmax(max[g], row[k.argmax(row, n)]);  // SIMD: one compare a lane
-      if (new_max > max[g]) {
-        const float shrink = std::exp(max[g] - new_max);
+  const int rows = tokens * heads, last_length = first_length + tokens - 1;
+  thread_local std::vector<float> max, old_max, sum;  // per row
+  thread_local std::vector<double> tile_sum;
+  thread_local std::vector<int> counts;
+  for (auto* v : {&max, &old_max, &sum}) v->resize(static_cast<size_t>(rows));
+  tile_sum.resize(static_cast<size_t>(rows));
+  counts.resize(static_cast<size_t>(rows));
+  std::fill(out, out + rows * head_dim, 0.0f);
+  std::fill(max.begin(), max.end(), -INFINITY);
+  std::fill(sum.begin(), sum.end(), 0.0f);
+  for (int first = 0; first < last_length; first += kAttentionTile) {
+    const int n = std::min(kAttentionTile, last_length - first);
+    // Positions of this tile that token j attends to.
+    const auto seen = [&](int j) { return std::clamp(first_length + j - first, 0, n); };
+    k.attention_scores(q, rows, key_blocks, block_size, first, n, head_dim, scale, scores);
+    for (int g = 0; g < rows; ++g) counts[g] = seen(g / heads);
+    old_max = max;
+    k.softmax_tile(scores, rows, counts.data(), max.data(), tile_sum.data());
+    for (int g = 0; g < rows; ++g) {
+      if (max[g] > old_max[g]) {
+        const float shrink = std::exp(old_max[g] - max[g]);
         for (int d = 0; d < head_dim; ++d) out[g * head_dim + d] *= shrink;
         sum[g] *= shrink;
       }
-      max[g] = new_max;
-      sum[g] = static_cast<float>(sum[g] + k.exp_shifted_sum(row, n, max[g]));  // in double
+      sum[g] = static_cast<float>(sum[g] + tile_sum[g]);  // in double
     }
-    k.attention_values(scores, queries, value_blocks, block_size, value_stride, first, n, head_dim,
-                       out);
+    // The positions every token attends to, for all rows at once; then each later token's few
+    // more (the tile where the tokens' positions end).
+    const int common = seen(0);
+    if (common > 0) {
+      k.attention_values(scores, rows, value_blocks, block_size, value_stride, first, common,
+                         head_dim, out);
+    }
+    for (int j = 1; j < tokens; ++j) {
+      if (seen(j) == common) continue;
+      k.attention_values(scores + j * heads * kAttentionTile + common, heads, value_blocks,
+                         block_size, value_stride, first + common, seen(j) - common, head_dim,
+                         out + j * heads * head_dim);
+    }
   }
-  for (int g = 0; g < queries; ++g) {
+  for (int g = 0; g < rows; ++g) {
     const float inverse = sum[g] == 0.0f ? 0.0f : 1.0f / sum[g];
     for (int d = 0; d < head_dim; ++d) out[g * head_dim + d] *= inverse;
   }
@@ -93,34 +117,59 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   const int head_dim = shape.head_dim;
   const int bs = layer.block_size;
   const int64_t q_stride = static_cast<int64_t>(shape.heads) * head_dim;
-  // A task is a token's KV head with its whole group, so that each key and value is read once
-  // for the group; with fewer of those than threads, a single query head. (One sequence's 3 KV
-  // heads on 2 threads: whole groups, though one thread takes two, 1.5-1.7x faster than 9 single
-  // heads on a Zen 5 EPYC, troupe-micro paged_attention at 128 and 512 positions.)
-  const int per_task = tokens * shape.kv_heads >= pool.size() ? group : 1;
-  const int tasks_per_token = shape.heads / per_task;
-  pool.parallel_for(tokens * tasks_per_token, [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> scores, max, sum;
+  // A task is a KV head with its whole group of query heads, so that each key and value is read
+  // once for the group; with fewer of those than threads, a single query head. (One sequence's 3
+  // KV heads on 2 threads: whole groups, though one thread takes two, 1.5-1.7x faster than 9
+  // single heads on a Zen 5 EPYC, troupe-micro paged_attention at 128 and 512 positions.)
+  const int heads = tokens * shape.kv_heads >= pool.size() ? group : 1;
+  // ... for a run of consecutive tokens of one sequence (a prompt's), up to kAttentionQueries
+  // query rows in all: each key and value converted from F16 then serves several tokens.
+  const int run_most = std::max(1, kAttentionQueries / heads);
+  std::vector<int64_t> run_starts;  // the runs' first tokens, then `tokens`
+  for (int64_t t = 0; t < tokens; ++t) {
+    const bool follows = t > 0 && places[t].block_table == places[t - 1].block_table &&
+                         places[t].position == places[t - 1].position + 1 &&
+                         t - run_starts.back() < run_most;
+    if (!follows) run_starts.push_back(t);
+  }
+  run_starts.push_back(tokens);
+  const int64_t runs = std::ssize(run_starts) - 1;
+  const int tasks_per_run = shape.heads / heads;
+  pool.parallel_for(runs * tasks_per_run, [&](int64_t begin, int64_t end) {
+    thread_local std::vector<float> rows_q, rows_out, scores;
     thread_local std::vector<const uint16_t*> key_blocks, value_blocks;
-    scores.resize(static_cast<size_t>(per_task * kAttentionTile));
-    max.resize(static_cast<size_t>(per_task));
-    sum.resize(max.size());
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t t = task / tasks_per_token;
-      const int h = static_cast<int>(task % tasks_per_token) * per_task;  // its first head
+      // The last runs first: a prompt's later tokens attend to more positions, and the pool
+      // hands out ever smaller shares, so the threads finish together.
+      const int64_t run = runs - 1 - task / tasks_per_run;
+      const int64_t t0 = run_starts[static_cast<size_t>(run)];
+      const int n = static_cast<int>(run_starts[static_cast<size_t>(run) + 1] - t0);
+      const int h = static_cast<int>(task % tasks_per_run) * heads;  // its first head
       const int kv_offset = (h / group) * head_dim;
-      const TokenPlace& place = places[t];
-      const int32_t length = place.position + 1;
-      const auto blocks = static_cast<size_t>((length + bs - 1) / bs);
+      const auto width = static_cast<size_t>(heads * head_dim);  // a token's rows
+      rows_q.resize(n * width);
+      rows_out.resize(n * width);
+      scores.resize(static_cast<size_t>(n * heads * kAttentionTile));
+      for (int j = 0; j < n; ++j) {
+        const float* from = q + (t0 + j) * q_stride + h * head_dim;
+        std::copy(from, from + width, rows_q.begin() + static_cast<int64_t>(j * width));
+      }
+      const TokenPlace& place = places[t0];
+      const int32_t first_length = place.position + 1;
+      const auto blocks = static_cast<size_t>((first_length + n - 1 + bs - 1) / bs);
       key_blocks.resize(blocks);
       value_blocks.resize(blocks);
       for (size_t b = 0; b < blocks; ++b) {
         key_blocks[b] = layer.key_block(place.block_table[b]) + kv_offset * bs;
         value_blocks[b] = layer.value_block(place.block_table[b], kv_offset);
       }
-      const int64_t at = t * q_stride + h * head_dim;
-      attend(q + at, per_task, key_blocks.data(), value_blocks.data(), bs, head_dim, length,
-             head_dim, shape.scale, scores.data(), max.data(), sum.data(), out + at);
+      attend(rows_q.data(), n, heads, first_length, key_blocks.data(), value_blocks.data(), bs,
+             head_dim, head_dim, shape.scale, scores.data(), rows_out.data());
+      for (int j = 0; j < n; ++j) {
+        const auto from = rows_out.begin() + static_cast<int64_t>(j * width);
+        std::copy(from, from + static_cast<int64_t>(width),
+                  out + (t0 + j) * q_stride + h * head_dim);
+      }
     }
   });
 }

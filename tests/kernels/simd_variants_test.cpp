@@ -214,7 +214,7 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
           for (int i = 0; i < block_size * head_dim; ++i) block.push_back(float_to_half(unit(rng)));
         }
         for (int b = kBlocks - 1; b >= 0; --b) block_ptrs.push_back(blocks[size_t(b)].data());
-        for (int queries : {1, 3, 6}) {
+        for (int queries : {1, 3, 6, 7, 12, 15}) {
           INFO(queries << " query heads");
           const auto q = test::random_floats(rng, size_t(queries * head_dim), 1.0f);
           for (int first : {0, 16, 5, 64}) {
@@ -246,7 +246,7 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
         }
         for (int b = kBlocks - 1; b >= 0; --b)
           value_ptrs.push_back(value_blocks[size_t(b)].data() + 8);
-        for (int queries : {1, 3, 6}) {
+        for (int queries : {1, 3, 6, 7, 12, 15}) {
           for (int first : {0, 16, 5, 64}) {
             for (int count : {1, 15, 16, 33, 64}) {
               INFO(queries << " query heads, value positions " << first << " + " << count);
@@ -263,6 +263,39 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
         }
       }
     }
+  }
+}
+
+TEST_CASE("SIMD attention softmax tiles equal the scalar ones bit for bit") {
+  std::mt19937 rng(8);
+  for (CpuIsa isa : simd_levels()) {
+    const KernelTable& k = kernel_table(isa);
+    // Rows of every count, one of them a row that does not take part (count 0), running maxima
+    // below, above and among the scores, and a NaN score.
+    const std::vector<int> counts{1, 15, 16, 17, 0, 33, 64, 64};
+    const int rows = static_cast<int>(counts.size());
+    auto scores = test::random_floats(rng, size_t(rows * kAttentionTile), 6.0f);
+    scores[size_t(7 * kAttentionTile + 3)] = NAN;
+    std::vector<float> max_want{-INFINITY, -INFINITY, 100.0f, 0.5f, 2.0f, -3.0f, 1.0f, -INFINITY};
+    auto max_got = max_want;
+    auto want = scores, got = scores;
+    std::vector<double> sum_want(counts.size()), sum_got(counts.size());
+    reference().softmax_tile(want.data(), rows, counts.data(), max_want.data(), sum_want.data());
+    k.softmax_tile(got.data(), rows, counts.data(), max_got.data(), sum_got.data());
+    INFO(isa_name(isa));
+    const auto same = [](double a, double b) { return std::isnan(a) ? std::isnan(b) : a == b; };
+    REQUIRE(max_got == max_want);
+    for (int g = 0; g < rows; ++g) {
+      REQUIRE(same(sum_got[size_t(g)], sum_want[size_t(g)]));
+      for (int i = 0; i < counts[size_t(g)]; ++i) {
+        const size_t at = size_t(g * kAttentionTile + i);
+        REQUIRE(same(got[at], want[at]));
+      }
+    }
+    CHECK(max_want[2] == 100.0f);  // a running maximum above the tile stays
+    CHECK(max_want[4] == 2.0f);    // so does a row's that takes no part, with a sum of 0
+    CHECK(sum_want[4] == 0.0f);
+    CHECK(std::isfinite(max_want[7]));  // the NaN is passed over
   }
 }
 
