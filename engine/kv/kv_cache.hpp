@@ -3,9 +3,10 @@
 // of keys and of values, stored as F16. Which block belongs to which sequence is the
 // BlockPool's and the block tables' business, not this class's.
 #include <cstdint>
-#include <memory>
 
 #include "engine/model/model_config.hpp"
+#include "kernels/cpu/huge_page_arena.hpp"
+#include "kernels/cpu/page_populator.hpp"
 #include "kernels/cpu/paged_attention.hpp"
 
 namespace troupe {
@@ -23,17 +24,19 @@ class KvCache {
   void copy_block(int32_t from, int32_t to);
 
  private:
+  size_t bytes() const;  // of keys and values, every layer
+
   int blocks_;
   int block_size_;
   int layers_;
   int kv_dim_;
   int head_dim_;
   int64_t layer_stride_;  // values per layer per K or V
-  // Left uninitialized: a slot is always written before it is read, and untouched pages of a
-  // large cache then cost no memory. On ordinary pages: on huge pages (huge_page_arena.hpp)
-  // decode attention was ~10% faster, but prompt processing 13% slower on a Zen 5 EPYC, as
-  // new blocks fault in inside the step, 2 MiB at a time (the kernel may compact memory first).
-  std::unique_ptr<uint16_t[]> storage_;
+  // On huge pages (decode attention reads blocks scattered over the whole cache), reserved
+  // whole and faulted in by a background thread (page_populator.hpp), not by the steps.
+  HugePageArena arena_;
+  uint16_t* storage_;
+  PagePopulator populator_;  // after the arena: stopped before the arena goes
 };
 
 }  // namespace troupe

@@ -3,9 +3,9 @@
 // model's repacked weights, one arena for all of them (a small model's matrices are far smaller
 // than a 2 MiB page). A decode step streams every weight once from DRAM; on 4 KiB pages that is
 // a TLB miss every 4 KiB, and the hardware prefetchers stop at each page's end (decode ~3%
-// faster on a Zen 5 EPYC, bench/README.md). Memory that is first touched while serving (the KV
-// cache, activations) stays on ordinary pages: there a huge page would fault in inside a step,
-// 2 MiB at a time (prompt processing 13% slower with the KV cache here, kv_cache.hpp).
+// faster on a Zen 5 EPYC, bench/README.md). The KV cache lives in one too, faulted in by a
+// background thread (page_populator.hpp): a huge page first touched by a step would be zeroed
+// inside it, 2 MiB at a time (prompt processing 13% slower).
 #include <cstddef>
 #include <memory>
 
