@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "bench/micro/common.hpp"
+#include "kernels/cpu/huge_page_arena.hpp"
 #include "kernels/cpu/paged_attention.hpp"
 
 namespace troupe::micro {
@@ -22,7 +23,8 @@ constexpr int kQDim = 9 * 64;
 
 // One layer's cache holding every sequence's `context` positions, built once per length.
 struct Cache {
-  std::vector<uint16_t> keys, values;
+  // On huge pages, as the engine's KV cache is (engine/kv/kv_cache.hpp).
+  std::unique_ptr<HugePageArena> memory;
   std::vector<int32_t> tables;  // [sequence][context / block size]
   PagedKvLayer layer;
   std::vector<TokenPlace> places;  // each sequence's newest position
@@ -32,9 +34,11 @@ std::unique_ptr<Cache> make_cache(int context) {
   auto c = std::make_unique<Cache>();
   const int blocks_per_sequence = context / kBlockSize;
   const int blocks = kSequences * blocks_per_sequence;
-  c->keys.resize(static_cast<size_t>(blocks) * kBlockSize * kKvDim);
-  c->values.resize(c->keys.size());
-  c->layer = PagedKvLayer{c->keys.data(), c->values.data(), kBlockSize, kKvDim, kShape.head_dim};
+  const auto bytes = static_cast<size_t>(blocks) * kBlockSize * kKvDim * sizeof(uint16_t);
+  c->memory = std::make_unique<HugePageArena>(2 * bytes);
+  auto* keys = reinterpret_cast<uint16_t*>(c->memory->take(bytes));
+  auto* values = reinterpret_cast<uint16_t*>(c->memory->take(bytes));
+  c->layer = PagedKvLayer{keys, values, kBlockSize, kKvDim, kShape.head_dim};
   // Blocks handed out in random order, as a cache that has served a while scatters them.
   c->tables.resize(static_cast<size_t>(blocks));
   for (int b = 0; b < blocks; ++b) c->tables[static_cast<size_t>(b)] = b;
