@@ -78,6 +78,36 @@ double fma_chains() {
   return 2.0 * kLanes * kFmaAccumulators * static_cast<double>(kFmaSteps);
 }
 
+// Independent vpdpbusd chains, 16 of them (4 cycles of latency on up to 4 ports), register
+// operands only: on a Zen 5 EPYC one whose activation is a 32-bit broadcast from memory runs at
+// half the rate, so this is the int8 ceiling, not what a kernel that broadcasts reaches. Each
+// 32-bit lane adds 4 products of a byte pair; integer sums wrap harmlessly.
+double vnni_chains() {
+#if defined(__AVX512VNNI__)
+  constexpr int kChains = 16;
+  const __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(2);
+  // Named, not an array: GCC kept an array's chains shuffling between registers each step.
+  __m512i c0 = a, c1 = b, c2 = a, c3 = b, c4 = a, c5 = b, c6 = a, c7 = b;
+  __m512i c8 = a, c9 = b, c10 = a, c11 = b, c12 = a, c13 = b, c14 = a, c15 = b;
+  for (int64_t s = 0; s < kFmaSteps; ++s) {
+    for (__m512i* c :
+         {&c0, &c1, &c2, &c3, &c4, &c5, &c6, &c7, &c8, &c9, &c10, &c11, &c12, &c13, &c14, &c15}) {
+      *c = _mm512_dpbusd_epi32(*c, a, b);
+    }
+  }
+  __m512i sum = c0;
+  for (__m512i c : {c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15}) {
+    sum = _mm512_add_epi32(sum, c);
+  }
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512(lanes, sum);
+  benchmark::DoNotOptimize(lanes);
+  return 64.0 * kChains * static_cast<double>(kFmaSteps);
+#else
+  return 0;
+#endif
+}
+
 // The best rate of several ways of reading: hardware prefetching alone, and software prefetches
 // at distances around the decode kernels' (cpu_features.hpp), on huge pages as the weights are
 // (huge_page_arena.hpp). A kernel that read faster than this "ceiling" would show it was none.
@@ -116,12 +146,25 @@ void measure_fma_peak(ThreadPool& pool) {
   measured.fma_seconds = best;
 }
 
+void measure_vnni_peak(ThreadPool& pool) {
+  double macs_per_thread = 0, best = 1e30;
+  for (int pass = 0; pass < kFmaPasses; ++pass) {
+    best = std::min(best, seconds_of(pool, [&](int thread, int) {
+                      const double macs = vnni_chains();
+                      if (thread == 0) macs_per_thread = macs;
+                    }));
+  }
+  measured.vnni_macs = macs_per_thread * pool.size();
+  measured.vnni_seconds = best;
+}
+
 }  // namespace
 
 const Ceilings& measure_ceilings(ThreadPool& pool) {
   measured.threads = pool.size();
   measure_read_bandwidth(pool);
   measure_fma_peak(pool);
+  measure_vnni_peak(pool);
   return measured;
 }
 
@@ -147,6 +190,13 @@ void bench_fma_peak(benchmark::State& state) {
   state.counters["threads"] = measured.threads;
 }
 
+void bench_vnni_peak(benchmark::State& state) {
+  for (auto _ : state) state.SetIterationTime(measured.vnni_seconds);
+  state.counters["MACS"] = benchmark::Counter(
+      measured.vnni_macs * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["threads"] = measured.threads;
+}
+
 }  // namespace
 
 void register_ceiling_benchmarks() {
@@ -155,6 +205,9 @@ void register_ceiling_benchmarks() {
   // figures these rows show.
   benchmark::RegisterBenchmark("ceiling/read_bandwidth", bench_read_bandwidth)->UseManualTime();
   benchmark::RegisterBenchmark("ceiling/fma_peak", bench_fma_peak)->UseManualTime();
+  if (measured.vnni_macs > 0) {
+    benchmark::RegisterBenchmark("ceiling/vnni_peak", bench_vnni_peak)->UseManualTime();
+  }
 }
 
 }  // namespace troupe::micro
