@@ -2,6 +2,8 @@
 
 #include "net/wire/fields.hpp"
 
+#include <bit>
+#include <cmath>
 #include <concepts>
 #include <limits>
 #include <msgpack.hpp>
@@ -115,11 +117,28 @@ void put(Packer& p, int32_t v) {
 void put(Packer& p, int64_t v) {
   p.pack(v);
 }
+// msgpack-c packs a float or double that holds an integer as that integer, and its test first
+// converts the value to uint64_t: undefined behaviour for exactly 2^64, which its range check
+// lets through (the fuzzer found one). That value goes out as msgpack writes any other
+// non-integer: a float32 (0xca) or float64 (0xcb) marker, then the bits, big-endian.
+template <typename Bits, typename Float>
+void put_float(Packer& p, Float v, char marker) {
+  if (v != std::ldexp(Float{1}, 64)) {
+    p.pack(v);
+    return;
+  }
+  const auto bits = std::bit_cast<Bits>(v);
+  char bytes[1 + sizeof(Bits)] = {marker};
+  for (size_t i = 0; i < sizeof(Bits); ++i) {
+    bytes[1 + i] = static_cast<char>(bits >> (8 * (sizeof(Bits) - 1 - i)));
+  }
+  p.pack_str_body(bytes, sizeof(bytes));  // raw bytes, no header of their own
+}
 void put(Packer& p, float v) {
-  p.pack(v);
+  put_float<uint32_t>(p, v, static_cast<char>(0xca));
 }
 void put(Packer& p, double v) {
-  p.pack(v);
+  put_float<uint64_t>(p, v, static_cast<char>(0xcb));
 }
 void put(Packer& p, bool v) {
   p.pack(v);
@@ -139,7 +158,7 @@ void put(Packer& p, const std::vector<T>& v) {
 void put(Packer& p, const std::pair<int32_t, float>& v) {
   p.pack_array(2);
   p.pack(v.first);
-  p.pack(v.second);
+  put(p, v.second);
 }
 void put(Packer& p, FinishReason v) {
   p.pack(std::string(v == FinishReason::stop     ? "stop"
