@@ -10,6 +10,8 @@
 #include <chrono>
 #include <functional>
 #include <span>
+#include <tuple>
+#include <utility>
 
 #include "kernels/cpu/huge_page_arena.hpp"
 #include "kernels/cpu/stream_read.hpp"
@@ -134,28 +136,17 @@ void measure_read_bandwidth(ThreadPool& pool) {
   measured.read_seconds = best;
 }
 
-void measure_fma_peak(ThreadPool& pool) {
-  double flops_per_thread = 0, best = 1e30;
+// The best of kFmaPasses runs of `chains` on every thread: what one pass did on all threads
+// together (flops or multiply-adds), and its seconds.
+std::pair<double, double> best_pass(ThreadPool& pool, double (*chains)()) {
+  double per_thread = 0, best = 1e30;
   for (int pass = 0; pass < kFmaPasses; ++pass) {
     best = std::min(best, seconds_of(pool, [&](int thread, int) {
-                      const double flops = fma_chains();
-                      if (thread == 0) flops_per_thread = flops;
+                      const double done = chains();
+                      if (thread == 0) per_thread = done;
                     }));
   }
-  measured.fma_flops = flops_per_thread * pool.size();
-  measured.fma_seconds = best;
-}
-
-void measure_vnni_peak(ThreadPool& pool) {
-  double macs_per_thread = 0, best = 1e30;
-  for (int pass = 0; pass < kFmaPasses; ++pass) {
-    best = std::min(best, seconds_of(pool, [&](int thread, int) {
-                      const double macs = vnni_chains();
-                      if (thread == 0) macs_per_thread = macs;
-                    }));
-  }
-  measured.vnni_macs = macs_per_thread * pool.size();
-  measured.vnni_seconds = best;
+  return {per_thread * pool.size(), best};
 }
 
 }  // namespace
@@ -163,8 +154,8 @@ void measure_vnni_peak(ThreadPool& pool) {
 const Ceilings& measure_ceilings(ThreadPool& pool) {
   measured.threads = pool.size();
   measure_read_bandwidth(pool);
-  measure_fma_peak(pool);
-  measure_vnni_peak(pool);
+  std::tie(measured.fma_flops, measured.fma_seconds) = best_pass(pool, fma_chains);
+  std::tie(measured.vnni_macs, measured.vnni_seconds) = best_pass(pool, vnni_chains);
   return measured;
 }
 
