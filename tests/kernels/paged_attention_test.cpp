@@ -69,13 +69,17 @@ TEST_CASE("paged attention: a prompt's tokens in one step equal each token alone
   std::mt19937 rng(21);
   // GQA groups of 3 (runs of 4 tokens), 1 (runs of 12), 8 (runs of one token) and 16 (more
   // query heads than one pass takes), on one and two threads; prompts that end inside a tile,
-  // on a tile's edge and one past it.
-  const AttentionShape shapes[] = {
-      {9, 3, 64, 0.125f}, {4, 4, 32, 0.2f}, {8, 1, 16, 0.25f}, {16, 1, 16, 0.25f}};
+  // on a tile's edge and one past it; and a cache large enough (300 positions of 8 KV heads of
+  // 128: 1.2 MB) that the values are prefetched as from DRAM.
+  const AttentionShape shapes[] = {{9, 3, 64, 0.125f},
+                                   {4, 4, 32, 0.2f},
+                                   {8, 1, 16, 0.25f},
+                                   {16, 1, 16, 0.25f},
+                                   {8, 8, 128, 0.09f}};
   for (const AttentionShape& shape : shapes) {
     for (int threads : {1, 2}) {
       ThreadPool pool(threads);
-      for (int length : {1, 5, 64, 65, 130, 200}) {
+      for (int length : {1, 5, 64, 65, 130, 200, 300}) {
         INFO(shape.heads << " heads on " << shape.kv_heads << ", " << threads << " threads, "
                          << length << " tokens");
         const int kv_dim = shape.kv_heads * shape.head_dim, q_dim = shape.heads * shape.head_dim;
