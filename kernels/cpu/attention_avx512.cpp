@@ -4,7 +4,6 @@
 // ([dim][block_size]), so one dimension of 16 consecutive positions is one vector load; each
 // key and value loaded serves every query head of the group (grouped-query attention).
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
-#include "kernels/cpu/fast_exp_avx512.hpp"
 #include "kernels/cpu/kernel_variants.hpp"
 
 namespace troupe::avx512 {
@@ -18,10 +17,6 @@ constexpr int kRuns = kAttentionTile / kLanes;  // runs of 16 positions in a til
 // key or value meets, the fewer conversions from F16 per fused multiply-add.
 constexpr int kQueriesFor4 = 6;
 static_assert(kAttentionQueries * 2 <= 24 && kQueriesFor4 * 4 <= 24);
-
-__mmask16 first_lanes(int count) {
-  return count >= kLanes ? __mmask16(0xffff) : static_cast<__mmask16>((1u << count) - 1);
-}
 
 __m512 load_halves(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -175,31 +170,6 @@ void attention_values(const float* weight, int queries, const uint16_t* const* v
                                             first, count, head_dim, d0, og);
       }
     }
-  }
-}
-
-void softmax_tile(float* scores, int rows, const int* counts, float* max, double* tile_sum) {
-  // Rows one after the other, no call between them: the out-of-order core overlaps one row's
-  // chains of reductions and exponentials with the next row's.
-  for (int g = 0; g < rows; ++g) {
-    float* row = scores + g * kAttentionTile;
-    const int count = counts[g];
-    __m512 m = _mm512_set1_ps(max[g]);
-    for (int i = 0; i < count; i += kLanes) {
-      const __mmask16 valid = first_lanes(count - i);
-      m = _mm512_mask_max_ps(m, valid, _mm512_loadu_ps(row + i), m);  // a NaN score keeps m
-    }
-    max[g] = _mm512_reduce_max_ps(m);
-    const __m512 shift = _mm512_set1_ps(max[g]);
-    double sum = 0;  // as exp_shifted_sum sums
-    for (int i = 0; i < count; i += kLanes) {
-      const __mmask16 valid = first_lanes(count - i);
-      const __m512 e = _mm512_maskz_mov_ps(
-          valid, fast_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, row + i), shift)));
-      _mm512_mask_storeu_ps(row + i, valid, e);
-      sum += _mm512_reduce_add_ps(e);
-    }
-    tile_sum[g] = sum;
   }
 }
 

@@ -40,14 +40,4 @@ void attention_values(const float* weight, int queries, const uint16_t* const* v
   }
 }
 
-void softmax_tile(float* scores, int rows, const int* counts, float* max, double* tile_sum) {
-  for (int g = 0; g < rows; ++g) {
-    float* row = scores + g * kAttentionTile;
-    float m = max[g];
-    for (int i = 0; i < counts[g]; ++i) m = std::fmax(m, row[i]);
-    max[g] = m;
-    tile_sum[g] = exp_shifted_sum(row, counts[g], m);
-  }
-}
-
 }  // namespace troupe::scalar

@@ -39,6 +39,21 @@ double exp_shifted_sum(float* x, int64_t n, float max) {
   return sum;
 }
 
+void softmax_tile(float* scores, int rows, const int* counts, float* max, double* tile_sum) {
+  // Rows one after the other, no call through the kernel table between them: the out-of-order
+  // core overlaps one row's chains of reductions and exponentials with the next row's.
+  for (int g = 0; g < rows; ++g) {
+    float* row = scores + g * kAttentionTile;
+    __m512 m = _mm512_set1_ps(max[g]);
+    for (int i = 0; i < counts[g]; i += 16) {
+      const __mmask16 valid = first_lanes(counts[g] - i);
+      m = _mm512_mask_max_ps(m, valid, _mm512_loadu_ps(row + i), m);  // a NaN score keeps m
+    }
+    max[g] = _mm512_reduce_max_ps(m);
+    tile_sum[g] = exp_shifted_sum(row, counts[g], max[g]);
+  }
+}
+
 int64_t argmax(const float* x, int64_t n) {
   // Each lane keeps its first largest value and that value's index; then the smallest index
   // among the lanes that hold the overall largest.

@@ -30,6 +30,16 @@ double exp_shifted_sum(float* x, int64_t n, float max) {
   return sum;
 }
 
+void softmax_tile(float* scores, int rows, const int* counts, float* max, double* tile_sum) {
+  for (int g = 0; g < rows; ++g) {
+    float* row = scores + g * kAttentionTile;
+    float m = max[g];
+    for (int i = 0; i < counts[g]; ++i) m = std::fmax(m, row[i]);
+    max[g] = m;
+    tile_sum[g] = exp_shifted_sum(row, counts[g], m);
+  }
+}
+
 int64_t argmax(const float* x, int64_t n) {
   int64_t at = 0;
   float best = -INFINITY;

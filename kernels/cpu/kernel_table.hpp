@@ -65,7 +65,8 @@ struct KernelTable {
                            int block_size, int row_stride, int first, int count, int head_dim,
                            float* out);
 
-  // One step of attention's online softmax for `rows` query rows of a tile (row g at scores +
+  // elementwise_*.cpp, beside exp_shifted_sum, which it uses:
+  // one step of attention's online softmax for `rows` query rows of a tile (row g at scores +
   // g * kAttentionTile): m = the larger of max[g] and the largest of the row's first counts[g]
   // scores, NaNs passed over, stored to max[g]; those scores become fast_exp(score - m);
   // tile_sum[g] = their sum in exp_shifted_sum's order. A row whose count is 0 keeps its maximum

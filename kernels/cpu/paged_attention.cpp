@@ -18,13 +18,12 @@ namespace {
 // head_dim); the first token attends to positions 0..first_length-1, each next one to one more.
 // Each row's arithmetic is the one it would have alone: scores past a row's own positions are
 // computed but not used, and its values stop at its last position. `key_blocks` and
-// `value_blocks` start at the KV head; value rows are `value_stride` apart. `scores` holds
+// `value_blocks` start at the KV head (a block's run of one head, head_dim a row). `scores` holds
 // kAttentionTile per row. With `prefetch_values`, each tile's values are prefetched before its
 // scores are computed (when the cache is read from DRAM).
 void attend(const float* q, int tokens, int heads, int first_length,
             const uint16_t* const* key_blocks, const uint16_t* const* value_blocks, int block_size,
-            int value_stride, int head_dim, float scale, bool prefetch_values, float* scores,
-            float* out) {
+            int head_dim, float scale, bool prefetch_values, float* scores, float* out) {
   const KernelTable& k = kernels();
   const int rows = tokens * heads, last_length = first_length + tokens - 1;
   thread_local std::vector<float> max, old_max, sum;  // per row
@@ -65,13 +64,13 @@ void attend(const float* q, int tokens, int heads, int first_length,
     // more (the tile where the tokens' positions end).
     const int common = seen(0);
     if (common > 0) {
-      k.attention_values(scores, rows, value_blocks, block_size, value_stride, first, common,
-                         head_dim, out);
+      k.attention_values(scores, rows, value_blocks, block_size, head_dim, first, common, head_dim,
+                         out);
     }
     for (int j = 1; j < tokens; ++j) {
       if (seen(j) == common) continue;
       k.attention_values(scores + j * heads * kAttentionTile + common, heads, value_blocks,
-                         block_size, value_stride, first + common, seen(j) - common, head_dim,
+                         block_size, head_dim, first + common, seen(j) - common, head_dim,
                          out + j * heads * head_dim);
     }
   }
@@ -186,7 +185,7 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
         value_blocks[b] = layer.value_block(place.block_table[b], kv_offset);
       }
       attend(rows_q.data(), n, heads, first_length, key_blocks.data(), value_blocks.data(), bs,
-             head_dim, head_dim, shape.scale, from_memory, scores.data(), rows_out.data());
+             head_dim, shape.scale, from_memory, scores.data(), rows_out.data());
       for (int j = 0; j < n; ++j) {
         const auto from = rows_out.begin() + static_cast<int64_t>(j * width);
         std::copy(from, from + static_cast<int64_t>(width),
