@@ -32,6 +32,7 @@ const CommandSpec& rank_spec() {
        {"first-cpu", "I", "the first of this rank's CPUs"},
        {"kv-blocks", "N", "KV blocks"},
        {"block-size", "N", "tokens per KV block"},
+       {"kv-prefault", "0|1", "fault the KV cache's pages in ahead of the steps"},
        {"logits", "gathered|rank0", "who computes the logits"},
        {"leader", "PID", "the leader's process, which this one dies with"}}};
   return spec;
@@ -42,17 +43,18 @@ const CommandSpec& rank_spec() {
 parallel::RankLauncher rank_process_launcher() {
   return [](const parallel::RankLaunch& l) -> Result<pid_t> {
     const std::vector<std::string> argv = {
-        "troupe",       "tensor-parallel-rank",
-        "--model",      l.model_path,
-        "--group",      l.group,
-        "--rank",       std::to_string(l.rank),
-        "--size",       std::to_string(l.size),
-        "--threads",    std::to_string(l.threads),
-        "--first-cpu",  std::to_string(l.first_cpu),
-        "--kv-blocks",  std::to_string(l.kv.blocks),
-        "--block-size", std::to_string(l.kv.block_size),
-        "--logits",     l.output == OutputSplit::vocabulary ? "gathered" : "rank0",
-        "--leader",     std::to_string(l.leader)};
+        "troupe",        "tensor-parallel-rank",
+        "--model",       l.model_path,
+        "--group",       l.group,
+        "--rank",        std::to_string(l.rank),
+        "--size",        std::to_string(l.size),
+        "--threads",     std::to_string(l.threads),
+        "--first-cpu",   std::to_string(l.first_cpu),
+        "--kv-blocks",   std::to_string(l.kv.blocks),
+        "--block-size",  std::to_string(l.kv.block_size),
+        "--kv-prefault", l.kv.prefault ? "1" : "0",
+        "--logits",      l.output == OutputSplit::vocabulary ? "gathered" : "rank0",
+        "--leader",      std::to_string(l.leader)};
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -86,11 +88,13 @@ int tensor_parallel_rank_command(const Args& args) {
   l.threads = number("threads", 1, 1024);
   l.first_cpu = number("first-cpu", 0, 1 << 20);
   l.kv = KvShape{number("kv-blocks", 1, 1 << 30), number("block-size", 1, 1024)};
+  const int prefault = number("kv-prefault", 0, 1);
+  l.kv.prefault = prefault == 1;
   l.output = flags.get("logits").value_or("gathered") == "rank0" ? OutputSplit::leader
                                                                  : OutputSplit::vocabulary;
   l.leader = number("leader", 1, 1 << 30);
   if (l.group.empty() || l.rank < 0 || l.size < 0 || l.threads < 0 || l.first_cpu < 0 ||
-      l.kv.blocks < 0 || l.kv.block_size < 0 || l.leader < 0) {
+      l.kv.blocks < 0 || l.kv.block_size < 0 || prefault < 0 || l.leader < 0) {
     return input_error("tensor-parallel-rank is started by its group's leader, with every flag");
   }
   const Status done = parallel::run_rank_process(l);

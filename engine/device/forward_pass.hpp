@@ -33,6 +33,9 @@ struct SequenceChunk {
 struct KvShape {
   int blocks = 0;
   int block_size = 16;
+  // Every page faulted in ahead of the steps (on the CPU: KvCache), as a server reserves its
+  // cache; false where the cache is sized to a whole context and mostly never written.
+  bool prefault = true;
 };
 
 class ForwardPass {

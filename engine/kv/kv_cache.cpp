@@ -4,7 +4,7 @@
 
 namespace troupe {
 
-KvCache::KvCache(const ModelConfig& config, int blocks, int block_size)
+KvCache::KvCache(const ModelConfig& config, int blocks, int block_size, bool prefault)
     : blocks_(blocks),
       block_size_(block_size),
       layers_(config.layers),
@@ -12,8 +12,9 @@ KvCache::KvCache(const ModelConfig& config, int blocks, int block_size)
       head_dim_(config.head_dim),
       layer_stride_(static_cast<int64_t>(blocks) * block_size * config.kv_dim()),
       arena_(bytes()),
-      storage_(reinterpret_cast<uint16_t*>(arena_.take(bytes()))),
-      populator_(reinterpret_cast<std::byte*>(storage_), bytes()) {}
+      storage_(reinterpret_cast<uint16_t*>(arena_.take(bytes()))) {
+  if (prefault) populator_.emplace(reinterpret_cast<std::byte*>(storage_), bytes());
+}
 
 size_t KvCache::bytes() const {
   return static_cast<size_t>(layer_stride_ * 2 * layers_) * sizeof(uint16_t);

@@ -46,7 +46,7 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, std::shared_p
       weights_(std::move(weights)),
       group_(std::move(group)),
       pool_(std::move(pool)),
-      cache_(local_, kv.blocks, kv.block_size) {
+      cache_(local_, kv.blocks, kv.block_size, kv.prefault) {
   const ShardSpec& shard = weights_.shard;
   if (!shard.whole() && (!group_ || group_->size() != shard.size || group_->rank() != shard.rank)) {
     throw std::logic_error("Transformer: a shard needs its rank's communicator");

@@ -33,7 +33,9 @@ class Transformer final : public ForwardPass {
               KvShape kv, std::shared_ptr<parallel::Communicator> group = nullptr);
 
   const ModelConfig& config() const override { return config_; }
-  KvShape kv_shape() const override { return {cache_.blocks(), cache_.block_size()}; }
+  KvShape kv_shape() const override {
+    return {cache_.blocks(), cache_.block_size(), cache_.prefaulted()};
+  }
   // On a rank of a group with OutputSplit::leader, only rank 0 returns logits (others: none).
   std::span<const float> forward(std::span<const SequenceChunk> batch) override;
   std::span<const float> hidden_states() const override { return final_hidden_; }

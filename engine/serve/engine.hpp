@@ -26,8 +26,10 @@ class Engine {
         StepPlanner::create(model.config, std::move(config), std::move(is_end_of_generation),
                             device.tensor_parallel_size);
     if (!planner) return planner.error();
-    auto runner = make_model_runner(
-        model, device, KvShape{(*planner)->kv_blocks(), (*planner)->config().block_size});
+    auto runner =
+        make_model_runner(model, device,
+                          KvShape{(*planner)->kv_blocks(), (*planner)->config().block_size,
+                                  (*planner)->config().prefault_kv_cache});
     if (!runner) return runner.error();
     return std::unique_ptr<Engine>(new Engine(std::move(*planner), std::move(*runner)));
   }

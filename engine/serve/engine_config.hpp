@@ -13,6 +13,7 @@ struct EngineConfig {
   int64_t kv_cache_memory = int64_t{1} << 30;  // bytes of K/V (--kv-cache-memory)
   bool enable_prefix_caching = true;           // --enable-prefix-caching
   int max_model_len = 0;                       // prompt + output tokens; 0: the model's context
+  bool prefault_kv_cache = true;               // the KV cache's pages faulted in up front
   SchedulerConfig scheduler;                   // --max-num-batched-tokens, --max-num-seqs, ...
 };
 

@@ -18,6 +18,7 @@ EngineConfig single_request_config(const ModelConfig& model) {
   EngineConfig config;
   const int64_t blocks = (model.context_length + config.block_size - 1) / config.block_size;
   config.kv_cache_memory = blocks * KvCache::bytes_per_block(model, config.block_size);
+  config.prefault_kv_cache = false;  // a whole context's blocks, few of them ever written
   config.scheduler.max_num_seqs = 1;
   config.scheduler.max_num_batched_tokens = 512;  // bounds activation memory for long prompts
   return config;

@@ -29,7 +29,8 @@ struct SingleRequestOutput {
 using TextCallback = std::function<void(std::string_view)>;
 
 // An engine config for one sequence at a time, as long as the model's context: KV blocks for
-// exactly that (untouched ones cost no memory) and 512-token prefill chunks. Prefix caching
+// exactly that (not faulted in up front: untouched ones cost no memory) and 512-token prefill
+// chunks. Prefix caching
 // stays on, so a chat's next turn reuses the conversation's blocks.
 EngineConfig single_request_config(const ModelConfig& model);
 

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "engine/kv/kv_cache.hpp"
 #include "engine/model/model.hpp"
 #include "engine/serve/single_request.hpp"
 #include "tests/support/tiny_model.hpp"
@@ -110,4 +114,24 @@ TEST_CASE("single request: max_tokens is clamped to the context and finishes wit
   REQUIRE(r.ok());
   CHECK(r->token_ids.size() == 10);
   CHECK(r->finish_reason == "length");
+}
+
+TEST_CASE("a single request's KV cache, a whole context's worth, is not faulted in up front") {
+  // troupe generate and chat size the cache to the model's context (an 8B model's 128k tokens
+  // are 16 GiB): only the blocks a conversation writes may take memory.
+  const Model model = TinyRuntime::load({});
+  const EngineConfig config = single_request_config(model.config);
+  CHECK_FALSE(config.prefault_kv_cache);
+  CHECK(EngineConfig{}.prefault_kv_cache);  // a server reserves its cache, as vLLM does
+
+  const int blocks = 64;
+  KvCache lazy(model.config, blocks, 16, false);
+  CHECK_FALSE(lazy.prefaulted());
+  const PagedKvLayer layer = lazy.layer(0);
+  const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t bytes = size_t{blocks} * 16 * size_t(layer.kv_dim) * sizeof(uint16_t);
+  std::vector<unsigned char> resident((bytes + page - 1) / page);
+  REQUIRE(mincore(layer.keys, bytes, resident.data()) == 0);
+  for (unsigned char r : resident) CHECK((r & 1) == 0);
+  CHECK(KvCache(model.config, blocks, 16, true).prefaulted());
 }
