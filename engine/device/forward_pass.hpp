@@ -60,6 +60,11 @@ class ForwardPass {
   // Copy-on-write: block `to` of every layer gets block `from`'s keys and values.
   virtual void copy_block(int32_t from, int32_t to) = 0;
 
+  // Blocks until a prefaulted cache's pages are all in (KvShape::prefault): a benchmark of
+  // steps waits here, so that the background faulting (seconds on a VM, for 1 GiB) does not
+  // share the machine with what it measures. At once where there is nothing to wait for.
+  virtual void wait_kv_faulted() {}
+
   // The host threads this pass computes on, for per-sequence work between passes (sampling);
   // null where it has none to lend.
   virtual ThreadPool* host_threads() { return nullptr; }

@@ -22,6 +22,10 @@ class KvCache {
   int blocks() const { return blocks_; }
   int block_size() const { return block_size_; }
   bool prefaulted() const { return populator_.has_value(); }
+  // Blocks until a prefaulted cache's pages are all in; at once without prefault.
+  void wait_faulted() {
+    if (populator_) populator_->wait();
+  }
   PagedKvLayer layer(int index);
   // Copy-on-write: block `to` of every layer gets block `from`'s keys and values.
   void copy_block(int32_t from, int32_t to);

@@ -40,6 +40,7 @@ class Transformer final : public ForwardPass {
   std::span<const float> forward(std::span<const SequenceChunk> batch) override;
   std::span<const float> hidden_states() const override { return final_hidden_; }
   void copy_block(int32_t from, int32_t to) override { cache_.copy_block(from, to); }
+  void wait_kv_faulted() override { cache_.wait_faulted(); }
   ThreadPool* host_threads() override { return pool_.get(); }
   parallel::RankStats own_stats() const override;
 

@@ -47,6 +47,8 @@ class Engine {
   EngineStats stats() const { return planner_->stats(); }
   // A tensor-parallel group's ranks' totals (ModelRunner::rank_stats); empty for one rank.
   std::vector<parallel::RankStats> rank_stats() { return runner_->rank_stats(); }
+  // Blocks until the KV cache's pages are faulted in (ForwardPass::wait_kv_faulted).
+  void wait_kv_faulted() { runner_->wait_kv_faulted(); }
 
  private:
   Engine(std::unique_ptr<StepPlanner> planner, std::unique_ptr<ModelRunner> runner)

@@ -27,6 +27,7 @@ class ModelRunner {
   // A tensor-parallel group's ranks' totals (a collective of the group: between steps, now and
   // then); empty for one rank.
   std::vector<parallel::RankStats> rank_stats() { return forward_pass_->rank_stats(); }
+  void wait_kv_faulted() { forward_pass_->wait_kv_faulted(); }
 
  private:
   // One grammar's automaton and masks, shared by every sequence constrained by it (a batch of
