@@ -67,4 +67,30 @@ int64_t stream_prefetch_bytes() {
   return bytes;
 }
 
+bool has_avx512_bf16() {
+#if defined(TROUPE_SIMD_VARIANTS)
+  __builtin_cpu_init();
+  return isa_supported(CpuIsa::avx512) && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+bool bf16_dot_products() {
+  static const bool chosen = [] {
+#if defined(TROUPE_SIMD_VARIANTS)
+    if (selected_isa() < CpuIsa::avx512 || !has_avx512_bf16()) return false;
+    __builtin_cpu_init();
+    const char* wanted = std::getenv("TROUPE_BF16_DOT");
+    if (wanted && (wanted == std::string_view("0") || wanted == std::string_view("1"))) {
+      return wanted[0] == '1';
+    }
+    return __builtin_cpu_is("amd") != 0;
+#else
+    return false;
+#endif
+  }();
+  return chosen;
+}
+
 }  // namespace troupe

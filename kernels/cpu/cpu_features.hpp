@@ -37,4 +37,15 @@ CpuIsa selected_isa();
 // process.
 int64_t stream_prefetch_bytes();
 
+// Whether packed BF16 products round their activations to BF16 and take vdpbf16ps
+// (kernel_table.hpp: packed_bf16_rounded) rather than widen the weights to FP32 for FMAs. Only
+// where the CPU has AVX-512 BF16 and the instruction pays: on AMD (Zen 4: a 512-bit vdpbf16ps
+// issues once a cycle a core, as an FMA does, with twice its multiply-adds), not on Intel
+// (Sapphire Rapids runs it at a fraction of the FMA's rate). The environment variable
+// TROUPE_BF16_DOT=0 or 1 chooses, to measure or test (1 still needs the instruction). Decided
+// once per process.
+bool bf16_dot_products();
+// Whether the CPU has AVX-512 BF16 (vdpbf16ps) besides the avx512 level.
+bool has_avx512_bf16();
+
 }  // namespace troupe

@@ -49,6 +49,10 @@ struct KernelTable {
   // activations, `cols` apart; null where the level has no packing.
   void (*packed_bf16)(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
                       float* y, int64_t y_stride);
+  // The same with each activation rounded to BF16 first, in vdpbf16ps: on CPUs with AVX-512
+  // BF16 only (cpu_features.hpp: bf16_dot_products); null where the level has no packing.
+  void (*packed_bf16_rounded)(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
+                              float* y, int64_t y_stride);
 
   // paged_attention.hpp, in the arithmetic of llama.cpp's tiled flash attention, for `queries`
   // query heads sharing one KV head (query g at q + g * head_dim, its results at out + g * ...):

@@ -46,6 +46,8 @@ void packed_q8_0(const std::byte* group, const PackedGroupLayout& layout, const 
                  int64_t tokens, float* y, int64_t y_stride);
 void packed_bf16(const std::byte* group, int64_t cols, const float* x, int64_t tokens, float* y,
                  int64_t y_stride);
+void packed_bf16_rounded(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
+                         float* y, int64_t y_stride);  // needs AVX-512 BF16 besides
 void attention_scores(const float* q, int queries, const uint16_t* const* key_blocks,
                       int block_size, int first, int count, int head_dim, float scale, float* out);
 void attention_values(const float* weight, int queries, const uint16_t* const* value_blocks,

@@ -63,7 +63,9 @@ class PackedRows {
   void dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,
                  int64_t y_stride) const;
   // The same for BF16 rows, against FP32 activations, token t's at x + t * cols: exact
-  // products, each (row, token) summing in a fixed order, so a batch never changes a result.
+  // products of the activations, or of the activations rounded to BF16 where
+  // bf16_dot_products() (cpu_features.hpp); each (row, token) sums in a fixed order, so a batch
+  // never changes a result.
   void dot_group(int64_t group, const float* x, int64_t tokens, float* y, int64_t y_stride) const;
 
  private:

@@ -70,6 +70,16 @@ TEST_CASE("packing rejects what the kernel does not take") {
   CHECK_THROWS(PackedRows(dense_matrix(DType::Q4_0, 16, 32, bytes.data())));
 }
 
+// x rounded to BF16, to nearest even (finite values).
+float round_to_bf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  bits = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
+  float rounded;
+  std::memcpy(&rounded, &bits, 4);
+  return rounded;
+}
+
 TEST_CASE("packed BF16 rows: the float dot product of BF16 weights, whatever the batch") {
   if (!can_pack_rows(DType::BF16, kPackedBf16Rows, kQK)) {
     WARN("this build has no AVX-512 packed rows: nothing to compare");
@@ -88,27 +98,50 @@ TEST_CASE("packed BF16 rows: the float dot product of BF16 weights, whatever the
   const PackedRows packed(
       dense_matrix(DType::BF16, rows, cols, reinterpret_cast<const std::byte*>(w.data())));
   const auto x = test::random_floats(rng, size_t(tokens * cols), 2.0f);
+  const std::byte* groups = packed.bytes().data();
+  const size_t group_bytes = packed.bytes().size() / size_t(packed.groups());
 
-  std::vector<float> batched(size_t(tokens * rows));
-  for (int64_t g = 0; g < packed.groups(); ++g) {
-    packed.dot_group(g, x.data(), tokens, batched.data(), rows);
-  }
-  for (int t = 0; t < tokens; ++t) {
-    std::vector<float> alone(static_cast<size_t>(rows));
-    for (int64_t g = 0; g < packed.groups(); ++g) {
-      packed.dot_group(g, x.data() + t * cols, 1, alone.data(), rows);
-    }
-    for (int r = 0; r < rows; ++r) {
-      INFO("row " << r << ", token " << t);
-      REQUIRE(batched[size_t(t * rows + r)] == alone[size_t(r)]);  // bit for bit
-      double exact = 0, magnitude = 0;
-      for (int c = 0; c < cols; ++c) {
-        const double p = double(bf16_to_float(w[size_t(r * cols + c)])) * x[size_t(t * cols + c)];
-        exact += p;
-        magnitude += std::fabs(p);
+  // Both kernels where the CPU runs both; dot_group takes the one bf16_dot_products() picks.
+  using Kernel = decltype(KernelTable::packed_bf16);
+  std::vector<std::pair<Kernel, bool>> kernels_here{{kernels().packed_bf16, false}};
+  if (has_avx512_bf16()) kernels_here.push_back({kernels().packed_bf16_rounded, true});
+  for (const auto& [kernel, rounds] : kernels_here) {
+    auto product = [&, kernel = kernel](const float* xs, int n, float* y) {
+      for (int64_t g = 0; g < packed.groups(); ++g) {
+        kernel(groups + size_t(g) * group_bytes, cols, xs, n, y + g * kPackedBf16Rows, rows);
       }
-      // Each product and addition rounds once in FP32.
-      CHECK(std::fabs(alone[size_t(r)] - exact) <= 2 * cols * 0x1p-24 * magnitude);
+    };
+    std::vector<float> batched(size_t(tokens * rows));
+    product(x.data(), tokens, batched.data());
+    for (int t = 0; t < tokens; ++t) {
+      std::vector<float> alone(static_cast<size_t>(rows));
+      product(x.data() + t * cols, 1, alone.data());
+      for (int r = 0; r < rows; ++r) {
+        INFO((rounds ? "BF16 activations" : "FP32 activations")
+             << ", row " << r << ", token " << t);
+        REQUIRE(batched[size_t(t * rows + r)] == alone[size_t(r)]);  // bit for bit
+        double exact = 0, magnitude = 0;
+        for (int c = 0; c < cols; ++c) {
+          const float xc = x[size_t(t * cols + c)];
+          const double p =
+              double(bf16_to_float(w[size_t(r * cols + c)])) * (rounds ? round_to_bf16(xc) : xc);
+          exact += p;
+          magnitude += std::fabs(p);
+        }
+        // Each product and addition rounds once in FP32 (a product of two BF16 values is exact).
+        CHECK(std::fabs(alone[size_t(r)] - exact) <= 2 * cols * 0x1p-24 * magnitude);
+      }
     }
   }
+  // What the engine calls: the kernel bf16_dot_products() picks.
+  std::vector<float> through_rows(static_cast<size_t>(rows)), direct(static_cast<size_t>(rows));
+  for (int64_t g = 0; g < packed.groups(); ++g) {
+    packed.dot_group(g, x.data(), 1, through_rows.data(), rows);
+  }
+  const Kernel picked = bf16_dot_products() ? kernels().packed_bf16_rounded : kernels().packed_bf16;
+  for (int64_t g = 0; g < packed.groups(); ++g) {
+    picked(groups + size_t(g) * group_bytes, cols, x.data(), 1, direct.data() + g * kPackedBf16Rows,
+           rows);
+  }
+  CHECK(through_rows == direct);
 }
