@@ -160,8 +160,9 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
     thread_local std::vector<float> rows_q, rows_out, scores;
     thread_local std::vector<const uint16_t*> key_blocks, value_blocks;
     for (int64_t task = begin; task < end; ++task) {
-      // The last runs first: a prompt's later tokens attend to more positions, and the pool
-      // hands out ever smaller shares, so the threads finish together.
+      // The last runs first: a prompt's later tokens attend to more positions, and the pool's
+      // last claims (halves taken from the back of a range) are its lightest tasks, so the
+      // threads finish together.
       const int64_t run = runs - 1 - task / tasks_per_run;
       const int64_t t0 = run_starts[static_cast<size_t>(run)];
       const int n = static_cast<int>(run_starts[static_cast<size_t>(run) + 1] - t0);

@@ -29,7 +29,9 @@ class ThreadPool {
   // Runs fn(thread_index, size()) on every thread and returns when all are done.
   void run(const std::function<void(int, int)>& fn);
 
-  // Splits [0, count) into contiguous chunks that the threads take in turn: fn(begin, end).
+  // Splits [0, count) into contiguous chunks, fn(begin, end) for each: every thread works
+  // through a home range of its own first, then takes what the others have left from the back.
+  // count must be below 2^31.
   void parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
@@ -43,6 +45,11 @@ class ThreadPool {
   std::atomic<int> sleepers_{0};         // workers inside (or entering) a futex wait
   std::atomic<int> pending_{0};          // workers still running the current region
   std::atomic<bool> stopping_{false};
+  // parallel_for's unclaimed [front, back) of each thread's home range, packed: a line each.
+  struct alignas(64) HomeRange {
+    std::atomic<uint64_t> bounds{0};
+  };
+  std::vector<HomeRange> homes_;
 };
 
 }  // namespace troupe

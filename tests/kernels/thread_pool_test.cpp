@@ -23,6 +23,27 @@ TEST_CASE("parallel_for covers every index exactly once, many times in a row") {
   }
 }
 
+TEST_CASE("parallel_for: a thread held up in its own range has the rest taken by the others") {
+  ThreadPool pool(2, /*pin=*/false);
+  const int64_t count = 64;
+  std::atomic<int64_t> done{0};
+  std::atomic<bool> others_finished{false};
+  pool.parallel_for(count, [&](int64_t begin, int64_t end) {
+    if (begin == 0) {
+      // Item 0's chunk waits until every other item is done: only if the other thread takes
+      // the rest of this thread's home range as well as its own.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (done.load() < count - end && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+      others_finished = done.load() == count - end;
+    }
+    done += end - begin;
+  });
+  CHECK(others_finished);
+  CHECK(done == count);
+}
+
 TEST_CASE("workers that went to sleep between regions wake for the next one") {
   ThreadPool pool(3, /*pin=*/false);
   for (int round = 0; round < 4; ++round) {
