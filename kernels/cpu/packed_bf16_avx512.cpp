@@ -56,15 +56,6 @@ void bf16_tile(const int32_t* w, int64_t pairs, const float* x, int64_t x_stride
   }
 }
 
-template <int kTokens>
-int64_t bf16_tiles(const int32_t* w, int64_t cols, const float* x, int64_t t, int64_t tokens,
-                   float* y, int64_t y_stride, int64_t prefetch) {
-  for (; t + kTokens <= tokens; t += kTokens) {
-    bf16_tile<kTokens>(w, cols / 2, x + t * cols, cols, y + t * y_stride, y_stride, prefetch);
-  }
-  return t;
-}
-
 // The same product in vdpbf16ps, on CPUs that have AVX-512 BF16: each activation rounded to
 // BF16 (to nearest even, as vLLM's and llama.cpp's BF16 paths round theirs), and a pair of
 // columns per instruction with no widening. Where it issues at the FMA's rate (AMD Zen 4: one
@@ -113,37 +104,42 @@ __attribute__((target("avx512bf16"))) void bf16_dot_tile(const int32_t* w, int64
   }
 }
 
-template <int kTokens>
-int64_t bf16_dot_tiles(const int32_t* w, int64_t cols, const float* x, int64_t t, int64_t tokens,
-                       float* y, int64_t y_stride, int64_t prefetch) {
-  for (; t + kTokens <= tokens; t += kTokens) {
-    bf16_dot_tile<kTokens>(w, cols / 2, x + t * cols, cols, y + t * y_stride, y_stride, prefetch);
+// Tiles of T tokens from token t on, while whole ones fit; returns the first token left.
+template <bool kRounded, int T>
+int64_t tiles(const int32_t* w, int64_t cols, const float* x, int64_t t, int64_t tokens, float* y,
+              int64_t y_stride, int64_t prefetch) {
+  for (; t + T <= tokens; t += T) {
+    if constexpr (kRounded) {
+      bf16_dot_tile<T>(w, cols / 2, x + t * cols, cols, y + t * y_stride, y_stride, prefetch);
+    } else {
+      bf16_tile<T>(w, cols / 2, x + t * cols, cols, y + t * y_stride, y_stride, prefetch);
+    }
   }
   return t;
+}
+
+template <bool kRounded>
+void product(const std::byte* group, int64_t cols, const float* x, int64_t tokens, float* y,
+             int64_t y_stride) {
+  const auto* w = reinterpret_cast<const int32_t*>(group);
+  const int64_t prefetch = stream_prefetch_bytes();
+  int64_t t = tiles<kRounded, 12>(w, cols, x, 0, tokens, y, y_stride, prefetch);
+  t = tiles<kRounded, 8>(w, cols, x, t, tokens, y, y_stride, prefetch);
+  t = tiles<kRounded, 4>(w, cols, x, t, tokens, y, y_stride, prefetch);
+  t = tiles<kRounded, 2>(w, cols, x, t, tokens, y, y_stride, prefetch);
+  tiles<kRounded, 1>(w, cols, x, t, tokens, y, y_stride, prefetch);
 }
 
 }  // namespace
 
 void packed_bf16_rounded(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
                          float* y, int64_t y_stride) {
-  const auto* w = reinterpret_cast<const int32_t*>(group);
-  const int64_t prefetch = stream_prefetch_bytes();
-  int64_t t = bf16_dot_tiles<12>(w, cols, x, 0, tokens, y, y_stride, prefetch);
-  t = bf16_dot_tiles<8>(w, cols, x, t, tokens, y, y_stride, prefetch);
-  t = bf16_dot_tiles<4>(w, cols, x, t, tokens, y, y_stride, prefetch);
-  t = bf16_dot_tiles<2>(w, cols, x, t, tokens, y, y_stride, prefetch);
-  bf16_dot_tiles<1>(w, cols, x, t, tokens, y, y_stride, prefetch);
+  product<true>(group, cols, x, tokens, y, y_stride);
 }
 
 void packed_bf16(const std::byte* group, int64_t cols, const float* x, int64_t tokens, float* y,
                  int64_t y_stride) {
-  const auto* w = reinterpret_cast<const int32_t*>(group);
-  const int64_t prefetch = stream_prefetch_bytes();
-  int64_t t = bf16_tiles<12>(w, cols, x, 0, tokens, y, y_stride, prefetch);
-  t = bf16_tiles<8>(w, cols, x, t, tokens, y, y_stride, prefetch);
-  t = bf16_tiles<4>(w, cols, x, t, tokens, y, y_stride, prefetch);
-  t = bf16_tiles<2>(w, cols, x, t, tokens, y, y_stride, prefetch);
-  bf16_tiles<1>(w, cols, x, t, tokens, y, y_stride, prefetch);
+  product<false>(group, cols, x, tokens, y, y_stride);
 }
 
 }  // namespace troupe::avx512
