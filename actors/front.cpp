@@ -345,6 +345,21 @@ void Front::health_now(std::function<void(wire::HealthReport)> done) {
       health_atom::value);
 }
 
+void Front::cluster_now(std::function<void(wire::ClusterStatus)> done) {
+  ask_once<wire::ClusterStatus>(
+      system_, router_, std::chrono::seconds(1),
+      [health = health_, done = std::move(done)](std::optional<wire::ClusterStatus> status) {
+        wire::ClusterStatus current;
+        {
+          std::lock_guard lock(health->mutex);
+          if (status) health->cluster = std::move(*status);
+          current = health->cluster;  // the cached status stands when none came
+        }
+        done(std::move(current));
+      },
+      status_atom::value);
+}
+
 void Front::drain_node(const std::string& name, std::function<void(bool)> done) {
   ask_once<bool>(
       system_, router_, kRouteTimeout,

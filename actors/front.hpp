@@ -32,6 +32,7 @@ class Front final : public api::GenerationService {
                                std::shared_ptr<api::GenerationListener> listener) override;
   wire::HealthReport health() const override;
   wire::ClusterStatus cluster() const override;
+  void cluster_now(std::function<void(wire::ClusterStatus)> done) override;
   void health_now(std::function<void(wire::HealthReport)> done) override;
   void drain_node(const std::string& name, std::function<void(bool)> done) override;
   void undrain_node(const std::string& name, std::function<void(api::UndrainResult)> done) override;

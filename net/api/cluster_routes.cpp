@@ -10,10 +10,11 @@
 namespace troupe::api {
 
 void GatewayCore::cluster(Call& call) {
-  const wire::ClusterStatus status = parts.service->cluster();
-  nlohmann::json body = wire::json_view(status);
-  if (status.autoscaler.mode.empty()) body.erase("autoscaler");  // this front does not autoscale
-  reply_json(call, 200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  parts.service->cluster_now([this, call](const wire::ClusterStatus& status) mutable {
+    nlohmann::json body = wire::json_view(status);
+    if (status.autoscaler.mode.empty()) body.erase("autoscaler");  // this front does not autoscale
+    reply_json(call, 200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  });
 }
 
 namespace {

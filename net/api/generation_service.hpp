@@ -40,8 +40,12 @@ class GenerationService {
   // lag the requests a scrape just saw. `done` hears it on any thread; the cached report when
   // the node does not answer in time.
   virtual void health_now(std::function<void(wire::HealthReport)> done) { done(health()); }
-  // The cluster's nodes as the router last saw them, for GET /cluster; cheap (a cached copy).
+  // The cluster's nodes as the router last saw them, for /metrics; cheap (a cached copy).
   virtual wire::ClusterStatus cluster() const { return {}; }
+  // The same, asked of the router now, for GET /cluster: an admin who drained a node and asks
+  // again must see the drain, not a copy up to a poll old. `done` hears it on any thread; the
+  // cached copy when the router does not answer in time.
+  virtual void cluster_now(std::function<void(wire::ClusterStatus)> done) { done(cluster()); }
   // Drains the cluster node `name` (no new requests; its work finishes; a remote node then
   // leaves, the front's own node stays out of routing until undrained). `done` hears, on any
   // thread, whether such a node is connected.
@@ -53,7 +57,7 @@ class GenerationService {
   virtual void undrain_node(const std::string& name, std::function<void(UndrainResult)> done) {
     done(UndrainResult::unknown);
   }
-  // These three never block the caller: an HTTP thread must not wait on the actors.
+  // These never block the caller: an HTTP thread must not wait on the actors.
 };
 
 }  // namespace troupe::api
