@@ -79,8 +79,7 @@ bool has_avx512_bf16() {
 bool bf16_dot_products() {
   static const bool chosen = [] {
 #if defined(TROUPE_SIMD_VARIANTS)
-    if (selected_isa() < CpuIsa::avx512 || !has_avx512_bf16()) return false;
-    __builtin_cpu_init();
+    if (selected_isa() < CpuIsa::avx512 || !has_avx512_bf16()) return false;  // (cpu_init'ed)
     const char* wanted = std::getenv("TROUPE_BF16_DOT");
     if (wanted && (wanted == std::string_view("0") || wanted == std::string_view("1"))) {
       return wanted[0] == '1';

@@ -21,10 +21,10 @@ namespace {
 // Every (row, token) is one chain of fused multiply-adds over its columns in order, whatever the
 // tile: a batch never changes a result. A group is 32 rows, two registers; a tile of 12 tokens
 // keeps 24 accumulators, so each column pair's two loads and four widening operations serve 48
-// multiply-adds (the widening runs on the FMA ports).
-// A single token reads each weight once and waits on memory: it prefetches `prefetch` bytes
-// ahead of the pair it reads (stream_prefetch_bytes: on a Zen 4 EPYC, 8 KiB against the 2 KiB
-// this file had took BF16 decode from 130-163 to 155-161 tok/s).
+// multiply-adds (the widening runs on the FMA ports). A single token reads each weight once and
+// waits on memory: it prefetches `prefetch` bytes ahead of the pair it reads
+// (stream_prefetch_bytes: on a Zen 4 EPYC, 8 KiB against the 2 KiB this file had took BF16
+// decode from 130-163 to 155-161 tok/s).
 template <int T>
 void bf16_tile(const int32_t* w, int64_t pairs, const float* x, int64_t x_stride, float* y,
                int64_t y_stride, int64_t prefetch) {
@@ -62,7 +62,9 @@ void bf16_tile(const int32_t* w, int64_t pairs, const float* x, int64_t x_stride
 // 512-bit vdpbf16ps, FMA or vpdpbusd a cycle a core) that is twice the multiply-adds. The
 // activations are rounded kChunkPairs column pairs at a time into a buffer on the stack, the
 // accumulators staying in registers; per (row, token) the chain of vdpbf16ps over the pairs is
-// the same whatever the tile, so a batch never changes a result here either.
+// the same whatever the tile, so a batch never changes a result here either. (Each group rounds
+// the tile's activations again: a thirty-second of its vdpbf16ps count in conversions; rounding
+// once per product call would need a pre-rounded activation type through PackedRows.)
 constexpr int64_t kChunkPairs = 128;
 
 template <int T>
