@@ -67,6 +67,17 @@ int64_t stream_prefetch_bytes() {
   return bytes;
 }
 
+int64_t long_run_prefetch_bytes() {
+  static const int64_t bytes = [] {
+#if defined(TROUPE_SIMD_VARIANTS)
+    __builtin_cpu_init();
+    if (__builtin_cpu_is("amd")) return int64_t{0};
+#endif
+    return stream_prefetch_bytes();
+  }();
+  return bytes;
+}
+
 bool has_avx512_bf16() {
 #if defined(TROUPE_SIMD_VARIANTS)
   __builtin_cpu_init();

@@ -15,7 +15,8 @@ struct PackedGroupLayout {
   int64_t blocks = 0;         // 32-column blocks per row
   int64_t mins_offset = 0;    // bytes from the group's start to its Q4_1 minimums
   int64_t values_offset = 0;  // bytes to its values
-  // How far past a group's start a single token's product prefetches (stream_prefetch_bytes).
+  // How far past a group's start a single token's product prefetches (stream_prefetch_bytes,
+  // or long_run_prefetch_bytes in a thread's long run of one matrix).
   int64_t prefetch_bytes = 0;
 };
 

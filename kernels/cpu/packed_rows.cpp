@@ -102,6 +102,8 @@ PackedRows::PackedRows(const WeightMatrix& matrix, const std::shared_ptr<HugePag
   const int64_t tables = type == DType::Q4_1 ? 2 : 1;
   layout_ = {blocks, scale_table_bytes(blocks), tables * scale_table_bytes(blocks),
              stream_prefetch_bytes()};
+  long_run_layout_ = layout_;
+  long_run_layout_.prefetch_bytes = long_run_prefetch_bytes();
   // Zero-filled: the tables' padding stays zero.
   bytes_ = take_huge_page_bytes(arena, static_cast<size_t>(group_bytes_ * groups()));
   for (int64_t g = 0; g < groups(); ++g) {
@@ -139,10 +141,10 @@ void PackedRows::dot_group(int64_t group, const float* x, int64_t tokens, float*
 }
 
 void PackedRows::dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,
-                           int64_t y_stride) const {
+                           int64_t y_stride, bool long_run) const {
   const auto kernel = type_ == DType::Q4_1 ? kernels().packed_q4_1 : kernels().packed_q8_0;
-  kernel(bytes_.get() + group * group_bytes_, layout_, x, tokens, y + group * kPackedRows,
-         y_stride);
+  kernel(bytes_.get() + group * group_bytes_, long_run ? long_run_layout_ : layout_, x, tokens,
+         y + group * kPackedRows, y_stride);
 }
 
 }  // namespace troupe

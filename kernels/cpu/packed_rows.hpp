@@ -59,9 +59,13 @@ class PackedRows {
   }
 
   // y[t * y_stride + r] = row r . x[t] for the rows_per_group() rows of `group` and t < tokens,
-  // where token t's activation blocks start at x + t * cols / 32.
+  // where token t's activation blocks start at x + t * cols / 32. `long_run`: the group is part
+  // of a thread's long run through the matrix (prefetches: long_run_prefetch_bytes); the
+  // result is the same either way.
   void dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,
-                 int64_t y_stride) const;
+                 int64_t y_stride, bool long_run = false) const;
+  // The bytes of one group: a product of all groups reads groups() times this.
+  int64_t bytes_per_group() const { return group_bytes_; }
   // The same for BF16 rows, against FP32 activations, token t's at x + t * cols: exact
   // products of the activations, or of the activations rounded to BF16 where
   // bf16_dot_products() (cpu_features.hpp); each (row, token) sums in a fixed order, so a batch
@@ -72,7 +76,8 @@ class PackedRows {
   DType type_;
   int64_t rows_, cols_;
   int64_t group_bytes_ = 0;
-  PackedGroupLayout layout_;  // Q4_1 and Q8_0: where a group keeps its tables, set once
+  PackedGroupLayout layout_;           // Q4_1 and Q8_0: where a group keeps its tables, set once
+  PackedGroupLayout long_run_layout_;  // the same, prefetching as a long run does
   std::shared_ptr<std::byte> bytes_;
 };
 

@@ -98,7 +98,9 @@ int64_t tiles(const std::byte* group, const PackedGroupLayout& layout, const Act
   // faster). A lone token reads each weight once and waits on memory: it prefetches the group's
   // worth of bytes that starts layout.prefetch_bytes after the group, so the prefetches run
   // through tables and values alike at the pace the weights are read (decode 1.3x on a Zen 5
-  // EPYC against prefetching only the values 1.5 KiB ahead of the block being read).
+  // EPYC against prefetching only the values 1.5 KiB ahead of the block being read). At 0 bytes
+  // (a long run on AMD) that walk covers the group's own tables, then runs a line per block
+  // ahead of its loads.
   const char* start = reinterpret_cast<const char*>(group);
   const char* after = start + layout.values_offset + layout.blocks * value_bytes(kQ4_1);
   for (; t + kTokens <= tokens; t += kTokens) {

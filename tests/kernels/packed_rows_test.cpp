@@ -17,9 +17,11 @@ struct Case {
 };
 
 std::vector<float> packed_product(const PackedRows& w, const std::vector<ActivationBlock>& x,
-                                  int tokens) {
+                                  int tokens, bool long_run = false) {
   std::vector<float> y(size_t(tokens * w.rows()), NAN);
-  for (int64_t g = 0; g < w.groups(); ++g) w.dot_group(g, x.data(), tokens, y.data(), w.rows());
+  for (int64_t g = 0; g < w.groups(); ++g) {
+    w.dot_group(g, x.data(), tokens, y.data(), w.rows(), long_run);
+  }
   return y;
 }
 
@@ -49,6 +51,7 @@ TEST_CASE("packed Q4_1 and Q8_0 rows give block_dot bit for bit, whatever the ba
     for (int t = 0; t < c.tokens; ++t) {
       const std::vector<ActivationBlock> one(x.begin() + t * blocks, x.begin() + (t + 1) * blocks);
       const auto alone = packed_product(packed, one, 1);
+      REQUIRE(packed_product(packed, one, 1, true) == alone);  // prefetching changes nothing
       for (int r = 0; r < c.rows; ++r) {
         INFO(dtype_name(c.type) << " " << c.rows << "x" << c.cols << ", row " << r << ", token "
                                 << t);
