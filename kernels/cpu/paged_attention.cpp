@@ -10,34 +10,57 @@
 namespace troupe {
 namespace {
 
-// Query rows against their sequence's positions, by llama.cpp's tiled flash attention: per tile
-// of kAttentionTile positions, scores; each row's running maximum raised, and its output and
-// sum so far scaled down, if the tile holds a larger score; the exponentials summed
-// (softmax_tile); their values added in. The rows are `tokens` consecutive tokens' query heads
-// sharing one KV head, `heads` rows a token (row g at q + g * head_dim, its output at out + g *
-// head_dim); the first token attends to positions 0..first_length-1, each next one to one more.
-// Each row's arithmetic is the one it would have alone: scores past a row's own positions are
-// computed but not used, and its values stop at its last position. `key_blocks` and
-// `value_blocks` start at the KV head (a block's run of one head, head_dim a row). `scores` holds
-// kAttentionTile per row. With `prefetch_values`, each tile's values are prefetched before its
-// scores are computed (when the cache is read from DRAM).
-void attend(const float* q, int tokens, int heads, int first_length,
-            const uint16_t* const* key_blocks, const uint16_t* const* value_blocks, int block_size,
-            int head_dim, float scale, bool prefetch_values, float* scores, float* out) {
+// Positions per chunk of a row's attention. Each chunk's softmax runs from a fresh state and the
+// chunks' states are folded in position order (fold_chunk): the same arithmetic whether one
+// task takes a row's chunks in turn or several take one each, which a lone long sequence needs
+// to keep both threads busy (3 KV heads on 2 threads otherwise leave one thread a third of the
+// work). Two tiles: a row's first 128 positions keep llama.cpp's tile-by-tile order exactly.
+constexpr int kAttentionChunk = 2 * kAttentionTile;
+
+int chunks_for(int length) {
+  return (length + kAttentionChunk - 1) / kAttentionChunk;
+}
+
+// Where a chunk leaves `rows` query rows: each row's output so far (not yet divided by its
+// sum; row g at out + g * head_dim), its running maximum and its sum of exponentials.
+struct RowsState {
+  float* out;
+  float* max;
+  float* sum;
+};
+
+// Query rows against their sequence's positions first .. first + kAttentionChunk - 1 (`chunk`
+// counts chunks), by llama.cpp's tiled flash attention: per tile of kAttentionTile positions,
+// scores; each row's running maximum raised, and its output and sum so far scaled down, if the
+// tile holds a larger score; the exponentials summed (softmax_tile); their values added in. The
+// rows are `tokens` consecutive tokens' query heads sharing one KV head, `heads` rows a token
+// (row g at q + g * head_dim); the first token attends to positions 0..first_length-1, each
+// next one to one more. Each row's arithmetic is the one it would have alone: scores past a
+// row's own positions are computed but not used, and its values stop at its last position; a
+// row with no position in the chunk keeps an empty state (maximum -inf, sum 0).
+// `key_blocks` and `value_blocks` start at the KV head (a block's run of one head, head_dim a
+// row). `scores` holds kAttentionTile per row. With `prefetch_values`, each tile's values are
+// prefetched before its scores are computed (when the cache is read from DRAM).
+void attend_chunk(const float* q, int tokens, int heads, int first_length, int chunk,
+                  const uint16_t* const* key_blocks, const uint16_t* const* value_blocks,
+                  int block_size, int head_dim, float scale, bool prefetch_values, float* scores,
+                  const RowsState& state) {
   const KernelTable& k = kernels();
   const int rows = tokens * heads, last_length = first_length + tokens - 1;
-  thread_local std::vector<float> max, old_max, sum;  // per row
+  thread_local std::vector<float> old_max;  // per row
   thread_local std::vector<double> tile_sum;
   thread_local std::vector<int> counts;
-  for (auto* v : {&max, &old_max, &sum}) v->resize(static_cast<size_t>(rows));
+  old_max.resize(static_cast<size_t>(rows));
   tile_sum.resize(static_cast<size_t>(rows));
   counts.resize(static_cast<size_t>(rows));
+  float* const out = state.out;
   std::fill(out, out + rows * head_dim, 0.0f);
-  std::fill(max.begin(), max.end(), -INFINITY);
-  std::fill(sum.begin(), sum.end(), 0.0f);
+  std::fill(state.max, state.max + rows, -INFINITY);
+  std::fill(state.sum, state.sum + rows, 0.0f);
   const int run_bytes = block_size * head_dim * static_cast<int>(sizeof(uint16_t));
-  for (int first = 0; first < last_length; first += kAttentionTile) {
-    const int n = std::min(kAttentionTile, last_length - first);
+  const int chunk_end = std::min(last_length, (chunk + 1) * kAttentionChunk);
+  for (int first = chunk * kAttentionChunk; first < chunk_end; first += kAttentionTile) {
+    const int n = std::min(kAttentionTile, chunk_end - first);
     if (prefetch_values) {
       // This tile's value runs, asked for now: they arrive while its scores are computed. The
       // values are read a run at a time, position by position, and each run waited on memory.
@@ -50,15 +73,15 @@ void attend(const float* q, int tokens, int heads, int first_length,
     const auto seen = [&](int j) { return std::clamp(first_length + j - first, 0, n); };
     k.attention_scores(q, rows, key_blocks, block_size, first, n, head_dim, scale, scores);
     for (int g = 0; g < rows; ++g) counts[g] = seen(g / heads);
-    old_max = max;
-    k.softmax_tile(scores, rows, counts.data(), max.data(), tile_sum.data());
+    std::copy(state.max, state.max + rows, old_max.begin());
+    k.softmax_tile(scores, rows, counts.data(), state.max, tile_sum.data());
     for (int g = 0; g < rows; ++g) {
-      if (max[g] > old_max[g]) {
-        const float shrink = std::exp(old_max[g] - max[g]);
+      if (state.max[g] > old_max[g]) {
+        const float shrink = std::exp(old_max[g] - state.max[g]);
         for (int d = 0; d < head_dim; ++d) out[g * head_dim + d] *= shrink;
-        sum[g] *= shrink;
+        state.sum[g] *= shrink;
       }
-      sum[g] = static_cast<float>(sum[g] + tile_sum[g]);  // in double
+      state.sum[g] = static_cast<float>(state.sum[g] + tile_sum[g]);  // in double
     }
     // The positions every token attends to, for all rows at once; then each later token's few
     // more (the tile where the tokens' positions end).
@@ -74,9 +97,30 @@ void attend(const float* q, int tokens, int heads, int first_length,
                          out + j * heads * head_dim);
     }
   }
+}
+
+// Folds a later chunk's state into the rows' state so far: both scaled to the larger maximum,
+// then added. One function, not inlined, for both ways of running the chunks, so that they
+// compile to the same arithmetic.
+[[gnu::noinline]] void fold_chunk(int rows, int head_dim, const RowsState& into,
+                                  const RowsState& chunk) {
   for (int g = 0; g < rows; ++g) {
-    const float inverse = sum[g] == 0.0f ? 0.0f : 1.0f / sum[g];
-    for (int d = 0; d < head_dim; ++d) out[g * head_dim + d] *= inverse;
+    if (chunk.sum[g] == 0.0f) continue;  // no position of the row in the chunk
+    const float largest = std::max(into.max[g], chunk.max[g]);
+    const float a = std::exp(into.max[g] - largest), b = std::exp(chunk.max[g] - largest);
+    float* out = into.out + g * head_dim;
+    const float* more = chunk.out + g * head_dim;
+    for (int d = 0; d < head_dim; ++d) out[d] = out[d] * a + more[d] * b;
+    into.sum[g] = into.sum[g] * a + chunk.sum[g] * b;
+    into.max[g] = largest;
+  }
+}
+
+// Each row's output divided by its sum: the softmax's weights made to add up to 1.
+void normalize(int rows, int head_dim, const RowsState& state) {
+  for (int g = 0; g < rows; ++g) {
+    const float inverse = state.sum[g] == 0.0f ? 0.0f : 1.0f / state.sum[g];
+    for (int d = 0; d < head_dim; ++d) state.out[g * head_dim + d] *= inverse;
   }
 }
 
@@ -125,6 +169,11 @@ void store_rotated_kv(const PagedKvLayer& layer, const TokenPlace& place, const 
 // Zen 5 core's L2 (the L3 is shared, and a step goes through every layer before it comes back).
 constexpr int64_t kCachedKvBytes = int64_t{1} << 20;
 
+// Fewer pieces of attention than this per thread, and a step splits its rows' positions into
+// chunks of their own (a lone sequence's 3 KV heads on 2 threads would leave one thread idle a
+// third of the time).
+constexpr int64_t kPiecesPerThread = 4;
+
 void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedKvLayer& layer,
                      const float* q, const TokenPlace* places, int64_t tokens, float* out) {
   const int group = shape.heads / shape.kv_heads;  // query heads sharing one KV head (GQA)
@@ -156,24 +205,71 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   const bool from_memory =
       positions * layer.kv_dim * 2 * static_cast<int64_t>(sizeof(uint16_t)) > kCachedKvBytes;
   const int tasks_per_run = shape.heads / heads;
-  pool.parallel_for(runs * tasks_per_run, [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> rows_q, rows_out, scores;
+  const auto width = static_cast<size_t>(heads * head_dim);  // a token's rows of one task
+  // A piece of work: a run's head group, all its chunks in turn (chunk -1), or one chunk of it.
+  // Chunks become pieces of their own where the runs' groups are too few to share out among
+  // the threads (a lone sequence's decode step); their states meet after the region.
+  struct Piece {
+    int64_t run;
+    int h;             // its first head
+    int chunk;         // -1: every chunk
+    size_t state = 0;  // where a chunk piece leaves its state in `states`
+  };
+  const bool split = runs * tasks_per_run < kPiecesPerThread * pool.size();
+  const size_t state_floats = width + 2 * static_cast<size_t>(heads);  // per token
+  // The caller's, named here: in the pool's lambda a thread_local would be each worker's own.
+  thread_local std::vector<Piece> caller_pieces;
+  thread_local std::vector<float> caller_states;
+  std::vector<Piece>& pieces = caller_pieces;
+  std::vector<float>& states = caller_states;
+  pieces.clear();
+  size_t state_size = 0;
+  // The last runs first: a prompt's later tokens attend to more positions, and the pool's last
+  // claims (halves taken from the back of a range) are its lightest tasks, so the threads
+  // finish together.
+  for (int64_t run = runs - 1; run >= 0; --run) {
+    const int64_t t0 = run_starts[static_cast<size_t>(run)];
+    const int n = static_cast<int>(run_starts[static_cast<size_t>(run) + 1] - t0);
+    const int chunks = split ? chunks_for(places[t0].position + n) : 1;
+    for (int task = 0; task < tasks_per_run; ++task) {
+      if (chunks == 1) {
+        pieces.push_back({run, task * heads, -1});
+        continue;
+      }
+      for (int c = 0; c < chunks; ++c) {
+        pieces.push_back({run, task * heads, c, state_size});
+        state_size += static_cast<size_t>(n) * state_floats;
+      }
+    }
+  }
+  states.resize(state_size);
+  // Rows [0, rows) of a state laid out at `at`: outputs, then maximums, then sums.
+  const auto state_at = [&](float* at, int rows) {
+    return RowsState{at, at + static_cast<size_t>(rows) * head_dim,
+                     at + static_cast<size_t>(rows) * (head_dim + 1)};
+  };
+  const auto write_out = [&](const Piece& piece, const float* rows_out) {
+    const int64_t t0 = run_starts[static_cast<size_t>(piece.run)];
+    const int n = static_cast<int>(run_starts[static_cast<size_t>(piece.run) + 1] - t0);
+    for (int j = 0; j < n; ++j) {
+      const float* from = rows_out + j * width;
+      std::copy(from, from + width, out + (t0 + j) * q_stride + piece.h * head_dim);
+    }
+  };
+  float* const all_states = states.data();
+  pool.parallel_for(std::ssize(pieces), [&](int64_t begin, int64_t end) {
+    thread_local std::vector<float> rows_q, scores, rows_state, chunk_state;
     thread_local std::vector<const uint16_t*> key_blocks, value_blocks;
-    for (int64_t task = begin; task < end; ++task) {
-      // The last runs first: a prompt's later tokens attend to more positions, and the pool's
-      // last claims (halves taken from the back of a range) are its lightest tasks, so the
-      // threads finish together.
-      const int64_t run = runs - 1 - task / tasks_per_run;
-      const int64_t t0 = run_starts[static_cast<size_t>(run)];
-      const int n = static_cast<int>(run_starts[static_cast<size_t>(run) + 1] - t0);
-      const int h = static_cast<int>(task % tasks_per_run) * heads;  // its first head
-      const int kv_offset = (h / group) * head_dim;
-      const auto width = static_cast<size_t>(heads * head_dim);  // a token's rows
+    for (int64_t i = begin; i < end; ++i) {
+      const Piece& piece = pieces[static_cast<size_t>(i)];
+      const int64_t t0 = run_starts[static_cast<size_t>(piece.run)];
+      const int n = static_cast<int>(run_starts[static_cast<size_t>(piece.run) + 1] - t0);
+      const int rows = n * heads;
+      const int kv_offset = (piece.h / group) * head_dim;
       rows_q.resize(n * width);
-      rows_out.resize(n * width);
-      scores.resize(static_cast<size_t>(n * heads * kAttentionTile));
+      scores.resize(static_cast<size_t>(rows * kAttentionTile));
       for (int j = 0; j < n; ++j) {
-        const float* from = q + (t0 + j) * q_stride + h * head_dim;
+        const float* from = q + (t0 + j) * q_stride + piece.h * head_dim;
         std::copy(from, from + width, rows_q.begin() + static_cast<int64_t>(j * width));
       }
       const TokenPlace& place = places[t0];
@@ -185,15 +281,43 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
         key_blocks[b] = layer.key_block(place.block_table[b]) + kv_offset * bs;
         value_blocks[b] = layer.value_block(place.block_table[b], kv_offset);
       }
-      attend(rows_q.data(), n, heads, first_length, key_blocks.data(), value_blocks.data(), bs,
-             head_dim, shape.scale, from_memory, scores.data(), rows_out.data());
-      for (int j = 0; j < n; ++j) {
-        const auto from = rows_out.begin() + static_cast<int64_t>(j * width);
-        std::copy(from, from + static_cast<int64_t>(width),
-                  out + (t0 + j) * q_stride + h * head_dim);
+      const auto attend = [&](int chunk, const RowsState& state) {
+        attend_chunk(rows_q.data(), n, heads, first_length, chunk, key_blocks.data(),
+                     value_blocks.data(), bs, head_dim, shape.scale, from_memory, scores.data(),
+                     state);
+      };
+      if (piece.chunk >= 0) {  // its state waits for the others of its rows
+        attend(piece.chunk, state_at(all_states + piece.state, rows));
+        continue;
       }
+      rows_state.resize(static_cast<size_t>(n) * state_floats);
+      chunk_state.resize(rows_state.size());
+      const RowsState state = state_at(rows_state.data(), rows);
+      attend(0, state);
+      for (int c = 1; c < chunks_for(first_length + n - 1); ++c) {
+        attend(c, state_at(chunk_state.data(), rows));
+        fold_chunk(rows, head_dim, state, state_at(chunk_state.data(), rows));
+      }
+      normalize(rows, head_dim, state);
+      write_out(piece, state.out);
     }
   });
+  // The chunk pieces' states, each row group's folded in chunk order.
+  for (size_t i = 0; i < pieces.size();) {
+    if (pieces[i].chunk < 0) {
+      ++i;
+      continue;
+    }
+    const Piece& first = pieces[i];
+    const int64_t t0 = run_starts[static_cast<size_t>(first.run)];
+    const int rows = static_cast<int>(run_starts[static_cast<size_t>(first.run) + 1] - t0) * heads;
+    const RowsState state = state_at(all_states + first.state, rows);
+    for (++i; i < pieces.size() && pieces[i].chunk > 0; ++i) {
+      fold_chunk(rows, head_dim, state, state_at(all_states + pieces[i].state, rows));
+    }
+    normalize(rows, head_dim, state);
+    write_out(first, state.out);
+  }
 }
 
 }  // namespace troupe

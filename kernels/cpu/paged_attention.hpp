@@ -4,7 +4,8 @@
 // sequence lives in block block_table[p / block_size], slot p % block_size. Stored as F16.
 // Keys are transposed inside a block ([kv_dim][block_size]): one dimension of 16 consecutive
 // positions is one vector load, so scores come 16 positions at a time. The softmax is online,
-// over tiles of 64 positions, in the arithmetic of llama.cpp's flash attention (kernels/README.md).
+// over tiles of 64 positions, in the arithmetic of llama.cpp's flash attention, and past 128
+// positions in chunks of 128 whose states are folded in order (kernels/README.md).
 #include <cstdint>
 #include <vector>
 

@@ -79,7 +79,7 @@ TEST_CASE("paged attention: a prompt's tokens in one step equal each token alone
   for (const AttentionShape& shape : shapes) {
     for (int threads : {1, 2}) {
       ThreadPool pool(threads);
-      for (int length : {1, 5, 64, 65, 130, 200, 300}) {
+      for (int length : {1, 5, 64, 65, 130, 200, 300, 520}) {
         INFO(shape.heads << " heads on " << shape.kv_heads << ", " << threads << " threads, "
                          << length << " tokens");
         const int kv_dim = shape.kv_heads * shape.head_dim, q_dim = shape.heads * shape.head_dim;
