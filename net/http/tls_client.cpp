@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "net/http/resolve_within.hpp"
+
 namespace troupe::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -52,8 +54,12 @@ Result<ClientResponse> fetch_tls(const TlsEndpoint& endpoint, const std::string&
   // SNI, and the certificate must name the host (a DNS name or an IP address).
   SSL_set_tlsext_host_name(stream.native_handle(), endpoint.host.c_str());
   stream.set_verify_callback(asio::ssl::host_name_verification(endpoint.host));
+  // The whole exchange within `timeout`: the lookup, then what is left for the rest.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto addresses = resolve_within(system_lookup(endpoint.host, endpoint.port), timeout);
+  if (!addresses) return make_error(where + " failed: " + addresses.message());
   auto& tcp = beast::get_lowest_layer(stream);
-  tcp.expires_after(timeout);  // the whole exchange
+  tcp.expires_at(deadline);
 
   bhttp::request<bhttp::string_body> request{bhttp::string_to_verb(method), path, 11};
   request.set(bhttp::field::host, endpoint.host);
@@ -66,18 +72,14 @@ Result<ClientResponse> fetch_tls(const TlsEndpoint& endpoint, const std::string&
   beast::error_code failure;
   // Each step starts the next; io.run() returns when the last ends or one fails. Everything the
   // handlers touch lives on this frame until then.
-  asio::ip::tcp::resolver resolver(io);
-  resolver.async_resolve(endpoint.host, endpoint.port, [&](beast::error_code ec, auto addresses) {
+  tcp.async_connect(*addresses, [&](beast::error_code ec, const auto&) {
     if (ec) return void(failure = ec);
-    tcp.async_connect(addresses, [&](beast::error_code ec, const auto&) {
+    stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec) {
       if (ec) return void(failure = ec);
-      stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec) {
+      bhttp::async_write(stream, request, [&](beast::error_code ec, size_t) {
         if (ec) return void(failure = ec);
-        bhttp::async_write(stream, request, [&](beast::error_code ec, size_t) {
-          if (ec) return void(failure = ec);
-          bhttp::async_read(stream, buffer, response,
-                            [&](beast::error_code ec, size_t) { failure = ec; });
-        });
+        bhttp::async_read(stream, buffer, response,
+                          [&](beast::error_code ec, size_t) { failure = ec; });
       });
     });
   });

@@ -1,7 +1,8 @@
 #pragma once
 // A blocking HTTPS client for calls to a control plane (the Kubernetes API server): one request
 // on a connection of its own, the server's certificate checked against the CA given (never
-// skipped) and its name against the host, the whole exchange bounded by a timeout.
+// skipped) and its name against the host, the whole exchange, name lookup included, bounded by a
+// timeout.
 #include <chrono>
 #include <string>
 #include <string_view>
