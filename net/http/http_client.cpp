@@ -7,6 +7,9 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <limits>
+#include <stdexcept>
+
+#include "net/http/resolve_within.hpp"
 
 namespace troupe::http {
 namespace beast = boost::beast;
@@ -32,6 +35,27 @@ Result<Url> parse_url(std::string_view url) {
   if (out.host.empty()) return make_error("URL 'http://" + std::string(url) + "' has no host");
   return out;
 }
+
+namespace {
+
+// Runs one asynchronous operation to its end and gives its error. The tcp_stream's expiry (the
+// timeout) applies to asynchronous operations only: the blocking ones waited forever on a server
+// that accepted and never answered.
+template <typename Start>
+beast::error_code complete(boost::asio::io_context& io, Start start) {
+  beast::error_code result;
+  start([&result](beast::error_code ec, auto&&...) { result = ec; });
+  io.restart();
+  io.run();
+  return result;
+}
+
+// Throws a failed step's error, named as the blocking calls named theirs ("connect: ...").
+void throw_if(beast::error_code ec, const char* step) {
+  if (ec) throw beast::system_error(ec, step);
+}
+
+}  // namespace
 
 struct Connection::State {
   boost::asio::io_context io;
@@ -65,18 +89,26 @@ Result<ClientResponse> Connection::fetch(const std::string& method, const std::s
     bool answered = false;
     try {
       auto& stream = state_->stream;
-      stream.expires_after(timeout_);
+      auto& io = state_->io;
+      const auto deadline = std::chrono::steady_clock::now() + timeout_;  // the whole exchange
       if (!state_->open) {
-        boost::asio::ip::tcp::resolver resolver(state_->io);
-        stream.connect(resolver.resolve(base_.host, base_.port));
+        auto addresses = resolve_within(system_lookup(base_.host, base_.port), timeout_);
+        if (!addresses) throw std::runtime_error(addresses.message());
+        stream.expires_at(deadline);
+        throw_if(complete(io, [&](auto done) { stream.async_connect(*addresses, done); }),
+                 "connect");
         stream.socket().set_option(boost::asio::ip::tcp::no_delay(true));
         state_->open = true;
       }
-      bhttp::write(stream, request);
+      stream.expires_at(deadline);
+      throw_if(complete(io, [&](auto done) { bhttp::async_write(stream, request, done); }),
+               "write");
       beast::flat_buffer buffer;
       bhttp::response_parser<bhttp::buffer_body> parser;
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-      bhttp::read_header(stream, buffer, parser);
+      throw_if(
+          complete(io, [&](auto done) { bhttp::async_read_header(stream, buffer, parser, done); }),
+          "read");
       answered = true;
       ClientResponse response;
       response.status = static_cast<int>(parser.get().result_int());
@@ -84,9 +116,10 @@ Result<ClientResponse> Connection::fetch(const std::string& method, const std::s
       while (!parser.is_done()) {
         parser.get().body().data = piece;
         parser.get().body().size = sizeof piece;
-        beast::error_code ec;
-        bhttp::read_some(stream, buffer, parser, ec);  // what has arrived, not a full piece
-        if (ec && ec != bhttp::error::need_buffer) throw beast::system_error(ec);
+        // What has arrived, not a full piece.
+        const beast::error_code ec =
+            complete(io, [&](auto done) { bhttp::async_read_some(stream, buffer, parser, done); });
+        if (ec != bhttp::error::need_buffer) throw_if(ec, "read");
         const std::string_view got(piece, sizeof piece - parser.get().body().size);
         if (got.empty()) continue;
         if (on_body) {
