@@ -2,12 +2,27 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 
 #include "engine/serve/request_output.hpp"
 
 namespace troupe {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long at most between two looks at the deadline. A delayed message holds its receiver until
+// it is delivered, and CAF 0.17 cannot take one back: one message for the whole timeout (600 s
+// by default) kept every finished request's actor, about 1.5 KiB, alive that long (heaptrack on
+// the soak: all 3,795 requests of 6 minutes still held; the soak's 15 MiB an hour of growth).
+constexpr Clock::duration kDeadlineLook = std::chrono::seconds(2);
+
+// When to look at the deadline next: at it, or kDeadlineLook from now if that is sooner.
+Clock::duration next_look(Clock::time_point now, Clock::time_point deadline) {
+  return std::min(deadline - now, kDeadlineLook);
+}
 
 struct RequestState {
   std::shared_ptr<const RequestContext> context;
@@ -18,6 +33,7 @@ struct RequestState {
   int prompt_tokens = 0;
   bool prompt_reported = false;  // the first chunk told the client the prompt's length
   bool submitted = false;
+  Clock::time_point deadline{};
   static inline const char* name = "request";
 };
 
@@ -87,7 +103,8 @@ caf::behavior request_actor(Self* self, std::shared_ptr<const RequestContext> co
   });
   const auto timeout = s.request.timeout_ms > 0 ? std::chrono::milliseconds(s.request.timeout_ms)
                                                 : s.context->default_timeout;
-  self->delayed_send(self, timeout, deadline_atom::value);
+  s.deadline = Clock::now() + timeout;
+  self->delayed_send(self, next_look(Clock::now(), s.deadline), deadline_atom::value);
   self->request(s.scheduler, caf::infinite, submit_atom::value,
                 wire::EngineRequest{s.request.id, std::move(*prompt), s.request.sampling,
                                     s.request.priority})
@@ -125,6 +142,11 @@ caf::behavior request_actor(Self* self, std::shared_ptr<const RequestContext> co
       },
       [self](RequestFailure& failure) { finish(self, failure.error, failure.message); },
       [self](deadline_atom) {
+        const auto now = Clock::now();
+        if (now < self->state.deadline) {
+          self->delayed_send(self, next_look(now, self->state.deadline), deadline_atom::value);
+          return;
+        }
         abort_at_scheduler(self);
         finish(self, request_error::kTimeout, "the request did not finish before its deadline");
       },

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "engine/tokenizer/unicode.hpp"
 #include "tests/support/actor_node.hpp"
@@ -128,4 +129,25 @@ TEST_CASE(
     return s.running == 0 && s.waiting == 0 && s.kv_blocks_used == 0;
   };
   test::receive_until(node.probe(), got, idle);
+}
+
+TEST_CASE("a finished request's actor is freed within seconds, not at its deadline") {
+  const Model& model = test::shared_default_model();
+  auto reqs = test::greedy_requests(model.tokenizer, 1);
+  reqs[0].params.max_tokens = 4;
+  test::ActorNode node;
+  node.start_worker();
+  GenerateRequest request = test::as_generate_request(reqs[0]);
+  request.timeout_ms = 600000;  // the default deadline: the actor must not live until it
+  const auto weak =
+      caf::actor_cast<caf::weak_actor_ptr>(node.request(request, node.probe_handle()));
+  test::Received got;
+  test::receive_until(node.probe(), got, [&] { return got.ends.size() == 1; });
+  CHECK(got.ends.begin()->second.error.empty());
+  // Its last look at the deadline comes at most 2 s after it ended; then nothing holds it.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (weak.lock() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK_FALSE(weak.lock());
 }
