@@ -150,4 +150,10 @@ TEST_CASE("a finished request's actor is freed within seconds, not at its deadli
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   CHECK_FALSE(weak.lock());
+  // And no monitor it set is left on the actors that outlive it (the scheduler, its client):
+  // each would keep its memory, the weak references its block counts besides this test's.
+  while (weak->weak_refs.load() > 1 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(weak->weak_refs.load() == 1);
 }
