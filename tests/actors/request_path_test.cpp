@@ -144,16 +144,13 @@ TEST_CASE("a finished request's actor is freed within seconds, not at its deadli
   test::Received got;
   test::receive_until(node.probe(), got, [&] { return got.ends.size() == 1; });
   CHECK(got.ends.begin()->second.error.empty());
-  // Its last look at the deadline comes at most 2 s after it ended; then nothing holds it.
+  // Its last look at the deadline comes at most 2 s after it ended; then nothing holds it, and no
+  // monitor it set is left on the actors that outlive it (the scheduler, its client): the only
+  // weak reference its block still counts is this test's (the strong ones count as one more).
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (weak.lock() && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (weak->weak_refs.load() > 1 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling, up to a deadline
   }
   CHECK_FALSE(weak.lock());
-  // And no monitor it set is left on the actors that outlive it (the scheduler, its client):
-  // each would keep its memory, the weak references its block counts besides this test's.
-  while (weak->weak_refs.load() > 1 && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
   CHECK(weak->weak_refs.load() == 1);
 }
