@@ -29,7 +29,7 @@ void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs, co
   int64_t total = 0, bytes = 0;
   for (const MatmulOutput& out : outputs) {
     total += out.weights->packed->groups();
-    bytes += out.weights->packed->groups() * out.weights->packed->bytes_per_group();
+    bytes += static_cast<int64_t>(out.weights->packed->bytes().size());
   }
   // Each thread's home range of the groups is one run through memory (ThreadPool::parallel_for).
   const bool long_runs = bytes / pool.size() >= kLongRunBytes;

@@ -64,8 +64,6 @@ class PackedRows {
   // result is the same either way.
   void dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,
                  int64_t y_stride, bool long_run = false) const;
-  // The bytes of one group: a product of all groups reads groups() times this.
-  int64_t bytes_per_group() const { return group_bytes_; }
   // The same for BF16 rows, against FP32 activations, token t's at x + t * cols: exact
   // products of the activations, or of the activations rounded to BF16 where
   // bf16_dot_products() (cpu_features.hpp); each (row, token) sums in a fixed order, so a batch
