@@ -1,5 +1,7 @@
 #include "actors/termination.hpp"
 
+#include "actors/namespace_peers.hpp"
+
 #include <caf/all.hpp>
 
 #include <spdlog/spdlog.h>
@@ -19,6 +21,10 @@ namespace {
 // front drains it (actors/cluster.cpp), which starts the same drain but is not a person's signal;
 // kStopWatching from the drain to its signal watcher, when the drain is over.
 constexpr int kStopWatching = SIGUSR2;
+
+// The longest a drained container's main process waits for the preStop hook that drained it to
+// finish: the hook's own bound (`timeout 10` in deploy/k8s/base/replicas.yaml).
+constexpr auto kPreStopHookBound = std::chrono::seconds(10);
 
 sigset_t signals(std::initializer_list<int> numbers) {
   sigset_t set;
@@ -104,6 +110,10 @@ int drain_on_termination_signal(caf::actor_system& system, const caf::actor& nod
         running < 0 ? std::string("some") : std::to_string(running));
   }
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  if (by_front && !outlive_namespace_peers(kPreStopHookBound)) {
+    spdlog::warn("drain: other processes of this container still ran after {} s; exiting",
+                 kPreStopHookBound.count());
+  }
   return status;
 }
 

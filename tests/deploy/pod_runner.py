@@ -736,7 +736,8 @@ class Termination:
 
     def __repr__(self):
         return (f"Termination(exit={self.exit_code}, killed={self.killed}, "
-                f"sigterm={self.sigterm_sent}, seconds={self.seconds:.1f}, hook="
+                f"sigterm={self.sigterm_sent}, seconds={self.seconds:.1f}, hook_seconds="
+                f"{self.hook_seconds and round(self.hook_seconds, 1)}, hook="
                 f"{None if self.hook is None else (self.hook.returncode, self.hook.stdout)})")
 
 
