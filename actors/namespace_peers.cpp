@@ -4,6 +4,8 @@
 
 #include <charconv>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -18,16 +20,23 @@ int pid_of(const std::string& name) {
   return error == std::errc() && end == name.data() + name.size() ? pid : -1;
 }
 
-// A process's state letter from /proc/PID/stat ("PID (COMM) STATE ..."; COMM may itself hold
-// spaces and parentheses, so the state follows the last ')'), or '?' when it cannot be read
-// (the process ended meanwhile).
-char state_of(const std::filesystem::path& stat) {
+// A process's state letter and parent from /proc/PID/stat ("PID (COMM) STATE PPID ..."; COMM
+// may hold spaces, parentheses and newlines, so the fields follow the last ')'). State '?' when
+// it cannot be read (the process ended meanwhile).
+struct ProcessStat {
+  char state = '?';
+  int parent = -1;
+};
+
+ProcessStat stat_of(const std::filesystem::path& stat) {
   std::ifstream file(stat);
-  std::string line;
-  if (!std::getline(file, line)) return '?';
-  const auto close = line.rfind(')');
-  if (close == std::string::npos || close + 2 >= line.size()) return '?';
-  return line[close + 2];
+  const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  const auto close = text.rfind(')');
+  if (close == std::string::npos || close + 2 >= text.size()) return {};
+  ProcessStat result{text[close + 2], -1};
+  std::istringstream rest(text.substr(close + 3));
+  rest >> result.parent;
+  return result;
 }
 
 }  // namespace
@@ -38,8 +47,9 @@ int other_live_processes(const std::filesystem::path& proc, int self) {
   for (const auto& entry : std::filesystem::directory_iterator(proc, error)) {
     const int pid = pid_of(entry.path().filename().string());
     if (pid < 0 || pid == self) continue;
-    const char state = state_of(entry.path() / "stat");
-    if (state != '?' && state != 'Z' && state != 'X') ++count;
+    const ProcessStat process = stat_of(entry.path() / "stat");
+    const bool ended = process.state == '?' || process.state == 'Z' || process.state == 'X';
+    if (!ended && process.parent != self) ++count;
   }
   return count;
 }
@@ -47,11 +57,12 @@ int other_live_processes(const std::filesystem::path& proc, int self) {
 bool outlive_namespace_peers(std::chrono::milliseconds bound) {
   const int self = static_cast<int>(getpid());
   if (self != 1) return true;
-  constexpr auto kLook = std::chrono::milliseconds(50);
+  constexpr auto kPollInterval = std::chrono::milliseconds(50);
   const auto deadline = std::chrono::steady_clock::now() + bound;
   while (other_live_processes("/proc", self) > 0) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(kLook);  // other processes' lifetimes: nothing to wait on
+    // Polled: no one event says when the last of processes that are not its children ends.
+    std::this_thread::sleep_for(kPollInterval);
   }
   return true;
 }

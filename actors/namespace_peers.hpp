@@ -10,8 +10,8 @@
 
 namespace troupe {
 
-// How many processes /proc (the file system `proc`) lists besides `self` that have not ended:
-// a zombie has ended (its parent, inside the namespace or outside, reaps it) and is not counted.
+// How many processes `proc` (a /proc) lists that have not ended (zombies have), other than
+// `self` and its own children (a tensor-parallel group's rank processes: they stop with it).
 int other_live_processes(const std::filesystem::path& proc, int self);
 
 // When this process is the first of its PID namespace (a container's main process), waits until

@@ -56,8 +56,8 @@ class LoadSignalWatcher : public SignalWatcher {
 // spawn_node) and returns the process's exit code: 0 when the drain finished in time, 1 when its
 // timeout cut it short. `signalled`, when given, is set to the time the first signal came (a
 // front's own wait for requests on other nodes counts from it). After a drain its front started,
-// a container's main process first waits (10 s at most) for the container's other processes:
-// the preStop hook that asked for the drain (actors/namespace_peers.hpp).
+// a container's main process waits, before returning, up to 10 s for the container's other
+// processes: the preStop hook that asked for the drain (actors/namespace_peers.hpp).
 int drain_on_termination_signal(caf::actor_system& system, const caf::actor& node,
                                 std::unique_ptr<DrainSignalWatcher>& watcher,
                                 std::chrono::steady_clock::time_point* signalled = nullptr);

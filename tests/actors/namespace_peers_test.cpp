@@ -23,27 +23,34 @@ struct FakeProc {
 
 }  // namespace
 
-TEST_CASE("a namespace's other live processes: zombies, itself and non-process entries aside") {
+TEST_CASE(
+    "a namespace's other live processes: ended ones, itself, its children and non-process "
+    "entries aside") {
   FakeProc proc;
   proc.process(1, "1 (troupe) S 0 1 1 0 -1");
   CHECK(troupe::other_live_processes(proc.root, 1) == 0);
 
-  proc.process(7, "7 (timeout) S 0 7 7 0 -1");
+  proc.process(7, "7 (timeout) S 0 7 7 0 -1");         // the hook: its parent outside, 0 here
   proc.process(9, "9 (troupe (drain)) R 7 7 7 0 -1");  // COMM with a space and parentheses
   proc.process(12, "12 (sh) Z 0 12 12 0 -1");          // ended, waiting to be reaped
+  proc.process(14, "14 (sh) Z) R 0 14 14 0 -1");       // COMM "sh) Z": the state follows the last )
+  proc.process(15, "15 (gone) X 0 15 15 0 -1");        // dead
+  proc.process(16, "16 (two\nlines) S 0 16 16 0 -1");  // COMM with a newline
+  proc.process(20, "20 (troupe) S 1 20 20 0 -1");      // a child of 1 (a tensor-parallel rank)
+  std::filesystem::create_directories(proc.root / "self");
+  std::ofstream(proc.root / "self" / "stat") << "1 (troupe) S 0 1 1 0 -1";  // not a process entry
   std::filesystem::create_directories(proc.root / "net");
   std::filesystem::create_directories(proc.root / "13");  // ended while listed: no stat file
   std::ofstream(proc.root / "uptime") << "1.0 1.0";
-  CHECK(troupe::other_live_processes(proc.root, 1) == 2);
-  CHECK(troupe::other_live_processes(proc.root, 7) == 2);  // 1 and 9
+  CHECK(troupe::other_live_processes(proc.root, 1) == 4);  // 7, 9, 14, 16
+  CHECK(troupe::other_live_processes(proc.root, 7) == 4);  // 1, 14, 16, 20 (9 is its child)
 
-  std::filesystem::remove_all(proc.root / "9");
-  std::filesystem::remove_all(proc.root / "7");
+  for (const char* pid : {"7", "9", "14", "16"}) std::filesystem::remove_all(proc.root / pid);
   CHECK(troupe::other_live_processes(proc.root, 1) == 0);
 }
 
 TEST_CASE("a process that is not its namespace's first does not wait for the others") {
   REQUIRE(getpid() != 1);
   CHECK(troupe::other_live_processes("/proc", static_cast<int>(getpid())) > 0);  // ctest, at least
-  CHECK(troupe::outlive_namespace_peers(std::chrono::hours(1)));
+  CHECK(troupe::outlive_namespace_peers(std::chrono::milliseconds(200)));  // false if it waited
 }
