@@ -17,6 +17,7 @@
 #include "engine/model/model_weights.hpp"
 #include "engine/serve/engine.hpp"
 #include "kernels/cpu/cpu_features.hpp"
+#include "kernels/cpu/handover_latency.hpp"
 #include "kernels/cpu/stream_read.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 
@@ -118,7 +119,8 @@ int bench_latency_command(const Args& args) {
       "llama.cpp: prompt processing of a random I-token prompt in one step, and decoding of O\n"
       "tokens one step each. Prints the medians of R rounds in tokens/s, after a warm-up round;\n"
       "on the CPU also how fast the same weight memory reads alone after each decode round, the\n"
-      "roofline of that minute, and decode's share of it.",
+      "roofline of that minute, and decode's share of it, and a cache line's round trip\n"
+      "between two of the threads (where the host has put them: each hand-over pays it).",
       {model_flag(),
        {"input-len", "I", "prompt tokens of the prompt-processing test (default 512)"},
        {"output-len", "O", "tokens of the decode test (default 128)"},
@@ -171,7 +173,7 @@ int bench_latency_command(const Args& args) {
   std::unique_ptr<ThreadPool> reader;
   if (device.device == Device::cpu && device.tensor_parallel_size == 1)
     reader = std::make_unique<ThreadPool>(device.threads);
-  std::vector<double> read_rates, decode_of_read;
+  std::vector<double> read_rates, decode_of_read, handover_ns;
   std::vector<double> prompt_rates, decode_rates, prompt_shares, decode_shares;
   for (int round = 0; round <= shape->rounds; ++round) {
     const auto start = (*engine)->rank_stats();
@@ -191,6 +193,8 @@ int bench_latency_command(const Args& args) {
     if (reader) {
       read_rates.push_back(read_rate(*reader, weight_memory, read_bytes));
       decode_of_read.push_back(decode_rates.back() * read_bytes / read_rates.back());
+      // Where the host has put the threads: a decode step's hand-overs pay this round trip.
+      if (reader->size() > 1) handover_ns.push_back(handover_round_trip_ns(*reader));
     }
   }
   const double prompt_rate = median(prompt_rates), decode_rate = median(decode_rates);
@@ -205,6 +209,12 @@ int bench_latency_command(const Args& args) {
         "(%.0f tokens/s); decode at %.0f%% of it\n",
         read_bytes / 1e6, median(read_rates) / 1e9, median(read_rates) / read_bytes,
         100 * median(decode_of_read));
+  }
+  if (!handover_ns.empty()) {
+    std::printf(
+        "a cache line's round trip between two of its threads, after each decode round: "
+        "%.0f ns\n",
+        median(handover_ns));
   }
   const int ranks = (*runtime)->device.tensor_parallel_size;
   const double prompt_share = median(prompt_shares), decode_share = median(decode_shares);
@@ -230,6 +240,7 @@ int bench_latency_command(const Args& args) {
         {"weight_memory_read_bytes_per_s_rounds", read_rates},
         {"decode_of_weight_memory_read",
          reader ? nlohmann::json(median(decode_of_read)) : nlohmann::json(nullptr)},
+        {"handover_round_trip_ns_rounds", handover_ns},
         {"tensor_parallel_size", ranks},
         {"prompt_collective_share", prompt_share},
         {"decode_collective_share", decode_share},
