@@ -1,7 +1,5 @@
 #include "actors/termination.hpp"
 
-#include "actors/namespace_peers.hpp"
-
 #include <caf/all.hpp>
 
 #include <spdlog/spdlog.h>
@@ -13,6 +11,8 @@
 #include <cstdlib>
 #include <initializer_list>
 #include <thread>
+
+#include "actors/namespace_peers.hpp"
 
 namespace troupe {
 namespace {

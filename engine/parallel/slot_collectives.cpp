@@ -12,9 +12,7 @@
 #include <new>
 #include <typeinfo>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "kernels/cpu/cpu_relax.hpp"
 
 namespace troupe::parallel {
 namespace {
@@ -45,12 +43,6 @@ struct Header {
 
 long futex(std::atomic<uint32_t>* word, int op, uint32_t value, const timespec* timeout) {
   return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, value, timeout, nullptr, 0);
-}
-
-void cpu_relax() {
-#if defined(__x86_64__)
-  _mm_pause();
-#endif
 }
 
 void wake_all(Header& header) {

@@ -5,18 +5,10 @@
 #include <chrono>
 #include <vector>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "kernels/cpu/cpu_relax.hpp"
 
 namespace troupe {
 namespace {
-
-void relax() {
-#if defined(__x86_64__)
-  _mm_pause();
-#endif
-}
 
 // Thread 0 writes odd values, thread 1 answers each with the next even one; -1 says thread 1 is
 // there, so the clock starts with both threads running.
@@ -29,15 +21,15 @@ double one_pass_ns(ThreadPool& pool, int round_trips) {
     if (thread == 1) {
       line.value.store(-1, std::memory_order_release);
       for (int i = 0; i < round_trips; ++i) {
-        while (line.value.load(std::memory_order_acquire) != 2 * i + 1) relax();
+        while (line.value.load(std::memory_order_acquire) != 2 * i + 1) cpu_relax();
         line.value.store(2 * i + 2, std::memory_order_release);
       }
     } else if (thread == 0) {
-      while (line.value.load(std::memory_order_acquire) != -1) relax();
+      while (line.value.load(std::memory_order_acquire) != -1) cpu_relax();
       const auto start = std::chrono::steady_clock::now();
       for (int i = 0; i < round_trips; ++i) {
         line.value.store(2 * i + 1, std::memory_order_release);
-        while (line.value.load(std::memory_order_acquire) != 2 * i + 2) relax();
+        while (line.value.load(std::memory_order_acquire) != 2 * i + 2) cpu_relax();
       }
       seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }

@@ -10,9 +10,7 @@
 #include <climits>
 #include <stdexcept>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "kernels/cpu/cpu_relax.hpp"
 
 namespace troupe {
 namespace {
@@ -23,12 +21,6 @@ namespace {
 // the token and schedule the next step. 2^16 spins, milliseconds, held a 2-core machine's
 // second core through that: single-stream decode through HTTP was 5-13% slower.
 constexpr int kSpinIterations = 1 << 12;
-
-void cpu_relax() {
-#if defined(__x86_64__)
-  _mm_pause();
-#endif
-}
 
 void futex_wait(std::atomic<uint32_t>& word, uint32_t expected) {
   // Returns at once if the word no longer holds `expected`; spurious wake-ups are re-checked.

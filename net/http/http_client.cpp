@@ -90,17 +90,15 @@ Result<ClientResponse> Connection::fetch(const std::string& method, const std::s
     try {
       auto& stream = state_->stream;
       auto& io = state_->io;
-      const auto deadline = std::chrono::steady_clock::now() + timeout_;  // the whole exchange
+      stream.expires_after(timeout_);  // the whole exchange, the name lookup's time included
       if (!state_->open) {
         auto addresses = resolve_within(system_lookup(base_.host, base_.port), timeout_);
         if (!addresses) throw std::runtime_error(addresses.message());
-        stream.expires_at(deadline);
         throw_if(complete(io, [&](auto done) { stream.async_connect(*addresses, done); }),
                  "connect");
         stream.socket().set_option(boost::asio::ip::tcp::no_delay(true));
         state_->open = true;
       }
-      stream.expires_at(deadline);
       throw_if(complete(io, [&](auto done) { bhttp::async_write(stream, request, done); }),
                "write");
       beast::flat_buffer buffer;
