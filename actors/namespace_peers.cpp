@@ -43,11 +43,12 @@ ProcessStat stat_of(const std::filesystem::path& stat) {
 
 int other_live_processes(const std::filesystem::path& proc, int self) {
   int count = 0;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(proc, error)) {
-    const int pid = pid_of(entry.path().filename().string());
+  std::error_code error;  // an unreadable listing ends the count: nothing here may throw
+  for (std::filesystem::directory_iterator it(proc, error), end; !error && it != end;
+       it.increment(error)) {
+    const int pid = pid_of(it->path().filename().string());
     if (pid < 0 || pid == self) continue;
-    const ProcessStat process = stat_of(entry.path() / "stat");
+    const ProcessStat process = stat_of(it->path() / "stat");
     const bool ended = process.state == '?' || process.state == 'Z' || process.state == 'X';
     if (!ended && process.parent != self) ++count;
   }

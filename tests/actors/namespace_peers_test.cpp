@@ -47,6 +47,7 @@ TEST_CASE(
 
   for (const char* pid : {"7", "9", "14", "16"}) std::filesystem::remove_all(proc.root / pid);
   CHECK(troupe::other_live_processes(proc.root, 1) == 0);
+  CHECK(troupe::other_live_processes(proc.root / "missing", 1) == 0);  // no listing: no throw
 }
 
 TEST_CASE("a process that is not its namespace's first does not wait for the others") {
