@@ -54,6 +54,28 @@ expect_error "flag --gpu-memory-utilization must be above 0 and at most 1, got 1
 cpu=$("$troupe" generate --device cpu --temperature 0 --max-tokens 4 --prompt "The capital of France is")
 [ -n "$cpu" ] && pass || fail "generate --device cpu printed nothing"
 
+# bench/regrow_gguf.py (scripts/cpu-check): a model grown back from its header alone, with
+# random weights, has the model's size, tensors and vocabulary, new bytes, and runs.
+regrow="$(dirname "$0")/../../bench/regrow_gguf.py"
+model=$("$troupe" model path)
+if python3 "$regrow" header "$model" "$tmp/head" >/dev/null &&
+   python3 "$regrow" grow "$tmp/head" "$tmp/grown.gguf" >/dev/null; then
+  [ "$(stat -c %s "$tmp/grown.gguf")" = "$(stat -c %s "$model")" ] && pass || fail "the grown model's size differs"
+  cmp -s "$tmp/grown.gguf" "$model" && fail "the grown model is a copy" || pass
+  plan=$("$troupe" plan --model "$model" --device-memory 8GiB)
+  [ -n "$plan" ] && [ "$("$troupe" plan --model "$tmp/grown.gguf" --device-memory 8GiB)" = "$plan" ] &&
+    pass || fail "troupe plan differs on the grown model"
+  [ "$("$troupe" tokenize --model "$tmp/grown.gguf" "Hello, world")" = "$("$troupe" tokenize "Hello, world")" ] &&
+    pass || fail "the grown model tokenizes differently"
+  "$troupe" generate --model "$tmp/grown.gguf" --max-tokens 4 --prompt hi >/dev/null && pass ||
+    fail "generate failed on the grown model"
+else
+  fail "bench/regrow_gguf.py could not grow the default model back"
+fi
+err=$(python3 "$regrow" grow "$tmp/truncated.gguf" "$tmp/x.gguf" 2>&1); rc=$?
+[ $rc -eq 2 ] && [ "$err" = "regrow_gguf: the GGUF header is truncated" ] && pass ||
+  fail "regrow_gguf on a truncated header: exit $rc, '$err'"
+
 # tokenize agrees with the committed llama.cpp reference for a chat-looking string.
 ids=$("$troupe" tokenize "<|im_start|>user")
 [ "$ids" = "[1,4093]" ] && pass || fail "tokenize gave $ids, want [1,4093]"
