@@ -18,6 +18,7 @@ import sys
 BLOCKS = {0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
           10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
           30: (1, 2)}
+MAX_BYTES = 1 << 40  # a tensor list that adds up to more is a corrupt header, not a model
 SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}  # kv type -> bytes
 
 
@@ -35,9 +36,14 @@ class Reader:
         self.at += struct.calcsize("<" + fmt)
         return values[0]
 
+    def skip(self, n):
+        if n > len(self.data) - self.at:
+            fail("the GGUF header is truncated")
+        self.at += n
+
     def string(self):
         n = self.take("Q")
-        self.at += n
+        self.skip(n)
         return bytes(self.data[self.at - n:self.at]).decode("utf-8", "replace")
 
     def skip_value(self, kind):
@@ -46,12 +52,12 @@ class Reader:
         elif kind == 9:
             item, count = self.take("I"), self.take("Q")
             if item in SCALAR:
-                self.at += SCALAR[item] * count
+                self.skip(SCALAR[item] * count)
             else:
                 for _ in range(count):
                     self.skip_value(item)
         elif kind in SCALAR:
-            self.at += SCALAR[kind]
+            self.skip(SCALAR[kind])
         else:
             fail(f"unknown metadata type {kind}")
 
@@ -77,7 +83,7 @@ def parse_header(data):
             alignment = r.take("I")
         else:
             r.skip_value(kind)
-    tensors = []
+    tensors, total = [], 0
     for _ in range(n_tensors):
         name, dims = r.string(), r.take("I")
         elements = 1
@@ -86,13 +92,30 @@ def parse_header(data):
         kind, offset = r.take("I"), r.take("Q")
         if kind not in BLOCKS:
             fail(f"tensor {name} has type {kind}, which this script cannot refill")
+        if elements % BLOCKS[kind][0] or tensor_bytes(kind, elements) > MAX_BYTES:
+            fail(f"tensor {name} has {elements} elements, not a whole number of its type's blocks under 1 TiB")
+        total += tensor_bytes(kind, elements)
         tensors.append((name, kind, elements, offset))
+    if total > MAX_BYTES:
+        fail("the tensors add up to more than 1 TiB")
+    if alignment == 0 or alignment & (alignment - 1):
+        fail(f"general.alignment is {alignment}, not a power of two")
+    at = 0  # each tensor follows the one before it, padded to the alignment
+    for name, kind, elements, offset in sorted(tensors, key=lambda t: t[3]):
+        if not 0 <= offset - at < alignment:
+            fail(f"tensor {name} does not follow the one before it")
+        at = offset + tensor_bytes(kind, elements)
     start = (r.at + alignment - 1) // alignment * alignment
     return tensors, alignment, start
 
 
 def fp16_bytes(value):
     return struct.pack("<e", value)
+
+
+def tensor_bytes(kind, elements):
+    per_block, size = BLOCKS[kind]
+    return elements // per_block * size
 
 
 def random_bytes(kind, elements, rng):
@@ -142,9 +165,7 @@ def grow(head, out):
         f.write(data[:start])
         at = 0
         for name, kind, elements, offset in sorted(tensors, key=lambda t: t[3]):
-            if offset < at:
-                fail(f"tensor {name} overlaps the one before it")
-            f.write(b"\0" * (offset - at))
+            f.write(b"\0" * (offset - at))  # parse() checked that this is a padding
             chunk = random_bytes(kind, elements, rng)
             f.write(chunk)
             at = offset + len(chunk)

@@ -69,6 +69,8 @@ if python3 "$regrow" header "$model" "$tmp/head" >/dev/null &&
     pass || fail "the grown model tokenizes differently"
   "$troupe" generate --model "$tmp/grown.gguf" --max-tokens 4 --prompt hi >/dev/null && pass ||
     fail "generate failed on the grown model"
+  fuzz=$(python3 "$(dirname "$0")/regrow_gguf_fuzz.py" "$tmp/head" 300 2>&1 >/dev/null | grep -v '^regrow_gguf: ')
+  [ -z "$fuzz" ] && pass || fail "regrow_gguf on mutated headers: $fuzz"
 else
   fail "bench/regrow_gguf.py could not grow the default model back"
 fi
