@@ -8,6 +8,7 @@
 #include "kernels/cpu/dequantize.hpp"
 #include "kernels/cpu/elementwise.hpp"
 #include "kernels/cpu/fused_quantize.hpp"
+#include "kernels/cpu/prefetch_lines.hpp"
 #include "kernels/cpu/vec_dot.hpp"
 
 namespace troupe {
@@ -20,6 +21,13 @@ void add_bias(float* x, const float* bias, int64_t tokens, int64_t width) {
 
 // Below this many tokens, per-token work is cheaper on one thread than a parallel region.
 constexpr int64_t kParallelTokens = 4;
+
+// Before a few tokens' serial work on what a parallel region wrote: the other threads' lines,
+// all asked for at once (prefetch_lines.hpp). A prompt's work runs on the pool, each thread
+// mostly on the lines it wrote.
+void prefetch_for_serial(const std::vector<float>& written, int64_t tokens, int64_t width) {
+  if (tokens < kParallelTokens) prefetch_lines(written.data(), sizeof(float) * tokens * width);
+}
 
 // Whether every matrix takes 8-bit activations, so the input can be made already quantized.
 bool takes_quantized(std::span<const MatmulOutput> outputs) {
@@ -206,6 +214,9 @@ void Transformer::run_layer(int index, int64_t tokens) {
   add_bias(q_.data(), w.bq, tokens, qd);
   add_bias(k_.data(), w.bk, tokens, kvd);
   add_bias(v_.data(), w.bv, tokens, kvd);
+  prefetch_for_serial(q_, tokens, qd);
+  prefetch_for_serial(k_, tokens, kvd);
+  prefetch_for_serial(v_, tokens, kvd);
 
   const PagedKvLayer kv = cache_.layer(index);
   for_each_token(tokens, [&](int64_t t) {
@@ -218,6 +229,7 @@ void Transformer::run_layer(int index, int64_t tokens) {
   paged_attention(*pool_, shape, kv, q_.data(), places_.data(), tokens, attention_.data());
   matmul(w.wo, attention_.data(), tokens, normed_.data());
   reduce(normed_, tokens);
+  prefetch_for_serial(normed_, tokens, d);
 
   // Feed-forward block (SwiGLU), after the attention's residual add.
   for_each_token(
@@ -225,6 +237,8 @@ void Transformer::run_layer(int index, int64_t tokens) {
   const MatmulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
   normed_products(w.ffn_norm, gate_up, tokens);
   const MatmulOutput down[] = {{&w.w_down, normed_.data()}};
+  prefetch_for_serial(gate_, tokens, ff);
+  prefetch_for_serial(up_, tokens, ff);
   if (takes_quantized(down)) {
     quantized_.resize(static_cast<size_t>(tokens * ff / kQK));
     for_each_token(tokens, [&](int64_t t) {
@@ -238,6 +252,7 @@ void Transformer::run_layer(int index, int64_t tokens) {
     matmul(w.w_down, gate_.data(), tokens, normed_.data());
   }
   reduce(normed_, tokens);
+  prefetch_for_serial(normed_, tokens, d);
   for_each_token(
       tokens, [&](int64_t t) { add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d); });
 }
