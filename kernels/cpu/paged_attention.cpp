@@ -174,6 +174,14 @@ constexpr int64_t kCachedKvBytes = int64_t{1} << 20;
 // third of the time).
 constexpr int64_t kPiecesPerThread = 4;
 
+// Up to this many positions attended in a step, over all its tokens (a lone sequence's first
+// 64 decode steps), its attention runs on the caller alone: a region would cost more than it shares
+// out. A lone decode token's attention, 30 layers in turn, 2 threads against the caller (2-core Zen
+// 4 EPYC, alternating): at 32 positions 2.8-3.4 against 2.1-2.5 us a layer with the threads on one
+// CCD and 4.8 against 2.6 on two; at 64, 2.9-3.3 against 2.7-3.2 and 7.7 against 3.3; at 128 the
+// threads win on one CCD (4.1-4.8 against 4.8-5.9).
+constexpr int64_t kCallerAlonePositions = 64;
+
 void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedKvLayer& layer,
                      const float* q, const TokenPlace* places, int64_t tokens, float* out) {
   const int group = shape.heads / shape.kv_heads;  // query heads sharing one KV head (GQA)
@@ -184,7 +192,10 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   // once for the group; with fewer of those than threads, a single query head. (One sequence's 3
   // KV heads on 2 threads: whole groups, though one thread takes two, 1.5-1.7x faster than 9
   // single heads on a Zen 5 EPYC, troupe-micro paged_attention at 128 and 512 positions.)
-  const int heads = tokens * shape.kv_heads >= pool.size() ? group : 1;
+  int64_t attended = 0;  // positions, over every token
+  for (int64_t t = 0; t < tokens; ++t) attended += places[t].position + 1;
+  const int threads = attended <= kCallerAlonePositions ? 1 : pool.size();
+  const int heads = tokens * shape.kv_heads >= threads ? group : 1;
   // ... for a run of consecutive tokens of one sequence (a prompt's), up to kAttentionQueries
   // query rows in all: each key and value converted from F16 then serves several tokens.
   const int run_most = std::max(1, kAttentionQueries / heads);
@@ -215,7 +226,7 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
     int chunk;         // -1: every chunk
     size_t state = 0;  // where a chunk piece leaves its state in `states`
   };
-  const bool split = runs * tasks_per_run < kPiecesPerThread * pool.size();
+  const bool split = runs * tasks_per_run < kPiecesPerThread * threads;
   const size_t state_floats = width + 2 * static_cast<size_t>(heads);  // per token
   // The caller's, named here: in the pool's lambda a thread_local would be each worker's own.
   thread_local std::vector<Piece> caller_pieces;
@@ -257,7 +268,7 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
     }
   };
   float* const all_states = states.data();
-  pool.parallel_for(std::ssize(pieces), [&](int64_t begin, int64_t end) {
+  const auto attend_pieces = [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> rows_q, scores, rows_state, chunk_state;
     thread_local std::vector<const uint16_t*> key_blocks, value_blocks;
     for (int64_t i = begin; i < end; ++i) {
@@ -301,7 +312,12 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
       normalize(rows, head_dim, state);
       write_out(piece, state.out);
     }
-  });
+  };
+  if (threads == 1) {
+    attend_pieces(0, std::ssize(pieces));
+  } else {
+    pool.parallel_for(std::ssize(pieces), attend_pieces);
+  }
   // The chunk pieces' states, each row group's folded in chunk order.
   for (size_t i = 0; i < pieces.size();) {
     if (pieces[i].chunk < 0) {

@@ -70,7 +70,8 @@ TEST_CASE("paged attention: a prompt's tokens in one step equal each token alone
   // GQA groups of 3 (runs of 4 tokens), 1 (runs of 12), 8 (runs of one token) and 16 (more
   // query heads than one pass takes), on one and two threads; prompts that end inside a tile,
   // on a tile's edge and one past it; and a cache large enough (300 positions of 8 KV heads of
-  // 128: 1.2 MB) that the values are prefetched as from DRAM.
+  // 128: 1.2 MB) that the values are prefetched as from DRAM. Alone, a token of up to 64
+  // positions runs on the caller even with two threads, and one past that on the pool.
   const AttentionShape shapes[] = {{9, 3, 64, 0.125f},
                                    {4, 4, 32, 0.2f},
                                    {8, 1, 16, 0.25f},
