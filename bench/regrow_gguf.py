@@ -46,16 +46,18 @@ class Reader:
         self.skip(n)
         return bytes(self.data[self.at - n:self.at]).decode("utf-8", "replace")
 
-    def skip_value(self, kind):
+    def skip_value(self, kind, depth=0):
         if kind == 8:
             self.string()
         elif kind == 9:
+            if depth == 8:  # arrays in arrays in ...: no model has such, and Python would recurse
+                fail("metadata arrays nested more than 8 deep")
             item, count = self.take("I"), self.take("Q")
             if item in SCALAR:
                 self.skip(SCALAR[item] * count)
             else:
                 for _ in range(count):
-                    self.skip_value(item)
+                    self.skip_value(item, depth + 1)
         elif kind in SCALAR:
             self.skip(SCALAR[kind])
         else:

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """bench/regrow_gguf.py's header parser on mutated copies of a real header: each either parses
 or stops with its one-line error (exit 2), never another exception, and a grown model's size
-stays bounded. Usage: regrow_gguf_fuzz.py HEADER [ITERATIONS]"""
+stays bounded; so does a header with arrays nested 10,000 deep. Usage: regrow_gguf_fuzz.py HEADER [ITERATIONS]"""
 import os
 import random
+import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
@@ -28,4 +29,12 @@ for i in range(iterations):
     except SystemExit as e:
         assert e.code == 2, f"iteration {i}: exit {e.code}"
         outcomes["refused"] += 1
-print(f"regrow_gguf_fuzz: {iterations} mutated headers: {outcomes}")
+# And one made by hand: a metadata array of arrays 10,000 deep (Python's recursion would give up).
+deep = (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 3) + b"key" + struct.pack("<I", 9)
+        + struct.pack("<IQ", 9, 1) * 10000 + struct.pack("<IQ", 4, 0))
+try:
+    regrow_gguf.parse(deep)
+    raise AssertionError("a 10,000-deep array parsed")
+except SystemExit as e:
+    assert e.code == 2, f"deep arrays: exit {e.code}"
+print(f"regrow_gguf_fuzz: {iterations} mutated headers: {outcomes}; deep arrays refused")
