@@ -104,6 +104,9 @@ PackedRows::PackedRows(const WeightMatrix& matrix, const std::shared_ptr<HugePag
              stream_prefetch_bytes()};
   long_run_layout_ = layout_;
   long_run_layout_.prefetch_bytes = long_run_prefetch_bytes();
+  if (type != DType::BF16) {
+    quantized_product_ = type == DType::Q4_1 ? kernels().packed_q4_1 : kernels().packed_q8_0;
+  }
   // Zero-filled: the tables' padding stays zero.
   bytes_ = take_huge_page_bytes(arena, static_cast<size_t>(group_bytes_ * groups()));
   for (int64_t g = 0; g < groups(); ++g) {
@@ -142,9 +145,9 @@ void PackedRows::dot_group(int64_t group, const float* x, int64_t tokens, float*
 
 void PackedRows::dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,
                            int64_t y_stride, bool long_run) const {
-  const auto kernel = type_ == DType::Q4_1 ? kernels().packed_q4_1 : kernels().packed_q8_0;
-  kernel(bytes_.get() + group * group_bytes_, long_run ? long_run_layout_ : layout_, x, tokens,
-         y + group * kPackedRows, y_stride);
+  if (!quantized_product_) throw std::logic_error("PackedRows: 8-bit activations for BF16 rows");
+  quantized_product_(bytes_.get() + group * group_bytes_, long_run ? long_run_layout_ : layout_, x,
+                     tokens, y + group * kPackedRows, y_stride);
 }
 
 }  // namespace troupe
