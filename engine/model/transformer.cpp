@@ -211,12 +211,12 @@ void Transformer::run_layer(int index, int64_t tokens) {
   // Attention block.
   const MatmulOutput qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
   normed_products(w.attention_norm, qkv, tokens);
+  prefetch_for_serial(q_, tokens, qd);  // before the biases: their loops are the first readers
+  prefetch_for_serial(k_, tokens, kvd);
+  prefetch_for_serial(v_, tokens, kvd);
   add_bias(q_.data(), w.bq, tokens, qd);
   add_bias(k_.data(), w.bk, tokens, kvd);
   add_bias(v_.data(), w.bv, tokens, kvd);
-  prefetch_for_serial(q_, tokens, qd);
-  prefetch_for_serial(k_, tokens, kvd);
-  prefetch_for_serial(v_, tokens, kvd);
 
   const PagedKvLayer kv = cache_.layer(index);
   for_each_token(tokens, [&](int64_t t) {

@@ -192,8 +192,10 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   // once for the group; with fewer of those than threads, a single query head. (One sequence's 3
   // KV heads on 2 threads: whole groups, though one thread takes two, 1.5-1.7x faster than 9
   // single heads on a Zen 5 EPYC, troupe-micro paged_attention at 128 and 512 positions.)
-  int64_t attended = 0;  // positions, over every token
-  for (int64_t t = 0; t < tokens; ++t) attended += places[t].position + 1;
+  int64_t attended = 0;  // positions, over every token, counted until past the bound
+  for (int64_t t = 0; t < tokens && attended <= kCallerAlonePositions; ++t) {
+    attended += places[t].position + 1;
+  }
   const int threads = attended <= kCallerAlonePositions ? 1 : pool.size();
   const int heads = tokens * shape.kv_heads >= threads ? group : 1;
   // ... for a run of consecutive tokens of one sequence (a prompt's), up to kAttentionQueries
