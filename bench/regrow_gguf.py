@@ -178,4 +178,7 @@ def grow(head, out):
 if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] not in ("header", "grow"):
         fail("usage: regrow_gguf.py header MODEL.gguf HEADER | grow HEADER OUT.gguf")
-    (header if sys.argv[1] == "header" else grow)(sys.argv[2], sys.argv[3])
+    try:
+        (header if sys.argv[1] == "header" else grow)(sys.argv[2], sys.argv[3])
+    except OSError as e:
+        fail(f"{e.filename}: {e.strerror}")

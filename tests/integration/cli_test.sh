@@ -74,6 +74,9 @@ if python3 "$regrow" header "$model" "$tmp/head" >/dev/null &&
 else
   fail "bench/regrow_gguf.py could not grow the default model back"
 fi
+err=$(python3 "$regrow" grow "$tmp/missing.gguf" "$tmp/x.gguf" 2>&1); rc=$?
+[ $rc -eq 2 ] && [ "$err" = "regrow_gguf: $tmp/missing.gguf: No such file or directory" ] && pass ||
+  fail "regrow_gguf on a missing header: exit $rc, '$err'"
 err=$(python3 "$regrow" grow "$tmp/truncated.gguf" "$tmp/x.gguf" 2>&1); rc=$?
 [ $rc -eq 2 ] && [ "$err" = "regrow_gguf: the GGUF header is truncated" ] && pass ||
   fail "regrow_gguf on a truncated header: exit $rc, '$err'"
