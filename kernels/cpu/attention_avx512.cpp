@@ -18,6 +18,30 @@ constexpr int kRuns = kAttentionTile / kLanes;  // runs of 16 positions in a til
 constexpr int kQueriesFor4 = 6;
 static_assert(kAttentionQueries * 2 <= 24 && kQueriesFor4 * 4 <= 24);
 
+// Asks for the queue's next two lines a step into L2 (the next tile's 16 KB would push this
+// tile's out of L1), without a branch (line_queue.hpp). A tile's keys and values are 256 lines
+// (64 positions, 64 dimensions in F16); its scores and values take 128 steps at SmolLM2's head
+// size.
+struct Asking {
+  explicit Asking(const LineQueue& queue)
+      : run(queue.run), last(queue.last), run_bytes(queue.run_bytes), offset(queue.offset) {}
+  void next_lines() {
+    __builtin_prefetch(*run + offset, 0, 2);
+    __builtin_prefetch(*run + offset + 64, 0, 2);
+    offset += 128;
+    const bool run_done = offset == run_bytes;
+    run += run_done & (run < last);
+    offset = run_done ? 0 : offset;
+  }
+  void leave(LineQueue& queue) const {
+    queue.run = run;
+    queue.offset = offset;
+  }
+  const char* const* run;
+  const char* const* last;
+  int run_bytes, offset;
+};
+
 __m512 load_halves(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
@@ -27,12 +51,14 @@ __m512 load_halves(const uint16_t* p) {
 // not kept.
 template <int NQ, int R>
 void score_tile(const float* q, int head_dim, const uint16_t* const* runs, int block_size,
-                float scale, float* out) {
+                float scale, float* out, LineQueue& ahead) {
+  Asking asking(ahead);
   __m512 dot[NQ][R];
   for (auto& query : dot) {
     for (auto& d : query) d = _mm512_setzero_ps();
   }
   for (int d = 0; d < head_dim; ++d) {
+    asking.next_lines();
     __m512 key[R];
     for (int r = 0; r < R; ++r) key[r] = load_halves(runs[r] + d * block_size);
     for (int g = 0; g < NQ; ++g) {
@@ -40,6 +66,7 @@ void score_tile(const float* q, int head_dim, const uint16_t* const* runs, int b
       for (int r = 0; r < R; ++r) dot[g][r] = _mm512_fmadd_ps(qd, key[r], dot[g][r]);
     }
   }
+  asking.leave(ahead);
   const __m512 s = _mm512_set1_ps(scale);
   for (int g = 0; g < NQ; ++g) {
     for (int r = 0; r < R; ++r) {
@@ -51,18 +78,22 @@ void score_tile(const float* q, int head_dim, const uint16_t* const* runs, int b
 // score_tile for nq <= NQ queries.
 template <int R, int NQ>
 void score_queries(int nq, const float* q, int head_dim, const uint16_t* const* runs,
-                   int block_size, float scale, float* out) {
+                   int block_size, float scale, float* out, LineQueue& ahead) {
   if constexpr (NQ > 1) {
-    if (nq < NQ) return score_queries<R, NQ - 1>(nq, q, head_dim, runs, block_size, scale, out);
+    if (nq < NQ) {
+      return score_queries<R, NQ - 1>(nq, q, head_dim, runs, block_size, scale, out, ahead);
+    }
   }
-  score_tile<NQ, R>(q, head_dim, runs, block_size, scale, out);
+  score_tile<NQ, R>(q, head_dim, runs, block_size, scale, out, ahead);
 }
 
 // out[g][d0 .. d0 + 16 C) += weight[g][i] * row of position first + i, position by position,
 // one block's run of rows at a time, for NQ queries.
 template <int NQ, int C>
 void accumulate_values(const float* weight, const uint16_t* const* value_blocks, int block_size,
-                       int row_stride, int first, int count, int head_dim, int d0, float* out) {
+                       int row_stride, int first, int count, int head_dim, int d0, float* out,
+                       LineQueue& ahead) {
+  Asking asking(ahead);
   __m512 acc[NQ][C];
   for (int g = 0; g < NQ; ++g) {
     for (int c = 0; c < C; ++c) acc[g][c] = _mm512_loadu_ps(out + g * head_dim + d0 + c * kLanes);
@@ -73,6 +104,7 @@ void accumulate_values(const float* weight, const uint16_t* const* value_blocks,
     const int run = block_size - slot < end - p ? block_size - slot : end - p;
     const uint16_t* row = value_blocks[p / block_size] + slot * row_stride + d0;
     for (int i = p - first; i < p - first + run; ++i, row += row_stride) {
+      asking.next_lines();
       __m512 value[C];
       for (int c = 0; c < C; ++c) value[c] = load_halves(row + c * kLanes);
       for (int g = 0; g < NQ; ++g) {
@@ -82,6 +114,7 @@ void accumulate_values(const float* weight, const uint16_t* const* value_blocks,
     }
     p += run;
   }
+  asking.leave(ahead);
   for (int g = 0; g < NQ; ++g) {
     for (int c = 0; c < C; ++c) _mm512_storeu_ps(out + g * head_dim + d0 + c * kLanes, acc[g][c]);
   }
@@ -91,39 +124,40 @@ void accumulate_values(const float* weight, const uint16_t* const* value_blocks,
 template <int NQ, int C>
 void value_chunks(int chunks, const float* weight, const uint16_t* const* value_blocks,
                   int block_size, int row_stride, int first, int count, int head_dim, int d0,
-                  float* out) {
+                  float* out, LineQueue& ahead) {
   if constexpr (C > 1) {
     if (chunks < C) {
       return value_chunks<NQ, C - 1>(chunks, weight, value_blocks, block_size, row_stride, first,
-                                     count, head_dim, d0, out);
+                                     count, head_dim, d0, out, ahead);
     }
   }
   accumulate_values<NQ, C>(weight, value_blocks, block_size, row_stride, first, count, head_dim, d0,
-                           out);
+                           out, ahead);
 }
 
 // value_chunks for nq <= NQ queries.
 template <int C, int NQ>
 void value_queries(int nq, int chunks, const float* weight, const uint16_t* const* value_blocks,
                    int block_size, int row_stride, int first, int count, int head_dim, int d0,
-                   float* out) {
+                   float* out, LineQueue& ahead) {
   if constexpr (NQ > 1) {
     if (nq < NQ) {
       return value_queries<C, NQ - 1>(nq, chunks, weight, value_blocks, block_size, row_stride,
-                                      first, count, head_dim, d0, out);
+                                      first, count, head_dim, d0, out, ahead);
     }
   }
   value_chunks<NQ, C>(chunks, weight, value_blocks, block_size, row_stride, first, count, head_dim,
-                      d0, out);
+                      d0, out, ahead);
 }
 
 }  // namespace
 
 void attention_scores(const float* q, int queries, const uint16_t* const* key_blocks,
-                      int block_size, int first, int count, int head_dim, float scale, float* out) {
+                      int block_size, int first, int count, int head_dim, float scale, float* out,
+                      LineQueue& ahead) {
   if (block_size % kLanes != 0 || first % kLanes != 0) {
     return scalar::attention_scores(q, queries, key_blocks, block_size, first, count, head_dim,
-                                    scale, out);
+                                    scale, out, ahead);
   }
   // Runs of 16 slots never cross a block. The last one may reach past the positions into its
   // block's unused slots: computed whole, kept in part (out has kAttentionTile per query).
@@ -137,22 +171,22 @@ void attention_scores(const float* q, int queries, const uint16_t* const* key_bl
     float* og = out + g * kAttentionTile;
     const int nq = queries - g < kAttentionQueries ? queries - g : kAttentionQueries;
     if (nq <= kQueriesFor4) {
-      score_queries<kRuns, kQueriesFor4>(nq, qg, head_dim, runs, block_size, scale, og);
+      score_queries<kRuns, kQueriesFor4>(nq, qg, head_dim, runs, block_size, scale, og, ahead);
       continue;
     }
     for (int r = 0; r < kRuns && r * kLanes < count; r += 2) {
       score_queries<2, kAttentionQueries>(nq, qg, head_dim, runs + r, block_size, scale,
-                                          og + r * kLanes);
+                                          og + r * kLanes, ahead);
     }
   }
 }
 
 void attention_values(const float* weight, int queries, const uint16_t* const* value_blocks,
                       int block_size, int row_stride, int first, int count, int head_dim,
-                      float* out) {
+                      float* out, LineQueue& ahead) {
   if (head_dim % kLanes != 0) {
     return scalar::attention_values(weight, queries, value_blocks, block_size, row_stride, first,
-                                    count, head_dim, out);
+                                    count, head_dim, out, ahead);
   }
   for (int g = 0; g < queries; g += kAttentionQueries) {
     const float* wg = weight + g * kAttentionTile;
@@ -164,10 +198,10 @@ void attention_values(const float* weight, int queries, const uint16_t* const* v
       const int chunks = left < most_chunks ? left : most_chunks;
       if (most_chunks == 4) {
         value_queries<4, kQueriesFor4>(nq, chunks, wg, value_blocks, block_size, row_stride, first,
-                                       count, head_dim, d0, og);
+                                       count, head_dim, d0, og, ahead);
       } else {
         value_queries<2, kAttentionQueries>(nq, chunks, wg, value_blocks, block_size, row_stride,
-                                            first, count, head_dim, d0, og);
+                                            first, count, head_dim, d0, og, ahead);
       }
     }
   }

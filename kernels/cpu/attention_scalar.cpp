@@ -11,7 +11,8 @@
 namespace troupe::scalar {
 
 void attention_scores(const float* q, int queries, const uint16_t* const* key_blocks,
-                      int block_size, int first, int count, int head_dim, float scale, float* out) {
+                      int block_size, int first, int count, int head_dim, float scale, float* out,
+                      LineQueue& /*ahead: asked for by the SIMD variants only*/) {
   for (int g = 0; g < queries; ++g) {
     const float* query = q + g * head_dim;
     for (int i = 0; i < count; ++i) {
@@ -28,7 +29,7 @@ void attention_scores(const float* q, int queries, const uint16_t* const* key_bl
 
 void attention_values(const float* weight, int queries, const uint16_t* const* value_blocks,
                       int block_size, int row_stride, int first, int count, int head_dim,
-                      float* out) {
+                      float* out, LineQueue& /*ahead: asked for by the SIMD variants only*/) {
   for (int g = 0; g < queries; ++g) {
     float* acc = out + g * head_dim;
     for (int i = 0; i < count; ++i) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/cpu_features.hpp"
+#include "kernels/cpu/line_queue.hpp"
 #include "kernels/cpu/quant_blocks.hpp"
 
 namespace troupe {
@@ -59,16 +60,18 @@ struct KernelTable {
   // query heads sharing one KV head (query g at q + g * head_dim, its results at out + g * ...):
   // out[g * kAttentionTile + i] = (q_g . key of position first + i) * scale for i < count <=
   // kAttentionTile, each dot one chain of fused multiply-adds over the dimensions; key_blocks[b] is
-  // block b's first dimension of the head (transposed blocks, [dim][block_size]).
+  // block b's first dimension of the head (transposed blocks, [dim][block_size]). The SIMD variants
+  // of both attention kernels ask for two of `ahead`'s lines (line_queue.hpp) per step of their
+  // loops, a dimension or a position, and leave it at the first line not asked for.
   void (*attention_scores)(const float* q, int queries, const uint16_t* const* key_blocks,
                            int block_size, int first, int count, int head_dim, float scale,
-                           float* out);
+                           float* out, LineQueue& ahead);
   // out[g * head_dim + d] += weight[g * kAttentionTile + i] * (value of position first + i)[d] for
   // i < count <= kAttentionTile, one fused multiply-add per position, in position order;
   // value_blocks[b] is block b's first row at the head, rows `row_stride` values apart.
   void (*attention_values)(const float* weight, int queries, const uint16_t* const* value_blocks,
                            int block_size, int row_stride, int first, int count, int head_dim,
-                           float* out);
+                           float* out, LineQueue& ahead);
 
   // elementwise_*.cpp, beside exp_shifted_sum, which it uses:
   // one step of attention's online softmax for `rows` query rows of a tile (row g at scores +

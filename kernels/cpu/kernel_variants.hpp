@@ -19,10 +19,11 @@ float dot_q4_1(const BlockQ4_1* w, const ActivationBlock* x, int64_t blocks);
 float dot_q8_0(const BlockQ8_0* w, const ActivationBlock* x, int64_t blocks);
 float dot_f32(const float* a, const float* b, int64_t n);
 void attention_scores(const float* q, int queries, const uint16_t* const* key_blocks,
-                      int block_size, int first, int count, int head_dim, float scale, float* out);
+                      int block_size, int first, int count, int head_dim, float scale, float* out,
+                      LineQueue& ahead);
 void attention_values(const float* weight, int queries, const uint16_t* const* value_blocks,
                       int block_size, int row_stride, int first, int count, int head_dim,
-                      float* out);
+                      float* out, LineQueue& ahead);
 void softmax_tile(float* scores, int rows, const int* counts, float* max, double* tile_sum);
 void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);
@@ -49,10 +50,11 @@ void packed_bf16(const std::byte* group, int64_t cols, const float* x, int64_t t
 void packed_bf16_rounded(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
                          float* y, int64_t y_stride);  // needs AVX-512 BF16 besides
 void attention_scores(const float* q, int queries, const uint16_t* const* key_blocks,
-                      int block_size, int first, int count, int head_dim, float scale, float* out);
+                      int block_size, int first, int count, int head_dim, float scale, float* out,
+                      LineQueue& ahead);
 void attention_values(const float* weight, int queries, const uint16_t* const* value_blocks,
                       int block_size, int row_stride, int first, int count, int head_dim,
-                      float* out);
+                      float* out, LineQueue& ahead);
 void softmax_tile(float* scores, int rows, const int* counts, float* max, double* tile_sum);
 void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);

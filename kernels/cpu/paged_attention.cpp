@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "kernels/cpu/half.hpp"
@@ -19,6 +20,20 @@ constexpr int kAttentionChunk = 2 * kAttentionTile;
 
 int chunks_for(int length) {
   return (length + kAttentionChunk - 1) / kAttentionChunk;
+}
+
+// The runs of one KV head's keys, then of its values, in blocks [b, b + blocks): for the kernels
+// to ask for ahead (line_queue.hpp), block_size * head_dim halves each.
+void append_runs(const uint16_t* const* key_runs, const uint16_t* const* value_runs, int b,
+                 int blocks, std::vector<const char*>& runs) {
+  for (const uint16_t* const* from : {key_runs, value_runs}) {
+    for (int i = b; i < b + blocks; ++i) runs.push_back(reinterpret_cast<const char*>(from[i]));
+  }
+}
+
+// The blocks b holding positions [first, end): b from first / block_size.
+std::pair<int, int> blocks_of(int first, int end, int block_size) {
+  return {first / block_size, (end - 1) / block_size + 1 - first / block_size};
 }
 
 // Where a chunk leaves `rows` query rows: each row's output so far (not yet divided by its
@@ -39,17 +54,28 @@ struct RowsState {
 // row's own positions are computed but not used, and its values stop at its last position; a
 // row with no position in the chunk keeps an empty state (maximum -inf, sum 0).
 // `key_blocks` and `value_blocks` start at the KV head (a block's run of one head, head_dim a
-// row). `scores` holds kAttentionTile per row. With `prefetch_values`, each tile's values are
-// prefetched before its scores are computed (when the cache is read from DRAM).
+// row). `scores` holds kAttentionTile per row.
+// Where the step's cache comes from DRAM (`from_memory`), the kernels ask for the next tile's
+// lines while they compute a tile (line_queue.hpp); the chunk's last tile asks for `after`, the
+// first tile of the work that follows on this thread. `asked`: whether the work before asked for
+// the chunk's first tile; if not, its values are asked for in one burst.
+struct Ahead {
+  bool from_memory = false;
+  bool asked = false;
+  std::span<const char* const> after;
+};
+
 void attend_chunk(const float* q, int tokens, int heads, int first_length, int chunk,
                   const uint16_t* const* key_blocks, const uint16_t* const* value_blocks,
-                  int block_size, int head_dim, float scale, bool prefetch_values, float* scores,
+                  int block_size, int head_dim, float scale, const Ahead& ahead, float* scores,
                   const RowsState& state) {
   const KernelTable& k = kernels();
   const int rows = tokens * heads, last_length = first_length + tokens - 1;
   thread_local std::vector<float> old_max;  // per row
   thread_local std::vector<double> tile_sum;
   thread_local std::vector<int> counts;
+  thread_local std::vector<const char*> runs;  // the next tile's, for the kernels to ask for
+  const int run_bytes = block_size * head_dim * static_cast<int>(sizeof(uint16_t));
   old_max.resize(static_cast<size_t>(rows));
   tile_sum.resize(static_cast<size_t>(rows));
   counts.resize(static_cast<size_t>(rows));
@@ -57,11 +83,25 @@ void attend_chunk(const float* q, int tokens, int heads, int first_length, int c
   std::fill(out, out + rows * head_dim, 0.0f);
   std::fill(state.max, state.max + rows, -INFINITY);
   std::fill(state.sum, state.sum + rows, 0.0f);
-  const int run_bytes = block_size * head_dim * static_cast<int>(sizeof(uint16_t));
   const int chunk_end = std::min(last_length, (chunk + 1) * kAttentionChunk);
   for (int first = chunk * kAttentionChunk; first < chunk_end; first += kAttentionTile) {
     const int n = std::min(kAttentionTile, chunk_end - first);
-    if (prefetch_values) {
+    runs.clear();
+    if (ahead.from_memory) {
+      const int next = first + kAttentionTile;
+      if (next < chunk_end) {
+        const auto [b, blocks] =
+            blocks_of(next, std::min(chunk_end, next + kAttentionTile), block_size);
+        append_runs(key_blocks, value_blocks, b, blocks, runs);
+      } else {
+        runs.assign(ahead.after.begin(), ahead.after.end());
+      }
+    }
+    // Nothing to ask for: a line in cache, again and again.
+    const auto* q_line = reinterpret_cast<const char*>(q);
+    LineQueue queue = runs.empty() ? LineQueue{&q_line, &q_line, 128}
+                                   : LineQueue{runs.data(), &runs.back(), run_bytes};
+    if (ahead.from_memory && first == chunk * kAttentionChunk && !ahead.asked) {
       // This tile's value runs, asked for now: they arrive while its scores are computed. The
       // values are read a run at a time, position by position, and each run waited on memory.
       for (int b = first / block_size; b * block_size < first + n; ++b) {
@@ -71,7 +111,7 @@ void attend_chunk(const float* q, int tokens, int heads, int first_length, int c
     }
     // Positions of this tile that token j attends to.
     const auto seen = [&](int j) { return std::clamp(first_length + j - first, 0, n); };
-    k.attention_scores(q, rows, key_blocks, block_size, first, n, head_dim, scale, scores);
+    k.attention_scores(q, rows, key_blocks, block_size, first, n, head_dim, scale, scores, queue);
     for (int g = 0; g < rows; ++g) counts[g] = seen(g / heads);
     std::copy(state.max, state.max + rows, old_max.begin());
     k.softmax_tile(scores, rows, counts.data(), state.max, tile_sum.data());
@@ -88,13 +128,13 @@ void attend_chunk(const float* q, int tokens, int heads, int first_length, int c
     const int common = seen(0);
     if (common > 0) {
       k.attention_values(scores, rows, value_blocks, block_size, head_dim, first, common, head_dim,
-                         out);
+                         out, queue);
     }
     for (int j = 1; j < tokens; ++j) {
       if (seen(j) == common) continue;
       k.attention_values(scores + j * heads * kAttentionTile + common, heads, value_blocks,
                          block_size, head_dim, first + common, seen(j) - common, head_dim,
-                         out + j * heads * head_dim);
+                         out + j * heads * head_dim, queue);
     }
   }
 }
@@ -210,13 +250,21 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   }
   run_starts.push_back(tokens);
   const int64_t runs = std::ssize(run_starts) - 1;
-  // Whether this layer's cache, as the step reads it, comes from DRAM: more than an L2 holds.
-  // Then prefetching each tile's values pays (troupe-micro decode of 32 sequences over 30
-  // layers -20%, at 2048 positions -25%); from cache the prefetches only cost (+4-13%).
+  // Whether this layer's cache, as the step reads it, comes from DRAM: more than an L2 holds,
+  // counting each sequence's positions once (a prompt's runs read the same ones). Then the
+  // kernels ask for each next tile's lines while they compute the one before (troupe-micro
+  // decode of 32 sequences at 2048 positions 2x faster); from cache asking only costs. The
+  // kernels ask for lines in pairs (line_queue.hpp), a block's run being a multiple of two.
   int64_t positions = 0;
-  for (int64_t r = 0; r < runs; ++r) positions += places[run_starts[r + 1] - 1].position + 1;
+  for (int64_t r = 0; r < runs; ++r) {
+    const TokenPlace& last = places[run_starts[r + 1] - 1];
+    const bool sequence_goes_on =
+        r + 1 < runs && places[run_starts[r + 1]].block_table == last.block_table;
+    if (!sequence_goes_on) positions += last.position + 1;
+  }
   const bool from_memory =
-      positions * layer.kv_dim * 2 * static_cast<int64_t>(sizeof(uint16_t)) > kCachedKvBytes;
+      positions * layer.kv_dim * 2 * static_cast<int64_t>(sizeof(uint16_t)) > kCachedKvBytes &&
+      bs * head_dim * sizeof(uint16_t) % 128 == 0;
   const int tasks_per_run = shape.heads / heads;
   const auto width = static_cast<size_t>(heads * head_dim);  // a token's rows of one task
   // A piece of work: a run's head group, all its chunks in turn (chunk -1), or one chunk of it.
@@ -270,15 +318,38 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
     }
   };
   float* const all_states = states.data();
+  // Block b's run of a piece's KV head, keys and values, in the block table of its run's tokens.
+  const auto key_run = [&](const TokenPlace& place, const Piece& piece, int b) {
+    return layer.key_block(place.block_table[b]) + (piece.h / group) * head_dim * bs;
+  };
+  const auto value_run = [&](const TokenPlace& place, const Piece& piece, int b) {
+    return layer.value_block(place.block_table[b], (piece.h / group) * head_dim);
+  };
+  // The runs of chunk `chunk`'s first tile of a piece's rows, which the tile before asks for.
+  const auto first_tile_runs = [&](const Piece& piece, int chunk, std::vector<const char*>& runs) {
+    const int64_t t0 = run_starts[static_cast<size_t>(piece.run)];
+    const int n = static_cast<int>(run_starts[static_cast<size_t>(piece.run) + 1] - t0);
+    const TokenPlace& place = places[t0];
+    const int first = chunk * kAttentionChunk;
+    const auto [b0, blocks] =
+        blocks_of(first, std::min(place.position + n, first + kAttentionTile), bs);
+    runs.clear();
+    for (int b = b0; b < b0 + blocks; ++b) {
+      runs.push_back(reinterpret_cast<const char*>(key_run(place, piece, b)));
+    }
+    for (int b = b0; b < b0 + blocks; ++b) {
+      runs.push_back(reinterpret_cast<const char*>(value_run(place, piece, b)));
+    }
+  };
   const auto attend_pieces = [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> rows_q, scores, rows_state, chunk_state;
     thread_local std::vector<const uint16_t*> key_blocks, value_blocks;
+    thread_local std::vector<const char*> after;  // the runs of the work after a chunk
     for (int64_t i = begin; i < end; ++i) {
       const Piece& piece = pieces[static_cast<size_t>(i)];
       const int64_t t0 = run_starts[static_cast<size_t>(piece.run)];
       const int n = static_cast<int>(run_starts[static_cast<size_t>(piece.run) + 1] - t0);
       const int rows = n * heads;
-      const int kv_offset = (piece.h / group) * head_dim;
       rows_q.resize(n * width);
       scores.resize(static_cast<size_t>(rows * kAttentionTile));
       for (int j = 0; j < n; ++j) {
@@ -291,13 +362,24 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
       key_blocks.resize(blocks);
       value_blocks.resize(blocks);
       for (size_t b = 0; b < blocks; ++b) {
-        key_blocks[b] = layer.key_block(place.block_table[b]) + kv_offset * bs;
-        value_blocks[b] = layer.value_block(place.block_table[b], kv_offset);
+        key_blocks[b] = key_run(place, piece, static_cast<int>(b));
+        value_blocks[b] = value_run(place, piece, static_cast<int>(b));
       }
+      const int chunks = piece.chunk >= 0 ? 1 : chunks_for(first_length + n - 1);
+      // Chunk `chunk` of the piece; the work after its last tile is the piece's next chunk, or
+      // the next piece of this thread's range.
       const auto attend = [&](int chunk, const RowsState& state) {
+        after.clear();
+        if (from_memory && piece.chunk < 0 && chunk + 1 < chunks) {
+          first_tile_runs(piece, chunk + 1, after);
+        } else if (from_memory && i + 1 < end) {
+          const Piece& next = pieces[static_cast<size_t>(i + 1)];
+          first_tile_runs(next, std::max(next.chunk, 0), after);
+        }
+        const bool asked = chunk > std::max(piece.chunk, 0) || i > begin;
         attend_chunk(rows_q.data(), n, heads, first_length, chunk, key_blocks.data(),
-                     value_blocks.data(), bs, head_dim, shape.scale, from_memory, scores.data(),
-                     state);
+                     value_blocks.data(), bs, head_dim, shape.scale,
+                     Ahead{from_memory, asked, after}, scores.data(), state);
       };
       if (piece.chunk >= 0) {  // its state waits for the others of its rows
         attend(piece.chunk, state_at(all_states + piece.state, rows));
@@ -307,7 +389,7 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
       chunk_state.resize(rows_state.size());
       const RowsState state = state_at(rows_state.data(), rows);
       attend(0, state);
-      for (int c = 1; c < chunks_for(first_length + n - 1); ++c) {
+      for (int c = 1; c < chunks; ++c) {
         attend(c, state_at(chunk_state.data(), rows));
         fold_chunk(rows, head_dim, state, state_at(chunk_state.data(), rows));
       }

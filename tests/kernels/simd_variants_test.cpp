@@ -199,6 +199,13 @@ TEST_CASE("packed rows stay within the rounding bound of the scalar dot product"
   }
 }
 
+// A queue of one line asked for again and again, as paged_attention's when nothing is ahead.
+LineQueue nothing_ahead() {
+  static const char line[128] = {};
+  static const char* const run = line;
+  return LineQueue{&run, &run, 128};
+}
+
 TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit for bit") {
   std::mt19937 rng(6);
   std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
@@ -223,10 +230,11 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
               // Rows of kAttentionTile per query; only the first `count` of each are results.
               const size_t size = size_t(queries * kAttentionTile);
               std::vector<float> want(size), got(size);
+              LineQueue ahead = nothing_ahead();
               reference().attention_scores(q.data(), queries, block_ptrs.data(), block_size, first,
-                                           count, head_dim, 0.125f, want.data());
+                                           count, head_dim, 0.125f, want.data(), ahead);
               k.attention_scores(q.data(), queries, block_ptrs.data(), block_size, first, count,
-                                 head_dim, 0.125f, got.data());
+                                 head_dim, 0.125f, got.data(), ahead);
               for (int g = 0; g < queries; ++g) {
                 for (int i = 0; i < count; ++i) {
                   REQUIRE(got[size_t(g * kAttentionTile + i)] ==
@@ -253,16 +261,46 @@ TEST_CASE("SIMD attention scores and weighted values equal the scalar ones bit f
               const auto weight = test::random_floats(rng, size_t(queries * kAttentionTile), 1.0f);
               auto want = test::random_floats(rng, size_t(queries * head_dim), 1.0f);  // added to
               auto got = want;
+              LineQueue ahead = nothing_ahead();
               reference().attention_values(weight.data(), queries, value_ptrs.data(), block_size,
-                                           kRowStride, first, count, head_dim, want.data());
+                                           kRowStride, first, count, head_dim, want.data(), ahead);
               k.attention_values(weight.data(), queries, value_ptrs.data(), block_size, kRowStride,
-                                 first, count, head_dim, got.data());
+                                 first, count, head_dim, got.data(), ahead);
               REQUIRE(got == want);
             }
           }
         }
       }
     }
+  }
+}
+
+TEST_CASE("SIMD attention kernels ask for two lines of their queue a step, in order") {
+  // Runs of 256 bytes, two steps each; a tile of 64 positions in blocks of 16, 64 dimensions.
+  std::vector<char> memory(60 * 256);
+  std::vector<const char*> runs;
+  for (size_t i = 0; i < 60; ++i) runs.push_back(memory.data() + i * 256);
+  std::mt19937 rng(11);
+  std::vector<std::vector<uint16_t>> blocks(4, std::vector<uint16_t>(16 * 64, float_to_half(0.5f)));
+  const std::vector<const uint16_t*> block_ptrs{blocks[0].data(), blocks[1].data(),
+                                                blocks[2].data(), blocks[3].data()};
+  const auto q = test::random_floats(rng, 3 * 64, 1.0f);
+  std::vector<float> scores(3 * kAttentionTile), out(3 * 64);
+  if (!isa_supported(CpuIsa::avx512)) WARN("no AVX-512: no SIMD attention kernel to check");
+  if (isa_supported(CpuIsa::avx512)) {  // the level with SIMD attention kernels
+    const KernelTable& k = kernel_table(CpuIsa::avx512);
+    // Scores of 3 query heads: a step a dimension, 64 steps, 128 lines, 32 runs.
+    LineQueue ahead{runs.data(), &runs.back(), 256};
+    k.attention_scores(q.data(), 3, block_ptrs.data(), 16, 0, 64, 64, 0.125f, scores.data(), ahead);
+    CHECK(ahead.run == runs.data() + 32);
+    CHECK(ahead.offset == 0);
+    // Values of 15 positions: a step a position, 30 lines, 7 runs and a half.
+    k.attention_values(scores.data(), 3, block_ptrs.data(), 16, 64, 0, 15, 64, out.data(), ahead);
+    CHECK(ahead.run == runs.data() + 39);
+    CHECK(ahead.offset == 128);
+    // Then 98 lines more, past the end: it stays at the last run.
+    k.attention_values(scores.data(), 3, block_ptrs.data(), 16, 64, 15, 49, 64, out.data(), ahead);
+    CHECK(ahead.run == &runs.back());
   }
 }
 
