@@ -55,12 +55,14 @@ struct RowsState {
 // row with no position in the chunk keeps an empty state (maximum -inf, sum 0).
 // `key_blocks` and `value_blocks` start at the KV head (a block's run of one head, head_dim a
 // row). `scores` holds kAttentionTile per row.
-// Where the step's cache comes from DRAM (`from_memory`), the kernels ask for the next tile's
-// lines while they compute a tile (line_queue.hpp); the chunk's last tile asks for `after`, the
-// first tile of the work that follows on this thread. `asked`: whether the work before asked for
-// the chunk's first tile; if not, its values are asked for in one burst.
+// Where the step's cache comes from DRAM (`from_memory`) and `ask_ahead`, the kernels ask for the
+// next tile's lines while they compute a tile (line_queue.hpp); the chunk's last tile asks for
+// `after`, the first tile of the work that follows on this thread. `asked`: whether the work
+// before asked for the chunk's first tile. A tile from DRAM that no one asked for ahead has its
+// values asked for in one burst at its start.
 struct Ahead {
   bool from_memory = false;
+  bool ask_ahead = false;
   bool asked = false;
   std::span<const char* const> after;
 };
@@ -87,7 +89,7 @@ void attend_chunk(const float* q, int tokens, int heads, int first_length, int c
   for (int first = chunk * kAttentionChunk; first < chunk_end; first += kAttentionTile) {
     const int n = std::min(kAttentionTile, chunk_end - first);
     runs.clear();
-    if (ahead.from_memory) {
+    if (ahead.ask_ahead) {
       const int next = first + kAttentionTile;
       if (next < chunk_end) {
         const auto [b, blocks] =
@@ -101,7 +103,8 @@ void attend_chunk(const float* q, int tokens, int heads, int first_length, int c
     const auto* q_line = reinterpret_cast<const char*>(q);
     LineQueue queue = runs.empty() ? LineQueue{&q_line, &q_line, 128}
                                    : LineQueue{runs.data(), &runs.back(), run_bytes};
-    if (ahead.from_memory && first == chunk * kAttentionChunk && !ahead.asked) {
+    const bool first_tile = first == chunk * kAttentionChunk;
+    if (ahead.from_memory && (!ahead.ask_ahead || (first_tile && !ahead.asked))) {
       // This tile's value runs, asked for now: they arrive while its scores are computed. The
       // values are read a run at a time, position by position, and each run waited on memory.
       for (int b = first / block_size; b * block_size < first + n; ++b) {
@@ -253,8 +256,9 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   // Whether this layer's cache, as the step reads it, comes from DRAM: more than an L2 holds,
   // counting each sequence's positions once (a prompt's runs read the same ones). Then the
   // kernels ask for each next tile's lines while they compute the one before (troupe-micro
-  // decode of 32 sequences at 2048 positions 2x faster); from cache asking only costs. The
-  // kernels ask for lines in pairs (line_queue.hpp), a block's run being a multiple of two.
+  // decode of 32 sequences at 2048 positions 2x faster); from cache asking only costs. They ask
+  // for lines in pairs (line_queue.hpp): a block's run whose size is not a multiple of two
+  // lines (a head of 96 dimensions in blocks of 1) has each tile's values asked for in a burst.
   int64_t positions = 0;
   for (int64_t r = 0; r < runs; ++r) {
     const TokenPlace& last = places[run_starts[r + 1] - 1];
@@ -263,8 +267,8 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
     if (!sequence_goes_on) positions += last.position + 1;
   }
   const bool from_memory =
-      positions * layer.kv_dim * 2 * static_cast<int64_t>(sizeof(uint16_t)) > kCachedKvBytes &&
-      bs * head_dim * sizeof(uint16_t) % 128 == 0;
+      positions * layer.kv_dim * 2 * static_cast<int64_t>(sizeof(uint16_t)) > kCachedKvBytes;
+  const bool ask_ahead = from_memory && bs * head_dim * sizeof(uint16_t) % 128 == 0;
   const int tasks_per_run = shape.heads / heads;
   const auto width = static_cast<size_t>(heads * head_dim);  // a token's rows of one task
   // A piece of work: a run's head group, all its chunks in turn (chunk -1), or one chunk of it.
@@ -370,16 +374,16 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
       // the next piece of this thread's range.
       const auto attend = [&](int chunk, const RowsState& state) {
         after.clear();
-        if (from_memory && piece.chunk < 0 && chunk + 1 < chunks) {
+        if (ask_ahead && piece.chunk < 0 && chunk + 1 < chunks) {
           first_tile_runs(piece, chunk + 1, after);
-        } else if (from_memory && i + 1 < end) {
+        } else if (ask_ahead && i + 1 < end) {
           const Piece& next = pieces[static_cast<size_t>(i + 1)];
           first_tile_runs(next, std::max(next.chunk, 0), after);
         }
         const bool asked = chunk > std::max(piece.chunk, 0) || i > begin;
         attend_chunk(rows_q.data(), n, heads, first_length, chunk, key_blocks.data(),
                      value_blocks.data(), bs, head_dim, shape.scale,
-                     Ahead{from_memory, asked, after}, scores.data(), state);
+                     Ahead{from_memory, ask_ahead, asked, after}, scores.data(), state);
       };
       if (piece.chunk >= 0) {  // its state waits for the others of its rows
         attend(piece.chunk, state_at(all_states + piece.state, rows));
