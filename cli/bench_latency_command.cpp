@@ -25,7 +25,7 @@ namespace troupe::cli {
 namespace {
 
 struct LatencyShape {
-  int input_len = 512, output_len = 128, rounds = 3;
+  int input_len = 512, output_len = 128, rounds = 3, depth = 0;
   uint64_t seed = 0;
 };
 
@@ -41,6 +41,9 @@ Result<LatencyShape> latency_shape(const Flags& flags) {
     if (!v) return v.error();
     *f.out = static_cast<int>(*v);
   }
+  auto depth = ranged_int(flags, "depth", 0, 0, 1'000'000);
+  if (!depth) return depth.error();
+  shape.depth = static_cast<int>(*depth);
   auto seed = flags.get_int("seed", 0);
   if (!seed) return seed.error();
   shape.seed = static_cast<uint64_t>(*seed);
@@ -91,6 +94,7 @@ double mean_collective_share(const std::vector<parallel::RankStats>& before,
 struct AloneTimings {
   RequestTimings request;
   EngineClock::time_point last_token;
+  int64_t computed_tokens = 0;  // over its steps: the prompt's and each fed-back token
 };
 
 // Runs one greedy request alone and returns its timings when it finishes.
@@ -101,11 +105,15 @@ Result<AloneTimings> run_alone(Engine& engine, std::vector<int32_t> prompt, int 
   greedy.ignore_eos = true;
   if (auto s = engine.add_request("latency", std::move(prompt), greedy); !s) return s.error();
   AloneTimings timings;
+  int64_t computed = 0;
   while (engine.has_unfinished()) {
-    for (const SequenceUpdate& u : engine.step().updates) {
+    const StepOutput step = engine.step();
+    computed += step.scheduled_tokens;
+    for (const SequenceUpdate& u : step.updates) {
       if (u.finish != FinishReason::none) timings = {u.timings, u.time};
     }
   }
+  timings.computed_tokens = computed;
   return timings;
 }
 
@@ -117,13 +125,16 @@ int bench_latency_command(const Args& args) {
       "troupe bench latency [flags] [--input-len I] [--output-len O] [--rounds R]",
       "Measures one sequence at a time through the batching engine, as llama-bench measures\n"
       "llama.cpp: prompt processing of a random I-token prompt in one step, and decoding of O\n"
-      "tokens one step each. Prints the medians of R rounds in tokens/s, after a warm-up round;\n"
+      "tokens one step each (after a prompt of D tokens with --depth D). Prints the medians of R "
+      "rounds in tokens/s, after a warm-up round;\n"
       "on the CPU also how fast the same weight memory reads alone after each decode round, the\n"
       "roofline of that minute, and decode's share of it, and a cache line's round trip\n"
       "between two of the threads (where the host has put them: each hand-over pays it).",
       {model_flag(),
        {"input-len", "I", "prompt tokens of the prompt-processing test (default 512)"},
        {"output-len", "O", "tokens of the decode test (default 128)"},
+       {"depth", "D",
+        "tokens in the KV cache before the decode test, as llama-bench's -d (default 0)"},
        {"rounds", "R", "measured rounds (default 3)"},
        {"seed", "N", "seed of the random prompts (default 0)"},
        {"json", "FILE", "also write the results as JSON to FILE"}}};
@@ -138,17 +149,18 @@ int bench_latency_command(const Args& args) {
   if (!shape) return input_error(shape.message());
   auto engine_config = engine_config_from_flags(flags);
   if (!engine_config) return input_error(engine_config.message());
-  if (engine_config->scheduler.max_num_batched_tokens < shape->input_len) {
+  if (engine_config->scheduler.max_num_batched_tokens < std::max(shape->input_len, shape->depth)) {
     // The prompt must be one step, as llama-bench's is one batch.
-    engine_config->scheduler.max_num_batched_tokens = shape->input_len;
+    engine_config->scheduler.max_num_batched_tokens = std::max(shape->input_len, shape->depth);
   }
   auto runtime = load_runtime(flags);
   if (!runtime) return input_error(runtime.message());
   const Model& model = (*runtime)->model;
   if (shape->input_len + 1 > model.config.context_length ||
-      shape->output_len + 1 > model.config.context_length) {
-    return input_error("--input-len and --output-len must fit the model's context of " +
-                       std::to_string(model.config.context_length) + " tokens");
+      shape->depth + shape->output_len + 1 > model.config.context_length) {
+    return input_error(
+        "--input-len, and --depth with --output-len, must fit the model's context of " +
+        std::to_string(model.config.context_length) + " tokens");
   }
   if (auto sized = size_kv_cache(flags, model, (*runtime)->device, *engine_config); !sized)
     return input_error(sized.message());
@@ -175,13 +187,19 @@ int bench_latency_command(const Args& args) {
     reader = std::make_unique<ThreadPool>(device.threads);
   std::vector<double> read_rates, decode_of_read, handover_ns;
   std::vector<double> prompt_rates, decode_rates, prompt_shares, decode_shares;
+  int64_t decode_computed_tokens = 0;
   for (int round = 0; round <= shape->rounds; ++round) {
     const auto start = (*engine)->rank_stats();
     auto prompt = run_alone(**engine, random_prompt(shape->input_len), 1);
     if (!prompt) return input_error(prompt.message());
     const auto prompted = (*engine)->rank_stats();
-    auto decode = run_alone(**engine, random_prompt(1), shape->output_len);
+    // Without depth, a one-token prompt's step is the first of the O (llama-bench's tg test);
+    // with it, the O steps after the prompt's.
+    const bool deep = shape->depth > 0;
+    auto decode = run_alone(**engine, random_prompt(deep ? shape->depth : 1),
+                            shape->output_len + (deep ? 1 : 0));
     if (!decode) return input_error(decode.message());
+    decode_computed_tokens = decode->computed_tokens;
     const auto decoded = (*engine)->rank_stats();
     if (round == 0) continue;  // warm-up
     prompt_shares.push_back(mean_collective_share(start, prompted));
@@ -189,7 +207,8 @@ int bench_latency_command(const Args& args) {
     prompt_rates.push_back(shape->input_len /
                            seconds(prompt->request.first_token - prompt->request.first_scheduled));
     decode_rates.push_back(shape->output_len /
-                           seconds(decode->last_token - decode->request.first_scheduled));
+                           seconds(decode->last_token - (deep ? decode->request.first_token
+                                                              : decode->request.first_scheduled)));
     if (reader) {
       read_rates.push_back(read_rate(*reader, weight_memory, read_bytes));
       decode_of_read.push_back(decode_rates.back() * read_bytes / read_rates.back());
@@ -201,8 +220,9 @@ int bench_latency_command(const Args& args) {
   const int64_t step_bytes = weight_bytes_per_step(model.weights);
   std::printf("prompt processing (%d tokens): %.1f tokens/s\n", shape->input_len, prompt_rate);
   std::printf(
-      "decode (%d tokens): %.1f tokens/s, reading %.1f MB of weights per token (%.1f GB/s)\n",
-      shape->output_len, decode_rate, step_bytes / 1e6, decode_rate * step_bytes / 1e9);
+      "decode (%d tokens%s): %.1f tokens/s, reading %.1f MB of weights per token (%.1f GB/s)\n",
+      shape->output_len, shape->depth > 0 ? (" after " + std::to_string(shape->depth)).c_str() : "",
+      decode_rate, step_bytes / 1e6, decode_rate * step_bytes / 1e9);
   if (reader) {
     std::printf(
         "the same %.1f MB of weight memory read alone, after each decode round: %.1f GB/s "
@@ -229,6 +249,9 @@ int bench_latency_command(const Args& args) {
     const nlohmann::json out = {
         {"input_len", shape->input_len},
         {"output_len", shape->output_len},
+        {"depth", shape->depth},
+        {"decode_test_computed_tokens",
+         decode_computed_tokens},  // depth + output_len, or output_len
         {"rounds", shape->rounds},
         {"threads", ThreadPool::size_for((*runtime)->device.threads)},
         {"prompt_tok_per_s", prompt_rate},

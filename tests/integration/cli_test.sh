@@ -130,6 +130,14 @@ expect_error "--max-num-batched-tokens must be a positive integer" bench offline
     "$tmp/latency.txt" \
   && python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["weight_memory_read_bytes"] > 9e7 and d["decode_of_weight_memory_read"] > 0 and len(d["weight_memory_read_bytes_per_s_rounds"]) == 1' "$tmp/latency.json" \
   && pass || fail "bench latency: $(cat "$tmp/latency.txt")"
+# --depth: the decode test's O steps come after a prompt of D tokens (llama-bench's -d).
+"$troupe" bench latency --input-len 16 --output-len 8 --depth 40 --rounds 1 --json "$tmp/deep.json" >"$tmp/deep.txt" \
+  && grep -q "decode (8 tokens after 40)" "$tmp/deep.txt" \
+  && python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["depth"] == 40 and d["decode_test_computed_tokens"] == 48 and d["decode_tok_per_s"] > 0' "$tmp/deep.json" \
+  && python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["decode_test_computed_tokens"] == 8' "$tmp/latency.json" \
+  && pass || fail "bench latency --depth: $(cat "$tmp/deep.txt")"
+expect_error "flag --depth must be in" bench latency --depth -1
+expect_error "must fit the model's context" bench latency --depth 8190 --output-len 8
 expect_error "flag --rounds must be in" bench latency --rounds 0
 expect_error "must fit the model's context" bench latency --input-len 900000
 expect_error "not both" bench offline --num-prompts 1 --input-len 8 --output-len 4 --enable-prefix-caching --no-enable-prefix-caching
