@@ -65,6 +65,7 @@ constexpr KernelTable kAvx512{
     .packed_bf16_rounded = avx512::packed_bf16_rounded,
     .attention_scores = avx512::attention_scores,
     .attention_values = avx512::attention_values,
+    .attention_asks_ahead = true,
     .softmax_tile = avx512::softmax_tile,
     .silu_mul = avx512::silu_mul,
     .exp_shifted_sum = avx512::exp_shifted_sum,

@@ -60,9 +60,7 @@ struct KernelTable {
   // query heads sharing one KV head (query g at q + g * head_dim, its results at out + g * ...):
   // out[g * kAttentionTile + i] = (q_g . key of position first + i) * scale for i < count <=
   // kAttentionTile, each dot one chain of fused multiply-adds over the dimensions; key_blocks[b] is
-  // block b's first dimension of the head (transposed blocks, [dim][block_size]). The SIMD variants
-  // of both attention kernels ask for two of `ahead`'s lines (line_queue.hpp) per step of their
-  // loops, a dimension or a position, and leave it at the first line not asked for.
+  // block b's first dimension of the head (transposed blocks, [dim][block_size]).
   void (*attention_scores)(const float* q, int queries, const uint16_t* const* key_blocks,
                            int block_size, int first, int count, int head_dim, float scale,
                            float* out, LineQueue& ahead);
@@ -72,6 +70,11 @@ struct KernelTable {
   void (*attention_values)(const float* weight, int queries, const uint16_t* const* value_blocks,
                            int block_size, int row_stride, int first, int count, int head_dim,
                            float* out, LineQueue& ahead);
+  // Whether both attention kernels ask for two of `ahead`'s lines (line_queue.hpp) per step of
+  // their loops, a dimension or a position, leaving it at the next line (or on its last run):
+  // AVX-512's, where the block size and the head size are multiples of 16 (else they fall back
+  // to the scalar ones, which ask for nothing).
+  bool attention_asks_ahead = false;
 
   // elementwise_*.cpp, beside exp_shifted_sum, which it uses:
   // one step of attention's online softmax for `rows` query rows of a tile (row g at scores +

@@ -8,7 +8,8 @@
 namespace troupe {
 
 struct LineQueue {
-  // Runs of run_bytes each (a multiple of 128: lines go in pairs), asked for in order from `offset` into *run. The
+  // Runs of run_bytes each (a multiple of 128: lines go in pairs), asked for in order from
+  // `offset` into *run. The
   // last run is asked for again and again once reached: the kernels' loops take no branch for
   // the queue's end (one made GCC keep their accumulators in memory), and asking again for a
   // line in cache costs a load slot.

@@ -31,6 +31,16 @@ void append_runs(const uint16_t* const* key_runs, const uint16_t* const* value_r
   }
 }
 
+// Asks for what is left of a queue, into L2 as the kernels do: a short tile (a row's last) takes
+// fewer steps than the next tile has lines.
+void ask_rest(const LineQueue& queue) {
+  for (const char* const* run = queue.run; run <= queue.last; ++run) {
+    for (int at = run == queue.run ? queue.offset : 0; at < queue.run_bytes; at += 64) {
+      __builtin_prefetch(*run + at, 0, 2);
+    }
+  }
+}
+
 // The blocks b holding positions [first, end): b from first / block_size.
 std::pair<int, int> blocks_of(int first, int end, int block_size) {
   return {first / block_size, (end - 1) / block_size + 1 - first / block_size};
@@ -139,6 +149,7 @@ void attend_chunk(const float* q, int tokens, int heads, int first_length, int c
                          block_size, head_dim, first + common, seen(j) - common, head_dim,
                          out + j * heads * head_dim, queue);
     }
+    if (ahead.ask_ahead && n < kAttentionTile) ask_rest(queue);
   }
 }
 
@@ -256,9 +267,8 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   // Whether this layer's cache, as the step reads it, comes from DRAM: more than an L2 holds,
   // counting each sequence's positions once (a prompt's runs read the same ones). Then the
   // kernels ask for each next tile's lines while they compute the one before (troupe-micro
-  // decode of 32 sequences at 2048 positions 2x faster); from cache asking only costs. They ask
-  // for lines in pairs (line_queue.hpp): a block's run whose size is not a multiple of two
-  // lines (a head of 96 dimensions in blocks of 1) has each tile's values asked for in a burst.
+  // decode of 32 sequences at 2048 positions 2x faster); from cache asking only costs. Where the
+  // kernels do not ask (kernel_table.hpp), each tile's values are asked for in a burst.
   int64_t positions = 0;
   for (int64_t r = 0; r < runs; ++r) {
     const TokenPlace& last = places[run_starts[r + 1] - 1];
@@ -268,7 +278,8 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   }
   const bool from_memory =
       positions * layer.kv_dim * 2 * static_cast<int64_t>(sizeof(uint16_t)) > kCachedKvBytes;
-  const bool ask_ahead = from_memory && bs * head_dim * sizeof(uint16_t) % 128 == 0;
+  const bool ask_ahead =
+      from_memory && kernels().attention_asks_ahead && bs % 16 == 0 && head_dim % 16 == 0;
   const int tasks_per_run = shape.heads / heads;
   const auto width = static_cast<size_t>(heads * head_dim);  // a token's rows of one task
   // A piece of work: a run's head group, all its chunks in turn (chunk -1), or one chunk of it.
@@ -330,19 +341,19 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
     return layer.value_block(place.block_table[b], (piece.h / group) * head_dim);
   };
   // The runs of chunk `chunk`'s first tile of a piece's rows, which the tile before asks for.
-  const auto first_tile_runs = [&](const Piece& piece, int chunk, std::vector<const char*>& runs) {
+  const auto first_tile_runs = [&](const Piece& piece, int chunk, std::vector<const char*>& into) {
     const int64_t t0 = run_starts[static_cast<size_t>(piece.run)];
     const int n = static_cast<int>(run_starts[static_cast<size_t>(piece.run) + 1] - t0);
     const TokenPlace& place = places[t0];
     const int first = chunk * kAttentionChunk;
     const auto [b0, blocks] =
         blocks_of(first, std::min(place.position + n, first + kAttentionTile), bs);
-    runs.clear();
+    into.clear();
     for (int b = b0; b < b0 + blocks; ++b) {
-      runs.push_back(reinterpret_cast<const char*>(key_run(place, piece, b)));
+      into.push_back(reinterpret_cast<const char*>(key_run(place, piece, b)));
     }
     for (int b = b0; b < b0 + blocks; ++b) {
-      runs.push_back(reinterpret_cast<const char*>(value_run(place, piece, b)));
+      into.push_back(reinterpret_cast<const char*>(value_run(place, piece, b)));
     }
   };
   const auto attend_pieces = [&](int64_t begin, int64_t end) {
