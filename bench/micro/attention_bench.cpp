@@ -1,7 +1,8 @@
 // paged_attention in an F16 cache, with SmolLM2-135M's heads (9 query heads sharing 3 KV heads of
-// 64). At decode: 32 sequences, one new token each, attending over their whole context;
+// 64). At decode: 32 sequences (or 1), one new token each, attending over their whole context;
 // decode_32_sequences reads one layer's cache again and again, from cache; the _30_layers rows
-// go through 30 layers' caches in turn, from DRAM, as a decode step does. At prefill: one
+// go through 30 layers' caches in turn, from DRAM, as a decode step does (a lone sequence's
+// positions in chunks spread over the threads). At prefill: one
 // sequence's whole prompt in one step, each token attending to itself and the tokens before it.
 #include <algorithm>
 #include <map>
@@ -15,13 +16,12 @@ namespace troupe::micro {
 
 namespace {
 
-constexpr int kSequences = 32;
 constexpr int kBlockSize = 16;
 constexpr AttentionShape kShape{9, 3, 64, 0.125f};  // scale 1 / sqrt(64)
 constexpr int kKvDim = 3 * 64;
 constexpr int kQDim = 9 * 64;
 
-// One layer's cache holding every sequence's `context` positions, built once per length.
+// One layer's cache holding each of `sequences` sequences' `context` positions.
 struct Cache {
   // On huge pages, as the engine's KV cache is (engine/kv/kv_cache.hpp).
   std::unique_ptr<HugePageArena> memory;
@@ -30,10 +30,10 @@ struct Cache {
   std::vector<TokenPlace> places;  // each sequence's newest position
 };
 
-std::unique_ptr<Cache> make_cache(int context) {
+std::unique_ptr<Cache> make_cache(int context, int sequences) {
   auto c = std::make_unique<Cache>();
   const int blocks_per_sequence = context / kBlockSize;
-  const int blocks = kSequences * blocks_per_sequence;
+  const int blocks = sequences * blocks_per_sequence;
   const auto bytes = static_cast<size_t>(blocks) * kBlockSize * kKvDim * sizeof(uint16_t);
   c->memory = std::make_unique<HugePageArena>(2 * bytes);
   auto* keys = reinterpret_cast<uint16_t*>(c->memory->take(bytes));
@@ -46,7 +46,7 @@ std::unique_ptr<Cache> make_cache(int context) {
   // A pool of random rows, reused: what the values are does not change the speed.
   constexpr int kRows = 1021;
   const std::vector<float> rows = random_floats(int64_t{kRows} * kKvDim);
-  for (int s = 0; s < kSequences; ++s) {
+  for (int s = 0; s < sequences; ++s) {
     const int32_t* table = c->tables.data() + s * blocks_per_sequence;
     for (int p = 0; p < context; ++p) {
       const float* k = rows.data() + (s * context + p) % kRows * kKvDim;
@@ -58,24 +58,25 @@ std::unique_ptr<Cache> make_cache(int context) {
   return c;
 }
 
-const Cache& cache(int context) {
-  static std::map<int, std::unique_ptr<Cache>> built;
-  auto& c = built[context];
-  if (!c) c = make_cache(context);
+// Built once per (context, sequences).
+const Cache& cache(int context, int sequences) {
+  static std::map<std::pair<int, int>, std::unique_ptr<Cache>> built;
+  auto& c = built[{context, sequences}];
+  if (!c) c = make_cache(context, sequences);
   return *c;
 }
 
-void bench_attention(benchmark::State& state, int layers) {
+void bench_attention(benchmark::State& state, int layers, int sequences) {
   const int context = static_cast<int>(state.range(0));
   std::vector<std::unique_ptr<Cache>> caches;
-  for (int l = 1; l < layers; ++l) caches.push_back(make_cache(context));
-  std::vector<const Cache*> in_turn{&cache(context)};
+  for (int l = 1; l < layers; ++l) caches.push_back(make_cache(context, sequences));
+  std::vector<const Cache*> in_turn{&cache(context, sequences)};
   for (const auto& c : caches) in_turn.push_back(c.get());
-  const std::vector<float> q = random_floats(int64_t{kSequences} * kQDim);
+  const std::vector<float> q = random_floats(int64_t{sequences} * kQDim);
   std::vector<float> out(q.size());
   ThreadPool& pool = bench_pool();
   const auto attend = [&](const Cache& c) {
-    paged_attention(pool, kShape, c.layer, q.data(), c.places.data(), kSequences, out.data());
+    paged_attention(pool, kShape, c.layer, q.data(), c.places.data(), sequences, out.data());
   };
   attend(*in_turn.front());
 
@@ -87,7 +88,7 @@ void bench_attention(benchmark::State& state, int layers) {
   });
   // Every position's key and value row, 2 bytes a value; per query head a dot product with
   // each key and a multiply-add of each value row (the softmax is a rounding error beside them).
-  const double positions = double{kSequences} * context;
+  const double positions = static_cast<double>(sequences) * context;
   const double bytes = positions * 2 * kKvDim * sizeof(uint16_t);
   const double flops = positions * kShape.heads * kShape.head_dim * 4.0;
   set_kernel_counters(state, bytes, flops, seconds);
@@ -129,16 +130,23 @@ void register_attention_benchmarks() {
       ->Arg(512)
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
-  benchmark::RegisterBenchmark("paged_attention/decode_32_sequences", bench_attention, 1)
+  benchmark::RegisterBenchmark("paged_attention/decode_32_sequences", bench_attention, 1, 32)
       ->ArgName("context")
       ->Arg(128)
       ->Arg(512)
       ->Arg(2048)
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
-  benchmark::RegisterBenchmark("paged_attention/decode_32_sequences_30_layers", bench_attention, 30)
+  benchmark::RegisterBenchmark("paged_attention/decode_32_sequences_30_layers", bench_attention, 30,
+                               32)
       ->ArgName("context")
       ->Arg(192)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("paged_attention/decode_1_sequence_30_layers", bench_attention, 30,
+                               1)
+      ->ArgName("context")
+      ->Arg(2048)
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
 }
