@@ -13,7 +13,8 @@ KvCache::KvCache(const ModelConfig& config, int blocks, int block_size, bool pre
       layer_stride_(static_cast<int64_t>(blocks) * block_size * config.kv_dim()),
       arena_(bytes()),
       storage_(reinterpret_cast<uint16_t*>(arena_.take(bytes()))) {
-  if (prefault) populator_.emplace(reinterpret_cast<std::byte*>(storage_), bytes());
+  // Each layer's keys, then its values: 2 * layers parts indexed alike (page_populator.hpp).
+  if (prefault) populator_.emplace(reinterpret_cast<std::byte*>(storage_), bytes(), 2 * layers_);
 }
 
 size_t KvCache::bytes() const {
