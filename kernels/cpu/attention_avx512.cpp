@@ -152,6 +152,12 @@ void value_queries(int nq, int chunks, const float* weight, const uint16_t* cons
 
 }  // namespace
 
+// Where neither kernel falls back to the scalar one (a tile's first position is a multiple of
+// 16 always).
+bool attention_asks_ahead(int block_size, int head_dim) {
+  return block_size % kLanes == 0 && head_dim % kLanes == 0;
+}
+
 void attention_scores(const float* q, int queries, const uint16_t* const* key_blocks,
                       int block_size, int first, int count, int head_dim, float scale, float* out,
                       LineQueue& ahead) {

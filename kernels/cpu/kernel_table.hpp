@@ -71,10 +71,10 @@ struct KernelTable {
                            int block_size, int row_stride, int first, int count, int head_dim,
                            float* out, LineQueue& ahead);
   // Whether both attention kernels ask for two of `ahead`'s lines (line_queue.hpp) per step of
-  // their loops, a dimension or a position, leaving it at the next line (or on its last run):
-  // AVX-512's, where the block size and the head size are multiples of 16 (else they fall back
+  // their loops, a dimension or a position, leaving it at the next line (or on its last run), at
+  // this block and head size: AVX-512's where both are multiples of 16 (elsewhere they fall back
   // to the scalar ones, which ask for nothing).
-  bool attention_asks_ahead = false;
+  bool (*attention_asks_ahead)(int block_size, int head_dim);
 
   // elementwise_*.cpp, beside exp_shifted_sum, which it uses:
   // one step of attention's online softmax for `rows` query rows of a tile (row g at scores +

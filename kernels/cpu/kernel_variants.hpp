@@ -24,6 +24,7 @@ void attention_scores(const float* q, int queries, const uint16_t* const* key_bl
 void attention_values(const float* weight, int queries, const uint16_t* const* value_blocks,
                       int block_size, int row_stride, int first, int count, int head_dim,
                       float* out, LineQueue& ahead);
+bool attention_asks_ahead(int block_size, int head_dim);
 void softmax_tile(float* scores, int rows, const int* counts, float* max, double* tile_sum);
 void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);
@@ -55,6 +56,7 @@ void attention_scores(const float* q, int queries, const uint16_t* const* key_bl
 void attention_values(const float* weight, int queries, const uint16_t* const* value_blocks,
                       int block_size, int row_stride, int first, int count, int head_dim,
                       float* out, LineQueue& ahead);
+bool attention_asks_ahead(int block_size, int head_dim);
 void softmax_tile(float* scores, int rows, const int* counts, float* max, double* tile_sum);
 void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);

@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/half.hpp"
 #include "kernels/cpu/kernel_table.hpp"
+#include "kernels/cpu/prefetch_lines.hpp"
 
 namespace troupe {
 namespace {
@@ -22,13 +23,16 @@ int chunks_for(int length) {
   return (length + kAttentionChunk - 1) / kAttentionChunk;
 }
 
-// The runs of one KV head's keys, then of its values, in blocks [b, b + blocks): for the kernels
-// to ask for ahead (line_queue.hpp), block_size * head_dim halves each.
-void append_runs(const uint16_t* const* key_runs, const uint16_t* const* value_runs, int b,
-                 int blocks, std::vector<const char*>& runs) {
-  for (const uint16_t* const* from : {key_runs, value_runs}) {
-    for (int i = b; i < b + blocks; ++i) runs.push_back(reinterpret_cast<const char*>(from[i]));
-  }
+// The runs of one KV head's keys, then of its values, for positions [first, end): for the kernels
+// to ask for ahead (line_queue.hpp), block_size * head_dim halves each. key_run(b) and
+// value_run(b) give block b's runs.
+template <typename KeyRun, typename ValueRun>
+void tile_runs(int first, int end, int block_size, const KeyRun& key_run, const ValueRun& value_run,
+               std::vector<const char*>& into) {
+  into.clear();
+  const int b0 = first / block_size, b_end = (end - 1) / block_size + 1;
+  for (int b = b0; b < b_end; ++b) into.push_back(reinterpret_cast<const char*>(key_run(b)));
+  for (int b = b0; b < b_end; ++b) into.push_back(reinterpret_cast<const char*>(value_run(b)));
 }
 
 // Asks for what is left of a queue, into L2 as the kernels do: a short tile (a row's last) takes
@@ -39,11 +43,6 @@ void ask_rest(const LineQueue& queue) {
       __builtin_prefetch(*run + at, 0, 2);
     }
   }
-}
-
-// The blocks b holding positions [first, end): b from first / block_size.
-std::pair<int, int> blocks_of(int first, int end, int block_size) {
-  return {first / block_size, (end - 1) / block_size + 1 - first / block_size};
 }
 
 // Where a chunk leaves `rows` query rows: each row's output so far (not yet divided by its
@@ -67,9 +66,9 @@ struct RowsState {
 // row). `scores` holds kAttentionTile per row.
 // Where the step's cache comes from DRAM (`from_memory`) and `ask_ahead`, the kernels ask for the
 // next tile's lines while they compute a tile (line_queue.hpp); the chunk's last tile asks for
-// `after`, the first tile of the work that follows on this thread. `asked`: whether the work
-// before asked for the chunk's first tile. A tile from DRAM that no one asked for ahead has its
-// values asked for in one burst at its start.
+// `after`, the first tile of the work that follows in this thread's claimed range. `asked`: whether
+// the work before asked for the chunk's first tile. A tile from DRAM that no one asked for ahead
+// has its values asked for in one burst at its start.
 struct Ahead {
   bool from_memory = false;
   bool ask_ahead = false;
@@ -98,28 +97,25 @@ void attend_chunk(const float* q, int tokens, int heads, int first_length, int c
   const int chunk_end = std::min(last_length, (chunk + 1) * kAttentionChunk);
   for (int first = chunk * kAttentionChunk; first < chunk_end; first += kAttentionTile) {
     const int n = std::min(kAttentionTile, chunk_end - first);
-    runs.clear();
-    if (ahead.ask_ahead) {
-      const int next = first + kAttentionTile;
-      if (next < chunk_end) {
-        const auto [b, blocks] =
-            blocks_of(next, std::min(chunk_end, next + kAttentionTile), block_size);
-        append_runs(key_blocks, value_blocks, b, blocks, runs);
-      } else {
-        runs.assign(ahead.after.begin(), ahead.after.end());
-      }
+    // What the kernels ask for: this chunk's next tile, or the work's after it.
+    std::span<const char* const> ask = ahead.after;
+    const int next = first + kAttentionTile;
+    if (ahead.ask_ahead && next < chunk_end) {
+      tile_runs(
+          next, std::min(chunk_end, next + kAttentionTile), block_size,
+          [&](int b) { return key_blocks[b]; }, [&](int b) { return value_blocks[b]; }, runs);
+      ask = runs;
     }
     // Nothing to ask for: a line in cache, again and again.
     const auto* q_line = reinterpret_cast<const char*>(q);
-    LineQueue queue = runs.empty() ? LineQueue{&q_line, &q_line, 128}
-                                   : LineQueue{runs.data(), &runs.back(), run_bytes};
+    LineQueue queue = ask.empty() ? LineQueue{&q_line, &q_line, 128}
+                                  : LineQueue{ask.data(), &ask.back(), run_bytes};
     const bool first_tile = first == chunk * kAttentionChunk;
     if (ahead.from_memory && (!ahead.ask_ahead || (first_tile && !ahead.asked))) {
       // This tile's value runs, asked for now: they arrive while its scores are computed. The
       // values are read a run at a time, position by position, and each run waited on memory.
       for (int b = first / block_size; b * block_size < first + n; ++b) {
-        const auto* run = reinterpret_cast<const char*>(value_blocks[b]);
-        for (int at = 0; at < run_bytes; at += 64) __builtin_prefetch(run + at);
+        prefetch_lines(value_blocks[b], static_cast<size_t>(run_bytes));
       }
     }
     // Positions of this tile that token j attends to.
@@ -278,8 +274,7 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   }
   const bool from_memory =
       positions * layer.kv_dim * 2 * static_cast<int64_t>(sizeof(uint16_t)) > kCachedKvBytes;
-  const bool ask_ahead =
-      from_memory && kernels().attention_asks_ahead && bs % 16 == 0 && head_dim % 16 == 0;
+  const bool ask_ahead = from_memory && kernels().attention_asks_ahead(bs, head_dim);
   const int tasks_per_run = shape.heads / heads;
   const auto width = static_cast<size_t>(heads * head_dim);  // a token's rows of one task
   // A piece of work: a run's head group, all its chunks in turn (chunk -1), or one chunk of it.
@@ -346,15 +341,10 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
     const int n = static_cast<int>(run_starts[static_cast<size_t>(piece.run) + 1] - t0);
     const TokenPlace& place = places[t0];
     const int first = chunk * kAttentionChunk;
-    const auto [b0, blocks] =
-        blocks_of(first, std::min(place.position + n, first + kAttentionTile), bs);
-    into.clear();
-    for (int b = b0; b < b0 + blocks; ++b) {
-      into.push_back(reinterpret_cast<const char*>(key_run(place, piece, b)));
-    }
-    for (int b = b0; b < b0 + blocks; ++b) {
-      into.push_back(reinterpret_cast<const char*>(value_run(place, piece, b)));
-    }
+    tile_runs(
+        first, std::min(place.position + n, first + kAttentionTile), bs,
+        [&](int b) { return key_run(place, piece, b); },
+        [&](int b) { return value_run(place, piece, b); }, into);
   };
   const auto attend_pieces = [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> rows_q, scores, rows_state, chunk_state;
@@ -384,7 +374,7 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
       // Chunk `chunk` of the piece; the work after its last tile is the piece's next chunk, or
       // the next piece of this thread's range.
       const auto attend = [&](int chunk, const RowsState& state) {
-        after.clear();
+        after.clear();  // nothing follows on this thread, or nothing is asked for
         if (ask_ahead && piece.chunk < 0 && chunk + 1 < chunks) {
           first_tile_runs(piece, chunk + 1, after);
         } else if (ask_ahead && i + 1 < end) {

@@ -287,10 +287,12 @@ TEST_CASE("SIMD attention kernels ask for two lines of their queue a step, in or
   const auto q = test::random_floats(rng, 3 * 64, 1.0f);
   std::vector<float> scores(3 * kAttentionTile), out(3 * 64);
   if (!isa_supported(CpuIsa::avx512)) WARN("no AVX-512: no SIMD attention kernel to check");
-  CHECK_FALSE(kernel_table(CpuIsa::scalar).attention_asks_ahead);
+  CHECK_FALSE(kernel_table(CpuIsa::scalar).attention_asks_ahead(16, 64));
   if (isa_supported(CpuIsa::avx512)) {  // the level with SIMD attention kernels
     const KernelTable& k = kernel_table(CpuIsa::avx512);
-    CHECK(k.attention_asks_ahead);
+    CHECK(k.attention_asks_ahead(16, 64));
+    CHECK_FALSE(k.attention_asks_ahead(8, 64));   // its scores fall back to the scalar kernel
+    CHECK_FALSE(k.attention_asks_ahead(16, 40));  // its values do
     // Scores of 3 query heads: a step a dimension, 64 steps, 128 lines, 32 runs.
     LineQueue ahead{runs.data(), &runs.back(), 256};
     k.attention_scores(q.data(), 3, block_ptrs.data(), 16, 0, 64, 64, 0.125f, scores.data(), ahead);
