@@ -125,11 +125,11 @@ int bench_latency_command(const Args& args) {
       "troupe bench latency [flags] [--input-len I] [--output-len O] [--rounds R]",
       "Measures one sequence at a time through the batching engine, as llama-bench measures\n"
       "llama.cpp: prompt processing of a random I-token prompt in one step, and decoding of O\n"
-      "tokens one step each (after a prompt of D tokens with --depth D). Prints the medians of R "
-      "rounds in tokens/s, after a warm-up round;\n"
-      "on the CPU also how fast the same weight memory reads alone after each decode round, the\n"
-      "roofline of that minute, and decode's share of it, and a cache line's round trip\n"
-      "between two of the threads (where the host has put them: each hand-over pays it).",
+      "tokens one step each (after a prompt of D tokens with --depth D). Prints the medians of\n"
+      "R rounds in tokens/s, after a warm-up round; on the CPU also how fast the same weight\n"
+      "memory reads alone after each decode round, the roofline of that minute, and decode's\n"
+      "share of it, and a cache line's round trip between two of the threads (where the host\n"
+      "has put them: each hand-over pays it).",
       {model_flag(),
        {"input-len", "I", "prompt tokens of the prompt-processing test (default 512)"},
        {"output-len", "O", "tokens of the decode test (default 128)"},
@@ -188,16 +188,17 @@ int bench_latency_command(const Args& args) {
   std::vector<double> read_rates, decode_of_read, handover_ns;
   std::vector<double> prompt_rates, decode_rates, prompt_shares, decode_shares;
   int64_t decode_computed_tokens = 0;
+  // Without depth, a one-token prompt's step is the first of the decode test's O (llama-bench's
+  // tg test); with it, the O steps after the D-token prompt's, timed from its first token.
+  const bool deep = shape->depth > 0;
+  const int decode_prompt = deep ? shape->depth : 1;
+  const int decode_tokens = shape->output_len + (deep ? 1 : 0);
   for (int round = 0; round <= shape->rounds; ++round) {
     const auto start = (*engine)->rank_stats();
     auto prompt = run_alone(**engine, random_prompt(shape->input_len), 1);
     if (!prompt) return input_error(prompt.message());
     const auto prompted = (*engine)->rank_stats();
-    // Without depth, a one-token prompt's step is the first of the O (llama-bench's tg test);
-    // with it, the O steps after the prompt's.
-    const bool deep = shape->depth > 0;
-    auto decode = run_alone(**engine, random_prompt(deep ? shape->depth : 1),
-                            shape->output_len + (deep ? 1 : 0));
+    auto decode = run_alone(**engine, random_prompt(decode_prompt), decode_tokens);
     if (!decode) return input_error(decode.message());
     decode_computed_tokens = decode->computed_tokens;
     const auto decoded = (*engine)->rank_stats();
@@ -221,7 +222,7 @@ int bench_latency_command(const Args& args) {
   std::printf("prompt processing (%d tokens): %.1f tokens/s\n", shape->input_len, prompt_rate);
   std::printf(
       "decode (%d tokens%s): %.1f tokens/s, reading %.1f MB of weights per token (%.1f GB/s)\n",
-      shape->output_len, shape->depth > 0 ? (" after " + std::to_string(shape->depth)).c_str() : "",
+      shape->output_len, deep ? (" after " + std::to_string(shape->depth)).c_str() : "",
       decode_rate, step_bytes / 1e6, decode_rate * step_bytes / 1e9);
   if (reader) {
     std::printf(
