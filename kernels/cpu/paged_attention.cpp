@@ -215,8 +215,8 @@ void store_rotated_kv(const PagedKvLayer& layer, const TokenPlace& place, const 
   store_value(layer, place, value);
 }
 
-// Above this many bytes of keys and values in a step, a layer's cache is read from DRAM: a
-// Zen 5 core's L2 (the L3 is shared, and a step goes through every layer before it comes back).
+// Above this many bytes of keys and values in a step, a layer's cache is read from DRAM even
+// where the step wrote all of it (a prompt's): a Zen 5 core's L2 (the L3 is shared).
 constexpr int64_t kCachedKvBytes = int64_t{1} << 20;
 
 // Fewer pieces of attention than this per thread, and a step splits its rows' positions into
@@ -260,19 +260,26 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   }
   run_starts.push_back(tokens);
   const int64_t runs = std::ssize(run_starts) - 1;
-  // Whether this layer's cache, as the step reads it, comes from DRAM: more than an L2 holds,
-  // counting each sequence's positions once (a prompt's runs read the same ones). Then the
-  // kernels ask for each next tile's lines while they compute the one before (troupe-micro
-  // decode of 32 sequences at 2048 positions 2x faster); from cache asking only costs. Where the
-  // kernels do not ask (kernel_table.hpp), each tile's values are asked for in a burst.
-  int64_t positions = 0;
+  // Whether this layer's cache, as the step reads it, comes from DRAM: where it holds positions
+  // of earlier steps (the whole model's weights have streamed through every cache since), or
+  // more than an L2 holds, counting each sequence's positions once (a prompt's runs read the
+  // same ones). Then the kernels ask for each next tile's lines while they compute the one
+  // before (troupe-micro decode of 32 sequences at 2048 positions 2x faster; a lone sequence's
+  // decode at 512 positions 1.2x); from cache asking only costs. Where the kernels do not ask
+  // (kernel_table.hpp), each tile's values are asked for in a burst.
+  int64_t positions = 0, earlier = 0;
   for (int64_t r = 0; r < runs; ++r) {
+    const TokenPlace& first = places[run_starts[r]];
     const TokenPlace& last = places[run_starts[r + 1] - 1];
     const bool sequence_goes_on =
         r + 1 < runs && places[run_starts[r + 1]].block_table == last.block_table;
+    const bool sequence_starts =
+        r == 0 || places[run_starts[r] - 1].block_table != first.block_table;
     if (!sequence_goes_on) positions += last.position + 1;
+    if (sequence_starts) earlier += first.position;
   }
   const bool from_memory =
+      earlier > 0 ||
       positions * layer.kv_dim * 2 * static_cast<int64_t>(sizeof(uint16_t)) > kCachedKvBytes;
   const bool ask_ahead = from_memory && kernels().attention_asks_ahead(bs, head_dim);
   const int tasks_per_run = shape.heads / heads;
