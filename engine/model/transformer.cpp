@@ -211,6 +211,8 @@ void Transformer::run_layer(int index, int64_t tokens) {
   // Attention block.
   const MatmulOutput qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
   normed_products(w.attention_norm, qkv, tokens);
+  const MatmulOutput o[] = {{&w.wo, normed_.data()}};
+  read_ahead_products(*pool_, o);
   prefetch_for_serial(q_, tokens, qd);  // before the biases: their loops are the first readers
   prefetch_for_serial(k_, tokens, kvd);
   prefetch_for_serial(v_, tokens, kvd);
@@ -228,15 +230,17 @@ void Transformer::run_layer(int index, int64_t tokens) {
                              1.0f / std::sqrt(static_cast<float>(local_.head_dim))};
   paged_attention(*pool_, shape, kv, q_.data(), places_.data(), tokens, attention_.data());
   matmul(w.wo, attention_.data(), tokens, normed_.data());
+  const MatmulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
+  read_ahead_products(*pool_, gate_up);
   reduce(normed_, tokens);
   prefetch_for_serial(normed_, tokens, d);
 
   // Feed-forward block (SwiGLU), after the attention's residual add.
   for_each_token(
       tokens, [&](int64_t t) { add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d); });
-  const MatmulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
   normed_products(w.ffn_norm, gate_up, tokens);
   const MatmulOutput down[] = {{&w.w_down, normed_.data()}};
+  read_ahead_products(*pool_, down);
   prefetch_for_serial(gate_, tokens, ff);
   prefetch_for_serial(up_, tokens, ff);
   if (takes_quantized(down)) {
@@ -251,10 +255,22 @@ void Transformer::run_layer(int index, int64_t tokens) {
                    [&](int64_t t) { silu_mul(gate_.data() + t * ff, up_.data() + t * ff, ff); });
     matmul(w.w_down, gate_.data(), tokens, normed_.data());
   }
+  read_ahead_next_layer(index);
   reduce(normed_, tokens);
   prefetch_for_serial(normed_, tokens, d);
   for_each_token(
       tokens, [&](int64_t t) { add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d); });
+}
+
+void Transformer::read_ahead_next_layer(int index) {
+  if (index + 1 == config_.layers) {
+    const MatmulOutput output[] = {{&weights_.output, nullptr}};
+    if (weights_.output.rows > 0) read_ahead_products(*pool_, output);
+    return;
+  }
+  const LayerWeights& next = weights_.layers[static_cast<size_t>(index) + 1];
+  const MatmulOutput qkv[] = {{&next.wq, nullptr}, {&next.wk, nullptr}, {&next.wv, nullptr}};
+  read_ahead_products(*pool_, qkv);
 }
 
 }  // namespace troupe

@@ -46,6 +46,9 @@ class Transformer final : public ForwardPass {
 
  private:
   void run_layer(int index, int64_t tokens);
+  // Asks the pool to read ahead the products after layer `index` (the next layer's Q, K and V,
+  // or the logits' after the last), over the serial work that ends the layer.
+  void read_ahead_next_layer(int index);
   void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y);
   // outputs = W (rms_norm(hidden_) * norm_weight) for every W of `outputs`, fused with the
   // activations' quantization when every W takes 8-bit activations.

@@ -169,4 +169,17 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t tok
   matmul_shared_input(pool, std::span(&output, 1), x, tokens, scratch);
 }
 
+void read_ahead_products(ThreadPool& pool, std::span<const MatmulOutput> outputs) {
+  ThreadPool::ItemBytes parts[ThreadPool::kMostReadAheadParts];
+  if (outputs.size() > std::size(parts)) return;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const PackedRows* packed = outputs[i].weights->packed;
+    if (!packed) return;
+    const auto bytes = packed->bytes();
+    parts[i] = {bytes.data(), static_cast<int64_t>(bytes.size()) / packed->groups(),
+                packed->groups()};
+  }
+  pool.read_ahead(std::span(parts, outputs.size()));
+}
+
 }  // namespace troupe

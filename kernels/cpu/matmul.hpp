@@ -41,4 +41,9 @@ void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs
 void matmul_quantized_input(ThreadPool& pool, std::span<const MatmulOutput> outputs,
                             const ActivationBlock* xq, int64_t tokens);
 
+// Asks the pool's workers to read ahead what their share of these products will read (a
+// product's groups, as packed_products splits them), while the caller does serial work before
+// it (ThreadPool::read_ahead). Nothing where a matrix is not packed.
+void read_ahead_products(ThreadPool& pool, std::span<const MatmulOutput> outputs);
+
 }  // namespace troupe

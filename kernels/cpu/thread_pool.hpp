@@ -4,8 +4,10 @@
 // regions back to back) and then sleep on a futex, so an idle pool costs no CPU; a region wakes
 // sleepers with one system call, and none when every worker is still spinning.
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -34,9 +36,26 @@ class ThreadPool {
   // count must be below 2^31.
   void parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn);
 
+  // The items of a parallel_for to come, as bytes: `items` of `bytes_per_item` each from `first`.
+  struct ItemBytes {
+    const std::byte* first = nullptr;
+    int64_t bytes_per_item = 0;
+    int64_t items = 0;
+  };
+  static constexpr int kMostReadAheadParts = 4;
+  // Until the next region, each spinning worker reads into its cache what its home range of a
+  // parallel_for over these items (in order) will read, up to half an L2, while the caller goes
+  // on alone: the serial work between a decode step's products, over which a worker's share of
+  // the memory bandwidth would idle. A hint: dropped where a worker sleeps, or where no region
+  // has run since the last one. The bytes must stay readable until the next region has begun
+  // (a parallel_for of no items is none).
+  void read_ahead(std::span<const ItemBytes> parts);
+
  private:
   void worker_loop(int index, int cpu);
   void post();  // publishes a new generation and wakes the sleepers
+  // Worker `index`'s share of the read-ahead, stopped where a region comes (`generation` moves).
+  void read_home_ahead(int index, uint32_t generation);
 
   int size_;
   std::vector<std::thread> workers_;
@@ -50,6 +69,12 @@ class ThreadPool {
     std::atomic<uint64_t> bounds{0};
   };
   std::vector<HomeRange> homes_;
+  // read_ahead's parts, written by the caller only once every worker has left the last ones (a
+  // region has run since), then published by ahead_seq_.
+  ItemBytes ahead_parts_[kMostReadAheadParts];
+  int ahead_count_ = 0;
+  bool ahead_free_ = true;  // the caller's: a region has run since the last read_ahead
+  alignas(64) std::atomic<uint32_t> ahead_seq_{0};
 };
 
 }  // namespace troupe
