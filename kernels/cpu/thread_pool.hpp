@@ -61,10 +61,13 @@ class ThreadPool {
  private:
   using RangeCall = void (*)(const void* fn, int64_t begin, int64_t end);
   void parallel_ranges(int64_t count, const void* fn, RangeCall call);
-  // Thread `thread`'s part of parallel_for: its home range, then what is left of the others'.
-  void claim_ranges(int thread);
+  // Thread `thread`'s part of parallel_for: its home range (likely `own_home`, packed), then
+  // what is left of the others'.
+  void claim_ranges(int thread, uint64_t own_home);
   void worker_loop(int index, int cpu);
   void post();  // publishes a new generation and wakes the sleepers
+  // Until every worker is done with the region; wakes any that slept through its post().
+  void wait_for_workers();
   // Worker `index`'s share of the read-ahead, stopped where a region comes (`generation` moves).
   void read_home_ahead(int index, uint32_t generation);
 

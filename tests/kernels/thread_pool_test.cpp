@@ -79,6 +79,22 @@ TEST_CASE("workers that went to sleep between regions wake for the next one") {
   }
 }
 
+TEST_CASE("every region reaches every worker, spinning, on its way to sleep or asleep") {
+  // Gaps between regions around the workers' spin before they sleep (tens of microseconds), so
+  // that posts land in every phase of it; a post that a worker missed would hang the region.
+  // Busy gaps, not sleeps: the test waits on nothing, it only spreads the posts out.
+  ThreadPool pool(3, /*pin=*/false);
+  for (int round = 0; round < 3000; ++round) {
+    const auto gap = std::chrono::microseconds(round % 60 * 3);
+    const auto until = std::chrono::steady_clock::now() + gap;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    std::atomic<int> ran{0};
+    pool.run([&](int, int) { ran++; });
+    REQUIRE(ran.load() == 3);
+  }
+}
+
 TEST_CASE("a pinned pool runs every thread, and so does one larger than the machine") {
   for (int threads : {0, 64}) {
     ThreadPool pool(threads);
