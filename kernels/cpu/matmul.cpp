@@ -169,6 +169,14 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t tok
   matmul_shared_input(pool, std::span(&output, 1), x, tokens, scratch);
 }
 
+void packed_product_share(const WeightMatrix& w, const ActivationBlock* xq, int64_t tokens,
+                          float* y, int64_t begin, int64_t end, int threads) {
+  const PackedRows& packed = *w.packed;
+  const bool long_runs = static_cast<int64_t>(packed.bytes().size()) / threads >= kLongRunBytes;
+  for (int64_t g = begin; g < end; ++g)
+    packed.dot_group(g, xq, tokens, y, packed.rows(), long_runs);
+}
+
 void read_ahead_products(ThreadPool& pool, std::span<const MatmulOutput> outputs) {
   ThreadPool::ItemBytes parts[ThreadPool::kMostReadAheadParts];
   if (outputs.size() > std::size(parts)) return;

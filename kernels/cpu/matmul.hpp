@@ -41,6 +41,11 @@ void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs
 void matmul_quantized_input(ThreadPool& pool, std::span<const MatmulOutput> outputs,
                             const ActivationBlock* xq, int64_t tokens);
 
+// Groups [begin, end) of a packed matrix's product with activations already quantized: one
+// thread's share, from within a region of `threads` threads it is already running in.
+void packed_product_share(const WeightMatrix& w, const ActivationBlock* xq, int64_t tokens,
+                          float* y, int64_t begin, int64_t end, int threads);
+
 // Asks the pool's workers to read ahead what their share of these products will read (a
 // product's groups, as packed_products splits them), while the caller does serial work before
 // it (ThreadPool::read_ahead). Nothing where a matrix is not packed.

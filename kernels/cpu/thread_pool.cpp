@@ -114,6 +114,18 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   wait_for_workers();
 }
 
+void ThreadPool::arrive_and_wait() {
+  if (size_ == 1) return;
+  // The phase read before arriving: the last to arrive moves it only after this thread has.
+  const uint32_t phase = barrier_phase_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) == size_ - 1) {
+    arrived_.store(0, std::memory_order_relaxed);
+    barrier_phase_.store(phase + 1, std::memory_order_release);
+    return;
+  }
+  while (barrier_phase_.load(std::memory_order_acquire) == phase) cpu_relax();
+}
+
 void ThreadPool::read_ahead(std::span<const ItemBytes> parts) {
   if (size_ == 1 || !ahead_free_ || parts.size() > kMostReadAheadParts) return;
   std::copy(parts.begin(), parts.end(), ahead_parts_);

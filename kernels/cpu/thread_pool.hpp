@@ -31,6 +31,10 @@ class ThreadPool {
   // Runs fn(thread_index, size()) on every thread and returns when all are done.
   void run(const std::function<void(int, int)>& fn);
 
+  // Inside run()'s function only, called by every thread of the region: returns once all have
+  // called it (a barrier), with what each wrote before it visible to all after it.
+  void arrive_and_wait();
+
   // Splits [0, count) into contiguous chunks, fn(begin, end) for each: every thread works
   // through a home range of its own first, then takes what the others have left from the back.
   // count must be below 2^31. fn is called where it is, through a plain function pointer (no
@@ -86,6 +90,8 @@ class ThreadPool {
   };
   Region region_;
   alignas(64) std::atomic<int> pending_{0};  // workers still running the current region
+  alignas(64) std::atomic<int> arrived_{0};  // arrive_and_wait's threads so far
+  alignas(64) std::atomic<uint32_t> barrier_phase_{0};
   // parallel_for's unclaimed [front, back) of each thread's home range, packed: a line each.
   struct alignas(64) HomeRange {
     std::atomic<uint64_t> bounds{0};

@@ -47,6 +47,31 @@ TEST_CASE("read-ahead hints between regions leave every region's work as it was"
   }
 }
 
+TEST_CASE("arrive_and_wait: no thread passes before every thread has arrived") {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads, /*pin=*/false);
+    std::vector<std::atomic<int>> slots(static_cast<size_t>(threads));
+    std::atomic<int> stale{0};
+    for (int region = 0; region < 50; ++region) {
+      pool.run([&](int thread, int size) {
+        for (int round = 0; round < 40; ++round) {
+          const int stamp = region * 100 + round;
+          slots[static_cast<size_t>(thread)].store(stamp, std::memory_order_relaxed);
+          pool.arrive_and_wait();
+          // Every thread's stamp of this round, written before the barrier, is seen after it.
+          for (int other = 0; other < size; ++other) {
+            if (slots[static_cast<size_t>(other)].load(std::memory_order_relaxed) != stamp) {
+              ++stale;
+            }
+          }
+          pool.arrive_and_wait();  // nobody writes the next round's stamp before all have read
+        }
+      });
+    }
+    CHECK(stale.load() == 0);
+  }
+}
+
 TEST_CASE("parallel_for: a thread held up in its own range has the rest taken by the others") {
   ThreadPool pool(2, /*pin=*/false);
   const int64_t count = 64;
