@@ -9,17 +9,26 @@
 
 using namespace troupe;
 
+namespace {
+
+// parallel_for(count) calls its function on every index exactly once.
+void require_each_index_once(ThreadPool& pool, int64_t count) {
+  std::vector<std::atomic<int>> hits(static_cast<size_t>(count));
+  pool.parallel_for(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
+  });
+  for (auto& h : hits) REQUIRE(h.load() == 1);
+}
+
+}  // namespace
+
 TEST_CASE("parallel_for covers every index exactly once, many times in a row") {
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
     CHECK(pool.size() == threads);
     for (int round = 0; round < 2000; ++round) {
       const int64_t count = round % 17;
-      std::vector<std::atomic<int>> hits(static_cast<size_t>(count));
-      pool.parallel_for(count, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
-      });
-      for (auto& h : hits) REQUIRE(h.load() == 1);
+      require_each_index_once(pool, count);
     }
   }
 }
@@ -38,11 +47,7 @@ TEST_CASE("read-ahead hints between regions leave every region's work as it was"
       pool.read_ahead(parts);
       if (round % 2 == 0) pool.read_ahead(parts);  // a second before any region: dropped
       const int64_t count = 1 + round % 17;
-      std::vector<std::atomic<int>> hits(static_cast<size_t>(count));
-      pool.parallel_for(count, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
-      });
-      for (auto& h : hits) REQUIRE(h.load() == 1);
+      require_each_index_once(pool, count);
     }
   }
 }
