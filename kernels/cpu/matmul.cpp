@@ -19,6 +19,11 @@ constexpr int64_t kParallelQuantizeTokens = 4;
 // within the group being read, and the layers' 0.2-0.6 MiB slower (cpu_features.hpp).
 constexpr int64_t kLongRunBytes = int64_t{2} << 20;
 
+// Whether each of `threads` threads reads its share of `bytes` as a long run.
+bool long_runs_for(int64_t bytes, int threads) {
+  return bytes / threads >= kLongRunBytes;
+}
+
 // Products of packed matrices (16-row groups), all tokens at once. One parallel region over the
 // row groups of every matrix (Q, K and V; gate and up): the threads meet once instead of once
 // per matrix, and share out more pieces of work. `Activation`: ActivationBlock for Q4_1 and
@@ -32,7 +37,7 @@ void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs, co
     bytes += static_cast<int64_t>(out.weights->packed->bytes().size());
   }
   // Each thread's home range of the groups is one run through memory (ThreadPool::parallel_for).
-  const bool long_runs = bytes / pool.size() >= kLongRunBytes;
+  const bool long_runs = long_runs_for(bytes, pool.size());
   pool.parallel_for(total, [&](int64_t begin, int64_t end) {
     int64_t first = 0;  // the first group of the matrix `out`, counted over all of them
     for (const MatmulOutput& out : outputs) {
@@ -172,7 +177,7 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t tok
 void packed_product_share(const WeightMatrix& w, const ActivationBlock* xq, int64_t tokens,
                           float* y, int64_t begin, int64_t end, int threads) {
   const PackedRows& packed = *w.packed;
-  const bool long_runs = static_cast<int64_t>(packed.bytes().size()) / threads >= kLongRunBytes;
+  const bool long_runs = long_runs_for(static_cast<int64_t>(packed.bytes().size()), threads);
   for (int64_t g = begin; g < end; ++g)
     packed.dot_group(g, xq, tokens, y, packed.rows(), long_runs);
 }

@@ -139,7 +139,7 @@ void ThreadPool::read_home_ahead(int index, uint32_t generation) {
   for (int p = 0; p < ahead_count_; ++p) count += ahead_parts_[p].items;
   // parallel_for's home range of this worker, item by item, until the budget is spent or a
   // region comes. A load a line: the hardware prefetchers stream the rest.
-  const int64_t begin = count * index / size_, end = count * (index + 1) / size_;
+  const int64_t begin = home_start(count, index), end = home_start(count, index + 1);
   int64_t budget = kReadAheadBytes;
   uint64_t folded = 0;
   int64_t first = 0;  // the part's first item, counted over all parts
@@ -213,13 +213,13 @@ void ThreadPool::parallel_ranges(int64_t count, const void* fn, RangeCall call) 
   // Between regions nothing else touches the home ranges or the region: plain stores, and the
   // caller's first chunk taken by leaving it out of its home, so that no locked instruction waits
   // for these stores to reach the workers before the caller starts on it.
-  const int64_t own_back = count / size_;
+  const int64_t own_back = home_start(count, 1);
   const int64_t first_end = std::max<int64_t>(1, own_back / 4);
   const bool first_chunk = own_back > 0;
   homes_[0].bounds.store(pack(first_chunk ? first_end : 0, own_back), std::memory_order_relaxed);
   for (int t = 1; t < size_; ++t) {
-    homes_[static_cast<size_t>(t)].bounds.store(pack(count * t / size_, count * (t + 1) / size_),
-                                                std::memory_order_relaxed);
+    homes_[static_cast<size_t>(t)].bounds.store(
+        pack(home_start(count, t), home_start(count, t + 1)), std::memory_order_relaxed);
   }
   region_.task = nullptr;
   region_.range_fn = fn;
@@ -276,7 +276,7 @@ void ThreadPool::worker_loop(int index, int cpu) {
       (*region_.task)(index, size_);
     } else {
       const int64_t count = region_.range_count;
-      claim_ranges(index, pack(count * index / size_, count * (index + 1) / size_));
+      claim_ranges(index, pack(home_start(count, index), home_start(count, index + 1)));
     }
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }

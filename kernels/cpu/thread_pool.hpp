@@ -65,6 +65,9 @@ class ThreadPool {
  private:
   using RangeCall = void (*)(const void* fn, int64_t begin, int64_t end);
   void parallel_ranges(int64_t count, const void* fn, RangeCall call);
+  // Where thread `thread`'s home range of a parallel_for over `count` items starts (its end is
+  // where thread + 1's starts): one split for the claims and for read_ahead.
+  int64_t home_start(int64_t count, int thread) const { return count * thread / size_; }
   // Thread `thread`'s part of parallel_for: its home range (likely `own_home`, packed), then
   // what is left of the others'.
   void claim_ranges(int thread, uint64_t own_home);
