@@ -59,6 +59,7 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, std::shared_p
   if (!shard.whole() && (!group_ || group_->size() != shard.size || group_->rank() != shard.rank)) {
     throw std::logic_error("Transformer: a shard needs its rank's communicator");
   }
+  layers_together_ = layers_fit_together();
 }
 
 void Transformer::reduce(std::vector<float>& partial, int64_t tokens) {
@@ -160,7 +161,11 @@ std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch
   }
   rope_.compute(config_.rope, positions_.data(), tokens);
 
-  for (int layer = 0; layer < config_.layers; ++layer) run_layer(layer, tokens);
+  if (runs_together(tokens)) {
+    run_layers_together(tokens);
+  } else {
+    for (int layer = 0; layer < config_.layers; ++layer) run_layer(layer, tokens);
+  }
 
   final_hidden_.resize(hidden_rows_.size() * static_cast<size_t>(d));
   for (size_t r = 0; r < hidden_rows_.size(); ++r) {
@@ -223,16 +228,12 @@ void Transformer::run_layer(int index, int64_t tokens) {
   const PagedKvLayer kv = cache_.layer(index);
   for_each_token(tokens, [&](int64_t t) {
     rope_.apply(local_.rope, t, q_.data() + t * qd, local_.heads, local_.head_dim);
-    store_rotated_kv(kv, places_[static_cast<size_t>(t)], rope_, local_.rope, t, local_.head_dim,
+    store_rotated_kv(kv, places_[static_cast<size_t>(t)], rope_, local_.rope, t,
                      k_.data() + t * kvd, v_.data() + t * kvd);
   });
   const AttentionShape shape{local_.heads, local_.kv_heads, local_.head_dim,
                              1.0f / std::sqrt(static_cast<float>(local_.head_dim))};
   paged_attention(*pool_, shape, kv, q_.data(), places_.data(), tokens, attention_.data());
-  if (tail_together_fits(w, tokens)) {
-    run_tail_together(w, tokens);
-    return read_ahead_next_layer(index);
-  }
   matmul(w.wo, attention_.data(), tokens, normed_.data());
   const MatmulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
   read_ahead_products(*pool_, gate_up);
@@ -264,67 +265,6 @@ void Transformer::run_layer(int index, int64_t tokens) {
   prefetch_for_serial(normed_, tokens, d);
   for_each_token(
       tokens, [&](int64_t t) { add_in_place(hidden_.data() + t * d, normed_.data() + t * d, d); });
-}
-
-bool Transformer::tail_together_fits(const LayerWeights& w, int64_t tokens) const {
-  if (tokens >= kParallelTokens || group_ || pool_->size() == 1) return false;
-  for (const WeightMatrix* m : {&w.wo, &w.w_gate, &w.w_up, &w.w_down}) {
-    if (!m->packed || !has_quantized_dot(m->type)) return false;
-  }
-  const int64_t rows = w.w_gate.packed->rows_per_group();
-  return w.w_up.packed->rows_per_group() == rows && kQK % rows == 0 &&
-         local_.feed_forward_dim % kQK == 0;
-}
-
-void Transformer::run_tail_together(const LayerWeights& w, int64_t tokens) {
-  const int64_t d = local_.embedding_dim, qd = local_.q_dim(), ff = local_.feed_forward_dim;
-  const int64_t blocks = ff / kQK;
-  thread_activations_.resize(static_cast<size_t>(pool_->size()));
-  ffn_quantized_.resize(static_cast<size_t>(tokens * blocks));
-  pool_->run([&](int thread, int threads) {
-    std::vector<ActivationBlock>& x = thread_activations_[static_cast<size_t>(thread)];
-    const auto share = [&](int64_t count) {
-      return std::pair{count * thread / threads, count * (thread + 1) / threads};
-    };
-    // Groups [begin, end) of a d-row product into normed_, then those rows added into the
-    // residual by the thread that computed them.
-    const auto product_into_residual = [&](const WeightMatrix& m, const ActivationBlock* input) {
-      const auto [begin, end] = share(m.packed->groups());
-      packed_product_share(m, input, tokens, normed_.data(), begin, end, threads);
-      const int64_t rows = m.packed->rows_per_group();
-      for (int64_t t = 0; t < tokens; ++t) {
-        add_in_place(hidden_.data() + t * d + begin * rows, normed_.data() + t * d + begin * rows,
-                     (end - begin) * rows);
-      }
-    };
-    // O, from the attention output each thread quantizes for itself: no hand-over.
-    x.resize(static_cast<size_t>(tokens * qd / kQK));
-    for (int64_t t = 0; t < tokens; ++t) {
-      quantize_activations(attention_.data() + t * qd, x.data() + t * qd / kQK, qd);
-    }
-    product_into_residual(w.wo, x.data());
-    pool_->arrive_and_wait();
-    // The feed-forward input: the whole row normed and quantized by each thread for itself.
-    x.resize(static_cast<size_t>(tokens * d / kQK));
-    for (int64_t t = 0; t < tokens; ++t) {
-      rms_norm_quantize(hidden_.data() + t * d, w.ffn_norm, config_.rms_eps, d,
-                        x.data() + t * d / kQK);
-    }
-    // Gate's and up's rows of whole quantization blocks, each a run of its matrix, then
-    // silu(gate) * up of those rows, quantized for down.
-    const int64_t per_block = kQK / w.w_gate.packed->rows_per_group();
-    const auto [first, end] = share(blocks);
-    packed_product_share(w.w_gate, x.data(), tokens, gate_.data(), first * per_block,
-                         end * per_block, threads);
-    packed_product_share(w.w_up, x.data(), tokens, up_.data(), first * per_block, end * per_block,
-                         threads);
-    for (int64_t t = 0; t < tokens && end > first; ++t) {
-      silu_mul_quantize(gate_.data() + t * ff + first * kQK, up_.data() + t * ff + first * kQK,
-                        (end - first) * kQK, ffn_quantized_.data() + t * blocks + first);
-    }
-    pool_->arrive_and_wait();
-    product_into_residual(w.w_down, ffn_quantized_.data());
-  });
 }
 
 void Transformer::read_ahead_next_layer(int index) {

@@ -49,14 +49,33 @@ class Transformer final : public ForwardPass {
   // Asks the pool to read ahead the products after layer `index` (the next layer's Q, K and V,
   // or the logits' after the last), over the serial work that ends the layer.
   void read_ahead_next_layer(int index);
-  // Whether a step of `tokens` runs the rest of a layer after its attention (O, both residual
-  // adds, the feed-forward block) as one region: few tokens, one rank, quantized packed products.
-  bool tail_together_fits(const LayerWeights& w, int64_t tokens) const;
-  // That region: every thread its share of each product, the norms made by each thread for
-  // itself, two barriers, no serial step between the products. Where each hand-over crosses
-  // CCDs, single-stream decode +5% (455 -> 478 tok/s, 11-12 alternating rounds); on one CCD
-  // the same to +2% (the stealing and the read-ahead it gives up cost about what it saves).
-  void run_tail_together(const LayerWeights& w, int64_t tokens);
+  // transformer_together.cpp: a step of few tokens with every layer in one region of the pool.
+  // Each thread computes its share of every product, rotates and stores the heads it computed,
+  // attends its pieces, and norms and quantizes each product's input for itself; the threads meet
+  // at barriers (four or five a layer) where the caller's serial work between two or three
+  // regions a layer was.
+  // Whether every layer can: packed products over quantized activations, heads of whole row
+  // groups, one rank. Decided once, at load.
+  bool layers_fit_together() const;
+  bool runs_together(int64_t tokens) const;
+  void run_layers_together(int64_t tokens);
+  struct Part {
+    int64_t begin = 0, end = 0;
+  };
+  // One thread's parts of every layer (all layers have the same shapes): heads of Q, K and V;
+  // row groups of O, gate and up, and down; gate's and up's quantization blocks; pieces of the
+  // attention and their folds.
+  struct ThreadShares {
+    int thread = 0;
+    Part q_heads, k_heads, v_heads, o, ffn_blocks, gate_up, down, pieces, folds;
+  };
+  ThreadShares thread_shares(int thread, int threads) const;
+  // Q, K and V: the layer's norm, the thread's heads of the three products, each rotated and
+  // stored as soon as computed.
+  void attention_inputs_share(const LayerWeights& w, const PagedKvLayer& kv, int64_t tokens,
+                              const ThreadShares& mine, int threads);
+  // O, both residual adds and the feed-forward block, with two barriers inside.
+  void tail_share(const LayerWeights& w, int64_t tokens, const ThreadShares& mine, int threads);
   void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y);
   // outputs = W (rms_norm(hidden_) * norm_weight) for every W of `outputs`, fused with the
   // activations' quantization when every W takes 8-bit activations.
@@ -84,8 +103,10 @@ class Transformer final : public ForwardPass {
   std::vector<float> hidden_, normed_, q_, k_, v_, attention_, gate_, up_, logits_;
   std::vector<float> rank_logits_, gathered_logits_;  // a group's vocabulary-parallel output
   std::vector<ActivationBlock> quantized_;            // a fused activation, [tokens][width / 32]
-  std::vector<ActivationBlock> ffn_quantized_;        // run_tail_together's down input
+  std::vector<ActivationBlock> ffn_quantized_;        // tail_share's down input
   std::vector<std::vector<ActivationBlock>> thread_activations_;  // its threads' own inputs
+  bool layers_together_ = false;                                  // layers_fit_together(), at load
+  AttentionPieces attention_pieces_;  // run_layers_together's, planned once a step
   std::vector<int32_t> positions_;
   std::vector<TokenPlace> places_;
   std::vector<int64_t> logit_rows_;   // token indices whose logits are wanted

@@ -184,35 +184,44 @@ void store_halves(const float* x, int n, uint16_t* out, int stride) {
   for (int i = 0; i < n; ++i) out[i * stride] = float_to_half(x[i]);
 }
 
-// A token's value row, head by head into its block's runs.
-void store_value(const PagedKvLayer& layer, const TokenPlace& place, const float* value) {
-  const int32_t block = place.block_table[place.position / layer.block_size];
-  const int slot = place.position % layer.block_size;
-  for (int first = 0; first < layer.kv_dim; first += layer.head_dim) {
-    store_halves(value + first, layer.head_dim,
-                 layer.value_block(block, first) + slot * layer.head_dim, 1);
-  }
-}
-
 }  // namespace
 
 void store_kv(const PagedKvLayer& layer, const TokenPlace& place, const float* key,
               const float* value) {
   store_halves(key, layer.kv_dim, key_slot(layer, place), layer.block_size);
-  store_value(layer, place, value);
+  store_value_heads(layer, place, value, 0, layer.kv_dim / layer.head_dim);
 }
 
 void store_rotated_kv(const PagedKvLayer& layer, const TokenPlace& place, const RopeTable& rope,
-                      const RopeConfig& config, int64_t t, int head_dim, const float* key,
-                      const float* value) {
+                      const RopeConfig& config, int64_t t, const float* key, const float* value) {
+  const int kv_heads = layer.kv_dim / layer.head_dim;
+  store_rotated_key_heads(layer, place, rope, config, t, key, 0, kv_heads);
+  store_value_heads(layer, place, value, 0, kv_heads);
+}
+
+void store_rotated_key_heads(const PagedKvLayer& layer, const TokenPlace& place,
+                             const RopeTable& rope, const RopeConfig& config, int64_t t,
+                             const float* key, int first_head, int end_head) {
+  const int head_dim = layer.head_dim;
   thread_local std::vector<float> rotated;  // one head, in L1
   rotated.resize(static_cast<size_t>(head_dim));
   uint16_t* k = key_slot(layer, place);
-  for (int first = 0; first < layer.kv_dim; first += head_dim) {
+  for (int head = first_head; head < end_head; ++head) {
+    const int first = head * head_dim;
     rope.rotate_head(config, t, key + first, head_dim, rotated.data());
     store_halves(rotated.data(), head_dim, k + first * layer.block_size, layer.block_size);
   }
-  store_value(layer, place, value);
+}
+
+void store_value_heads(const PagedKvLayer& layer, const TokenPlace& place, const float* value,
+                       int first_head, int end_head) {
+  const int32_t block = place.block_table[place.position / layer.block_size];
+  const int slot = place.position % layer.block_size;
+  for (int head = first_head; head < end_head; ++head) {
+    const int first = head * layer.head_dim;
+    store_halves(value + first, layer.head_dim,
+                 layer.value_block(block, first) + slot * layer.head_dim, 1);
+  }
 }
 
 // Above this many bytes of keys and values in a step, a layer's cache is read from DRAM even
@@ -232,34 +241,38 @@ constexpr int64_t kPiecesPerThread = 4;
 // threads win on one CCD (4.1-4.8 against 4.8-5.9).
 constexpr int64_t kCallerAlonePositions = 64;
 
-void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedKvLayer& layer,
-                     const float* q, const TokenPlace* places, int64_t tokens, float* out) {
-  const int group = shape.heads / shape.kv_heads;  // query heads sharing one KV head (GQA)
-  const int head_dim = shape.head_dim;
-  const int bs = layer.block_size;
-  const int64_t q_stride = static_cast<int64_t>(shape.heads) * head_dim;
-  // A task is a KV head with its whole group of query heads, so that each key and value is read
-  // once for the group; with fewer of those than threads, a single query head. (One sequence's 3
-  // KV heads on 2 threads: whole groups, though one thread takes two, 1.5-1.7x faster than 9
-  // single heads on a Zen 5 EPYC, troupe-micro paged_attention at 128 and 512 positions.)
+bool AttentionPieces::caller_alone(const TokenPlace* places, int64_t tokens) {
   int64_t attended = 0;  // positions, over every token, counted until past the bound
   for (int64_t t = 0; t < tokens && attended <= kCallerAlonePositions; ++t) {
     attended += places[t].position + 1;
   }
-  const int threads = attended <= kCallerAlonePositions ? 1 : pool.size();
-  const int heads = tokens * shape.kv_heads >= threads ? group : 1;
+  return attended <= kCallerAlonePositions;
+}
+
+void AttentionPieces::plan(const AttentionShape& shape, int block_size, const TokenPlace* places,
+                           int64_t tokens, int threads) {
+  shape_ = shape;
+  places_ = places;
+  block_size_ = block_size;
+  group_ = shape.heads / shape.kv_heads;  // query heads sharing one KV head (GQA)
+  const int head_dim = shape.head_dim;
+  // A task is a KV head with its whole group of query heads, so that each key and value is read
+  // once for the group; with fewer of those than threads, a single query head. (One sequence's 3
+  // KV heads on 2 threads: whole groups, though one thread takes two, 1.5-1.7x faster than 9
+  // single heads on a Zen 5 EPYC, troupe-micro paged_attention at 128 and 512 positions.)
+  heads_ = tokens * shape.kv_heads >= threads ? group_ : 1;
   // ... for a run of consecutive tokens of one sequence (a prompt's), up to kAttentionQueries
   // query rows in all: each key and value converted from F16 then serves several tokens.
-  const int run_most = std::max(1, kAttentionQueries / heads);
-  std::vector<int64_t> run_starts;  // the runs' first tokens, then `tokens`
+  const int run_most = std::max(1, kAttentionQueries / heads_);
+  run_starts_.clear();  // the runs' first tokens, then `tokens`
   for (int64_t t = 0; t < tokens; ++t) {
     const bool follows = t > 0 && places[t].block_table == places[t - 1].block_table &&
                          places[t].position == places[t - 1].position + 1 &&
-                         t - run_starts.back() < run_most;
-    if (!follows) run_starts.push_back(t);
+                         t - run_starts_.back() < run_most;
+    if (!follows) run_starts_.push_back(t);
   }
-  run_starts.push_back(tokens);
-  const int64_t runs = std::ssize(run_starts) - 1;
+  run_starts_.push_back(tokens);
+  const int64_t runs = std::ssize(run_starts_) - 1;
   // Whether this layer's cache, as the step reads it, comes from DRAM: where it holds positions
   // of earlier steps (the whole model's weights have streamed through every cache since), or
   // more than an L2 holds, counting each sequence's positions once (a prompt's runs read the
@@ -269,72 +282,79 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   // (kernel_table.hpp), each tile's values are asked for in a burst.
   int64_t positions = 0, earlier = 0;
   for (int64_t r = 0; r < runs; ++r) {
-    const TokenPlace& first = places[run_starts[r]];
-    const TokenPlace& last = places[run_starts[r + 1] - 1];
+    const TokenPlace& first = places[run_starts_[r]];
+    const TokenPlace& last = places[run_starts_[r + 1] - 1];
     const bool sequence_goes_on =
-        r + 1 < runs && places[run_starts[r + 1]].block_table == last.block_table;
+        r + 1 < runs && places[run_starts_[r + 1]].block_table == last.block_table;
     const bool sequence_starts =
-        r == 0 || places[run_starts[r] - 1].block_table != first.block_table;
+        r == 0 || places[run_starts_[r] - 1].block_table != first.block_table;
     if (!sequence_goes_on) positions += last.position + 1;
     if (sequence_starts) earlier += first.position;
   }
-  const bool from_memory =
-      earlier > 0 ||
-      positions * layer.kv_dim * 2 * static_cast<int64_t>(sizeof(uint16_t)) > kCachedKvBytes;
-  const bool ask_ahead = from_memory && kernels().attention_asks_ahead(bs, head_dim);
-  const int tasks_per_run = shape.heads / heads;
-  const auto width = static_cast<size_t>(heads * head_dim);  // a token's rows of one task
-  // A piece of work: a run's head group, all its chunks in turn (chunk -1), or one chunk of it.
+  const int64_t kv_dim = static_cast<int64_t>(shape.kv_heads) * head_dim;
+  from_memory_ = earlier > 0 ||
+                 positions * kv_dim * 2 * static_cast<int64_t>(sizeof(uint16_t)) > kCachedKvBytes;
+  ask_ahead_ = from_memory_ && kernels().attention_asks_ahead(block_size, head_dim);
+  const int tasks_per_run = shape.heads / heads_;
   // Chunks become pieces of their own where the runs' groups are too few to share out among
-  // the threads (a lone sequence's decode step); their states meet after the region.
-  struct Piece {
-    int64_t run;
-    int h;             // its first head
-    int chunk;         // -1: every chunk
-    size_t state = 0;  // where a chunk piece leaves its state in `states`
-  };
+  // the threads (a lone sequence's decode step); their states meet in fold().
   const bool split = runs * tasks_per_run < kPiecesPerThread * threads;
-  const size_t state_floats = width + 2 * static_cast<size_t>(heads);  // per token
-  // The caller's, named here: in the pool's lambda a thread_local would be each worker's own.
-  thread_local std::vector<Piece> caller_pieces;
-  thread_local std::vector<float> caller_states;
-  std::vector<Piece>& pieces = caller_pieces;
-  std::vector<float>& states = caller_states;
-  pieces.clear();
+  const size_t state_floats = width() + 2 * static_cast<size_t>(heads_);  // per token
+  pieces_.clear();
+  folds_.clear();
   size_t state_size = 0;
   // The last runs first: a prompt's later tokens attend to more positions, and the pool's last
   // claims (halves taken from the back of a range) are its lightest tasks, so the threads
   // finish together.
   for (int64_t run = runs - 1; run >= 0; --run) {
-    const int64_t t0 = run_starts[static_cast<size_t>(run)];
-    const int n = static_cast<int>(run_starts[static_cast<size_t>(run) + 1] - t0);
+    const int64_t t0 = run_starts_[static_cast<size_t>(run)];
+    const int n = static_cast<int>(run_starts_[static_cast<size_t>(run) + 1] - t0);
     const int chunks = split ? chunks_for(places[t0].position + n) : 1;
     for (int task = 0; task < tasks_per_run; ++task) {
       if (chunks == 1) {
-        pieces.push_back({run, task * heads, -1});
+        pieces_.push_back({run, task * heads_, -1});
         continue;
       }
+      folds_.push_back(pieces_.size());
       for (int c = 0; c < chunks; ++c) {
-        pieces.push_back({run, task * heads, c, state_size});
+        pieces_.push_back({run, task * heads_, c, state_size});
         state_size += static_cast<size_t>(n) * state_floats;
       }
     }
   }
-  states.resize(state_size);
-  // Rows [0, rows) of a state laid out at `at`: outputs, then maximums, then sums.
-  const auto state_at = [&](float* at, int rows) {
-    return RowsState{at, at + static_cast<size_t>(rows) * head_dim,
-                     at + static_cast<size_t>(rows) * (head_dim + 1)};
-  };
-  const auto write_out = [&](const Piece& piece, const float* rows_out) {
-    const int64_t t0 = run_starts[static_cast<size_t>(piece.run)];
-    const int n = static_cast<int>(run_starts[static_cast<size_t>(piece.run) + 1] - t0);
-    for (int j = 0; j < n; ++j) {
-      const float* from = rows_out + j * width;
-      std::copy(from, from + width, out + (t0 + j) * q_stride + piece.h * head_dim);
-    }
-  };
-  float* const all_states = states.data();
+  states_.resize(state_size);
+}
+
+AttentionPieces::RunSpan AttentionPieces::run_of(const Piece& piece) const {
+  const int64_t t0 = run_starts_[static_cast<size_t>(piece.run)];
+  return {t0, static_cast<int>(run_starts_[static_cast<size_t>(piece.run) + 1] - t0)};
+}
+
+void AttentionPieces::write_out(const Piece& piece, const float* rows_out, float* out) const {
+  const auto [t0, n] = run_of(piece);
+  const size_t w = width();
+  const int64_t q_stride = static_cast<int64_t>(shape_.heads) * shape_.head_dim;
+  for (int j = 0; j < n; ++j) {
+    const float* from = rows_out + j * w;
+    std::copy(from, from + w, out + (t0 + j) * q_stride + piece.h * shape_.head_dim);
+  }
+}
+
+namespace {
+
+// Rows [0, rows) of a state laid out at `at`: outputs, then maximums, then sums.
+RowsState state_at(float* at, int rows, int head_dim) {
+  return RowsState{at, at + static_cast<size_t>(rows) * head_dim,
+                   at + static_cast<size_t>(rows) * (head_dim + 1)};
+}
+
+}  // namespace
+
+void AttentionPieces::attend(const PagedKvLayer& layer, const float* q, float* out, int64_t begin,
+                             int64_t end) {
+  const int head_dim = shape_.head_dim, bs = block_size_, heads = heads_, group = group_;
+  const int64_t q_stride = static_cast<int64_t>(shape_.heads) * head_dim;
+  const size_t w = width(), state_floats = w + 2 * static_cast<size_t>(heads);
   // Block b's run of a piece's KV head, keys and values, in the block table of its run's tokens.
   const auto key_run = [&](const TokenPlace& place, const Piece& piece, int b) {
     return layer.key_block(place.block_table[b]) + (piece.h / group) * head_dim * bs;
@@ -344,92 +364,99 @@ void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedK
   };
   // The runs of chunk `chunk`'s first tile of a piece's rows, which the tile before asks for.
   const auto first_tile_runs = [&](const Piece& piece, int chunk, std::vector<const char*>& into) {
-    const int64_t t0 = run_starts[static_cast<size_t>(piece.run)];
-    const int n = static_cast<int>(run_starts[static_cast<size_t>(piece.run) + 1] - t0);
-    const TokenPlace& place = places[t0];
+    const auto [t0, n] = run_of(piece);
+    const TokenPlace& place = places_[t0];
     const int first = chunk * kAttentionChunk;
     tile_runs(
         first, std::min(place.position + n, first + kAttentionTile), bs,
         [&](int b) { return key_run(place, piece, b); },
         [&](int b) { return value_run(place, piece, b); }, into);
   };
-  const auto attend_pieces = [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> rows_q, scores, rows_state, chunk_state;
-    thread_local std::vector<const uint16_t*> key_blocks, value_blocks;
-    thread_local std::vector<const char*> after;  // the runs of the work after a chunk
-    for (int64_t i = begin; i < end; ++i) {
-      const Piece& piece = pieces[static_cast<size_t>(i)];
-      const int64_t t0 = run_starts[static_cast<size_t>(piece.run)];
-      const int n = static_cast<int>(run_starts[static_cast<size_t>(piece.run) + 1] - t0);
-      const int rows = n * heads;
-      rows_q.resize(n * width);
-      scores.resize(static_cast<size_t>(rows * kAttentionTile));
-      for (int j = 0; j < n; ++j) {
-        const float* from = q + (t0 + j) * q_stride + piece.h * head_dim;
-        std::copy(from, from + width, rows_q.begin() + static_cast<int64_t>(j * width));
-      }
-      const TokenPlace& place = places[t0];
-      const int32_t first_length = place.position + 1;
-      const auto blocks = static_cast<size_t>((first_length + n - 1 + bs - 1) / bs);
-      key_blocks.resize(blocks);
-      value_blocks.resize(blocks);
-      for (size_t b = 0; b < blocks; ++b) {
-        key_blocks[b] = key_run(place, piece, static_cast<int>(b));
-        value_blocks[b] = value_run(place, piece, static_cast<int>(b));
-      }
-      const int chunks = piece.chunk >= 0 ? 1 : chunks_for(first_length + n - 1);
-      // Chunk `chunk` of the piece; the work after its last tile is the piece's next chunk, or
-      // the next piece of this thread's range.
-      const auto attend = [&](int chunk, const RowsState& state) {
-        after.clear();  // nothing follows on this thread, or nothing is asked for
-        if (ask_ahead && piece.chunk < 0 && chunk + 1 < chunks) {
-          first_tile_runs(piece, chunk + 1, after);
-        } else if (ask_ahead && i + 1 < end) {
-          const Piece& next = pieces[static_cast<size_t>(i + 1)];
-          first_tile_runs(next, std::max(next.chunk, 0), after);
-        }
-        const bool asked = chunk > std::max(piece.chunk, 0) || i > begin;
-        attend_chunk(rows_q.data(), n, heads, first_length, chunk, key_blocks.data(),
-                     value_blocks.data(), bs, head_dim, shape.scale,
-                     Ahead{from_memory, ask_ahead, asked, after}, scores.data(), state);
-      };
-      if (piece.chunk >= 0) {  // its state waits for the others of its rows
-        attend(piece.chunk, state_at(all_states + piece.state, rows));
-        continue;
-      }
-      rows_state.resize(static_cast<size_t>(n) * state_floats);
-      chunk_state.resize(rows_state.size());
-      const RowsState state = state_at(rows_state.data(), rows);
-      attend(0, state);
-      for (int c = 1; c < chunks; ++c) {
-        attend(c, state_at(chunk_state.data(), rows));
-        fold_chunk(rows, head_dim, state, state_at(chunk_state.data(), rows));
-      }
-      normalize(rows, head_dim, state);
-      write_out(piece, state.out);
+  thread_local std::vector<float> rows_q, scores, rows_state, chunk_state;
+  thread_local std::vector<const uint16_t*> key_blocks, value_blocks;
+  thread_local std::vector<const char*> after;  // the runs of the work after a chunk
+  for (int64_t i = begin; i < end; ++i) {
+    const Piece& piece = pieces_[static_cast<size_t>(i)];
+    const auto [t0, n] = run_of(piece);
+    const int rows = n * heads;
+    rows_q.resize(n * w);
+    scores.resize(static_cast<size_t>(rows * kAttentionTile));
+    for (int j = 0; j < n; ++j) {
+      const float* from = q + (t0 + j) * q_stride + piece.h * head_dim;
+      std::copy(from, from + w, rows_q.begin() + static_cast<int64_t>(j * w));
     }
-  };
-  if (threads == 1) {
-    attend_pieces(0, std::ssize(pieces));
-  } else {
-    pool.parallel_for(std::ssize(pieces), attend_pieces);
-  }
-  // The chunk pieces' states, each row group's folded in chunk order.
-  for (size_t i = 0; i < pieces.size();) {
-    if (pieces[i].chunk < 0) {
-      ++i;
+    const TokenPlace& place = places_[t0];
+    const int32_t first_length = place.position + 1;
+    const auto blocks = static_cast<size_t>((first_length + n - 1 + bs - 1) / bs);
+    key_blocks.resize(blocks);
+    value_blocks.resize(blocks);
+    for (size_t b = 0; b < blocks; ++b) {
+      key_blocks[b] = key_run(place, piece, static_cast<int>(b));
+      value_blocks[b] = value_run(place, piece, static_cast<int>(b));
+    }
+    const int chunks = piece.chunk >= 0 ? 1 : chunks_for(first_length + n - 1);
+    // Chunk `chunk` of the piece; the work after its last tile is the piece's next chunk, or
+    // the next piece of this thread's range.
+    const auto attend_one = [&](int chunk, const RowsState& state) {
+      after.clear();  // nothing follows on this thread, or nothing is asked for
+      if (ask_ahead_ && piece.chunk < 0 && chunk + 1 < chunks) {
+        first_tile_runs(piece, chunk + 1, after);
+      } else if (ask_ahead_ && i + 1 < end) {
+        const Piece& next = pieces_[static_cast<size_t>(i + 1)];
+        first_tile_runs(next, std::max(next.chunk, 0), after);
+      }
+      const bool asked = chunk > std::max(piece.chunk, 0) || i > begin;
+      attend_chunk(rows_q.data(), n, heads, first_length, chunk, key_blocks.data(),
+                   value_blocks.data(), bs, head_dim, shape_.scale,
+                   Ahead{from_memory_, ask_ahead_, asked, after}, scores.data(), state);
+    };
+    if (piece.chunk >= 0) {  // its state waits for the others of its rows
+      attend_one(piece.chunk, state_at(states_.data() + piece.state, rows, head_dim));
       continue;
     }
-    const Piece& first = pieces[i];
-    const int64_t t0 = run_starts[static_cast<size_t>(first.run)];
-    const int rows = static_cast<int>(run_starts[static_cast<size_t>(first.run) + 1] - t0) * heads;
-    const RowsState state = state_at(all_states + first.state, rows);
-    for (++i; i < pieces.size() && pieces[i].chunk > 0; ++i) {
-      fold_chunk(rows, head_dim, state, state_at(all_states + pieces[i].state, rows));
+    rows_state.resize(static_cast<size_t>(n) * state_floats);
+    chunk_state.resize(rows_state.size());
+    const RowsState state = state_at(rows_state.data(), rows, head_dim);
+    attend_one(0, state);
+    for (int c = 1; c < chunks; ++c) {
+      attend_one(c, state_at(chunk_state.data(), rows, head_dim));
+      fold_chunk(rows, head_dim, state, state_at(chunk_state.data(), rows, head_dim));
     }
     normalize(rows, head_dim, state);
-    write_out(first, state.out);
+    write_out(piece, state.out, out);
   }
+}
+
+void AttentionPieces::fold(float* out, int64_t begin, int64_t end) {
+  const int head_dim = shape_.head_dim;
+  for (int64_t f = begin; f < end; ++f) {
+    size_t i = folds_[static_cast<size_t>(f)];
+    const Piece& first = pieces_[i];
+    const int rows = run_of(first).tokens * heads_;
+    const RowsState state = state_at(states_.data() + first.state, rows, head_dim);
+    for (++i; i < pieces_.size() && pieces_[i].chunk > 0; ++i) {
+      fold_chunk(rows, head_dim, state,
+                 state_at(states_.data() + pieces_[i].state, rows, head_dim));
+    }
+    normalize(rows, head_dim, state);
+    write_out(first, state.out, out);
+  }
+}
+
+void paged_attention(ThreadPool& pool, const AttentionShape& shape, const PagedKvLayer& layer,
+                     const float* q, const TokenPlace* places, int64_t tokens, float* out) {
+  thread_local AttentionPieces callers;
+  // Named here: in the pool's lambda a thread_local would be each worker's own.
+  AttentionPieces& step = callers;
+  const int threads = AttentionPieces::caller_alone(places, tokens) ? 1 : pool.size();
+  step.plan(shape, layer.block_size, places, tokens, threads);
+  if (threads == 1) {
+    step.attend(layer, q, out, 0, step.pieces());
+  } else {
+    pool.parallel_for(step.pieces(),
+                      [&](int64_t begin, int64_t end) { step.attend(layer, q, out, begin, end); });
+  }
+  step.fold(out, 0, step.folds());
 }
 
 }  // namespace troupe

@@ -115,6 +115,10 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
 }
 
 void ThreadPool::arrive_and_wait() {
+  arrive_and_wait({});
+}
+
+void ThreadPool::arrive_and_wait(std::span<const std::span<const std::byte>> ahead) {
   if (size_ == 1) return;
   // The phase read before arriving: the last to arrive moves it only after this thread has.
   const uint32_t phase = barrier_phase_.load(std::memory_order_acquire);
@@ -123,7 +127,25 @@ void ThreadPool::arrive_and_wait() {
     barrier_phase_.store(phase + 1, std::memory_order_release);
     return;
   }
-  while (barrier_phase_.load(std::memory_order_acquire) == phase) cpu_relax();
+  const auto arrived = [&] { return barrier_phase_.load(std::memory_order_acquire) != phase; };
+  // A load a line, the phase looked at every 8: the hardware prefetchers stream the rest.
+  int64_t budget = kReadAheadBytes;
+  uint64_t folded = 0;
+  for (const std::span<const std::byte> bytes : ahead) {
+    for (size_t at = 0; at < bytes.size() && budget > 0; at += 512, budget -= 512) {
+      if (arrived()) {
+        asm volatile("" : : "r"(folded));  // the reads stay
+        return;
+      }
+      for (size_t line = at; line < std::min(bytes.size(), at + 512); line += 64) {
+        uint64_t word;
+        std::memcpy(&word, bytes.data() + line, sizeof word);
+        folded ^= word;
+      }
+    }
+  }
+  asm volatile("" : : "r"(folded));
+  while (!arrived()) cpu_relax();
 }
 
 void ThreadPool::read_ahead(std::span<const ItemBytes> parts) {

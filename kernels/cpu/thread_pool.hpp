@@ -34,6 +34,10 @@ class ThreadPool {
   // Inside run()'s function only, called by every thread of the region: returns once all have
   // called it (a barrier), with what each wrote before it visible to all after it.
   void arrive_and_wait();
+  // The same, and while the others have yet to arrive, reads `ahead` into this thread's cache in
+  // order (up to half an L2), stopping when the last arrives: what the thread reads next, so that
+  // its share of the memory bandwidth does not idle while it waits.
+  void arrive_and_wait(std::span<const std::span<const std::byte>> ahead);
 
   // Splits [0, count) into contiguous chunks, fn(begin, end) for each: every thread works
   // through a home range of its own first, then takes what the others have left from the back.

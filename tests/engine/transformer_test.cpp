@@ -195,3 +195,45 @@ TEST_CASE("Batched, chunked and paged runs give exactly the single-sequence logi
   auto l2 = shared.forward(second);
   for (size_t i = 0; i < (a.size() - 7) * vocab; ++i) REQUIRE(l2[vocab + i] == ref[7 * vocab + i]);
 }
+
+TEST_CASE(
+    "Decode steps of one to three tokens, every layer in one region, give the prompt's logits") {
+  // Steps of fewer than 4 tokens on 2 threads run every layer as one region of the pool
+  // (run_layers_together); a prompt runs layer by layer. 150 positions: attention of one piece
+  // per head group (up to 128) and of chunks folded after a barrier (past 128).
+  for (const auto& arch : {"llama", "qwen2"}) {
+    INFO(arch);
+    Loaded m = load({.architecture = arch, .quantized_down = true});
+    const auto pool = std::make_shared<ThreadPool>(2);
+    const auto vocab = size_t(m.config.vocab_size);
+    std::vector<int32_t> a;
+    for (int i = 0; i < 150; ++i) a.push_back((i * 37 + 11) % 256);
+    const auto table = identity_table(10);
+    Transformer prompt(m.config, m.weights, pool, KvShape{10, 16});
+    const SequenceChunk whole{a, 0, table, ChunkLogits::every};
+    const auto ref_span = prompt.forward(std::span(&whole, 1));
+    const std::vector<float> ref(ref_span.begin(), ref_span.end());
+
+    // `a` again, 3 tokens, then 2, then one at a time; beside it from position 40 a second
+    // sequence of its first tokens (two tokens a step: still one region).
+    Transformer steps(m.config, m.weights, pool, KvShape{20, 16});
+    const std::vector<int32_t> table_b{19, 18, 17};
+    size_t at = 0, b_at = 0;
+    while (at < a.size()) {
+      const size_t n = at == 0 ? 3 : at == 3 ? 2 : 1;
+      std::vector<SequenceChunk> step{
+          {std::span(a).subspan(at, n), static_cast<int32_t>(at), table, ChunkLogits::every}};
+      if (at >= 40 && b_at < 40) {
+        step.push_back({std::span(a).subspan(b_at, 1), static_cast<int32_t>(b_at), table_b,
+                        ChunkLogits::last});
+      }
+      const auto logits = steps.forward(step);
+      for (size_t i = 0; i < n * vocab; ++i) REQUIRE(logits[i] == ref[at * vocab + i]);
+      if (step.size() == 2) {
+        for (size_t i = 0; i < vocab; ++i) REQUIRE(logits[n * vocab + i] == ref[b_at * vocab + i]);
+        ++b_at;
+      }
+      at += n;
+    }
+  }
+}

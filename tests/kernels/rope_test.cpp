@@ -83,6 +83,7 @@ TEST_CASE("rope applied while storing keys equals rotating then storing, for bot
     table.compute(config, positions, 2);
     std::vector<uint16_t> fused_k(3 * block_size * kv_dim), fused_v(fused_k.size());
     std::vector<uint16_t> plain_k(fused_k.size()), plain_v(fused_k.size());
+    std::vector<uint16_t> by_head_k(fused_k.size()), by_head_v(fused_k.size());
     const int32_t block_table[] = {2, 0, 1};
     for (int t = 0; t < 2; ++t) {
       std::vector<float> key(kv_dim), value(kv_dim);
@@ -91,13 +92,21 @@ TEST_CASE("rope applied while storing keys equals rotating then storing, for bot
       const TokenPlace place{block_table, positions[t]};
       const auto key_before = key;
       store_rotated_kv(PagedKvLayer{fused_k.data(), fused_v.data(), block_size, kv_dim, head_dim},
-                       place, table, config, t, head_dim, key.data(), value.data());
+                       place, table, config, t, key.data(), value.data());
       REQUIRE(key == key_before);
+      // As the threads of a region store it: a share of the heads each, the last head first.
+      const PagedKvLayer by_head{by_head_k.data(), by_head_v.data(), block_size, kv_dim, head_dim};
+      store_rotated_key_heads(by_head, place, table, config, t, key.data(), 2, 3);
+      store_value_heads(by_head, place, value.data(), 1, 3);
+      store_rotated_key_heads(by_head, place, table, config, t, key.data(), 0, 2);
+      store_value_heads(by_head, place, value.data(), 0, 1);
       table.apply(config, t, key.data(), kv_heads, head_dim);
       store_kv(PagedKvLayer{plain_k.data(), plain_v.data(), block_size, kv_dim, head_dim}, place,
                key.data(), value.data());
     }
     REQUIRE(fused_k == plain_k);
     REQUIRE(fused_v == plain_v);
+    REQUIRE(by_head_k == plain_k);
+    REQUIRE(by_head_v == plain_v);
   }
 }

@@ -53,6 +53,10 @@ TEST_CASE("read-ahead hints between regions leave every region's work as it was"
 }
 
 TEST_CASE("arrive_and_wait: no thread passes before every thread has arrived") {
+  // Plain, and reading ahead while it waits: a short span, one longer than the reading's
+  // budget (stopped by it or by the last arrival), and an empty one.
+  const std::vector<std::byte> bytes((size_t{1} << 20) + 100);
+  const std::span<const std::byte> ahead[] = {std::span(bytes).first(1000), {}, bytes};
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads, /*pin=*/false);
     std::vector<std::atomic<int>> slots(static_cast<size_t>(threads));
@@ -62,7 +66,11 @@ TEST_CASE("arrive_and_wait: no thread passes before every thread has arrived") {
         for (int round = 0; round < 40; ++round) {
           const int stamp = region * 100 + round;
           slots[static_cast<size_t>(thread)].store(stamp, std::memory_order_relaxed);
-          pool.arrive_and_wait();
+          if (round % 2 == 0) {
+            pool.arrive_and_wait();
+          } else {
+            pool.arrive_and_wait(ahead);
+          }
           // Every thread's stamp of this round, written before the barrier, is seen after it.
           for (int other = 0; other < size; ++other) {
             if (slots[static_cast<size_t>(other)].load(std::memory_order_relaxed) != stamp) {

@@ -26,6 +26,7 @@ struct TinyModelOptions {
   bool tied_output = true;
   bool float_matrices = false;  // every matrix F32: no quantization error in comparisons
   bool bf16_matrices = false;   // every matrix BF16 (the F32 values truncated)
+  bool quantized_down = false;  // ffn_down Q4_1 as the others (F32 by default: a mixed model)
 };
 
 // 256 byte tokens, a few merges, then <|endoftext|> (EOS) as a control token.
@@ -106,7 +107,7 @@ inline std::vector<std::byte> tiny_model_gguf(const TinyModelOptions& o = {}) {
     norm(p + "ffn_norm.weight", d);
     matrix(p + "ffn_gate.weight", ff, d, DType::Q4_1);
     matrix(p + "ffn_up.weight", ff, d, DType::Q4_1);
-    matrix(p + "ffn_down.weight", d, ff, DType::F32);
+    matrix(p + "ffn_down.weight", d, ff, o.quantized_down ? DType::Q4_1 : DType::F32);
   }
   return w.bytes();
 }

@@ -1,0 +1,224 @@
+// A decode step's layers as one region of the pool (Transformer::run_layers_together): every
+// thread its share of each product, of the heads' rotation and stores and of the attention;
+// each product's input normed and quantized by every thread for itself; the threads meet at
+// barriers, and a thread that waits at one reads ahead what it reads next.
+#include <algorithm>
+#include <cmath>
+
+#include "engine/model/transformer.hpp"
+#include "kernels/cpu/elementwise.hpp"
+#include "kernels/cpu/fused_quantize.hpp"
+#include "kernels/cpu/vec_dot.hpp"
+
+namespace troupe {
+namespace {
+
+// Below this many tokens a step runs its layers together (as Transformer::run_layer's
+// per-token work runs on the caller alone).
+constexpr int64_t kTogetherTokens = 4;
+
+// Groups [begin, end) of a packed matrix: the bytes a product of them reads.
+std::span<const std::byte> group_bytes(const WeightMatrix& m, int64_t begin, int64_t end) {
+  const std::span<const std::byte> all = m.packed->bytes();
+  const auto per_group = all.size() / static_cast<size_t>(m.packed->groups());
+  return all.subspan(static_cast<size_t>(begin) * per_group,
+                     static_cast<size_t>(end - begin) * per_group);
+}
+
+}  // namespace
+
+bool Transformer::layers_fit_together() const {
+  if (group_) return false;
+  const int64_t d = local_.embedding_dim, qd = local_.q_dim(), ff = local_.feed_forward_dim;
+  if (d % kQK != 0 || qd % kQK != 0 || ff % kQK != 0) return false;
+  for (const LayerWeights& w : weights_.layers) {
+    for (const WeightMatrix* m : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) {
+      if (!m->packed || !has_quantized_dot(m->type)) return false;
+    }
+    // Heads of whole row groups, for Q, K and V; gate's and up's quantization blocks too.
+    for (const WeightMatrix* m : {&w.wq, &w.wk, &w.wv}) {
+      if (local_.head_dim % m->packed->rows_per_group() != 0) return false;
+    }
+    const int64_t rows = w.w_gate.packed->rows_per_group();
+    if (w.w_up.packed->rows_per_group() != rows || kQK % rows != 0) return false;
+  }
+  return true;
+}
+
+bool Transformer::runs_together(int64_t tokens) const {
+  return layers_together_ && tokens < kTogetherTokens && pool_->size() > 1;
+}
+
+Transformer::ThreadShares Transformer::thread_shares(int thread, int threads) const {
+  const auto share = [&](int64_t count) {
+    return Part{count * thread / threads, count * (thread + 1) / threads};
+  };
+  // The heads of Q, then of K, then of V, as one list shared out in order: a thread rotates and
+  // stores the heads it computed, with no barrier between.
+  const int heads = local_.heads, kv_heads = local_.kv_heads;
+  const Part units = share(heads + 2 * kv_heads);
+  const auto mine = [&](int64_t first, int64_t count) {
+    return Part{std::clamp(units.begin - first, int64_t{0}, count),
+                std::clamp(units.end - first, int64_t{0}, count)};
+  };
+  const LayerWeights& w = weights_.layers.front();  // every layer's shapes are the same
+  const int64_t per_block = kQK / w.w_gate.packed->rows_per_group();
+  const Part blocks = share(local_.feed_forward_dim / kQK);
+  return ThreadShares{.thread = thread,
+                      .q_heads = mine(0, heads),
+                      .k_heads = mine(heads, kv_heads),
+                      .v_heads = mine(heads + kv_heads, kv_heads),
+                      .o = share(w.wo.packed->groups()),
+                      .ffn_blocks = blocks,
+                      .gate_up = {blocks.begin * per_block, blocks.end * per_block},
+                      .down = share(w.w_down.packed->groups()),
+                      .pieces = share(attention_pieces_.pieces()),
+                      .folds = share(attention_pieces_.folds())};
+}
+
+void Transformer::run_layers_together(int64_t tokens) {
+  const int64_t d = config_.embedding_dim;
+  const int64_t qd = local_.q_dim(), kvd = local_.kv_dim(), ff = local_.feed_forward_dim;
+  normed_.resize(static_cast<size_t>(tokens * d));
+  q_.resize(static_cast<size_t>(tokens * qd));
+  k_.resize(static_cast<size_t>(tokens * kvd));
+  v_.resize(static_cast<size_t>(tokens * kvd));
+  attention_.resize(static_cast<size_t>(tokens * qd));
+  gate_.resize(static_cast<size_t>(tokens * ff));
+  up_.resize(static_cast<size_t>(tokens * ff));
+  ffn_quantized_.resize(static_cast<size_t>(tokens * ff / kQK));
+  thread_activations_.resize(static_cast<size_t>(pool_->size()));
+  const AttentionShape shape{local_.heads, local_.kv_heads, local_.head_dim,
+                             1.0f / std::sqrt(static_cast<float>(local_.head_dim))};
+  attention_pieces_.plan(shape, cache_.block_size(), places_.data(), tokens, pool_->size());
+  pool_->run([&](int thread, int threads) {
+    const ThreadShares mine = thread_shares(thread, threads);
+    for (int index = 0; index < config_.layers; ++index) {
+      const LayerWeights& w = weights_.layers[static_cast<size_t>(index)];
+      const PagedKvLayer kv = cache_.layer(index);
+      attention_inputs_share(w, kv, tokens, mine, threads);
+      // Past each barrier: every head's K and V stored; the attention's rows all written.
+      const std::span<const std::byte> o_on[] = {
+          group_bytes(w.wo, mine.o.begin, mine.o.end),
+          group_bytes(w.w_gate, mine.gate_up.begin, mine.gate_up.end),
+          group_bytes(w.w_up, mine.gate_up.begin, mine.gate_up.end)};
+      pool_->arrive_and_wait(o_on);
+      attention_pieces_.attend(kv, q_.data(), attention_.data(), mine.pieces.begin,
+                               mine.pieces.end);
+      if (attention_pieces_.folds() > 0) {
+        pool_->arrive_and_wait(o_on);  // every chunk's state left
+        attention_pieces_.fold(attention_.data(), mine.folds.begin, mine.folds.end);
+      }
+      pool_->arrive_and_wait(o_on);
+      tail_share(w, tokens, mine, threads);
+      // The residual's rows all added; meanwhile the next layer's Q, K and V.
+      const LayerWeights& next =
+          weights_.layers[static_cast<size_t>(std::min(index + 1, config_.layers - 1))];
+      const auto heads_bytes = [&](const WeightMatrix& m, Part heads) {
+        const int64_t per_head = local_.head_dim / m.packed->rows_per_group();
+        return group_bytes(m, heads.begin * per_head, heads.end * per_head);
+      };
+      const std::span<const std::byte> qkv_on[] = {heads_bytes(next.wq, mine.q_heads),
+                                                   heads_bytes(next.wk, mine.k_heads),
+                                                   heads_bytes(next.wv, mine.v_heads)};
+      pool_->arrive_and_wait(index + 1 < config_.layers
+                                 ? std::span<const std::span<const std::byte>>(qkv_on)
+                                 : std::span<const std::span<const std::byte>>());
+    }
+  });
+  read_ahead_next_layer(config_.layers - 1);
+}
+
+void Transformer::attention_inputs_share(const LayerWeights& w, const PagedKvLayer& kv,
+                                         int64_t tokens, const ThreadShares& mine, int threads) {
+  const int64_t d = local_.embedding_dim, qd = local_.q_dim(), kvd = local_.kv_dim();
+  const int hd = local_.head_dim;
+  std::vector<ActivationBlock>& x = thread_activations_[static_cast<size_t>(mine.thread)];
+  x.resize(static_cast<size_t>(tokens * d / kQK));
+  for (int64_t t = 0; t < tokens; ++t) {
+    rms_norm_quantize(hidden_.data() + t * d, w.attention_norm, config_.rms_eps, d,
+                      x.data() + t * d / kQK);
+  }
+  const auto product = [&](const WeightMatrix& m, float* y, Part heads) {
+    const int64_t per_head = hd / m.packed->rows_per_group();
+    packed_product_share(m, x.data(), tokens, y, heads.begin * per_head, heads.end * per_head,
+                         threads);
+  };
+  product(w.wq, q_.data(), mine.q_heads);
+  product(w.wk, k_.data(), mine.k_heads);
+  product(w.wv, v_.data(), mine.v_heads);
+  const auto add_own_bias = [&](const float* bias, float* row, Part heads) {
+    if (bias && heads.end > heads.begin) {
+      add_in_place(row + heads.begin * hd, bias + heads.begin * hd, (heads.end - heads.begin) * hd);
+    }
+  };
+  const auto [qa, qb] = mine.q_heads;
+  const auto [ka, kb] = mine.k_heads;
+  const auto [va, vb] = mine.v_heads;
+  for (int64_t t = 0; t < tokens; ++t) {
+    float* q = q_.data() + t * qd;
+    float* k = k_.data() + t * kvd;
+    float* v = v_.data() + t * kvd;
+    add_own_bias(w.bq, q, mine.q_heads);
+    add_own_bias(w.bk, k, mine.k_heads);
+    add_own_bias(w.bv, v, mine.v_heads);
+    rope_.apply(local_.rope, t, q + qa * hd, static_cast<int>(qb - qa), hd);
+    const TokenPlace& place = places_[static_cast<size_t>(t)];
+    store_rotated_key_heads(kv, place, rope_, local_.rope, t, k, static_cast<int>(ka),
+                            static_cast<int>(kb));
+    store_value_heads(kv, place, v, static_cast<int>(va), static_cast<int>(vb));
+  }
+}
+
+void Transformer::tail_share(const LayerWeights& w, int64_t tokens, const ThreadShares& mine,
+                             int threads) {
+  const int64_t d = local_.embedding_dim, qd = local_.q_dim(), ff = local_.feed_forward_dim;
+  const int64_t blocks = ff / kQK;
+  std::vector<ActivationBlock>& x = thread_activations_[static_cast<size_t>(mine.thread)];
+  // Groups of a d-row product into normed_, then those rows added into the residual by the
+  // thread that computed them.
+  const auto product_into_residual = [&](const WeightMatrix& m, const ActivationBlock* input,
+                                         Part groups) {
+    packed_product_share(m, input, tokens, normed_.data(), groups.begin, groups.end, threads);
+    const int64_t rows = m.packed->rows_per_group();
+    const int64_t first = groups.begin * rows;
+    for (int64_t t = 0; t < tokens; ++t) {
+      add_in_place(hidden_.data() + t * d + first, normed_.data() + t * d + first,
+                   (groups.end - groups.begin) * rows);
+    }
+  };
+  // O, from the attention output each thread quantizes for itself: no hand-over.
+  x.resize(static_cast<size_t>(tokens * qd / kQK));
+  for (int64_t t = 0; t < tokens; ++t) {
+    quantize_activations(attention_.data() + t * qd, x.data() + t * qd / kQK, qd);
+  }
+  product_into_residual(w.wo, x.data(), mine.o);
+  const std::span<const std::byte> gate_up_on[] = {
+      group_bytes(w.w_gate, mine.gate_up.begin, mine.gate_up.end),
+      group_bytes(w.w_up, mine.gate_up.begin, mine.gate_up.end),
+      group_bytes(w.w_down, mine.down.begin, mine.down.end)};
+  pool_->arrive_and_wait(gate_up_on);
+  // The feed-forward input: the whole row normed and quantized by each thread for itself.
+  x.resize(static_cast<size_t>(tokens * d / kQK));
+  for (int64_t t = 0; t < tokens; ++t) {
+    rms_norm_quantize(hidden_.data() + t * d, w.ffn_norm, config_.rms_eps, d,
+                      x.data() + t * d / kQK);
+  }
+  // Gate's and up's rows of whole quantization blocks, each a run of its matrix, then
+  // silu(gate) * up of those rows, quantized for down.
+  packed_product_share(w.w_gate, x.data(), tokens, gate_.data(), mine.gate_up.begin,
+                       mine.gate_up.end, threads);
+  packed_product_share(w.w_up, x.data(), tokens, up_.data(), mine.gate_up.begin, mine.gate_up.end,
+                       threads);
+  const auto [first, end] = mine.ffn_blocks;
+  for (int64_t t = 0; t < tokens && end > first; ++t) {
+    silu_mul_quantize(gate_.data() + t * ff + first * kQK, up_.data() + t * ff + first * kQK,
+                      (end - first) * kQK, ffn_quantized_.data() + t * blocks + first);
+  }
+  const std::span<const std::byte> down_on[] = {
+      group_bytes(w.w_down, mine.down.begin, mine.down.end)};
+  pool_->arrive_and_wait(down_on);
+  product_into_residual(w.w_down, ffn_quantized_.data(), mine.down);
+}
+
+}  // namespace troupe
