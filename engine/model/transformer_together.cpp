@@ -54,9 +54,13 @@ Transformer::ThreadShares Transformer::thread_shares(int thread, int threads) co
     return Part{count * thread / threads, count * (thread + 1) / threads};
   };
   // The heads of Q, then of K, then of V, as one list shared out in order: a thread rotates and
-  // stores the heads it computed, with no barrier between.
+  // stores the heads it computed, with no barrier between. Rounded up for the first threads,
+  // where the attention's pieces are rounded up for the last (a lone sequence's 15 heads and 3
+  // pieces on 2 threads: 8 and 1 against 7 and 2, not 7 and 1 against 8 and 2).
   const int heads = local_.heads, kv_heads = local_.kv_heads;
-  const Part units = share(heads + 2 * kv_heads);
+  const int64_t count = heads + 2 * kv_heads;
+  const auto rounded_up = [&](int k) { return (count * k + threads - 1) / threads; };
+  const Part units{rounded_up(thread), rounded_up(thread + 1)};
   const auto mine = [&](int64_t first, int64_t count) {
     return Part{std::clamp(units.begin - first, int64_t{0}, count),
                 std::clamp(units.end - first, int64_t{0}, count)};
