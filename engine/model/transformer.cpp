@@ -161,6 +161,7 @@ std::span<const float> Transformer::forward(std::span<const SequenceChunk> batch
   }
   rope_.compute(config_.rope, positions_.data(), tokens);
 
+  size_activations(tokens);
   if (runs_together(tokens)) {
     run_layers_together(tokens);
   } else {
@@ -201,8 +202,7 @@ void Transformer::normed_products(const float* norm_weight, std::span<const Matm
   matmul_shared_input(*pool_, outputs, normed_.data(), tokens, matmul_scratch_);
 }
 
-void Transformer::run_layer(int index, int64_t tokens) {
-  const LayerWeights& w = weights_.layers[static_cast<size_t>(index)];
+void Transformer::size_activations(int64_t tokens) {
   const int64_t d = local_.embedding_dim, qd = local_.q_dim(), kvd = local_.kv_dim();
   const int64_t ff = local_.feed_forward_dim;
   normed_.resize(static_cast<size_t>(tokens * d));
@@ -212,6 +212,17 @@ void Transformer::run_layer(int index, int64_t tokens) {
   attention_.resize(static_cast<size_t>(tokens * qd));
   gate_.resize(static_cast<size_t>(tokens * ff));
   up_.resize(static_cast<size_t>(tokens * ff));
+}
+
+AttentionShape Transformer::attention_shape() const {
+  return {local_.heads, local_.kv_heads, local_.head_dim,
+          1.0f / std::sqrt(static_cast<float>(local_.head_dim))};
+}
+
+void Transformer::run_layer(int index, int64_t tokens) {
+  const LayerWeights& w = weights_.layers[static_cast<size_t>(index)];
+  const int64_t d = local_.embedding_dim, qd = local_.q_dim(), kvd = local_.kv_dim();
+  const int64_t ff = local_.feed_forward_dim;
 
   // Attention block.
   const MatmulOutput qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
@@ -231,9 +242,8 @@ void Transformer::run_layer(int index, int64_t tokens) {
     store_rotated_kv(kv, places_[static_cast<size_t>(t)], rope_, local_.rope, t,
                      k_.data() + t * kvd, v_.data() + t * kvd);
   });
-  const AttentionShape shape{local_.heads, local_.kv_heads, local_.head_dim,
-                             1.0f / std::sqrt(static_cast<float>(local_.head_dim))};
-  paged_attention(*pool_, shape, kv, q_.data(), places_.data(), tokens, attention_.data());
+  paged_attention(*pool_, attention_shape(), kv, q_.data(), places_.data(), tokens,
+                  attention_.data());
   matmul(w.wo, attention_.data(), tokens, normed_.data());
   const MatmulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
   read_ahead_products(*pool_, gate_up);

@@ -45,6 +45,9 @@ class Transformer final : public ForwardPass {
   parallel::RankStats own_stats() const override;
 
  private:
+  // The step's activation buffers, [tokens][width] each.
+  void size_activations(int64_t tokens);
+  AttentionShape attention_shape() const;
   void run_layer(int index, int64_t tokens);
   // Asks the pool to read ahead the products after layer `index` (the next layer's Q, K and V,
   // or the logits' after the last), over the serial work that ends the layer.

@@ -3,7 +3,6 @@
 // each product's input normed and quantized by every thread for itself; the threads meet at
 // barriers, and a thread that waits at one reads ahead what it reads next.
 #include <algorithm>
-#include <cmath>
 
 #include "engine/model/transformer.hpp"
 #include "kernels/cpu/elementwise.hpp"
@@ -81,20 +80,10 @@ Transformer::ThreadShares Transformer::thread_shares(int thread, int threads) co
 }
 
 void Transformer::run_layers_together(int64_t tokens) {
-  const int64_t d = config_.embedding_dim;
-  const int64_t qd = local_.q_dim(), kvd = local_.kv_dim(), ff = local_.feed_forward_dim;
-  normed_.resize(static_cast<size_t>(tokens * d));
-  q_.resize(static_cast<size_t>(tokens * qd));
-  k_.resize(static_cast<size_t>(tokens * kvd));
-  v_.resize(static_cast<size_t>(tokens * kvd));
-  attention_.resize(static_cast<size_t>(tokens * qd));
-  gate_.resize(static_cast<size_t>(tokens * ff));
-  up_.resize(static_cast<size_t>(tokens * ff));
-  ffn_quantized_.resize(static_cast<size_t>(tokens * ff / kQK));
+  ffn_quantized_.resize(static_cast<size_t>(tokens * local_.feed_forward_dim / kQK));
   thread_activations_.resize(static_cast<size_t>(pool_->size()));
-  const AttentionShape shape{local_.heads, local_.kv_heads, local_.head_dim,
-                             1.0f / std::sqrt(static_cast<float>(local_.head_dim))};
-  attention_pieces_.plan(shape, cache_.block_size(), places_.data(), tokens, pool_->size());
+  attention_pieces_.plan(attention_shape(), cache_.block_size(), places_.data(), tokens,
+                         pool_->size());
   pool_->run([&](int thread, int threads) {
     const ThreadShares mine = thread_shares(thread, threads);
     for (int index = 0; index < config_.layers; ++index) {

@@ -377,7 +377,9 @@ void AttentionPieces::attend(const PagedKvLayer& layer, const float* q, float* o
   thread_local std::vector<const char*> after;  // the runs of the work after a chunk
   for (int64_t i = begin; i < end; ++i) {
     const Piece& piece = pieces_[static_cast<size_t>(i)];
-    const auto [t0, n] = run_of(piece);
+    const RunSpan run = run_of(piece);  // named: lambdas below take n
+    const int64_t t0 = run.first;
+    const int n = run.tokens;
     const int rows = n * heads;
     rows_q.resize(n * w);
     scores.resize(static_cast<size_t>(rows * kAttentionTile));
