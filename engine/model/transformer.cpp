@@ -19,14 +19,11 @@ void add_bias(float* x, const float* bias, int64_t tokens, int64_t width) {
   for (int64_t t = 0; t < tokens; ++t) add_in_place(x + t * width, bias, width);
 }
 
-// Below this many tokens, per-token work is cheaper on one thread than a parallel region.
-constexpr int64_t kParallelTokens = 4;
-
 // Before a few tokens' serial work on what a parallel region wrote: the other threads' lines,
 // all asked for at once (prefetch_lines.hpp). A prompt's work runs on the pool, each thread
 // mostly on the lines it wrote.
 void prefetch_for_serial(const std::vector<float>& written, int64_t tokens, int64_t width) {
-  if (tokens < kParallelTokens) prefetch_lines(written.data(), sizeof(float) * tokens * width);
+  if (tokens < Transformer::kParallelTokens) prefetch_lines(written.data(), sizeof(float) * tokens * width);
 }
 
 // Whether every matrix takes 8-bit activations, so the input can be made already quantized.

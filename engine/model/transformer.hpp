@@ -26,6 +26,10 @@ namespace troupe {
 
 class Transformer final : public ForwardPass {
  public:
+  // Below this many tokens, per-token work is cheaper on one thread than a parallel region: a
+  // step run layer by layer does it on the caller; a step that fits runs its layers together.
+  static constexpr int64_t kParallelTokens = 4;
+
   // The pool may be shared with other passes that never run at the same time. A shard's weights
   // need the group's communicator (the rank's place in it matches the shard's); the whole
   // model's need none.
@@ -73,6 +77,12 @@ class Transformer final : public ForwardPass {
     Part q_heads, k_heads, v_heads, o, ffn_blocks, gate_up, down, pieces, folds;
   };
   ThreadShares thread_shares(int thread, int threads) const;
+  // The bytes of groups `groups` of a packed matrix: what a thread's share of its product reads.
+  static std::span<const std::byte> bytes_of(const WeightMatrix& m, Part groups);
+  // The row groups of matrix `m` (Q, K or V) that hold `heads`.
+  Part head_groups(const WeightMatrix& m, Part heads) const;
+  // The residual's rows normed and quantized into `x`, a thread's own input of the next products.
+  void norm_into(const float* norm_weight, int64_t tokens, std::vector<ActivationBlock>& x) const;
   // Q, K and V: the layer's norm, the thread's heads of the three products, each rotated and
   // stored as soon as computed.
   void attention_inputs_share(const LayerWeights& w, const PagedKvLayer& kv, int64_t tokens,

@@ -10,21 +10,10 @@
 #include "kernels/cpu/vec_dot.hpp"
 
 namespace troupe {
-namespace {
 
-// Below this many tokens a step runs its layers together (as Transformer::run_layer's
-// per-token work runs on the caller alone).
-constexpr int64_t kTogetherTokens = 4;
-
-// Groups [begin, end) of a packed matrix: the bytes a product of them reads.
-std::span<const std::byte> group_bytes(const WeightMatrix& m, int64_t begin, int64_t end) {
-  const std::span<const std::byte> all = m.packed->bytes();
-  const auto per_group = all.size() / static_cast<size_t>(m.packed->groups());
-  return all.subspan(static_cast<size_t>(begin) * per_group,
-                     static_cast<size_t>(end - begin) * per_group);
+std::span<const std::byte> Transformer::bytes_of(const WeightMatrix& m, Part groups) {
+  return m.packed->bytes_of_groups(groups.begin, groups.end);
 }
-
-}  // namespace
 
 bool Transformer::layers_fit_together() const {
   if (group_) return false;
@@ -45,7 +34,12 @@ bool Transformer::layers_fit_together() const {
 }
 
 bool Transformer::runs_together(int64_t tokens) const {
-  return layers_together_ && tokens < kTogetherTokens && pool_->size() > 1;
+  return layers_together_ && tokens < kParallelTokens && pool_->size() > 1;
+}
+
+Transformer::Part Transformer::head_groups(const WeightMatrix& m, Part heads) const {
+  const int64_t per_head = local_.head_dim / m.packed->rows_per_group();
+  return {heads.begin * per_head, heads.end * per_head};
 }
 
 Transformer::ThreadShares Transformer::thread_shares(int thread, int threads) const {
@@ -92,9 +86,7 @@ void Transformer::run_layers_together(int64_t tokens) {
       attention_inputs_share(w, kv, tokens, mine, threads);
       // Past each barrier: every head's K and V stored; the attention's rows all written.
       const std::span<const std::byte> o_on[] = {
-          group_bytes(w.wo, mine.o.begin, mine.o.end),
-          group_bytes(w.w_gate, mine.gate_up.begin, mine.gate_up.end),
-          group_bytes(w.w_up, mine.gate_up.begin, mine.gate_up.end)};
+          bytes_of(w.wo, mine.o), bytes_of(w.w_gate, mine.gate_up), bytes_of(w.w_up, mine.gate_up)};
       pool_->arrive_and_wait(o_on);
       attention_pieces_.attend(kv, q_.data(), attention_.data(), mine.pieces.begin,
                                mine.pieces.end);
@@ -105,37 +97,40 @@ void Transformer::run_layers_together(int64_t tokens) {
       pool_->arrive_and_wait(o_on);
       tail_share(w, tokens, mine, threads);
       // The residual's rows all added; meanwhile the next layer's Q, K and V.
-      const LayerWeights& next =
-          weights_.layers[static_cast<size_t>(std::min(index + 1, config_.layers - 1))];
-      const auto heads_bytes = [&](const WeightMatrix& m, Part heads) {
-        const int64_t per_head = local_.head_dim / m.packed->rows_per_group();
-        return group_bytes(m, heads.begin * per_head, heads.end * per_head);
-      };
-      const std::span<const std::byte> qkv_on[] = {heads_bytes(next.wq, mine.q_heads),
-                                                   heads_bytes(next.wk, mine.k_heads),
-                                                   heads_bytes(next.wv, mine.v_heads)};
-      pool_->arrive_and_wait(index + 1 < config_.layers
-                                 ? std::span<const std::span<const std::byte>>(qkv_on)
-                                 : std::span<const std::span<const std::byte>>());
+      if (index + 1 == config_.layers) {
+        pool_->arrive_and_wait();
+        continue;
+      }
+      const LayerWeights& next = weights_.layers[static_cast<size_t>(index) + 1];
+      const std::span<const std::byte> qkv_on[] = {
+          bytes_of(next.wq, head_groups(next.wq, mine.q_heads)),
+          bytes_of(next.wk, head_groups(next.wk, mine.k_heads)),
+          bytes_of(next.wv, head_groups(next.wv, mine.v_heads))};
+      pool_->arrive_and_wait(qkv_on);
     }
   });
   read_ahead_next_layer(config_.layers - 1);
 }
 
-void Transformer::attention_inputs_share(const LayerWeights& w, const PagedKvLayer& kv,
-                                         int64_t tokens, const ThreadShares& mine, int threads) {
-  const int64_t d = local_.embedding_dim, qd = local_.q_dim(), kvd = local_.kv_dim();
-  const int hd = local_.head_dim;
-  std::vector<ActivationBlock>& x = thread_activations_[static_cast<size_t>(mine.thread)];
+void Transformer::norm_into(const float* norm_weight, int64_t tokens,
+                            std::vector<ActivationBlock>& x) const {
+  const int64_t d = local_.embedding_dim;
   x.resize(static_cast<size_t>(tokens * d / kQK));
   for (int64_t t = 0; t < tokens; ++t) {
-    rms_norm_quantize(hidden_.data() + t * d, w.attention_norm, config_.rms_eps, d,
+    rms_norm_quantize(hidden_.data() + t * d, norm_weight, config_.rms_eps, d,
                       x.data() + t * d / kQK);
   }
+}
+
+void Transformer::attention_inputs_share(const LayerWeights& w, const PagedKvLayer& kv,
+                                         int64_t tokens, const ThreadShares& mine, int threads) {
+  const int64_t qd = local_.q_dim(), kvd = local_.kv_dim();
+  const int hd = local_.head_dim;
+  std::vector<ActivationBlock>& x = thread_activations_[static_cast<size_t>(mine.thread)];
+  norm_into(w.attention_norm, tokens, x);
   const auto product = [&](const WeightMatrix& m, float* y, Part heads) {
-    const int64_t per_head = hd / m.packed->rows_per_group();
-    packed_product_share(m, x.data(), tokens, y, heads.begin * per_head, heads.end * per_head,
-                         threads);
+    const Part groups = head_groups(m, heads);
+    packed_product_share(m, x.data(), tokens, y, groups.begin, groups.end, threads);
   };
   product(w.wq, q_.data(), mine.q_heads);
   product(w.wk, k_.data(), mine.k_heads);
@@ -145,9 +140,6 @@ void Transformer::attention_inputs_share(const LayerWeights& w, const PagedKvLay
       add_in_place(row + heads.begin * hd, bias + heads.begin * hd, (heads.end - heads.begin) * hd);
     }
   };
-  const auto [qa, qb] = mine.q_heads;
-  const auto [ka, kb] = mine.k_heads;
-  const auto [va, vb] = mine.v_heads;
   for (int64_t t = 0; t < tokens; ++t) {
     float* q = q_.data() + t * qd;
     float* k = k_.data() + t * kvd;
@@ -155,11 +147,12 @@ void Transformer::attention_inputs_share(const LayerWeights& w, const PagedKvLay
     add_own_bias(w.bq, q, mine.q_heads);
     add_own_bias(w.bk, k, mine.k_heads);
     add_own_bias(w.bv, v, mine.v_heads);
-    rope_.apply(local_.rope, t, q + qa * hd, static_cast<int>(qb - qa), hd);
+    const Part qh = mine.q_heads, kh = mine.k_heads, vh = mine.v_heads;
+    rope_.apply(local_.rope, t, q + qh.begin * hd, static_cast<int>(qh.end - qh.begin), hd);
     const TokenPlace& place = places_[static_cast<size_t>(t)];
-    store_rotated_key_heads(kv, place, rope_, local_.rope, t, k, static_cast<int>(ka),
-                            static_cast<int>(kb));
-    store_value_heads(kv, place, v, static_cast<int>(va), static_cast<int>(vb));
+    store_rotated_key_heads(kv, place, rope_, local_.rope, t, k, static_cast<int>(kh.begin),
+                            static_cast<int>(kh.end));
+    store_value_heads(kv, place, v, static_cast<int>(vh.begin), static_cast<int>(vh.end));
   }
 }
 
@@ -186,17 +179,12 @@ void Transformer::tail_share(const LayerWeights& w, int64_t tokens, const Thread
     quantize_activations(attention_.data() + t * qd, x.data() + t * qd / kQK, qd);
   }
   product_into_residual(w.wo, x.data(), mine.o);
-  const std::span<const std::byte> gate_up_on[] = {
-      group_bytes(w.w_gate, mine.gate_up.begin, mine.gate_up.end),
-      group_bytes(w.w_up, mine.gate_up.begin, mine.gate_up.end),
-      group_bytes(w.w_down, mine.down.begin, mine.down.end)};
+  const std::span<const std::byte> gate_up_on[] = {bytes_of(w.w_gate, mine.gate_up),
+                                                   bytes_of(w.w_up, mine.gate_up),
+                                                   bytes_of(w.w_down, mine.down)};
   pool_->arrive_and_wait(gate_up_on);
   // The feed-forward input: the whole row normed and quantized by each thread for itself.
-  x.resize(static_cast<size_t>(tokens * d / kQK));
-  for (int64_t t = 0; t < tokens; ++t) {
-    rms_norm_quantize(hidden_.data() + t * d, w.ffn_norm, config_.rms_eps, d,
-                      x.data() + t * d / kQK);
-  }
+  norm_into(w.ffn_norm, tokens, x);
   // Gate's and up's rows of whole quantization blocks, each a run of its matrix, then
   // silu(gate) * up of those rows, quantized for down.
   packed_product_share(w.w_gate, x.data(), tokens, gate_.data(), mine.gate_up.begin,
@@ -208,8 +196,7 @@ void Transformer::tail_share(const LayerWeights& w, int64_t tokens, const Thread
     silu_mul_quantize(gate_.data() + t * ff + first * kQK, up_.data() + t * ff + first * kQK,
                       (end - first) * kQK, ffn_quantized_.data() + t * blocks + first);
   }
-  const std::span<const std::byte> down_on[] = {
-      group_bytes(w.w_down, mine.down.begin, mine.down.end)};
+  const std::span<const std::byte> down_on[] = {bytes_of(w.w_down, mine.down)};
   pool_->arrive_and_wait(down_on);
   product_into_residual(w.w_down, ffn_quantized_.data(), mine.down);
 }

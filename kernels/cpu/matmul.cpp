@@ -188,9 +188,7 @@ void read_ahead_products(ThreadPool& pool, std::span<const MatmulOutput> outputs
   for (size_t i = 0; i < outputs.size(); ++i) {
     const PackedRows* packed = outputs[i].weights->packed;
     if (!packed) return;
-    const auto bytes = packed->bytes();
-    parts[i] = {bytes.data(), static_cast<int64_t>(bytes.size()) / packed->groups(),
-                packed->groups()};
+    parts[i] = {packed->bytes().data(), packed->bytes_per_group(), packed->groups()};
   }
   pool.read_ahead(std::span(parts, outputs.size()));
 }

@@ -54,9 +54,12 @@ class PackedRows {
   int64_t rows_per_group() const { return packed_group_rows(type_); }
   int64_t groups() const { return rows_ / rows_per_group(); }
   // The packed bytes, every group's: what a product reads.
-  std::span<const std::byte> bytes() const {
-    return {bytes_.get(), static_cast<size_t>(group_bytes_ * groups())};
+  std::span<const std::byte> bytes() const { return bytes_of_groups(0, groups()); }
+  // Groups [begin, end)'s bytes: what a product of those rows reads.
+  std::span<const std::byte> bytes_of_groups(int64_t begin, int64_t end) const {
+    return {bytes_.get() + begin * group_bytes_, static_cast<size_t>((end - begin) * group_bytes_)};
   }
+  int64_t bytes_per_group() const { return group_bytes_; }
 
   // y[t * y_stride + r] = row r . x[t] for the rows_per_group() rows of `group` and t < tokens,
   // where token t's activation blocks start at x + t * cols / 32. `long_run`: the group is part

@@ -27,6 +27,25 @@ constexpr int64_t kReadAheadBytes = int64_t{512} * 1024;
 // second core through that: single-stream decode through HTTP was 5-13% slower.
 constexpr int kSpinIterations = 1 << 12;
 
+// Reads `spans` in order into this thread's cache, up to kReadAheadBytes, until `stop()`, looked
+// at every 512 bytes. A load a line: the hardware prefetchers stream the rest.
+template <typename Stop>
+void read_until(std::span<const std::span<const std::byte>> spans, const Stop& stop) {
+  int64_t budget = kReadAheadBytes;
+  uint64_t folded = 0;
+  for (const std::span<const std::byte> bytes : spans) {
+    for (size_t at = 0; at < bytes.size() && budget > 0; at += 512, budget -= 512) {
+      if (stop()) break;
+      for (size_t line = at; line < std::min(bytes.size(), at + 512); line += 64) {
+        uint64_t word;
+        std::memcpy(&word, bytes.data() + line, sizeof word);
+        folded ^= word;
+      }
+    }
+  }
+  asm volatile("" : : "r"(folded));  // the reads stay
+}
+
 void futex_wait(std::atomic<uint32_t>& word, uint32_t expected) {
   // Returns at once if the word no longer holds `expected`; spurious wake-ups are re-checked.
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, nullptr,
@@ -128,23 +147,7 @@ void ThreadPool::arrive_and_wait(std::span<const std::span<const std::byte>> ahe
     return;
   }
   const auto arrived = [&] { return barrier_phase_.load(std::memory_order_acquire) != phase; };
-  // A load a line, the phase looked at every 8: the hardware prefetchers stream the rest.
-  int64_t budget = kReadAheadBytes;
-  uint64_t folded = 0;
-  for (const std::span<const std::byte> bytes : ahead) {
-    for (size_t at = 0; at < bytes.size() && budget > 0; at += 512, budget -= 512) {
-      if (arrived()) {
-        asm volatile("" : : "r"(folded));  // the reads stay
-        return;
-      }
-      for (size_t line = at; line < std::min(bytes.size(), at + 512); line += 64) {
-        uint64_t word;
-        std::memcpy(&word, bytes.data() + line, sizeof word);
-        folded ^= word;
-      }
-    }
-  }
-  asm volatile("" : : "r"(folded));
+  read_until(ahead, arrived);
   while (!arrived()) cpu_relax();
 }
 
@@ -159,29 +162,19 @@ void ThreadPool::read_ahead(std::span<const ItemBytes> parts) {
 void ThreadPool::read_home_ahead(int index, uint32_t generation) {
   int64_t count = 0;
   for (int p = 0; p < ahead_count_; ++p) count += ahead_parts_[p].items;
-  // parallel_for's home range of this worker, item by item, until the budget is spent or a
-  // region comes. A load a line: the hardware prefetchers stream the rest.
+  // parallel_for's home range of this worker, as each part's bytes, until a region comes.
   const int64_t begin = home_start(count, index), end = home_start(count, index + 1);
-  int64_t budget = kReadAheadBytes;
-  uint64_t folded = 0;
+  std::span<const std::byte> home[kMostReadAheadParts];
   int64_t first = 0;  // the part's first item, counted over all parts
   for (int p = 0; p < ahead_count_; first += ahead_parts_[p].items, ++p) {
     const ItemBytes& part = ahead_parts_[p];
-    for (int64_t i = std::max(begin, first); i < std::min(end, first + part.items); ++i) {
-      if (budget <= 0 || region_.generation.load(std::memory_order_relaxed) != generation) {
-        asm volatile("" : : "r"(folded));  // the reads stay
-        return;
-      }
-      const std::byte* item = part.first + (i - first) * part.bytes_per_item;
-      for (int64_t at = 0; at < part.bytes_per_item; at += 64) {
-        uint64_t word;
-        std::memcpy(&word, item + at, sizeof word);
-        folded ^= word;
-      }
-      budget -= part.bytes_per_item;
-    }
+    const int64_t from = std::clamp(begin - first, int64_t{0}, part.items);
+    const int64_t to = std::clamp(end - first, int64_t{0}, part.items);
+    home[p] = {part.first + from * part.bytes_per_item,
+               static_cast<size_t>((to - from) * part.bytes_per_item)};
   }
-  asm volatile("" : : "r"(folded));
+  read_until(std::span(home, static_cast<size_t>(ahead_count_)),
+             [&] { return region_.generation.load(std::memory_order_relaxed) != generation; });
 }
 
 namespace {
