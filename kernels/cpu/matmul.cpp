@@ -24,6 +24,11 @@ bool long_runs_for(int64_t bytes, int threads) {
   return bytes / threads >= kLongRunBytes;
 }
 
+// A long prompt's items of a product: a row group against this many tokens at a time. A group
+// against all of 2048 tokens is up to 200 us of work, so the threads would finish a product up
+// to that far apart; a run of 128 tokens keeps the 8-token tiles of the kernel as they were.
+constexpr int64_t kTokenRun = 128;
+
 // Products of packed matrices (16-row groups), all tokens at once. One parallel region over the
 // row groups of every matrix (Q, K and V; gate and up): the threads meet once instead of once
 // per matrix, and share out more pieces of work. `Activation`: ActivationBlock for Q4_1 and
@@ -36,20 +41,32 @@ void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs, co
     total += out.weights->packed->groups();
     bytes += static_cast<int64_t>(out.weights->packed->bytes().size());
   }
-  // Each thread's home range of the groups is one run through memory (ThreadPool::parallel_for).
+  // Each thread's home range of the groups is one run through memory (ThreadPool::parallel_for);
+  // a group's runs of tokens are consecutive items, so its weights stay in cache between them.
   const bool long_runs = long_runs_for(bytes, pool.size());
-  pool.parallel_for(total, [&](int64_t begin, int64_t end) {
-    int64_t first = 0;  // the first group of the matrix `out`, counted over all of them
-    for (const MatmulOutput& out : outputs) {
-      const PackedRows& w = *out.weights->packed;
-      for (int64_t g = std::max(begin, first); g < std::min(end, first + w.groups()); ++g) {
-        if constexpr (std::is_same_v<Activation, float>) {
-          w.dot_group(g - first, xq, tokens, out.y, w.rows());
-        } else {
-          w.dot_group(g - first, xq, tokens, out.y, w.rows(), long_runs);
+  const int64_t runs = (tokens + kTokenRun - 1) / kTokenRun;
+  const int64_t cols = outputs.front().weights->cols;  // the same input for every matrix
+  const int64_t per_token = std::is_same_v<Activation, float> ? cols : cols / kQK;
+  pool.parallel_for(total * runs, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      int64_t group = item / runs;
+      const int64_t first_token = item % runs * kTokenRun;
+      const int64_t run_tokens = std::min(kTokenRun, tokens - first_token);
+      for (const MatmulOutput& out : outputs) {
+        const PackedRows& w = *out.weights->packed;
+        if (group >= w.groups()) {
+          group -= w.groups();
+          continue;
         }
+        const Activation* x = xq + first_token * per_token;
+        float* y = out.y + first_token * w.rows();
+        if constexpr (std::is_same_v<Activation, float>) {
+          w.dot_group(group, x, run_tokens, y, w.rows());
+        } else {
+          w.dot_group(group, x, run_tokens, y, w.rows(), long_runs);
+        }
+        break;
       }
-      first += w.groups();
     }
   });
 }

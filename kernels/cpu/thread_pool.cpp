@@ -248,16 +248,30 @@ void ThreadPool::parallel_ranges(int64_t count, const void* fn, RangeCall call) 
 }
 
 void ThreadPool::claim_ranges(int thread, uint64_t own_home) {
+  auto& mine = homes_[static_cast<size_t>(thread)].bounds;
+  // Its own home as the caller left it, likely, so the first claim is one compare-and-swap
+  // without a load before it: a worker's first line from the caller is not fetched twice.
+  uint64_t seen = own_home;
   int64_t begin = 0, end = 0;
-  for (int k = 0; k < size_; ++k) {
-    auto& bounds = homes_[static_cast<size_t>((thread + k) % size_)].bounds;
-    // Its own home as the caller left it, likely, so the first claim is one compare-and-swap
-    // without a load before it: a worker's first line from the caller is not fetched twice.
-    uint64_t seen = k == 0 ? own_home : bounds.load(std::memory_order_relaxed);
-    while (claim(bounds, seen, k == 0, begin, end)) {
+  for (;;) {
+    while (claim(mine, seen, true, begin, end)) {
       region_.range_call(region_.range_fn, begin, end);
-      seen = bounds.load(std::memory_order_relaxed);
+      seen = mine.load(std::memory_order_relaxed);
     }
+    // Half of another's rest, from the back, becomes this thread's home: claimed from the front
+    // a quarter at a time, and open to the others in turn, so that the threads finish within an
+    // item of each other however uneven the items (a prompt's attention pieces, a long prompt's
+    // row groups), where a stolen half run whole could keep one thread busy long after the rest.
+    bool stole = false;
+    for (int k = 1; k < size_ && !stole; ++k) {
+      auto& other = homes_[static_cast<size_t>((thread + k) % size_)].bounds;
+      if (claim(other, other.load(std::memory_order_relaxed), false, begin, end)) {
+        seen = pack(begin, end);
+        mine.store(seen, std::memory_order_relaxed);
+        stole = true;
+      }
+    }
+    if (!stole) return;
   }
 }
 

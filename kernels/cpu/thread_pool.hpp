@@ -73,7 +73,7 @@ class ThreadPool {
   // where thread + 1's starts): one split for the claims and for read_ahead.
   int64_t home_start(int64_t count, int thread) const { return count * thread / size_; }
   // Thread `thread`'s part of parallel_for: its home range (likely `own_home`, packed), then
-  // what is left of the others'.
+  // halves of what is left of the others', each its home in turn.
   void claim_ranges(int thread, uint64_t own_home);
   void worker_loop(int index, int cpu);
   void post();  // publishes a new generation and wakes the sleepers

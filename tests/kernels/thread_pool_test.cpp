@@ -106,6 +106,36 @@ TEST_CASE("parallel_for: a thread held up in its own range has the rest taken by
   CHECK(done == count);
 }
 
+TEST_CASE("parallel_for: what a thread took from another's range, the others can take back") {
+  // The caller's first chunk ([0, 8) of 64) holds it until the worker, done with its own range,
+  // has taken half of the caller's rest ([20, 32)) and is held up in the first chunk it claims
+  // of that. The caller then runs what is left of its range and of the worker's taken half.
+  ThreadPool pool(2, /*pin=*/false);
+  const int64_t count = 64;
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int64_t> done{0};
+  std::atomic<bool> worker_held{false};
+  std::atomic<int64_t> held_chunk{0};
+  std::atomic<bool> rest_taken{false};
+  const auto wait_for = [](const auto& condition) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!condition() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  };
+  pool.parallel_for(count, [&](int64_t begin, int64_t end) {
+    if (begin == 0) wait_for([&] { return worker_held.load(); });
+    if (std::this_thread::get_id() != caller && begin < count / 2 && !worker_held.exchange(true)) {
+      held_chunk = end - begin;
+      wait_for([&] { return done.load() == count - (end - begin); });
+      rest_taken = done.load() == count - (end - begin);
+    }
+    done += end - begin;
+  });
+  CHECK(worker_held);
+  CHECK(held_chunk <= 3);  // a quarter of the 12 it took
+  CHECK(rest_taken);
+  CHECK(done == count);
+}
+
 TEST_CASE("workers that went to sleep between regions wake for the next one") {
   ThreadPool pool(3, /*pin=*/false);
   for (int round = 0; round < 4; ++round) {

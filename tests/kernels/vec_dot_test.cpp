@@ -4,6 +4,7 @@
 #include "kernels/cpu/dequantize.hpp"
 #include "kernels/cpu/half.hpp"
 #include "kernels/cpu/matmul.hpp"
+#include "kernels/cpu/packed_rows.hpp"
 #include "kernels/cpu/vec_dot.hpp"
 #include "tests/support/gguf_writer.hpp"
 
@@ -63,6 +64,33 @@ TEST_CASE("matmul over a batch equals one token at a time, for quantized and flo
     for (int t = 0; t < tokens; ++t) {
       matmul(pool, w, x.data() + t * cols, 1, single.data(), scratch);
       for (int r = 0; r < rows; ++r) REQUIRE(batched[size_t(t * rows + r)] == single[size_t(r)]);
+    }
+  }
+}
+
+TEST_CASE("a packed matrix over a long prompt, in runs of tokens, equals one token at a time") {
+  if (!can_pack_rows(DType::Q4_1, kPackedRows, kQK)) {
+    WARN("this build has no AVX-512 VNNI packed rows: nothing to compare");
+    return;
+  }
+  std::mt19937 rng(19);
+  const int rows = 48, cols = 64, tokens = 300;  // runs of 128, 128 and 44 tokens
+  ThreadPool pool(2);
+  const auto values = test::random_floats(rng, size_t(rows * cols), 1.0f);
+  const auto bytes = test::quantize_q4_1(values);
+  WeightMatrix w = dense_matrix(DType::Q4_1, rows, cols, bytes.data());
+  const PackedRows packed(w);
+  w.packed = &packed;
+  const auto x = test::random_floats(rng, size_t(tokens * cols), 1.0f);
+  std::vector<float> batched(static_cast<size_t>(tokens * rows), NAN);
+  std::vector<float> single(static_cast<size_t>(rows));
+  MatmulScratch scratch;
+  matmul(pool, w, x.data(), tokens, batched.data(), scratch);
+  for (int t = 0; t < tokens; ++t) {
+    matmul(pool, w, x.data() + t * cols, 1, single.data(), scratch);
+    for (int r = 0; r < rows; ++r) {
+      INFO("token " << t << ", row " << r);
+      REQUIRE(batched[size_t(t * rows + r)] == single[size_t(r)]);
     }
   }
 }
