@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -55,6 +56,24 @@ class Process:
                 return
             time.sleep(0.05)
         raise AssertionError(f"no line with {text!r} in:\n" + "".join(self.log[-20:]))
+
+    def wait_exit(self, timeout=60):
+        """The exit status, once the process exits. If it has not within `timeout` seconds, fails
+        with its last lines and, where gdb is installed, every thread's stack: a hang at exit
+        seen once in a CI run is then found from that run's log."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stacks = "(no gdb here)"
+            if shutil.which("gdb"):
+                dump = subprocess.run(["gdb", "-p", str(self.process.pid), "-batch",
+                                       "-ex", "thread apply all bt"],
+                                      capture_output=True, text=True, timeout=120)
+                stacks = dump.stdout[-30000:] + dump.stderr[-2000:]
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"troupe did not exit within {timeout} s; its last lines:\n"
+                                 + "".join(self.log[-30:]) + "\nits threads:\n" + stacks)
 
     def stop(self, sig=signal.SIGTERM):
         if self.process.poll() is None:

@@ -92,7 +92,7 @@ def test_scale_down_drains_the_highest_ordinal(tmp_path, api):
         # the highest ordinal, as the StatefulSet would.
         api.wait_for(lambda a: a.replicas == 1, timeout=120)
         cluster.front.wait_for_line("draining troupe-1", timeout=30)
-        assert cluster.workers["troupe-1"].process.wait(timeout=60) == 0  # drained, exited
+        assert cluster.workers["troupe-1"].wait_exit(60) == 0  # drained, exited
         nodes = cluster.nodes()
         assert nodes["troupe-0"]["routable"] and nodes["front"]["routable"]
     finally:

@@ -38,7 +38,7 @@ def test_drain_finishes_the_nodes_work_then_it_leaves(cluster):
         cluster.wait_for(lambda nodes: not nodes["r1"]["routable"])
         results = [f.result(timeout=180) for f in futures]
     assert all(outcome == "done" for outcome, _ in results), results
-    assert cluster.workers["r1"].process.wait(timeout=60) == 0
+    assert cluster.workers["r1"].wait_exit(60) == 0
     cluster.wait_for(lambda nodes: not nodes["r1"]["connected"])
     assert stream(cluster, 99)[0] == "done"  # the others still serve
 
@@ -68,6 +68,6 @@ def test_sigterm_at_a_front_lets_streams_on_other_nodes_finish():
         # (How far they got before it depends on how fast the front saw all six start.)
         assert at_signal < 6 * 440 // 2, at_signal
         assert len(progress) - at_signal > 6 * 440 // 2, (at_signal, len(progress))
-        assert c.front.process.wait(timeout=60) == 0
+        assert c.front.wait_exit(60) == 0
     finally:
         c.stop()

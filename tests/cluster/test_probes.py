@@ -116,7 +116,7 @@ def test_probes_while_loading_joined_and_draining(tmp_path):
         assert client.is_alive() or outcome.get("finish") == "length"  # still streaming, or done
         client.join(120)
         assert outcome.get("finish") == "length", outcome
-        assert worker.process.wait(timeout=60) == 0
+        assert worker.wait_exit(60) == 0
     finally:
         cluster.stop()
 
