@@ -23,7 +23,8 @@ void add_bias(float* x, const float* bias, int64_t tokens, int64_t width) {
 // all asked for at once (prefetch_lines.hpp). A prompt's work runs on the pool, each thread
 // mostly on the lines it wrote.
 void prefetch_for_serial(const std::vector<float>& written, int64_t tokens, int64_t width) {
-  if (tokens < Transformer::kParallelTokens) prefetch_lines(written.data(), sizeof(float) * tokens * width);
+  if (tokens < Transformer::kParallelTokens)
+    prefetch_lines(written.data(), sizeof(float) * tokens * width);
 }
 
 // Whether every matrix takes 8-bit activations, so the input can be made already quantized.

@@ -54,9 +54,9 @@ Transformer::ThreadShares Transformer::thread_shares(int thread, int threads) co
   const int64_t count = heads + 2 * kv_heads;
   const auto rounded_up = [&](int k) { return (count * k + threads - 1) / threads; };
   const Part units{rounded_up(thread), rounded_up(thread + 1)};
-  const auto mine = [&](int64_t first, int64_t count) {
-    return Part{std::clamp(units.begin - first, int64_t{0}, count),
-                std::clamp(units.end - first, int64_t{0}, count)};
+  const auto mine = [&](int64_t first, int64_t n) {  // of the n heads from unit `first` on
+    return Part{std::clamp(units.begin - first, int64_t{0}, n),
+                std::clamp(units.end - first, int64_t{0}, n)};
   };
   const LayerWeights& w = weights_.layers.front();  // every layer's shapes are the same
   const int64_t per_block = kQK / w.w_gate.packed->rows_per_group();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 #include "kernels/cpu/dequantize.hpp"
 #include "kernels/cpu/vec_dot.hpp"
@@ -29,6 +30,17 @@ bool long_runs_for(int64_t bytes, int threads) {
 // to that far apart; a run of 128 tokens keeps the 8-token tiles of the kernel as they were.
 constexpr int64_t kTokenRun = 128;
 
+// Group `group` of the groups of `outputs` counted end to end: its output and its group there.
+std::pair<const MatmulOutput*, int64_t> group_of(std::span<const MatmulOutput> outputs,
+                                                 int64_t group) {
+  for (const MatmulOutput& out : outputs) {
+    const int64_t groups = out.weights->packed->groups();
+    if (group < groups) return {&out, group};
+    group -= groups;
+  }
+  return {nullptr, 0};  // past the last: not reached, items stop at the total
+}
+
 // Products of packed matrices (16-row groups), all tokens at once. One parallel region over the
 // row groups of every matrix (Q, K and V; gate and up): the threads meet once instead of once
 // per matrix, and share out more pieces of work. `Activation`: ActivationBlock for Q4_1 and
@@ -49,23 +61,16 @@ void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs, co
   const int64_t per_token = std::is_same_v<Activation, float> ? cols : cols / kQK;
   pool.parallel_for(total * runs, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
-      int64_t group = item / runs;
+      const auto [out, group] = group_of(outputs, item / runs);
+      const PackedRows& w = *out->weights->packed;
       const int64_t first_token = item % runs * kTokenRun;
       const int64_t run_tokens = std::min(kTokenRun, tokens - first_token);
-      for (const MatmulOutput& out : outputs) {
-        const PackedRows& w = *out.weights->packed;
-        if (group >= w.groups()) {
-          group -= w.groups();
-          continue;
-        }
-        const Activation* x = xq + first_token * per_token;
-        float* y = out.y + first_token * w.rows();
-        if constexpr (std::is_same_v<Activation, float>) {
-          w.dot_group(group, x, run_tokens, y, w.rows());
-        } else {
-          w.dot_group(group, x, run_tokens, y, w.rows(), long_runs);
-        }
-        break;
+      const Activation* x = xq + first_token * per_token;
+      float* y = out->y + first_token * w.rows();
+      if constexpr (std::is_same_v<Activation, float>) {
+        w.dot_group(group, x, run_tokens, y, w.rows());
+      } else {
+        w.dot_group(group, x, run_tokens, y, w.rows(), long_runs);
       }
     }
   });

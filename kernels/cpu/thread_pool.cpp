@@ -262,17 +262,18 @@ void ThreadPool::claim_ranges(int thread, uint64_t own_home) {
     // a quarter at a time, and open to the others in turn, so that the threads finish within an
     // item of each other however uneven the items (a prompt's attention pieces, a long prompt's
     // row groups), where a stolen half run whole could keep one thread busy long after the rest.
-    bool stole = false;
-    for (int k = 1; k < size_ && !stole; ++k) {
-      auto& other = homes_[static_cast<size_t>((thread + k) % size_)].bounds;
-      if (claim(other, other.load(std::memory_order_relaxed), false, begin, end)) {
-        seen = pack(begin, end);
-        mine.store(seen, std::memory_order_relaxed);
-        stole = true;
-      }
-    }
-    if (!stole) return;
+    if (!steal_half(thread, begin, end)) return;
+    seen = pack(begin, end);
+    mine.store(seen, std::memory_order_relaxed);
   }
+}
+
+bool ThreadPool::steal_half(int thread, int64_t& begin, int64_t& end) {
+  for (int k = 1; k < size_; ++k) {
+    auto& other = homes_[static_cast<size_t>((thread + k) % size_)].bounds;
+    if (claim(other, other.load(std::memory_order_relaxed), false, begin, end)) return true;
+  }
+  return false;
 }
 
 void ThreadPool::worker_loop(int index, int cpu) {

@@ -75,6 +75,9 @@ class ThreadPool {
   // Thread `thread`'s part of parallel_for: its home range (likely `own_home`, packed), then
   // halves of what is left of the others', each its home in turn.
   void claim_ranges(int thread, uint64_t own_home);
+  // Half of the first other thread's unclaimed rest that has any, from the back, into
+  // [begin, end); false when every other home is empty.
+  bool steal_half(int thread, int64_t& begin, int64_t& end);
   void worker_loop(int index, int cpu);
   void post();  // publishes a new generation and wakes the sleepers
   // Until every worker is done with the region; wakes any that slept through its post().
