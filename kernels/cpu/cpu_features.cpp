@@ -2,6 +2,11 @@
 
 #include <cstdlib>
 
+#if defined(TROUPE_SIMD_VARIANTS)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace troupe {
 
 std::string_view isa_name(CpuIsa isa) {
@@ -12,16 +17,36 @@ std::string_view isa_name(CpuIsa isa) {
       return "avx2";
     case CpuIsa::avx512:
       return "avx512";
+    case CpuIsa::amx:
+      return "amx";
   }
   return "scalar";
 }
 
 std::optional<CpuIsa> parse_isa(std::string_view name) {
-  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512}) {
+  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512, CpuIsa::amx}) {
     if (name == isa_name(isa)) return isa;
   }
   return std::nullopt;
 }
+
+#if defined(TROUPE_SIMD_VARIANTS)
+namespace {
+
+// Linux hands a process the AMX tiles' 8 KiB of state only when asked (arch_prctl
+// ARCH_REQ_XCOMP_PERM for XTILEDATA, Linux 5.16 on); a thread that uses a tile without it is
+// killed. Asked once; the grant covers every thread of the process.
+bool amx_granted() {
+  static const bool granted = [] {
+    constexpr int kRequestPermission = 0x1023;  // ARCH_REQ_XCOMP_PERM
+    constexpr int kTileData = 18;               // XFEATURE_XTILEDATA
+    return syscall(SYS_arch_prctl, kRequestPermission, kTileData) == 0;
+  }();
+  return granted;
+}
+
+}  // namespace
+#endif
 
 CpuIsa best_supported_isa() {
 #if defined(TROUPE_SIMD_VARIANTS)
@@ -31,7 +56,9 @@ CpuIsa best_supported_isa() {
   const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
                       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                       __builtin_cpu_supports("avx512vnni");
-  return avx512 ? CpuIsa::avx512 : avx2 ? CpuIsa::avx2 : CpuIsa::scalar;
+  const bool amx = avx512 && __builtin_cpu_supports("amx-tile") &&
+                   __builtin_cpu_supports("amx-int8") && amx_granted();
+  return amx ? CpuIsa::amx : avx512 ? CpuIsa::avx512 : avx2 ? CpuIsa::avx2 : CpuIsa::scalar;
 #else
   return CpuIsa::scalar;  // not built: the SIMD variants are x86-64 only (kernels/CMakeLists.txt)
 #endif

@@ -14,6 +14,9 @@ enum class CpuIsa {
   scalar = 0,  // plain C++: the reference every SIMD kernel is tested against
   avx2 = 1,    // AVX2 with FMA and F16C
   avx512 = 2,  // AVX-512 F, BW, VL and VNNI, plus AVX2's
+  // AVX-512's, with AMX-INT8 tiles for the packed Q4_1 product of 16 tokens or more (a prompt's):
+  // where the CPU has AMX-TILE and AMX-INT8 and Linux grants this process the tiles' state.
+  amx = 3,
 };
 
 std::string_view isa_name(CpuIsa isa);
@@ -24,7 +27,7 @@ CpuIsa best_supported_isa();
 bool isa_supported(CpuIsa isa);
 
 // The level the kernels use: the best supported, or the environment variable TROUPE_CPU_ISA
-// (scalar, avx2 or avx512) to measure or test a lower one; a level above the supported one is
+// (scalar, avx2, avx512 or amx) to measure or test a lower one; a level above the supported one is
 // lowered to it. Decided once per process.
 CpuIsa selected_isa();
 

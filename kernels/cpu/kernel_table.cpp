@@ -73,6 +73,15 @@ constexpr KernelTable kAvx512{
     .exp_shifted_sum = avx512::exp_shifted_sum,
     .argmax = avx512::argmax,
 };
+
+// AVX-512's, with the packed Q4_1 product on AMX tiles (from 16 tokens on; below, it calls
+// AVX-512's).
+constexpr KernelTable kAmx = [] {
+  KernelTable table = kAvx512;
+  table.isa = CpuIsa::amx;
+  table.packed_q4_1 = amx::packed_q4_1;
+  return table;
+}();
 #endif
 
 }  // namespace
@@ -82,6 +91,7 @@ const KernelTable& kernel_table(CpuIsa isa) {
     throw std::logic_error("kernel_table: this CPU does not run " + std::string(isa_name(isa)));
   }
 #if defined(TROUPE_SIMD_VARIANTS)
+  if (isa == CpuIsa::amx) return kAmx;
   if (isa == CpuIsa::avx512) return kAvx512;
   if (isa == CpuIsa::avx2) return kAvx2;
 #endif

@@ -1,10 +1,10 @@
 #pragma once
 // The functions behind kernel_table.hpp, one namespace per instruction-set level. scalar:: is
-// plain C++ (vec_dot_scalar.cpp, attention_scalar.cpp, elementwise_scalar.cpp); avx2:: and
-// avx512:: live in *_avx2.cpp and *_avx512.cpp, compiled for their level and called only when
-// the CPU has it. Those files include nothing of the standard library's templates or of the
-// project's inline helpers: an out-of-line copy of such a function compiled for AVX-512 could
-// be the one the linker keeps for every caller.
+// plain C++ (vec_dot_scalar.cpp, attention_scalar.cpp, elementwise_scalar.cpp); avx2::,
+// avx512:: and amx:: live in *_avx2.cpp, *_avx512.cpp and *_amx.cpp, compiled for their level and
+// called only when the CPU has it. Those files include nothing of the standard library's templates
+// or of the project's inline helpers: an out-of-line copy of such a function compiled for AVX-512
+// could be the one the linker keeps for every caller.
 #include <cstddef>
 #include <cstdint>
 
@@ -62,5 +62,11 @@ void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);
 int64_t argmax(const float* x, int64_t n);
 }  // namespace avx512
+
+// AVX-512 plus AMX-INT8 tiles (packed_rows_amx.cpp): the packed Q4_1 product of 16 tokens or more.
+namespace amx {
+void packed_q4_1(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
+                 int64_t tokens, float* y, int64_t y_stride);
+}  // namespace amx
 
 }  // namespace troupe

@@ -23,7 +23,7 @@ const KernelTable& reference() {
 
 std::vector<CpuIsa> simd_levels() {
   std::vector<CpuIsa> levels;
-  for (CpuIsa isa : {CpuIsa::avx2, CpuIsa::avx512}) {
+  for (CpuIsa isa : {CpuIsa::avx2, CpuIsa::avx512, CpuIsa::amx}) {
     if (isa_supported(isa)) levels.push_back(isa);
   }
   if (levels.empty()) WARN("this CPU or build has no SIMD level: only the scalar kernels run");
@@ -365,7 +365,7 @@ TEST_CASE("SIMD SiLU and softmax exponentials equal the scalar ones bit for bit"
 
 TEST_CASE("SIMD argmax gives the first index of the largest value, as std::max_element does") {
   std::mt19937 rng(11);
-  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512}) {
+  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512, CpuIsa::amx}) {
     if (!isa_supported(isa)) continue;
     const KernelTable& k = kernel_table(isa);
     for (int n : {1, 15, 16, 17, 1000, 49152}) {
@@ -389,7 +389,7 @@ TEST_CASE("SIMD argmax gives the first index of the largest value, as std::max_e
 TEST_CASE("the selected level is one this CPU runs, and names parse back") {
   REQUIRE(isa_supported(selected_isa()));
   REQUIRE(kernels().isa == selected_isa());
-  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512}) {
+  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512, CpuIsa::amx}) {
     REQUIRE(parse_isa(isa_name(isa)) == isa);
   }
   REQUIRE_FALSE(parse_isa("sse9").has_value());

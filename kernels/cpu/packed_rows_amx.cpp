@@ -1,0 +1,136 @@
+// The packed Q4_1 product on AMX-INT8 tiles, for 16 tokens or more (the rest, and every smaller
+// call, go to the AVX-512 kernel). Compiled for AVX-512 VNNI and AMX and called only on CPUs
+// that have them, in processes Linux has granted the tile data (cpu_features.cpp).
+//
+// One tdpbsud multiplies 16 tokens' signed activation bytes (an A tile: a token's block per row,
+// read in place from the ActivationBlocks) by a block's 16 rows of unsigned weights (a B tile: 8
+// rows of 4 weights x 16 rows, the packed layout's registers unpacked to bytes once per call),
+// and leaves each (token, row) block sum exact in a 16 x 16 tile of 32-bit integers. A block is
+// 32 columns and has its own scales, so each block takes its own tile product (a tile's K of 64
+// would mix two blocks), and the tile goes through memory into the float step, which is the
+// AVX-512 kernel's in its order: every output equals block_dot bit for bit (vec_dot.hpp), so a
+// batch never changes a result. Measured on a 2-core Xeon with AMX: a tdpbsud takes ~16 cycles
+// whatever its K, and the FMAs of the float step do not overlap it (one FMA port waits), so the
+// float step (a conversion, a multiply and 2 FMAs per 16 rows, token and block) bounds the
+// kernel: 1.3x the VNNI kernel on one thread (troupe-micro ffn_up at 128 tokens, 471 against
+// 640 us; bench/README.md).
+#include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
+#include "kernels/cpu/kernel_variants.hpp"
+
+namespace troupe::amx {
+namespace {
+
+constexpr int kTileTokens = 16;    // tokens of a tile product: rows of A and of the sums
+constexpr int kBlockQuads = 8;     // a block's rows of B: 8 quads of columns, 16 rows x 4 bytes
+constexpr int kWeightBytes = 512;  // a block's weights unpacked: kBlockQuads x 64 bytes
+constexpr int kSumBytes = 64;      // a row of the sums: 16 rows' 32-bit sums for one token
+// Blocks unpacked at a time: 32 KiB of weights, within L1 beside the sums and activations.
+constexpr int64_t kChunkBlocks = 64;
+
+// Tile registers: the sums in tmm0, the activations in tmm2, the weights in tmm4 (GCC's tile
+// intrinsics paste their tile numbers into the assembly as written, so the calls spell them
+// out).
+// LDTILECFG's 64-byte operand (palette 1).
+struct alignas(64) TileConfig {
+  uint8_t palette;
+  uint8_t start_row;
+  uint8_t reserved[14];
+  uint16_t bytes_per_row[16];
+  uint8_t rows[16];
+};
+
+void set_tile(TileConfig& config, int tile, int rows, int bytes_per_row) {
+  config.rows[tile] = static_cast<uint8_t>(rows);
+  config.bytes_per_row[tile] = static_cast<uint16_t>(bytes_per_row);
+}
+
+// A thread's tile shapes, set at its first product; nothing else in the process uses tiles.
+void configure_tiles() {
+  thread_local bool configured = false;
+  if (configured) return;
+  TileConfig config = {};
+  config.palette = 1;
+  set_tile(config, 0, kTileTokens, kSumBytes);
+  set_tile(config, 2, kTileTokens, kQK);
+  set_tile(config, 4, kBlockQuads, 64);
+  _tile_loadconfig(&config);
+  configured = true;
+}
+
+// `blocks` blocks of packed Q4_1 values (4 registers of nibbles each) as bytes, block after
+// block: a B tile each, whose row j holds columns 4j..4j+3 of the 16 rows, as the AVX-512
+// kernel's register q[j].
+void unpack_weights(const std::byte* values, int64_t blocks, uint8_t* out) {
+  const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
+  for (int64_t i = 0; i < blocks; ++i) {
+    const auto* in = reinterpret_cast<const __m512i*>(values + i * 4 * 64);
+    auto* bytes = reinterpret_cast<__m512i*>(out + i * kWeightBytes);
+    for (int h = 0; h < 4; ++h) {
+      const __m512i packed = _mm512_load_si512(in + h);
+      _mm512_store_si512(bytes + h, _mm512_and_si512(packed, low_nibbles));
+      _mm512_store_si512(bytes + h + 4,
+                         _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles));
+    }
+  }
+}
+
+// One block's float step for 16 tokens: acc[k] = fma(d_w * d_x, sum, acc[k]), then
+// acc[k] = fma(m_w, sum_x, acc[k]), as the AVX-512 kernel takes it. `x`: token 0's block, the
+// others `x_stride` blocks apart.
+inline void add_block(const int32_t* sums, __m512 dw, __m512 mw, const ActivationBlock* x,
+                      int64_t x_stride, __m512* acc) {
+#pragma GCC unroll 16
+  for (int k = 0; k < kTileTokens; ++k) {
+    const ActivationBlock& a = x[k * x_stride];
+    const __m512 sum = _mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * k));
+    acc[k] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a.d)), sum, acc[k]);
+    acc[k] = _mm512_fmadd_ps(mw, _mm512_set1_ps(a.sum), acc[k]);
+  }
+}
+
+}  // namespace
+
+void packed_q4_1(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
+                 int64_t tokens, float* y, int64_t y_stride) {
+  const int64_t whole = tokens / kTileTokens * kTileTokens;
+  const int64_t blocks = layout.blocks;
+  if (whole > 0) {
+    configure_tiles();
+    const auto* scales = reinterpret_cast<const __m256i*>(group);
+    const auto* mins = reinterpret_cast<const __m256i*>(group + layout.mins_offset);
+    const std::byte* values = group + layout.values_offset;
+    const int64_t x_stride_bytes = blocks * static_cast<int64_t>(sizeof(ActivationBlock));
+    alignas(64) uint8_t weights[kChunkBlocks * kWeightBytes];
+    alignas(64) int32_t sums[kTileTokens * 16];
+    for (int64_t first = 0; first < blocks; first += kChunkBlocks) {
+      const int64_t count = blocks - first < kChunkBlocks ? blocks - first : kChunkBlocks;
+      unpack_weights(values + first * 4 * 64, count, weights);
+      for (int64_t t = 0; t < whole; t += kTileTokens) {
+        // A chunk after the first goes on from the sums the one before left in y.
+        __m512 acc[kTileTokens];  // in registers: every loop over the tokens is unrolled
+#pragma GCC unroll 16
+        for (int k = 0; k < kTileTokens; ++k) {
+          acc[k] = first == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(y + (t + k) * y_stride);
+        }
+        const ActivationBlock* xt = x + t * blocks + first;
+        for (int64_t i = 0; i < count; ++i) {
+          _tile_loadd(2, xt[i].qs, x_stride_bytes);
+          _tile_loadd(4, weights + i * kWeightBytes, 64);
+          _tile_zero(0);
+          _tile_dpbsud(0, 2, 4);
+          _tile_stored(0, sums, kSumBytes);
+          add_block(sums, _mm512_cvtph_ps(_mm256_load_si256(scales + first + i)),
+                    _mm512_cvtph_ps(_mm256_load_si256(mins + first + i)), xt + i, blocks, acc);
+        }
+#pragma GCC unroll 16
+        for (int k = 0; k < kTileTokens; ++k) _mm512_storeu_ps(y + (t + k) * y_stride, acc[k]);
+      }
+    }
+  }
+  if (whole < tokens) {
+    avx512::packed_q4_1(group, layout, x + whole * blocks, tokens - whole, y + whole * y_stride,
+                        y_stride);
+  }
+}
+
+}  // namespace troupe::amx
