@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "engine/serve/byte_size.hpp"
+#include "kernels/cpu/thread_pool.hpp"
 
 namespace troupe::cli {
 namespace {
@@ -35,7 +36,9 @@ std::vector<FlagSpec> engine_flags() {
       {"block-size", "N", "tokens per KV cache block (default 16)"},
       {"max-model-len", "N", "most tokens of prompt and output together (default: the model's)"},
       {"max-num-seqs", "N", "most sequences in a batch (default 256)"},
-      {"max-num-batched-tokens", "N", "most tokens computed in one step (default 2048)"},
+      {"max-num-batched-tokens", "N",
+       "most tokens computed in one step (default 2048; a server on the CPU: 256 a thread, "
+       "512 to 2048)"},
       {"enable-prefix-caching", "", "reuse the KV blocks of shared prompt prefixes (default)"},
       {"no-enable-prefix-caching", "", "compute every prompt in full"},
       {"enable-chunked-prefill", "", "split long prompts across steps, decodes first (default)"},
@@ -78,6 +81,15 @@ Status size_kv_cache(const Flags& flags, const Model& model, const DeviceOptions
   if (!budget) return budget.error();
   engine.kv_cache_memory = *budget;
   return Ok{};
+}
+
+void size_step_for_cpu(const Flags& flags, const DeviceOptions& device, EngineConfig& engine) {
+  if (device.device != Device::cpu || flags.has("max-num-batched-tokens") ||
+      !engine.scheduler.enable_chunked_prefill) {
+    return;
+  }
+  engine.scheduler.max_num_batched_tokens =
+      cpu_max_num_batched_tokens(ThreadPool::size_for(device.threads));
 }
 
 void report_kv_cache(const EngineLayout& layout, const DeviceOptions& device) {

@@ -20,6 +20,10 @@ Result<EngineConfig> engine_config_from_flags(const Flags& flags);
 Status size_kv_cache(const Flags& flags, const Model& model, const DeviceOptions& device,
                      EngineConfig& engine);
 
+// A server on the CPU without --max-num-batched-tokens: steps of cpu_max_num_batched_tokens for
+// its compute threads (chunked prefill only; without it a prompt must fit one step).
+void size_step_for_cpu(const Flags& flags, const DeviceOptions& device, EngineConfig& engine);
+
 // On a GPU, what vLLM reports at start: the KV cache in tokens and how many sequences of
 // max-model-len fit at once (stderr, one line).
 void report_kv_cache(const EngineLayout& layout, const DeviceOptions& device);

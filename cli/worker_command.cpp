@@ -109,6 +109,7 @@ int worker_command(const Args& args) {
   if (!model) return input_error(flags, model.message());
   if (auto sized = size_kv_cache(flags, *model, node_opts->device, *engine); !sized)
     return input_error(flags, sized.message());
+  size_step_for_cpu(flags, node_opts->device, *engine);
   auto layout = plan_engine_layout(*engine, model->config, node_opts->device.tensor_parallel_size);
   if (!layout) return input_error(flags, layout.message());
   report_kv_cache(*layout, node_opts->device);

@@ -15,6 +15,11 @@ std::string mib(int64_t bytes) {
 
 }  // namespace
 
+int cpu_max_num_batched_tokens(int threads) {
+  constexpr int kTokensPerThread = 256, kFewest = 512, kMost = 2048;
+  return std::clamp(kTokensPerThread * std::max(threads, 1), kFewest, kMost);
+}
+
 Result<EngineLayout> plan_engine_layout(EngineConfig config, const ModelConfig& model,
                                         int tensor_parallel_size) {
   auto bad = [](std::string what) { return Result<EngineLayout>(make_error(std::move(what))); };

@@ -17,6 +17,15 @@ struct EngineConfig {
   SchedulerConfig scheduler;                   // --max-num-batched-tokens, --max-num-seqs, ...
 };
 
+// The default of --max-num-batched-tokens where the forward pass runs on `threads` CPU threads
+// (vLLM's 2048 elsewhere): 256 tokens a thread, at least 512 (a 512-token prompt in one step)
+// and at most 2048. A CPU computes some 1000 prompt tokens a second a thread, so a step of
+// 2048 tokens on 2 threads takes about a second, and every prompt queued behind it waits that
+// long for its first token; at 256 a thread a step stays near an eighth of a second. Measured
+// at 32 concurrent (128 in, 128 out) on 2 threads: mean TTFT 1145-1254 ms at 2048 against
+// 645-665 ms at 512, output tok/s 778-838 against 819-859 (bench/README.md).
+int cpu_max_num_batched_tokens(int threads);
+
 // The config with max_model_len resolved, and the number of KV blocks it buys; or what is wrong,
 // e.g. a KV budget too small for one sequence of max_model_len, naming the bytes needed.
 struct EngineLayout {
