@@ -50,12 +50,26 @@ def start_server(troupe, model=None, threads=None):
     raise RuntimeError("troupe serve did not start")
 
 
+def cpu_has_amx():
+    return any("amx_int8" in line.split() for line in open("/proc/cpuinfo") if
+               line.startswith("flags"))
+
+
+# llama.cpp's flags for its own best path that runs here: on CPUs with AMX-INT8 its AMX backend
+# (the weights repacked into an AMX buffer) segfaults in ggml_backend_amx_mul_mat on the default
+# model (seen on a 2-core Xeon with AMX, 2026-12-05; upstream llama.cpp issue #20824, open), so
+# the weights stay in its CPU buffer and its AVX-512 VNNI kernels (Q4_1 has no other repacking).
+LLAMA_BENCH_FLAGS = ["--repack", "0"] if cpu_has_amx() else []
+LLAMA_SERVER_FLAGS = ["--no-repack"] if cpu_has_amx() else []
+
+
 def start_peer(model, threads, slots=32, port=8077):
     env = subprocess.run(["bash", "-c", "source bench/peers/env && echo $LLAMA_SERVER"],
                          capture_output=True, text=True, check=True).stdout.strip()
     log = tempfile.NamedTemporaryFile(mode="w+", suffix=".log")  # it logs every request
     server = subprocess.Popen([env, "-m", model, "-np", str(slots), "-cb", "-c", str(slots * 512),
-                               "-t", str(threads), "--host", "127.0.0.1", "--port", str(port)],
+                               "-t", str(threads), "--host", "127.0.0.1", "--port", str(port),
+                               *LLAMA_SERVER_FLAGS],
                               stdout=log, stderr=subprocess.STDOUT, text=True)
     for _ in range(600):
         if "listening on" in open(log.name).read():
