@@ -14,7 +14,7 @@ enum class CpuIsa {
   scalar = 0,  // plain C++: the reference every SIMD kernel is tested against
   avx2 = 1,    // AVX2 with FMA and F16C
   avx512 = 2,  // AVX-512 F, BW, VL and VNNI, plus AVX2's
-  // AVX-512's, with AMX-INT8 tiles for the packed Q4_1 product of 16 tokens or more (a prompt's):
+  // AVX-512's, with AMX-INT8 tiles for the packed Q4_1 and Q8_0 products of 16 tokens or more:
   // where the CPU has AMX-TILE and AMX-INT8 and Linux grants this process the tiles' state.
   amx = 3,
 };

@@ -74,12 +74,13 @@ constexpr KernelTable kAvx512{
     .argmax = avx512::argmax,
 };
 
-// AVX-512's, with the packed Q4_1 product on AMX tiles (from 16 tokens on; below, it calls
-// AVX-512's).
+// AVX-512's, with the packed Q4_1 and Q8_0 products on AMX tiles (from 16 tokens on; below,
+// they call AVX-512's).
 constexpr KernelTable kAmx = [] {
   KernelTable table = kAvx512;
   table.isa = CpuIsa::amx;
   table.packed_q4_1 = amx::packed_q4_1;
+  table.packed_q8_0 = amx::packed_q8_0;
   return table;
 }();
 #endif

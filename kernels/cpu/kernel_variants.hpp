@@ -63,9 +63,12 @@ double exp_shifted_sum(float* x, int64_t n, float max);
 int64_t argmax(const float* x, int64_t n);
 }  // namespace avx512
 
-// AVX-512 plus AMX-INT8 tiles (packed_rows_amx.cpp): the packed Q4_1 product of 16 tokens or more.
+// AVX-512 plus AMX-INT8 tiles (packed_rows_amx.cpp): the packed Q4_1 and Q8_0 products of 16
+// tokens or more.
 namespace amx {
 void packed_q4_1(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
+                 int64_t tokens, float* y, int64_t y_stride);
+void packed_q8_0(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
                  int64_t tokens, float* y, int64_t y_stride);
 }  // namespace amx
 

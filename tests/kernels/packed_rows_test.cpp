@@ -38,7 +38,8 @@ TEST_CASE("packed Q4_1 and Q8_0 rows give block_dot bit for bit, whatever the ba
   for (const Case c : {Case{DType::Q4_1, 32, 576, 19}, Case{DType::Q8_0, 48, 576, 15},
                        Case{DType::Q4_1, 16, 1536, 8}, Case{DType::Q8_0, 16, 96, 1},
                        Case{DType::Q4_1, 64, 32, 23}, Case{DType::Q8_0, 16, 64, 6},
-                       Case{DType::Q4_1, 32, 96, 37}, Case{DType::Q4_1, 16, 2560, 33}}) {
+                       Case{DType::Q4_1, 32, 96, 37}, Case{DType::Q4_1, 16, 2560, 33},
+                       Case{DType::Q8_0, 32, 576, 21}, Case{DType::Q8_0, 16, 2560, 35}}) {
     const auto values = test::random_floats(rng, size_t(c.rows * c.cols), 0.7f);
     const auto bytes =
         c.type == DType::Q4_1 ? test::quantize_q4_1(values) : test::quantize_q8_0(values);
