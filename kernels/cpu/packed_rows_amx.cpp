@@ -142,24 +142,26 @@ int64_t tile_tokens(const std::byte* group, const PackedGroupLayout& layout,
   return whole;
 }
 
+// Whole tiles of 16 tokens on the tile unit, the tokens left on the AVX-512 kernel.
+template <bool kQ4_1>
+void product(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
+             int64_t tokens, float* y, int64_t y_stride) {
+  const int64_t done = tile_tokens<kQ4_1>(group, layout, x, tokens, y, y_stride);
+  if (done == tokens) return;
+  const auto rest = kQ4_1 ? avx512::packed_q4_1 : avx512::packed_q8_0;
+  rest(group, layout, x + done * layout.blocks, tokens - done, y + done * y_stride, y_stride);
+}
+
 }  // namespace
 
 void packed_q4_1(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
                  int64_t tokens, float* y, int64_t y_stride) {
-  const int64_t done = tile_tokens<true>(group, layout, x, tokens, y, y_stride);
-  if (done < tokens) {
-    avx512::packed_q4_1(group, layout, x + done * layout.blocks, tokens - done, y + done * y_stride,
-                        y_stride);
-  }
+  product<true>(group, layout, x, tokens, y, y_stride);
 }
 
 void packed_q8_0(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
                  int64_t tokens, float* y, int64_t y_stride) {
-  const int64_t done = tile_tokens<false>(group, layout, x, tokens, y, y_stride);
-  if (done < tokens) {
-    avx512::packed_q8_0(group, layout, x + done * layout.blocks, tokens - done, y + done * y_stride,
-                        y_stride);
-  }
+  product<false>(group, layout, x, tokens, y, y_stride);
 }
 
 }  // namespace troupe::amx
