@@ -59,8 +59,9 @@ def cpu_has_amx():
 # (the weights repacked into an AMX buffer) segfaults in ggml_backend_amx_mul_mat on the default
 # model (seen on a 2-core Xeon with AMX, 2026-12-05; upstream llama.cpp issue #20824, open), so
 # the weights stay in its CPU buffer and its AVX-512 VNNI kernels (Q4_1 has no other repacking).
-LLAMA_BENCH_FLAGS = ["--repack", "0"] if cpu_has_amx() else []
-LLAMA_SERVER_FLAGS = ["--no-repack"] if cpu_has_amx() else []
+_AMX = cpu_has_amx()
+LLAMA_BENCH_FLAGS = ["--repack", "0"] if _AMX else []
+LLAMA_SERVER_FLAGS = ["--no-repack"] if _AMX else []
 
 
 def start_peer(model, threads, slots=32, port=8077):

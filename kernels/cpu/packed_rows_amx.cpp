@@ -22,16 +22,14 @@
 namespace troupe::amx {
 namespace {
 
-constexpr int kTileTokens = 16;    // tokens of a tile product: rows of A and of the sums
-constexpr int kBlockQuads = 8;     // a block's rows of B: 8 quads of columns, 16 rows x 4 bytes
-constexpr int kWeightBytes = 512;  // a block's weights unpacked: kBlockQuads x 64 bytes
-constexpr int kSumBytes = 64;      // a row of the sums: 16 rows' 32-bit sums for one token
+constexpr int kTileTokens = 16;  // tokens of a tile product: rows of A and of the sums
+constexpr int kBlockQuads = 8;   // a block's rows of B: 8 quads of columns, 16 rows x 4 bytes
+constexpr int kRowBytes = 64;    // a row of B and of the sums: 16 rows x 4 bytes
+constexpr int kWeightBytes = kBlockQuads * kRowBytes;  // a block's B tile
+constexpr int kPackedQ4_1Bytes = 4 * kRowBytes;        // a Q4_1 block packed: 4 rows of nibbles
 // Blocks unpacked at a time: 32 KiB of weights, within L1 beside the sums and activations.
 constexpr int64_t kChunkBlocks = 64;
 
-// Tile registers: the sums in tmm0, the activations in tmm2, the weights in tmm4 (GCC's tile
-// intrinsics paste their tile numbers into the assembly as written, so the calls spell them
-// out).
 // LDTILECFG's 64-byte operand (palette 1).
 struct alignas(64) TileConfig {
   uint8_t palette;
@@ -46,15 +44,17 @@ void set_tile(TileConfig& config, int tile, int rows, int bytes_per_row) {
   config.bytes_per_row[tile] = static_cast<uint16_t>(bytes_per_row);
 }
 
-// A thread's tile shapes, set at its first product; nothing else in the process uses tiles.
+// A thread's tile shapes, set at its first product; nothing else in the process uses tiles. The
+// sums are in tmm0, the activations in tmm2, the weights in tmm4 (GCC's tile intrinsics paste
+// their tile numbers into the assembly as written, so the calls spell them out).
 void configure_tiles() {
   thread_local bool configured = false;
   if (configured) return;
   TileConfig config = {};
   config.palette = 1;
-  set_tile(config, 0, kTileTokens, kSumBytes);
+  set_tile(config, 0, kTileTokens, kRowBytes);
   set_tile(config, 2, kTileTokens, kQK);
-  set_tile(config, 4, kBlockQuads, 64);
+  set_tile(config, 4, kBlockQuads, kRowBytes);
   _tile_loadconfig(&config);
   configured = true;
 }
@@ -65,7 +65,7 @@ void configure_tiles() {
 void unpack_weights(const std::byte* values, int64_t blocks, uint8_t* out) {
   const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
   for (int64_t i = 0; i < blocks; ++i) {
-    const auto* in = reinterpret_cast<const __m512i*>(values + i * 4 * 64);
+    const auto* in = reinterpret_cast<const __m512i*>(values + i * kPackedQ4_1Bytes);
     auto* bytes = reinterpret_cast<__m512i*>(out + i * kWeightBytes);
     for (int h = 0; h < 4; ++h) {
       const __m512i packed = _mm512_load_si512(in + h);
@@ -107,13 +107,13 @@ int64_t tile_tokens(const std::byte* group, const PackedGroupLayout& layout,
   const auto* mins = reinterpret_cast<const __m256i*>(group + layout.mins_offset);
   const std::byte* values = group + layout.values_offset;
   const int64_t x_stride_bytes = blocks * static_cast<int64_t>(sizeof(ActivationBlock));
-  alignas(64) uint8_t unpacked[kQ4_1 ? kChunkBlocks * kWeightBytes : 64];
+  alignas(64) uint8_t unpacked[kQ4_1 ? kChunkBlocks * kWeightBytes : kRowBytes];  // Q4_1's
   alignas(64) int32_t sums[kTileTokens * 16];
   for (int64_t first = 0; first < blocks; first += kChunkBlocks) {
     const int64_t count = blocks - first < kChunkBlocks ? blocks - first : kChunkBlocks;
     const auto* weights = reinterpret_cast<const uint8_t*>(values) + first * kWeightBytes;
     if constexpr (kQ4_1) {
-      unpack_weights(values + first * 4 * 64, count, unpacked);
+      unpack_weights(values + first * kPackedQ4_1Bytes, count, unpacked);
       weights = unpacked;
     }
     for (int64_t t = 0; t < whole; t += kTileTokens) {
@@ -126,10 +126,10 @@ int64_t tile_tokens(const std::byte* group, const PackedGroupLayout& layout,
       const ActivationBlock* xt = x + t * blocks + first;
       for (int64_t i = 0; i < count; ++i) {
         _tile_loadd(2, xt[i].qs, x_stride_bytes);
-        _tile_loadd(4, weights + i * kWeightBytes, 64);
+        _tile_loadd(4, weights + i * kWeightBytes, kRowBytes);
         _tile_zero(0);
         _tile_dpbsud(0, 2, 4);
-        _tile_stored(0, sums, kSumBytes);
+        _tile_stored(0, sums, kRowBytes);
         const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(scales + first + i));
         const __m512 mw =
             kQ4_1 ? _mm512_cvtph_ps(_mm256_load_si256(mins + first + i)) : _mm512_setzero_ps();
