@@ -57,7 +57,8 @@ CpuIsa best_supported_isa() {
                       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                       __builtin_cpu_supports("avx512vnni");
   const bool amx = avx512 && __builtin_cpu_supports("amx-tile") &&
-                   __builtin_cpu_supports("amx-int8") && amx_granted();
+                   __builtin_cpu_supports("amx-int8") && __builtin_cpu_supports("amx-bf16") &&
+                   __builtin_cpu_supports("avx512bf16") && amx_granted();
   return amx ? CpuIsa::amx : avx512 ? CpuIsa::avx512 : avx2 ? CpuIsa::avx2 : CpuIsa::scalar;
 #else
   return CpuIsa::scalar;  // not built: the SIMD variants are x86-64 only (kernels/CMakeLists.txt)
@@ -122,7 +123,7 @@ bool bf16_dot_products() {
     if (wanted && (wanted == std::string_view("0") || wanted == std::string_view("1"))) {
       return wanted[0] == '1';
     }
-    return __builtin_cpu_is("amd") != 0;
+    return __builtin_cpu_is("amd") != 0 || selected_isa() == CpuIsa::amx;
 #else
     return false;
 #endif

@@ -14,8 +14,9 @@ enum class CpuIsa {
   scalar = 0,  // plain C++: the reference every SIMD kernel is tested against
   avx2 = 1,    // AVX2 with FMA and F16C
   avx512 = 2,  // AVX-512 F, BW, VL and VNNI, plus AVX2's
-  // AVX-512's, with AMX-INT8 tiles for the packed Q4_1 and Q8_0 products of 16 tokens or more:
-  // where the CPU has AMX-TILE and AMX-INT8 and Linux grants this process the tiles' state.
+  // AVX-512's, with AMX tiles: AMX-INT8 for the packed Q4_1 and Q8_0 products of 16 tokens or
+  // more, AMX-BF16 for the packed BF16 ones: where the CPU has AMX-TILE, AMX-INT8, AMX-BF16 and
+  // AVX-512 BF16 and Linux grants this process the tiles' state.
   amx = 3,
 };
 
@@ -47,11 +48,12 @@ int64_t stream_prefetch_bytes();
 // elsewhere stream_prefetch_bytes(), as measured there. Decided once per process.
 int64_t long_run_prefetch_bytes();
 
-// Whether packed BF16 products round their activations to BF16 and take vdpbf16ps
-// (kernel_table.hpp: packed_bf16_rounded) rather than widen the weights to FP32 for FMAs. Only
-// where the CPU has AVX-512 BF16 and the instruction pays: on AMD (Zen 4: a 512-bit vdpbf16ps
-// issues once a cycle a core, as an FMA does, with twice its multiply-adds), not on Intel
-// (Sapphire Rapids runs it at a fraction of the FMA's rate). The environment variable
+// Whether packed BF16 products round their activations to BF16 (kernel_table.hpp:
+// packed_bf16_rounded) rather than widen the weights to FP32 for FMAs. Only where the CPU has
+// AVX-512 BF16 and rounding pays: on AMD, for vdpbf16ps (Zen 4: a 512-bit vdpbf16ps issues once a
+// cycle a core, as an FMA does, with twice its multiply-adds), and at the amx level, for AMX-BF16
+// tiles; not on other Intel CPUs (Sapphire Rapids runs vdpbf16ps at a fraction of the FMA's
+// rate). The environment variable
 // TROUPE_BF16_DOT=0 or 1 chooses, to measure or test (1 still needs the instruction). Decided
 // once per process.
 bool bf16_dot_products();

@@ -1,6 +1,7 @@
 // The scalar reference of the element-wise kernels that have SIMD variants.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "kernels/cpu/elementwise.hpp"
 #include "kernels/cpu/fast_exp.hpp"
@@ -50,6 +51,14 @@ int64_t argmax(const float* x, int64_t n) {
     }
   }
   return at;
+}
+
+void round_to_bf16(const float* x, uint16_t* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    out[i] = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+  }
 }
 
 }  // namespace troupe::scalar

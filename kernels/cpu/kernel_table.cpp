@@ -20,6 +20,7 @@ constexpr KernelTable kScalar{
     .packed_q8_0 = nullptr,
     .packed_bf16 = nullptr,
     .packed_bf16_rounded = nullptr,
+    .round_to_bf16 = scalar::round_to_bf16,
     .attention_scores = scalar::attention_scores,
     .attention_values = scalar::attention_values,
     .attention_asks_ahead = scalar::attention_asks_ahead,
@@ -43,6 +44,7 @@ constexpr KernelTable kAvx2{
     .packed_q8_0 = nullptr,
     .packed_bf16 = nullptr,
     .packed_bf16_rounded = nullptr,
+    .round_to_bf16 = scalar::round_to_bf16,
     .attention_scores = scalar::attention_scores,
     .attention_values = scalar::attention_values,
     .attention_asks_ahead = scalar::attention_asks_ahead,
@@ -65,6 +67,7 @@ constexpr KernelTable kAvx512{
     .packed_q8_0 = avx512::packed_q8_0,
     .packed_bf16 = avx512::packed_bf16,
     .packed_bf16_rounded = avx512::packed_bf16_rounded,
+    .round_to_bf16 = avx512::round_to_bf16,
     .attention_scores = avx512::attention_scores,
     .attention_values = avx512::attention_values,
     .attention_asks_ahead = avx512::attention_asks_ahead,
@@ -74,13 +77,15 @@ constexpr KernelTable kAvx512{
     .argmax = avx512::argmax,
 };
 
-// AVX-512's, with the packed Q4_1 and Q8_0 products on AMX tiles (from 16 tokens on; below,
-// they call AVX-512's).
+// AVX-512's, with the packed Q4_1 and Q8_0 products on AMX-INT8 tiles (from 16 tokens on; below,
+// they call AVX-512's) and the packed BF16 one on AMX-BF16 tiles (below 16 tokens, in FMAs that
+// repeat the tiles' order).
 constexpr KernelTable kAmx = [] {
   KernelTable table = kAvx512;
   table.isa = CpuIsa::amx;
   table.packed_q4_1 = amx::packed_q4_1;
   table.packed_q8_0 = amx::packed_q8_0;
+  table.packed_bf16_rounded = amx::packed_bf16_rounded;
   return table;
 }();
 #endif

@@ -51,10 +51,15 @@ struct KernelTable {
   // activations, `cols` apart; null where the level has no packing.
   void (*packed_bf16)(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
                       float* y, int64_t y_stride);
-  // The same with each activation rounded to BF16 first, in vdpbf16ps: on CPUs with AVX-512
-  // BF16 only (cpu_features.hpp: bf16_dot_products); null where the level has no packing.
-  void (*packed_bf16_rounded)(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
-                              float* y, int64_t y_stride);
+  // The same against activations already rounded to BF16 (round_to_bf16), token t's at x + t *
+  // cols, on CPUs with AVX-512 BF16 only (cpu_features.hpp: bf16_dot_products); null where the
+  // level has no packing. Each (row, token) sums in the level's fixed order: avx512, one chain of
+  // vdpbf16ps over the column pairs; amx, the AMX-BF16 tile unit's (per 32 columns, an even and
+  // an odd column's chain, each from zero, added, then added to the sum).
+  void (*packed_bf16_rounded)(const std::byte* group, int64_t cols, const uint16_t* x,
+                              int64_t tokens, float* y, int64_t y_stride);
+  // out[i] = x[i] rounded to BF16 (its upper 16 bits), to nearest even, for i < n (finite x).
+  void (*round_to_bf16)(const float* x, uint16_t* out, int64_t n);
 
   // paged_attention.hpp, in the arithmetic of llama.cpp's tiled flash attention, for `queries`
   // query heads sharing one KV head (query g at q + g * head_dim, its results at out + g * ...):

@@ -29,6 +29,7 @@ void softmax_tile(float* scores, int rows, const int* counts, float* max, double
 void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);
 int64_t argmax(const float* x, int64_t n);
+void round_to_bf16(const float* x, uint16_t* out, int64_t n);
 }  // namespace scalar
 
 namespace avx2 {
@@ -48,7 +49,7 @@ void packed_q8_0(const std::byte* group, const PackedGroupLayout& layout, const 
                  int64_t tokens, float* y, int64_t y_stride);
 void packed_bf16(const std::byte* group, int64_t cols, const float* x, int64_t tokens, float* y,
                  int64_t y_stride);
-void packed_bf16_rounded(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
+void packed_bf16_rounded(const std::byte* group, int64_t cols, const uint16_t* x, int64_t tokens,
                          float* y, int64_t y_stride);  // needs AVX-512 BF16 besides
 void attention_scores(const float* q, int queries, const uint16_t* const* key_blocks,
                       int block_size, int first, int count, int head_dim, float scale, float* out,
@@ -61,11 +62,14 @@ void softmax_tile(float* scores, int rows, const int* counts, float* max, double
 void silu_mul(float* gate, const float* up, int64_t n);
 double exp_shifted_sum(float* x, int64_t n, float max);
 int64_t argmax(const float* x, int64_t n);
+void round_to_bf16(const float* x, uint16_t* out, int64_t n);
 }  // namespace avx512
 
-// AVX-512 plus AMX-INT8 tiles (packed_rows_amx.cpp): the packed Q4_1 and Q8_0 products of 16
-// tokens or more.
+// AVX-512 plus AMX tiles: the packed Q4_1 and Q8_0 products of 16 tokens or more on AMX-INT8
+// (packed_rows_amx.cpp), the packed BF16 product on AMX-BF16 (packed_bf16_amx.cpp).
 namespace amx {
+void packed_bf16_rounded(const std::byte* group, int64_t cols, const uint16_t* x, int64_t tokens,
+                         float* y, int64_t y_stride);
 void packed_q4_1(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,
                  int64_t tokens, float* y, int64_t y_stride);
 void packed_q8_0(const std::byte* group, const PackedGroupLayout& layout, const ActivationBlock* x,

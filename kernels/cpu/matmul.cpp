@@ -5,7 +5,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "kernels/cpu/cpu_features.hpp"
 #include "kernels/cpu/dequantize.hpp"
+#include "kernels/cpu/kernel_table.hpp"
 #include "kernels/cpu/vec_dot.hpp"
 
 namespace troupe {
@@ -44,7 +46,7 @@ std::pair<const MatmulOutput*, int64_t> group_of(std::span<const MatmulOutput> o
 // Products of packed matrices (16-row groups), all tokens at once. One parallel region over the
 // row groups of every matrix (Q, K and V; gate and up): the threads meet once instead of once
 // per matrix, and share out more pieces of work. `Activation`: ActivationBlock for Q4_1 and
-// Q8_0, float for BF16.
+// Q8_0; for BF16, float, or uint16_t (activations rounded to BF16: bf16_dot_products()).
 template <typename Activation>
 void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs, const Activation* xq,
                      int64_t tokens) {
@@ -58,7 +60,7 @@ void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs, co
   const bool long_runs = long_runs_for(bytes, pool.size());
   const int64_t runs = (tokens + kTokenRun - 1) / kTokenRun;
   const int64_t cols = outputs.front().weights->cols;  // the same input for every matrix
-  const int64_t per_token = std::is_same_v<Activation, float> ? cols : cols / kQK;
+  const int64_t per_token = std::is_same_v<Activation, ActivationBlock> ? cols / kQK : cols;
   pool.parallel_for(total * runs, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const auto [out, group] = group_of(outputs, item / runs);
@@ -67,13 +69,28 @@ void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs, co
       const int64_t run_tokens = std::min(kTokenRun, tokens - first_token);
       const Activation* x = xq + first_token * per_token;
       float* y = out->y + first_token * w.rows();
-      if constexpr (std::is_same_v<Activation, float>) {
-        w.dot_group(group, x, run_tokens, y, w.rows());
-      } else {
+      if constexpr (std::is_same_v<Activation, ActivationBlock>) {
         w.dot_group(group, x, run_tokens, y, w.rows(), long_runs);
+      } else {
+        w.dot_group(group, x, run_tokens, y, w.rows());
       }
     }
   });
+}
+
+// Each token's activations rounded to BF16 once, for every packed BF16 matrix of the product.
+const uint16_t* rounded_to_bf16(ThreadPool& pool, const float* x, int64_t tokens, int64_t cols,
+                                std::vector<uint16_t>& out) {
+  out.resize(static_cast<size_t>(tokens * cols));
+  auto round = [&](int64_t begin, int64_t end) {
+    kernels().round_to_bf16(x + begin * cols, out.data() + begin * cols, (end - begin) * cols);
+  };
+  if (tokens < kParallelQuantizeTokens) {
+    round(0, tokens);  // cheaper than a parallel region
+  } else {
+    pool.parallel_for(tokens, round);
+  }
+  return out.data();
 }
 
 // y = W x over integer dot products with activations already quantized (xq, per token), for an
@@ -150,7 +167,14 @@ void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs
       float_rows(pool, *out.weights, x, tokens, out.y, scratch);
     }
   }
-  if (!bf16.empty()) packed_products(pool, bf16, x, tokens);
+  if (!bf16.empty()) {
+    if (bf16_dot_products()) {
+      const int64_t cols = bf16.front().weights->cols;
+      packed_products(pool, bf16, rounded_to_bf16(pool, x, tokens, cols, scratch.rounded), tokens);
+    } else {
+      packed_products(pool, bf16, x, tokens);
+    }
+  }
   if (integer.empty()) return;
   const int64_t cols = integer.front().weights->cols, blocks_per_token = cols / kQK;
   scratch.quantized.resize(static_cast<size_t>(blocks_per_token * tokens));

@@ -22,6 +22,7 @@ struct MatmulOutput {
 // Scratch a matmul reuses between calls, so the hot path does not allocate.
 struct MatmulScratch {
   std::vector<ActivationBlock> quantized;
+  std::vector<uint16_t> rounded;  // activations rounded to BF16, for packed BF16 matrices
   std::vector<std::vector<float>> dequantized_rows;  // one per thread
   std::vector<MatmulOutput> integer_outputs;         // the products over quantized activations
   std::vector<MatmulOutput> bf16_outputs;            // the products of packed BF16 matrices

@@ -3,7 +3,7 @@
 // one mask widen a register of 16 rows x 2 columns into two registers of FP32 weights, and FP32
 // activations, broadcast, meet them in fused multiply-adds: exact products of the stored weights
 // and the unrounded activations, at the FMA rate. packed_bf16_rounded (AVX-512 BF16 besides):
-// the activations rounded to BF16 and vdpbf16ps, twice the multiply-adds where it issues at the
+// activations the caller rounded to BF16, in vdpbf16ps, twice the multiply-adds where it issues at the
 // FMA's rate (AMD), a quarter of them where it does not (Sapphire Rapids); cpu_features.hpp's
 // bf16_dot_products() picks (kernels/README.md).
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
@@ -56,49 +56,33 @@ void bf16_tile(const int32_t* w, int64_t pairs, const float* x, int64_t x_stride
   }
 }
 
-// The same product in vdpbf16ps, on CPUs that have AVX-512 BF16: each activation rounded to
-// BF16 (to nearest even, as vLLM's and llama.cpp's BF16 paths round theirs), and a pair of
-// columns per instruction with no widening. Where it issues at the FMA's rate (AMD Zen 4: one
-// 512-bit vdpbf16ps, FMA or vpdpbusd a cycle a core) that is twice the multiply-adds. The
-// activations are rounded kChunkPairs column pairs at a time into a buffer on the stack, the
-// accumulators staying in registers; per (row, token) the chain of vdpbf16ps over the pairs is
-// the same whatever the tile, so a batch never changes a result here either. (Each group rounds
-// the tile's activations again: a thirty-second of its vdpbf16ps count in conversions; rounding
-// once per product call would need a pre-rounded activation type through PackedRows.)
-constexpr int64_t kChunkPairs = 128;
-
+// The same product in vdpbf16ps, on CPUs that have AVX-512 BF16, against activations already
+// rounded to BF16 (to nearest even, as vLLM's and llama.cpp's BF16 paths round theirs; once per
+// product, by the caller), a pair of columns per instruction with no widening. Where it issues at
+// the FMA's rate (AMD Zen 4: one 512-bit vdpbf16ps, FMA or vpdpbusd a cycle a core) that is twice
+// the multiply-adds. Per (row, token) the chain of vdpbf16ps over the pairs is the same whatever
+// the tile, so a batch never changes a result here either.
 template <int T>
 __attribute__((target("avx512bf16"))) void bf16_dot_tile(const int32_t* w, int64_t pairs,
-                                                         const float* x, int64_t x_stride, float* y,
-                                                         int64_t y_stride, int64_t prefetch) {
+                                                         const uint16_t* x, int64_t x_stride,
+                                                         float* y, int64_t y_stride,
+                                                         int64_t prefetch) {
   __m512 sum[T][2];
   for (int t = 0; t < T; ++t) sum[t][0] = sum[t][1] = _mm512_setzero_ps();
-  alignas(64) int32_t rounded[T][kChunkPairs];  // token t's pairs of the chunk, as BF16 pairs
-  for (int64_t chunk = 0; chunk < pairs; chunk += kChunkPairs) {
-    // cols is a multiple of 32 (can_pack_rows): whole registers of 16 pairs.
-    const int64_t n = pairs - chunk < kChunkPairs ? pairs - chunk : kChunkPairs;
-    for (int t = 0; t < T; ++t) {
-      const float* from = x + t * x_stride + 2 * chunk;
-      for (int64_t p = 0; p < n; p += 16) {
-        // Columns 2p .. 2p + 31 in order: the low 16 BF16 values from the first register.
-        const __m512bh pair =
-            _mm512_cvtne2ps_pbh(_mm512_loadu_ps(from + 2 * p + 16), _mm512_loadu_ps(from + 2 * p));
-        _mm512_store_si512(rounded[t] + p, reinterpret_cast<__m512i>(pair));
-      }
+  const int32_t* x_pairs[T];  // token t's column pairs, one BF16 pair a 32-bit lane
+  for (int t = 0; t < T; ++t) x_pairs[t] = reinterpret_cast<const int32_t*>(x + t * x_stride);
+  for (int64_t k = 0; k < pairs; ++k) {
+    const int32_t* at = w + k * 32;
+    if constexpr (T == 1) {
+      _mm_prefetch(reinterpret_cast<const char*>(at) + prefetch, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(at) + prefetch + 64, _MM_HINT_T0);
     }
-    for (int64_t k = 0; k < n; ++k) {
-      const int32_t* at = w + (chunk + k) * 32;
-      if constexpr (T == 1) {
-        _mm_prefetch(reinterpret_cast<const char*>(at) + prefetch, _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(at) + prefetch + 64, _MM_HINT_T0);
-      }
-      const __m512bh w0 = reinterpret_cast<__m512bh>(_mm512_load_si512(at));
-      const __m512bh w1 = reinterpret_cast<__m512bh>(_mm512_load_si512(at + 16));
-      for (int t = 0; t < T; ++t) {
-        const __m512bh xt = reinterpret_cast<__m512bh>(_mm512_set1_epi32(rounded[t][k]));
-        sum[t][0] = _mm512_dpbf16_ps(sum[t][0], w0, xt);
-        sum[t][1] = _mm512_dpbf16_ps(sum[t][1], w1, xt);
-      }
+    const __m512bh w0 = reinterpret_cast<__m512bh>(_mm512_load_si512(at));
+    const __m512bh w1 = reinterpret_cast<__m512bh>(_mm512_load_si512(at + 16));
+    for (int t = 0; t < T; ++t) {
+      const __m512bh xt = reinterpret_cast<__m512bh>(_mm512_set1_epi32(x_pairs[t][k]));
+      sum[t][0] = _mm512_dpbf16_ps(sum[t][0], w0, xt);
+      sum[t][1] = _mm512_dpbf16_ps(sum[t][1], w1, xt);
     }
   }
   for (int t = 0; t < T; ++t) {
@@ -107,11 +91,12 @@ __attribute__((target("avx512bf16"))) void bf16_dot_tile(const int32_t* w, int64
 }
 
 // Tiles of T tokens from token t on, while whole ones fit; returns the first token left.
-template <bool kRounded, int T>
-int64_t tiles(const int32_t* w, int64_t cols, const float* x, int64_t t, int64_t tokens, float* y,
-              int64_t y_stride, int64_t prefetch) {
+// Activation: float (FP32 activations) or uint16_t (BF16 ones, for vdpbf16ps).
+template <int T, typename Activation>
+int64_t tiles(const int32_t* w, int64_t cols, const Activation* x, int64_t t, int64_t tokens,
+              float* y, int64_t y_stride, int64_t prefetch) {
   for (; t + T <= tokens; t += T) {
-    if constexpr (kRounded) {
+    if constexpr (sizeof(Activation) == 2) {
       bf16_dot_tile<T>(w, cols / 2, x + t * cols, cols, y + t * y_stride, y_stride, prefetch);
     } else {
       bf16_tile<T>(w, cols / 2, x + t * cols, cols, y + t * y_stride, y_stride, prefetch);
@@ -120,28 +105,28 @@ int64_t tiles(const int32_t* w, int64_t cols, const float* x, int64_t t, int64_t
   return t;
 }
 
-template <bool kRounded>
-void product(const std::byte* group, int64_t cols, const float* x, int64_t tokens, float* y,
+template <typename Activation>
+void product(const std::byte* group, int64_t cols, const Activation* x, int64_t tokens, float* y,
              int64_t y_stride) {
   const auto* w = reinterpret_cast<const int32_t*>(group);
   const int64_t prefetch = stream_prefetch_bytes();
-  int64_t t = tiles<kRounded, 12>(w, cols, x, 0, tokens, y, y_stride, prefetch);
-  t = tiles<kRounded, 8>(w, cols, x, t, tokens, y, y_stride, prefetch);
-  t = tiles<kRounded, 4>(w, cols, x, t, tokens, y, y_stride, prefetch);
-  t = tiles<kRounded, 2>(w, cols, x, t, tokens, y, y_stride, prefetch);
-  tiles<kRounded, 1>(w, cols, x, t, tokens, y, y_stride, prefetch);
+  int64_t t = tiles<12>(w, cols, x, 0, tokens, y, y_stride, prefetch);
+  t = tiles<8>(w, cols, x, t, tokens, y, y_stride, prefetch);
+  t = tiles<4>(w, cols, x, t, tokens, y, y_stride, prefetch);
+  t = tiles<2>(w, cols, x, t, tokens, y, y_stride, prefetch);
+  tiles<1>(w, cols, x, t, tokens, y, y_stride, prefetch);
 }
 
 }  // namespace
 
-void packed_bf16_rounded(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
+void packed_bf16_rounded(const std::byte* group, int64_t cols, const uint16_t* x, int64_t tokens,
                          float* y, int64_t y_stride) {
-  product<true>(group, cols, x, tokens, y, y_stride);
+  product(group, cols, x, tokens, y, y_stride);
 }
 
 void packed_bf16(const std::byte* group, int64_t cols, const float* x, int64_t tokens, float* y,
                  int64_t y_stride) {
-  product<false>(group, cols, x, tokens, y, y_stride);
+  product(group, cols, x, tokens, y, y_stride);
 }
 
 }  // namespace troupe::avx512

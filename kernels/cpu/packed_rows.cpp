@@ -137,10 +137,16 @@ PackedRows::PackedRows(const WeightMatrix& matrix, const std::shared_ptr<HugePag
 void PackedRows::dot_group(int64_t group, const float* x, int64_t tokens, float* y,
                            int64_t y_stride) const {
   if (type_ != DType::BF16) throw std::logic_error("PackedRows: BF16 activations for BF16 rows");
-  const KernelTable& k = kernels();
-  const auto product = bf16_dot_products() ? k.packed_bf16_rounded : k.packed_bf16;
-  product(bytes_.get() + group * group_bytes_, cols_, x, tokens, y + group * kPackedBf16Rows,
-          y_stride);
+  kernels().packed_bf16(bytes_.get() + group * group_bytes_, cols_, x, tokens,
+                        y + group * kPackedBf16Rows, y_stride);
+}
+
+void PackedRows::dot_group(int64_t group, const uint16_t* x_bf16, int64_t tokens, float* y,
+                           int64_t y_stride) const {
+  if (type_ != DType::BF16) throw std::logic_error("PackedRows: BF16 activations for BF16 rows");
+  if (!kernels().packed_bf16_rounded) throw std::logic_error("PackedRows: no BF16 dot product");
+  kernels().packed_bf16_rounded(bytes_.get() + group * group_bytes_, cols_, x_bf16, tokens,
+                                y + group * kPackedBf16Rows, y_stride);
 }
 
 void PackedRows::dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,

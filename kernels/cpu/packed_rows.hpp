@@ -67,11 +67,13 @@ class PackedRows {
   // result is the same either way.
   void dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,
                  int64_t y_stride, bool long_run = false) const;
-  // The same for BF16 rows, against FP32 activations, token t's at x + t * cols: exact
-  // products of the activations, or of the activations rounded to BF16 where
+  // The same for BF16 rows, against FP32 activations, token t's at x + t * cols (exact
+  // products), or against activations rounded to BF16 (round_to_bf16), where
   // bf16_dot_products() (cpu_features.hpp); each (row, token) sums in a fixed order, so a batch
   // never changes a result.
   void dot_group(int64_t group, const float* x, int64_t tokens, float* y, int64_t y_stride) const;
+  void dot_group(int64_t group, const uint16_t* x_bf16, int64_t tokens, float* y,
+                 int64_t y_stride) const;
 
  private:
   DType type_;

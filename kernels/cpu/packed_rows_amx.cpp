@@ -16,48 +16,19 @@
 // on one thread 1.3x the VNNI kernel for Q4_1 (troupe-micro ffn_up at 128 tokens, 471 against
 // 640 us), 1.2-1.3x for Q8_0 at 32 tokens (the output matrix: 3775-4042 against 4816-4838 us;
 // bench/README.md).
+#include "kernels/cpu/amx_tiles.hpp"
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
 #include "kernels/cpu/kernel_variants.hpp"
 
 namespace troupe::amx {
 namespace {
 
-constexpr int kTileTokens = 16;  // tokens of a tile product: rows of A and of the sums
-constexpr int kBlockQuads = 8;   // a block's rows of B: 8 quads of columns, 16 rows x 4 bytes
-constexpr int kRowBytes = 64;    // a row of B and of the sums: 16 rows x 4 bytes
+constexpr int kBlockQuads = 8;  // a block's rows of B: 8 quads of columns, 16 rows x 4 bytes
+constexpr int kRowBytes = kTileRowBytes;  // a row of B and of the sums: 16 rows x 4 bytes
 constexpr int kWeightBytes = kBlockQuads * kRowBytes;  // a block's B tile
 constexpr int kPackedQ4_1Bytes = 4 * kRowBytes;        // a Q4_1 block packed: 4 rows of nibbles
 // Blocks unpacked at a time: 32 KiB of weights, within L1 beside the sums and activations.
 constexpr int64_t kChunkBlocks = 64;
-
-// LDTILECFG's 64-byte operand (palette 1).
-struct alignas(64) TileConfig {
-  uint8_t palette;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t bytes_per_row[16];
-  uint8_t rows[16];
-};
-
-void set_tile(TileConfig& config, int tile, int rows, int bytes_per_row) {
-  config.rows[tile] = static_cast<uint8_t>(rows);
-  config.bytes_per_row[tile] = static_cast<uint16_t>(bytes_per_row);
-}
-
-// A thread's tile shapes, set at its first product; nothing else in the process uses tiles. The
-// sums are in tmm0, the activations in tmm2, the weights in tmm4 (GCC's tile intrinsics paste
-// their tile numbers into the assembly as written, so the calls spell them out).
-void configure_tiles() {
-  thread_local bool configured = false;
-  if (configured) return;
-  TileConfig config = {};
-  config.palette = 1;
-  set_tile(config, 0, kTileTokens, kRowBytes);
-  set_tile(config, 2, kTileTokens, kQK);
-  set_tile(config, 4, kBlockQuads, kRowBytes);
-  _tile_loadconfig(&config);
-  configured = true;
-}
 
 // `blocks` blocks of packed Q4_1 values (4 registers of nibbles each) as bytes, block after
 // block: a B tile each, whose row j holds columns 4j..4j+3 of the 16 rows, as the AVX-512
@@ -101,7 +72,7 @@ int64_t tile_tokens(const std::byte* group, const PackedGroupLayout& layout,
                     const ActivationBlock* x, int64_t tokens, float* y, int64_t y_stride) {
   const int64_t whole = tokens / kTileTokens * kTileTokens;
   if (whole == 0) return 0;
-  configure_tiles();
+  use_tiles(TileShapes::int8_blocks);
   const int64_t blocks = layout.blocks;
   const auto* scales = reinterpret_cast<const __m256i*>(group);
   const auto* mins = reinterpret_cast<const __m256i*>(group + layout.mins_offset);

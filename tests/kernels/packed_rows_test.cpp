@@ -2,7 +2,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/cpu/cpu_features.hpp"
 #include "kernels/cpu/half.hpp"
+#include "kernels/cpu/kernel_table.hpp"
 #include "kernels/cpu/packed_rows.hpp"
 #include "kernels/cpu/vec_dot.hpp"
 #include "tests/support/gguf_writer.hpp"
@@ -86,6 +88,48 @@ float round_to_bf16(float x) {
   return rounded;
 }
 
+TEST_CASE("round_to_bf16 rounds to nearest even at every level") {
+  std::mt19937 rng(31);
+  auto x = test::random_floats(rng, 1000, 3.0f);
+  x[0] = 1.0f + 0x1p-8f;                // a tie, to the even 1.0
+  x[1] = 1.0f + 0x1p-7f + 0x1p-8f;      // a tie, to the even 1 + 2^-6
+  x[2] = -(1.0f + 0x1p-8f + 0x1p-20f);  // above the tie
+  for (const CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512, CpuIsa::amx}) {
+    if (!isa_supported(isa)) continue;
+    for (const int64_t n : {int64_t{1000}, int64_t{37}, int64_t{3}}) {
+      std::vector<uint16_t> out(size_t(n) + 1, 0xabcd);
+      kernel_table(isa).round_to_bf16(x.data(), out.data(), n);
+      INFO(isa_name(isa) << ", " << n << " values");
+      for (int64_t i = 0; i < n; ++i)
+        REQUIRE(bf16_to_float(out[size_t(i)]) == round_to_bf16(x[size_t(i)]));
+      REQUIRE(out[size_t(n)] == 0xabcd);  // nothing written past the end
+    }
+  }
+  CHECK(round_to_bf16(x[0]) == 1.0f);
+  CHECK(round_to_bf16(x[1]) == 1.0f + 0x1p-6f);
+  CHECK(round_to_bf16(x[2]) == -(1.0f + 0x1p-7f));
+}
+
+namespace {
+
+// The AMX-BF16 tile unit's sum of a row and a token (packed_bf16_amx.cpp): per 32 columns the
+// chain of even columns' products and the chain of odd ones', each from zero, added, then added
+// to the sum.
+float tile_order_dot(const uint16_t* w, const uint16_t* x, int cols) {
+  float sum = 0;
+  for (int first = 0; first < cols; first += 32) {
+    float even = 0, odd = 0;
+    for (int c = first; c < first + 32; c += 2) {
+      even += bf16_to_float(w[c]) * bf16_to_float(x[c]);
+      odd += bf16_to_float(w[c + 1]) * bf16_to_float(x[c + 1]);
+    }
+    sum += even + odd;
+  }
+  return sum;
+}
+
+}  // namespace
+
 TEST_CASE("packed BF16 rows: the float dot product of BF16 weights, whatever the batch") {
   if (!can_pack_rows(DType::BF16, kPackedBf16Rows, kQK)) {
     WARN("this build has no AVX-512 packed rows: nothing to compare");
@@ -93,7 +137,10 @@ TEST_CASE("packed BF16 rows: the float dot product of BF16 weights, whatever the
   }
   std::mt19937 rng(29);
   const int rows = 64, cols = 576;
-  const int tokens = GENERATE(23, 7);  // tiles of 12, 8, 2, 1 tokens; of 4, 2, 1
+  // FP32 activations: tiles of 12, 8, 2, 1 tokens; of 4, 2, 1. BF16 ones on AMX: two tiles of
+  // 16 tokens side by side, then a padded tile of 5; a tile and a padded one of 7; a padded one
+  // of 7 (each token alone: the FMAs that repeat the tiles' arithmetic).
+  const int tokens = GENERATE(37, 23, 7);
   std::vector<uint16_t> w(size_t(rows * cols));
   const auto values = test::random_floats(rng, w.size(), 0.5f);
   for (size_t i = 0; i < w.size(); ++i) {
@@ -104,33 +151,41 @@ TEST_CASE("packed BF16 rows: the float dot product of BF16 weights, whatever the
   const PackedRows packed(
       dense_matrix(DType::BF16, rows, cols, reinterpret_cast<const std::byte*>(w.data())));
   const auto x = test::random_floats(rng, size_t(tokens * cols), 2.0f);
-  const std::byte* groups = packed.bytes().data();
-  const size_t group_bytes = packed.bytes().size() / size_t(packed.groups());
+  std::vector<uint16_t> x_bf16(x.size());
+  kernels().round_to_bf16(x.data(), x_bf16.data(), int64_t(x.size()));
 
-  // Both kernels where the CPU runs both; dot_group takes the one bf16_dot_products() picks.
-  using Kernel = decltype(KernelTable::packed_bf16);
-  std::vector<std::pair<Kernel, bool>> kernels_here{{kernels().packed_bf16, false}};
-  if (has_avx512_bf16()) kernels_here.push_back({kernels().packed_bf16_rounded, true});
-  for (const auto& [kernel, rounds] : kernels_here) {
-    auto product = [&, kernel = kernel](const float* xs, int n, float* y) {
+  // Both products where the CPU runs both: FP32 activations, and BF16 ones (cpu_features.hpp:
+  // bf16_dot_products picks which the engine takes).
+  const bool rounds_here = has_avx512_bf16() && kernels().packed_bf16_rounded != nullptr;
+  for (const bool rounds : {false, true}) {
+    if (rounds && !rounds_here) continue;
+    auto product = [&](int first, int n, float* y) {
       for (int64_t g = 0; g < packed.groups(); ++g) {
-        kernel(groups + size_t(g) * group_bytes, cols, xs, n, y + g * kPackedBf16Rows, rows);
+        if (rounds) {
+          packed.dot_group(g, x_bf16.data() + first * cols, n, y, rows);
+        } else {
+          packed.dot_group(g, x.data() + first * cols, n, y, rows);
+        }
       }
     };
     std::vector<float> batched(size_t(tokens * rows));
-    product(x.data(), tokens, batched.data());
+    product(0, tokens, batched.data());
     for (int t = 0; t < tokens; ++t) {
       std::vector<float> alone(static_cast<size_t>(rows));
-      product(x.data() + t * cols, 1, alone.data());
+      product(t, 1, alone.data());
       for (int r = 0; r < rows; ++r) {
         INFO((rounds ? "BF16 activations" : "FP32 activations")
              << ", row " << r << ", token " << t);
         REQUIRE(batched[size_t(t * rows + r)] == alone[size_t(r)]);  // bit for bit
+        const uint16_t* row = w.data() + r * cols;
+        const uint16_t* token = x_bf16.data() + t * cols;
+        if (rounds && selected_isa() == CpuIsa::amx) {
+          REQUIRE(alone[size_t(r)] == tile_order_dot(row, token, cols));
+        }
         double exact = 0, magnitude = 0;
         for (int c = 0; c < cols; ++c) {
-          const float xc = x[size_t(t * cols + c)];
-          const double p =
-              double(bf16_to_float(w[size_t(r * cols + c)])) * (rounds ? round_to_bf16(xc) : xc);
+          const float xc = rounds ? bf16_to_float(token[c]) : x[size_t(t * cols + c)];
+          const double p = double(bf16_to_float(row[c])) * xc;
           exact += p;
           magnitude += std::fabs(p);
         }
@@ -139,15 +194,4 @@ TEST_CASE("packed BF16 rows: the float dot product of BF16 weights, whatever the
       }
     }
   }
-  // What the engine calls: the kernel bf16_dot_products() picks.
-  std::vector<float> through_rows(static_cast<size_t>(rows)), direct(static_cast<size_t>(rows));
-  for (int64_t g = 0; g < packed.groups(); ++g) {
-    packed.dot_group(g, x.data(), 1, through_rows.data(), rows);
-  }
-  const Kernel picked = bf16_dot_products() ? kernels().packed_bf16_rounded : kernels().packed_bf16;
-  for (int64_t g = 0; g < packed.groups(); ++g) {
-    picked(groups + size_t(g) * group_bytes, cols, x.data(), 1, direct.data() + g * kPackedBf16Rows,
-           rows);
-  }
-  CHECK(through_rows == direct);
 }
