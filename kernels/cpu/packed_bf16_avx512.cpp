@@ -3,9 +3,9 @@
 // one mask widen a register of 16 rows x 2 columns into two registers of FP32 weights, and FP32
 // activations, broadcast, meet them in fused multiply-adds: exact products of the stored weights
 // and the unrounded activations, at the FMA rate. packed_bf16_rounded (AVX-512 BF16 besides):
-// activations the caller rounded to BF16, in vdpbf16ps, twice the multiply-adds where it issues at the
-// FMA's rate (AMD), a quarter of them where it does not (Sapphire Rapids); cpu_features.hpp's
-// bf16_dot_products() picks (kernels/README.md).
+// activations the caller rounded to BF16, in vdpbf16ps, twice the multiply-adds where it issues
+// at the FMA's rate (AMD), a quarter of them where it does not (Sapphire Rapids);
+// cpu_features.hpp's bf16_dot_products() picks (kernels/README.md).
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
 #include "kernels/cpu/kernel_variants.hpp"
 
