@@ -1,8 +1,8 @@
 #pragma once
 // The tile registers' shapes of the AMX kernels (*_amx.cpp), loaded by a thread when a kernel
 // needs other shapes than those it has (LDTILECFG zeroes every tile): in a process serving one
-// model every product takes the same ones, so a thread loads them once. Included only by files
-// compiled for AMX.
+// model the products usually all take the same ones, so a thread loads them once. Included only by
+// files compiled for AMX.
 
 namespace troupe::amx {
 

@@ -80,12 +80,17 @@ int64_t argmax(const float* x, int64_t n) {
 // instruction needed).
 void round_to_bf16(const float* x, uint16_t* out, int64_t n) {
   const __m512i half = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
+  const __m512i quiet = _mm512_set1_epi32(kQuietBf16);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 valid = first_lanes(n - i);
-    const __m512i bits = _mm512_maskz_loadu_epi32(valid, x + i);
+    const __m512 values = _mm512_maskz_loadu_ps(valid, x + i);
+    const __m512i bits = _mm512_castps_si512(values);
     const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), one);
-    const __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(half, odd));
-    _mm256_mask_storeu_epi16(out + i, valid, _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded, 16)));
+    const __m512i rounded =
+        _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(half, odd)), 16);
+    const __mmask16 nan = _mm512_cmp_ps_mask(values, values, _CMP_UNORD_Q);
+    const __m512i result = _mm512_mask_or_epi32(rounded, nan, _mm512_srli_epi32(bits, 16), quiet);
+    _mm256_mask_storeu_epi16(out + i, valid, _mm512_cvtepi32_epi16(result));
   }
 }
 

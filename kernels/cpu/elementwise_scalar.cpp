@@ -57,7 +57,9 @@ void round_to_bf16(const float* x, uint16_t* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     uint32_t bits;
     std::memcpy(&bits, x + i, sizeof bits);
-    out[i] = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+    const bool nan = (bits & 0x7fffffffu) > 0x7f800000u;
+    out[i] = nan ? static_cast<uint16_t>((bits >> 16) | kQuietBf16)
+                 : static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
   }
 }
 

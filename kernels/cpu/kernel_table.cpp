@@ -78,7 +78,7 @@ constexpr KernelTable kAvx512{
 };
 
 // AVX-512's, with the packed Q4_1 and Q8_0 products on AMX-INT8 tiles (from 16 tokens on; below,
-// they call AVX-512's) and the packed BF16 one on AMX-BF16 tiles (below 16 tokens, in FMAs that
+// they call AVX-512's) and the packed BF16 one on AMX-BF16 tiles (a lone token in FMAs that
 // repeat the tiles' order).
 constexpr KernelTable kAmx = [] {
   KernelTable table = kAvx512;

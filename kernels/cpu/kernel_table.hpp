@@ -27,6 +27,9 @@ constexpr int kAttentionTile = 64;
 // Query rows the SIMD attention kernels take in one pass over a tile's keys or values: a GQA
 // group's heads of several consecutive tokens of a sequence (paged_attention.cpp).
 constexpr int kAttentionQueries = 12;
+// The bit round_to_bf16 sets in a NaN's BF16 bits (the quiet bit), so that rounding never turns
+// a NaN into an infinity.
+constexpr uint16_t kQuietBf16 = 0x40;
 
 struct KernelTable {
   CpuIsa isa;
@@ -58,7 +61,8 @@ struct KernelTable {
   // an odd column's chain, each from zero, added, then added to the sum).
   void (*packed_bf16_rounded)(const std::byte* group, int64_t cols, const uint16_t* x,
                               int64_t tokens, float* y, int64_t y_stride);
-  // out[i] = x[i] rounded to BF16 (its upper 16 bits), to nearest even, for i < n (finite x).
+  // out[i] = x[i] rounded to BF16 (its upper 16 bits), to nearest even, for i < n; a NaN stays
+  // a NaN (its upper bits, quieted: kQuietBf16).
   void (*round_to_bf16)(const float* x, uint16_t* out, int64_t n);
 
   // paged_attention.hpp, in the arithmetic of llama.cpp's tiled flash attention, for `queries`

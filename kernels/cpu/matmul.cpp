@@ -153,7 +153,7 @@ void float_rows(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t
 void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs, const float* x,
                          int64_t tokens, MatmulScratch& scratch) {
   // Quantize each token's activations once for every matrix that takes integer dot products;
-  // packed BF16 matrices take them as they are.
+  // packed BF16 matrices take them as they are, or rounded to BF16 once (bf16_dot_products).
   auto& integer = scratch.integer_outputs;
   auto& bf16 = scratch.bf16_outputs;
   integer.clear();

@@ -5,16 +5,19 @@
 // A group's column pairs are already B tiles: 16 consecutive pairs of a half (16 rows) are 16
 // rows of 64 bytes, 128 bytes apart. One tdpbf16ps multiplies 16 tokens' activations (an A tile,
 // read in place, 32 columns a token) by one half's 32 columns and adds into a 16 x 16 tile of
-// FP32 sums that stays in its register over all the columns, with no per-block step: the tile
-// unit's whole rate. Measured on a 2-core Xeon with AMX (tests/kernels/packed_rows_test.cpp
-// checks it on 51,200 random sums): for each output, a tdpbf16ps computes from zero the chain of
-// even columns' products and the chain of odd columns' products (each product exact in FP32,
-// each addition rounded to nearest even, denormals flushed), adds the two, then adds that to the
-// sum. A tile's leftover tokens go through a padded tile, and a single token (a decode step)
-// through that same arithmetic in AVX-512 fused multiply-adds, so every (row, token) comes out
-// the same whatever the batch.
-#include "kernels/cpu/amx_tiles.hpp"
+// FP32 sums, with no per-block step (the sums pass through y between chunks of columns, which
+// keeps them exact). Measured on a 2-core Xeon with AMX (51,200 random sums of 576 columns,
+// kernels/README.md; tests/kernels/packed_rows_test.cpp checks the kernel against that model):
+// for each output, a tdpbf16ps computes from zero the chain of even columns' products and the
+// chain of odd columns' products (each product exact in FP32, each addition rounded to nearest
+// even, denormals flushed), adds the two, then adds that to the sum. A tile's leftover tokens go
+// through a padded tile, and a single token (a decode step) through that same arithmetic in
+// AVX-512 fused multiply-adds, so every (row, token) comes out the same whatever the batch
+// (short of products that overflow or underflow FP32, which an FMA does not round: far outside
+// a model's range).
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
+
+#include "kernels/cpu/amx_tiles.hpp"
 #include "kernels/cpu/kernel_variants.hpp"
 
 namespace troupe {
@@ -152,11 +155,11 @@ void padded_tile(const std::byte* group, int64_t cols, const uint16_t* x, int64_
 // A single token's product in the tile unit's arithmetic, in fused multiply-adds (a product of
 // two BF16 values is exact in FP32, so each one rounds as the tile's addition does): per 32
 // columns an even and an odd chain from zero, added, then added to the sum. It reads each weight
-// once and waits on memory: it prefetches `prefetch` bytes ahead of the pair it reads.
-void chain_token(const std::byte* group, int64_t cols, const uint16_t* x, float* y,
-                 int64_t prefetch) {
+// once and waits on memory: it prefetches `prefetch` bytes ahead of the pair it reads. Not
+// inlined: its floating-point work stays between the caller's MXCSR changes.
+__attribute__((noinline)) void chain_token(const std::byte* group, int64_t cols, const uint16_t* x,
+                                           float* y, int64_t prefetch) {
   __m512 sum[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-  const auto* x_pairs = reinterpret_cast<const int32_t*>(x);  // one BF16 pair a 32-bit lane
   for (int64_t first = 0; first < cols / 2; first += kTilePairs) {
     __m512 even[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     __m512 odd[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
@@ -164,7 +167,8 @@ void chain_token(const std::byte* group, int64_t cols, const uint16_t* x, float*
       const std::byte* at = group + k * kPairBytes;
       _mm_prefetch(reinterpret_cast<const char*>(at) + prefetch, _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(at) + prefetch + 64, _MM_HINT_T0);
-      const __m512i x_pair = _mm512_set1_epi32(x_pairs[k]);
+      // Columns 2k and 2k + 1 in every 32-bit lane (an unaligned load: any type may alias it).
+      const __m512i x_pair = _mm512_broadcastd_epi32(_mm_loadu_si32(x + 2 * k));
       const __m512 x_even = even_of(x_pair), x_odd = odd_of(x_pair);
       for (int h = 0; h < 2; ++h) {
         const __m512i pairs = _mm512_load_si512(at + h * kHalfBytes);
@@ -187,10 +191,11 @@ void packed_bf16_rounded(const std::byte* group, int64_t cols, const uint16_t* x
     padded_tile(group, cols, x + t * cols, left, y + t * y_stride, y_stride);
   } else if (left == 1) {
     // The tile unit flushes denormal inputs and results to zero; so do the FMAs, for the call.
+    const int64_t prefetch = stream_prefetch_bytes();
     const unsigned int mxcsr = _mm_getcsr();
     constexpr unsigned int kFlushToZero = 1u << 15, kDenormalsAreZero = 1u << 6;
     _mm_setcsr(mxcsr | kFlushToZero | kDenormalsAreZero);
-    chain_token(group, cols, x + t * cols, y + t * y_stride, stream_prefetch_bytes());
+    chain_token(group, cols, x + t * cols, y + t * y_stride, prefetch);
     _mm_setcsr(mxcsr);
   }
 }

@@ -69,8 +69,6 @@ __attribute__((target("avx512bf16"))) void bf16_dot_tile(const int32_t* w, int64
                                                          int64_t prefetch) {
   __m512 sum[T][2];
   for (int t = 0; t < T; ++t) sum[t][0] = sum[t][1] = _mm512_setzero_ps();
-  const int32_t* x_pairs[T];  // token t's column pairs, one BF16 pair a 32-bit lane
-  for (int t = 0; t < T; ++t) x_pairs[t] = reinterpret_cast<const int32_t*>(x + t * x_stride);
   for (int64_t k = 0; k < pairs; ++k) {
     const int32_t* at = w + k * 32;
     if constexpr (T == 1) {
@@ -80,7 +78,10 @@ __attribute__((target("avx512bf16"))) void bf16_dot_tile(const int32_t* w, int64
     const __m512bh w0 = reinterpret_cast<__m512bh>(_mm512_load_si512(at));
     const __m512bh w1 = reinterpret_cast<__m512bh>(_mm512_load_si512(at + 16));
     for (int t = 0; t < T; ++t) {
-      const __m512bh xt = reinterpret_cast<__m512bh>(_mm512_set1_epi32(x_pairs[t][k]));
+      // Token t's columns 2k and 2k + 1 in every 32-bit lane (an unaligned load: any type may
+      // alias it).
+      const __m512bh xt = reinterpret_cast<__m512bh>(
+          _mm512_broadcastd_epi32(_mm_loadu_si32(x + t * x_stride + 2 * k)));
       sum[t][0] = _mm512_dpbf16_ps(sum[t][0], w0, xt);
       sum[t][1] = _mm512_dpbf16_ps(sum[t][1], w1, xt);
     }

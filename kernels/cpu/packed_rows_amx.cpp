@@ -16,8 +16,9 @@
 // on one thread 1.3x the VNNI kernel for Q4_1 (troupe-micro ffn_up at 128 tokens, 471 against
 // 640 us), 1.2-1.3x for Q8_0 at 32 tokens (the output matrix: 3775-4042 against 4816-4838 us;
 // bench/README.md).
-#include "kernels/cpu/amx_tiles.hpp"
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
+
+#include "kernels/cpu/amx_tiles.hpp"
 #include "kernels/cpu/kernel_variants.hpp"
 
 namespace troupe::amx {

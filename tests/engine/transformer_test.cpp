@@ -167,7 +167,9 @@ TEST_CASE("Transformer matches a float reference, for llama and qwen2, quantized
 }
 
 TEST_CASE("Batched, chunked and paged runs give exactly the single-sequence logits") {
-  Loaded m = load({});
+  const bool bf16 = GENERATE(false, true);  // BF16: activations rounded once a product
+  INFO((bf16 ? "BF16 matrices" : "quantized matrices"));
+  Loaded m = load({.bf16_matrices = bf16});
   const auto pool = std::make_shared<ThreadPool>(2);
   const auto vocab = size_t(m.config.vocab_size);
   const std::vector<int32_t> a{5,   9,   250, 256, 3,   17,  99,  100, 101, 102,

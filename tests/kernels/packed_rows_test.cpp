@@ -1,3 +1,4 @@
+#include <immintrin.h>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -94,20 +95,31 @@ TEST_CASE("round_to_bf16 rounds to nearest even at every level") {
   x[0] = 1.0f + 0x1p-8f;                // a tie, to the even 1.0
   x[1] = 1.0f + 0x1p-7f + 0x1p-8f;      // a tie, to the even 1 + 2^-6
   x[2] = -(1.0f + 0x1p-8f + 0x1p-20f);  // above the tie
+  x[3] = INFINITY;
+  x[4] = -INFINITY;
+  const uint32_t nan_bits[] = {0x7fffffffu, 0x7f800001u, 0xffc00000u, 0x7f80ffffu};
+  for (int i = 0; i < 4; ++i) std::memcpy(&x[size_t(5 + i)], &nan_bits[i], 4);
   for (const CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512, CpuIsa::amx}) {
     if (!isa_supported(isa)) continue;
     for (const int64_t n : {int64_t{1000}, int64_t{37}, int64_t{3}}) {
       std::vector<uint16_t> out(size_t(n) + 1, 0xabcd);
       kernel_table(isa).round_to_bf16(x.data(), out.data(), n);
       INFO(isa_name(isa) << ", " << n << " values");
-      for (int64_t i = 0; i < n; ++i)
-        REQUIRE(bf16_to_float(out[size_t(i)]) == round_to_bf16(x[size_t(i)]));
+      for (int64_t i = 0; i < n; ++i) {
+        const float rounded = bf16_to_float(out[size_t(i)]);
+        if (std::isnan(x[size_t(i)])) {
+          REQUIRE(std::isnan(rounded));  // never an infinity
+        } else {
+          REQUIRE(rounded == round_to_bf16(x[size_t(i)]));
+        }
+      }
       REQUIRE(out[size_t(n)] == 0xabcd);  // nothing written past the end
     }
   }
   CHECK(round_to_bf16(x[0]) == 1.0f);
   CHECK(round_to_bf16(x[1]) == 1.0f + 0x1p-6f);
   CHECK(round_to_bf16(x[2]) == -(1.0f + 0x1p-7f));
+  CHECK(round_to_bf16(x[3]) == INFINITY);
 }
 
 namespace {
@@ -138,9 +150,10 @@ TEST_CASE("packed BF16 rows: the float dot product of BF16 weights, whatever the
   std::mt19937 rng(29);
   const int rows = 64, cols = 576;
   // FP32 activations: tiles of 12, 8, 2, 1 tokens; of 4, 2, 1. BF16 ones on AMX: two tiles of
-  // 16 tokens side by side, then a padded tile of 5; a tile and a padded one of 7; a padded one
-  // of 7 (each token alone: the FMAs that repeat the tiles' arithmetic).
-  const int tokens = GENERATE(37, 23, 7);
+  // 16 tokens side by side, a third alone, then one token in FMAs; two tiles, then a padded
+  // tile of 5; a tile and a padded one of 7; a padded one of 7 (each token alone: the FMAs that
+  // repeat the tiles' arithmetic).
+  const int tokens = GENERATE(49, 37, 23, 7);
   std::vector<uint16_t> w(size_t(rows * cols));
   const auto values = test::random_floats(rng, w.size(), 0.5f);
   for (size_t i = 0; i < w.size(); ++i) {
@@ -157,6 +170,7 @@ TEST_CASE("packed BF16 rows: the float dot product of BF16 weights, whatever the
   // Both products where the CPU runs both: FP32 activations, and BF16 ones (cpu_features.hpp:
   // bf16_dot_products picks which the engine takes).
   const bool rounds_here = has_avx512_bf16() && kernels().packed_bf16_rounded != nullptr;
+  if (selected_isa() != CpuIsa::amx) WARN("no AMX here: the AMX-BF16 tiles' order goes unchecked");
   for (const bool rounds : {false, true}) {
     if (rounds && !rounds_here) continue;
     auto product = [&](int first, int n, float* y) {
@@ -194,4 +208,48 @@ TEST_CASE("packed BF16 rows: the float dot product of BF16 weights, whatever the
       }
     }
   }
+}
+
+TEST_CASE("packed BF16 rows on AMX: denormals flush in a lone token's FMAs as in the tiles") {
+  if (selected_isa() != CpuIsa::amx) {
+    WARN("no AMX here: nothing to compare");
+    return;
+  }
+  // Products that underflow FP32 (1e-20 by 1e-20), weights that are BF16 denormals (1e-39, met
+  // by 1e30) and sums that cancel into the denormal range: the tile unit flushes them all to
+  // zero; without flush-to-zero and denormals-are-zero the FMAs would keep them.
+  std::mt19937 rng(37);
+  const int rows = 32, cols = 64, tokens = 17;  // a tile, then one token in FMAs
+  std::vector<uint16_t> w(size_t(rows * cols));
+  std::vector<float> x(size_t(tokens * cols));
+  std::uniform_int_distribution<int> pick(0, 3);
+  for (auto& v : w) {
+    const float choices[] = {1e-20f, -1e-20f, 1e-39f, 2e-38f};
+    uint32_t bits;
+    std::memcpy(&bits, &choices[pick(rng)], 4);
+    v = static_cast<uint16_t>(bits >> 16);
+  }
+  for (auto& v : x) {
+    const float choices[] = {1e-20f, 1e30f, 1.0f, -1.0f};
+    v = choices[pick(rng)];
+  }
+  std::vector<uint16_t> x_bf16(x.size());
+  kernels().round_to_bf16(x.data(), x_bf16.data(), int64_t(x.size()));
+  const PackedRows packed(
+      dense_matrix(DType::BF16, rows, cols, reinterpret_cast<const std::byte*>(w.data())));
+  const unsigned int mxcsr = _mm_getcsr();
+  std::vector<float> batched(size_t(tokens * rows));
+  packed.dot_group(0, x_bf16.data(), tokens, batched.data(), rows);
+  int flushed = 0;
+  for (int t = 0; t < tokens; ++t) {
+    std::vector<float> alone(static_cast<size_t>(rows));
+    packed.dot_group(0, x_bf16.data() + t * cols, 1, alone.data(), rows);
+    CHECK(_mm_getcsr() == mxcsr);  // the FMAs' flush modes are the call's alone
+    for (int r = 0; r < rows; ++r) {
+      INFO("row " << r << ", token " << t);
+      REQUIRE(batched[size_t(t * rows + r)] == alone[size_t(r)]);
+      flushed += alone[size_t(r)] == 0.0f;
+    }
+  }
+  CHECK(flushed > 0);  // the values do reach the denormal range
 }
