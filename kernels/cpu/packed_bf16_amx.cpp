@@ -5,16 +5,15 @@
 // A group's column pairs are already B tiles: 16 consecutive pairs of a half (16 rows) are 16
 // rows of 64 bytes, 128 bytes apart. One tdpbf16ps multiplies 16 tokens' activations (an A tile,
 // read in place, 32 columns a token) by one half's 32 columns and adds into a 16 x 16 tile of
-// FP32 sums, with no per-block step (the sums pass through y between chunks of columns, which
-// keeps them exact). Measured on a 2-core Xeon with AMX (51,200 random sums of 576 columns,
-// kernels/README.md; tests/kernels/packed_rows_test.cpp checks the kernel against that model):
-// for each output, a tdpbf16ps computes from zero the chain of even columns' products and the
-// chain of odd columns' products (each product exact in FP32, each addition rounded to nearest
-// even, denormals flushed), adds the two, then adds that to the sum. A tile's leftover tokens go
-// through a padded tile, and a single token (a decode step) through that same arithmetic in
-// AVX-512 fused multiply-adds, so every (row, token) comes out the same whatever the batch
-// (short of products that overflow or underflow FP32, which an FMA does not round: far outside
-// a model's range).
+// FP32 sums that stays in its register over all the columns, with no per-block step. Measured on a
+// 2-core Xeon with AMX (51,200 random sums of 576 columns, kernels/README.md;
+// tests/kernels/packed_rows_test.cpp checks the kernel against that model): for each output, a
+// tdpbf16ps computes from zero the chain of even columns' products and the chain of odd columns'
+// products (each product exact in FP32, each addition rounded to nearest even, denormals flushed),
+// adds the two, then adds that to the sum. A tile's leftover tokens go through a padded tile, and a
+// single token (a decode step) through that same arithmetic in AVX-512 fused multiply-adds, so
+// every (row, token) comes out the same whatever the batch (short of products that overflow or
+// underflow FP32, which an FMA does not round: far outside a model's range).
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
 
 #include "kernels/cpu/amx_tiles.hpp"
@@ -34,31 +33,20 @@ constexpr int kHalfBytes = 64;    // the same of one half (16 rows): a row of B
 constexpr int kTileColumns = 32;  // columns of one tile product: B's 16 rows of pairs
 constexpr int kTilePairs = kTileColumns / 2;
 
-// Columns a tile product's pass over the tokens takes at a time: 16 KiB of a group's weights,
-// which stay in L1 while every pair of the tokens' tiles passes over them (each tile product
-// loads 1 KiB of A or B, faster than L2 gives it), the sums going through y between chunks
-// (an FP32 value stored and loaded is the same value, so the result is too).
-constexpr int64_t kChunkColumns = 256;
-
-// Two of the tokens' tiles of 16 from token t over columns [first, first + count): each B tile
-// serves two tile products.
-void two_tiles(const std::byte* group, int64_t cols, const uint16_t* x, int64_t first,
-               int64_t count, float* y, int64_t y_stride) {
+// Two of the tokens' tiles of 16 from token t over every column: each B tile serves two tile
+// products, the four tiles of sums stay in their registers throughout. (Taking the columns in
+// chunks of 256 or 512, the sums going through y between chunks so that B stays in L1, was
+// 6-10% slower in 512-token prompt processing.)
+void two_tiles(const std::byte* group, int64_t cols, const uint16_t* x, float* y,
+               int64_t y_stride) {
   const int64_t x_stride_bytes = cols * 2, y_stride_bytes = y_stride * 4;
-  float* y1 = y + kTileTokens * y_stride;
-  if (first == 0) {
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
-  } else {
-    _tile_loadd(0, y, y_stride_bytes);
-    _tile_loadd(1, y + 16, y_stride_bytes);
-    _tile_loadd(2, y1, y_stride_bytes);
-    _tile_loadd(3, y1 + 16, y_stride_bytes);
-  }
   const uint16_t* x1 = x + kTileTokens * cols;
-  for (int64_t c = first; c < first + count; c += kTileColumns) {
+  float* y1 = y + kTileTokens * y_stride;
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t c = 0; c < cols; c += kTileColumns) {
     const std::byte* weights = group + c / 2 * kPairBytes;
     _tile_loadd(4, x + c, x_stride_bytes);
     _tile_loadd(6, weights, kPairBytes);
@@ -76,17 +64,11 @@ void two_tiles(const std::byte* group, int64_t cols, const uint16_t* x, int64_t 
 }
 
 // The same for one tile of 16 tokens.
-void one_tile(const std::byte* group, int64_t cols, const uint16_t* x, int64_t first, int64_t count,
-              float* y, int64_t y_stride) {
+void one_tile(const std::byte* group, int64_t cols, const uint16_t* x, float* y, int64_t y_stride) {
   const int64_t x_stride_bytes = cols * 2, y_stride_bytes = y_stride * 4;
-  if (first == 0) {
-    _tile_zero(0);
-    _tile_zero(1);
-  } else {
-    _tile_loadd(0, y, y_stride_bytes);
-    _tile_loadd(1, y + 16, y_stride_bytes);
-  }
-  for (int64_t c = first; c < first + count; c += kTileColumns) {
+  _tile_zero(0);
+  _tile_zero(1);
+  for (int64_t c = 0; c < cols; c += kTileColumns) {
     const std::byte* weights = group + c / 2 * kPairBytes;
     _tile_loadd(4, x + c, x_stride_bytes);
     _tile_loadd(6, weights, kPairBytes);
@@ -98,19 +80,16 @@ void one_tile(const std::byte* group, int64_t cols, const uint16_t* x, int64_t f
   _tile_stored(1, y + 16, y_stride_bytes);
 }
 
-// Every whole tile of 16 tokens, a chunk of columns at a time; returns the tokens done.
+// Every whole tile of 16 tokens, two at a time while two fit; returns the tokens done.
 int64_t tile_tokens(const std::byte* group, int64_t cols, const uint16_t* x, int64_t tokens,
                     float* y, int64_t y_stride) {
   const int64_t whole = tokens / kTileTokens * kTileTokens;
   if (whole == 0) return 0;
   use_tiles(TileShapes::bf16_pairs);
-  for (int64_t first = 0; first < cols; first += kChunkColumns) {
-    const int64_t count = cols - first < kChunkColumns ? cols - first : kChunkColumns;
-    int64_t t = 0;
-    for (; t + 2 * kTileTokens <= whole; t += 2 * kTileTokens)
-      two_tiles(group, cols, x + t * cols, first, count, y + t * y_stride, y_stride);
-    if (t < whole) one_tile(group, cols, x + t * cols, first, count, y + t * y_stride, y_stride);
-  }
+  int64_t t = 0;
+  for (; t + 2 * kTileTokens <= whole; t += 2 * kTileTokens)
+    two_tiles(group, cols, x + t * cols, y + t * y_stride, y_stride);
+  if (t < whole) one_tile(group, cols, x + t * cols, y + t * y_stride, y_stride);
   return whole;
 }
 
