@@ -47,54 +47,41 @@ inline void prefetch_step(const std::byte* weights) {
     _mm_prefetch(ahead + 64 * line, _MM_HINT_T0);
 }
 
-// Two of the tokens' tiles of 16 from token t over every column: each B tile serves two tile
-// products, the four tiles of sums stay in their registers throughout. (Taking the columns in
-// chunks of 256 or 512, the sums going through y between chunks so that B stays in L1, was
-// 6-10% slower in 512-token prompt processing.)
-void two_tiles(const std::byte* group, int64_t cols, const uint16_t* x, float* y, int64_t y_stride,
-               bool prefetch) {
+// One or two of the tokens' tiles of 16 from token t over every column: with two, each B tile
+// serves two tile products; the tiles of sums stay in their registers throughout. (Taking the
+// columns in chunks of 256 or 512, the sums going through y between chunks so that B stays in
+// L1, was 6-10% slower in 512-token prompt processing.)
+template <int kTokenTiles>
+void token_tiles(const std::byte* group, int64_t cols, const uint16_t* x, float* y,
+                 int64_t y_stride, bool prefetch) {
+  static_assert(kTokenTiles == 1 || kTokenTiles == 2);
   const int64_t x_stride_bytes = cols * 2, y_stride_bytes = y_stride * 4;
-  const uint16_t* x1 = x + kTileTokens * cols;
-  float* y1 = y + kTileTokens * y_stride;
   _tile_zero(0);
   _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
+  if constexpr (kTokenTiles == 2) {
+    _tile_zero(2);
+    _tile_zero(3);
+  }
   for (int64_t c = 0; c < cols; c += kTileColumns) {
     const std::byte* weights = group + c / 2 * kPairBytes;
     if (prefetch) prefetch_step(weights);
     _tile_loadd(4, x + c, x_stride_bytes);
     _tile_loadd(6, weights, kPairBytes);
     _tile_loadd(7, weights + kHalfBytes, kPairBytes);
-    _tile_loadd(5, x1 + c, x_stride_bytes);
+    if constexpr (kTokenTiles == 2) _tile_loadd(5, x + kTileTokens * cols + c, x_stride_bytes);
     _tile_dpbf16ps(0, 4, 6);
     _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
+    if constexpr (kTokenTiles == 2) {
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
   }
   _tile_stored(0, y, y_stride_bytes);
   _tile_stored(1, y + 16, y_stride_bytes);
-  _tile_stored(2, y1, y_stride_bytes);
-  _tile_stored(3, y1 + 16, y_stride_bytes);
-}
-
-// The same for one tile of 16 tokens.
-void one_tile(const std::byte* group, int64_t cols, const uint16_t* x, float* y, int64_t y_stride,
-              bool prefetch) {
-  const int64_t x_stride_bytes = cols * 2, y_stride_bytes = y_stride * 4;
-  _tile_zero(0);
-  _tile_zero(1);
-  for (int64_t c = 0; c < cols; c += kTileColumns) {
-    const std::byte* weights = group + c / 2 * kPairBytes;
-    if (prefetch) prefetch_step(weights);
-    _tile_loadd(4, x + c, x_stride_bytes);
-    _tile_loadd(6, weights, kPairBytes);
-    _tile_loadd(7, weights + kHalfBytes, kPairBytes);
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
+  if constexpr (kTokenTiles == 2) {
+    _tile_stored(2, y + kTileTokens * y_stride, y_stride_bytes);
+    _tile_stored(3, y + kTileTokens * y_stride + 16, y_stride_bytes);
   }
-  _tile_stored(0, y, y_stride_bytes);
-  _tile_stored(1, y + 16, y_stride_bytes);
 }
 
 // Every whole tile of 16 tokens, two at a time while two fit; returns the tokens done.
@@ -106,9 +93,9 @@ int64_t tile_tokens(const std::byte* group, int64_t cols, const uint16_t* x, int
   const bool prefetch = tokens <= kPrefetchTokens;  // in the first pass
   int64_t t = 0;
   for (; t + 2 * kTileTokens <= whole; t += 2 * kTileTokens)
-    two_tiles(group, cols, x + t * cols, y + t * y_stride, y_stride, prefetch && t == 0);
+    token_tiles<2>(group, cols, x + t * cols, y + t * y_stride, y_stride, prefetch && t == 0);
   if (t < whole)
-    one_tile(group, cols, x + t * cols, y + t * y_stride, y_stride, prefetch && t == 0);
+    token_tiles<1>(group, cols, x + t * cols, y + t * y_stride, y_stride, prefetch && t == 0);
   return whole;
 }
 
