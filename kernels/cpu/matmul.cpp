@@ -14,8 +14,17 @@ namespace troupe {
 
 namespace {
 
-// Below this many tokens, quantizing the activations on the caller beats a parallel region.
-constexpr int64_t kParallelQuantizeTokens = 4;
+// Below this many tokens, quantizing or rounding the activations on the caller beats a parallel
+// region.
+constexpr int64_t kParallelPrepareTokens = 4;
+
+// fn(begin, end) over the tokens [0, tokens): each token's activations prepared once for every
+// matrix of a product, on the caller or over the pool.
+template <typename Fn>
+void prepare_tokens(ThreadPool& pool, int64_t tokens, const Fn& fn) {
+  if (tokens < kParallelPrepareTokens) return fn(0, tokens);  // cheaper than a parallel region
+  pool.parallel_for(tokens, fn);
+}
 
 // A thread's share of a product from which on its read is a long run (long_run_prefetch_bytes):
 // in decode on a Zen 4 EPYC the output matrix's 15 MiB a thread read 1.3x faster prefetching
@@ -82,14 +91,9 @@ void packed_products(ThreadPool& pool, std::span<const MatmulOutput> outputs, co
 const uint16_t* rounded_to_bf16(ThreadPool& pool, const float* x, int64_t tokens, int64_t cols,
                                 std::vector<uint16_t>& out) {
   out.resize(static_cast<size_t>(tokens * cols));
-  auto round = [&](int64_t begin, int64_t end) {
+  prepare_tokens(pool, tokens, [&](int64_t begin, int64_t end) {
     kernels().round_to_bf16(x + begin * cols, out.data() + begin * cols, (end - begin) * cols);
-  };
-  if (tokens < kParallelQuantizeTokens) {
-    round(0, tokens);  // cheaper than a parallel region
-  } else {
-    pool.parallel_for(tokens, round);
-  }
+  });
   return out.data();
 }
 
@@ -179,16 +183,11 @@ void matmul_shared_input(ThreadPool& pool, std::span<const MatmulOutput> outputs
   const int64_t cols = integer.front().weights->cols, blocks_per_token = cols / kQK;
   scratch.quantized.resize(static_cast<size_t>(blocks_per_token * tokens));
   ActivationBlock* q = scratch.quantized.data();
-  auto quantize = [&](int64_t begin, int64_t end) {
+  prepare_tokens(pool, tokens, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       quantize_activations(x + t * cols, q + t * blocks_per_token, cols);
     }
-  };
-  if (tokens < kParallelQuantizeTokens) {
-    quantize(0, tokens);  // cheaper than a parallel region
-  } else {
-    pool.parallel_for(tokens, quantize);
-  }
+  });
   matmul_quantized_input(pool, integer, q, tokens);
 }
 

@@ -104,7 +104,10 @@ PackedRows::PackedRows(const WeightMatrix& matrix, const std::shared_ptr<HugePag
              stream_prefetch_bytes()};
   long_run_layout_ = layout_;
   long_run_layout_.prefetch_bytes = long_run_prefetch_bytes();
-  if (type != DType::BF16) {
+  if (type == DType::BF16) {
+    bf16_product_ = kernels().packed_bf16;
+    bf16_rounded_product_ = kernels().packed_bf16_rounded;  // null where the level has none
+  } else {
     quantized_product_ = type == DType::Q4_1 ? kernels().packed_q4_1 : kernels().packed_q8_0;
   }
   // Zero-filled: the tables' padding stays zero.
@@ -136,17 +139,18 @@ PackedRows::PackedRows(const WeightMatrix& matrix, const std::shared_ptr<HugePag
 
 void PackedRows::dot_group(int64_t group, const float* x, int64_t tokens, float* y,
                            int64_t y_stride) const {
-  if (type_ != DType::BF16) throw std::logic_error("PackedRows: BF16 activations for BF16 rows");
-  kernels().packed_bf16(bytes_.get() + group * group_bytes_, cols_, x, tokens,
-                        y + group * kPackedBf16Rows, y_stride);
+  if (!bf16_product_) throw std::logic_error("PackedRows: FP32 activations for BF16 rows");
+  bf16_product_(bytes_.get() + group * group_bytes_, cols_, x, tokens, y + group * kPackedBf16Rows,
+                y_stride);
 }
 
 void PackedRows::dot_group(int64_t group, const uint16_t* x_bf16, int64_t tokens, float* y,
                            int64_t y_stride) const {
-  if (type_ != DType::BF16) throw std::logic_error("PackedRows: BF16 activations for BF16 rows");
-  if (!kernels().packed_bf16_rounded) throw std::logic_error("PackedRows: no BF16 dot product");
-  kernels().packed_bf16_rounded(bytes_.get() + group * group_bytes_, cols_, x_bf16, tokens,
-                                y + group * kPackedBf16Rows, y_stride);
+  if (!bf16_rounded_product_) {
+    throw std::logic_error("PackedRows: BF16 activations need BF16 rows and a BF16 dot product");
+  }
+  bf16_rounded_product_(bytes_.get() + group * group_bytes_, cols_, x_bf16, tokens,
+                        y + group * kPackedBf16Rows, y_stride);
 }
 
 void PackedRows::dot_group(int64_t group, const ActivationBlock* x, int64_t tokens, float* y,

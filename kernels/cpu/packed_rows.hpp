@@ -81,11 +81,15 @@ class PackedRows {
   int64_t group_bytes_ = 0;
   PackedGroupLayout layout_;           // Q4_1 and Q8_0: where a group keeps its tables, set once
   PackedGroupLayout long_run_layout_;  // the same, prefetching as a long run does
-  // Q4_1's or Q8_0's product from kernels(), looked up once: dot_group runs some 16,000 times a
-  // decode token.
+  // The products from kernels() this matrix takes, looked up once: dot_group runs some 16,000
+  // times a decode token. Q4_1's or Q8_0's; BF16's against FP32 and against BF16 activations.
   void (*quantized_product_)(const std::byte* group, const PackedGroupLayout& layout,
                              const ActivationBlock* x, int64_t tokens, float* y,
                              int64_t y_stride) = nullptr;
+  void (*bf16_product_)(const std::byte* group, int64_t cols, const float* x, int64_t tokens,
+                        float* y, int64_t y_stride) = nullptr;
+  void (*bf16_rounded_product_)(const std::byte* group, int64_t cols, const uint16_t* x,
+                                int64_t tokens, float* y, int64_t y_stride) = nullptr;
   std::shared_ptr<std::byte> bytes_;
 };
 
