@@ -98,8 +98,12 @@ void ProcessRuntime::node_health(std::function<void(wire::HealthReport)> done) {
 }
 
 int ProcessRuntime::drain_on_termination_signal(std::chrono::steady_clock::time_point* signalled) {
+  // The autoscaler stops as the drain starts: the draining front's own node leaves the routable
+  // ones, which it would otherwise replace with a replica started now. The replicas it started
+  // drain alongside.
   return troupe::drain_on_termination_signal(actors_->system, actors_->node,
-                                             actors_->signal_watcher, signalled);
+                                             actors_->signal_watcher, signalled,
+                                             [this] { actors_->stop_autoscaler(); });
 }
 
 int ProcessRuntime::shut_down_front(int drain_status,
@@ -112,8 +116,6 @@ int ProcessRuntime::shut_down_front(int drain_status,
     }
     return gateway.calls_in_flight() == 0;
   };
-  // No more scaling once the front stops: the replicas it started drain alongside.
-  actors_->stop_autoscaler();
   const bool drained = drain_status == 0;
   bool finished = true;
   int cut = 0;  // requests still running when the wait ended

@@ -56,7 +56,8 @@ class ProcessRuntime {
   // that says not live when the node did not answer within a second.
   void node_health(std::function<void(wire::HealthReport)> done);
 
-  // Waits for SIGTERM or SIGINT, then drains the node (termination.hpp): the exit code.
+  // Waits for SIGTERM or SIGINT, then stops the autoscaler and drains the node (termination.hpp):
+  // the exit code.
   int drain_on_termination_signal(std::chrono::steady_clock::time_point* signalled = nullptr);
   // A front after its node's drain (`drain_status`): requests routed to other nodes and last
   // tokens on their way to the HTTP exchanges get until `deadline` (at least a short grace);

@@ -84,9 +84,11 @@ void block_termination_signals() {
 
 int drain_on_termination_signal(caf::actor_system& system, const caf::actor& node,
                                 std::unique_ptr<DrainSignalWatcher>& watcher,
-                                std::chrono::steady_clock::time_point* signalled) {
+                                std::chrono::steady_clock::time_point* signalled,
+                                const std::function<void()>& on_signal) {
   const bool by_front = wait_for_signal({SIGTERM, SIGINT, kDrainSignal}) == kDrainSignal;
   if (signalled) *signalled = std::chrono::steady_clock::now();
+  if (on_signal) on_signal();
   spdlog::info("drain: {}; finishing the requests in flight",
                by_front ? "the front drains this node" : "signal received");
   watcher = std::make_unique<DrainSignalWatcher>(by_front);

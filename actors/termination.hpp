@@ -55,11 +55,13 @@ class LoadSignalWatcher : public SignalWatcher {
 // a front still waits for requests on other nodes after this returns), drains `node` (see
 // spawn_node) and returns the process's exit code: 0 when the drain finished in time, 1 when its
 // timeout cut it short. `signalled`, when given, is set to the time the first signal came (a
-// front's own wait for requests on other nodes counts from it). After a drain its front started,
+// front's own wait for requests on other nodes counts from it); `on_signal`, when given, runs
+// then, before the drain. After a drain its front started,
 // a container's main process waits, before returning, up to 10 s for the container's other
 // processes: the preStop hook that asked for the drain (actors/namespace_peers.hpp).
 int drain_on_termination_signal(caf::actor_system& system, const caf::actor& node,
                                 std::unique_ptr<DrainSignalWatcher>& watcher,
-                                std::chrono::steady_clock::time_point* signalled = nullptr);
+                                std::chrono::steady_clock::time_point* signalled = nullptr,
+                                const std::function<void()>& on_signal = {});
 
 }  // namespace troupe

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import threading
 import urllib.request
 
 from conftest import Cluster
@@ -148,3 +149,32 @@ def test_advisory_mode_decides_and_reports_but_starts_nothing():
     finally:
         assert cluster.stop() == 0
     assert "started replica" not in "".join(cluster.front.log)
+
+
+def test_a_draining_front_starts_no_replica_and_finishes_its_requests(tmp_path):
+    """SIGTERM drains the front: its own node stops taking requests, which leaves the autoscaler
+    no ready replica under its minimum of 1. The autoscaler stops as the drain starts, so the
+    drain starts nothing, and the request in flight still gets all its tokens."""
+    rules = tmp_path / "autoscale.yaml"
+    rules.write_text(RULES)
+    cluster = Cluster(0, extra_front_args=["--autoscale", "local", "--autoscale-rules",
+                                           str(rules)])
+    cluster.wait_for_autoscaler(lambda a: a["ready"] == 1)
+    response = cluster.post("/v1/completions", {
+        "prompt": "Once upon a time", "max_tokens": 480, "temperature": 0, "ignore_eos": True,
+        "stream": True, "stream_options": {"include_usage": True}})
+    assert response.status == 200
+    first = response.readline()  # its first token: the request is in flight
+    assert first.startswith(b"data: "), first
+    rest = []
+    reader = threading.Thread(target=lambda: rest.extend(response.readlines()))
+    reader.start()
+    code = cluster.stop()
+    reader.join(timeout=60)
+    log = "".join(cluster.front.log)
+    assert "drain: signal received" in log
+    assert "started replica" not in log, log[-3000:]
+    chunks = [json.loads(line[6:]) for line in [first, *rest]
+              if line.startswith(b"data: {")]
+    assert chunks[-1]["usage"]["completion_tokens"] == 480, chunks[-1]
+    assert code == 0
