@@ -111,6 +111,7 @@ int drain_on_termination_signal(caf::actor_system& system, const caf::actor& nod
         "cut off with an error and the process exits with status 1",
         running < 0 ? std::string("some") : std::to_string(running));
   }
+  if (status == 0) spdlog::info("drain: every request finished; stopping");
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   if (by_front && !outlive_namespace_peers(kPreStopHookBound)) {
     spdlog::warn("drain: other processes of this container still ran after {} s; exiting",
