@@ -21,6 +21,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 SMALL = ["--threads", "1", "--kv-cache-memory", "64MiB", "--max-model-len", "512"]
 
 
+def thread_stacks(pid):
+    """Every thread's stack of process `pid`, where gdb is installed: a hang seen once in a CI
+    run is then found from that run's log."""
+    if not shutil.which("gdb"):
+        return "(no gdb here)"
+    dump = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                          capture_output=True, text=True, timeout=120)
+    return dump.stdout[-30000:] + dump.stderr[-2000:]
+
+
 class Process:
     """A troupe process whose output is kept (and drained, so it never blocks)."""
 
@@ -48,14 +58,15 @@ class Process:
         for line in self.process.stdout:
             self.log.append(line)
 
-    def wait_for_line(self, text, timeout=10):
-        """Waits until the process has printed a line containing `text`."""
+    def wait_for_line(self, text, timeout=10, count=1):
+        """Waits until the process has printed `count` lines containing `text`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(text in line for line in self.log):
+            if sum(text in line for line in self.log) >= count:
                 return
             time.sleep(0.05)
-        raise AssertionError(f"no line with {text!r} in:\n" + "".join(self.log[-20:]))
+        raise AssertionError(f"not {count} line(s) with {text!r} in:\n" +
+                             "".join(self.log[-20:]))
 
     def wait_exit(self, timeout=60):
         """The exit status, once the process exits. If it has not within `timeout` seconds, fails
@@ -64,12 +75,7 @@ class Process:
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            stacks = "(no gdb here)"
-            if shutil.which("gdb"):
-                dump = subprocess.run(["gdb", "-p", str(self.process.pid), "-batch",
-                                       "-ex", "thread apply all bt"],
-                                      capture_output=True, text=True, timeout=120)
-                stacks = dump.stdout[-30000:] + dump.stderr[-2000:]
+            stacks = thread_stacks(self.process.pid)
             self.process.kill()
             self.process.wait()
             raise AssertionError(f"troupe did not exit within {timeout} s; its last lines:\n"

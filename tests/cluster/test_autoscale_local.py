@@ -11,7 +11,7 @@ import subprocess
 import threading
 import urllib.request
 
-from conftest import Cluster
+from conftest import Cluster, thread_stacks
 from streaming_users import StreamingUsers
 
 RULES = """
@@ -77,6 +77,21 @@ def check_operator_view(base_url):
         browser.quit()
 
 
+def wait_for_both_drains(front):
+    """Both started workers drained and exited, on their own (each finishes its few requests in
+    a second or two); if one does not, the failure shows where its threads wait."""
+    try:
+        front.wait_for_line("drained and exited", timeout=120, count=2)
+    except AssertionError as error:
+        log = "".join(front.log)
+        started = re.findall(r"started replica (\S+) \(pid (\d+)\)", log)
+        exited = re.findall(r"replica (\S+) drained and exited", log)
+        stuck = [(name, pid) for name, pid in started if name not in exited]
+        raise AssertionError(f"{error}\n" + "\n".join(
+            f"{name} (pid {pid}), its threads:\n{thread_stacks(int(pid))}"
+            for name, pid in stuck)) from None
+
+
 def ready_nodes(nodes):
     return sorted(name for name, n in nodes.items() if n["routable"])
 
@@ -105,7 +120,7 @@ def test_replicas_follow_the_load_up_and_back_and_no_request_is_lost(tmp_path):
         # the replicas that leave): the autoscaler drains its workers one at a time.
         load.set_level(3)
         cluster.wait_for(lambda nodes: ready_nodes(nodes) == ["front"], timeout=180)
-        cluster.front.wait_for_line("drained and exited", timeout=120)
+        wait_for_both_drains(cluster.front)
         load.finish()
         # Per node, the front measured every attempt: each request's first token is in some
         # node's histogram once its release is in (the nodes that left included).
