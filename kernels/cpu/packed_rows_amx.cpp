@@ -19,6 +19,7 @@
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
 
 #include "kernels/cpu/amx_tiles.hpp"
+#include "kernels/cpu/group_lines_ahead.hpp"
 #include "kernels/cpu/kernel_variants.hpp"
 
 namespace troupe::amx {
@@ -89,11 +90,11 @@ int64_t tile_tokens(const std::byte* group, const PackedGroupLayout& layout,
   // lines each block. 32 sequences decoding (bench offline, 8 in / 256 out, alternating):
   // 1442-1493 -> 1568-1619 output tok/s. Longer calls find the weights in cache after their
   // first tile and did not gain.
-  const bool prefetch = tokens <= kPrefetchTokens;
-  const char* after =
-      reinterpret_cast<const char*>(values) + blocks * (kQ4_1 ? kPackedQ4_1Bytes : kWeightBytes);
-  const int64_t next_lines = (after - reinterpret_cast<const char*>(group)) / 64;
-  const int64_t lines_per_block = (next_lines + blocks - 1) / blocks;
+  const int64_t group_bytes =
+      layout.values_offset + blocks * (kQ4_1 ? kPackedQ4_1Bytes : kWeightBytes);
+  const GroupLinesAhead ahead(
+      tokens <= kPrefetchTokens ? reinterpret_cast<const char*>(group) + group_bytes : nullptr,
+      group_bytes, blocks);
   for (int64_t first = 0; first < blocks; first += kChunkBlocks) {
     const int64_t count = blocks - first < kChunkBlocks ? blocks - first : kChunkBlocks;
     const auto* weights = reinterpret_cast<const uint8_t*>(values) + first * kWeightBytes;
@@ -110,12 +111,7 @@ int64_t tile_tokens(const std::byte* group, const PackedGroupLayout& layout,
       }
       const ActivationBlock* xt = x + t * blocks + first;
       for (int64_t i = 0; i < count; ++i) {
-        if (prefetch && t == 0) {
-          const int64_t line = (first + i) * lines_per_block;
-          const int64_t end =
-              line + lines_per_block < next_lines ? line + lines_per_block : next_lines;
-          for (int64_t l = line; l < end; ++l) _mm_prefetch(after + 64 * l, _MM_HINT_T0);
-        }
+        if (t == 0) ahead.ask(first + i);
         _tile_loadd(2, xt[i].qs, x_stride_bytes);
         _tile_loadd(4, weights + i * kWeightBytes, kRowBytes);
         _tile_zero(0);

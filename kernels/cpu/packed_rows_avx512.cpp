@@ -2,6 +2,8 @@
 // called only on CPUs that have them. A token's 4 activation bytes, broadcast, meet 16 rows in
 // one vpdpbusd, and the 16 row sums land in one register with no horizontal reduction.
 #include "kernels/cpu/avx512.hpp"  // first: it turns GCC's false uninitialized warnings off
+
+#include "kernels/cpu/group_lines_ahead.hpp"
 #include "kernels/cpu/kernel_variants.hpp"
 
 namespace troupe::avx512 {
@@ -40,14 +42,9 @@ void group_tile(const std::byte* group, const PackedGroupLayout& layout, const A
   // and one subtraction, on either vector port, gives float(s) exactly as the conversion does.
   const __m512 magic = _mm512_set1_ps(kMagic);
   // A group's worth of lines from `next_group` on (if asked), spread over the blocks.
-  const int64_t next_lines = next_group ? (layout.values_offset + blocks * kValueBytes) / 64 : 0;
-  const int64_t lines_per_block = (next_lines + blocks - 1) / blocks;
+  const GroupLinesAhead ahead(next_group, layout.values_offset + blocks * kValueBytes, blocks);
   for (int64_t i = 0; i < blocks; ++i) {
-    const int64_t end =
-        (i + 1) * lines_per_block < next_lines ? (i + 1) * lines_per_block : next_lines;
-    for (int64_t line = i * lines_per_block; line < end; ++line) {
-      _mm_prefetch(next_group + 64 * line, _MM_HINT_T0);
-    }
+    ahead.ask(i);
     const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(scales + i));
     const __m512 mw = kQ4_1 ? _mm512_cvtph_ps(_mm256_load_si256(mins + i)) : _mm512_setzero_ps();
     __m512i q[8];
