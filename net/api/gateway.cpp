@@ -309,7 +309,20 @@ void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> 
   }
   call.request = std::move(request);
   const auto started = Clock::now();
-  (impl.*(route->handler))(call);
+  try {
+    (impl.*(route->handler))(call);
+  } catch (const std::exception& e) {
+    // Bad input gets its 400 from the decoders; an exception here is a bug, and it must cost
+    // this call an error answer, not the process (the HTTP thread has nothing above it).
+    spdlog::error("{} {}: internal error: {}", call.request.method, call.route, e.what());
+    if (recording->status() == 0) {
+      ApiError error;
+      error.status = 500;
+      error.type = "server_error";
+      error.message = "internal error while handling this request; the server's log names it";
+      impl.reply_error(call, error);
+    }
+  }
   if (!route->generation && route->handler != &GatewayCore::health &&
       route->handler != &GatewayCore::live && route->handler != &GatewayCore::metrics) {
     log_line(impl.config.log_json, "-", call.key_name, call.route, recording->status(), 0, 0, -1,

@@ -49,7 +49,9 @@ std::optional<std::string> content_text(JsonFields& fields, const ordered_json& 
   for (size_t i = 0; i < content.size(); ++i) {
     const ordered_json& part = content[i];
     const std::string part_param = param + "[" + std::to_string(i) + "]";
-    const std::string type = part.is_object() ? part.value("type", "") : "";
+    const std::string type = part.is_object() && part.contains("type") && part["type"].is_string()
+                                 ? part["type"].get<std::string>()
+                                 : "";
     if (type != "input_text" && type != "output_text") {
       fields.fail(part_param, type.empty() ? "'" + part_param + "' must be an object with a 'type'"
                                            : "content parts of type '" + type +

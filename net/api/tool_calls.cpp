@@ -49,8 +49,8 @@ void read_tools(JsonFields& fields, std::string_view body, ToolRequest& out) {
   for (size_t i = 0; i < tools.size(); ++i) {
     const std::string param = "tools[" + std::to_string(i) + "]";
     const ordered_json& tool = tools[i];
-    if (!tool.is_object() || tool.value("type", "") != "function" || !tool.contains("function") ||
-        !tool["function"].is_object()) {
+    if (!tool.is_object() || !tool.contains("type") || tool["type"] != "function" ||
+        !tool.contains("function") || !tool["function"].is_object()) {
       return fields.fail(param,
                          "'" + param + "' must be {\"type\": \"function\", \"function\": {...}}");
     }
@@ -182,7 +182,8 @@ std::string tool_calls_text(const json& tool_calls) {
       arguments = parse_bounded_json_or_discarded(f["arguments"].get<std::string>());
       if (arguments.is_discarded()) arguments = f["arguments"];
     }
-    calls.push_back({{"name", f.value("name", "")}, {"arguments", arguments}});
+    const json name = f.contains("name") && f["name"].is_string() ? f["name"] : json("");
+    calls.push_back({{"name", name}, {"arguments", arguments}});
   }
   return json{{"tool_calls", calls}}.dump();
 }

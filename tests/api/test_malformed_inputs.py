@@ -521,6 +521,12 @@ CASES = [
          422, tgi=True, says="128 levels"),
     # Tools that cannot be used, and OpenAI's deprecated function fields: named, not ignored.
     case("tools-not-a-list", post(CHAT, chat(tools="f")), 400, "tools"),
+    # A number where a string belongs, in fields once read with nlohmann's value(): it threw out
+    # of the decoder and the HTTP thread, and the process ended.
+    case("tool-type-number", post(CHAT, chat(tools=[{"type": 1, "function": {"name": "f"}}])),
+         400, "tools[0]"),
+    case("responses-content-part-type-number", post("/v1/responses", {"input": [
+        {"role": "user", "content": [{"type": 1, "text": "x"}]}]}), 400, "input[0].content[0]"),
     case("tool-choice-without-tools", post(CHAT, chat(tool_choice="auto")), 400, "tool_choice"),
     case("tool-choice-required-without-tools", post(CHAT, chat(tool_choice="required")), 400,
          "tool_choice"),

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "net/api/openai_request.hpp"
+#include "net/api/responses_request.hpp"
 #include "net/api/tgi_request.hpp"
 
 using namespace troupe;
@@ -89,6 +90,33 @@ TEST_CASE("every rejection names its parameter") {
   auto echo = decode_completion_request(R"({"prompt":"x","echo":true})", limits(), call);
   REQUIRE(echo);
   CHECK(echo->param == "echo");
+}
+
+TEST_CASE("fields of the wrong JSON type get a 400, not an exception") {
+  // Each of these once threw out of the decoder (nlohmann's value() on a number), which ended
+  // the server's HTTP thread and with it the process.
+  ApiGeneration call;
+  auto tool_type = decode_chat_request(
+      R"({"messages":[{"role":"user","content":"hi"}],"tools":[{"type":1,"function":{"name":"f"}}]})",
+      limits(), call);
+  REQUIRE(tool_type);
+  CHECK(tool_type->status == 400);
+  CHECK(tool_type->param == "tools[0]");
+
+  // An earlier assistant turn's call with a number for its name is written out with an empty
+  // name: the template shows what the client sent back, and the request goes on.
+  CHECK_FALSE(decode_chat_request(
+      R"({"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,)"
+      R"("tool_calls":[{"id":"c","type":"function","function":{"name":1,"arguments":"{}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c","content":"ok"}]})",
+      limits(), call));
+
+  ResponsesCall responses;
+  auto part_type = decode_responses_request(
+      R"({"input":[{"role":"user","content":[{"type":1,"text":"x"}]}]})", limits(), responses);
+  REQUIRE(part_type);
+  CHECK(part_type->status == 400);
+  CHECK(part_type->param == "input[0].content[0]");
 }
 
 TEST_CASE("TGI requests are greedy unless asked to sample, and errors are 422") {
