@@ -36,13 +36,21 @@ CodepointRanges complement(const CodepointRanges& sorted) {
 
 }  // namespace
 
+int32_t GrammarBuilder::add_rule(std::string name) {
+  if (rules_.size() >= kMostRules) {
+    too_large_ = true;
+    return static_cast<int32_t>(rules_.size()) - 1;
+  }
+  rules_.push_back({std::move(name), {}});
+  defined_.push_back(false);
+  return static_cast<int32_t>(rules_.size()) - 1;
+}
+
 int32_t GrammarBuilder::rule(std::string_view name) {
   const std::string key(name);
   if (auto it = by_name_.find(key); it != by_name_.end()) return it->second;
-  const auto index = static_cast<int32_t>(rules_.size());
-  rules_.push_back({key, {}});
-  defined_.push_back(false);
-  by_name_.emplace(key, index);
+  const int32_t index = add_rule(key);
+  if (!too_large_) by_name_.emplace(key, index);
   return index;
 }
 
@@ -50,10 +58,7 @@ int32_t GrammarBuilder::fresh_rule(std::string_view base) {
   // Names with a character GBNF names cannot hold, so they never meet a user's rule.
   std::string name(base);
   name += '#' + std::to_string(++fresh_count_[name]);
-  const auto index = static_cast<int32_t>(rules_.size());
-  rules_.push_back({name, {}});
-  defined_.push_back(false);
-  return index;
+  return add_rule(std::move(name));
 }
 
 int32_t GrammarBuilder::import(const Grammar& grammar, std::string_view base) {
@@ -72,6 +77,9 @@ int32_t GrammarBuilder::import(const Grammar& grammar, std::string_view base) {
 }
 
 bool GrammarBuilder::define(int32_t index, std::vector<Sequence> alternatives) {
+  for (const Sequence& s : alternatives) elements_ += s.size();
+  if (elements_ > kMostElements) too_large_ = true;
+  if (too_large_) return true;  // left out: finish() fails
   if (defined_[static_cast<size_t>(index)]) return false;
   rules_[static_cast<size_t>(index)].alternatives = std::move(alternatives);
   defined_[static_cast<size_t>(index)] = true;
@@ -120,6 +128,7 @@ Element GrammarBuilder::as_element(Sequence sequence, std::string_view base) {
 }
 
 Sequence GrammarBuilder::repeat(const Element& item, int min, int max, std::string_view base) {
+  if (too_large_) return {};
   Sequence out(static_cast<size_t>(min), item);
   if (max < 0) {  // item*: star ::= item star | (nothing)
     const int32_t star = fresh_rule(base);
@@ -129,7 +138,7 @@ Sequence GrammarBuilder::repeat(const Element& item, int min, int max, std::stri
   }
   // Up to max - min more, each optional after the one before: opt_k ::= item opt_k-1 | (nothing).
   int32_t tail = -1;
-  for (int k = 0; k < max - min; ++k) {
+  for (int k = 0; k < max - min && !too_large_; ++k) {
     const int32_t opt = fresh_rule(base);
     Sequence more{item};
     if (tail >= 0) more.push_back(Element::ref(tail));
@@ -141,6 +150,11 @@ Sequence GrammarBuilder::repeat(const Element& item, int min, int max, std::stri
 }
 
 Result<Grammar> GrammarBuilder::finish(std::string_view root_name) {
+  if (too_large_) {
+    return make_error("the grammar is too large: more than " + std::to_string(kMostRules) +
+                      " rules or " + std::to_string(kMostElements) +
+                      " elements (each bound of a repetition such as {0,1000} adds a rule)");
+  }
   const auto root = by_name_.find(std::string(root_name));
   if (root == by_name_.end() || !defined_[static_cast<size_t>(root->second)]) {
     return make_error("the grammar has no rule named '" + std::string(root_name) + "'");

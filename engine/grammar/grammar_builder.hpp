@@ -18,6 +18,13 @@ using CodepointRanges = std::vector<std::pair<uint32_t, uint32_t>>;  // inclusiv
 
 class GrammarBuilder {
  public:
+  // The most one grammar holds. A request's grammar is built on the HTTP thread before any other
+  // limit applies, and repetition bounds multiply: a{0,1000} alone is 1,000 rules, so a 60 KB
+  // pattern could ask for gigabytes. Past either, finish() fails and whatever else is asked
+  // for is left out (every index handed out stays valid).
+  static constexpr size_t kMostRules = 50000;
+  static constexpr size_t kMostElements = size_t{2} << 20;
+
   // The index of the rule named `name`, creating it (undefined) on first use.
   int32_t rule(std::string_view name);
   // A new rule named after `base` that no name refers to.
@@ -39,11 +46,19 @@ class GrammarBuilder {
   // them); returns the index of its root here.
   int32_t import(const Grammar& grammar, std::string_view base);
 
-  // The grammar, with `root_name` as its start; an error names a rule used but never defined.
+  // The grammar, with `root_name` as its start; an error names a rule used but never defined,
+  // or says it grew past kMostRules or kMostElements.
   Result<Grammar> finish(std::string_view root_name);
   size_t rule_count() const { return rules_.size(); }
+  // Whether it grew past kMostRules or kMostElements.
+  bool too_large() const { return too_large_; }
 
  private:
+  // A new rule's index, or, past kMostRules, the last one's (too_large_ set).
+  int32_t add_rule(std::string name);
+
+  size_t elements_ = 0;
+  bool too_large_ = false;
   std::vector<Rule> rules_;
   std::vector<bool> defined_;
   std::unordered_map<std::string, int32_t> by_name_;

@@ -549,6 +549,15 @@ CASES = [
     case("completions-guided-regex-unclosed", post(COMPLETIONS, completion(guided_regex="(a")),
          400, "guided_regex", says="expected ')'"),
     case("guided-grammar-not-a-string", post(CHAT, chat(guided_grammar=5)), 400, "guided_grammar"),
+    # A 540-byte pattern asking for 60,000 rules, and a schema for ~58,000 (each bound of a
+    # repetition is a rule; strings of one length share theirs): refused, not built to gigabytes.
+    case("guided-regex-too-large", post(CHAT, chat(guided_regex="a{0,1000}" * 60)), 400,
+         "guided_regex", says="too large"),
+    case("response-format-schema-too-large", post(CHAT, chat(response_format={
+        "type": "json_schema", "json_schema": {"name": "x", "schema": {
+            "type": "object", "properties": {
+                f"p{i}": {"type": "string", "maxLength": 1000 - i} for i in range(60)}}}})),
+         400, "response_format", says="too large"),
     case("completions-suffix", post(COMPLETIONS, completion(suffix="!")), 400, "suffix"),
     # OpenAI: only an assistant's turn may go without content.
     case("user-content-null", post(CHAT, {"messages": [{"role": "user", "content": None}]}), 400,

@@ -280,6 +280,22 @@ TEST_CASE("grammar: regular expressions match whole strings, and what they canno
   CHECK(error("\\q").find("unknown escape") != std::string::npos);
 }
 
+TEST_CASE("grammar: a grammar past the builder's bounds is an error, whatever builds it") {
+  // Each bound of a repetition is a rule: 60 of a{0,1000} ask for 60,000 rules (once ~300 bytes
+  // each, with no total bound: a 1 MiB request could ask for tens of gigabytes).
+  std::string pattern;
+  for (int i = 0; i < 60; ++i) pattern += "a{0,1000}";
+  const auto regex = parse_regex(pattern);
+  REQUIRE_FALSE(regex.ok());
+  CHECK(regex.message().find("the grammar is too large") != std::string::npos);
+  // Within the bounds it builds: 40,000 rules.
+  CHECK(parse_regex(pattern.substr(0, 40 * 9)).ok());
+  // Elements: 3,000 repetitions of a{1000} are 3 million elements in 3,000 rules.
+  std::string long_rule = "root ::= ";
+  for (int i = 0; i < 3000; ++i) long_rule += "\"a\"{1000} ";
+  CHECK(gbnf_error(long_rule).find("the grammar is too large") != std::string::npos);
+}
+
 TEST_CASE("grammar: plain tokens decided by their length in characters equal a brute-force check") {
   // Plain tokens of 1 to 6 characters (ASCII, two-, three- and four-byte UTF-8), tokens that
   // are not plain (quotes, escapes, controls, cut characters), against bounded and unbounded
