@@ -46,6 +46,12 @@ Status validate(const SamplingParams& p, int vocab_size) {
     if (!g) return bad(g.message());
     if (auto c = grammar::CompiledGrammar::compile(*g); !c) return bad(c.message());
   }
+  if (p.stop_token_ids.size() > kMostStopTokenIds) {
+    return bad("stop_token_ids holds at most " + std::to_string(kMostStopTokenIds) + " ids");
+  }
+  if (p.stop.size() > kMostStopStrings) {
+    return bad("stop holds at most " + std::to_string(kMostStopStrings) + " strings");
+  }
   for (int32_t token : p.stop_token_ids) {
     if (token < 0 || token >= vocab_size) {
       return bad("stop_token_ids names token " + std::to_string(token) +
@@ -54,6 +60,9 @@ Status validate(const SamplingParams& p, int vocab_size) {
   }
   for (const auto& s : p.stop) {
     if (s.empty()) return bad("stop strings must not be empty");
+    if (s.size() > kMostStopStringBytes) {
+      return bad("stop strings are at most " + std::to_string(kMostStopStringBytes) + " bytes");
+    }
   }
   if (p.pooling != Pooling::none && (p.n != 1 || !p.grammar.empty())) {
     return bad("an embedding request has one sample and no grammar");

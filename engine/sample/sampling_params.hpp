@@ -15,6 +15,13 @@ namespace troupe {
 // one taken, and scaled to unit length.
 enum class Pooling : int32_t { none, mean, last };
 
+// What one request may ask to stop at. Every stop string is searched for in each sample's new
+// text at every token, and the lists are copied per prompt and per sample, so they are bounded
+// (OpenAI takes up to 4 strings, TGI 4 by default; vLLM sets no bound).
+constexpr size_t kMostStopStrings = 32;
+constexpr size_t kMostStopStringBytes = 1024;
+constexpr size_t kMostStopTokenIds = 1024;
+
 struct SamplingParams {
   float temperature = 1.0f;         // 0 means greedy
   float top_p = 1.0f;               // in (0, 1]

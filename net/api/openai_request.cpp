@@ -1,5 +1,6 @@
 #include "net/api/openai_request.hpp"
 
+#include <optional>
 #include <set>
 
 #include "engine/grammar/compiled_grammar.hpp"
@@ -22,24 +23,33 @@ std::string vocabulary_range(const ApiLimits& limits) {
   return limits.vocab_size ? " in [0, " + std::to_string(limits.vocab_size) + ")" : "";
 }
 
-// `stop`: a string or an array of strings.
+// `stop`: a string or an array of up to kMostStopStrings strings, each 1 to
+// kMostStopStringBytes bytes.
 void read_stop(JsonFields& fields, std::vector<std::string>& out) {
   if (!fields.has("stop")) return;
   const json& stop = fields.json()["stop"];
-  if (stop.is_string()) {
-    if (stop.get_ref<const std::string&>().empty()) {
-      return fields.fail("stop", "'stop' strings must not be empty");
+  const auto bad_string = [](const json& s) -> std::optional<std::string> {
+    if (!s.is_string()) return "'stop' must contain only strings";
+    const size_t bytes = s.get_ref<const std::string&>().size();
+    if (bytes == 0) return "'stop' strings must not be empty";
+    if (bytes > kMostStopStringBytes) {
+      return "'stop' strings are at most " + std::to_string(kMostStopStringBytes) + " bytes";
     }
+    return std::nullopt;
+  };
+  if (stop.is_string()) {
+    if (auto bad = bad_string(stop)) return fields.fail("stop", *bad);
     out = {stop.get<std::string>()};
     return;
   }
   if (!stop.is_array())
     return fields.fail("stop", "'stop' must be a string or an array of strings");
+  if (stop.size() > kMostStopStrings) {
+    return fields.fail("stop",
+                       "'stop' holds at most " + std::to_string(kMostStopStrings) + " strings");
+  }
   for (const auto& s : stop) {
-    if (!s.is_string()) return fields.fail("stop", "'stop' must contain only strings");
-    if (s.get_ref<const std::string&>().empty()) {
-      return fields.fail("stop", "'stop' strings must not be empty");
-    }
+    if (auto bad = bad_string(s)) return fields.fail("stop", *bad);
     out.push_back(s.get<std::string>());
   }
 }
@@ -185,6 +195,10 @@ void read_common(JsonFields& fields, const ApiLimits& limits, ApiGeneration& out
   }
   read_stop(fields, sampling.stop);
   read_token_ids(fields, limits, "stop_token_ids", sampling.stop_token_ids);
+  if (sampling.stop_token_ids.size() > kMostStopTokenIds) {
+    fields.fail("stop_token_ids",
+                "'stop_token_ids' holds at most " + std::to_string(kMostStopTokenIds) + " ids");
+  }
   read_logit_bias(fields, limits, sampling);
 }
 

@@ -143,4 +143,12 @@ TEST_CASE("sampling params: every range is checked and named") {
   SamplingParams nan;
   nan.temperature = std::nanf("");
   CHECK_THAT(error_of(nan), Catch::Contains("temperature"));
+  SamplingParams stops;
+  stops.stop.assign(kMostStopStrings + 1, "s");
+  CHECK_THAT(error_of(stops), Catch::Contains("stop holds at most"));
+  stops.stop = {std::string(kMostStopStringBytes + 1, 's')};
+  CHECK_THAT(error_of(stops), Catch::Contains("stop strings are at most"));
+  SamplingParams ids;
+  ids.stop_token_ids.assign(kMostStopTokenIds + 1, 1);
+  CHECK_THAT(error_of(ids), Catch::Contains("stop_token_ids"));
 }

@@ -74,6 +74,25 @@ TEST_CASE("every rejection names its parameter") {
       {R"({"messages":[]})", "messages"},
       {R"([1,2])", ""},
   };
+  // Stop lists past their bounds (each string is searched for at every token of every sample).
+  std::string many_stops = R"({"messages":[{"role":"user","content":"x"}],"stop":[)";
+  for (size_t i = 0; i <= kMostStopStrings; ++i)
+    many_stops += (i ? ",\"s" : "\"s") + std::string("\"");
+  many_stops += "]}";
+  const std::string long_stop = R"({"messages":[{"role":"user","content":"x"}],"stop":")" +
+                                std::string(kMostStopStringBytes + 1, 'a') + "\"}";
+  std::string many_ids = R"({"messages":[{"role":"user","content":"x"}],"stop_token_ids":[)";
+  for (size_t i = 0; i <= kMostStopTokenIds; ++i) many_ids += i ? ",1" : "1";
+  many_ids += "]}";
+  for (const std::string& body : {many_stops, long_stop, many_ids}) {
+    ApiGeneration call;
+    auto error = decode_chat_request(body, limits(), call);
+    INFO(body.substr(0, 120));
+    REQUIRE(error);
+    CHECK(error->status == 400);
+    CHECK(error->param == (body == many_ids ? "stop_token_ids" : "stop"));
+    CHECK(error->message.find("at most") != std::string::npos);
+  }
   for (const auto& c : chat_cases) {
     ApiGeneration call;
     auto error = decode_chat_request(c.body, limits(), call);
@@ -131,6 +150,12 @@ TEST_CASE("TGI requests are greedy unless asked to sample, and errors are 422") 
   CHECK(call.request.sampling.temperature == 1.0f);
   CHECK(call.request.sampling.max_tokens == 7);
   CHECK(call.request.sampling.stop == std::vector<std::string>{"."});
+  std::string many_stops = R"({"inputs":"hi","parameters":{"stop":[)";
+  for (size_t i = 0; i <= kMostStopStrings; ++i) many_stops += i ? ",\".\"" : "\".\"";
+  auto stops = decode_tgi_request(many_stops + "]}}", limits(), call);
+  REQUIRE(stops);
+  CHECK(tgi_status(*stops) == 422);
+  CHECK(stops->param == "stop");
   auto error = decode_tgi_request(R"({"inputs":"hi","parameters":{"top_p":2}})", limits(), call);
   REQUIRE(error);
   CHECK(tgi_status(*error) == 422);
