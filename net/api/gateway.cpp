@@ -153,9 +153,24 @@ ApiError admin_refusal(auth::AdminAccess access) {
           ? "Incorrect API key provided. Send it as 'Authorization: Bearer <key>'."
       : access == auth::AdminAccess::not_admin
           ? "this route needs an admin key (--admin-api-key, or role: admin in the keys file)"
+      : access == auth::AdminAccess::proxied
+          ? "with no API keys configured, admin routes answer only to callers on this host, "
+            "not through a proxy; configure --admin-api-key to call them through one"
           : "with no API keys configured, admin routes answer only on loopback; configure "
             "--admin-api-key to call them from elsewhere";
   return error;
+}
+
+// Whether a request's body is declared JSON. An admin POST must be: a web page can send a
+// text/plain or form POST to 127.0.0.1 with no preflight, and with no keys configured loopback
+// is all an admin route asks for.
+bool declares_json(const http::Request& request) {
+  std::string type = request.header("content-type");
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return type == "application/json";
 }
 
 bool origin_allowed(const std::vector<std::string>& allowed, const std::string& origin) {
@@ -287,8 +302,15 @@ void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> 
   }
   if (route->admin) {
     const bool keys_enabled = impl.parts.keys && impl.parts.keys->enabled();
-    const auto access = auth::admin_access(keys_enabled, key, request.remote);
+    const auto access = auth::admin_access(keys_enabled, key, request.remote,
+                                           auth::forwarded_by_proxy(request.headers));
     if (access != auth::AdminAccess::allowed) return impl.reply_error(call, admin_refusal(access));
+    if (request.method == "POST" && !declares_json(request)) {
+      ApiError error;
+      error.status = 415;
+      error.message = "admin routes take a JSON body: send 'Content-Type: application/json'";
+      return impl.reply_error(call, error);
+    }
   }
   if (route->generation && key && impl.parts.limiter) {
     const auto admission = impl.parts.limiter->admit(*key, Clock::now());

@@ -14,9 +14,17 @@ bool is_loopback_address(std::string_view address) {
   return parsed.is_loopback();
 }
 
-AdminAccess admin_access(bool keys_enabled, const KeyPolicy* key, std::string_view remote) {
-  if (!keys_enabled)
-    return is_loopback_address(remote) ? AdminAccess::allowed : AdminAccess::not_loopback;
+bool forwarded_by_proxy(const std::map<std::string, std::string>& headers) {
+  return headers.count("forwarded") || headers.count("x-forwarded-for") ||
+         headers.count("x-real-ip");
+}
+
+AdminAccess admin_access(bool keys_enabled, const KeyPolicy* key, std::string_view remote,
+                         bool forwarded) {
+  if (!keys_enabled) {
+    if (!is_loopback_address(remote)) return AdminAccess::not_loopback;
+    return forwarded ? AdminAccess::proxied : AdminAccess::allowed;
+  }
   if (!key) return AdminAccess::no_key;
   return key->admin ? AdminAccess::allowed : AdminAccess::not_admin;
 }

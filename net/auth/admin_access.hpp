@@ -2,7 +2,11 @@
 // Who may call the admin routes (drain, undrain, the cluster's status): a pure decision over the
 // request's key and address. With API keys configured, only a key with the admin role, from any
 // address; a tenant key is refused as forbidden, a missing or wrong key as unauthenticated.
-// With no keys at all (a local, trusted set-up), only callers on the loopback interface.
+// With no keys at all (a local, trusted set-up), only callers on the loopback interface that
+// did not come through a proxy: nginx on the same host (`troupe deploy nginx`) connects from
+// loopback on behalf of anyone who reaches it.
+#include <map>
+#include <string>
 #include <string_view>
 
 #include "net/auth/api_keys.hpp"
@@ -14,10 +18,17 @@ enum class AdminAccess {
   no_key,        // 401: keys are configured and the request carries none that is valid
   not_admin,     // 403: a tenant key
   not_loopback,  // 403: no keys configured and the caller is not on this host
+  proxied,       // 403: no keys configured and the request names a proxy's client
 };
 
 // `key`: the request's authenticated key, or nullptr. `remote`: the peer's address as text.
-AdminAccess admin_access(bool keys_enabled, const KeyPolicy* key, std::string_view remote);
+// `forwarded`: the request carries a proxy's header (forwarded_by_proxy).
+AdminAccess admin_access(bool keys_enabled, const KeyPolicy* key, std::string_view remote,
+                         bool forwarded);
+
+// Whether a request's headers (names in lower case) say a proxy passed it on: Forwarded,
+// X-Forwarded-For or X-Real-IP.
+bool forwarded_by_proxy(const std::map<std::string, std::string>& headers);
 
 // 127.0.0.0/8, ::1, and IPv4-mapped loopback (::ffff:127.x.y.z).
 bool is_loopback_address(std::string_view address);

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from conftest import KEYS_FILE
-from helpers import CHAT, call, chat, openai_error, poll, serving
+from helpers import CHAT, call, chat, connect, openai_error, poll, serving
 from raw_http import non_loopback_address
 
 ADMIN_KEYS = KEYS_FILE + "sk-ops: {name: ops, role: admin}\n"
@@ -88,5 +88,32 @@ def test_without_keys_admin_routes_answer_only_on_loopback():
             server, "POST", CHAT, chat(2), key=None)[0] == 503)
         status, _, answer = call(server, "POST", "/cluster/undrain", FRONT, key=None)
         assert status == 200, answer
+        status, _, answer = call(server, "POST", CHAT, chat(2), key=None)
+        assert status == 200, answer
+
+
+def test_without_keys_a_proxied_or_non_json_admin_call_is_refused():
+    """nginx on this host (troupe deploy nginx) connects from loopback for whoever reached it,
+    and a web page may POST text/plain to 127.0.0.1 with no preflight: neither may drain."""
+    with serving(keys_yaml=False) as server:
+        for header in ({"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9"},
+                       {"X-Real-IP": "203.0.113.9"}):
+            status, _, answer = call(server, "POST", "/cluster/drain", FRONT, key=None,
+                                     headers=header)
+            assert status == 403 and "proxy" in openai_error(answer)["message"], (header, answer)
+        status, _, answer = call(server, "GET", "/cluster", key=None,
+                                 headers={"X-Forwarded-For": "203.0.113.9"})
+        assert status == 403, answer
+        conn = connect(server, 60, "127.0.0.1")
+        try:
+            conn.request("POST", "/cluster/drain", body=json.dumps(FRONT),
+                         headers={"Content-Type": "text/plain"})
+            response = conn.getresponse()
+            answer = response.read()
+        finally:
+            conn.close()
+        assert response.status == 415, answer
+        assert "application/json" in openai_error(answer)["message"], answer
+        # Nothing was drained.
         status, _, answer = call(server, "POST", CHAT, chat(2), key=None)
         assert status == 200, answer

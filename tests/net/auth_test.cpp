@@ -388,17 +388,26 @@ TEST_CASE("admin access: an admin key from anywhere; without keys, loopback only
   KeyPolicy tenant{"tenant"};
   KeyPolicy admin{"admin"};
   admin.admin = true;
-  CHECK(admin_access(true, &admin, "203.0.113.9") == AdminAccess::allowed);
-  CHECK(admin_access(true, &admin, "127.0.0.1") == AdminAccess::allowed);
-  CHECK(admin_access(true, &tenant, "127.0.0.1") == AdminAccess::not_admin);
-  CHECK(admin_access(true, &tenant, "203.0.113.9") == AdminAccess::not_admin);
-  CHECK(admin_access(true, nullptr, "127.0.0.1") == AdminAccess::no_key);
+  for (bool forwarded : {false, true}) {  // with keys, a proxy in between changes nothing
+    CHECK(admin_access(true, &admin, "203.0.113.9", forwarded) == AdminAccess::allowed);
+    CHECK(admin_access(true, &admin, "127.0.0.1", forwarded) == AdminAccess::allowed);
+    CHECK(admin_access(true, &tenant, "127.0.0.1", forwarded) == AdminAccess::not_admin);
+    CHECK(admin_access(true, &tenant, "203.0.113.9", forwarded) == AdminAccess::not_admin);
+    CHECK(admin_access(true, nullptr, "127.0.0.1", forwarded) == AdminAccess::no_key);
+  }
   for (const char* local : {"127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"}) {
     CAPTURE(local);
-    CHECK(admin_access(false, nullptr, local) == AdminAccess::allowed);
+    CHECK(admin_access(false, nullptr, local, false) == AdminAccess::allowed);
+    // nginx on this host connects from loopback for whoever reached it.
+    CHECK(admin_access(false, nullptr, local, true) == AdminAccess::proxied);
   }
   for (const char* remote : {"10.0.0.1", "203.0.113.9", "::ffff:10.0.0.1", "fe80::1", "", "junk"}) {
     CAPTURE(remote);
-    CHECK(admin_access(false, nullptr, remote) == AdminAccess::not_loopback);
+    CHECK(admin_access(false, nullptr, remote, false) == AdminAccess::not_loopback);
   }
+  using troupe::auth::forwarded_by_proxy;
+  CHECK_FALSE(forwarded_by_proxy({{"content-type", "application/json"}}));
+  CHECK(forwarded_by_proxy({{"x-forwarded-for", "203.0.113.9"}}));
+  CHECK(forwarded_by_proxy({{"forwarded", "for=203.0.113.9"}}));
+  CHECK(forwarded_by_proxy({{"x-real-ip", "203.0.113.9"}}));
 }
