@@ -163,10 +163,12 @@ int serve_command(const Args& args) {
       return input_error(flags, checked.message());
   }
   // While the model loads, the HTTP port already answers the probes: /live 200, /health 503
-  // "loading" (net/api/probe_routes); the same server then switches to the API's gateway.
-  // (Nothing printed: a bad model must stay a one-line error.)
+  // "loading" (net/api/probe_routes), every other path 503 with Retry-After; the same server
+  // then switches to the API's gateway. (Nothing printed: a bad model must stay a one-line
+  // error.)
   api::ProbeRoutes loading_probes(
-      {[](auto done) { done(api::loading_report()); }, [] { return false; }});
+      {[](auto done) { done(api::loading_report()); }, [] { return false; }},
+      api::ProbeRoutes::OtherPaths::loading);
   http::HandlerSwitch routes(loading_probes, loading_probes);
   auto server = http::Server::start(options->http, routes, routes);
   if (!server) return input_error(flags, server.message());

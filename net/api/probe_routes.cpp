@@ -22,6 +22,14 @@ wire::HealthReport loading_report() {
 
 void ProbeRoutes::handle(http::Request request, std::shared_ptr<http::ResponseSink> sink) {
   const bool known = request.path == "/live" || request.path == "/health";
+  if (!known && other_ == OtherPaths::loading) {
+    ApiError error;
+    error.status = 503;
+    error.type = "service_unavailable_error";
+    error.message = "the model is still loading; retry shortly";
+    error.retry_after_seconds = 2;
+    return sink->respond(error_response(error));
+  }
   if (!known || request.method != "GET") {
     ApiError error;
     error.status = known ? 405 : 404;

@@ -123,8 +123,8 @@ def test_probes_while_loading_joined_and_draining(tmp_path):
 
 def test_the_fronts_port_answers_the_probes_while_the_model_loads(tmp_path):
     """troupe serve opens its port before the model loads: /live 200, /health 503 "loading"
-    (Kubernetes' readiness), until the API's server takes the port over; a signal then ends it
-    at once."""
+    (Kubernetes' readiness), the API's paths 503, until the API's server takes the port over; a
+    signal then ends it at once."""
     fifo = tmp_path / "model.gguf"
     os.mkfifo(fifo)  # nobody writes it: the load waits as long as the test
     port = free_port()
@@ -134,7 +134,9 @@ def test_the_fronts_port_answers_the_probes_while_the_model_loads(tmp_path):
         status, body = until("the port answers", lambda: answering(port))
         assert (status, body["status"], body["ready"]) == (503, "loading", False), body
         assert get(port, "/live") == (200, {"status": "alive"})
-        assert get(port, "/v1/models")[0] == 404  # the API is not there yet
+        # The API is not there yet: 503 with Retry-After, so a balancer tries another instance.
+        status, body = get(port, "/v1/models")
+        assert status == 503 and "loading" in body["error"]["message"], body
         front.send_signal(signal.SIGINT)  # ctrl-c while loading: exits at once, status 0
         assert front.wait(timeout=30) == 0
         assert front.stderr.read().decode().strip().endswith(
