@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -91,6 +92,19 @@ Result<int64_t> parse_limit(const YAML::Node& value, const std::string& field,
   return limit;
 }
 
+// An unknown field's name as an error shows it: a typo of a field is short and lower case ('rmp'),
+// while a key indented under another key's entry would be read as a field too, and a key never
+// appears in an error.
+std::string shown_field(const std::string& name) {
+  constexpr size_t kMostShown = 8;
+  const bool word = name.size() <= kMostShown && std::all_of(name.begin(), name.end(), [](char c) {
+                      return (c >= 'a' && c <= 'z') || c == '_';
+                    });
+  return word ? "'" + name + "'"
+              : "of " + std::to_string(name.size()) +
+                    " characters (not shown: it may be a key indented under this entry)";
+}
+
 Status parse_policy(const YAML::Node& value, const std::string& where, KeyPolicy& policy) {
   if (value.IsNull()) return Ok{};  // `key:` alone: default name, no limits
   if (!value.IsMap()) {
@@ -115,8 +129,8 @@ Status parse_policy(const YAML::Node& value, const std::string& where, KeyPolicy
       if (!limit) return limit.error();
       (field_name == "rpm" ? policy.requests_per_minute : policy.tokens_per_minute) = *limit;
     } else {
-      return make_error(where + ": unknown field '" + field_name +
-                        "'; expected name, rpm, tpm or role");
+      return make_error(where + ": unknown field " + shown_field(field_name) +
+                        "; expected name, rpm, tpm or role");
     }
   }
   return Ok{};

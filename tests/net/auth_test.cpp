@@ -194,6 +194,10 @@ TEST_CASE("keys file errors name the file and the problem", "[auth]") {
   }
   SECTION("unknown fields, so that a typo never means unlimited") {
     CHECK_THAT(load_error("sk-a: {rmp: 10}\n"), Catch::Contains("unknown field 'rmp'"));
+    // A key indented under another key's entry reads as a field of it: never shown.
+    const std::string nested = load_error("sk-a:\n  name: a\n  sk-secret-b: {name: b}\n");
+    CHECK_THAT(nested, Catch::Contains("unknown field of 11 characters"));
+    CHECK_THAT(nested, !Catch::Contains("sk-secret-b"));
   }
   SECTION("duplicate keys, in the file or across flag and file") {
     CHECK_THAT(load_error("sk-a: {}\nsk-b: {}\nsk-a: {}\n"),
