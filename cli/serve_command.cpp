@@ -139,6 +139,11 @@ int serve_command(const Args& args) {
       auth::ApiKeys::create(flags.get_all("api-key"), flags.get("api-keys-file").value_or(""),
                             flags.get_all("admin-api-key"));
   if (!keys) return input_error(flags, keys.message());
+  if (options->gateway.protect_metrics && !keys->enabled()) {
+    return input_error(flags,
+                       "flag --protect-metrics needs API keys (--api-key, --admin-api-key or "
+                       "--api-keys-file): without them /metrics has no key to ask for");
+  }
   auto engine = engine_config_from_flags(flags);
   if (!engine) return input_error(flags, engine.message());
   auto cluster_options = front_cluster_options(flags);

@@ -148,6 +148,7 @@ expect_error "not both" bench offline --num-prompts 1 --input-len 8 --output-len
 # The cluster commands' flag errors: one line, exit 2, before anything starts.
 expect_error "--no-local-replica needs --cluster-port" serve --no-local-replica
 expect_error "flag --routing must be one of round-robin, least-outstanding" serve --routing random
+expect_error "flag --protect-metrics needs API keys" serve --protect-metrics
 expect_error "--join HOST:PORT is required" worker
 expect_error "is not a port number" worker --join host:99999
 expect_error "--node NAME is required" drain
