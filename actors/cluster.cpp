@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/sender_checks.hpp"
 #include "actors/termination.hpp"
 #include "actors/tls_session_hooks.hpp"
 
@@ -64,6 +65,8 @@ caf::behavior cluster_member(caf::stateful_actor<MemberState, caf::event_based_a
       // The front drains this node: the drain SIGTERM starts (termination.hpp drains and exits),
       // through the drain signal, so that the kubelet's SIGTERM after it is not a second signal.
       [self](drain_atom) {
+        // Only the front this node joined drains it (its router: front.cpp's drain of a node).
+        if (!self->state.router || !sent_from_node_of(self, self->state.router.node())) return;
         if (self->state.draining) return;
         self->state.draining = true;
         ::kill(::getpid(), kDrainSignal);

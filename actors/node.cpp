@@ -2,6 +2,8 @@
 
 #include <caf/all.hpp>
 
+#include "actors/sender_checks.hpp"
+
 #include <memory>
 
 namespace troupe {
@@ -31,7 +33,11 @@ caf::behavior node(Self* self, NodeSetup setup) {
     self->quit(exit.reason);
   });
   return {
+      // This process drains its node (termination.cpp; a member's drain goes through a signal).
       [self](drain_atom) -> caf::result<drain_atom, bool> {
+        if (!sent_from_this_process(self)) {
+          return caf::make_error(caf::sec::runtime_error, "a node drains for its own process only");
+        }
         auto& s = self->state;
         self->send(s.health, drain_atom::value);
         auto promise = self->make_response_promise<drain_atom, bool>();

@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/sender_checks.hpp"
 #include "net/cluster/membership.hpp"
 
 #include <spdlog/spdlog.h>
@@ -56,6 +57,14 @@ struct RouterState {
 };
 
 using Self = caf::stateful_actor<RouterState>;
+
+// What another process gets for asking what only this one may (sender_checks.hpp).
+caf::error refused_from_elsewhere(const char* what) {
+  spdlog::warn("cluster: refused '{}' from another process: only the front's own actors ask it",
+               what);
+  return caf::make_error(caf::sec::runtime_error,
+                         std::string("the router takes '") + what + "' from its own process only");
+}
 
 // Asks a node for its health; its answer is heard as from `name`.
 void probe(Self* self, const std::string& name, const caf::actor& node) {
@@ -124,6 +133,7 @@ caf::behavior router(Self* self, RouterSetup setup) {
       },
       [self](route_atom, uint64_t prefix_key,
              std::vector<std::string>& excluded) -> caf::result<std::string, caf::actor> {
+        if (!sent_from_this_process(self)) return refused_from_elsewhere("route");
         auto& s = self->state;
         const auto chosen = s.policy->pick(s.membership.loads(), prefix_key, excluded);
         if (!chosen) return caf::make_error(caf::sec::runtime_error, "no routable replica node");
@@ -135,9 +145,14 @@ caf::behavior router(Self* self, RouterSetup setup) {
         }
         return {name, s.handles[name].actor};
       },
+      // A bridge's release: sent by the bridge, or anonymously as it ends (front.cpp).
       [self](release_atom, const std::string&, const caf::actor_addr& bridge,
-             const wire::ServedRequests& served) { self->state.end_routed(bridge, served); },
-      [self](drain_atom, const std::string& name) -> bool {
+             const wire::ServedRequests& served) {
+        if (self->current_sender() && !sent_from_this_process(self)) return;
+        self->state.end_routed(bridge, served);
+      },
+      [self](drain_atom, const std::string& name) -> caf::result<bool> {
+        if (!sent_from_this_process(self)) return refused_from_elsewhere("drain");
         auto& s = self->state;
         const auto outcome = s.membership.drain(name, s.setup.clock());
         if (outcome.start == cluster::DrainStart::started) {
@@ -147,27 +162,37 @@ caf::behavior router(Self* self, RouterSetup setup) {
         if (outcome.tell_node) self->send(s.handles[name].member, drain_atom::value);
         return outcome.known();
       },
-      [self](undrain_atom, const std::string& name) -> int32_t {
+      [self](undrain_atom, const std::string& name) -> caf::result<int32_t> {
+        if (!sent_from_this_process(self)) return refused_from_elsewhere("undrain");
         auto& s = self->state;
         const auto outcome = s.membership.undrain(name, s.setup.clock());
         if (outcome.was_drained) spdlog::info("cluster: node {} is undrained", name);
         s.act_on(outcome.changes);
         return static_cast<int32_t>(outcome.result);
       },
-      [self](status_atom) {
+      [self](status_atom) -> caf::result<wire::ClusterStatus> {
+        if (!sent_from_this_process(self)) return refused_from_elsewhere("status");
         return wire::ClusterStatus{std::string(cluster::routing_name(self->state.setup.strategy)),
                                    self->state.membership.statuses(), self->state.autoscaler};
       },
       // Only the front's own autoscaler reports: a message from another node is ignored.
       [self](autoscale_atom, wire::AutoscalerStatus& status) {
-        const caf::strong_actor_ptr sender = self->current_sender();
-        if (!sender || sender->node() != self->node()) return;
+        if (!sent_from_this_process(self)) return;
         self->state.autoscaler = std::move(status);
       },
-      [self](tick_atom) { poll_members(self); },
-      // A member node's own heartbeat: its health, pushed (besides the router's probes).
+      [self](tick_atom) {
+        if (sent_from_this_process(self)) poll_members(self);
+      },
+      // A member node's own heartbeat: its health, pushed (besides the router's probes); from
+      // another process, only the member that joined under that name speaks for it.
       [self](heartbeat_atom, const std::string& name, wire::HealthReport& report) {
         auto& s = self->state;
+        if (!sent_from_this_process(self)) {
+          const auto held = s.handles.find(name);
+          if (held == s.handles.end() || !held->second.member ||
+              self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(held->second.member))
+            return;
+        }
         s.act_on(s.membership.heard_from(name, report, s.setup.clock()));
       },
   };

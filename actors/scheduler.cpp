@@ -2,6 +2,8 @@
 
 #include <caf/all.hpp>
 
+#include "actors/sender_checks.hpp"
+
 #include <chrono>
 #include <map>
 #include <vector>
@@ -207,7 +209,9 @@ caf::behavior scheduler(Self* self, SchedulerSetup setup) {
         check_drained(self);
         kick(self);
       },
+      // The replica's supervisor hands over each worker it starts; nobody else may.
       [self](worker_atom, caf::actor worker) {
+        if (!sent_from_this_process(self)) return;
         auto& s = self->state;
         if (s.worker) self->demonitor(s.worker);
         s.worker = std::move(worker);

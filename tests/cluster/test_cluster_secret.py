@@ -68,10 +68,15 @@ def test_only_nodes_holding_the_secret_get_in():
             assert response.status == 200, response.read()
         cluster.wait_for(lambda nodes: nodes["r1"]["routed"] >= 2)
 
-        # The probe is not vacuous: with the secret, the same asks are answered and acted on.
+        # With the secret the probe connects, and still the router acts on nothing it asks:
+        # routes (with the nodes' handles), drains and the status are its own process's to ask.
         result = probe("127.0.0.1", port, cluster.secret_file)
-        assert result.returncode == 0, result.stdout + result.stderr
-        cluster.wait_for(lambda nodes: not nodes["front"]["routable"])
+        assert result.returncode == 4, result.stdout + result.stderr
+        assert "connect: ok" in result.stdout, result.stdout
+        assert "route: " in result.stdout and "own process only" in result.stdout, result.stdout
+        cluster.front.wait_for_line("refused 'drain' from another process")
+        nodes = cluster.nodes()
+        assert nodes["front"]["routable"] and nodes["r1"]["routable"], nodes
     finally:
         cluster.stop()
 

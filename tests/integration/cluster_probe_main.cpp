@@ -1,7 +1,8 @@
 // A process that is not a node, aimed at a front's cluster port: it connects as any CAF process
 // would (plain, or over TLS with credentials derived from a secret it was given) and asks the
 // router to route a request and to drain the node "front". The cluster tests run it without the
-// secret, or with a wrong one, and check that the front acted on nothing.
+// secret, or with a wrong one (it cannot connect), and with the secret (the router refuses both
+// asks: they are the front's own process's), and check that the front acted on nothing.
 // Usage: cluster_probe HOST PORT [SECRET_FILE]. Prints one line per step; exits 0 when the
 // router answered both asks, 3 when it could not connect, 4 when it connected but got no answer.
 #include <iostream>
