@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <optional>
 
 #include "net/cluster/failover.hpp"
@@ -66,6 +67,8 @@ struct BridgeState {
   caf::actor running;     // the request actor of the current attempt
   int attempt = 0;        // answers to an earlier attempt's requests are ignored
   bool streamed = false;  // a chunk reached the client: the request can no longer move
+  // What reached the client: an end the bridge makes up (its node lost mid-stream) bills it.
+  int32_t relayed_prompt_tokens = 0, relayed_tokens = 0;
   bool ended = false;
   static inline const char* name = "front-bridge";
 };
@@ -96,6 +99,8 @@ void release(Bridge* self) {
 
 void end_with(Bridge* self, GenerationEnd end) {
   if (self->state.ended) return;
+  end.prompt_tokens = std::max(end.prompt_tokens, self->state.relayed_prompt_tokens);
+  end.completion_tokens = std::max(end.completion_tokens, self->state.relayed_tokens);
   self->state.current->ended_with(end.error);
   self->state.ended = true;
   self->state.listener->on_end(std::move(end));
@@ -200,6 +205,8 @@ caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context
         if (self->state.ended || !from_current()) return;
         self->state.current->chunk_arrived();
         self->state.streamed = true;
+        self->state.relayed_prompt_tokens += chunk.prompt_tokens;
+        self->state.relayed_tokens += static_cast<int32_t>(chunk.tokens.size());
         self->state.listener->on_chunk(std::move(chunk));
       },
       [self, from_current](GenerationEnd& end) {
@@ -213,8 +220,9 @@ caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context
       [self](unreachable_atom, const std::string& node) {
         auto& s = self->state;
         if (s.ended) return;
-        const std::string_view current = s.tried.empty() ? "" : s.tried.back();
-        switch (cluster::after_node_lost(history(s), node, current)) {
+        // The node the current attempt runs on: none between a release and the next route's
+        // answer, when a loss already started this request elsewhere.
+        switch (cluster::after_node_lost(history(s), node, s.current->node)) {
           case cluster::FailoverStep::ignore:
             return;
           case cluster::FailoverStep::wait_out_grace:

@@ -53,6 +53,9 @@ void finish(Self* self, const std::string& error = {}, const std::string& messag
   auto& s = self->state;
   GenerationEnd end;
   if (s.output) end = s.output->end();
+  // The prompt is owed once computed (a token came), as a client that leaves is charged; a
+  // request refused (overloaded, draining, invalid) or out of time before it is owes nothing.
+  if (!s.prompt_reported) end.prompt_tokens = 0;
   end.request_id = s.request.id;
   end.error = error;
   end.message = message;

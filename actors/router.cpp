@@ -140,6 +140,7 @@ caf::behavior router(Self* self, RouterSetup setup) {
         const std::string name = s.membership.members()[*chosen].load.name;
         s.membership.routed_to(name);
         if (auto bridge = caf::actor_cast<caf::actor>(self->current_sender())) {
+          s.end_routed(bridge.address());  // an earlier route of this bridge not released
           self->monitor(bridge);
           s.routed[bridge.address()] = Routed{name, bridge};
         }
@@ -188,9 +189,10 @@ caf::behavior router(Self* self, RouterSetup setup) {
       [self](heartbeat_atom, const std::string& name, wire::HealthReport& report) {
         auto& s = self->state;
         if (!sent_from_this_process(self)) {
+          const caf::strong_actor_ptr& sender = self->current_sender();  // null: anonymous
           const auto held = s.handles.find(name);
-          if (held == s.handles.end() || !held->second.member ||
-              self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(held->second.member))
+          if (!sender || held == s.handles.end() || !held->second.member ||
+              sender->address() != held->second.member.address())
             return;
         }
         s.act_on(s.membership.heard_from(name, report, s.setup.clock()));

@@ -71,6 +71,10 @@ void lose_worker(Self* self) {
   self->demonitor(s.worker);
   s.worker = nullptr;
   s.in_flight = false;
+  // Aborts that waited for the lost step end their requests here: started over, they would run
+  // in the fresh planner with no client until their last token.
+  for (const std::string& id : s.deferred_aborts) s.live.erase(id);
+  s.deferred_aborts.clear();
   auto fresh = s.setup.make_planner();
   for (auto it = s.live.begin(); it != s.live.end();) {
     LiveRequest& r = it->second;
@@ -92,8 +96,6 @@ void lose_worker(Self* self) {
     ++it;
   }
   s.planner = std::move(fresh);
-  for (const std::string& id : s.deferred_aborts) s.live.erase(id);
-  s.deferred_aborts.clear();
   check_drained(self);
 }
 

@@ -104,6 +104,12 @@ def test_a_full_waiting_queue_answers_503_overloaded():
             answer = json.loads(body)
             assert answer["usage"]["completion_tokens"] == 32, answer
             assert answer["choices"][0]["finish_reason"] == "length", answer
+        # A refused request computed nothing and is charged nothing (it was charged its prompt).
+        lines = poll("a log line for each refused request", lambda: (lambda found: found if len(
+            found) == len(refused) else None)([line for line in list(server.log)
+                                               if "status=503" in line]))
+        for line in lines:
+            assert "prompt_tokens=0 " in line, line
 
 
 # --- 3. graceful drain on SIGTERM ---------------------------------------------------------------

@@ -85,7 +85,8 @@ class ActorNode {
     setup.stats_subscriber = caf::actor_cast<caf::actor>(probe_);
     scheduler_ = spawn_scheduler(system_, std::move(setup));
     worker_ = spawn_worker(system_, worker_setup({}));
-    caf::anon_send(scheduler_, worker_atom::value, worker_);
+    // From an actor of this process: a scheduler takes its worker from nobody else.
+    probe_->send(scheduler_, worker_atom::value, worker_);
   }
 
   // A health monitor, and a replica supervisor over scheduler and worker; the probe subscribes
