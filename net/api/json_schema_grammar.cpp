@@ -1,7 +1,7 @@
 #include "net/api/json_schema_grammar.hpp"
 
 #include <algorithm>
-#include <functional>
+#include <array>
 #include <map>
 #include <optional>
 #include <set>
@@ -378,7 +378,12 @@ class SchemaCompiler {
     } catch (const json::exception&) {
       fail(where + "/$ref", "'" + ref + "' is not a JSON pointer");
     }
-    if (!root_.contains(pointer)) fail(where + "/$ref", "'" + ref + "' points at nothing");
+    bool found = false;
+    try {  // an array index past size_t's range throws rather than answering false
+      found = root_.contains(pointer);
+    } catch (const json::exception&) {
+    }
+    if (!found) fail(where + "/$ref", "'" + ref + "' points at nothing");
     const int32_t r = b_.fresh_rule("ref");
     refs_.emplace(ref, r);  // before compiling the target: it may refer back to itself
     const Element target = schema_element(root_.at(pointer), ref, depth + 1);
@@ -550,39 +555,50 @@ class SchemaCompiler {
         extra = b_.as_element({any_string(), ws(), Element::byte(':'), ws(), v, ws()}, "extra");
       }
     }
-    // rest(i, comma): members i.. in order, optional ones skippable, then any extras; `comma`
-    // when a member came before (the next one needs its comma).
-    std::map<std::pair<size_t, bool>, int32_t> rest;
-    const Element comma = b_.as_element({Element::byte(','), ws()}, "comma");
-    std::function<Element(size_t, bool)> rest_of = [&](size_t i, bool after) -> Element {
-      auto key = std::make_pair(i, after);
-      if (auto it = rest.find(key); it != rest.end()) return Element::ref(it->second);
-      const int32_t r = b_.fresh_rule("members");
-      rest.emplace(key, r);
-      std::vector<Sequence> alts;
-      if (i == members.size()) {
-        alts.push_back({});
-        if (extra) {
-          const Element more = b_.as_element({comma, *extra}, "extra");
-          Sequence first;
-          if (after) first.push_back(comma);
-          first.push_back(*extra);
-          const Sequence tail = b_.repeat(more, 0, -1, "extra");
-          first.insert(first.end(), tail.begin(), tail.end());
-          alts.push_back(first);
-        }
-      } else {
-        Sequence take;
-        if (after) take.push_back(comma);
-        take.push_back(members[i].element);
-        take.push_back(rest_of(i + 1, true));
-        alts.push_back(take);
-        if (!members[i].required) alts.push_back({rest_of(i + 1, after)});
+    // rest(i, after): members i.. in order, optional ones skippable, then any extras; `after`
+    // when a member came before (the next one needs its comma). Only the pairs reachable from
+    // (0, false), built from the last member back: a schema of many properties takes no
+    // recursion (40,000 of them overflowed the stack).
+    const size_t n = members.size();
+    std::vector<std::array<bool, 2>> needed(n + 1, {false, false});
+    needed[0][0] = true;
+    for (size_t i = 0; i < n; ++i) {
+      for (int after = 0; after < 2; ++after) {
+        if (!needed[i][after]) continue;
+        needed[i + 1][1] = true;
+        if (!members[i].required) needed[i + 1][after] = true;
       }
-      b_.define(r, std::move(alts));
-      return Element::ref(r);
-    };
-    return b_.as_element({Element::byte('{'), ws(), rest_of(0, false), Element::byte('}')},
+    }
+    const Element comma = b_.as_element({Element::byte(','), ws()}, "comma");
+    std::vector<std::array<int32_t, 2>> rest(n + 1, {-1, -1});
+    for (size_t i = n + 1; i-- > 0;) {
+      for (int after = 0; after < 2; ++after) {
+        if (!needed[i][after]) continue;
+        std::vector<Sequence> alts;
+        if (i == n) {
+          alts.push_back({});
+          if (extra) {
+            const Element more = b_.as_element({comma, *extra}, "extra");
+            Sequence first;
+            if (after) first.push_back(comma);
+            first.push_back(*extra);
+            const Sequence tail = b_.repeat(more, 0, -1, "extra");
+            first.insert(first.end(), tail.begin(), tail.end());
+            alts.push_back(first);
+          }
+        } else {
+          Sequence take;
+          if (after) take.push_back(comma);
+          take.push_back(members[i].element);
+          take.push_back(Element::ref(rest[i + 1][1]));
+          alts.push_back(take);
+          if (!members[i].required) alts.push_back({Element::ref(rest[i + 1][after])});
+        }
+        rest[i][after] = b_.fresh_rule("members");
+        b_.define(rest[i][after], std::move(alts));
+      }
+    }
+    return b_.as_element({Element::byte('{'), ws(), Element::ref(rest[0][0]), Element::byte('}')},
                          "object");
   }
 
@@ -594,6 +610,10 @@ class SchemaCompiler {
     if (schema.contains("prefixItems")) {
       const json& p = schema["prefixItems"];
       if (!p.is_array()) fail(where + "/prefixItems", "must be an array");
+      // Each count of items from minItems up is an alternative as long as itself: n^2 elements.
+      if (p.size() > static_cast<size_t>(kMaxRepetition)) {
+        fail(where + "/prefixItems", "at most " + std::to_string(kMaxRepetition) + " schemas");
+      }
       for (size_t i = 0; i < p.size(); ++i) {
         prefix.push_back(b_.as_element(
             {schema_element(p[i], where + "/prefixItems/" + std::to_string(i), depth + 1), ws()},

@@ -162,3 +162,21 @@ TEST_CASE("json schema: what is not supported is an error naming it") {
   for (int i = 0; i < 100; ++i) deep = json{{"type", "array"}, {"items", deep}};
   CHECK(error_of(deep).find("nested too deep") != std::string::npos);
 }
+
+TEST_CASE("json schema: schemas that would outgrow the grammar's bounds are errors, not crashes") {
+  // 40,000 properties: each member's rule was built by a recursive call (the stack overflowed).
+  json wide = {{"type", "object"}, {"properties", json::object()}};
+  for (int i = 0; i < 40000; ++i) wide["properties"]["k" + std::to_string(i)] = true;
+  CHECK(error_of(wide).find("the grammar is too large") != std::string::npos);
+  // A few hundred still compile, every one of them optional.
+  json some = {{"type", "object"}, {"properties", json::object()}};
+  for (int i = 0; i < 300; ++i) some["properties"]["k" + std::to_string(i)] = {{"type", "null"}};
+  CHECK(error_of(some).empty());
+  // prefixItems: one alternative per item count, each as long as its count (quadratic).
+  json tuple = {{"type", "array"}, {"prefixItems", json::array()}};
+  for (int i = 0; i < 1001; ++i) tuple["prefixItems"].push_back(true);
+  CHECK(error_of(tuple).find("root/prefixItems: at most 1000 schemas") != std::string::npos);
+  // A reference whose array index is past any size: an error naming it, not an exception.
+  CHECK(error_of(json::parse(R"({"$ref": "#/prefixItems/99999999999999999999999"})"))
+            .find("points at nothing") != std::string::npos);
+}
