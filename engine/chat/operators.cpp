@@ -87,9 +87,10 @@ Result<Value> add(RenderBudget& budget, const Value& a, const Value& b) {
 }
 
 Result<Value> repeat(RenderBudget& budget, const Value& seq, const Value& count) {
-  const int64_t n = std::max<int64_t>(0, count.as_int());
+  int64_t n = std::max<int64_t>(0, count.as_int());
   if (seq.is_string()) {
     const size_t size = seq.as_string().size();
+    if (size == 0) n = 0;  // '' * 10**12 is '', at once (it looped 10^12 times)
     if (size > 0 && static_cast<uint64_t>(n) > budget.limits().max_string_bytes / size)
       return budget.check_string(budget.limits().max_string_bytes + 1).error();
     std::string out;
@@ -98,6 +99,7 @@ Result<Value> repeat(RenderBudget& budget, const Value& seq, const Value& count)
     return seq.is_safe() ? Value::safe_string(std::move(out)) : Value(std::move(out));
   }
   const size_t size = seq.items().size();
+  if (size == 0) n = 0;
   if (size > 0 && static_cast<uint64_t>(n) > budget.limits().max_list_items / size)
     return budget.check_items(budget.limits().max_list_items + 1).error();
   if (Status s = budget.check_items(size * static_cast<size_t>(n)); !s.ok()) return s.error();
@@ -214,7 +216,7 @@ Result<Value> binary_op(RenderBudget& budget, std::string_view op, const Value& 
   }
   if (op == "*") return multiply(budget, a, b);
   if (op == "%" && a.is_string()) {
-    auto text = py_percent_format(a.as_string(), b);
+    auto text = py_percent_format(a.as_string(), b, budget.limits().max_string_bytes);
     if (!text.ok()) return text.error();
     if (Status s = budget.check_string(text.value().size()); !s.ok()) return s.error();
     return Value(std::move(text.value()));

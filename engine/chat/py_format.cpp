@@ -360,7 +360,8 @@ Result<std::string> convert_percent(const PercentSpec& spec, const Value& arg) {
 
 }  // namespace
 
-Result<std::string> py_percent_format(std::string_view format, const Value& args) {
+Result<std::string> py_percent_format(std::string_view format, const Value& args,
+                                      size_t max_bytes) {
   std::vector<Value> positional;
   const bool mapping = args.is_object() && !args.is_namespace();
   // CPython skips the "not all arguments converted" check for anything with __getitem__
@@ -374,6 +375,7 @@ Result<std::string> py_percent_format(std::string_view format, const Value& args
   bool used_mapping = false;
   std::string out;
   for (size_t i = 0; i < format.size(); ++i) {
+    if (out.size() > max_bytes) return out;
     if (format[i] != '%') {
       out.push_back(format[i]);
       continue;

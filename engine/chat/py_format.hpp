@@ -29,6 +29,8 @@ std::string html_escape(std::string_view text);
 
 // printf-style `format % args` as Python's str.__mod__ does it (%s %r %d %i %f %e %g %x %o
 // %c %%, flags, width, precision and %(key)s). `args` is a tuple, a mapping or a single value.
-Result<std::string> py_percent_format(std::string_view format, const Value& args);
+// It stops once the text passes `max_bytes` (each piece may add 10 KB of padding), returning
+// that much for the caller's budget to refuse.
+Result<std::string> py_percent_format(std::string_view format, const Value& args, size_t max_bytes);
 
 }  // namespace troupe::chat

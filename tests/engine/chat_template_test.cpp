@@ -375,6 +375,12 @@ TEST_CASE("resource limits turn runaway templates into errors", "[chat]") {
                       "{% set ns.s = ns.s + ns.s %}{% endfor %}"),
              Catch::Contains("string larger than"));
   CHECK_THAT(error_of("{{ 'x' * 1000000000 }}"), Catch::Contains("string larger than"));
+  // Each %(a)9999s adds 10 KB: 1.5 million of them were formatted whole (10 GB) before the
+  // string's size was checked.
+  CHECK_THAT(error_of("{% set f = '%(a)9999s' * 1500000 %}{{ (f % {'a': 1}) | length }}"),
+             Catch::Contains("string larger than"));
+  // '' repeated 10^12 times is '' at once (the loop ran 10^12 times, at parse time too).
+  CHECK(render("{% set n = 10**12 %}[{{ '' * n }}{{ ([] * n) | length }}]") == "[0]");
   CHECK_THAT(error_of("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"),
              Catch::Contains("macros recurse deeper than"));
   CHECK_THAT(
