@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -16,6 +17,12 @@ namespace {
 
 constexpr uint32_t kMaxDims = 4;
 constexpr int kMaxArrayDepth = 4;
+// What a header's counts may claim: the largest vocabularies and merge lists hold a few hundred
+// thousand entries, the largest models a few thousand tensors. Vectors reserve at most
+// kReserveUpFront ahead and grow with what is actually read.
+constexpr uint64_t kMaxArrayElements = uint64_t{1} << 24;
+constexpr uint64_t kMaxTensors = uint64_t{1} << 20;
+constexpr uint64_t kReserveUpFront = 4096;
 constexpr uint64_t kDefaultAlignment = 32;
 
 // Names of ggml types troupe cannot compute with, for error messages.
@@ -110,8 +117,15 @@ class Parser {
       return fail("metadata '" + key + "' claims " + std::to_string(*count) +
                   " array elements but only " + std::to_string(in_.remaining()) + " bytes remain");
     }
+    // Each element also takes a Value (~40 bytes) here: a count is not trusted for an up-front
+    // allocation (a 1 GB file claiming 9e8 elements asked for 36 GB), only bounded.
+    if (*count > kMaxArrayElements) {
+      return fail("metadata '" + key + "' claims " + std::to_string(*count) +
+                  " array elements, more than the " + std::to_string(kMaxArrayElements) +
+                  " a model's metadata holds");
+    }
     Array items;
-    items.reserve(static_cast<size_t>(*count));
+    items.reserve(static_cast<size_t>(std::min<uint64_t>(*count, kReserveUpFront)));
     for (uint64_t i = 0; i < *count; ++i) {
       auto item = read_value(*type, key, depth + 1);
       if (!item) return item.error();
@@ -160,7 +174,11 @@ class Parser {
       alignment = static_cast<uint64_t>(*a);
     }
 
-    tensors.reserve(static_cast<size_t>(*tensor_count));
+    if (*tensor_count > kMaxTensors) {
+      return fail("the header claims " + std::to_string(*tensor_count) + " tensors, more than " +
+                  std::to_string(kMaxTensors));
+    }
+    tensors.reserve(static_cast<size_t>(std::min<uint64_t>(*tensor_count, kReserveUpFront)));
     for (uint64_t i = 0; i < *tensor_count; ++i) {
       auto t = read_tensor_info(i);
       if (!t) return t.error();

@@ -1,5 +1,6 @@
 #include "engine/model/model_weights.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/cpu/packed_rows.hpp"
@@ -115,10 +116,12 @@ Result<ModelWeights> load_model_weights(std::shared_ptr<const gguf::File> file, 
     c.rope.frequency_factors.assign(factors, factors + f->elements());
   }
 
-  w.layers.resize(static_cast<size_t>(c.layers));
+  // Grown as layers are found, not sized from block_count: a corrupt count (up to 2^30) would
+  // allocate hundreds of gigabytes before the first missing layer is noticed.
+  w.layers.reserve(std::min(static_cast<size_t>(c.layers), file->tensors().size()));
   for (int i = 0; i < c.layers; ++i) {
     const std::string p = "blk." + std::to_string(i) + ".";
-    LayerWeights& l = w.layers[static_cast<size_t>(i)];
+    LayerWeights& l = w.layers.emplace_back();
     TROUPE_TRY_ASSIGN(l.attention_norm, find.vector(p + "attn_norm.weight", d));
     TROUPE_TRY_ASSIGN(l.wq, find.matrix(p + "attn_q.weight", c.q_dim(), d));
     TROUPE_TRY_ASSIGN(l.wk, find.matrix(p + "attn_k.weight", c.kv_dim(), d));

@@ -76,6 +76,54 @@ TEST_CASE("GGUF: corrupt headers are named") {
   }
 }
 
+namespace {
+
+// A GGUF v3 header with `tensors` tensors and `kvs` metadata entries, then `tail`.
+std::vector<std::byte> header(uint64_t tensors, uint64_t kvs, const std::vector<std::byte>& tail) {
+  std::vector<std::byte> out;
+  auto put = [&](const void* p, size_t n) {
+    const auto* b = static_cast<const std::byte*>(p);
+    out.insert(out.end(), b, b + n);
+  };
+  const uint32_t version = 3;
+  put("GGUF", 4);
+  put(&version, 4);
+  put(&tensors, 8);
+  put(&kvs, 8);
+  out.insert(out.end(), tail.begin(), tail.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("GGUF: counts a file cannot mean are refused before anything is sized from them") {
+  // Counts within the bytes left but past any model's: each element also takes a ~40-byte
+  // Value, each tensor a record, so they once reserved gigabytes (a bad_alloc ends the process).
+  SECTION("an array of 2^24 + 1 bytes") {
+    std::vector<std::byte> kv;
+    auto put = [&](const void* p, size_t n) {
+      const auto* b = static_cast<const std::byte*>(p);
+      kv.insert(kv.end(), b, b + n);
+    };
+    const uint64_t key_len = 1, count = (uint64_t{1} << 24) + 1;
+    const uint32_t array_type = 9, uint8_type = 0;
+    put(&key_len, 8);
+    put("k", 1);
+    put(&array_type, 4);
+    put(&uint8_type, 4);
+    put(&count, 8);
+    kv.resize(kv.size() + count);
+    auto r = parse(header(0, 1, kv));
+    REQUIRE(!r.ok());
+    CHECK_THAT(r.message(), Catch::Contains("16777217 array elements"));
+  }
+  SECTION("2^20 + 1 tensors") {
+    auto r = parse(header((uint64_t{1} << 20) + 1, 0, std::vector<std::byte>(2 << 20)));
+    REQUIRE(!r.ok());
+    CHECK_THAT(r.message(), Catch::Contains("1048577 tensors"));
+  }
+}
+
 TEST_CASE("GGUF: unsupported tensor types and out-of-range data are rejected") {
   SECTION("unsupported type") {
     test::GgufWriter w;

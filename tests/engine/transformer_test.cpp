@@ -239,3 +239,14 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE("a block_count past the file's layers is an error naming the first one missing") {
+  // The layers were sized from the count first: 2^30 of them asked for ~400 GB (bad_alloc).
+  auto file = gguf::File::parse(test::tiny_model_gguf({.layers = 1, .declared_layers = 1 << 30}));
+  REQUIRE(file.ok());
+  auto config = read_model_config(**file);
+  REQUIRE(config.ok());
+  auto weights = load_model_weights(*file, *config);
+  REQUIRE_FALSE(weights.ok());
+  CHECK_THAT(weights.message(), Catch::Contains("blk.1."));
+}

@@ -27,6 +27,7 @@ struct TinyModelOptions {
   bool float_matrices = false;  // every matrix F32: no quantization error in comparisons
   bool bf16_matrices = false;   // every matrix BF16 (the F32 values truncated)
   bool quantized_down = false;  // ffn_down Q4_1 as the others (F32 by default: a mixed model)
+  int declared_layers = -1;     // block_count in the metadata when >= 0 (a corrupt file's)
 };
 
 // 256 byte tokens, a few merges, then <|endoftext|> (EOS) as a control token.
@@ -51,7 +52,8 @@ inline std::vector<std::byte> tiny_model_gguf(const TinyModelOptions& o = {}) {
   GgufWriter w;
   w.add_string("general.architecture", a);
   w.add_string("general.name", "tiny-" + a);
-  w.add_u32(a + ".block_count", static_cast<uint32_t>(o.layers));
+  w.add_u32(a + ".block_count",
+            static_cast<uint32_t>(o.declared_layers >= 0 ? o.declared_layers : o.layers));
   w.add_u32(a + ".context_length", static_cast<uint32_t>(o.context));
   w.add_u32(a + ".embedding_length", static_cast<uint32_t>(d));
   w.add_u32(a + ".feed_forward_length", static_cast<uint32_t>(ff));
