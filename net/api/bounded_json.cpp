@@ -44,4 +44,24 @@ nlohmann::json parse_bounded_json_or_discarded(std::string_view text) {
   return parsed ? std::move(*parsed) : nlohmann::json(nlohmann::json::value_t::discarded);
 }
 
+size_t widest_object(const nlohmann::json& value) {
+  size_t widest = value.is_object() ? value.size() : 0;
+  if (value.is_structured()) {
+    for (const auto& item : value) widest = std::max(widest, widest_object(item));
+  }
+  return widest;
+}
+
+nlohmann::ordered_json ordered_member(std::string_view body, std::string_view name) {
+  bool keep = true;
+  const auto only_name = [&](int depth, nlohmann::ordered_json::parse_event_t event,
+                             nlohmann::ordered_json& parsed) {
+    if (depth == 1 && event == nlohmann::ordered_json::parse_event_t::key) keep = parsed == name;
+    return depth == 0 || keep;
+  };
+  nlohmann::ordered_json whole = nlohmann::ordered_json::parse(body, only_name);
+  return whole.is_object() && whole.contains(name) ? whole[std::string(name)]
+                                                   : nlohmann::ordered_json();
+}
+
 }  // namespace troupe::api

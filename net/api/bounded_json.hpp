@@ -22,6 +22,19 @@ Result<nlohmann::json> parse_bounded_json(std::string_view text, int max_depth =
 // (is_discarded()) when `text` is not JSON or nests too deep.
 nlohmann::json parse_bounded_json_or_discarded(std::string_view text);
 
+// Objects whose key order matters (JSON Schemas, tools, a response's input) are parsed again
+// as nlohmann's ordered_json, which finds a key by a linear scan: an object of n keys costs n^2
+// (80,000 keys took 5.6 s on the HTTP thread). Such a part may hold objects of at most this many
+// keys (widest_object, on the body's first parse), and only that part is parsed again.
+inline constexpr size_t kMostOrderedKeys = 10000;
+
+// The most keys any object within `value` holds (recursive: bounded by kMaxJsonDepth).
+size_t widest_object(const nlohmann::json& value);
+
+// `body`'s top-level member `name` in key order (null when absent): the body parsed again with
+// every other top-level member skipped, not stored. `body` was parsed once already.
+nlohmann::ordered_json ordered_member(std::string_view body, std::string_view name);
+
 // The nesting depth of `text`'s arrays and objects, counting no further than `stop_at` (so a
 // check costs at most one pass whatever the input). Brackets inside strings do not count.
 int json_nesting_depth(std::string_view text, int stop_at);

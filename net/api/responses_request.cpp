@@ -3,6 +3,7 @@
 #include <cstring>
 #include <set>
 
+#include "net/api/bounded_json.hpp"
 #include "net/api/json_fields.hpp"
 
 namespace troupe::api {
@@ -235,6 +236,10 @@ std::optional<ApiError> decode_responses_request(std::string_view body, const Ap
   fields.read_string("instructions", instructions);
   if (fields.has("metadata") && !fields.json()["metadata"].is_object()) {
     fields.fail("metadata", "'metadata' must be an object");
+  }
+  if (widest_object(fields.json()) > kMostOrderedKeys) {
+    fields.fail("", "the request holds an object of more than " + std::to_string(kMostOrderedKeys) +
+                        " keys");
   }
   if (fields.error) return fields.error;
 

@@ -20,9 +20,10 @@ using nlohmann::ordered_json;
 constexpr std::array<const char*, 5> kFields = {"response_format", "guided_json", "guided_choice",
                                                 "guided_grammar", "guided_regex"};
 
-// The field's value in key order (the body parsed again: JsonFields has bounded its depth).
-ordered_json ordered_field(std::string_view body, const char* name) {
-  return ordered_json::parse(body)[name];
+// What a part parsed again in key order may hold (bounded_json.hpp: kMostOrderedKeys).
+std::string too_wide(const std::string& param) {
+  return "'" + param + "' holds an object of more than " + std::to_string(kMostOrderedKeys) +
+         " keys";
 }
 
 Result<grammar::Grammar> schema_grammar(const ordered_json& schema, const std::string& param) {
@@ -32,9 +33,10 @@ Result<grammar::Grammar> schema_grammar(const ordered_json& schema, const std::s
       return make_error("'" + param + "' nests deeper than " + std::to_string(kMaxJsonDepth) +
                         " levels");
     }
-    ordered_json parsed = ordered_json::parse(text, nullptr, false);
-    if (parsed.is_discarded()) return make_error("'" + param + "' is not valid JSON");
-    return json_schema_grammar(parsed);
+    const json plain = parse_bounded_json_or_discarded(text);
+    if (plain.is_discarded()) return make_error("'" + param + "' is not valid JSON");
+    if (widest_object(plain) > kMostOrderedKeys) return make_error(too_wide(param));
+    return json_schema_grammar(ordered_json::parse(text));
   }
   return json_schema_grammar(schema);
 }
@@ -71,7 +73,7 @@ Result<grammar::Grammar> format_grammar(const json& format, std::string_view bod
       !format["json_schema"].contains("schema")) {
     return make_error("'response_format' of type json_schema needs 'json_schema.schema'");
   }
-  return json_schema_grammar(ordered_field(body, "response_format")["json_schema"]["schema"]);
+  return json_schema_grammar(ordered_member(body, "response_format")["json_schema"]["schema"]);
 }
 
 // The grammar's words, or the field's error.
@@ -101,7 +103,8 @@ void read_tgi_grammar(JsonFields& params, std::string_view body, SamplingParams&
   if (type != "json" && type != "json_schema") {
     return params.fail("grammar", "'grammar.type' must be json or regex, got '" + type + "'");
   }
-  const ordered_json value = ordered_field(body, "parameters")["grammar"]["value"];
+  if (widest_object(g) > kMostOrderedKeys) return params.fail("grammar", too_wide("grammar"));
+  const ordered_json value = ordered_member(body, "parameters")["grammar"]["value"];
   use_grammar(params, "grammar", schema_grammar(value, "grammar"), sampling);
 }
 
@@ -126,12 +129,13 @@ void read_structured_output(JsonFields& fields, std::string_view body, SamplingP
   if (!given) return;
   const std::string param = given;
   const json& value = fields.json()[given];
+  if (widest_object(value) > kMostOrderedKeys) return fields.fail(param, too_wide(param));
   bool none = false;
   Result<grammar::Grammar> g = make_error("");
   if (param == "response_format") {
     g = format_grammar(value, body, none);
   } else if (param == "guided_json") {
-    g = schema_grammar(ordered_field(body, given), param);
+    g = schema_grammar(ordered_member(body, given), param);
   } else if (param == "guided_choice") {
     g = choice_grammar(value);
   } else if (param == "guided_grammar") {

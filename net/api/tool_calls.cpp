@@ -43,7 +43,11 @@ void read_tools(JsonFields& fields, std::string_view body, ToolRequest& out) {
     }
     return;
   }
-  const ordered_json tools = ordered_json::parse(body)["tools"];  // JsonFields bounded its depth
+  if (widest_object(fields.json()["tools"]) > kMostOrderedKeys) {
+    return fields.fail("tools", "'tools' holds an object of more than " +
+                                    std::to_string(kMostOrderedKeys) + " keys");
+  }
+  const ordered_json tools = ordered_member(body, "tools");  // JsonFields bounded its depth
   if (!tools.is_array()) return fields.fail("tools", "'tools' must be an array");
   out.listed = tools;
   for (size_t i = 0; i < tools.size(); ++i) {
