@@ -81,7 +81,7 @@ Timing run_one(const Shape& shape, http::Connection& connection,
   int events = 0, usage_tokens = -1;
   http::SseReader reader;
   std::string error_body;
-  auto on_event = [&](std::string_view data) {
+  auto on_one_event = [&](std::string_view data) {
     if (data.empty() || data == "[DONE]") return;
     const auto event = api::parse_bounded_json_or_discarded(data);
     if (event.is_discarded()) return;
@@ -102,6 +102,15 @@ Timing run_one(const Shape& shape, http::Connection& connection,
     }
     last = now;
     ++events;
+  };
+  // An event of another shape (a server of another kind) is an error of this request, not an
+  // exception out of the command.
+  auto on_event = [&](std::string_view data) {
+    try {
+      on_one_event(data);
+    } catch (const nlohmann::json::exception& e) {
+      if (t.error.empty()) t.error = std::string("an event troupe cannot read: ") + e.what();
+    }
   };
   auto response = connection.fetch(
       "POST", "/v1/completions", request_headers(shape), body.dump(), [&](std::string_view piece) {
@@ -128,7 +137,11 @@ Result<std::string> served_model(const Shape& shape) {
     return make_error("GET /v1/models answered " + std::to_string(response->status) +
                       "; give --model");
   }
-  return body["data"][0].value("id", std::string());
+  try {  // a server of another kind: its answer named, not an exception
+    return body["data"][0].value("id", std::string());
+  } catch (const nlohmann::json::exception&) {
+    return make_error("GET /v1/models answered a list troupe cannot read; give --model");
+  }
 }
 
 Result<Shape> shape_from_flags(const Flags& flags) {
