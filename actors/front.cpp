@@ -99,6 +99,8 @@ void release(Bridge* self) {
 
 void end_with(Bridge* self, GenerationEnd end) {
   if (self->state.ended) return;
+  // CAF 0.17 keeps an observer's monitor on the observed actor after the observer ends.
+  if (self->state.running) self->demonitor(self->state.running);
   end.prompt_tokens = std::max(end.prompt_tokens, self->state.relayed_prompt_tokens);
   end.completion_tokens = std::max(end.completion_tokens, self->state.relayed_tokens);
   self->state.current->ended_with(end.error);
@@ -147,6 +149,7 @@ void start_on_next_node(Bridge* self) {
                       self->state.running =
                           spawn_request(self->system(), self->state.context, self->state.request,
                                         scheduler, caf::actor_cast<caf::actor>(self));
+                      self->monitor(self->state.running);  // an end without its answer
                     },
                     [self, current](caf::error& error) {  // the node went before it answered
                       if (!current()) return;
@@ -194,6 +197,16 @@ caf::behavior bridge(Bridge* self, std::shared_ptr<const RequestContext> context
                                  cluster::kServerDrainingMessage});
     return {};
   }
+  // The current attempt's request actor ended without its answer (it threw): no token will
+  // come from it. Its end, when it sent one, arrived before this.
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& s = self->state;
+    if (s.ended || !s.running || down.source != s.running.address()) return;
+    s.running = nullptr;
+    retry_or_end(self, GenerationEnd{s.request.id, 0, 0, request_error::kUnavailable,
+                                     "the request stopped without an answer: " +
+                                         self->system().render(down.reason)});
+  });
   start_on_next_node(self);
   // Only the current attempt's request actor speaks for the request: an earlier one, on a node
   // given up for lost, may still send if that node comes back.
