@@ -209,7 +209,7 @@ std::shared_ptr<ExchangeObserver> GatewayCore::observer(
                                         token_reservation(requests, config.limits.max_model_len));
 }
 
-void GatewayCore::submit_all(
+std::function<void()> GatewayCore::submit_all(
     Call& call, std::vector<GenerateRequest> requests,
     const std::function<std::shared_ptr<GenerationListener>(int)>& listener_of,
     std::function<void()> on_cancel) {
@@ -219,10 +219,14 @@ void GatewayCore::submit_all(
     cancels->push_back(
         parts.service->submit(std::move(requests[i]), listener_of(static_cast<int>(i))));
   }
-  call.sink->on_disconnect([cancels, on_cancel = std::move(on_cancel)] {
+  auto cancel_all = [cancels] {
     for (auto& cancel : *cancels) cancel();
+  };
+  call.sink->on_disconnect([cancel_all, on_cancel = std::move(on_cancel)] {
+    cancel_all();
     on_cancel();
   });
+  return cancel_all;
 }
 
 Gateway::Gateway(GatewayConfig config, GatewayParts parts)

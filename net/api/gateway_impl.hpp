@@ -76,10 +76,11 @@ struct GatewayCore {
   std::shared_ptr<ExchangeObserver> observer(const Call& call,
                                              const std::vector<GenerateRequest>& requests);
   // Submits each request of a decoded call. When the client goes away, cancels them all, then
-  // calls `on_cancel`.
-  void submit_all(Call& call, std::vector<GenerateRequest> requests,
-                  const std::function<std::shared_ptr<GenerationListener>(int)>& listener_of,
-                  std::function<void()> on_cancel);
+  // calls `on_cancel`. Returns what cancels them all (an answer that gives up on them).
+  std::function<void()> submit_all(
+      Call& call, std::vector<GenerateRequest> requests,
+      const std::function<std::shared_ptr<GenerationListener>(int)>& listener_of,
+      std::function<void()> on_cancel);
 
   // Routes.
   void chat_completions(Call& call);

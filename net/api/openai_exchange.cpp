@@ -77,7 +77,20 @@ void OpenAiExchange::on_end(int /*prompt*/, GenerationEnd end) {
     error_ = error_for_failure(end.error, end.message);
     if (end.error == request_error::kContextLength) error_->param = format_->prompt_param();
   }
-  if (++ended_ == flow_.prompts) finish_locked();
+  if (++ended_ == flow_.prompts) return finish_locked();
+  // Not streamed, the answer is this error alone: the other prompts would run (and be billed)
+  // for nothing.
+  if (error_ && !flow_.stream) {
+    gave_up_ = true;
+    if (cancel_all_) cancel_all_();
+    finish_locked();
+  }
+}
+
+void OpenAiExchange::set_cancel_all(std::function<void()> cancel_all) {
+  std::lock_guard lock(mutex_);
+  cancel_all_ = std::move(cancel_all);
+  if (gave_up_) cancel_all_();  // a prompt failed before submit_all returned
 }
 
 void OpenAiExchange::cancelled() {

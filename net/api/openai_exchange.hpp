@@ -4,6 +4,7 @@
 // arrive, or one body at the end, in the words of its AnswerFormat; a failure before the first
 // event becomes an HTTP error, one after it an error event in the stream.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -32,6 +33,9 @@ class OpenAiExchange : public std::enable_shared_from_this<OpenAiExchange> {
   std::shared_ptr<GenerationListener> listener(int prompt);
   // The client went away: records the call as aborted (its requests are cancelled elsewhere).
   void cancelled();
+  // What cancels every request of the call (GatewayCore::submit_all's): a non-streamed answer
+  // is a failed prompt's error alone, so it is sent at once and the other prompts cancelled.
+  void set_cancel_all(std::function<void()> cancel_all);
 
  private:
   class PromptListener;
@@ -52,6 +56,8 @@ class OpenAiExchange : public std::enable_shared_from_this<OpenAiExchange> {
   int tokens_seen_ = 0;  // over all choices, for a call cancelled before its end
   int ended_ = 0;
   bool done_ = false;  // answered, or cancelled
+  std::function<void()> cancel_all_;
+  bool gave_up_ = false;  // answered with an error before every prompt ended
   std::vector<ChoiceResult> choices_;
   std::vector<std::chrono::steady_clock::time_point> last_token_;  // per choice
   Usage usage_;

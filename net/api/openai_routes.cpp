@@ -70,9 +70,9 @@ void run_openai(GatewayCore& gateway, Call& call, bool chat) {
   auto exchange = std::make_shared<OpenAiExchange>(
       std::move(flow), std::make_unique<CompletionFormat>(std::move(shape)), call.sink,
       gateway.observer(call, decoded.requests), call.cors);
-  gateway.submit_all(
+  exchange->set_cancel_all(gateway.submit_all(
       call, std::move(decoded.requests), [&](int prompt) { return exchange->listener(prompt); },
-      [exchange] { exchange->cancelled(); });
+      [exchange] { exchange->cancelled(); }));
 }
 
 // POST /v1/responses: one chat request, answered as a response object or its events.
@@ -118,9 +118,9 @@ void run_embeddings(GatewayCore& gateway, Call& call) {
       std::move(flow),
       std::make_unique<EmbeddingsFormat>(gateway.config.model_name, decoded.base64), call.sink,
       gateway.observer(call, requests), call.cors);
-  gateway.submit_all(
+  exchange->set_cancel_all(gateway.submit_all(
       call, std::move(requests), [&](int prompt) { return exchange->listener(prompt); },
-      [exchange] { exchange->cancelled(); });
+      [exchange] { exchange->cancelled(); }));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 """What a key is charged, against the real `troupe serve`: a client that leaves after its first
 token still pays for the prompt the server computed (in the usage ledger and against its
-tokens-per-minute limit), and a burst of concurrent requests cannot overshoot that limit, since
-each reserves its prompt and max_tokens when it is admitted."""
+tokens-per-minute limit), a burst of concurrent requests cannot overshoot that limit, since
+each reserves its prompt and max_tokens when it is admitted, and a call answered with one
+prompt's error does not run (and bill) its other prompts."""
 import concurrent.futures
 import json
 import os
@@ -72,3 +73,18 @@ def test_a_burst_cannot_overshoot_tokens_per_minute():
         assert refused, "all 8 were admitted: %s tokens" % sum(served)
         # The last one admitted may take the bucket into debt, by at most its own use.
         assert sum(served) <= tpm + max(served), (served, tpm)
+
+
+def test_a_call_failing_on_one_prompt_is_answered_at_once_and_bills_none_of_the_others():
+    """Not streamed, a completions call whose one prompt is too long is that prompt's 400: the
+    other prompt is cancelled, not run to its max_tokens and billed for it."""
+    keys = KEYS_FILE + "sk-mixed: {name: mixed}\n"
+    with serving(keys_yaml=keys) as server:
+        status, _, answer = call(server, "POST", "/v1/completions", {
+            "prompt": ["Count to ten.", "word " * 3000], "max_tokens": 400, "ignore_eos": True},
+            key="sk-mixed")
+        assert status == 400, answer
+        assert json.loads(answer)["error"]["code"] == "context_length_exceeded", answer
+        line = poll("the call's log line", lambda: logged(server, "key=mixed "), deadline_s=30)[0]
+        completion_tokens = int(line.split("completion_tokens=")[1].split()[0])
+        assert completion_tokens < 400, line
