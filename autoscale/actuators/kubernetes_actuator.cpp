@@ -54,7 +54,8 @@ Result<KubernetesActuator::Scale> KubernetesActuator::read_scale() {
   }
 }
 
-Status KubernetesActuator::set_replicas(int32_t replicas, Scale scale) {
+Result<std::pair<int32_t, int32_t>> KubernetesActuator::change_replicas(int32_t change,
+                                                                        Scale scale) {
   const KubernetesTarget& t = setup_.target;
   const std::string path =
       "/apis/apps/v1/namespaces/" + t.namespace_name + "/statefulsets/" + t.statefulset + "/scale";
@@ -64,7 +65,8 @@ Status KubernetesActuator::set_replicas(int32_t replicas, Scale scale) {
       if (!again) return again.error();
       scale = std::move(*again);
     }
-    if (scale.replicas == replicas) return Ok{};
+    const int32_t replicas = std::max(0, scale.replicas + change);
+    if (scale.replicas == replicas) return std::make_pair(replicas, replicas);
     // A merge patch carrying the version it read: the server answers 409 if another writer
     // changed the scale since, and it is read again.
     const nlohmann::json patch = {{"metadata", {{"resourceVersion", scale.resource_version}}},
@@ -79,7 +81,7 @@ Status KubernetesActuator::set_replicas(int32_t replicas, Scale scale) {
       spec_replicas_ = replicas;
       spdlog::info("autoscaler: kubernetes: statefulset {}/{} scaled {} -> {}", t.namespace_name,
                    t.statefulset, scale.replicas, replicas);
-      return Ok{};
+      return std::make_pair(scale.replicas, replicas);
     }
     if (response->status == 409 && attempt + 1 < kConflictRetries) {
       spdlog::info("autoscaler: kubernetes: the scale changed under us (409); reading it again");
@@ -112,7 +114,16 @@ Status KubernetesActuator::refuse_if_an_hpa_owns_it() {
                       ": " + api_message(*response));
   const auto body = nlohmann::json::parse(response->body, nullptr, false);
   if (!body.is_object() || !body.contains("items") || !body["items"].is_array()) return Ok{};
-  for (const auto& hpa : body["items"]) {
+  try {  // an item of another shape reads as one that names nothing
+    return hpa_owning_it(body["items"]);
+  } catch (const nlohmann::json::exception&) {
+    return Ok{};
+  }
+}
+
+Status KubernetesActuator::hpa_owning_it(const nlohmann::json& items) const {
+  const KubernetesTarget& t = setup_.target;
+  for (const auto& hpa : items) {
     const auto target = hpa.value("spec", nlohmann::json::object())
                             .value("scaleTargetRef", nlohmann::json::object());
     if (target.value("kind", "") == "StatefulSet" && target.value("name", "") == t.statefulset) {
@@ -159,11 +170,14 @@ Result<std::vector<std::string>> KubernetesActuator::scale(const Decision& decis
   auto scale = read_scale();
   if (!scale) return scale.error();
   // The change the policy asked for, applied to the StatefulSet as it is: the policy counts
-  // ready and starting replicas, which need not match the spec (a pod stuck pending, the
-  // front's own replica out of routing, a worker joined by hand).
-  const int32_t before = scale->replicas;
-  const int32_t replicas = std::max(0, before + decision.desired - decision.current);
-  if (Status set = set_replicas(replicas, std::move(*scale)); !set) return set.error();
+  // ready and starting replicas, which need not match the spec (the front's own replica, a
+  // worker joined by hand). A stuck pod stays in the spec and counts here: the pod asked for in
+  // its place would be the same StatefulSet's next, stuck the same way (no GPU to schedule it
+  // on), and behind it besides, and the spec grew by one every ready_timeout.
+  const int32_t change = decision.desired - decision.current - decision.stuck;
+  auto changed = change_replicas(change, std::move(*scale));
+  if (!changed) return changed.error();
+  const auto [before, replicas] = *changed;
   // The pods the StatefulSet removes: the highest ordinals. Those still routable are drained.
   std::vector<std::string> leaving;
   for (int32_t ordinal = before - 1; ordinal >= replicas; --ordinal) {

@@ -7,8 +7,10 @@
 // SIGTERM. It refuses to act while a HorizontalPodAutoscaler targets the same StatefulSet: one
 // owner of the replica count.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autoscale/actuators/actuator.hpp"
@@ -43,9 +45,12 @@ class KubernetesActuator final : public Actuator {
     std::string resource_version;
   };
   Result<Scale> read_scale();
-  // Patches the spec to `replicas`, starting from `scale` as just read (read again after a 409).
-  Status set_replicas(int32_t replicas, Scale scale);
+  // Changes the spec by `change` from what it is when patched (read again after a 409, so
+  // another writer's change stands): the spec's count before and after.
+  Result<std::pair<int32_t, int32_t>> change_replicas(int32_t change, Scale scale);
   Status refuse_if_an_hpa_owns_it();
+  // An error naming the HPA among `items` (an HPA list's) that scales this StatefulSet.
+  Status hpa_owning_it(const nlohmann::json& items) const;
   std::string pod_name(int32_t ordinal) const;
 
   KubernetesActuatorSetup setup_;

@@ -24,6 +24,12 @@ rules:
      window_seconds: 2}
 """
 
+STUCK = """
+tick_seconds: 0.5
+scale_up_cooldown_seconds: 0.5
+ready_timeout_seconds: 1
+"""
+
 
 @pytest.fixture
 def api(tmp_path):
@@ -95,6 +101,27 @@ def test_scale_down_drains_the_highest_ordinal(tmp_path, api):
         assert cluster.workers["troupe-1"].wait_exit(60) == 0  # drained, exited
         nodes = cluster.nodes()
         assert nodes["troupe-0"]["routable"] and nodes["front"]["routable"]
+    finally:
+        assert cluster.stop() == 0
+
+
+def test_a_pod_that_never_gets_ready_is_not_asked_for_again_and_again(tmp_path, api):
+    """A pod stuck pending (no node to run it) stays in the StatefulSet's spec and counts there:
+    the pod asked for in its place would be the same StatefulSet's next, stuck the same way. The
+    spec grew by one every ready_timeout."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(STUCK)
+    kubeconfig = api.kubeconfig(str(tmp_path / "kubeconfig"))
+    cluster = Cluster(0, extra_front_args=["--autoscale", "kubernetes", "--kube-statefulset",
+                                           "troupe", "--kubeconfig", kubeconfig,
+                                           "--autoscale-rules", str(rules),
+                                           "--min-replicas", "3", "--max-replicas", "8"])
+    try:
+        api.wait_for(lambda a: a.replicas == 2)  # the front + 2 pods, which never join
+        status = cluster.wait_for_autoscaler(lambda a: a["stuck"] == 2)
+        # Three more decisions to reach the minimum, each of them after the pods were stuck.
+        cluster.wait_for_autoscaler(lambda a: a["scale_ups"] >= status["scale_ups"] + 3)
+        assert api.replicas == 2, api.replicas
     finally:
         assert cluster.stop() == 0
 
