@@ -72,7 +72,11 @@ std::span<const ClusterSample> samples_for(std::span<const ClusterSample> sample
 // The replicas that bring a value measured over `ready` replicas down to `target`, assuming it
 // is proportional to the load per replica.
 int32_t replicas_for(double value, int32_t ready, double target) {
-  return static_cast<int32_t>(std::ceil(value * ready / target - 1e-9));
+  const double needed = std::ceil(value * ready / target - 1e-9);
+  // A NaN (a sample from the wire) needs nothing; a huge value no more than an int holds (the
+  // decision clamps it to max_replicas later): casting either is undefined.
+  if (!(needed > 0)) return 0;
+  return needed >= 1e9 ? 1000000000 : static_cast<int32_t>(needed);
 }
 
 // Where a value over its threshold comes from, for the reason: the node highest on it, when more
@@ -175,7 +179,7 @@ std::optional<Vote> panic_vote(std::span<const ClusterSample> samples, const Pol
   std::optional<Vote> vote;
   const auto consider = [&](double value, double threshold, const std::string& rule,
                             const std::string& what) {
-    if (threshold <= 0 || value < config.panic_threshold * threshold) return;
+    if (threshold <= 0 || !(value >= config.panic_threshold * threshold)) return;  // NaN too
     const int32_t needed = replicas_for(value, capacity.ready, threshold);
     if (!vote || needed > vote->desired)
       vote = Vote{needed, rule,

@@ -2,6 +2,7 @@
 // hand-made windows: no flapping on noise, cooldowns honoured, panic within one tick, the
 // scale-down safety check, capacity on the way, a replica that never becomes ready, SLO mode.
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "autoscale/policy.hpp"
 #include "tests/autoscale/cluster_simulation.hpp"
@@ -128,6 +129,21 @@ TEST_CASE("each node's load, latency and error rate over the window, worst first
   REQUIRE(running.size() == 3);
   CHECK((running[0].node == "r1" && running[0].value == 8));
   CHECK(running[2].node == "new");
+}
+
+TEST_CASE("a NaN from a node neither panics nor scales") {
+  // kv_usage arrives over the wire: a NaN passed the panic check (value < threshold is false)
+  // and was cast to an int (undefined), which left the autoscaler in panic for good.
+  PolicyConfig config = running_rule_config(1, 6);
+  config.rules = {{"kv", Metric::kv_usage, 0.8, 0.2, 1, 1, 30s}};
+  auto window = steady_window(2, 4);
+  for (auto& sample : window) {
+    for (auto& n : sample.nodes) n.kv_usage = std::nan("");
+  }
+  const Decision d = decide(window, config, {});
+  CHECK_FALSE(d.panic);
+  CHECK(d.desired >= config.min_replicas);
+  CHECK(d.desired <= config.max_replicas);
 }
 
 TEST_CASE("a fresh autoscaler does not shrink before it has seen a stable window") {
