@@ -317,10 +317,21 @@ Decision decide(std::span<const ClusterSample> samples, const PolicyConfig& conf
     desired = d.current;
   };
   if (desired > d.current) {
-    if (!winner.panic && state.last_scale_up &&
-        now - *state.last_scale_up < config.scale_up_cooldown)
-      hold("scaled up " + number(seconds_between(*state.last_scale_up, now)) +
-           " s ago, up cooldown " + seconds(config.scale_up_cooldown));
+    if (state.last_scale_up && now - *state.last_scale_up < config.scale_up_cooldown) {
+      const std::string cooling = "scaled up " +
+                                  number(seconds_between(*state.last_scale_up, now)) +
+                                  " s ago, up cooldown " + seconds(config.scale_up_cooldown);
+      // Panic passes the up cooldown as far as its own vote asks, whichever vote won (a
+      // rule's vote tying with it, or asking for more, once held the whole step).
+      if (panic && panic->desired > d.current) {
+        if (desired > panic->desired) {
+          desired = panic->desired;
+          d.reason += "; up to the panic vote's " + std::to_string(desired) + " only: " + cooling;
+        }
+      } else {
+        hold(cooling);
+      }
+    }
   } else if (desired < d.current) {
     if (d.panic || (state.last_panic && now - *state.last_panic < stable_window(config)))
       hold("in panic mode until a stable window passes without panic");

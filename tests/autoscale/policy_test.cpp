@@ -131,6 +131,23 @@ TEST_CASE("each node's load, latency and error rate over the window, worst first
   CHECK(running[2].node == "new");
 }
 
+TEST_CASE("panic passes the up cooldown when a rule's vote ties with it") {
+  // The rule asks as much as panic does, and its vote came first: it won the tie, was not a
+  // panic vote, and the up cooldown held the whole scale-up.
+  PolicyConfig config = running_rule_config(1, 8);
+  config.rules = {{"queue", Metric::queue_per_replica, 1.0, 0.1, 58, 1, 60s}};
+  auto window = steady_window(2, 4);
+  for (auto& sample : window) {
+    for (auto& n : sample.nodes) n.waiting = 30;  // 30 queued per replica: panic asks for 60
+  }
+  PolicyState state;
+  state.last_scale_up = window.back().at - 1s;  // within the 15 s up cooldown
+  const Decision d = decide(window, config, state);
+  CHECK(d.panic);
+  CHECK(d.desired > d.current);
+  CHECK(d.reason.find("held") == std::string::npos);
+}
+
 TEST_CASE("a NaN from a node neither panics nor scales") {
   // kv_usage arrives over the wire: a NaN passed the panic check (value < threshold is false)
   // and was cast to an int (undefined), which left the autoscaler in panic for good.
