@@ -48,6 +48,18 @@ def serve_once(tmp_path, kubeconfig, *extra):
     return result.returncode, result.stdout + result.stderr
 
 
+def kube_cluster(tmp_path, api, rules_text, min_replicas, max_replicas):
+    """A front autoscaling the fake API server's StatefulSet under `rules_text`."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(rules_text)
+    kubeconfig = api.kubeconfig(str(tmp_path / "kubeconfig"))
+    return Cluster(0, extra_front_args=["--autoscale", "kubernetes", "--kube-statefulset",
+                                        "troupe", "--kubeconfig", kubeconfig,
+                                        "--autoscale-rules", str(rules),
+                                        "--min-replicas", str(min_replicas),
+                                        "--max-replicas", str(max_replicas)])
+
+
 def patches(api):
     return [r for r in api.requests if r[0] == "PATCH"]
 
@@ -83,13 +95,7 @@ def test_scales_the_statefulset_with_a_merge_patch_and_retries_a_conflict(tmp_pa
 
 def test_scale_down_drains_the_highest_ordinal(tmp_path, api):
     api.replicas = 2
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(FAST_DOWN)
-    kubeconfig = api.kubeconfig(str(tmp_path / "kubeconfig"))
-    cluster = Cluster(0, extra_front_args=["--autoscale", "kubernetes", "--kube-statefulset",
-                                           "troupe", "--kubeconfig", kubeconfig,
-                                           "--autoscale-rules", str(rules),
-                                           "--min-replicas", "2", "--max-replicas", "3"])
+    cluster = kube_cluster(tmp_path, api, FAST_DOWN, 2, 3)
     try:
         # The StatefulSet's pods, as real worker processes under their pod names.
         cluster.start_worker("troupe-0")
@@ -109,13 +115,7 @@ def test_a_pod_that_never_gets_ready_is_not_asked_for_again_and_again(tmp_path, 
     """A pod stuck pending (no node to run it) stays in the StatefulSet's spec and counts there:
     the pod asked for in its place would be the same StatefulSet's next, stuck the same way. The
     spec grew by one every ready_timeout."""
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(STUCK)
-    kubeconfig = api.kubeconfig(str(tmp_path / "kubeconfig"))
-    cluster = Cluster(0, extra_front_args=["--autoscale", "kubernetes", "--kube-statefulset",
-                                           "troupe", "--kubeconfig", kubeconfig,
-                                           "--autoscale-rules", str(rules),
-                                           "--min-replicas", "3", "--max-replicas", "8"])
+    cluster = kube_cluster(tmp_path, api, STUCK, 3, 8)
     try:
         api.wait_for(lambda a: a.replicas == 2)  # the front + 2 pods, which never join
         status = cluster.wait_for_autoscaler(lambda a: a["stuck"] == 2)
