@@ -9,17 +9,16 @@
 
 namespace troupe {
 
-// Whether the current message came from an actor of this process. An anonymous message does
-// not: nothing says where it came from.
-inline bool sent_from_this_process(caf::local_actor* self) {
-  const caf::strong_actor_ptr& sender = self->current_sender();
-  return sender && sender->node() == self->node();
-}
-
-// Whether the current message came from an actor of `node`'s process.
+// Whether the current message came from an actor of `node`'s process. An anonymous message
+// does not: nothing says where it came from.
 inline bool sent_from_node_of(caf::local_actor* self, const caf::node_id& node) {
   const caf::strong_actor_ptr& sender = self->current_sender();
   return sender && sender->node() == node;
+}
+
+// Whether the current message came from an actor of this process.
+inline bool sent_from_this_process(caf::local_actor* self) {
+  return sent_from_node_of(self, self->node());
 }
 
 }  // namespace troupe

@@ -50,8 +50,6 @@ class GrammarBuilder {
   // or says it grew past kMostRules or kMostElements.
   Result<Grammar> finish(std::string_view root_name);
   size_t rule_count() const { return rules_.size(); }
-  // Whether it grew past kMostRules or kMostElements.
-  bool too_large() const { return too_large_; }
 
  private:
   // A new rule's index, or, past kMostRules, the last one's (too_large_ set).

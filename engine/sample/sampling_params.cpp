@@ -49,25 +49,28 @@ Status validate(const SamplingParams& p, int vocab_size) {
   if (p.stop_token_ids.size() > kMostStopTokenIds) {
     return bad("stop_token_ids holds at most " + std::to_string(kMostStopTokenIds) + " ids");
   }
-  if (p.stop.size() > kMostStopStrings) {
-    return bad("stop holds at most " + std::to_string(kMostStopStrings) + " strings");
-  }
   for (int32_t token : p.stop_token_ids) {
     if (token < 0 || token >= vocab_size) {
       return bad("stop_token_ids names token " + std::to_string(token) +
                  ", outside the vocabulary");
     }
   }
-  for (const auto& s : p.stop) {
-    if (s.empty()) return bad("stop strings must not be empty");
-    if (s.size() > kMostStopStringBytes) {
-      return bad("stop strings are at most " + std::to_string(kMostStopStringBytes) + " bytes");
-    }
-  }
+  if (auto problem = stop_list_problem(p.stop)) return bad(*problem);
   if (p.pooling != Pooling::none && (p.n != 1 || !p.grammar.empty())) {
     return bad("an embedding request has one sample and no grammar");
   }
   return Ok{};
+}
+
+std::optional<std::string> stop_list_problem(const std::vector<std::string>& stop) {
+  if (stop.size() > kMostStopStrings)
+    return "stop holds at most " + std::to_string(kMostStopStrings) + " strings";
+  for (const std::string& s : stop) {
+    if (s.empty()) return "stop strings must not be empty";
+    if (s.size() > kMostStopStringBytes)
+      return "stop strings are at most " + std::to_string(kMostStopStringBytes) + " bytes";
+  }
+  return std::nullopt;
 }
 
 }  // namespace troupe

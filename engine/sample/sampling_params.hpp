@@ -50,4 +50,9 @@ struct SamplingParams {
 // Checks ranges; the error names the parameter and the accepted range.
 Status validate(const SamplingParams& params, int vocab_size);
 
+// What is wrong with a stop list (more than kMostStopStrings, one empty or over
+// kMostStopStringBytes), or nothing: validate()'s check, which the API's decoders make too so
+// that their error names the field.
+std::optional<std::string> stop_list_problem(const std::vector<std::string>& stop);
+
 }  // namespace troupe

@@ -44,12 +44,24 @@ nlohmann::json parse_bounded_json_or_discarded(std::string_view text) {
   return parsed ? std::move(*parsed) : nlohmann::json(nlohmann::json::value_t::discarded);
 }
 
+namespace {
+
+// The most keys any object within `value` holds (recursive: bounded by kMaxJsonDepth).
 size_t widest_object(const nlohmann::json& value) {
   size_t widest = value.is_object() ? value.size() : 0;
   if (value.is_structured()) {
     for (const auto& item : value) widest = std::max(widest, widest_object(item));
   }
   return widest;
+}
+
+}  // namespace
+
+std::optional<std::string> too_wide_to_order(const nlohmann::json& value,
+                                             const std::string& param) {
+  if (widest_object(value) <= kMostOrderedKeys) return std::nullopt;
+  return (param.empty() ? "the request" : "'" + param + "'") + " holds an object of more than " +
+         std::to_string(kMostOrderedKeys) + " keys";
 }
 
 nlohmann::ordered_json ordered_member(std::string_view body, std::string_view name) {

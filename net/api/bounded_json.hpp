@@ -4,6 +4,8 @@
 // nlohmann's values copy, compare and destroy themselves recursively, so 150,000 levels of '['
 // would overflow the stack of whichever thread touches the value.
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "engine/result.hpp"
@@ -28,8 +30,9 @@ nlohmann::json parse_bounded_json_or_discarded(std::string_view text);
 // keys (widest_object, on the body's first parse), and only that part is parsed again.
 inline constexpr size_t kMostOrderedKeys = 10000;
 
-// The most keys any object within `value` holds (recursive: bounded by kMaxJsonDepth).
-size_t widest_object(const nlohmann::json& value);
+// An error for `param` (empty: the whole body) when `value`, its first parse, holds an object
+// of more than kMostOrderedKeys keys; or nothing.
+std::optional<std::string> too_wide_to_order(const nlohmann::json& value, const std::string& param);
 
 // `body`'s top-level member `name` in key order (null when absent): the body parsed again with
 // every other top-level member skipped, not stored. `body` was parsed once already.

@@ -81,7 +81,6 @@ void OpenAiExchange::on_end(int /*prompt*/, GenerationEnd end) {
   // Not streamed, the answer is this error alone: the other prompts would run (and be billed)
   // for nothing.
   if (error_ && !flow_.stream) {
-    gave_up_ = true;
     if (cancel_all_) cancel_all_();
     finish_locked();
   }
@@ -90,7 +89,8 @@ void OpenAiExchange::on_end(int /*prompt*/, GenerationEnd end) {
 void OpenAiExchange::set_cancel_all(std::function<void()> cancel_all) {
   std::lock_guard lock(mutex_);
   cancel_all_ = std::move(cancel_all);
-  if (gave_up_) cancel_all_();  // a prompt failed before submit_all returned
+  // Answered (or abandoned) before submit_all returned, with prompts still running.
+  if (done_ && ended_ < flow_.prompts) cancel_all_();
 }
 
 void OpenAiExchange::cancelled() {

@@ -57,7 +57,6 @@ class OpenAiExchange : public std::enable_shared_from_this<OpenAiExchange> {
   int ended_ = 0;
   bool done_ = false;  // answered, or cancelled
   std::function<void()> cancel_all_;
-  bool gave_up_ = false;  // answered with an error before every prompt ended
   std::vector<ChoiceResult> choices_;
   std::vector<std::chrono::steady_clock::time_point> last_token_;  // per choice
   Usage usage_;

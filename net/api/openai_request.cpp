@@ -1,6 +1,5 @@
 #include "net/api/openai_request.hpp"
 
-#include <optional>
 #include <set>
 
 #include "engine/grammar/compiled_grammar.hpp"
@@ -23,35 +22,21 @@ std::string vocabulary_range(const ApiLimits& limits) {
   return limits.vocab_size ? " in [0, " + std::to_string(limits.vocab_size) + ")" : "";
 }
 
-// `stop`: a string or an array of up to kMostStopStrings strings, each 1 to
-// kMostStopStringBytes bytes.
+// `stop`: a string or an array of strings (stop_list_problem: how many, how long).
 void read_stop(JsonFields& fields, std::vector<std::string>& out) {
   if (!fields.has("stop")) return;
   const json& stop = fields.json()["stop"];
-  const auto bad_string = [](const json& s) -> std::optional<std::string> {
-    if (!s.is_string()) return "'stop' must contain only strings";
-    const size_t bytes = s.get_ref<const std::string&>().size();
-    if (bytes == 0) return "'stop' strings must not be empty";
-    if (bytes > kMostStopStringBytes) {
-      return "'stop' strings are at most " + std::to_string(kMostStopStringBytes) + " bytes";
-    }
-    return std::nullopt;
-  };
   if (stop.is_string()) {
-    if (auto bad = bad_string(stop)) return fields.fail("stop", *bad);
     out = {stop.get<std::string>()};
-    return;
-  }
-  if (!stop.is_array())
+  } else if (stop.is_array()) {
+    for (const auto& s : stop) {
+      if (!s.is_string()) return fields.fail("stop", "'stop' must contain only strings");
+      out.push_back(s.get<std::string>());
+    }
+  } else {
     return fields.fail("stop", "'stop' must be a string or an array of strings");
-  if (stop.size() > kMostStopStrings) {
-    return fields.fail("stop",
-                       "'stop' holds at most " + std::to_string(kMostStopStrings) + " strings");
   }
-  for (const auto& s : stop) {
-    if (auto bad = bad_string(s)) return fields.fail("stop", *bad);
-    out.push_back(s.get<std::string>());
-  }
+  if (auto problem = stop_list_problem(out)) fields.fail("stop", *problem);
 }
 
 // `logit_bias`: {"token id": bias in [-100, 100]}.

@@ -237,10 +237,7 @@ std::optional<ApiError> decode_responses_request(std::string_view body, const Ap
   if (fields.has("metadata") && !fields.json()["metadata"].is_object()) {
     fields.fail("metadata", "'metadata' must be an object");
   }
-  if (widest_object(fields.json()) > kMostOrderedKeys) {
-    fields.fail("", "the request holds an object of more than " + std::to_string(kMostOrderedKeys) +
-                        " keys");
-  }
+  if (auto wide = too_wide_to_order(fields.json(), "")) fields.fail("", *wide);  // parsed whole
   if (fields.error) return fields.error;
 
   const ordered_json request = ordered_json::parse(body);  // key order: schemas keep theirs

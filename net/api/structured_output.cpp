@@ -20,12 +20,6 @@ using nlohmann::ordered_json;
 constexpr std::array<const char*, 5> kFields = {"response_format", "guided_json", "guided_choice",
                                                 "guided_grammar", "guided_regex"};
 
-// What a part parsed again in key order may hold (bounded_json.hpp: kMostOrderedKeys).
-std::string too_wide(const std::string& param) {
-  return "'" + param + "' holds an object of more than " + std::to_string(kMostOrderedKeys) +
-         " keys";
-}
-
 Result<grammar::Grammar> schema_grammar(const ordered_json& schema, const std::string& param) {
   if (schema.is_string()) {  // vLLM takes guided_json as a JSON text, too
     const std::string& text = schema.get_ref<const std::string&>();
@@ -35,7 +29,7 @@ Result<grammar::Grammar> schema_grammar(const ordered_json& schema, const std::s
     }
     const json plain = parse_bounded_json_or_discarded(text);
     if (plain.is_discarded()) return make_error("'" + param + "' is not valid JSON");
-    if (widest_object(plain) > kMostOrderedKeys) return make_error(too_wide(param));
+    if (auto wide = too_wide_to_order(plain, param)) return make_error(*wide);
     return json_schema_grammar(ordered_json::parse(text));
   }
   return json_schema_grammar(schema);
@@ -103,7 +97,7 @@ void read_tgi_grammar(JsonFields& params, std::string_view body, SamplingParams&
   if (type != "json" && type != "json_schema") {
     return params.fail("grammar", "'grammar.type' must be json or regex, got '" + type + "'");
   }
-  if (widest_object(g) > kMostOrderedKeys) return params.fail("grammar", too_wide("grammar"));
+  if (auto wide = too_wide_to_order(g, "grammar")) return params.fail("grammar", *wide);
   const ordered_json value = ordered_member(body, "parameters")["grammar"]["value"];
   use_grammar(params, "grammar", schema_grammar(value, "grammar"), sampling);
 }
@@ -129,7 +123,7 @@ void read_structured_output(JsonFields& fields, std::string_view body, SamplingP
   if (!given) return;
   const std::string param = given;
   const json& value = fields.json()[given];
-  if (widest_object(value) > kMostOrderedKeys) return fields.fail(param, too_wide(param));
+  if (auto wide = too_wide_to_order(value, param)) return fields.fail(param, *wide);
   bool none = false;
   Result<grammar::Grammar> g = make_error("");
   if (param == "response_format") {

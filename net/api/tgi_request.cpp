@@ -40,20 +40,11 @@ std::optional<ApiError> decode_tgi_request(std::string_view body, const ApiLimit
   if (params.has("stop")) {
     const auto& stop = params.json()["stop"];
     if (!stop.is_array()) return bad_parameter("stop", "'stop' must be an array of strings");
-    if (stop.size() > kMostStopStrings) {
-      return bad_parameter("stop",
-                           "'stop' holds at most " + std::to_string(kMostStopStrings) + " strings");
-    }
     for (const auto& s : stop) {
-      if (!s.is_string() || s.get_ref<const std::string&>().empty()) {
-        return bad_parameter("stop", "'stop' must hold non-empty strings");
-      }
-      if (s.get_ref<const std::string&>().size() > kMostStopStringBytes) {
-        return bad_parameter("stop", "'stop' strings are at most " +
-                                         std::to_string(kMostStopStringBytes) + " bytes");
-      }
+      if (!s.is_string()) return bad_parameter("stop", "'stop' must hold strings");
       sampling.stop.push_back(s.get<std::string>());
     }
+    if (auto problem = stop_list_problem(sampling.stop)) return bad_parameter("stop", *problem);
   }
   if (params.has("best_of")) {
     int best_of = 1;

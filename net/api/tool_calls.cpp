@@ -43,10 +43,8 @@ void read_tools(JsonFields& fields, std::string_view body, ToolRequest& out) {
     }
     return;
   }
-  if (widest_object(fields.json()["tools"]) > kMostOrderedKeys) {
-    return fields.fail("tools", "'tools' holds an object of more than " +
-                                    std::to_string(kMostOrderedKeys) + " keys");
-  }
+  if (auto wide = too_wide_to_order(fields.json()["tools"], "tools"))
+    return fields.fail("tools", *wide);
   const ordered_json tools = ordered_member(body, "tools");  // JsonFields bounded its depth
   if (!tools.is_array()) return fields.fail("tools", "'tools' must be an array");
   out.listed = tools;
