@@ -29,7 +29,8 @@ bool drain_finished(const nlohmann::json& cluster, const std::string& node) {
 }
 
 // Polls GET /cluster until the node has left it or is idle: 0 when it did, 1 when the timeout
-// passed first (the node may still finish on its own).
+// passed first (the node may still finish on its own), 2 when the answer names the node in a
+// shape troupe cannot read.
 int wait_until_drained(const Flags& flags, const std::string& node,
                        std::chrono::milliseconds timeout) {
   constexpr auto kPoll = std::chrono::milliseconds(250);
@@ -39,9 +40,11 @@ int wait_until_drained(const Flags& flags, const std::string& node,
     if (response && response->status == 200) {
       const auto body = api::parse_bounded_json_or_discarded(response->body);
       bool finished = false;
-      try {  // a front of another version, or a proxy's page, must not end the command
+      try {
         finished = drain_finished(body, node);
-      } catch (const nlohmann::json::exception&) {
+      } catch (const nlohmann::json::exception& e) {  // a front of another version: say so
+        return input_error(std::string("GET /cluster answered a node troupe cannot read (") +
+                           e.what() + ")");
       }
       if (finished) {
         std::printf("node %s drained\n", node.c_str());
