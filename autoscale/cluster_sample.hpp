@@ -47,7 +47,8 @@ struct ClusterSample {
   LatencyHistogram inter_token_latency;
   int64_t requests = 0;  // requests that ended, in all
   int64_t errors = 0;    // of which failed on the server's side (5xx), in all
-  // Replicas the actuator started that have not joined and become ready: when each was asked for.
+  // Replicas the actuator asked for that the router does not route to: since when each has been
+  // missing (asked for and not ready yet, or ready once and not any more).
   std::vector<TimePoint> starting;
 };
 

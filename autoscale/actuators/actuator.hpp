@@ -20,10 +20,9 @@ class Actuator {
   // "local", "kubernetes": for logs, /metrics and troupe status.
   virtual std::string mode() const = 0;
 
-  // The replicas asked for that are not there yet, with when each was asked for. `joined`: the
-  // nodes connected to the router, ready or not; `ready`: those of them it routes to.
-  virtual std::vector<TimePoint> starting(const std::vector<std::string>& joined,
-                                          const std::vector<std::string>& ready, TimePoint now) = 0;
+  // The replicas asked for that the router does not route to yet (joined or not), with since
+  // when each has been missing. `ready`: the connected nodes the router routes to.
+  virtual std::vector<TimePoint> starting(const std::vector<std::string>& ready, TimePoint now) = 0;
 
   // Carries out `decision` (desired != current): starts replicas, or picks which of `ready`
   // leave. Returns the nodes the autoscaler drains (empty when growing), or why it cannot.
@@ -31,9 +30,9 @@ class Actuator {
                                                  const std::vector<std::string>& ready,
                                                  TimePoint now) = 0;
 
-  // Replicas asked for before `asked_before` that never joined: stop counting on them (the
-  // policy asks for a replacement). Nothing to do where something else restarts them.
-  virtual void give_up(TimePoint asked_before) {}
+  // Replicas not ready since before `unready_before`: stop counting on them (the policy asks
+  // for a replacement). Nothing to do where something else restarts them.
+  virtual void give_up(TimePoint unready_before) {}
 
   // The router did not take `node` out of routing: it may be chosen to leave again.
   virtual void drain_failed(const std::string& node) {}

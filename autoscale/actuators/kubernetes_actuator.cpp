@@ -144,8 +144,7 @@ Status KubernetesActuator::check() {
   return refuse_if_an_hpa_owns_it();
 }
 
-std::vector<TimePoint> KubernetesActuator::starting(const std::vector<std::string>&,
-                                                    const std::vector<std::string>& ready,
+std::vector<TimePoint> KubernetesActuator::starting(const std::vector<std::string>& ready,
                                                     TimePoint now) {
   if (auto scale = read_scale(); !scale)
     spdlog::warn("autoscaler: {}", scale.message());  // the last known count stands

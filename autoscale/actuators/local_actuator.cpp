@@ -84,13 +84,19 @@ void LocalActuator::reap() {
   });
 }
 
-std::vector<TimePoint> LocalActuator::starting(const std::vector<std::string>& joined,
-                                               const std::vector<std::string>&, TimePoint now) {
+std::vector<TimePoint> LocalActuator::starting(const std::vector<std::string>& ready,
+                                               TimePoint now) {
   reap();
   std::vector<TimePoint> on_the_way;
   for (Replica& r : replicas_) {
-    if (std::find(joined.begin(), joined.end(), r.name) != joined.end()) r.joined = true;
-    if (!r.joined && !r.leaving) on_the_way.push_back(r.asked_at);
+    if (r.leaving) continue;
+    if (std::find(ready.begin(), ready.end(), r.name) != ready.end()) {
+      r.unready_since.reset();
+      r.was_ready = true;
+      continue;
+    }
+    if (!r.unready_since) r.unready_since = now;  // it was ready and is not any more
+    on_the_way.push_back(*r.unready_since);
   }
   return on_the_way;
 }
@@ -105,14 +111,14 @@ Result<std::vector<std::string>> LocalActuator::scale(const Decision& decision,
       auto pid = start(name);
       if (!pid) return pid.error();
       spdlog::info("autoscaler: started replica {} (pid {})", name, *pid);
-      replicas_.push_back({name, *pid, now, false, false});
+      replicas_.push_back({.name = name, .pid = *pid, .asked_at = now, .unready_since = now});
     }
     return std::vector<std::string>{};
   }
   // The newest of its own ready replicas leave first.
   std::vector<Replica*> candidates;
   for (Replica& r : replicas_) {
-    if (r.joined && !r.leaving && std::find(ready.begin(), ready.end(), r.name) != ready.end())
+    if (!r.leaving && std::find(ready.begin(), ready.end(), r.name) != ready.end())
       candidates.push_back(&r);
   }
   std::sort(candidates.begin(), candidates.end(),
@@ -130,10 +136,11 @@ Result<std::vector<std::string>> LocalActuator::scale(const Decision& decision,
   return leaving;
 }
 
-void LocalActuator::give_up(TimePoint asked_before) {
+void LocalActuator::give_up(TimePoint unready_before) {
   for (Replica& r : replicas_) {
-    if (r.joined || r.leaving || r.asked_at >= asked_before) continue;
-    spdlog::warn("autoscaler: replica {} (pid {}) never joined; stopping it", r.name, r.pid);
+    if (r.leaving || !r.unready_since || *r.unready_since >= unready_before) continue;
+    spdlog::warn("autoscaler: replica {} (pid {}) {}; stopping it", r.name, r.pid,
+                 r.was_ready ? "stopped being ready" : "never became ready");
     // It serves nothing, and a worker still loading its model reads SIGTERM only once it runs.
     kill(r.pid, SIGKILL);
     r.leaving = true;

@@ -2,12 +2,14 @@
 // The local actuator: replicas are `troupe worker --join` processes on this host. It starts
 // them (each asks the kernel for SIGTERM should the front die), removes them by draining (the
 // router tells the member, which sends its own process SIGTERM: requests in flight finish),
-// reaps those that exited, and gives up on one that never joined by killing it (it serves
+// reaps those that exited, and gives up on one that has not been ready for the policy's
+// ready_timeout, whether it never became ready or stopped being ready, by killing it (it serves
 // nothing, and a worker still loading does not read SIGTERM yet). Only the processes it started
 // are ever chosen to leave.
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,12 +31,11 @@ class LocalActuator final : public Actuator {
   ~LocalActuator() override;
 
   std::string mode() const override { return "local"; }
-  std::vector<TimePoint> starting(const std::vector<std::string>& joined,
-                                  const std::vector<std::string>& ready, TimePoint now) override;
+  std::vector<TimePoint> starting(const std::vector<std::string>& ready, TimePoint now) override;
   Result<std::vector<std::string>> scale(const Decision& decision,
                                          const std::vector<std::string>& ready,
                                          TimePoint now) override;
-  void give_up(TimePoint asked_before) override;
+  void give_up(TimePoint unready_before) override;
   void drain_failed(const std::string& node) override;
 
   // The processes it started that have not exited, for tests and logs.
@@ -45,7 +46,10 @@ class LocalActuator final : public Actuator {
     std::string name;
     pid_t pid = -1;
     TimePoint asked_at{};
-    bool joined = false;   // the router has known it
+    // Since when the router has not routed to it: counted as on its way until it is ready
+    // again, given up after ready_timeout. Empty while it is ready.
+    std::optional<TimePoint> unready_since;
+    bool was_ready = false;
     bool leaving = false;  // drained, or told to stop
   };
   Result<pid_t> start(const std::string& name);
