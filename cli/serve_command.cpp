@@ -273,8 +273,8 @@ int serve_command(const Args& args) {
                  a.advisory ? " (advisory: decisions are reported, not acted on)" : "");
   }
   auth::RateLimiter limiter;
-  api::GatewayParts parts{&front,   &model->tokenizer, &*keys,
-                          &limiter, ledger->get(),     metrics.get()};
+  UsageWriter usage(**ledger);  // after the gateway is gone, writes what is left
+  api::GatewayParts parts{&front, &model->tokenizer, &*keys, &limiter, &usage, metrics.get()};
   api::Gateway gateway(options->gateway, parts);
   routes.switch_to(gateway, gateway);
   std::fprintf(stderr, "troupe: tool calls in the %s form\n",

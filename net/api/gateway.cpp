@@ -87,8 +87,8 @@ class CallObserver final : public ExchangeObserver {
             s.error.empty() || s.finish_reason == "abort" ? s.finish_reason : "error");
       }
     }
-    if (parts.ledger) {
-      auto recorded = parts.ledger->record(key_name_, s.prompt_tokens, s.completion_tokens);
+    if (parts.usage) {
+      auto recorded = parts.usage->record(key_name_, s.prompt_tokens, s.completion_tokens);
       if (!recorded) spdlog::warn("usage ledger: {}", recorded.message());
     }
     log_line(gateway_.config.log_json, s.request_id, key_name_, route_, s.status, s.prompt_tokens,

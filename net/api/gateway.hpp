@@ -14,7 +14,7 @@
 #include "net/auth/rate_limiter.hpp"
 #include "net/http/http_server.hpp"
 #include "net/metrics/serving_metrics.hpp"
-#include "net/usage/usage_ledger.hpp"
+#include "net/usage/usage_writer.hpp"
 
 namespace troupe::api {
 
@@ -27,13 +27,13 @@ struct GatewayConfig {
   bool log_json = false;                     // request log lines as JSON objects
 };
 
-// What the gateway works with; each must outlive it. keys, ledger may be null.
+// What the gateway works with; each must outlive it. keys, usage may be null.
 struct GatewayParts {
   GenerationService* service = nullptr;
   const Tokenizer* tokenizer = nullptr;
   const auth::ApiKeys* keys = nullptr;
   auth::RateLimiter* limiter = nullptr;
-  UsageLedger* ledger = nullptr;
+  UsageWriter* usage = nullptr;
   metrics::ServingMetrics* metrics = nullptr;
 };
 

@@ -13,8 +13,6 @@ namespace {
 
 // Bump when the table changes, and teach open() to migrate from the older versions.
 constexpr int64_t kSchemaVersion = 1;
-// A second process (`troupe usage` beside a running gateway) may hold the lock briefly.
-constexpr int kBusyTimeoutMs = 5000;
 
 constexpr const char* kTable = "usage_by_key";
 const std::vector<std::string> kColumns = {"key_name",          "requests",   "prompt_tokens",
@@ -32,15 +30,16 @@ const std::string kCreateSchema =
     "PRAGMA user_version = " +
     std::to_string(kSchemaVersion) + ";";
 
-// ?4 is now; max() keeps last_seen from going back when the clock does.
-constexpr const char* kRecordSql =
+// min() and max() keep first_seen and last_seen from moving inwards when the clock goes back.
+constexpr const char* kAddSql =
     "INSERT INTO usage_by_key"
     " (key_name, requests, prompt_tokens, completion_tokens, first_seen, last_seen)"
-    " VALUES (?1, 1, ?2, ?3, ?4, ?4)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
     " ON CONFLICT (key_name) DO UPDATE SET"
-    " requests = requests + 1,"
+    " requests = requests + excluded.requests,"
     " prompt_tokens = prompt_tokens + excluded.prompt_tokens,"
     " completion_tokens = completion_tokens + excluded.completion_tokens,"
+    " first_seen = min(first_seen, excluded.first_seen),"
     " last_seen = max(last_seen, excluded.last_seen)";
 
 constexpr const char* kTotalsSql =
@@ -123,22 +122,38 @@ Status check_schema(sqlite3* db, const std::string& path, bool create) {
   return Ok{};
 }
 
+}  // namespace
+
 int64_t unix_seconds_now() {
   using namespace std::chrono;
   return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
 }
 
-}  // namespace
-
-Result<std::unique_ptr<UsageLedger>> UsageLedger::open(const std::string& path) {
-  return open_with(path, true);
+Status usage_problem(const UsageRow& row) {
+  if (row.requests >= 0 && row.prompt_tokens >= 0 && row.completion_tokens >= 0) return Ok{};
+  return make_error("usage for key '" + row.key_name + "' has a negative count (" +
+                    std::to_string(row.requests) + " requests, " +
+                    std::to_string(row.prompt_tokens) + " prompt, " +
+                    std::to_string(row.completion_tokens) + " completion tokens)");
 }
 
-Result<std::unique_ptr<UsageLedger>> UsageLedger::open_existing(const std::string& path) {
-  return open_with(path, false);
+UsageRow one_request(std::string key_name, int64_t prompt_tokens, int64_t completion_tokens) {
+  const int64_t now = unix_seconds_now();
+  return {std::move(key_name), 1, prompt_tokens, completion_tokens, now, now};
 }
 
-Result<std::unique_ptr<UsageLedger>> UsageLedger::open_with(const std::string& path, bool create) {
+Result<std::unique_ptr<UsageLedger>> UsageLedger::open(const std::string& path,
+                                                       std::chrono::milliseconds busy_timeout) {
+  return open_with(path, true, busy_timeout);
+}
+
+Result<std::unique_ptr<UsageLedger>> UsageLedger::open_existing(
+    const std::string& path, std::chrono::milliseconds busy_timeout) {
+  return open_with(path, false, busy_timeout);
+}
+
+Result<std::unique_ptr<UsageLedger>> UsageLedger::open_with(
+    const std::string& path, bool create, std::chrono::milliseconds busy_timeout) {
   // NOMUTEX: every use of the connection holds mutex_, so SQLite's own locking is redundant.
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   sqlite3* db = nullptr;
@@ -149,7 +164,7 @@ Result<std::unique_ptr<UsageLedger>> UsageLedger::open_with(const std::string& p
     return make_error("cannot open " + quoted(path) + ": " + sqlite3_errmsg(db) +
                       (create ? " (does its directory exist?)" : ""));
   }
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
   // IMMEDIATE: two processes creating the same new ledger must not both create the table.
   if (create) {
     if (auto s = execute(db, path, "BEGIN IMMEDIATE"); !s) return s.error();
@@ -169,7 +184,7 @@ Result<std::unique_ptr<UsageLedger>> UsageLedger::open_with(const std::string& p
 
 Status UsageLedger::prepare_statements() {
   for (auto [sql, statement] :
-       {std::pair{kRecordSql, &record_statement_}, std::pair{kTotalsSql, &totals_statement_}}) {
+       {std::pair{kAddSql, &add_statement_}, std::pair{kTotalsSql, &totals_statement_}}) {
     if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, statement, nullptr) !=
         SQLITE_OK) {
       return make_error(describe_failure("cannot prepare its statements"));
@@ -179,7 +194,7 @@ Status UsageLedger::prepare_statements() {
 }
 
 UsageLedger::~UsageLedger() {
-  sqlite3_finalize(record_statement_);
+  sqlite3_finalize(add_statement_);
   sqlite3_finalize(totals_statement_);
   sqlite3_close_v2(db_);
 }
@@ -188,29 +203,38 @@ std::string UsageLedger::describe_failure(const char* what) const {
   return quoted(path_) + ": " + what + ": " + sqlite3_errmsg(db_);
 }
 
-Status UsageLedger::record(const std::string& key_name, int64_t prompt_tokens,
-                           int64_t completion_tokens) {
-  if (prompt_tokens < 0 || completion_tokens < 0) {
-    return make_error("usage for key '" + key_name + "' has a negative token count (" +
-                      std::to_string(prompt_tokens) + " prompt, " +
-                      std::to_string(completion_tokens) + " completion)");
-  }
-  const int64_t now = unix_seconds_now();
+Status UsageLedger::add(const std::vector<UsageRow>& rows) {
+  for (const UsageRow& row : rows)
+    if (auto problem = usage_problem(row); !problem) return problem;
   std::lock_guard lock(mutex_);
-  sqlite3_stmt* statement = record_statement_;
-  // SQLITE_STATIC: key_name outlives the step, and every parameter is rebound on each call.
-  sqlite3_bind_text(statement, 1, key_name.data(), static_cast<int>(key_name.size()),
-                    SQLITE_STATIC);
-  sqlite3_bind_int64(statement, 2, prompt_tokens);
-  sqlite3_bind_int64(statement, 3, completion_tokens);
-  sqlite3_bind_int64(statement, 4, now);
-  Status result = Ok{};
-  if (sqlite3_step(statement) != SQLITE_DONE) {
-    result =
-        make_error(describe_failure(("cannot record usage for key '" + key_name + "'").c_str()));
+  // One transaction: the rows land together or not at all (and one sync, not one a row).
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return make_error(describe_failure("cannot record usage"));
+  sqlite3_stmt* statement = add_statement_;
+  for (const UsageRow& row : rows) {
+    // SQLITE_STATIC: the row outlives the step, and every parameter is rebound on each row.
+    sqlite3_bind_text(statement, 1, row.key_name.data(), static_cast<int>(row.key_name.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(statement, 2, row.requests);
+    sqlite3_bind_int64(statement, 3, row.prompt_tokens);
+    sqlite3_bind_int64(statement, 4, row.completion_tokens);
+    sqlite3_bind_int64(statement, 5, row.first_seen);
+    sqlite3_bind_int64(statement, 6, row.last_seen);
+    const int rc = sqlite3_step(statement);
+    sqlite3_reset(statement);
+    if (rc != SQLITE_DONE) {
+      auto failure = make_error(
+          describe_failure(("cannot record usage for key '" + row.key_name + "'").c_str()));
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return failure;
+    }
   }
-  sqlite3_reset(statement);
-  return result;
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    auto failure = make_error(describe_failure("cannot record usage"));
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return failure;
+  }
+  return Ok{};
 }
 
 Result<std::vector<UsageRow>> UsageLedger::totals() const {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/usage/usage_ledger.hpp"
+#include "net/usage/usage_writer.hpp"
 
 using namespace troupe;
 namespace fs = std::filesystem;
@@ -63,14 +64,14 @@ TEST_CASE("usage ledger: records survive closing and reopening the file") {
   {
     auto ledger = UsageLedger::open(file.path);
     REQUIRE(ledger.ok());
-    REQUIRE((*ledger)->record("team-a", 10, 5).ok());
-    REQUIRE((*ledger)->record("team-a", 7, 3).ok());
-    REQUIRE((*ledger)->record("team-b", 1, 0).ok());
+    REQUIRE((*ledger)->add({one_request("team-a", 10, 5)}).ok());
+    REQUIRE((*ledger)->add({one_request("team-a", 7, 3)}).ok());
+    REQUIRE((*ledger)->add({one_request("team-b", 1, 0)}).ok());
   }
   const int64_t after = unix_now();
   auto reopened = UsageLedger::open(file.path);
   REQUIRE(reopened.ok());
-  REQUIRE((*reopened)->record("team-b", 2, 4).ok());
+  REQUIRE((*reopened)->add({one_request("team-b", 2, 4)}).ok());
   auto rows = (*reopened)->totals();
   REQUIRE(rows.ok());
   REQUIRE(rows->size() == 2);
@@ -100,7 +101,7 @@ TEST_CASE("usage ledger: open_existing reads a ledger and never creates one") {
   {
     auto ledger = UsageLedger::open(file.path);
     REQUIRE(ledger.ok());
-    REQUIRE((*ledger)->record("k", 3, 4).ok());
+    REQUIRE((*ledger)->add({one_request("k", 3, 4)}).ok());
   }
   auto existing = UsageLedger::open_existing(file.path);
   REQUIRE(existing.ok());
@@ -132,7 +133,7 @@ TEST_CASE("usage ledger: concurrent records from 4 threads sum exactly") {
       // Two threads share each key, so the upsert's update path races too.
       const std::string key = "key-" + std::to_string(t % 2);
       for (int i = 0; i < kRecordsPerThread; ++i) {
-        if (!shared.record(key, 3, t + 1).ok()) ++failures[t];
+        if (!shared.add({one_request(key, 3, t + 1)}).ok()) ++failures[t];
       }
     });
   }
@@ -156,7 +157,7 @@ TEST_CASE("usage ledger: totals are sorted by key name") {
   auto ledger = UsageLedger::open(file.path);
   REQUIRE(ledger.ok());
   for (const char* key : {"zeta", "alpha", "Mid", "beta", "alpha"}) {
-    REQUIRE((*ledger)->record(key, 1, 1).ok());
+    REQUIRE((*ledger)->add({one_request(key, 1, 1)}).ok());
   }
   auto rows = (*ledger)->totals();
   REQUIRE(rows.ok());
@@ -171,7 +172,7 @@ TEST_CASE("usage ledger: a negative token count is an error and records nothing"
   TempLedgerPath file;
   auto ledger = UsageLedger::open(file.path);
   REQUIRE(ledger.ok());
-  auto recorded = (*ledger)->record("k", -1, 2);
+  auto recorded = (*ledger)->add({one_request("k", -1, 2)});
   REQUIRE_FALSE(recorded.ok());
   CHECK_THAT(recorded.message(), Catch::Contains("negative"));
   auto rows = (*ledger)->totals();
@@ -224,4 +225,100 @@ TEST_CASE("usage ledger: a path in a missing directory is an error naming it") {
   auto ledger = UsageLedger::open(path);
   REQUIRE_FALSE(ledger.ok());
   CHECK_THAT(ledger.message(), Catch::Contains(path));
+}
+
+// --- the writer: the gateway's requests record through it -----------------------------------
+
+TEST_CASE("usage writer: a request's record returns while another process holds the file") {
+  TempLedgerPath file;
+  // A short busy timeout, so that a write the lock refuses fails here within the test.
+  auto ledger = UsageLedger::open(file.path, std::chrono::milliseconds(50));
+  REQUIRE(ledger.ok());
+  UsageWriter writer(**ledger, std::chrono::hours(1));  // retries only when flushed
+
+  // Another process's write transaction holds the lock (another front on the same file).
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(file.path.c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+
+  // Returns at once (the lock is still held after it), and nothing is written yet.
+  REQUIRE(writer.record("team-a", 10, 5).ok());
+  REQUIRE(writer.record("team-a", 7, 3).ok());
+  auto refused = writer.flush();
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.message(), Catch::Contains(file.path) && Catch::Contains("locked"));
+  auto before = (*ledger)->totals();
+  REQUIRE(before.ok());
+  CHECK(before->empty());
+
+  // The lock goes: what was held back is written, none of it lost or doubled.
+  REQUIRE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+  REQUIRE(writer.record("team-b", 1, 2).ok());
+  REQUIRE(writer.flush().ok());
+  auto rows = (*ledger)->totals();
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0].requests == 2);
+  CHECK((*rows)[0].prompt_tokens == 17);
+  CHECK((*rows)[0].completion_tokens == 8);
+  CHECK((*rows)[1].requests == 1);
+  CHECK((*rows)[1].completion_tokens == 2);
+}
+
+TEST_CASE("usage writer: records from 4 threads sum exactly once the writer is gone") {
+  TempLedgerPath file;
+  auto ledger = UsageLedger::open(file.path);
+  REQUIRE(ledger.ok());
+  constexpr int kThreads = 4;
+  constexpr int kRecordsPerThread = 500;
+  std::vector<int> failures(kThreads, 0);  // Catch's assertions are not for other threads
+  {
+    UsageWriter writer(**ledger);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&writer, &failures, t] {
+        for (int i = 0; i < kRecordsPerThread; ++i)
+          if (!writer.record("key-" + std::to_string(t % 2), 3, t + 1).ok()) ++failures[t];
+      });
+    }
+    for (auto& thread : threads) thread.join();
+  }  // the destructor writes what is still pending
+  CHECK(failures == std::vector<int>(kThreads, 0));
+  auto rows = (*ledger)->totals();
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0].requests == 2 * kRecordsPerThread);
+  CHECK((*rows)[0].prompt_tokens == 2 * kRecordsPerThread * 3);
+  CHECK((*rows)[0].completion_tokens == kRecordsPerThread * (1 + 3));
+  CHECK((*rows)[1].requests == 2 * kRecordsPerThread);
+  CHECK((*rows)[1].completion_tokens == kRecordsPerThread * (2 + 4));
+}
+
+TEST_CASE("usage writer: a negative count is an error at once and nothing is recorded") {
+  TempLedgerPath file;
+  auto ledger = UsageLedger::open(file.path);
+  REQUIRE(ledger.ok());
+  UsageWriter writer(**ledger);
+  auto recorded = writer.record("k", 2, -1);
+  REQUIRE_FALSE(recorded.ok());
+  CHECK_THAT(recorded.message(), Catch::Contains("negative"));
+  REQUIRE(writer.flush().ok());
+  auto rows = (*ledger)->totals();
+  REQUIRE(rows.ok());
+  CHECK(rows->empty());
+}
+
+TEST_CASE("usage writer: pending totals add up per key and widen the time seen") {
+  std::map<std::string, UsageRow> pending;
+  add_pending(pending, {"k", 1, 10, 1, 100, 100});
+  add_pending(pending, {"k", 2, 5, 4, 90, 120});
+  add_pending(pending, {"j", 1, 1, 1, 50, 50});
+  REQUIRE(pending.size() == 2);
+  const UsageRow& k = pending.at("k");
+  CHECK(k.requests == 3);
+  CHECK(k.prompt_tokens == 15);
+  CHECK(k.completion_tokens == 5);
+  CHECK(k.first_seen == 90);
+  CHECK(k.last_seen == 120);
 }
