@@ -23,7 +23,8 @@ namespace troupe {
 
 // request -> scheduler: (submit_atom, wire::EngineRequest) -> SubmitReply
 using submit_atom = caf::atom_constant<caf::atom("submit")>;
-// request -> scheduler: (abort_atom, request id); frees the request's KV blocks at once
+// request -> scheduler: (abort_atom, request id); frees the request's KV blocks at once.
+// (abort_atom, request id, sample index): ends that one sample (n > 1, it met a stop string)
 using abort_atom = caf::atom_constant<caf::atom("abort")>;
 // scheduler -> worker: (execute_atom, StepPlan) -> StepResult
 using execute_atom = caf::atom_constant<caf::atom("execute")>;

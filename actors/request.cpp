@@ -147,8 +147,14 @@ caf::behavior request_actor(Self* self, std::shared_ptr<const RequestContext> co
           chunk->prompt_tokens = s.prompt_tokens;
           chunk->queue_seconds = delta.queue_seconds;
         }
+        const bool sample_ended = chunk && !chunk->finish_reason.empty();
         if (chunk) self->send(s.client, std::move(*chunk));
-        if (!s.output->finished()) return;
+        if (!s.output->finished()) {
+          // One of n samples met a stop string: the engine stops generating it, the others go on.
+          if (sample_ended && s.output->engine_runs_ended(delta.index))
+            self->send(s.scheduler, abort_atom::value, s.request.id, int32_t{delta.index});
+          return;
+        }
         if (s.output->engine_busy()) abort_at_scheduler(self);  // ended on a stop string
         finish(self);
       },

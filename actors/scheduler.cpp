@@ -18,13 +18,19 @@ struct LiveRequest {
   int finished_samples = 0;  // of request.sampling.n
 };
 
+// An abort that waits for the step in flight: the whole request, or one of its samples.
+struct DeferredAbort {
+  std::string id;
+  int32_t sample = -1;  // -1: the whole request
+};
+
 struct SchedulerState {
   SchedulerSetup setup;
   std::unique_ptr<StepPlanner> planner;
   caf::actor worker;
   std::map<std::string, LiveRequest> live;
   bool in_flight = false;
-  std::vector<std::string> deferred_aborts;  // arrived while a step was in flight
+  std::vector<DeferredAbort> deferred_aborts;  // arrived while a step was in flight
   bool draining = false;
   std::vector<caf::response_promise> drain_waiters;
   std::chrono::steady_clock::time_point step_start;
@@ -43,6 +49,30 @@ void kick(Self* self);
 void drop(Self* self, const std::string& id) {
   self->state.planner->abort(id);
   self->state.live.erase(id);
+}
+
+// One sample of a live request stops (it met a stop string); the request ends with its last.
+void drop_sample(Self* self, const std::string& id, int32_t sample) {
+  auto& s = self->state;
+  auto it = s.live.find(id);
+  if (it == s.live.end() || !s.planner->stop_sample(id, sample)) return;
+  if (++it->second.finished_samples == it->second.request.sampling.n) s.live.erase(it);
+}
+
+bool sent_by_client_of(Self* self, const std::string& id) {
+  auto it = self->state.live.find(id);
+  return it != self->state.live.end() && self->current_sender() == it->second.client.address();
+}
+
+void take_deferred_aborts(Self* self) {
+  auto& s = self->state;
+  for (const DeferredAbort& abort : s.deferred_aborts) {
+    if (abort.sample < 0)
+      drop(self, abort.id);
+    else
+      drop_sample(self, abort.id, abort.sample);
+  }
+  s.deferred_aborts.clear();
 }
 
 void check_drained(Self* self) {
@@ -72,8 +102,10 @@ void lose_worker(Self* self) {
   s.worker = nullptr;
   s.in_flight = false;
   // Aborts that waited for the lost step end their requests here: started over, they would run
-  // in the fresh planner with no client until their last token.
-  for (const std::string& id : s.deferred_aborts) s.live.erase(id);
+  // in the fresh planner with no client until their last token. (A sample's abort needs no
+  // care: its request has tokens, so it fails below.)
+  for (const DeferredAbort& abort : s.deferred_aborts)
+    if (abort.sample < 0) s.live.erase(abort.id);
   s.deferred_aborts.clear();
   auto fresh = s.setup.make_planner();
   for (auto it = s.live.begin(); it != s.live.end();) {
@@ -123,8 +155,7 @@ void take_result(Self* self, const StepResult& result) {
       s.live.erase(it);
     }
   }
-  for (const std::string& id : s.deferred_aborts) drop(self, id);
-  s.deferred_aborts.clear();
+  take_deferred_aborts(self);
   const double step_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - s.step_start).count();
   s.busy_seconds += step_seconds;
@@ -168,7 +199,7 @@ caf::behavior scheduler(Self* self, SchedulerSetup setup) {
     }
     for (const std::string& id : orphans) {
       if (s.in_flight) {
-        s.deferred_aborts.push_back(id);
+        s.deferred_aborts.push_back({id});
       } else {
         drop(self, id);
       }
@@ -199,14 +230,27 @@ caf::behavior scheduler(Self* self, SchedulerSetup setup) {
         publish_stats(self, 0);  // the request counts on /metrics from now, not after a step
         return {true, "", ""};
       },
+      // Only the request actor that submitted a request may end it, or one of its samples.
       [self](abort_atom, const std::string& id) {
         auto& s = self->state;
-        if (!s.live.count(id)) return;
+        if (!sent_by_client_of(self, id)) return;
         if (s.in_flight) {
-          s.deferred_aborts.push_back(id);
+          s.deferred_aborts.push_back({id});
           return;
         }
         drop(self, id);
+        publish_stats(self, 0);
+        check_drained(self);
+        kick(self);
+      },
+      [self](abort_atom, const std::string& id, int32_t sample) {
+        auto& s = self->state;
+        if (!sent_by_client_of(self, id)) return;
+        if (s.in_flight) {
+          s.deferred_aborts.push_back({id, sample});
+          return;
+        }
+        drop_sample(self, id, sample);
         publish_stats(self, 0);
         check_drained(self);
         kick(self);

@@ -40,6 +40,7 @@ class Engine {
     return planner_->add_request(id, std::move(prompt), std::move(params), priority);
   }
   bool abort(const std::string& id) { return planner_->abort(id); }
+  bool stop_sample(const std::string& id, int index) { return planner_->stop_sample(id, index); }
   // Runs one step; its updates are empty when there is nothing to run.
   StepOutput step() { return planner_->complete(runner_->execute(planner_->plan())); }
 

@@ -31,6 +31,12 @@ class RequestOutput {
   bool finished() const { return ended_ == static_cast<int>(samples_.size()); }
   // Whether the engine still generates for some sample that ended here (on a stop string).
   bool engine_busy() const { return engine_finished_ < static_cast<int>(samples_.size()); }
+  // Whether sample `index` ended here (on a stop string) while the engine still generates it:
+  // the caller stops that sample there.
+  bool engine_runs_ended(int index) const {
+    const Sample& s = samples_.at(static_cast<size_t>(index));
+    return s.ended && !s.engine_finished;
+  }
 
   GenerationEnd end() const;
 

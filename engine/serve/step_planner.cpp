@@ -72,6 +72,19 @@ bool StepPlanner::abort(const std::string& id) {
   return true;
 }
 
+bool StepPlanner::stop_sample(const std::string& id, int index) {
+  if (in_step_) throw std::logic_error("StepPlanner::stop_sample between plan() and complete()");
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return false;
+  RequestState& request = it->second;
+  if (index < 0 || index >= static_cast<int>(request.sequences.size())) return false;
+  const SequenceId seq = request.sequences[static_cast<size_t>(index)];
+  if (!sequences_.count(seq)) return false;  // it finished in the engine already
+  finish_sequence(seq);
+  if (--request.unfinished == 0) requests_.erase(it);
+  return true;
+}
+
 void StepPlanner::finish_sequence(SequenceId id) {
   scheduler_.remove(id);
   sequences_.erase(id);

@@ -79,6 +79,10 @@ class StepPlanner {
   // Drops a request wherever it is; its KV blocks return to the pool at once. Not between plan()
   // and complete().
   bool abort(const std::string& id);
+  // Ends sample `index` of request `id` (n > 1: that sample met a stop string the engine does
+  // not see) and frees its blocks; the request's other samples go on. False when the request or
+  // that sample has already finished here. Not between plan() and complete().
+  bool stop_sample(const std::string& id, int index);
 
   // The next step's work; its chunks are empty when there is nothing to compute (it may still
   // carry registrations and releases for the runner). Every plan() must be followed by one

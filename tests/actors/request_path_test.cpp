@@ -154,3 +154,67 @@ TEST_CASE("a finished request's actor is freed within seconds, not at its deadli
   CHECK_FALSE(weak.lock());
   CHECK(weak->weak_refs.load() == 1);
 }
+
+TEST_CASE("n = 2: a sample that meets a stop string stops in the engine, the other goes on") {
+  const Model& model = test::shared_default_model();
+  GenerateRequest request = test::as_generate_request(test::greedy_requests(model.tokenizer, 1)[0]);
+  request.sampling.n = 2;
+  request.sampling.temperature = 1.0f;
+  request.sampling.seed = 11;
+  request.sampling.max_tokens = 48;
+  request.sampling.ignore_eos = true;
+  // Runs `r` on a fresh node: each sample's text and finish reason, and the engine's tokens.
+  struct Run {
+    std::map<int, std::string> text, finish;
+    GenerationEnd end;
+    int64_t computed_tokens = 0;
+  };
+  const auto run = [](const GenerateRequest& r) {
+    Run out;
+    test::ActorNode node;
+    node.start_worker();
+    node.request(r, node.probe_handle());
+    test::Received got;
+    test::receive_until(
+        node.probe(), got, [&] { return got.ends.count(r.id) > 0; },
+        [&](const GenerationChunk& c) {
+          out.text[c.index] += c.text;
+          if (!c.finish_reason.empty()) out.finish[c.index] = c.finish_reason;
+        });
+    out.end = got.ends.at(r.id);
+    auto idle = [&] {
+      if (got.stats.empty()) return false;
+      const auto& s = got.stats.back();
+      return s.running == 0 && s.waiting == 0 && s.kv_blocks_used == 0;
+    };
+    test::receive_until(node.probe(), got, idle);
+    out.computed_tokens = got.stats.back().computed_tokens;
+    return out;
+  };
+
+  request.id = "free";
+  const Run free = run(request);
+  REQUIRE(free.finish.at(0) == "length");
+  // Every token but each sample's last went through the model; the prompt once.
+  CHECK(free.computed_tokens == free.end.prompt_tokens + 2 * (48 - 1));
+  // A stop string early in sample 0's text that sample 1's text never has.
+  std::string stop;
+  for (size_t at = 0; at + 4 <= free.text.at(0).size() / 3 && stop.empty(); ++at) {
+    const std::string candidate = free.text.at(0).substr(at, 4);
+    if (free.text.at(1).find(candidate) == std::string::npos) stop = candidate;
+  }
+  REQUIRE_FALSE(stop.empty());
+
+  request.id = "stopped";
+  request.sampling.stop = {stop};
+  const Run stopped = run(request);
+  const std::string& text0 = free.text.at(0);
+  CHECK(stopped.text.at(0) == text0.substr(0, text0.find(stop)));
+  CHECK(stopped.finish.at(0) == "stop");
+  // Sample 1 is the same as without the stop string, to its last token.
+  CHECK(stopped.text.at(1) == free.text.at(1));
+  CHECK(stopped.finish.at(1) == "length");
+  // Sample 0 stopped in the engine too: it did not generate on to its 48 tokens.
+  INFO("stop " << stop);
+  CHECK(stopped.computed_tokens < free.computed_tokens - 8);
+}

@@ -2,6 +2,7 @@
 // how prompts are chunked, whether prefixes are cached or whether it was preempted; and every
 // KV block comes back.
 #include <catch2/catch.hpp>
+#include <map>
 #include <random>
 
 #include "engine/model/model.hpp"
@@ -133,6 +134,43 @@ TEST_CASE("engine: parallel samples share the prompt and each matches its own se
     CHECK(out.at("n4")[static_cast<size_t>(i)] == alone.at("n4")[0]);
   }
   CHECK(out.at("n4")[0] != out.at("n4")[1]);
+}
+
+TEST_CASE("engine: one of n samples stopped early frees its blocks; the others go on") {
+  TinyEngineModel m(256);
+  auto engine = Engine::create(m.model, config_with(256, 4096), m.eog());
+  REQUIRE(engine.ok());
+  Engine& e = **engine;
+  std::vector<int32_t> prompt;
+  for (int i = 0; i < 37; ++i) prompt.push_back(i * 7 % 250);
+  SamplingParams params;
+  params.n = 3;
+  params.temperature = 1.0f;
+  params.seed = 5;
+  params.max_tokens = 20;
+  params.ignore_eos = true;
+  REQUIRE(e.add_request("n3", prompt, params).ok());
+  CHECK_FALSE(e.stop_sample("n3", 1));  // not forked yet: only sample 0 exists
+  std::map<int, int> tokens;
+  for (const auto& u : e.step().updates) ++tokens[u.index];  // the prompt, and the fork
+  REQUIRE(tokens.size() == 3);
+  CHECK(e.stop_sample("n3", 1));
+  CHECK_FALSE(e.stop_sample("n3", 1));  // once
+  CHECK_FALSE(e.stop_sample("n3", 3));
+  CHECK_FALSE(e.stop_sample("other", 0));
+  while (e.has_unfinished())
+    for (const auto& u : e.step().updates) ++tokens[u.index];
+  CHECK(tokens == std::map<int, int>{{0, 20}, {1, 1}, {2, 20}});
+  CHECK(e.stats().kv_blocks_used == 0);
+  CHECK(e.stats().computed_tokens == 37 + 2 * 19);
+
+  // The request ends with the last of its samples stopped.
+  REQUIRE(e.add_request("n3", prompt, params).ok());
+  e.step();
+  for (int i = 0; i < 3; ++i) CHECK(e.stop_sample("n3", i));
+  CHECK_FALSE(e.has_unfinished());
+  e.step();  // the released sequences ride with the next plan
+  CHECK(e.stats().kv_blocks_used == 0);
 }
 
 TEST_CASE("engine: after 1,000 random requests with aborts and preemption every block is free") {
