@@ -24,7 +24,8 @@ struct SchedulerSetup {
   std::chrono::milliseconds heartbeat{1000};  // and at least this often, even when idle
 };
 
-// Speaks: (submit_atom, wire::EngineRequest) -> SubmitReply; (abort_atom, id);
+// Speaks: (submit_atom, wire::EngineRequest) -> SubmitReply; (abort_atom, id) and
+// (abort_atom, id, sample index) from the submitting actor only;
 // (worker_atom, worker); (drain_atom) -> drain_atom once no request is live.
 // Sends: wire::TokenDelta and RequestFailure to the submitting actor.
 caf::actor spawn_scheduler(caf::actor_system& system, SchedulerSetup setup);

@@ -150,3 +150,79 @@ TEST_CASE("a node drains: not ready at once, and the answer says whether work fi
     for (const auto& [id, end] : got.ends) CHECK_FALSE(end.error.empty());
   }
 }
+
+namespace {
+
+// A worker that takes each step and never answers: a step stays in flight until the test ends
+// it. It tells `watcher` (execute) when a step arrives.
+struct HeldSteps {
+  std::vector<caf::response_promise> held;
+};
+caf::behavior holding_worker(caf::stateful_actor<HeldSteps>* self, caf::actor watcher) {
+  return {[self, watcher](execute_atom, const StepPlan&) -> caf::result<StepResult> {
+    self->send(watcher, execute_atom::value);
+    self->state.held.push_back(self->make_response_promise());
+    return self->state.held.back();
+  }};
+}
+
+wire::EngineRequest engine_request(const std::string& id, int max_tokens) {
+  const auto r = test::greedy_requests(test::shared_default_model().tokenizer, 1)[0];
+  SamplingParams sampling = r.params;
+  sampling.max_tokens = max_tokens;
+  return {id, r.prompt, sampling, 0};
+}
+
+void submit(caf::scoped_actor& client, const caf::actor& scheduler, wire::EngineRequest r) {
+  client->request(scheduler, caf::infinite, submit_atom::value, std::move(r))
+      .receive([](SubmitReply& reply) { REQUIRE(reply.accepted); },
+               [](caf::error&) { FAIL("the scheduler did not answer the submission"); });
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a request aborted while its first step is in flight is not started over when the "
+    "worker is lost") {
+  test::ActorNode node;
+  auto worker = node.system().spawn(holding_worker, node.probe_handle());
+  node.start_scheduler_with(worker);
+  submit(node.probe(), node.scheduler(), engine_request("gone", 40));
+  bool stepping = false;
+  node.probe()->receive_while([&] { return !stepping; })(
+      [&](execute_atom) { stepping = true; }, [](wire::ReplicaStats&) {},
+      caf::after(60s) >> [] { FAIL("no step reached the worker"); });
+
+  // The abort waits for the step; the worker dies in it (its abort is ahead in the mailbox).
+  node.probe()->send(node.scheduler(), abort_atom::value, std::string("gone"));
+  caf::anon_send_exit(worker, caf::exit_reason::kill);
+
+  // Starting over from its live requests, the scheduler has none: it drains at once (it had
+  // restarted the aborted request, which would have waited clientless for the next worker).
+  bool drained = false;
+  node.probe()
+      ->request(node.scheduler(), 30s, drain_atom::value)
+      .receive([&](drain_atom) { drained = true; },
+               [&](caf::error& e) { FAIL("no drain: " << node.system().render(e)); });
+  CHECK(drained);
+}
+
+TEST_CASE("only the actor that submitted a request can abort it, or one of its samples") {
+  test::ActorNode node;
+  node.start_worker();
+  submit(node.probe(), node.scheduler(), engine_request("kept", 24));
+  caf::scoped_actor stranger(node.system());
+  stranger->send(node.scheduler(), abort_atom::value, std::string("kept"));
+  stranger->send(node.scheduler(), abort_atom::value, std::string("kept"), int32_t{0});
+  // Ignored: the request runs to its last token.
+  int tokens = 0;
+  bool finished = false;
+  node.probe()->receive_while([&] { return !finished; })(
+      [&](wire::TokenDelta& d) {
+        ++tokens;
+        finished = d.finish != FinishReason::none;
+      },
+      [](wire::ReplicaStats&) {},
+      caf::after(60s) >> [] { FAIL("the request stopped before its last token"); });
+  CHECK(tokens == 24);
+}

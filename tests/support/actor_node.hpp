@@ -89,6 +89,14 @@ class ActorNode {
     probe_->send(scheduler_, worker_atom::value, worker_);
   }
 
+  // A scheduler reporting to the probe with `worker` (a test's stand-in) handed to it.
+  void start_scheduler_with(caf::actor worker) {
+    SchedulerSetup setup = scheduler_setup_;
+    setup.stats_subscriber = caf::actor_cast<caf::actor>(probe_);
+    scheduler_ = spawn_scheduler(system_, std::move(setup));
+    probe_->send(scheduler_, worker_atom::value, worker);
+  }
+
   // A health monitor, and a replica supervisor over scheduler and worker; the probe subscribes
   // to the health monitor (its first HealthReport is waiting in the probe's mailbox).
   void start_supervised(std::function<void(const StepPlan&)> before_step) {
