@@ -16,14 +16,21 @@ namespace troupe::cli {
 namespace {
 
 // The node as GET /cluster shows it has finished its drain: gone, or idle and out of routing.
-bool drain_finished(const nlohmann::json& cluster, const std::string& node) {
+// An error when an entry that may be the node has a shape troupe cannot read (a front of
+// another version): not knowing, troupe cannot say the node left.
+Result<bool> drain_finished(const nlohmann::json& cluster, const std::string& node) {
   if (!cluster.is_object() || !cluster.contains("nodes") || !cluster["nodes"].is_array())
     return false;
-  for (const auto& n : cluster["nodes"]) {
-    if (!n.is_object() || n.value("name", "") != node) continue;
-    if (!n.value("connected", false)) return true;  // a replica node that left
-    return n.value("draining", false) && n.value("outstanding", 1) == 0 &&
-           n.value("running", 1) == 0;
+  try {
+    for (const auto& n : cluster["nodes"]) {
+      if (!n.is_object()) return make_error("a node entry is " + std::string(n.type_name()));
+      if (n.value("name", "") != node) continue;
+      if (!n.value("connected", false)) return true;  // a replica node that left
+      return n.value("draining", false) && n.value("outstanding", 1) == 0 &&
+             n.value("running", 1) == 0;
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(e.what());
   }
   return true;  // not in the cluster (any more)
 }
@@ -39,14 +46,11 @@ int wait_until_drained(const Flags& flags, const std::string& node,
     auto response = ask_front(flags, "GET", "/cluster");
     if (response && response->status == 200) {
       const auto body = api::parse_bounded_json_or_discarded(response->body);
-      bool finished = false;
-      try {
-        finished = drain_finished(body, node);
-      } catch (const nlohmann::json::exception& e) {  // a front of another version: say so
-        return input_error(std::string("GET /cluster answered a node troupe cannot read (") +
-                           e.what() + ")");
-      }
-      if (finished) {
+      const auto finished = drain_finished(body, node);
+      if (!finished)
+        return input_error("GET /cluster answered a node troupe cannot read (" +
+                           finished.message() + ")");
+      if (*finished) {
         std::printf("node %s drained\n", node.c_str());
         return 0;
       }

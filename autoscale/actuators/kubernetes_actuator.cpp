@@ -8,6 +8,18 @@
 namespace troupe::autoscale {
 namespace {
 
+// The string at `keys` under `value`, or "" where a step is missing or of another type.
+std::string string_at(const nlohmann::json& value, std::initializer_list<const char*> keys) {
+  const nlohmann::json* at = &value;
+  for (const char* key : keys) {
+    if (!at->is_object()) return "";
+    const auto it = at->find(key);
+    if (it == at->end()) return "";
+    at = &*it;
+  }
+  return at->is_string() ? at->get<std::string>() : "";
+}
+
 constexpr int kConflictRetries = 3;
 
 // The API server's own words for a failure (its Status object's message), else the body.
@@ -114,21 +126,17 @@ Status KubernetesActuator::refuse_if_an_hpa_owns_it() {
                       ": " + api_message(*response));
   const auto body = nlohmann::json::parse(response->body, nullptr, false);
   if (!body.is_object() || !body.contains("items") || !body["items"].is_array()) return Ok{};
-  try {  // an item of another shape reads as one that names nothing
-    return hpa_owning_it(body["items"]);
-  } catch (const nlohmann::json::exception&) {
-    return Ok{};
-  }
+  return hpa_owning_it(body["items"]);
 }
 
 Status KubernetesActuator::hpa_owning_it(const nlohmann::json& items) const {
   const KubernetesTarget& t = setup_.target;
+  // An item of another shape names nothing; the items after it are still read.
   for (const auto& hpa : items) {
-    const auto target = hpa.value("spec", nlohmann::json::object())
-                            .value("scaleTargetRef", nlohmann::json::object());
-    if (target.value("kind", "") == "StatefulSet" && target.value("name", "") == t.statefulset) {
-      const std::string name =
-          hpa.value("metadata", nlohmann::json::object()).value("name", std::string("?"));
+    if (string_at(hpa, {"spec", "scaleTargetRef", "kind"}) == "StatefulSet" &&
+        string_at(hpa, {"spec", "scaleTargetRef", "name"}) == t.statefulset) {
+      std::string name = string_at(hpa, {"metadata", "name"});
+      if (name.empty()) name = "?";
       return make_error("kubernetes: the HorizontalPodAutoscaler '" + name +
                         "' scales statefulset " + t.statefulset +
                         "; one owner only: delete it, or run troupe's autoscaler with "

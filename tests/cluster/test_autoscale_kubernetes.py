@@ -93,6 +93,32 @@ def test_scales_the_statefulset_with_a_merge_patch_and_retries_a_conflict(tmp_pa
     assert "test-token" not in "".join(cluster.front.log)  # the token never reaches a log
 
 
+def test_a_conflict_applies_the_change_to_the_count_read_again(tmp_path, api):
+    """Another writer scales the StatefulSet between troupe's read and its patch: after the 409,
+    troupe adds its change to the count it reads again (it wrote its old total over the other
+    writer's)."""
+    api.conflicts = 1
+    answer = api.answer
+
+    def another_writer(method, path, headers, body):
+        if method == "PATCH" and api.conflicts:
+            api.replicas = 1  # scaled by hand just before troupe's first patch lands
+        return answer(method, path, headers, body)
+
+    api.answer = another_writer
+    cluster = kube_cluster(tmp_path, api, "tick_seconds: 0.5\n", 3, 8)
+    try:
+        api.wait_for(lambda a: len(patches(a)) >= 2)
+        # The front alone under a minimum of 3: two pods more, on top of the other writer's one.
+        assert [json.loads(p[3]) for p in patches(api)[:2]] == [
+            {"metadata": {"resourceVersion": "100"}, "spec": {"replicas": 2}},
+            {"metadata": {"resourceVersion": "101"}, "spec": {"replicas": 3}}], patches(api)
+        cluster.front.wait_for_line("statefulset default/troupe scaled 1 -> 3")
+        assert api.replicas == 3
+    finally:
+        assert cluster.stop() == 0
+
+
 def test_scale_down_drains_the_highest_ordinal(tmp_path, api):
     api.replicas = 2
     cluster = kube_cluster(tmp_path, api, FAST_DOWN, 2, 3)
@@ -149,10 +175,34 @@ def test_an_api_server_that_does_not_answer_times_out(tmp_path, api):
     assert "no answer within" in output, output
 
 
-def test_an_hpa_on_the_statefulset_means_troupe_does_not_scale_it(tmp_path, api):
-    api.hpas = [{"metadata": {"name": "troupe-hpa"},
-                 "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "StatefulSet",
-                                             "name": "troupe"}}}]
+@pytest.mark.parametrize("before", [[], [7, {"spec": "StatefulSet/troupe"}]],
+                         ids=["alone", "after items of another shape"])
+def test_an_hpa_on_the_statefulset_means_troupe_does_not_scale_it(tmp_path, api, before):
+    """Items troupe cannot read do not hide the HPA after them (they ended the list's reading)."""
+    api.hpas = before + [{"metadata": {"name": "troupe-hpa"},
+                          "spec": {"scaleTargetRef": {"apiVersion": "apps/v1",
+                                                      "kind": "StatefulSet", "name": "troupe"}}}]
     code, output = serve_once(tmp_path, api.kubeconfig(str(tmp_path / "kubeconfig")))
     assert code == 2, output
     assert "troupe-hpa" in output and "one owner" in output, output
+
+
+@pytest.mark.parametrize("item", [7, "troupe-hpa", {"metadata": {"name": "troupe-hpa"},
+                                                    "spec": "StatefulSet/troupe"}],
+                         ids=["a number", "a string", "spec a string"])
+def test_an_hpa_list_item_of_another_shape_does_not_stop_the_autoscaler(tmp_path, api, item):
+    """An HPA list item troupe cannot read names no owner: it threw out of the check at start
+    and out of the autoscaler's actor on every scale, which reads the list first."""
+    api.hpas = [item]
+    cluster = kube_cluster(tmp_path, api, STUCK, 3, 8)
+    try:
+        api.wait_for(lambda a: a.replicas == 2)
+        # The pods never join: each later decision reads the list again, and the actor goes on.
+        hpa_reads = lambda a: sum("horizontalpodautoscalers" in r[1] for r in a.requests)
+        reads = hpa_reads(api)
+        api.wait_for(lambda a: hpa_reads(a) >= reads + 3)
+        status = cluster.wait_for_autoscaler(lambda a: a["stuck"] == 2)
+        assert status["error"] == "" and api.replicas == 2, status
+        assert cluster.front.process.poll() is None
+    finally:
+        assert cluster.stop() == 0

@@ -163,5 +163,28 @@ expect_error "--autoscale kubernetes needs --kube-statefulset NAME" serve --auto
 expect_error "cannot read the autoscale rules file /nonexistent.yaml" serve --autoscale local --autoscale-rules /nonexistent.yaml
 expect_error "flag --slo-ttft-ms must be a positive number, got '-5'" serve --autoscale local --slo-ttft-ms -5
 
+# A server of another kind (fake_front.py): JSON fields of other types are an error of that poll or
+# request, or one line with exit 2; they ended drain --wait and bench serve with an exception.
+coproc FAKE { exec python3 "$(dirname "$0")/fake_front.py"; }
+fake_pid=$FAKE_PID
+trap 'kill "$fake_pid"; rm -rf "$tmp"' EXIT
+read -r -t 30 port <&"${FAKE[0]}" || fail "fake_front.py printed no port"
+fake=http://127.0.0.1:$port
+# A node entry troupe cannot read: said at once (it polled until the timeout before, or took an
+# entry that was not an object for a node that had left).
+for shape in outstanding-a-string name-a-number node-a-string; do
+  expect_error "GET /cluster answered a node troupe cannot read" drain --node n1 --wait --wait-timeout 5 --url "$fake/$shape"
+done
+# A /cluster troupe cannot read at all is a poll that has not finished: the timeout's message.
+err=$("$troupe" drain --node n1 --wait --wait-timeout 1 --url "$fake/nodes-an-object" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 1 ] && [ "$err" = "troupe: node n1 had not drained after 1 s" ] && pass ||
+  fail "drain --wait on nodes of another shape: exit $rc, '$err'"
+expect_error "GET /v1/models answered a list troupe cannot read; give --model" bench serve --base-url "$fake"
+"$troupe" bench serve --base-url "$fake" --model m --num-prompts 2 --input-len 4 --output-len 2 \
+  >"$tmp/serve.txt" 2>"$tmp/serve.err"; rc=$?
+[ $rc -eq 1 ] && grep -Eq "Failed requests: +2" "$tmp/serve.txt" &&
+  grep -q "first failure: an event troupe cannot read" "$tmp/serve.err" && pass ||
+  fail "bench serve on events of another shape: exit $rc, $(cat "$tmp/serve.txt" "$tmp/serve.err")"
+
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]
