@@ -79,11 +79,13 @@ bool act(Self* self, const autoscale::Decision& d, const std::vector<std::string
 void on_cluster(Self* self, const wire::ClusterStatus& cluster) {
   auto& s = self->state;
   const autoscale::TimePoint now = s.setup.clock();
-  std::vector<std::string> ready;
-  for (const wire::NodeStatus& node : cluster.nodes)
+  std::vector<std::string> ready, draining;
+  for (const wire::NodeStatus& node : cluster.nodes) {
     if (node.connected && node.routable) ready.push_back(node.name);
+    if (node.connected && node.draining) draining.push_back(node.name);
+  }
   s.samples.push_back(autoscale::sample_of(cluster, s.setup.service_levels(),
-                                           s.setup.actuator->starting(ready, now), now));
+                                           s.setup.actuator->starting(ready, draining, now), now));
   while (s.samples.size() > 2 && now - s.samples.front().at > s.history()) s.samples.pop_front();
   const std::vector<autoscale::ClusterSample> window(s.samples.begin(), s.samples.end());
   autoscale::Decision d = autoscale::decide(window, s.setup.policy, s.policy);

@@ -21,8 +21,11 @@ class Actuator {
   virtual std::string mode() const = 0;
 
   // The replicas asked for that the router does not route to yet (joined or not), with since
-  // when each has been missing. `ready`: the connected nodes the router routes to.
-  virtual std::vector<TimePoint> starting(const std::vector<std::string>& ready, TimePoint now) = 0;
+  // when each has been missing. `ready`: the connected nodes the router routes to; `draining`:
+  // the connected nodes draining (by the autoscaler or an operator), which are on their way out.
+  virtual std::vector<TimePoint> starting(const std::vector<std::string>& ready,
+                                          const std::vector<std::string>& draining,
+                                          TimePoint now) = 0;
 
   // Carries out `decision` (desired != current): starts replicas, or picks which of `ready`
   // leave. Returns the nodes the autoscaler drains (empty when growing), or why it cannot.

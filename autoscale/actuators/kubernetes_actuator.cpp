@@ -153,6 +153,7 @@ Status KubernetesActuator::check() {
 }
 
 std::vector<TimePoint> KubernetesActuator::starting(const std::vector<std::string>& ready,
+                                                    const std::vector<std::string>&,
                                                     TimePoint now) {
   if (auto scale = read_scale(); !scale)
     spdlog::warn("autoscaler: {}", scale.message());  // the last known count stands

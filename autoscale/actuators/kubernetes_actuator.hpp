@@ -33,7 +33,8 @@ class KubernetesActuator final : public Actuator {
   // Every pod of the StatefulSet's spec that is not ready: the StatefulSet brings it (back),
   // whether it has not joined yet or is being replaced (an eviction, a rolling update), so
   // the policy does not ask for another on top.
-  std::vector<TimePoint> starting(const std::vector<std::string>& ready, TimePoint now) override;
+  std::vector<TimePoint> starting(const std::vector<std::string>& ready,
+                                  const std::vector<std::string>& draining, TimePoint now) override;
   Result<std::vector<std::string>> scale(const Decision& decision,
                                          const std::vector<std::string>& ready,
                                          TimePoint now) override;

@@ -85,10 +85,13 @@ void LocalActuator::reap() {
 }
 
 std::vector<TimePoint> LocalActuator::starting(const std::vector<std::string>& ready,
+                                               const std::vector<std::string>& draining,
                                                TimePoint now) {
   reap();
   std::vector<TimePoint> on_the_way;
   for (Replica& r : replicas_) {
+    // Draining: it exits once its requests finish (also after a drain whose answer was lost).
+    if (std::find(draining.begin(), draining.end(), r.name) != draining.end()) r.leaving = true;
     if (r.leaving) continue;
     if (std::find(ready.begin(), ready.end(), r.name) != ready.end()) {
       r.unready_since.reset();
@@ -141,8 +144,9 @@ void LocalActuator::give_up(TimePoint unready_before) {
     if (r.leaving || !r.unready_since || *r.unready_since >= unready_before) continue;
     spdlog::warn("autoscaler: replica {} (pid {}) {}; stopping it", r.name, r.pid,
                  r.was_ready ? "stopped being ready" : "never became ready");
-    // It serves nothing, and a worker still loading its model reads SIGTERM only once it runs.
-    kill(r.pid, SIGKILL);
+    // One that ran drains what it still has; a worker still loading its model reads SIGTERM
+    // only once it runs, and serves nothing.
+    kill(r.pid, r.was_ready ? SIGTERM : SIGKILL);
     r.leaving = true;
   }
 }

@@ -3,9 +3,10 @@
 // them (each asks the kernel for SIGTERM should the front die), removes them by draining (the
 // router tells the member, which sends its own process SIGTERM: requests in flight finish),
 // reaps those that exited, and gives up on one that has not been ready for the policy's
-// ready_timeout, whether it never became ready or stopped being ready, by killing it (it serves
-// nothing, and a worker still loading does not read SIGTERM yet). Only the processes it started
-// are ever chosen to leave.
+// ready_timeout: one that never became ready is killed (a worker still loading does not read
+// SIGTERM yet), one that stopped being ready is told to drain and stop (SIGTERM). A replica
+// seen draining (the autoscaler's drain, or an operator's) is on its way out: not counted, never
+// given up. Only the processes it started are ever chosen to leave.
 #include <sys/types.h>
 
 #include <chrono>
@@ -31,7 +32,8 @@ class LocalActuator final : public Actuator {
   ~LocalActuator() override;
 
   std::string mode() const override { return "local"; }
-  std::vector<TimePoint> starting(const std::vector<std::string>& ready, TimePoint now) override;
+  std::vector<TimePoint> starting(const std::vector<std::string>& ready,
+                                  const std::vector<std::string>& draining, TimePoint now) override;
   Result<std::vector<std::string>> scale(const Decision& decision,
                                          const std::vector<std::string>& ready,
                                          TimePoint now) override;

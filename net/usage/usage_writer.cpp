@@ -55,6 +55,17 @@ Status UsageWriter::flush() {
   return written_ >= target ? Status{Ok{}} : last_failure_;
 }
 
+Status UsageWriter::write(const std::map<std::string, UsageRow>& batch) {
+  try {  // out of memory is a failed write: the batch stays pending, the thread goes on
+    std::vector<UsageRow> rows;
+    rows.reserve(batch.size());
+    for (const auto& [key, row] : batch) rows.push_back(row);
+    return ledger_.add(rows);
+  } catch (const std::exception& e) {
+    return make_error("usage ledger '" + ledger_.path() + "': " + e.what());
+  }
+}
+
 void UsageWriter::run() {
   std::unique_lock lock(mutex_);
   bool failing = false;
@@ -68,24 +79,29 @@ void UsageWriter::run() {
     failing = false;
     flush_asked_ = false;
     const bool last = stop_;
+    std::string said;  // logged once the lock is let go: a slow log never holds up record()
+    bool said_warning = false;
     if (!pending_.empty()) {
       std::map<std::string, UsageRow> batch;
       batch.swap(pending_);
       const uint64_t up_to = recorded_;
       lock.unlock();
-      std::vector<UsageRow> rows;
-      for (auto& [key, row] : batch) rows.push_back(std::move(row));
-      const Status result = ledger_.add(rows);
+      const Status result = write(batch);
       lock.lock();
       if (result) {
         if (failed_writes_ > 0 && failed_up_to_ > written_)
-          spdlog::info("usage ledger '{}': written again ({} requests held back)", ledger_.path(),
-                       up_to - written_);
+          said = "usage ledger '" + ledger_.path() + "': written again (" +
+                 std::to_string(up_to - written_) + " requests held back)";
         written_ = up_to;
       } else {
-        for (const UsageRow& row : rows) add_pending(pending_, row);
-        if (failed_up_to_ <= written_)  // the first failure of a run: say it once
-          spdlog::warn("{}; the usage stays pending and is written again", result.message());
+        // Back into the pending totals, beside what was recorded meanwhile (merge moves the
+        // entries of keys not pending again without allocating).
+        pending_.merge(batch);
+        for (const auto& [key, row] : batch) add_pending(pending_, row);
+        if (failed_up_to_ <= written_) {  // the first failure of a run: say it once
+          said = result.message() + "; the usage stays pending and is written again";
+          said_warning = true;
+        }
         ++failed_writes_;
         failed_up_to_ = up_to;
         last_failure_ = result;
@@ -93,6 +109,11 @@ void UsageWriter::run() {
       }
     } else {
       written_ = recorded_;  // nothing pending: a flush finds everything written
+    }
+    if (!said.empty()) {
+      lock.unlock();
+      said_warning ? spdlog::warn("{}", said) : spdlog::info("{}", said);
+      lock.lock();
     }
     wrote_.notify_all();
     if (last) break;

@@ -41,6 +41,7 @@ class UsageWriter {
 
  private:
   void run();
+  Status write(const std::map<std::string, UsageRow>& batch);
 
   UsageLedger& ledger_;
   const std::chrono::milliseconds retry_after_;

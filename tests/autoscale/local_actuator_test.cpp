@@ -38,21 +38,25 @@ TEST_CASE("a replica counts as on its way until the router routes to it, joined 
 
   // Not connected yet, then connected and not routable (the autoscaler passes only the ready):
   // on its way both times, since it was asked for.
-  CHECK(actuator.starting({}, asked + 10s) == std::vector<TimePoint>{asked});
-  CHECK(actuator.starting({"some-other-node"}, asked + 20s) == std::vector<TimePoint>{asked});
+  CHECK(actuator.starting({}, {}, asked + 10s) == std::vector<TimePoint>{asked});
+  CHECK(actuator.starting({"some-other-node"}, {}, asked + 20s) == std::vector<TimePoint>{asked});
 
   // Ready: it is a replica, not one on its way.
-  CHECK(actuator.starting({"replica-1"}, asked + 30s).empty());
+  CHECK(actuator.starting({"replica-1"}, {}, asked + 30s).empty());
 
   // Out of routing again: on its way from the moment it was seen missing.
-  CHECK(actuator.starting({}, asked + 40s) == std::vector<TimePoint>{asked + 40s});
-  CHECK(actuator.starting({}, asked + 50s) == std::vector<TimePoint>{asked + 40s});
+  CHECK(actuator.starting({}, {}, asked + 40s) == std::vector<TimePoint>{asked + 40s});
+  CHECK(actuator.starting({}, {}, asked + 50s) == std::vector<TimePoint>{asked + 40s});
 
-  // Within ready_timeout nothing is given up; after it, the replica is stopped.
+  // Within ready_timeout nothing is given up; after it, the replica is told to drain and stop.
+  const pid_t pid = actuator.live_processes().at(0);
   actuator.give_up(asked + 40s);
-  CHECK(actuator.live_processes().size() == 1);
+  CHECK(waitpid(pid, nullptr, WNOHANG) == 0);
   actuator.give_up(asked + 41s);
-  CHECK(actuator.starting({}, asked + 60s).empty());
+  CHECK(actuator.starting({}, {}, asked + 60s).empty());
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(WTERMSIG(status) == SIGTERM);
 }
 
 TEST_CASE("a replica that joins but never becomes ready is given up after ready_timeout") {
@@ -64,14 +68,27 @@ TEST_CASE("a replica that joins but never becomes ready is given up after ready_
   actuator.give_up(asked);  // not before it was asked for
   CHECK(kill(pid, 0) == 0);
   actuator.give_up(asked + 1ms);
-  CHECK(actuator.starting({}, asked + 1s).empty());
+  CHECK(actuator.starting({}, {}, asked + 1s).empty());
   // Killed: it serves nothing, and a loading worker would not read SIGTERM yet.
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGKILL);
-  actuator.starting({}, asked + 2s);  // reaps
+  actuator.starting({}, {}, asked + 2s);  // reaps
   CHECK(actuator.live_processes().empty());
+}
+
+TEST_CASE("a draining replica is on its way out: not counted, never given up") {
+  LocalActuator actuator(waiting_shells());
+  const TimePoint asked{};
+  REQUIRE(actuator.scale(grow(0, 1), {}, asked));
+  const pid_t pid = actuator.live_processes().at(0);
+  CHECK(actuator.starting({"replica-1"}, {}, asked + 1s).empty());
+  // An operator drains it (out of routing while its requests finish).
+  CHECK(actuator.starting({}, {"replica-1"}, asked + 2s).empty());
+  actuator.give_up(asked + 1h);
+  CHECK(waitpid(pid, nullptr, WNOHANG) == 0);  // still running: it exits when it has drained
+  CHECK(actuator.starting({}, {}, asked + 2h).empty());
 }
 
 TEST_CASE("only its own ready replicas are chosen to leave, the newest first") {
@@ -88,6 +105,6 @@ TEST_CASE("only its own ready replicas are chosen to leave, the newest first") {
   REQUIRE(leaving);
   CHECK(*leaving == std::vector<std::string>{"replica-2"});
   // A leaving replica is not on its way: only replica-3 is.
-  CHECK(actuator.starting({"front", "replica-1"}, asked + 4s) ==
+  CHECK(actuator.starting({"front", "replica-1"}, {}, asked + 4s) ==
         std::vector<TimePoint>{asked + 2s});
 }
