@@ -76,9 +76,25 @@ Result<std::string> read_whole_file(const std::string& path) {
   return text;
 }
 
+// A limit's value as an error shows it: a number, or a short word ('unlimited'); anything else
+// may be a key written on the wrong line, and a key never appears in an error.
+std::string shown_value(const YAML::Node& value) {
+  if (!value.IsScalar()) return "a list or map";
+  const std::string& text = value.Scalar();
+  const auto all_of = [&](const char* allowed) {
+    return text.find_first_not_of(allowed) == std::string::npos;
+  };
+  constexpr size_t kMostShown = 20;
+  if (text.size() <= kMostShown &&
+      (all_of("0123456789+-.eE") || all_of("abcdefghijklmnopqrstuvwxyz_")))
+    return "'" + text + "'";
+  return "a value of " + std::to_string(text.size()) +
+         " characters (not shown: it may be a key written on the wrong line)";
+}
+
 Result<int64_t> parse_limit(const YAML::Node& value, const std::string& field,
                             const std::string& where) {
-  const std::string shown = value.IsScalar() ? "'" + value.Scalar() + "'" : "a list or map";
+  const std::string shown = shown_value(value);
   int64_t limit = 0;
   try {
     if (!value.IsScalar()) throw YAML::BadConversion(value.Mark());

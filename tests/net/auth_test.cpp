@@ -185,6 +185,10 @@ TEST_CASE("keys file errors name the file and the problem", "[auth]") {
     CHECK_THAT(load_error("sk-a: {rpm: [1]}\n"), Catch::Contains("rpm must be a whole number"));
     CHECK_THAT(load_error("sk-a: {name: [x]}\n"), Catch::Contains("name must be a non-empty"));
     CHECK_THAT(load_error("sk-a: {name: ''}\n"), Catch::Contains("name must be a non-empty"));
+    // A key written as a limit's value (the wrong line) is never shown.
+    const std::string misplaced = load_error("sk-a:\n  rpm: sk-secret-b-77aa\n");
+    CHECK_THAT(misplaced, Catch::Contains("rpm must be a whole number, got a value of 16 "));
+    CHECK_THAT(misplaced, !Catch::Contains("sk-secret-b"));
   }
   SECTION("negative limits") {
     CHECK_THAT(load_error("sk-a: {rpm: -1}\n"),
