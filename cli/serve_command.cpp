@@ -59,7 +59,9 @@ CommandSpec serve_spec() {
            "1MiB)"},
           {"max-connections", "N", "most open connections (default 1024)"},
           {"header-timeout", "S", "seconds for a request to arrive in full (default 10)"},
-          {"idle-timeout", "S", "seconds a kept-alive connection may idle (default 60)"},
+          {"idle-timeout", "S",
+           "seconds a kept-alive connection may idle, or a client take none of its answer (default "
+           "60)"},
           {"request-timeout", "S", "seconds a generation may take (default 600)"},
       }};
   for (auto& f : front_cluster_flags()) spec.flags.push_back(std::move(f));
@@ -284,7 +286,12 @@ int serve_command(const Args& args) {
                keys->enabled() ? "API keys required" : "no API key required");
   std::chrono::steady_clock::time_point signalled;
   const int status = runtime.drain_on_termination_signal(&signalled);
-  return runtime.shut_down_front(status, signalled + node_opts->drain_timeout, gateway, **server);
+  const int code =
+      runtime.shut_down_front(status, signalled + node_opts->drain_timeout, gateway, **server);
+  // The connections still open go with the server, and tell the gateway as they go: before the
+  // gateway (and what it records into) is gone.
+  server->reset();
+  return code;
 }
 
 }  // namespace troupe::cli

@@ -24,6 +24,8 @@ namespace {
 // session stops reading until the answer is written.
 constexpr std::size_t kReadChunk = 4096;
 constexpr std::size_t kHeaderLimit = 16 * 1024;
+// The read buffer's bound: a head, and room for the body's chunk lines and Beast's reads.
+constexpr std::size_t kReadBufferLimit = kHeaderLimit + 64 * 1024;
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -104,6 +106,8 @@ Session::Session(asio::ip::tcp::socket socket, const ServerConfig& config, Handl
                  const TransportEvents& events, std::shared_ptr<SessionCounts> counts)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
+      write_timer_(socket_.get_executor()),
+      buffer_(kReadBufferLimit),
       config_(config),
       handler_(handler),
       events_(events),
@@ -384,8 +388,10 @@ void Session::write_next() {
     if (answer_ == Answer::complete) end_exchange();
     return;
   }
+  arm_write_timer();
   asio::async_write(socket_, asio::buffer(out_.front()),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->write_timer_.cancel();
                       if (self->closed_) return;
                       if (ec) {
                         self->disconnected();
@@ -395,6 +401,16 @@ void Session::write_next() {
                       self->out_.pop_front();
                       self->write_next();
                     });
+}
+
+void Session::arm_write_timer() {
+  write_timer_.expires_after(config_.idle_timeout);
+  write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->closed_) return;  // cancelled: the write went through
+    spdlog::warn("http: a client took none of its answer for {} ms; the connection is closed",
+                 self->config_.idle_timeout.count());
+    self->disconnected();
+  });
 }
 
 // --- ending ----------------------------------------------------------------------------------
@@ -412,6 +428,7 @@ void Session::close() {
   closed_ = true;
   set_answer(answer_open() ? Answer::abandoned : Answer::none);  // nothing more is written
   timer_.cancel();
+  write_timer_.cancel();
   beast::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);

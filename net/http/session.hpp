@@ -70,6 +70,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void set_answer(Answer answer);  // keeps counts_->answering and the hold in step
   void send(std::string bytes);
   void write_next();
+  void arm_write_timer();
   void fail_transport(int status, const std::string& message);
   void disconnected();
   void close();
@@ -78,8 +79,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // be written. Our own timer cancels the read instead.
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
+  // While bytes wait to be written: a client that takes none of them for idle_timeout (its
+  // window closed: it stopped reading) is cut, or its answer and connection would stay forever.
+  boost::asio::steady_timer write_timer_;
   Waiting waiting_ = Waiting::nothing;
   Read read_ = Read::idle;
+  // Bounded: Beast holds a chunk's extensions and the trailer whole before parsing them, and
+  // neither counts against the header or body limit (a bad request past this is a 400).
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   const ServerConfig& config_;

@@ -345,6 +345,15 @@ MORE_CASES = [
     case("chunk-size-overflow",
          raw_head("POST /v1/completions HTTP/1.1", "Host: x", AUTH_LINE,
                   "Transfer-Encoding: chunked", body=b"ffffffffffffffffff\r\n{}\r\n"), (400, 413)),
+    # A chunk's extension and the trailer are held whole before Beast parses them, and count
+    # against neither the header nor the body limit: the read buffer's bound answers (it grew
+    # at line rate until --header-timeout).
+    case("chunk-extension-endless",
+         raw_head("POST /v1/completions HTTP/1.1", "Host: x", AUTH_LINE,
+                  "Transfer-Encoding: chunked", body=b"1;a=" + b"a" * 200_000), 400),
+    case("chunk-trailer-endless",
+         raw_head("POST /v1/completions HTTP/1.1", "Host: x", AUTH_LINE,
+                  "Transfer-Encoding: chunked", body=b"0\r\nX-T: " + b"a" * 200_000), 400),
     case("header-without-colon",
          raw_head("GET /v1/models HTTP/1.1", "Host: x", AUTH_LINE, "NoColonHere"), 400),
     case("header-name-with-space",
@@ -785,3 +794,30 @@ def test_server_survived_the_table(server):
     assert answer["object"] == "chat.completion"
     assert answer["choices"][0]["message"]["role"] == "assistant"
     assert server.server.process.poll() is None
+
+
+def test_a_client_that_stops_reading_its_answer_is_cut_off():
+    """A client that takes none of a large answer (its receive window closed) is cut after
+    --idle-timeout: its connection and its answer held in memory stayed until it read again,
+    whenever that was. The server serves on."""
+    live = Server(extra_args=["--idle-timeout", "2", "--max-send-buffer", "64KiB"])
+    try:
+        # 512 embeddings: megabytes of JSON, past both sockets' buffers.
+        request = http_request("POST", "/v1/embeddings", {"input": ["hi"] * 512})
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", live.port))
+        try:
+            sock.sendall(request)
+            deadline = time.monotonic() + 60
+            said = "took none of its answer"
+            while not any(said in line for line in live.log):
+                assert time.monotonic() < deadline, "no cut-off:\n" + "".join(live.log[-20:])
+                time.sleep(0.05)
+        finally:
+            sock.close()
+        status, _, body = exchange(live.port, http_request("POST", CHAT, chat()))
+        assert status == 200, body[:300]
+    finally:
+        live.stop()
+    assert live.process.returncode == 0, "".join(live.log[-30:])
