@@ -156,6 +156,10 @@ ApiError admin_refusal(auth::AdminAccess access) {
       : access == auth::AdminAccess::proxied
           ? "with no API keys configured, admin routes answer only to callers on this host, "
             "not through a proxy; configure --admin-api-key to call them through one"
+      : access == auth::AdminAccess::another_name
+          ? "with no API keys configured, admin routes answer only requests that name this "
+            "host (Host and Origin localhost or a loopback address), not a web page's from "
+            "elsewhere; configure --admin-api-key to call them so"
           : "with no API keys configured, admin routes answer only on loopback; configure "
             "--admin-api-key to call them from elsewhere";
   return error;
@@ -306,8 +310,7 @@ void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> 
   }
   if (route->admin) {
     const bool keys_enabled = impl.parts.keys && impl.parts.keys->enabled();
-    const auto access = auth::admin_access(keys_enabled, key, request.remote,
-                                           auth::forwarded_by_proxy(request.headers));
+    const auto access = auth::admin_access(keys_enabled, key, request.remote, request.headers);
     if (access != auth::AdminAccess::allowed) return impl.reply_error(call, admin_refusal(access));
     if (request.method == "POST" && !declares_json(request)) {
       ApiError error;

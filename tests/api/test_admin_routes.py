@@ -92,6 +92,25 @@ def test_without_keys_admin_routes_answer_only_on_loopback():
         assert status == 200, answer
 
 
+def test_without_keys_a_web_page_or_a_rebound_name_cannot_call_admin_routes():
+    """A page a local browser runs connects from loopback too: with --allowed-origins '*' its
+    preflight passes and its JSON POST arrives, but its Origin names its site; a site's name
+    rebound to 127.0.0.1 (DNS rebinding) arrives as its Host. Neither may drain."""
+    with serving("--allowed-origins", "*", keys_yaml=False) as server:
+        for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"},
+                        {"Host": "evil.example:%d" % server.port}):
+            status, _, answer = call(server, "POST", "/cluster/drain", FRONT, key=None,
+                                     headers=headers)
+            assert status == 403 and "this host" in openai_error(answer)["message"], (
+                headers, answer)
+        # A page served from this host (the operator page's own calls) and troupe drain may.
+        status, _, answer = call(server, "GET", "/cluster", key=None,
+                                 headers={"Origin": "http://127.0.0.1:%d" % server.port})
+        assert status == 200, answer
+        status, _, answer = call(server, "POST", CHAT, chat(2), key=None)
+        assert status == 200, answer  # nothing was drained
+
+
 def test_without_keys_a_proxied_or_non_json_admin_call_is_refused():
     """nginx on this host (troupe deploy nginx) connects from loopback for whoever reached it,
     and a web page may POST text/plain to 127.0.0.1 with no preflight: neither may drain."""

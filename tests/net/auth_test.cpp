@@ -396,22 +396,41 @@ TEST_CASE("admin access: an admin key from anywhere; without keys, loopback only
   KeyPolicy tenant{"tenant"};
   KeyPolicy admin{"admin"};
   admin.admin = true;
-  for (bool forwarded : {false, true}) {  // with keys, a proxy in between changes nothing
-    CHECK(admin_access(true, &admin, "203.0.113.9", forwarded) == AdminAccess::allowed);
-    CHECK(admin_access(true, &admin, "127.0.0.1", forwarded) == AdminAccess::allowed);
-    CHECK(admin_access(true, &tenant, "127.0.0.1", forwarded) == AdminAccess::not_admin);
-    CHECK(admin_access(true, &tenant, "203.0.113.9", forwarded) == AdminAccess::not_admin);
-    CHECK(admin_access(true, nullptr, "127.0.0.1", forwarded) == AdminAccess::no_key);
+  using Headers = std::map<std::string, std::string>;
+  const Headers direct{{"host", "127.0.0.1:8000"}};
+  const Headers proxied{{"host", "127.0.0.1:8000"}, {"x-forwarded-for", "203.0.113.9"}};
+  for (const Headers& headers : {direct, proxied}) {  // with keys, a proxy changes nothing
+    CHECK(admin_access(true, &admin, "203.0.113.9", headers) == AdminAccess::allowed);
+    CHECK(admin_access(true, &admin, "127.0.0.1", headers) == AdminAccess::allowed);
+    CHECK(admin_access(true, &tenant, "127.0.0.1", headers) == AdminAccess::not_admin);
+    CHECK(admin_access(true, &tenant, "203.0.113.9", headers) == AdminAccess::not_admin);
+    CHECK(admin_access(true, nullptr, "127.0.0.1", headers) == AdminAccess::no_key);
   }
   for (const char* local : {"127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"}) {
     CAPTURE(local);
-    CHECK(admin_access(false, nullptr, local, false) == AdminAccess::allowed);
+    CHECK(admin_access(false, nullptr, local, direct) == AdminAccess::allowed);
     // nginx on this host connects from loopback for whoever reached it.
-    CHECK(admin_access(false, nullptr, local, true) == AdminAccess::proxied);
+    CHECK(admin_access(false, nullptr, local, proxied) == AdminAccess::proxied);
   }
   for (const char* remote : {"10.0.0.1", "203.0.113.9", "::ffff:10.0.0.1", "fe80::1", "", "junk"}) {
     CAPTURE(remote);
-    CHECK(admin_access(false, nullptr, remote, false) == AdminAccess::not_loopback);
+    CHECK(admin_access(false, nullptr, remote, direct) == AdminAccess::not_loopback);
+  }
+  // A program on this host names it; a page a local browser runs names its own site (Origin),
+  // and a site's name rebound to 127.0.0.1 is the Host a browser sends.
+  for (const Headers& local :
+       {Headers{}, Headers{{"host", "localhost"}}, Headers{{"host", "LOCALHOST:80"}},
+        Headers{{"host", "[::1]:8000"}}, Headers{{"host", "127.0.0.1"}},
+        Headers{{"host", "127.0.0.1:8000"}, {"origin", "http://127.0.0.1:8000"}},
+        Headers{{"host", "localhost:8000"}, {"origin", "http://localhost:3000"}}}) {
+    CHECK(admin_access(false, nullptr, "127.0.0.1", local) == AdminAccess::allowed);
+  }
+  for (const Headers& foreign :
+       {Headers{{"host", "evil.example:8000"}}, Headers{{"host", "localhost.evil.example"}},
+        Headers{{"host", "127.0.0.1:8000"}, {"origin", "https://evil.example"}},
+        Headers{{"host", "127.0.0.1:8000"}, {"origin", "null"}}, Headers{{"host", "[::1"}},
+        Headers{{"host", "127.0.0.1.evil.example"}}}) {
+    CHECK(admin_access(false, nullptr, "127.0.0.1", foreign) == AdminAccess::another_name);
   }
   using troupe::auth::forwarded_by_proxy;
   CHECK_FALSE(forwarded_by_proxy({{"content-type", "application/json"}}));
