@@ -149,7 +149,7 @@ std::vector<int32_t> Scheduler::cached_prefix(const Sequence& seq,
   // At least one token is left to compute: its logits give the next token.
   const int max_blocks = (static_cast<int>(seq.tokens.size()) - 1) / block_size;
   for (int i = 0; i < max_blocks; ++i) {
-    const BlockHash parent = i == 0 ? kRootBlockHash : hashes.back();
+    const BlockHash parent = i == 0 ? root_block_hash() : hashes.back();
     const std::span<const int32_t> tokens(seq.tokens.data() + i * block_size,
                                           static_cast<size_t>(block_size));
     const auto block = pool_.find_cached(parent, tokens);
@@ -222,7 +222,7 @@ void Scheduler::complete(const SchedulePlan& plan) {
     seq.computed += chunk.length;
     const int full = seq.computed / block_size;
     for (auto i = static_cast<int>(seq.full_block_hashes.size()); i < full; ++i) {
-      const BlockHash parent = i == 0 ? kRootBlockHash : seq.full_block_hashes.back();
+      const BlockHash parent = i == 0 ? root_block_hash() : seq.full_block_hashes.back();
       const std::span<const int32_t> tokens(seq.tokens.data() + i * block_size,
                                             static_cast<size_t>(block_size));
       seq.full_block_hashes.push_back(

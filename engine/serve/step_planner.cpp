@@ -77,6 +77,8 @@ bool StepPlanner::stop_sample(const std::string& id, int index) {
   auto it = requests_.find(id);
   if (it == requests_.end()) return false;
   RequestState& request = it->second;
+  // Before the first token its samples are one sequence: nothing to stop alone yet.
+  if (static_cast<int>(request.sequences.size()) < request.params.n) return false;
   if (index < 0 || index >= static_cast<int>(request.sequences.size())) return false;
   const SequenceId seq = request.sequences[static_cast<size_t>(index)];
   if (!sequences_.count(seq)) return false;  // it finished in the engine already

@@ -81,7 +81,8 @@ class StepPlanner {
   bool abort(const std::string& id);
   // Ends sample `index` of request `id` (n > 1: that sample met a stop string the engine does
   // not see) and frees its blocks; the request's other samples go on. False when the request or
-  // that sample has already finished here. Not between plan() and complete().
+  // that sample has already finished here, or when the samples are not forked yet (before the
+  // first token). Not between plan() and complete().
   bool stop_sample(const std::string& id, int index);
 
   // The next step's work; its chunks are empty when there is nothing to compute (it may still

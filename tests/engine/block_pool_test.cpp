@@ -43,11 +43,11 @@ TEST_CASE("block pool: a freed full block stays findable until it is evicted") {
   BlockPool pool(2, 4, true);
   const auto tokens = block_tokens(10);
   const int32_t a = *pool.allocate();
-  const BlockHash h = pool.cache_full_block(a, kRootBlockHash, tokens);
-  CHECK(h == hash_block(kRootBlockHash, tokens));
+  const BlockHash h = pool.cache_full_block(a, root_block_hash(), tokens);
+  CHECK(h == hash_block(root_block_hash(), tokens));
   pool.release(a);
   CHECK(pool.free_blocks() == 2);
-  REQUIRE(pool.find_cached(kRootBlockHash, tokens) == a);
+  REQUIRE(pool.find_cached(root_block_hash(), tokens) == a);
 
   SECTION("a hit takes it off the free list") {
     pool.retain(a);
@@ -55,15 +55,15 @@ TEST_CASE("block pool: a freed full block stays findable until it is evicted") {
     CHECK(pool.ref_count(a) == 1);
   }
   SECTION("other tokens or another parent do not hit") {
-    CHECK_FALSE(pool.find_cached(kRootBlockHash, block_tokens(11)));
+    CHECK_FALSE(pool.find_cached(root_block_hash(), block_tokens(11)));
     CHECK_FALSE(pool.find_cached(h, tokens));
   }
   SECTION("the least recently freed block is evicted first") {
     const int32_t other = *pool.allocate();  // the never-used block comes before `a`
     CHECK(other != a);
-    CHECK(pool.find_cached(kRootBlockHash, tokens) == a);
+    CHECK(pool.find_cached(root_block_hash(), tokens) == a);
     CHECK(*pool.allocate() == a);  // now `a` is reused and forgotten
-    CHECK_FALSE(pool.find_cached(kRootBlockHash, tokens));
+    CHECK_FALSE(pool.find_cached(root_block_hash(), tokens));
   }
 }
 
@@ -71,10 +71,10 @@ TEST_CASE("block pool: with prefix caching off nothing is ever found") {
   BlockPool pool(2, 4, false);
   const auto tokens = block_tokens(1);
   const int32_t a = *pool.allocate();
-  pool.cache_full_block(a, kRootBlockHash, tokens);
-  CHECK_FALSE(pool.find_cached(kRootBlockHash, tokens));
+  pool.cache_full_block(a, root_block_hash(), tokens);
+  CHECK_FALSE(pool.find_cached(root_block_hash(), tokens));
   pool.release(a);
-  CHECK_FALSE(pool.find_cached(kRootBlockHash, tokens));
+  CHECK_FALSE(pool.find_cached(root_block_hash(), tokens));
   CHECK_THROWS(pool.retain(a));  // free and holding nothing
 }
 
@@ -82,9 +82,9 @@ TEST_CASE("block pool: an equal block cached twice keeps the first") {
   BlockPool pool(3, 4, true);
   const auto tokens = block_tokens(5);
   const int32_t a = *pool.allocate(), b = *pool.allocate();
-  pool.cache_full_block(a, kRootBlockHash, tokens);
-  pool.cache_full_block(b, kRootBlockHash, tokens);
+  pool.cache_full_block(a, root_block_hash(), tokens);
+  pool.cache_full_block(b, root_block_hash(), tokens);
   pool.release(a);
   pool.release(b);
-  CHECK(pool.find_cached(kRootBlockHash, tokens) == a);
+  CHECK(pool.find_cached(root_block_hash(), tokens) == a);
 }

@@ -150,7 +150,8 @@ TEST_CASE("engine: one of n samples stopped early frees its blocks; the others g
   params.max_tokens = 20;
   params.ignore_eos = true;
   REQUIRE(e.add_request("n3", prompt, params).ok());
-  CHECK_FALSE(e.stop_sample("n3", 1));  // not forked yet: only sample 0 exists
+  CHECK_FALSE(e.stop_sample("n3", 1));  // not forked yet: one sequence stands for all three
+  CHECK_FALSE(e.stop_sample("n3", 0));
   std::map<int, int> tokens;
   for (const auto& u : e.step().updates) ++tokens[u.index];  // the prompt, and the fork
   REQUIRE(tokens.size() == 3);
