@@ -277,7 +277,9 @@ void Gateway::handle(http::Request request, std::shared_ptr<http::ResponseSink> 
   for (const auto& r : kRoutes) {
     if (request.path != r.path) continue;
     allowed_methods += (allowed_methods.empty() ? "" : ", ") + std::string(r.method);
-    if (request.method == r.method) route = &r;
+    // HEAD is GET without the body (the session sends the head alone).
+    if (request.method == r.method || (request.method == "HEAD" && r.method == std::string("GET")))
+      route = &r;
   }
   call.route = route ? route->path : "other";
   auto recording = std::make_shared<RecordingSink>(std::move(sink), impl.parts.metrics, call.route);

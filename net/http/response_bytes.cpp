@@ -21,10 +21,13 @@ std::string head(int status, const std::string& content_type, const Headers& hea
 
 }  // namespace
 
-std::string response_bytes(const Response& response, bool keep_alive) {
+std::string response_bytes(const Response& response, bool keep_alive, bool to_head) {
   std::string out = head(response.status, response.content_type, response.headers, keep_alive);
+  // RFC 9110 8.6: a 1xx, 204 or 304 has no body and sends no Content-Length.
+  const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
+  if (bodiless) return out + "\r\n";
   out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n\r\n";
-  out += response.body;
+  if (!to_head) out += response.body;
   return out;
 }
 

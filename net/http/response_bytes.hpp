@@ -9,7 +9,9 @@
 
 namespace troupe::http {
 
-std::string response_bytes(const Response& response, bool keep_alive);
+// `to_head`: the answer to a HEAD request, its head alone (the body's length, no body: the
+// client reads none, so bytes after the head would be taken for the next response).
+std::string response_bytes(const Response& response, bool keep_alive, bool to_head = false);
 std::string stream_head_bytes(int status, const std::string& content_type, const Headers& headers,
                               bool keep_alive);
 std::string chunk_bytes(std::string_view data);  // empty data gives nothing: 0 ends the body

@@ -282,6 +282,7 @@ void Session::dispatch() {
   const auto endpoint = socket_.remote_endpoint(ec);
   if (!ec) request.remote = endpoint.address().to_string();
   keep_alive_ = message.keep_alive();
+  head_request_ = message.method() == bhttp::verb::head;
   parser_.reset();
 
   ++exchange_;
@@ -295,12 +296,16 @@ void Session::dispatch() {
 
 void Session::respond(uint64_t exchange, Response response) {
   if (closed_ || exchange != exchange_ || answer_ != Answer::awaited) return;
-  complete_answer(response_bytes(response, keep_alive_));
+  complete_answer(response_bytes(response, keep_alive_, head_request_));
 }
 
 void Session::start_stream(uint64_t exchange, int status, std::string content_type,
                            Headers headers) {
   if (closed_ || exchange != exchange_ || answer_ != Answer::awaited) return;
+  if (head_request_) {  // the head alone: the chunks would be taken for the next response
+    complete_answer(stream_head_bytes(status, content_type, headers, keep_alive_));
+    return;
+  }
   set_answer(Answer::started);
   send(stream_head_bytes(status, content_type, headers, keep_alive_));
 }
@@ -369,6 +374,7 @@ void Session::end_exchange() {
 
 void Session::fail_transport(int status, const std::string& message) {
   keep_alive_ = false;
+  head_request_ = false;
   ++exchange_;  // no sink answers this one
   complete_answer(response_bytes(events_.transport_error(status, message), false));
 }

@@ -98,7 +98,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // The session itself, held while answering: the handler's sink holds it only weakly, and no
   // read may be pending (a pipelined request waits in the buffer), so nothing else would.
   std::shared_ptr<Session> answering_hold_;
-  bool keep_alive_ = true;  // the current request's; false after a transport error
+  bool keep_alive_ = true;     // the current request's; false after a transport error
+  bool head_request_ = false;  // the current request is a HEAD: its answer goes without a body
   bool closed_ = false;
   std::function<void()> disconnect_callback_;
   std::deque<std::string> out_;   // queued bytes; the front one is being written when any are

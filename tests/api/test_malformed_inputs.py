@@ -821,3 +821,24 @@ def test_a_client_that_stops_reading_its_answer_is_cut_off():
     finally:
         live.stop()
     assert live.process.returncode == 0, "".join(live.log[-30:])
+
+
+def test_a_head_request_gets_the_head_alone_and_the_next_answer_stays_in_step(server):
+    """HEAD is GET without the body: the client reads no body after a HEAD's head, so body bytes
+    there would be taken for the start of the next response on the connection."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    try:
+        sock.sendall(http_request("HEAD", "/v1/models") + http_request("GET", "/v1/models"))
+        deadline = time.monotonic() + 30
+        data = b""
+        while data.count(b"\r\n\r\n") < 2 or not data.rstrip().endswith(b"}"):
+            chunk = recv_until(sock, deadline)
+            assert chunk, "connection closed after %r" % data[:300]
+            data += chunk
+    finally:
+        sock.close()
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert b"Content-Length: " in head and b"Content-Length: 0\r\n" not in head + b"\r\n", head
+    assert rest.startswith(b"HTTP/1.1 200 "), rest[:200]  # the GET's answer, right after
+    assert json.loads(rest.partition(b"\r\n\r\n")[2])["object"] == "list"

@@ -14,6 +14,17 @@ TEST_CASE("a complete response carries its length and the connection's fate") {
   CHECK(response_bytes(r, false).find("Connection: close\r\n") != std::string::npos);
 }
 
+TEST_CASE("a HEAD's answer is the head alone; a 204 has no length and no body") {
+  Response r{200, "application/json", "{\"ok\":1}", {}};
+  const std::string head = response_bytes(r, true, /*to_head=*/true);
+  CHECK(head.find("Content-Length: 8\r\n\r\n") != std::string::npos);
+  CHECK(head.substr(head.size() - 4) == "\r\n\r\n");  // no body bytes follow
+  Response preflight{204, "", "", {{"Access-Control-Max-Age", "600"}}};
+  CHECK(response_bytes(preflight, true) ==
+        "HTTP/1.1 204 No Content\r\nServer: troupe\r\nConnection: keep-alive\r\n"
+        "Access-Control-Max-Age: 600\r\n\r\n");
+}
+
 TEST_CASE("a stream is chunked: hex sizes, and a zero chunk ends it") {
   const std::string head = stream_head_bytes(200, "text/event-stream", {}, true);
   CHECK(head.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
