@@ -177,7 +177,7 @@ bool Scheduler::admit(Sequence& seq, int& budget, SchedulePlan& plan) {
   seq.full_block_hashes = std::move(hashes);
   seq.computed = cached_tokens;
   for (int i = 0; i < new_blocks; ++i) seq.block_table.push_back(*pool_.allocate());
-  if (seq.reuses_cached_prefix) {
+  if (seq.reuses_cached_prefix && seq.preemptions == 0) {  // a recompute is not a new query
     prefix_cache_.queried_tokens += static_cast<int64_t>(seq.tokens.size());
     prefix_cache_.hit_tokens += cached_tokens;
   }

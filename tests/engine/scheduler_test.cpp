@@ -113,6 +113,7 @@ TEST_CASE("scheduler: when blocks run out the newest running sequence is preempt
   s.add(3, tokens(4, 30), 0);
   run(s, s.schedule());  // three blocks used, each full
   CHECK(pool.free_blocks() == 1);
+  const int64_t queried = s.prefix_cache().queried_tokens;
   const auto plan = s.schedule();  // each decode needs a new block: only one is left
   REQUIRE(plan.preempted.size() == 1);
   CHECK(plan.preempted[0] == 3);
@@ -135,6 +136,8 @@ TEST_CASE("scheduler: when blocks run out the newest running sequence is preempt
     CHECK(next.chunks[0].start == 0);
     CHECK(next.chunks[0].length == 5);
     CHECK(next.chunks[0].samples);
+    // Its prompt was looked up once, at its first admission: a recompute is not a new query.
+    CHECK(s.prefix_cache().queried_tokens == queried);
   }
 }
 
