@@ -18,8 +18,8 @@ struct LiveRequest {
   int finished_samples = 0;  // of request.sampling.n
 };
 
-// An abort that waits for the step in flight: the whole request, or one of its samples.
-struct DeferredAbort {
+// An abort of the whole request, or of one of its samples (n > 1: it met a stop string).
+struct Abort {
   std::string id;
   int32_t sample = -1;  // -1: the whole request
 };
@@ -30,7 +30,7 @@ struct SchedulerState {
   caf::actor worker;
   std::map<std::string, LiveRequest> live;
   bool in_flight = false;
-  std::vector<DeferredAbort> deferred_aborts;  // arrived while a step was in flight
+  std::vector<Abort> deferred_aborts;  // arrived while a step was in flight
   bool draining = false;
   std::vector<caf::response_promise> drain_waiters;
   std::chrono::steady_clock::time_point step_start;
@@ -64,15 +64,16 @@ bool sent_by_client_of(Self* self, const std::string& id) {
   return it != self->state.live.end() && self->current_sender() == it->second.client.address();
 }
 
+void apply(Self* self, const Abort& abort) {
+  if (abort.sample < 0)
+    drop(self, abort.id);
+  else
+    drop_sample(self, abort.id, abort.sample);
+}
+
 void take_deferred_aborts(Self* self) {
-  auto& s = self->state;
-  for (const DeferredAbort& abort : s.deferred_aborts) {
-    if (abort.sample < 0)
-      drop(self, abort.id);
-    else
-      drop_sample(self, abort.id, abort.sample);
-  }
-  s.deferred_aborts.clear();
+  for (const Abort& abort : self->state.deferred_aborts) apply(self, abort);
+  self->state.deferred_aborts.clear();
 }
 
 void check_drained(Self* self) {
@@ -104,7 +105,7 @@ void lose_worker(Self* self) {
   // Aborts that waited for the lost step end their requests here: started over, they would run
   // in the fresh planner with no client until their last token. (A sample's abort needs no
   // care: its request has tokens, so it fails below.)
-  for (const DeferredAbort& abort : s.deferred_aborts)
+  for (const Abort& abort : s.deferred_aborts)
     if (abort.sample < 0) s.live.erase(abort.id);
   s.deferred_aborts.clear();
   auto fresh = s.setup.make_planner();
@@ -183,6 +184,21 @@ void kick(Self* self) {
             });
 }
 
+// Only the request actor that submitted a request may end it, or one of its samples; while a
+// step is in flight the abort waits for its result.
+void on_abort(Self* self, Abort abort) {
+  auto& s = self->state;
+  if (!sent_by_client_of(self, abort.id)) return;
+  if (s.in_flight) {
+    s.deferred_aborts.push_back(std::move(abort));
+    return;
+  }
+  apply(self, abort);
+  publish_stats(self, 0);
+  check_drained(self);
+  kick(self);
+}
+
 caf::behavior scheduler(Self* self, SchedulerSetup setup) {
   self->state.setup = std::move(setup);
   self->state.planner = self->state.setup.make_planner();
@@ -230,30 +246,9 @@ caf::behavior scheduler(Self* self, SchedulerSetup setup) {
         publish_stats(self, 0);  // the request counts on /metrics from now, not after a step
         return {true, "", ""};
       },
-      // Only the request actor that submitted a request may end it, or one of its samples.
-      [self](abort_atom, const std::string& id) {
-        auto& s = self->state;
-        if (!sent_by_client_of(self, id)) return;
-        if (s.in_flight) {
-          s.deferred_aborts.push_back({id});
-          return;
-        }
-        drop(self, id);
-        publish_stats(self, 0);
-        check_drained(self);
-        kick(self);
-      },
-      [self](abort_atom, const std::string& id, int32_t sample) {
-        auto& s = self->state;
-        if (!sent_by_client_of(self, id)) return;
-        if (s.in_flight) {
-          s.deferred_aborts.push_back({id, sample});
-          return;
-        }
-        drop_sample(self, id, sample);
-        publish_stats(self, 0);
-        check_drained(self);
-        kick(self);
+      [self](abort_atom, std::string& id) { on_abort(self, {std::move(id)}); },
+      [self](abort_atom, std::string& id, int32_t sample) {
+        on_abort(self, {std::move(id), sample});
       },
       // The replica's supervisor hands over each worker it starts; nobody else may.
       [self](worker_atom, caf::actor worker) {
