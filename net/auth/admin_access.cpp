@@ -1,8 +1,7 @@
 #include "net/auth/admin_access.hpp"
 
-#include <algorithm>
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <cctype>
 
 namespace troupe::auth {
 
@@ -28,9 +27,7 @@ bool is_loopback_name(std::string_view host_and_port) {
   } else if (const auto colon = host.find(':'); colon != std::string::npos) {
     host.resize(colon);
   }
-  std::transform(host.begin(), host.end(), host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return host == "localhost" || is_loopback_address(host);
+  return boost::algorithm::iequals(host, "localhost") || is_loopback_address(host);
 }
 
 }  // namespace

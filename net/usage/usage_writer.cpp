@@ -89,7 +89,7 @@ void UsageWriter::run() {
       const Status result = write(batch);
       lock.lock();
       if (result) {
-        if (failed_writes_ > 0 && failed_up_to_ > written_)
+        if (failed_up_to_ > written_)  // the writes before this one had failed
           said = "usage ledger '" + ledger_.path() + "': written again (" +
                  std::to_string(up_to - written_) + " requests held back)";
         written_ = up_to;
