@@ -4,7 +4,6 @@
 #include <openssl/sha.h>
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -76,20 +75,25 @@ Result<std::string> read_whole_file(const std::string& path) {
   return text;
 }
 
-// A limit's value as an error shows it: a number, or a short word ('unlimited'); anything else
-// may be a key written on the wrong line, and a key never appears in an error.
+// Text from the keys file as an error may show it: quoted when it is at most `most` characters,
+// all of them in `allowed`; else only its length. A key never appears in an error (errors end
+// up in logs), and a key written on the wrong line reads as a field or a value.
+constexpr const char* kLowerWord = "abcdefghijklmnopqrstuvwxyz_";
+std::string shown(const std::string& text, size_t most, std::initializer_list<const char*> allowed,
+                  const char* hidden_as, const char* hidden_because) {
+  for (const char* characters : allowed) {
+    if (text.size() <= most && text.find_first_not_of(characters) == std::string::npos)
+      return "'" + text + "'";
+  }
+  return hidden_as + std::to_string(text.size()) + " characters (not shown: " + hidden_because +
+         ")";
+}
+
+// A limit's value: a number, or a short word ('unlimited').
 std::string shown_value(const YAML::Node& value) {
   if (!value.IsScalar()) return "a list or map";
-  const std::string& text = value.Scalar();
-  const auto all_of = [&](const char* allowed) {
-    return text.find_first_not_of(allowed) == std::string::npos;
-  };
-  constexpr size_t kMostShown = 20;
-  if (text.size() <= kMostShown &&
-      (all_of("0123456789+-.eE") || all_of("abcdefghijklmnopqrstuvwxyz_")))
-    return "'" + text + "'";
-  return "a value of " + std::to_string(text.size()) +
-         " characters (not shown: it may be a key written on the wrong line)";
+  return shown(value.Scalar(), 20, {"0123456789+-.eE", kLowerWord}, "a value of ",
+               "it may be a key written on the wrong line");
 }
 
 Result<int64_t> parse_limit(const YAML::Node& value, const std::string& field,
@@ -108,17 +112,10 @@ Result<int64_t> parse_limit(const YAML::Node& value, const std::string& field,
   return limit;
 }
 
-// An unknown field's name as an error shows it: a typo of a field is short and lower case ('rmp'),
-// while a key indented under another key's entry would be read as a field too, and a key never
-// appears in an error.
+// An unknown field's name: a typo of a field is short and lower case ('rmp'), while a key
+// indented under another key's entry reads as a field too.
 std::string shown_field(const std::string& name) {
-  constexpr size_t kMostShown = 8;
-  const bool word = name.size() <= kMostShown && std::all_of(name.begin(), name.end(), [](char c) {
-                      return (c >= 'a' && c <= 'z') || c == '_';
-                    });
-  return word ? "'" + name + "'"
-              : "of " + std::to_string(name.size()) +
-                    " characters (not shown: it may be a key indented under this entry)";
+  return shown(name, 8, {kLowerWord}, "of ", "it may be a key indented under this entry");
 }
 
 Status parse_policy(const YAML::Node& value, const std::string& where, KeyPolicy& policy) {
