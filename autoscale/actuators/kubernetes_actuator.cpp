@@ -24,10 +24,9 @@ constexpr int kConflictRetries = 3;
 
 // The API server's own words for a failure (its Status object's message), else the body.
 std::string api_message(const http::ClientResponse& response) {
-  const auto body = nlohmann::json::parse(response.body, nullptr, false);
-  if (body.is_object() && body.contains("message") && body["message"].is_string())
-    return body["message"].get<std::string>();
-  return response.body.substr(0, 200);
+  std::string message =
+      string_at(nlohmann::json::parse(response.body, nullptr, false), {"message"});
+  return message.empty() ? response.body.substr(0, 200) : message;
 }
 
 }  // namespace
