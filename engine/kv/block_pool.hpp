@@ -47,7 +47,7 @@ class BlockPool {
     int32_t prev = kNone, next = kNone;  // free-list links, when refs == 0
     bool cached = false;
     BlockHash hash = 0, parent = 0;
-    std::vector<int32_t> tokens;  // the cached contents, compared on lookup: no false hits
+    std::vector<int32_t> tokens;  // the cached contents, compared on lookup (block_hash.hpp)
   };
 
   size_t index(int32_t block) const;
